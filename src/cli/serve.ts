@@ -1,0 +1,40 @@
+import { run } from "probot";
+import { hasAppCredentials, type Env } from "../config/env.js";
+import { createLogger } from "../logging/create-logger.js";
+import { buildForeman } from "../main.js";
+import { openConfiguredDatabase } from "./open-configured-database.js";
+
+/**
+ * `foreman serve`: start the app. Without app credentials it serves Probot's setup page, which
+ * registers a GitHub App from `app.yml` and writes the credentials to `.env`; restart afterwards.
+ */
+export async function serve(env: Env): Promise<void> {
+  const log = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT, secrets: [env.WEBHOOK_SECRET ?? "", env.PRIVATE_KEY ?? ""] });
+  if (!hasAppCredentials(env)) {
+    log.info("No APP_ID yet: open the printed URL to register Foreman from app.yml, then restart `npm start`.");
+    await run(() => {}, { env: { ...process.env, PORT: String(env.PORT), HOST: env.HOST } });
+    return;
+  }
+  // 1. The database (embedded unless DATABASE_URL is set), migrated.
+  const opened = await openConfiguredDatabase(env, log);
+  // 2. Probot, the webhook handlers and the engine.
+  const foreman = await buildForeman({ env, database: opened.database, log });
+  // 3. Listen, then work.
+  await foreman.server.start();
+  await foreman.worker.start();
+  log.info({ port: foreman.server.port, embeddedPostgres: opened.embedded }, "Foreman is running");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping: no new webhooks, finishing work in flight");
+    await foreman.server.stop();
+    await foreman.worker.stop();
+    await opened.close();
+    log.info("stopped cleanly");
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+}

@@ -1,0 +1,133 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+const optionalText = z
+  .string()
+  .transform((value) => value.trim())
+  .optional()
+  .transform((value) => (value === "" ? undefined : value));
+
+const repoList = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0),
+  )
+  .refine((list) => list.every((entry) => /^[\w.-]+\/[\w.-]+$/.test(entry)), {
+    error: "must be a comma-separated list of owner/name, e.g. acme/api,acme/web",
+  });
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * Every environment variable Foreman reads. Probot's own variables keep their Probot meaning.
+ * Secrets accept `NAME_FILE` (a path whose contents are the value), the Docker/Kubernetes convention.
+ */
+export const Env = z.object({
+  APP_ID: z.coerce.number().int().positive({ error: "must be the numeric App ID from the app's settings page" }).optional(),
+  PRIVATE_KEY: optionalText,
+  PRIVATE_KEY_PATH: optionalText,
+  WEBHOOK_SECRET: optionalText,
+  WEBHOOK_PATH: z.string().startsWith("/", { error: "must be a path starting with /" }).default("/api/github/webhooks"),
+  WEBHOOK_PROXY_URL: z.url({ error: "must be a URL such as https://smee.io/abc" }).optional(),
+  GHE_HOST: optionalText.refine((host) => host === undefined || !/^[a-z]+:\/\//i.test(host), {
+    error: "must be a host name without the protocol, e.g. github.example.com (set GHE_PROTOCOL for http)",
+  }),
+  GHE_PROTOCOL: z.enum(["https", "http"], { error: "must be https or http" }).default("https"),
+  HOST: z.string().default("0.0.0.0"),
+  PORT: z.coerce.number().int().min(0).max(65535, { error: "must be a TCP port, 0-65535" }).default(3000),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  LOG_FORMAT: z.enum(["json", "pretty"], { error: "must be json or pretty" }).optional(),
+  NODE_ENV: z.string().default("development"),
+  DATABASE_URL: optionalText.refine((url) => url === undefined || /^postgres(ql)?:\/\//.test(url), {
+    error: "must be a postgres:// URL, e.g. postgres://foreman@db:5432/foreman (or unset it to use the embedded PostgreSQL)",
+  }),
+  DATA_DIR: z.string().default("./data"),
+  EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535, { error: "must be a TCP port, 1-65535" }).default(5488),
+  PRODUCTION_MODE: z.stringbool({ error: "must be true or false" }).default(false),
+  ALLOWED_REPOS: repoList,
+  WORKER_CONCURRENCY: positiveInt(8),
+  EFFECT_MAX_ATTEMPTS: positiveInt(6),
+  POLL_INTERVAL_MS: positiveInt(1000),
+  REPLICA_ID: optionalText,
+});
+
+/** The parsed environment, passed explicitly to whatever needs it. */
+export type Env = z.infer<typeof Env>;
+
+/** Start-up refused: each line names a variable, what is wrong, and how to fix it. */
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Foreman cannot start; fix these settings:\n${problems.map((line) => `  - ${line}`).join("\n")}`);
+    this.name = "EnvError";
+  }
+}
+
+const SECRET_NAMES = ["PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL"] as const;
+
+/** Parse the environment once at start-up; throws EnvError listing every problem. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const problems: string[] = [];
+  const resolved = resolveSecretFiles(source, problems);
+  const parsed = Env.safeParse(resolved);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = issue.path.join(".");
+      problems.push(`${name}=${JSON.stringify(resolved[name] ?? "")}: ${issue.message}`);
+    }
+  }
+  if (parsed.success) problems.push(...checkCombinations(parsed.data));
+  if (problems.length > 0) throw new EnvError(problems);
+  return parsed.data!;
+}
+
+function resolveSecretFiles(source: Record<string, string | undefined>, problems: string[]): Record<string, string | undefined> {
+  const resolved = { ...source };
+  for (const name of SECRET_NAMES) {
+    const path = source[`${name}_FILE`];
+    if (!path) continue;
+    if (source[name]) {
+      problems.push(`${name} and ${name}_FILE are both set: keep one of them`);
+      continue;
+    }
+    try {
+      resolved[name] = readFileSync(path, "utf8").trim();
+    } catch (error) {
+      problems.push(`${name}_FILE=${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? "error"}); point it at a readable file`);
+    }
+  }
+  return resolved;
+}
+
+function checkCombinations(env: Env): string[] {
+  const problems: string[] = [];
+  const hasKey = env.PRIVATE_KEY !== undefined || env.PRIVATE_KEY_PATH !== undefined;
+  if (env.APP_ID !== undefined && !hasKey) {
+    problems.push("PRIVATE_KEY: APP_ID is set but no private key is; set PRIVATE_KEY (or PRIVATE_KEY_PATH) to the app's .pem key");
+  }
+  if (env.APP_ID === undefined && hasKey) {
+    problems.push("APP_ID: a private key is set but APP_ID is not; set APP_ID to the app's numeric ID");
+  }
+  if (env.APP_ID !== undefined && env.WEBHOOK_SECRET === undefined) {
+    problems.push("WEBHOOK_SECRET: required once the app is registered; set it to the webhook secret from the app's settings");
+  }
+  if (env.PRODUCTION_MODE && env.ALLOWED_REPOS.length === 0) {
+    problems.push("ALLOWED_REPOS: PRODUCTION_MODE=true acts only on listed repos, and none are listed; set ALLOWED_REPOS=owner/name,…");
+  }
+  return problems;
+}
+
+/** Whether the app has credentials; without them `npm start` serves Probot's setup page. */
+export function hasAppCredentials(env: Env): boolean {
+  return env.APP_ID !== undefined;
+}
+
+/** The REST base URL: api.github.com, or `GHE_PROTOCOL://GHE_HOST/api/v3` for GitHub Enterprise Server. */
+export function buildGitHubBaseUrl(env: Pick<Env, "GHE_HOST" | "GHE_PROTOCOL">): string {
+  return env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}/api/v3` : "https://api.github.com";
+}

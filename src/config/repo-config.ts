@@ -1,0 +1,59 @@
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { DEFAULT_TASK_CONFIG } from "../workflow/defaults.js";
+import { TaskType, type TaskConfig } from "../workflow/task.js";
+
+/** Where a repository keeps its Foreman settings. */
+export const REPO_CONFIG_PATH = ".github/foreman.yml";
+
+const TASK_TYPES = Object.values(TaskType);
+const labelName = z.string({ error: "must be a label name (text)" }).trim().min(1, { error: "must be a non-empty label name" }).max(50, { error: "must be at most 50 characters (GitHub's label limit)" });
+
+/** The schema of `.github/foreman.yml`. Every key is optional; unknown keys are errors, so typos don't pass silently. */
+export const RepoConfig = z
+  .object({
+    triggerLabels: z
+      .record(labelName, z.enum(TASK_TYPES, { error: `must be one of ${TASK_TYPES.join(", ")}` }))
+      .refine((labels) => Object.keys(labels).length > 0, { error: "must list at least one label" })
+      .default(DEFAULT_TASK_CONFIG.triggerLabels),
+    freezeLabel: labelName.default(DEFAULT_TASK_CONFIG.freezeLabel),
+    branchPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, {
+        error: "must be a branch path ending in /, made of letters, digits, . _ - (e.g. agent/)",
+      })
+      .default(DEFAULT_TASK_CONFIG.branchPrefix),
+    prLabels: z.array(labelName, { error: "must be a list of label names" }).default(DEFAULT_TASK_CONFIG.prLabels),
+  })
+  .strict();
+
+/** A repository's parsed settings. */
+export type RepoConfig = z.infer<typeof RepoConfig>;
+
+/** Parsing either gives the settings or says, key by key, what is wrong and what is expected. */
+export type RepoConfigResult = { ok: true; config: TaskConfig } | { ok: false; problems: string[] };
+
+/** Parse the text of `.github/foreman.yml` (null when the file does not exist: all defaults). */
+export function parseRepoConfig(text: string | null): RepoConfigResult {
+  if (text === null) return { ok: true, config: RepoConfig.parse({}) };
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    return { ok: false, problems: document.errors.map((error) => `YAML syntax: ${error.message.split("\n")[0]}`) };
+  }
+  const value: unknown = document.toJS() ?? {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    return { ok: false, problems: ["the file must be a YAML mapping of settings (key: value), not a list or a single value"] };
+  }
+  const parsed = RepoConfig.safeParse(value);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  return { ok: false, problems: parsed.error.issues.map(describeIssue) };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") {
+    const known = Object.keys(RepoConfig.shape).join(", ");
+    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((key) => `\`${key}\``).join(", ")}: the known keys are ${known}`;
+  }
+  const path = issue.path.map(String).join(".");
+  return `\`${path}\` ${issue.message}`;
+}

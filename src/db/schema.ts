@@ -1,0 +1,145 @@
+import { sql } from "drizzle-orm";
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+
+/** GitHub App installations (an org or user account that installed Foreman). */
+export const installations = pgTable("installations", {
+  id: bigint("id", { mode: "number" }).primaryKey(),
+  accountLogin: text("account_login").notNull(),
+  accountType: text("account_type").notNull(),
+  suspended: boolean("suspended").notNull().default(false),
+  deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** Repositories an installation gives Foreman access to, with what Foreman last learned of their config. */
+export const repositories = pgTable(
+  "repositories",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey(),
+    installationId: bigint("installation_id", { mode: "number" }).notNull(),
+    fullName: text("full_name").notNull(),
+    private: boolean("private").notNull().default(false),
+    /** Trigger labels from the last `.github/foreman.yml` read, so custom labels are recognised without a read. */
+    knownTriggerLabels: jsonb("known_trigger_labels").$type<string[]>().notNull().default([]),
+    removedAt: timestamp("removed_at", { withTimezone: true, mode: "date" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [index("repositories_installation_idx").on(table.installationId)],
+);
+
+/**
+ * The inbox: every event, from GitHub or from an executed effect, lands here before anything acts
+ * on it. `delivery_id` dedupes redeliveries; `dedupe_key` dedupes a second delivery with the same
+ * meaning; `lane` orders events of one issue while lanes run concurrently.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    deliveryId: text("delivery_id").notNull(),
+    dedupeKey: text("dedupe_key").notNull(),
+    source: text("source").$type<"github" | "effect" | "operator">().notNull(),
+    eventName: text("event_name").notNull(),
+    lane: text("lane").notNull(),
+    event: jsonb("event").notNull(),
+    status: text("status").$type<"pending" | "done" | "failed">().notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    availableAt: timestamp("available_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    lastError: text("last_error"),
+    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    processedAt: timestamp("processed_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [
+    uniqueIndex("webhook_deliveries_delivery_id_key").on(table.deliveryId),
+    uniqueIndex("webhook_deliveries_dedupe_key_key").on(table.dedupeKey),
+    index("webhook_deliveries_pending_idx").on(table.lane, table.id).where(sql`status = 'pending'`),
+  ],
+);
+
+/** One attempt to resolve one issue, with the state machine's state. */
+export const tasks = pgTable(
+  "tasks",
+  {
+    id: uuid("id").primaryKey(),
+    installationId: bigint("installation_id", { mode: "number" }).notNull(),
+    repoId: bigint("repo_id", { mode: "number" }).notNull(),
+    repoOwner: text("repo_owner").notNull(),
+    repoName: text("repo_name").notNull(),
+    defaultBranch: text("default_branch").notNull(),
+    issueNumber: integer("issue_number").notNull(),
+    issueTitle: text("issue_title").notNull(),
+    type: text("type").notNull(),
+    triggerLabel: text("trigger_label").notNull(),
+    triggeredBy: text("triggered_by").notNull(),
+    state: text("state").notNull(),
+    resumeState: text("resume_state"),
+    frozenBy: text("frozen_by"),
+    frozenOn: text("frozen_on"),
+    config: jsonb("config"),
+    branch: text("branch"),
+    baseSha: text("base_sha"),
+    headSha: text("head_sha"),
+    prNumber: integer("pr_number"),
+    prUrl: text("pr_url"),
+    reason: jsonb("reason"),
+    /** Where the status comment is, once known: execution bookkeeping, not workflow state. */
+    statusCommentId: bigint("status_comment_id", { mode: "number" }),
+    /** Bumped on every save; saves compare-and-swap on it. */
+    version: integer("version").notNull().default(1),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (table) => [
+    // At most one active task per issue, enforced by the database, not just checked.
+    uniqueIndex("tasks_one_active_per_issue")
+      .on(table.repoId, table.issueNumber)
+      .where(sql`state in ('queued', 'preparing', 'awaiting_agent', 'frozen')`),
+    index("tasks_repo_pr_idx").on(table.repoId, table.prNumber),
+    index("tasks_repo_issue_idx").on(table.repoId, table.issueNumber),
+  ],
+);
+
+/** The outbox: effects a transition decided on, executed after commit, in order per task, at least once. */
+export const effects = pgTable(
+  "effects",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    taskId: uuid("task_id")
+      .notNull()
+      .references(() => tasks.id),
+    kind: text("kind").notNull(),
+    payload: jsonb("payload").notNull(),
+    status: text("status").$type<"pending" | "running" | "done" | "failed" | "skipped">().notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    availableAt: timestamp("available_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    leaseUntil: timestamp("lease_until", { withTimezone: true, mode: "date" }),
+    lockedBy: text("locked_by"),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    doneAt: timestamp("done_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [
+    index("effects_open_idx").on(table.taskId, table.id).where(sql`status in ('pending', 'running')`),
+  ],
+);
+
+/** The tamper-evident trail: append-only (triggers refuse UPDATE/DELETE/TRUNCATE), hash-chained by `seq`. */
+export const complianceRecords = pgTable(
+  "compliance_records",
+  {
+    seq: bigint("seq", { mode: "number" }).primaryKey(),
+    taskId: uuid("task_id"),
+    kind: text("kind").notNull(),
+    actor: text("actor").notNull(),
+    payload: jsonb("payload").notNull(),
+    prevHash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (table) => [index("compliance_records_task_idx").on(table.taskId, table.seq), uniqueIndex("compliance_records_hash_key").on(table.hash)],
+);

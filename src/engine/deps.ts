@@ -1,0 +1,22 @@
+import type { Logger } from "probot";
+import type { Database } from "../db/client.js";
+import type { GitHubClient } from "../github/octokit.js";
+
+/** Everything the engine needs from the outside world, passed in so tests can control it. */
+export interface EngineDeps {
+  database: Database;
+  /** An Octokit authenticated as the app's installation. */
+  github: (installationId: number) => Promise<GitHubClient>;
+  log: Logger;
+  now: () => Date;
+  random: () => number;
+  newId: () => string;
+  /** The GitHub web URL (https://github.com or the GHES host), for links in comments. */
+  webBaseUrl: string;
+  /** This process's name in leases and container labels. */
+  replicaId: string;
+  maxEffectAttempts: number;
+  leaseMs: number;
+  /** Base delay for durable retries. */
+  retryBaseMs: number;
+}

@@ -1,0 +1,48 @@
+import { ensureBranch } from "../../github/ensure-branch.js";
+import { openDraftPullRequest } from "../../github/open-draft-pull-request.js";
+import type { Effect } from "../../workflow/effects.js";
+import { EventType } from "../../workflow/events.js";
+import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
+
+type EnsureBranchPayload = Omit<Extract<Effect, { kind: "ensure_branch" }>, "kind">;
+type OpenDraftPrPayload = Omit<Extract<Effect, { kind: "open_draft_pr" }>, "kind">;
+type AddLabelsPayload = Omit<Extract<Effect, { kind: "add_labels" }>, "kind">;
+
+/** Create (or adopt) the task branch with its plan commit. */
+export async function runEnsureBranch({ payload, task, octokit, attempt }: EffectInput<EnsureBranchPayload>): Promise<EffectOutcome> {
+  const outcome = await ensureBranch(octokit, {
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    branch: payload.branch,
+    baseBranch: payload.baseBranch,
+    planMessage: payload.planMessage,
+    lookFirst: attempt > 1,
+  });
+  return {
+    event: { type: EventType.branchReady, taskId: task.id, branch: payload.branch, ...outcome },
+    evidence: { branch: payload.branch, ...outcome },
+  };
+}
+
+/** Open (or adopt) the task's draft PR. */
+export async function runOpenDraftPr({ payload, task, octokit, attempt }: EffectInput<OpenDraftPrPayload>): Promise<EffectOutcome> {
+  const outcome = await openDraftPullRequest(octokit, {
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    branch: payload.branch,
+    baseBranch: payload.baseBranch,
+    title: payload.title,
+    body: payload.body,
+    lookFirst: attempt > 1,
+  });
+  return {
+    event: { type: EventType.draftPrOpened, taskId: task.id, ...outcome },
+    evidence: { branch: payload.branch, ...outcome },
+  };
+}
+
+/** Add labels to an issue or PR; adding a label that is already there changes nothing, so this is idempotent. */
+export async function runAddLabels({ payload, task, octokit }: EffectInput<AddLabelsPayload>): Promise<EffectOutcome> {
+  await octokit.rest.issues.addLabels({ owner: task.repo.owner, repo: task.repo.name, issue_number: payload.issueNumber, labels: payload.labels });
+  return { evidence: { issueNumber: payload.issueNumber, labels: payload.labels } };
+}

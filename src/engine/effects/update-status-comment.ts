@@ -1,0 +1,21 @@
+import { createHash } from "node:crypto";
+import { renderStatusComment } from "../../github/render-status-comment.js";
+import { upsertStatusComment } from "../../github/upsert-status-comment.js";
+import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
+
+/** Render the task as it is now into the issue's one status comment. */
+export async function runUpsertStatusComment({ task, octokit, statusCommentId, webBaseUrl, attempt }: EffectInput<unknown>): Promise<EffectOutcome> {
+  const body = renderStatusComment(task, webBaseUrl);
+  const { commentId, created } = await upsertStatusComment(octokit, {
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    issueNumber: task.issueNumber,
+    body,
+    commentId: statusCommentId,
+    lookFirst: attempt > 1,
+  });
+  return {
+    statusCommentId: commentId,
+    evidence: { commentId, created, state: task.state, bodySha256: createHash("sha256").update(body).digest("hex") },
+  };
+}

@@ -1,0 +1,58 @@
+/** The closed set of error codes Foreman reports. */
+export const ErrorCode = Object.freeze({
+  githubRateLimited: "GITHUB_RATE_LIMITED",
+  githubUnavailable: "GITHUB_UNAVAILABLE",
+  githubRejected: "GITHUB_REJECTED",
+  githubForbidden: "GITHUB_FORBIDDEN",
+  githubNotFound: "GITHUB_NOT_FOUND",
+  internal: "INTERNAL",
+} as const);
+
+/** An error code's value. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** What went wrong, whether trying again may help, and a sentence a user can read. */
+export interface Failure {
+  code: ErrorCode;
+  retryable: boolean;
+  message: string;
+}
+
+interface HttpLikeError {
+  status?: number;
+  message?: string;
+  response?: { headers?: Record<string, string | undefined>; data?: { message?: string } };
+  request?: { method?: string; url?: string };
+}
+
+/** The one mapper from a thrown error to a Failure. */
+export function classifyError(error: unknown): Failure {
+  const http = error as HttpLikeError;
+  const status = typeof http?.status === "number" ? http.status : undefined;
+  const detail = http?.response?.data?.message ?? http?.message ?? String(error);
+  const what = http?.request?.method && http.request.url ? `${http.request.method} ${stripQuery(http.request.url)}` : "a GitHub request";
+  if (status === undefined) {
+    const network = /ECONN|ETIMEDOUT|EAI_AGAIN|socket|fetch failed|network/i.test(detail);
+    return network
+      ? { code: ErrorCode.githubUnavailable, retryable: true, message: `GitHub could not be reached (${detail}).` }
+      : { code: ErrorCode.internal, retryable: false, message: `Foreman hit an internal error: ${detail}` };
+  }
+  const rateLimited = status === 429 || (status === 403 && (http.response?.headers?.["x-ratelimit-remaining"] === "0" || /rate limit/i.test(detail)));
+  if (rateLimited) return { code: ErrorCode.githubRateLimited, retryable: true, message: `GitHub's rate limit was reached during ${what}.` };
+  if (status >= 500) return { code: ErrorCode.githubUnavailable, retryable: true, message: `GitHub answered ${status} to ${what} (${detail}).` };
+  if (status === 401 || status === 403) {
+    return { code: ErrorCode.githubForbidden, retryable: false, message: `GitHub refused ${what} (${status}: ${detail}); the app may lack a permission on this repository.` };
+  }
+  if (status === 404) return { code: ErrorCode.githubNotFound, retryable: false, message: `GitHub could not find what ${what} asked for (404: ${detail}).` };
+  return { code: ErrorCode.githubRejected, retryable: false, message: `GitHub rejected ${what} (${status}: ${detail}).` };
+}
+
+function stripQuery(url: string): string {
+  return url.replace(/\?.*$/, "").replace(/^https?:\/\/[^/]+/, "");
+}
+
+/** Full-jitter exponential backoff: a random delay in [0, min(cap, base·2^attempt)). */
+export function computeBackoffMs(attempt: number, random: () => number, baseMs = 1000, capMs = 5 * 60_000): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.floor(random() * ceiling);
+}

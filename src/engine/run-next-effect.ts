@@ -1,0 +1,106 @@
+import { appendComplianceRecords } from "../db/queries/append-compliance-record.js";
+import { claimNextEffect, type ClaimedEffect } from "../db/queries/claim-next-effect.js";
+import { findStatusCommentId } from "../db/queries/find-status-comment-id.js";
+import { findTaskById } from "../db/queries/find-task-for-update.js";
+import { hasNewerStatusEffect, markEffectDone, markEffectFailed, scheduleEffectRetry } from "../db/queries/finish-effect.js";
+import { insertInboxEvent } from "../db/queries/insert-inbox-event.js";
+import { saveKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
+import { setStatusCommentId } from "../db/queries/save-task.js";
+import { toTask } from "../db/queries/task-row.js";
+import { buildIssueLane } from "../webhooks/build-inbox-event.js";
+import { EffectKind } from "../workflow/effects.js";
+import { EventType, type DomainEvent } from "../workflow/events.js";
+import type { Task } from "../workflow/task.js";
+import type { EngineDeps } from "./deps.js";
+import { classifyError, computeBackoffMs, type Failure } from "./errors.js";
+import type { EffectOutcome } from "./effects/effect-outcome.js";
+import { executeEffect } from "./effects/execute-effect.js";
+
+const APP_ACTOR = "foreman[app]";
+
+/**
+ * Lease the next runnable effect and execute it outside any transaction. Success: one transaction
+ * marks it done, feeds its result event to the task's lane and appends the compliance record.
+ * A transient failure is retried later with backoff; a permanent one (or the last attempt) fails
+ * the effect and tells the task, which tells the user. Returns false when there was nothing to do.
+ */
+export async function runNextEffect(deps: EngineDeps): Promise<boolean> {
+  const claimed = await claimNextEffect(deps.database.db, deps.replicaId, deps.leaseMs);
+  if (!claimed) return false;
+  const row = await findTaskById(deps.database.db, claimed.taskId);
+  if (!row) throw new Error(`effect ${claimed.id} belongs to missing task ${claimed.taskId}`);
+  const task = toTask(row);
+  const log = deps.log.child({ taskId: task.id, effectId: claimed.id, effect: claimed.kind, attempt: claimed.attempts });
+
+  // An older status update is pointless when a newer one is queued: it would render the same task.
+  if (claimed.kind === EffectKind.upsertStatusComment && (await hasNewerStatusEffect(deps.database.db, task.id, claimed.id))) {
+    await markEffectDone(deps.database.db, claimed.id);
+    return true;
+  }
+  try {
+    const octokit = await deps.github(task.repo.installationId);
+    const outcome = await executeEffect(claimed.kind, {
+      payload: claimed.payload,
+      task,
+      octokit,
+      attempt: claimed.attempts,
+      statusCommentId: row.statusCommentId ?? (claimed.kind === EffectKind.upsertStatusComment ? await findStatusCommentId(deps.database.db, task.repo.id, task.issueNumber) : null),
+      webBaseUrl: deps.webBaseUrl,
+    });
+    await recordSuccess(deps, claimed, task, outcome);
+    log.debug("effect done");
+  } catch (error) {
+    const failure = classifyError(error);
+    if (failure.retryable && claimed.attempts < deps.maxEffectAttempts) {
+      const delay = computeBackoffMs(claimed.attempts, deps.random, deps.retryBaseMs);
+      log.warn({ err: error, code: failure.code, retryInMs: delay }, "effect failed; will retry");
+      await scheduleEffectRetry(deps.database.db, claimed.id, failure.message, delay);
+    } else {
+      log.error({ err: error, code: failure.code }, "effect failed for good");
+      await recordFailure(deps, claimed, task, failure);
+    }
+  }
+  return true;
+}
+
+async function recordSuccess(deps: EngineDeps, claimed: ClaimedEffect, task: Task, outcome: EffectOutcome): Promise<void> {
+  await deps.database.db.transaction(async (tx) => {
+    await markEffectDone(tx, claimed.id);
+    if (outcome.event) await feedBack(tx, claimed, task, outcome.event);
+    if (outcome.statusCommentId !== undefined) await setStatusCommentId(tx, task.id, outcome.statusCommentId);
+    if (outcome.knownTriggerLabels) {
+      await saveKnownTriggerLabels(tx, { id: task.repo.id, installationId: task.repo.installationId, fullName: `${task.repo.owner}/${task.repo.name}` }, outcome.knownTriggerLabels);
+    }
+    await appendComplianceRecords(tx, [
+      { taskId: task.id, kind: `effect.${claimed.kind}`, actor: APP_ACTOR, payload: { effectId: claimed.id, attempt: claimed.attempts, ...outcome.evidence }, createdAt: deps.now() },
+    ]);
+  });
+}
+
+async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Task, failure: Failure): Promise<void> {
+  await deps.database.db.transaction(async (tx) => {
+    await markEffectFailed(tx, claimed.id, failure.message);
+    await feedBack(tx, claimed, task, {
+      type: EventType.effectFailed,
+      taskId: task.id,
+      effectKind: claimed.kind,
+      code: failure.code,
+      message: failure.message,
+    });
+    await appendComplianceRecords(tx, [
+      { taskId: task.id, kind: `effect.${claimed.kind}.failed`, actor: APP_ACTOR, payload: { effectId: claimed.id, attempt: claimed.attempts, ...failure }, createdAt: deps.now() },
+    ]);
+  });
+}
+
+async function feedBack(tx: Parameters<typeof insertInboxEvent>[0], claimed: ClaimedEffect, task: Task, event: DomainEvent): Promise<void> {
+  // Keyed by the effect: if the effect ran twice (a lease expired mid-flight), its result counts once.
+  await insertInboxEvent(tx, {
+    deliveryId: `effect:${claimed.id}`,
+    dedupeKey: `effect:${claimed.id}`,
+    source: "effect",
+    eventName: event.type,
+    lane: buildIssueLane(task.repo.id, task.issueNumber),
+    event,
+  });
+}

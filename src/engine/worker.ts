@@ -1,0 +1,108 @@
+import { releaseExpiredLeases } from "../db/queries/claim-next-effect.js";
+import { WORK_CHANNEL } from "../db/queries/insert-inbox-event.js";
+import type { EngineDeps } from "./deps.js";
+import { processNextEvent } from "./process-next-event.js";
+import { runNextEffect } from "./run-next-effect.js";
+
+/** Options for the worker loops. */
+export interface WorkerOptions {
+  concurrency: number;
+  pollIntervalMs: number;
+  /** LISTEN for work from other replicas (off in tests that share nothing). */
+  listen: boolean;
+}
+
+/**
+ * Runs the inbox and the outbox: `concurrency` loops, each taking the next event or effect.
+ * Sleeps when idle and wakes on a local nudge, a NOTIFY from another replica, or the poll interval
+ * (which also recovers leases of effects whose worker died).
+ */
+export class Worker {
+  #running = false;
+  #loops: Promise<void>[] = [];
+  #sleepers = new Set<() => void>();
+  #busy = 0;
+  #idleWaiters: Array<() => void> = [];
+  #unlisten: (() => Promise<void>) | null = null;
+
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly options: WorkerOptions,
+  ) {}
+
+  /** Start the loops. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    if (this.options.listen) {
+      const subscription = await this.deps.database.sql.listen(WORK_CHANNEL, () => this.wake());
+      this.#unlisten = () => subscription.unlisten();
+    }
+    await releaseExpiredLeases(this.deps.database.db);
+    for (let slot = 0; slot < this.options.concurrency; slot += 1) this.#loops.push(this.#loop(slot));
+  }
+
+  /** Stop taking new work and wait for what is in flight. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.wake();
+    await Promise.all(this.#loops);
+    this.#loops = [];
+    await this.#unlisten?.();
+    this.#unlisten = null;
+  }
+
+  /** Nudge sleeping loops: there may be new work. */
+  wake(): void {
+    for (const resolve of this.#sleepers) resolve();
+    this.#sleepers.clear();
+  }
+
+  /** Resolves once every loop is asleep with nothing runnable (for tests and benchmarks). */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  async #loop(slot: number): Promise<void> {
+    let lastMaintenance = 0;
+    while (this.#running) {
+      this.#busy += 1;
+      let didWork = false;
+      try {
+        if (Date.now() - lastMaintenance > this.options.pollIntervalMs && slot === 0) {
+          lastMaintenance = Date.now();
+          await releaseExpiredLeases(this.deps.database.db);
+        }
+        const handledEvent = await processNextEvent(this.deps);
+        const ranEffect = await runNextEffect(this.deps);
+        didWork = handledEvent || ranEffect;
+      } catch (error) {
+        this.deps.log.error({ err: error }, "worker loop error");
+      } finally {
+        this.#busy -= 1;
+      }
+      if (didWork) continue;
+      if (this.#busy === 0 && this.#idleWaiters.length > 0) {
+        const waiters = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
+      if (this.#running) await this.#sleep(this.options.pollIntervalMs);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#sleepers.add(done);
+    });
+  }
+}

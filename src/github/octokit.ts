@@ -1,0 +1,32 @@
+import { ProbotOctokit } from "probot";
+
+/** The Octokit every GitHub call goes through: Probot's, with retry and throttling tuned for a bot. */
+export type GitHubClient = InstanceType<typeof ProbotOctokit>;
+
+/** How hard the HTTP layer retries before an effect's own durable retry takes over. */
+export interface OctokitTuning {
+  /** Retries for 5xx and network errors inside one effect attempt (plugin-retry). */
+  retries: number;
+  /** Base delay in ms for plugin-retry and the throttling plugin's fallback. */
+  retryAfterBaseValue: number;
+  /** Whether to honour primary and secondary rate limits by waiting (plugin-throttling). */
+  throttle: boolean;
+}
+
+/** Production tuning: a few quick retries, rate limits honoured (up to 2 waits per request). */
+export const DEFAULT_OCTOKIT_TUNING: OctokitTuning = { retries: 2, retryAfterBaseValue: 1000, throttle: true };
+
+/** Build the Octokit class handed to Probot. */
+export function buildOctokitClass(tuning: OctokitTuning = DEFAULT_OCTOKIT_TUNING): typeof ProbotOctokit {
+  return ProbotOctokit.defaults((instanceOptions: Record<string, unknown>) => ({
+    ...instanceOptions,
+    retry: { enabled: tuning.retries > 0, retries: tuning.retries, retryAfterBaseValue: tuning.retryAfterBaseValue },
+    throttle: {
+      enabled: tuning.throttle,
+      retryAfterBaseValue: tuning.retryAfterBaseValue,
+      // Waiting out a limit is fine for a bot; after two waits the effect fails and is retried durably.
+      onRateLimit: (_retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
+      onSecondaryRateLimit: (_retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
+    },
+  })) as typeof ProbotOctokit;
+}

@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { getPrivateKey } from "@probot/get-private-key";
+import { Probot, Server, type Logger } from "probot";
+import { buildGitHubBaseUrl, type Env } from "./config/env.js";
+import type { Database } from "./db/client.js";
+import type { EngineDeps } from "./engine/deps.js";
+import { createIntake } from "./engine/intake.js";
+import { Worker, type WorkerOptions } from "./engine/worker.js";
+import { buildOctokitClass, DEFAULT_OCTOKIT_TUNING, type GitHubClient, type OctokitTuning } from "./github/octokit.js";
+import { createApp } from "./index.js";
+
+/** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
+export interface ForemanOptions {
+  env: Env;
+  database: Database;
+  log: Logger;
+  octokitTuning?: OctokitTuning;
+  worker?: Partial<WorkerOptions>;
+  engine?: Partial<Pick<EngineDeps, "now" | "random" | "newId" | "leaseMs" | "retryBaseMs">>;
+}
+
+/** A composed Foreman: the Probot server (not yet listening), the app instance and the worker. */
+export interface Foreman {
+  server: Server;
+  probot: Probot;
+  worker: Worker;
+  deps: EngineDeps;
+}
+
+/** Compose Foreman from its parts: Probot with our Octokit, the webhook handlers, the engine worker. */
+export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
+  const { env, database, log } = options;
+  const ProbotClass = Probot.defaults({
+    appId: env.APP_ID,
+    privateKey: getPrivateKey({ env: { PRIVATE_KEY: env.PRIVATE_KEY, PRIVATE_KEY_PATH: env.PRIVATE_KEY_PATH } }) ?? undefined,
+    secret: env.WEBHOOK_SECRET,
+    baseUrl: buildGitHubBaseUrl(env),
+    log,
+    Octokit: buildOctokitClass(options.octokitTuning ?? DEFAULT_OCTOKIT_TUNING),
+  });
+  const server = new Server({
+    Probot: ProbotClass,
+    host: env.HOST,
+    port: env.PORT,
+    webhookPath: env.WEBHOOK_PATH,
+    webhookProxy: env.WEBHOOK_PROXY_URL,
+    log,
+    enableStaticFiles: false,
+  });
+
+  let worker: Worker | null = null;
+  const intake = createIntake(database, () => worker?.wake(), log);
+  let probot: Probot | null = null;
+  const policy = { productionMode: env.PRODUCTION_MODE, allowedRepos: env.ALLOWED_REPOS };
+  const appFn = createApp({ database, intake, policy });
+  await server.load(async (app, appOptions) => {
+    probot = app;
+    await appFn(app, appOptions);
+  });
+  if (!probot) throw new Error("Probot did not load the app");
+  const loaded: Probot = probot;
+
+  const deps: EngineDeps = {
+    database,
+    github: async (installationId) => (await loaded.auth(installationId)) as GitHubClient,
+    log: log.child({ name: "engine" }),
+    now: () => new Date(),
+    random: Math.random,
+    newId: randomUUID,
+    webBaseUrl: env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com",
+    replicaId: env.REPLICA_ID ?? `${hostname()}-${process.pid}`,
+    maxEffectAttempts: env.EFFECT_MAX_ATTEMPTS,
+    leaseMs: 60_000,
+    retryBaseMs: 1000,
+    ...options.engine,
+  };
+  worker = new Worker(deps, {
+    concurrency: env.WORKER_CONCURRENCY,
+    pollIntervalMs: env.POLL_INTERVAL_MS,
+    listen: true,
+    ...options.worker,
+  });
+  return { server, probot: loaded, worker, deps };
+}

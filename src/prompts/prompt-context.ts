@@ -1,0 +1,88 @@
+import type { TaskType } from "../workflow/task.js";
+
+/** The agent roles Foreman ships a prompt for; each has `prompts/roles/<role>.md.hbs`. */
+export const PromptRole = Object.freeze({
+  planner: "planner",
+  coder: "coder",
+  reviewer: "reviewer",
+  ciFixer: "ci_fixer",
+  testAuthor: "test_author",
+  security: "security",
+  scribe: "scribe",
+} as const);
+
+/** A prompt role's value. */
+export type PromptRole = (typeof PromptRole)[keyof typeof PromptRole];
+
+/** One comment on the issue, oldest first in `PromptContext.comments`. */
+export interface PromptComment {
+  author: string;
+  body: string;
+  /** ISO 8601, as GitHub returns it. */
+  createdAt: string;
+}
+
+/** One comment of a review, inline (with a path) or general. */
+export interface PromptReviewComment {
+  path?: string;
+  line?: number;
+  body: string;
+}
+
+/** A review to act on: a human's "changes requested" or a reviewer agent's `needs_changes`. */
+export interface PromptReview {
+  /** A GitHub login, or the agent profile that wrote it. */
+  author: string;
+  body: string;
+  comments: PromptReviewComment[];
+}
+
+/** A failing check the `ci_fixer` is asked to fix. */
+export interface PromptCiFailure {
+  name: string;
+  /** The check run's output summary (Markdown). */
+  summary: string;
+  /** The end of the job's log. */
+  logTail: string;
+}
+
+/** A file the repo keeps for contributors and agents (AGENTS.md, CONTRIBUTING.md, …). */
+export interface PromptGuidanceFile {
+  path: string;
+  content: string;
+}
+
+/** The guardrails the host enforces on the diff; told to the agent up front. */
+export interface PromptConstraints {
+  protectedPaths: string[];
+  allowedPaths?: string[];
+  maxFiles: number;
+  maxChangedLines: number;
+}
+
+/**
+ * Everything a prompt is rendered from. Plain data, raw as read from GitHub and the workspace:
+ * `renderPrompt` sanitises and caps every untrusted field itself.
+ */
+export interface PromptContext {
+  repo: { owner: string; name: string; defaultBranch: string };
+  issue: { number: number; title: string; body: string; author: string; labels: string[] };
+  /** Oldest first; only the newest ones are shown when there are many. */
+  comments: PromptComment[];
+  taskType: TaskType;
+  role: PromptRole;
+  /** 1 for the first run of this role on the task, 2 for the first retry, … */
+  attempt: number;
+  branch: string;
+  /** The planner's plan, for the steps after it. */
+  plan?: string;
+  /** The change under review (unified diff), for reviewer and security. */
+  diff?: string;
+  /** Review feedback to address, for a revision step. */
+  review?: PromptReview;
+  ciFailures?: PromptCiFailure[];
+  guidance: PromptGuidanceFile[];
+  /** Every file path in the workspace. */
+  fileTree: string[];
+  constraints: PromptConstraints;
+}

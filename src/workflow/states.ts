@@ -1,0 +1,48 @@
+/** Every state a task can be in. A closed set: the transition switch is exhaustive over it. */
+export const TaskState = Object.freeze({
+  /** Trigger seen; the sender's permission and the repo config are being checked. */
+  queued: "queued",
+  /** Authorised: branch, plan commit and draft PR are being created. */
+  preparing: "preparing",
+  /** Draft PR open; waiting for an agent job (the agent runner takes over here). */
+  awaitingAgent: "awaiting_agent",
+  /** Held by a human (`needs-human-review`); remembers where to resume. */
+  frozen: "frozen",
+  /** The PR was merged by a human. */
+  merged: "merged",
+  /** The PR was closed without merging by a human. */
+  closed: "closed",
+  /** Stopped on purpose: issue closed, agent label removed, or trigger not allowed. */
+  cancelled: "cancelled",
+  /** Stopped by a problem the user must fix (invalid config, a GitHub error that did not heal). */
+  failed: "failed",
+} as const);
+
+/** A task state's value. */
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+
+/** States in which a task is still alive; at most one such task per issue (a unique partial index). */
+export const ACTIVE_STATES: readonly TaskState[] = Object.freeze([
+  TaskState.queued,
+  TaskState.preparing,
+  TaskState.awaitingAgent,
+  TaskState.frozen,
+]);
+
+/** States a task never leaves. */
+export const TERMINAL_STATES: readonly TaskState[] = Object.freeze([
+  TaskState.merged,
+  TaskState.closed,
+  TaskState.cancelled,
+  TaskState.failed,
+]);
+
+/** Whether a task in this state is still alive (may still change). */
+export function isActiveState(state: TaskState): boolean {
+  return ACTIVE_STATES.includes(state);
+}
+
+/** Whether a task in this state is finished for good. */
+export function isTerminalState(state: TaskState): boolean {
+  return TERMINAL_STATES.includes(state);
+}

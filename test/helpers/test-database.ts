@@ -1,0 +1,47 @@
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
+import { inject } from "vitest";
+import { openDatabase, type Database } from "../../src/db/client.js";
+import { runMigrations } from "../../src/db/migrate.js";
+
+/** A fresh, migrated database of its own for one test file, and how to drop it. */
+export interface TestDatabase extends Database {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** Create a database on the test server, migrate it, and open a pool to it. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = inject("adminDatabaseUrl");
+  const name = `foreman_test_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = withDatabase(adminUrl, name);
+  const database = openDatabase(url);
+  await runMigrations(database);
+  return {
+    ...database,
+    url,
+    async drop() {
+      await database.close();
+      const cleanup = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+/** Empty every table (between tests in one file). compliance_records refuses TRUNCATE by design, so it is bypassed with replication role. */
+export async function resetTables(database: Database): Promise<void> {
+  await database.sql.begin(async (sql) => {
+    await sql`set local session_replication_role = replica`;
+    await sql`truncate effects, webhook_deliveries, tasks, repositories, installations, compliance_records`;
+  });
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}

@@ -1,0 +1,74 @@
+import { generateKeyPairSync } from "node:crypto";
+import { Writable } from "node:stream";
+import { parseEnv, type Env } from "../../src/config/env.js";
+import type { Database } from "../../src/db/client.js";
+import { createLogger } from "../../src/logging/create-logger.js";
+import { buildForeman, type Foreman } from "../../src/main.js";
+
+/** A real RSA key, so Probot signs real app JWTs against the simulated GitHub. */
+export const TEST_PRIVATE_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+
+/** The webhook secret of the test app. */
+export const TEST_WEBHOOK_SECRET = "test-webhook-secret";
+
+/** A parsed environment for tests, with overrides. */
+export function buildTestEnv(overrides: Record<string, string> = {}): Env {
+  return parseEnv({
+    APP_ID: "12345",
+    PRIVATE_KEY: TEST_PRIVATE_KEY,
+    WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    WORKER_CONCURRENCY: "4",
+    POLL_INTERVAL_MS: "50",
+    EFFECT_MAX_ATTEMPTS: "3",
+    ...overrides,
+  });
+}
+
+/** A running Foreman for a test: deliver webhooks, wait for the worker to settle, stop. */
+export interface TestForeman extends Foreman {
+  receive(name: string, payload: Record<string, any>, id?: string): Promise<void>;
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+  logs: string[];
+}
+
+let deliveries = 0;
+
+/** Task ids 00000000-0000-4000-8000-000000000001, …002, … so snapshots are stable. */
+export function buildSequentialIds(): () => string {
+  let next = 0;
+  return () => `00000000-0000-4000-8000-${String(++next).padStart(12, "0")}`;
+}
+
+/** Compose the real app over a test database, with HTTP retries off (nock answers instantly) and fast durable retries. */
+export async function startTestForeman(database: Database, options: { env?: Env; leaseMs?: number } = {}): Promise<TestForeman> {
+  const env = options.env ?? buildTestEnv();
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(chunk.toString("utf8"));
+      callback();
+    },
+  });
+  const log = createLogger({ level: env.LOG_LEVEL === "silent" ? "info" : env.LOG_LEVEL, secrets: [TEST_WEBHOOK_SECRET], destination: sink });
+  const foreman = await buildForeman({
+    env,
+    database,
+    log,
+    octokitTuning: { retries: 0, retryAfterBaseValue: 1, throttle: false },
+    worker: { listen: false },
+    engine: { retryBaseMs: 5, newId: buildSequentialIds(), ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) },
+  });
+  await foreman.worker.start();
+  return {
+    ...foreman,
+    logs,
+    async receive(name, payload, id) {
+      deliveries += 1;
+      await foreman.probot.receive({ id: id ?? `delivery-${process.pid}-${deliveries}`, name, payload } as never);
+    },
+    settle: () => foreman.worker.whenIdle(),
+    stop: () => foreman.worker.stop(),
+  };
+}
