@@ -19,7 +19,8 @@ export const RepoConfig = z
     freezeLabel: labelName.default(DEFAULT_TASK_CONFIG.freezeLabel),
     branchPrefix: z
       .string()
-      .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, {
+      // Git refuses "..", segments starting with "." and ".lock" endings in ref names.
+      .regex(/^(?!.*\.\.)(?!.*\.lock\/)([A-Za-z0-9_-][A-Za-z0-9._-]*\/)+$/, {
         error: "must be a branch path ending in /, made of letters, digits, . _ - (e.g. agent/)",
       })
       .default(DEFAULT_TASK_CONFIG.branchPrefix),
@@ -51,9 +52,34 @@ export function parseRepoConfig(text: string | null): RepoConfigResult {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") {
-    const known = Object.keys(RepoConfig.shape).join(", ");
-    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((key) => `\`${key}\``).join(", ")}: the known keys are ${known}`;
+    const known = Object.keys(RepoConfig.shape);
+    return issue.keys
+      .map((key) => {
+        const near = known.find((candidate) => isNear(key, candidate));
+        return `unknown key \`${key}\`${near ? ` (did you mean \`${near}\`?)` : ""}: the known keys are ${known.join(", ")}`;
+      })
+      .join("; ");
   }
   const path = issue.path.map(String).join(".");
   return `\`${path}\` ${issue.message}`;
+}
+
+/** Whether two keys differ by case, a plural s, or at most two edits: likely a typo of each other. */
+function isNear(a: string, b: string): boolean {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  if (x === y || `${x}s` === y || x === `${y}s`) return true;
+  return editDistance(x, y) <= 2;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }

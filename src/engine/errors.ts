@@ -1,3 +1,7 @@
+import { redactSecrets } from "../logging/redact-secrets.js";
+
+const MAX_DETAIL_LENGTH = 300;
+
 /** The closed set of error codes Foreman reports. */
 export const ErrorCode = Object.freeze({
   githubRateLimited: "GITHUB_RATE_LIMITED",
@@ -29,7 +33,8 @@ interface HttpLikeError {
 export function classifyError(error: unknown): Failure {
   const http = error as HttpLikeError;
   const status = typeof http?.status === "number" ? http.status : undefined;
-  const detail = http?.response?.data?.message ?? http?.message ?? String(error);
+  // Messages end up on issues: first line only, capped, and never a token.
+  const detail = summarizeDetail(http?.response?.data?.message ?? http?.message ?? String(error));
   const what = http?.request?.method && http.request.url ? `${http.request.method} ${stripQuery(http.request.url)}` : "a GitHub request";
   if (status === undefined) {
     const network = /ECONN|ETIMEDOUT|EAI_AGAIN|socket|fetch failed|network/i.test(detail);
@@ -45,6 +50,11 @@ export function classifyError(error: unknown): Failure {
   }
   if (status === 404) return { code: ErrorCode.githubNotFound, retryable: false, message: `GitHub could not find what ${what} asked for (404: ${detail}).` };
   return { code: ErrorCode.githubRejected, retryable: false, message: `GitHub rejected ${what} (${status}: ${detail}).` };
+}
+
+function summarizeDetail(text: string): string {
+  const firstLine = redactSecrets(text).split("\n")[0]!.trim();
+  return firstLine.length > MAX_DETAIL_LENGTH ? `${firstLine.slice(0, MAX_DETAIL_LENGTH)}…` : firstLine;
 }
 
 function stripQuery(url: string): string {

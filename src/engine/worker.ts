@@ -22,6 +22,8 @@ export class Worker {
   #loops: Promise<void>[] = [];
   #sleepers = new Set<() => void>();
   #busy = 0;
+  /** Bumped on every wake: an attempt that started before the latest wake cannot prove idleness. */
+  #generation = 0;
   #idleWaiters: Array<() => void> = [];
   #unlisten: (() => Promise<void>) | null = null;
 
@@ -54,6 +56,7 @@ export class Worker {
 
   /** Nudge sleeping loops: there may be new work. */
   wake(): void {
+    this.#generation += 1;
     for (const resolve of this.#sleepers) resolve();
     this.#sleepers.clear();
   }
@@ -69,6 +72,7 @@ export class Worker {
   async #loop(slot: number): Promise<void> {
     let lastMaintenance = 0;
     while (this.#running) {
+      const generation = this.#generation;
       this.#busy += 1;
       let didWork = false;
       try {
@@ -85,7 +89,7 @@ export class Worker {
         this.#busy -= 1;
       }
       if (didWork) continue;
-      if (this.#busy === 0 && this.#idleWaiters.length > 0) {
+      if (this.#busy === 0 && generation === this.#generation && this.#idleWaiters.length > 0) {
         const waiters = this.#idleWaiters;
         this.#idleWaiters = [];
         for (const resolve of waiters) resolve();

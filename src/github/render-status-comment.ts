@@ -60,8 +60,10 @@ function summarize(task: Task, freezeLabel: string): string {
     case "merged":
       return `#${task.prNumber} was merged. Thanks for reviewing!`;
     case "closed":
+      return `#${task.prNumber} was closed without merging; Foreman stopped.`;
     case "cancelled":
+      return "Foreman stopped; it will not push anything more for this task.";
     case "failed":
-      return task.reason?.message ?? "The task ended.";
+      return "Foreman could not continue with this task.";
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { mockGitHub, mockLabelToDraftPr, REPO, REPO_PATH } from "../helpers/github-mock.js";
-import { buildIssuesPayload } from "../helpers/payloads.js";
+import { buildIssuesPayload, buildPullRequestPayload } from "../helpers/payloads.js";
+import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
 import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
 import { startTestForeman, type TestForeman } from "../helpers/test-foreman.js";
 
@@ -87,5 +88,258 @@ describe("agent label → draft PR", () => {
 
     const [task] = await taskRows();
     expect(task).toMatchObject({ state: "awaiting_agent", branch: "agent/1-spelling-error-in-the-readme-file", pr_number: 7, status_comment_id: 9001 });
+  });
+
+  test("the run leaves an unbroken compliance chain: one transition record per state change, one record per action", async () => {
+    const github = mockGitHub().token();
+    mockLabelToDraftPr(github, 1, 7);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    const rows = await database.sql`select seq::int, task_id as "taskId", kind, actor, payload, prev_hash as "prevHash", hash, created_at as "createdAt" from compliance_records order by seq`;
+    const records = rows.map((row) => ({ ...row, createdAt: new Date(row.createdAt as string).toISOString() })) as unknown as ChainRecord[];
+    expect(verifyChain(records)).toMatchObject({ ok: true, count: records.length });
+    const transitions = records.filter((record) => record.kind === "task.transition").map((record) => (record.payload as { to: string }).to);
+    expect(transitions).toEqual(["queued", "preparing", "preparing", "awaiting_agent"]);
+    expect(records.filter((record) => record.kind.startsWith("effect.")).map((record) => record.kind)).toEqual([
+      "effect.authorize_trigger",
+      "effect.ensure_branch",
+      "effect.open_draft_pr",
+      "effect.add_labels",
+      "effect.upsert_status_comment",
+    ]);
+    expect(records[0]).toMatchObject({ actor: "Codertocat", payload: { event: "issue_labeled", from: null, to: "queued" } });
+  });
+
+  test("a redelivery with the same delivery id makes no second effect", async () => {
+    const github = mockGitHub().token();
+    mockLabelToDraftPr(github, 1, 7);
+    const payload = buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 });
+    await foreman.receive("issues", payload, "delivery-a");
+    await foreman.settle();
+    await foreman.receive("issues", payload, "delivery-a");
+    await foreman.settle();
+
+    expect(github.writes()).toHaveLength(5);
+    const [{ count }] = await database.sql`select count(*)::int as count from webhook_deliveries where source = 'github'`;
+    expect(count).toBe(1);
+  });
+
+  test("the same label delivered twice under two ids, at the same time as another issue's label, makes one task per issue", async () => {
+    const github = mockGitHub().token();
+    github.permission("Codertocat", "write").permission("Codertocat", "write").config(null).config(null).branch().branch();
+    github.planCommit("plan-1").planCommit("plan-2").createRef().createRef().pull(7).pull(8).labels(7).labels(8).createComment(1, 1001).createComment(2, 1002);
+    const first = buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1, title: "First" });
+    const second = buildIssuesPayload({ action: "labeled", label: "agent:bugfix", issueNumber: 2, title: "Second" });
+    await Promise.all([foreman.receive("issues", first, "hook-1"), foreman.receive("issues", first, "hook-2"), foreman.receive("issues", second, "hook-3")]);
+    await foreman.settle();
+
+    const tasks = await database.sql`select issue_number, type, state, pr_number from tasks order by issue_number`;
+    expect(tasks.map((task) => ({ ...task }))).toEqual([
+      { issue_number: 1, type: "ready", state: "awaiting_agent", pr_number: expect.any(Number) },
+      { issue_number: 2, type: "bugfix", state: "awaiting_agent", pr_number: expect.any(Number) },
+    ]);
+    expect(github.writes().filter((request) => request.path.endsWith("/pulls"))).toHaveLength(2);
+  });
+
+  test("events of one issue are applied in the order they arrived", async () => {
+    await foreman.stop();
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "needs-human-review", issueNumber: 1, sender: "octocat", updatedAt: "2019-05-15T15:21:00Z" }));
+    const github = mockGitHub().token().createComment(1);
+    await foreman.worker.start();
+    await foreman.settle();
+
+    const [task] = await taskRows();
+    expect(task).toMatchObject({ state: "frozen", resume_state: "queued", frozen_by: "octocat" });
+    // Frozen before authorisation: nothing but the comment that says so.
+    expect(github.requests.filter((request) => !request.path.includes("access_tokens")).map((request) => request.method)).toEqual(["POST"]);
+    expect((github.writes()[0]!.body as { body: string }).body).toContain("@octocat added `needs-human-review` on the issue");
+  });
+
+  test("a label from someone without triage access starts nothing and the status comment says why", async () => {
+    const github = mockGitHub().token().permission("drive-by", "read").createComment(1);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1, sender: "drive-by" }));
+    await foreman.settle();
+
+    expect(github.writes().map((request) => request.path)).toEqual([`${REPO_PATH}/issues/1/comments`]);
+    expect((github.writes()[0]!.body as { body: string }).body).toMatchInlineSnapshot(`
+      "<!-- foreman:status -->
+      ### ⏹️ Foreman: stopped
+
+      Foreman stopped; it will not push anything more for this task.
+
+      | | |
+      |---|---|
+      | State | \`cancelled\` |
+      | Task | \`00000000-0000-4000-8000-000000000001\` · \`agent:ready\` by @drive-by |
+
+      > **Why:** @drive-by added \`agent:ready\`, but their role on this repository is \`read\`; starting Foreman needs triage access or more. Nothing was started.
+      >
+      > **What to do:** someone with triage, write, maintain or admin access on this repository can add the label.
+
+      <sub>Foreman edits this comment as the task moves. Add \`needs-human-review\` to freeze it · remove \`agent:ready\` to cancel.</sub>
+      "
+    `);
+    const [task] = await taskRows();
+    expect(task).toMatchObject({ state: "cancelled", reason: { code: "SENDER_NOT_ALLOWED" } });
+  });
+
+  test("an invalid .github/foreman.yml is named key by key on the issue and nothing else happens", async () => {
+    const github = mockGitHub().token().permission("Codertocat", "admin").config("freezeLabel: 3\nbranchPrefix: bots\nprLabel: [x]\n").createComment(1);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    expect(github.writes()).toHaveLength(1);
+    expect((github.writes()[0]!.body as { body: string }).body).toMatchInlineSnapshot(`
+      "<!-- foreman:status -->
+      ### ❌ Foreman: failed
+
+      Foreman could not continue with this task.
+
+      | | |
+      |---|---|
+      | State | \`failed\` |
+      | Task | \`00000000-0000-4000-8000-000000000001\` · \`agent:ready\` by @Codertocat |
+
+      > **Why:** \`.github/foreman.yml\` on \`master\` is invalid, so nothing else happened:
+      > - \`freezeLabel\` must be a label name (text)
+      > - \`branchPrefix\` must be a branch path ending in /, made of letters, digits, . _ - (e.g. agent/)
+      > - unknown key \`prLabel\` (did you mean \`prLabels\`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels
+      >
+      > **What to do:** fix \`.github/foreman.yml\` on the default branch, then remove and re-add the label.
+
+      <sub>Foreman edits this comment as the task moves. Add \`needs-human-review\` to freeze it · remove \`agent:ready\` to cancel.</sub>
+      "
+    `);
+    const [task] = await taskRows();
+    expect(task).toMatchObject({ state: "failed", reason: { code: "CONFIG_INVALID" } });
+  });
+
+  test("a repo config with its own labels: an unlisted agent: label stays silent, a custom one starts a task with the configured branch and PR labels", async () => {
+    const config = "triggerLabels:\n  bot-please: feature\nprLabels: [bot, needs-review-later]\nbranchPrefix: bots/foreman/\n";
+    const github = mockGitHub().token().permission("Codertocat", "maintain").config(config);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+    expect(github.writes()).toEqual([]);
+    expect(await taskRows()).toMatchObject([{ state: "cancelled", reason: { code: "NOT_A_TRIGGER" } }]);
+
+    // Foreman now knows this repo's custom label, so a plain `bot-please` is recognised.
+    github.permission("Codertocat", "maintain").config(config).branch().planCommit().createRef().pull(8).labels(8).createComment(2);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "bot-please", issueNumber: 2, title: "Add dark mode" }));
+    await foreman.settle();
+    const writes = github.writes();
+    expect(writes.find((request) => request.path.endsWith("/git/refs"))!.body).toEqual({ ref: "refs/heads/bots/foreman/2-add-dark-mode", sha: "plan-sha" });
+    expect(writes.find((request) => request.path.endsWith("/labels"))!.body).toEqual({ labels: ["bot", "needs-review-later"] });
+    const [, task] = await database.sql`select type, state from tasks order by created_at`;
+    expect(task).toMatchObject({ type: "feature", state: "awaiting_agent" });
+  });
+
+  test("freezing on the PR holds the task and unfreezing resumes it, with only status-comment writes in between", async () => {
+    const github = mockGitHub().token();
+    mockLabelToDraftPr(github, 1, 7);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+    github.updateComment().updateComment();
+    const branch = "agent/1-spelling-error-in-the-readme-file";
+    await foreman.receive("pull_request", buildPullRequestPayload({ action: "labeled", prNumber: 7, headRef: branch, label: "needs-human-review", sender: "lead" }));
+    await foreman.settle();
+    expect(await taskRows()).toMatchObject([{ state: "frozen", resume_state: "awaiting_agent", frozen_by: "lead" }]);
+    expect((github.writes().at(-1)!.body as { body: string }).body).toContain("@lead added `needs-human-review` on the pull request");
+
+    await foreman.receive("pull_request", buildPullRequestPayload({ action: "unlabeled", prNumber: 7, headRef: branch, label: "needs-human-review", sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    await foreman.settle();
+    expect(await taskRows()).toMatchObject([{ state: "awaiting_agent", resume_state: null, frozen_by: null }]);
+    expect(github.writes().slice(5).map((request) => `${request.method} ${request.path}`)).toEqual([
+      `PATCH ${REPO_PATH}/issues/comments/9001`,
+      `PATCH ${REPO_PATH}/issues/comments/9001`,
+    ]);
+  });
+
+  test("closing the issue cancels the task, says so, and leaves the PR alone", async () => {
+    const github = mockGitHub().token();
+    mockLabelToDraftPr(github, 1, 7);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+    github.updateComment();
+    await foreman.receive("issues", buildIssuesPayload({ action: "closed", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    await foreman.settle();
+
+    expect(await taskRows()).toMatchObject([{ state: "cancelled", reason: { code: "ISSUE_CLOSED" } }]);
+    expect(github.writes().slice(5).map((request) => request.method)).toEqual(["PATCH"]);
+    expect((github.writes().at(-1)!.body as { body: string }).body).toContain("@lead closed the issue, so Foreman stopped");
+  });
+
+  test("removing the agent label while the branch is being made cancels; queued GitHub writes are dropped", async () => {
+    await foreman.stop();
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.receive("issues", buildIssuesPayload({ action: "unlabeled", label: "agent:ready", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    const github = mockGitHub().token().createComment(1);
+    await foreman.worker.start();
+    await foreman.settle();
+
+    expect(await taskRows()).toMatchObject([{ state: "cancelled", reason: { code: "AGENT_LABEL_REMOVED" } }]);
+    expect(github.writes().map((request) => request.path)).toEqual([`${REPO_PATH}/issues/1/comments`]);
+    const effects = await database.sql`select kind, status from effects order by id`;
+    expect(effects.map((effect) => `${effect.kind}:${effect.status}`)).toEqual(["authorize_trigger:skipped", "upsert_status_comment:done"]);
+  });
+
+  test("a merged PR ends the task as merged", async () => {
+    const github = mockGitHub().token();
+    mockLabelToDraftPr(github, 1, 7);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+    github.updateComment();
+    await foreman.receive("pull_request", buildPullRequestPayload({ action: "closed", prNumber: 7, headRef: "agent/1-spelling-error-in-the-readme-file", merged: true, sender: "lead" }));
+    await foreman.settle();
+    expect(await taskRows()).toMatchObject([{ state: "merged" }]);
+  });
+
+  test("a transient GitHub error is retried durably; a permanent one fails the task in plain words", async () => {
+    const github = mockGitHub().token().permission("Codertocat", "write").config(null).branch().planCommit().createRef();
+    github.scope.post(`${REPO_PATH}/pulls`).reply(502, { message: "Bad Gateway" });
+    github.scope.post(`${REPO_PATH}/pulls`).reply(422, { message: "Validation Failed", errors: [{ message: "No commits between master and agent/1" }] });
+    // Each retry looks for an existing PR before creating one.
+    github.scope.get(`${REPO_PATH}/pulls`).query({ head: `${REPO.owner}:agent/1-spelling-error-in-the-readme-file`, state: "open", per_page: "1" }).times(2).reply(200, []);
+    github.createComment(1);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await foreman.settle();
+
+    expect(await taskRows()).toMatchObject([{ state: "failed", reason: { code: "GITHUB_ERROR" } }]);
+    const comment = (github.writes().at(-1)!.body as { body: string }).body;
+    expect(comment).toContain("GitHub rejected POST /repos/Codertocat/Hello-World/pulls (422: Validation Failed)");
+    expect(comment).toContain("**What to do:**");
+  });
+});
+
+describe("crash recovery", () => {
+  test("a crash after the branch exists but before the PR: a restarted worker opens the PR and never makes the branch twice", async () => {
+    await foreman.stop();
+    const { openDatabase } = await import("../../src/db/client.js");
+    const doomed = openDatabase(database.url);
+    const first = await startTestForeman(doomed, { leaseMs: 300 });
+    const github = mockGitHub().token().permission("Codertocat", "write").config(null).branch().planCommit();
+    // GitHub creates the ref, then this process "dies" before it can record that.
+    github.scope.post(`${REPO_PATH}/git/refs`).reply(201, () => {
+      void doomed.sql.end({ timeout: 0 });
+      return { ref: "refs/heads/agent/1-spelling-error-in-the-readme-file", object: { sha: "plan-sha" } };
+    });
+    await first.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await first.stop();
+    expect(await database.sql`select kind, status from effects where kind = 'ensure_branch'`).toMatchObject([{ status: "running" }]);
+
+    // The restarted replica: the lease expires, the effect runs again, looks first, adopts the branch.
+    github.token();
+    github.scope.get(`${REPO_PATH}/git/ref/${encodeURIComponent("heads/agent/1-spelling-error-in-the-readme-file")}`).reply(200, { ref: "refs/heads/agent/1-spelling-error-in-the-readme-file", object: { sha: "plan-sha" } });
+    github.pull(7).labels(7).createComment(1);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    foreman = await startTestForeman(database, { leaseMs: 300 });
+    await foreman.settle();
+
+    expect(await taskRows()).toMatchObject([{ state: "awaiting_agent", pr_number: 7 }]);
+    expect(github.writes().filter((request) => request.path.endsWith("/git/refs"))).toHaveLength(1);
   });
 });

@@ -1,0 +1,37 @@
+import { describe, expect, test } from "vitest";
+import { parseRepoConfig } from "../../../src/config/repo-config.js";
+import { DEFAULT_TASK_CONFIG } from "../../../src/workflow/defaults.js";
+
+describe("parseRepoConfig", () => {
+  test("no file, an empty file, and a partial file all fill in the defaults", () => {
+    expect(parseRepoConfig(null)).toEqual({ ok: true, config: DEFAULT_TASK_CONFIG });
+    expect(parseRepoConfig("")).toEqual({ ok: true, config: DEFAULT_TASK_CONFIG });
+    expect(parseRepoConfig("prLabels: []\n")).toEqual({ ok: true, config: { ...DEFAULT_TASK_CONFIG, prLabels: [] } });
+  });
+
+  test("every key can be set", () => {
+    const text = "triggerLabels:\n  ai:fix: bugfix\nfreezeLabel: hold\nbranchPrefix: bots/foreman/\nprLabels: [bot]\n";
+    expect(parseRepoConfig(text)).toEqual({ ok: true, config: { triggerLabels: { "ai:fix": "bugfix" }, freezeLabel: "hold", branchPrefix: "bots/foreman/", prLabels: ["bot"] } });
+  });
+
+  test("each problem names the key and what is expected", () => {
+    expect(parseRepoConfig("triggerLabels:\n  agent:go: fix\nfreezeLabel: ''\ntriggerLabel: {}\nbranchPrefix: ../x/\n")).toEqual({
+      ok: false,
+      problems: [
+        "`triggerLabels.agent:go` must be one of ready, bugfix, feature, refactor, docs",
+        "`freezeLabel` must be a non-empty label name",
+        "`branchPrefix` must be a branch path ending in /, made of letters, digits, . _ - (e.g. agent/)",
+        "unknown key `triggerLabel` (did you mean `triggerLabels`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels",
+      ],
+    });
+    expect(parseRepoConfig("triggerLabels: {}\n")).toEqual({ ok: false, problems: ["`triggerLabels` must list at least one label"] });
+  });
+
+  test("YAML errors and non-mappings are refused with what to do", () => {
+    const broken = parseRepoConfig("prLabels: [a\n");
+    expect(broken.ok).toBe(false);
+    expect(!broken.ok && broken.problems[0]).toMatch(/^YAML syntax: /);
+    expect(parseRepoConfig("- a\n- b\n")).toEqual({ ok: false, problems: ["the file must be a YAML mapping of settings (key: value), not a list or a single value"] });
+    expect(parseRepoConfig("a: 1\na: 2\n").ok).toBe(false);
+  });
+});

@@ -1,0 +1,190 @@
+import { describe, expect, test } from "vitest";
+import { TaskState, type TaskState as State } from "../../../src/workflow/states.js";
+import { transition } from "../../../src/workflow/transition.js";
+import { events, facts, makeTask, now, type EventName } from "./fixtures.js";
+
+const ALL_EVENTS = Object.keys(events) as EventName[];
+
+/** Expected outcome: the next state and effect kinds, or "same" for an ignored event. */
+type Expected = "same" | [State, string[]];
+
+const STOP: string[] = ["upsert_status_comment"];
+
+// The whole table for the three working states. Every state × event pair is listed on purpose:
+// a new event or state must make someone decide what it means here.
+const ACTIVE_TABLE: Record<"queued" | "preparing" | "awaiting_agent", Record<EventName, Expected>> = {
+  queued: {
+    freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
+    removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
+    closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
+    authorized: ["preparing", ["ensure_branch", "open_draft_pr"]], rejectedSender: ["cancelled", STOP], rejectedConfig: ["failed", STOP],
+    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP], statusFailed: ["failed", []],
+  },
+  preparing: {
+    freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
+    removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
+    closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
+    authorized: "same", rejectedSender: "same", rejectedConfig: "same",
+    branchReady: ["preparing", []], prOpened: ["awaiting_agent", ["add_labels", "upsert_status_comment"]], effectFailed: ["failed", STOP], statusFailed: ["failed", []],
+  },
+  awaiting_agent: {
+    freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
+    removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
+    closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
+    authorized: "same", rejectedSender: "same", rejectedConfig: "same",
+    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP], statusFailed: ["failed", []],
+  },
+};
+
+describe("transition: working states × every event", () => {
+  const rows = Object.entries(ACTIVE_TABLE).flatMap(([state, table]) =>
+    ALL_EVENTS.map((name) => ({ state: state as State, name, expected: table[name as EventName] })),
+  );
+  test.each(rows)("$state + $name", ({ state, name, expected }) => {
+    const task = makeTask(state);
+    const result = transition(task, events[name], now, facts);
+    if (expected === "same") {
+      expect(result.next).toBe(task);
+      expect(result.effects).toEqual([]);
+      return;
+    }
+    const [nextState, effectKinds] = expected;
+    expect(result.next?.state).toBe(nextState);
+    expect(result.effects.map((effect) => effect.kind)).toEqual(effectKinds);
+    expect(result.next?.updatedAt).toBe(now.toISOString());
+  });
+});
+
+describe("transition: finished states ignore everything", () => {
+  const rows = (["merged", "closed", "cancelled", "failed"] as const).flatMap((state) => ALL_EVENTS.map((name) => ({ state, name })));
+  test.each(rows)("$state + $name", ({ state, name }) => {
+    const task = makeTask(state);
+    expect(transition(task, events[name], now, facts)).toEqual({ next: task, effects: [] });
+  });
+});
+
+describe("transition: no task yet", () => {
+  test("an agent: label starts a queued task that first authorises the sender", () => {
+    const { next, effects } = transition(null, events.triggerAgain, now, facts);
+    expect(next).toMatchObject({ id: "task-new", state: "queued", type: "bugfix", triggerLabel: "agent:bugfix", triggeredBy: "bob", issueNumber: 5, config: null });
+    expect(effects).toEqual([{ kind: "authorize_trigger", sender: "bob", label: "agent:bugfix" }]);
+  });
+
+  test("a custom trigger label is recognised once the repo config has declared it", () => {
+    const label = { ...events.otherIssueLabel, label: "bot-please" };
+    expect(transition(null, label, now, facts).next).toBeNull();
+    expect(transition(null, label, now, { ...facts, knownTriggerLabels: ["bot-please"] }).next).toMatchObject({ state: "queued", type: "ready" });
+  });
+
+  test("a reopened issue still carrying an agent label starts a fresh task", () => {
+    expect(transition(null, events.reopened, now, facts).next).toMatchObject({ state: "queued", triggerLabel: "agent:bugfix" });
+    expect(transition(null, { ...events.reopened, labels: ["bug"] }, now, facts).next).toBeNull();
+  });
+
+  test.each(ALL_EVENTS.filter((name) => name !== "triggerAgain" && name !== "reopened"))("%s alone starts nothing", (name) => {
+    expect(transition(null, events[name], now, facts)).toEqual({ next: null, effects: [] });
+  });
+});
+
+describe("transition: details of the working path", () => {
+  test("authorisation takes the type from the repo config and plans branch, commit and draft PR", () => {
+    const { next, effects } = transition(makeTask("queued"), events.authorized, now, facts);
+    expect(next).toMatchObject({ state: "preparing", type: "bugfix", branch: "agent/5-fix-the-login-redirect" });
+    expect(effects).toMatchInlineSnapshot(`
+      [
+        {
+          "baseBranch": "main",
+          "branch": "agent/5-fix-the-login-redirect",
+          "kind": "ensure_branch",
+          "planMessage": "Plan: Fix the login redirect
+
+      Foreman starts work on #5. This empty commit opens the branch; agent steps follow.",
+        },
+        {
+          "baseBranch": "main",
+          "body": "Closes #5
+
+      Foreman opened this draft for the \`agent:bugfix\` label added by @alice.
+      Agents push their work here as verified commits; the bot never approves or merges.
+
+      Add the \`needs-human-review\` label to freeze it; remove the agent label from the issue to cancel.",
+          "branch": "agent/5-fix-the-login-redirect",
+          "kind": "open_draft_pr",
+          "title": "Fix the login redirect",
+        },
+      ]
+    `);
+  });
+
+  test("a label the repo config does not list ends the task silently", () => {
+    const config = { ...events.authorized.config, triggerLabels: { "bot-please": "feature" as const } };
+    const { next, effects } = transition(makeTask("queued"), { ...events.authorized, config }, now, facts);
+    expect(next).toMatchObject({ state: "cancelled", reason: { code: "NOT_A_TRIGGER" } });
+    expect(effects).toEqual([]);
+  });
+
+  test("a configured freeze label replaces the default one", () => {
+    const task = makeTask("awaiting_agent", { config: { ...events.authorized.config, freezeLabel: "hold" } });
+    expect(transition(task, events.freezeOnIssue, now, facts).next).toBe(task);
+    expect(transition(task, { ...events.freezeOnIssue, label: "hold" }, now, facts).next?.state).toBe("frozen");
+  });
+
+  test("an opened PR without configured PR labels only updates the comment", () => {
+    const task = makeTask("preparing", { config: { ...events.authorized.config, prLabels: [] } });
+    expect(transition(task, events.prOpened, now, facts).effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment"]);
+  });
+
+  test("the reason says who did what", () => {
+    expect(transition(makeTask("awaiting_agent"), events.removeTrigger, now, facts).next?.reason).toEqual({
+      code: "AGENT_LABEL_REMOVED",
+      message: "@bob removed the `agent:bugfix` label, so Foreman stopped. The branch and any PR are left for you.",
+    });
+  });
+});
+
+describe("transition: frozen", () => {
+  const frozenOnIssue = (resumeState: State) => makeTask(TaskState.frozen, { resumeState, frozenBy: "bob", frozenOn: "issue" });
+
+  test("removing the freeze label where it was put resumes where the task stopped", () => {
+    const { next, effects } = transition(frozenOnIssue("preparing"), events.unfreezeIssue, now, facts);
+    expect(next).toMatchObject({ state: "preparing", resumeState: null, frozenBy: null, frozenOn: null });
+    expect(effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment"]);
+  });
+
+  test("removing it from the other place does not unfreeze", () => {
+    const task = frozenOnIssue("preparing");
+    expect(transition(task, events.unfreezePr, now, facts).next).toBe(task);
+  });
+
+  test("a PR freeze is lifted on the PR", () => {
+    const task = makeTask(TaskState.frozen, { resumeState: "awaiting_agent", frozenBy: "bob", frozenOn: "pull_request" });
+    expect(transition(task, events.unfreezePr, now, facts).next?.state).toBe("awaiting_agent");
+  });
+
+  test("a second freeze label changes nothing", () => {
+    const task = frozenOnIssue("awaiting_agent");
+    expect(transition(task, events.freezeOnPr, now, facts).next).toBe(task);
+  });
+
+  test("results that arrive while frozen are kept, and their effects wait in the outbox", () => {
+    const { next, effects } = transition(frozenOnIssue("preparing"), events.prOpened, now, facts);
+    expect(next).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", prNumber: 9 });
+    expect(effects.map((effect) => effect.kind)).toEqual(["add_labels", "upsert_status_comment"]);
+  });
+
+  test("authorisation while frozen moves the resume point to preparing", () => {
+    const { next } = transition(frozenOnIssue("queued"), events.authorized, now, facts);
+    expect(next).toMatchObject({ state: "frozen", resumeState: "preparing" });
+  });
+
+  test.each(["closed", "removeTrigger", "prMerged", "rejectedConfig"] as const)("%s ends a frozen task", (name) => {
+    const { next } = transition(frozenOnIssue("queued"), events[name], now, facts);
+    expect(["cancelled", "merged", "failed"]).toContain(next?.state);
+    expect(next?.resumeState).toBeNull();
+  });
+
+  test.each(["otherIssueLabel", "reopened", "branchReady"] as const)("%s is ignored while frozen in awaiting_agent", (name) => {
+    const task = frozenOnIssue("awaiting_agent");
+    expect(transition(task, events[name], now, facts).next).toBe(task);
+  });
+});
