@@ -1,0 +1,126 @@
+import { createHmac } from "node:crypto";
+import { request } from "node:http";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { mockGitHub, mockLabelToDraftPr } from "../helpers/github-mock.js";
+import { buildIssuesPayload, INSTALLATION_ID, loadExample } from "../helpers/payloads.js";
+import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
+import { buildTestEnv, startTestForeman, TEST_WEBHOOK_SECRET, type TestForeman } from "../helpers/test-foreman.js";
+
+let database: TestDatabase;
+let foreman: TestForeman | null = null;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database.drop();
+});
+beforeEach(async () => {
+  await resetTables(database);
+});
+afterEach(async () => {
+  await foreman?.server.stop();
+  await foreman?.stop();
+  foreman = null;
+});
+
+async function countInbox(): Promise<number> {
+  const [{ count }] = await database.sql`select count(*)::int as count from webhook_deliveries`;
+  return count as number;
+}
+
+function sign(body: string, secret = TEST_WEBHOOK_SECRET): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+describe("the HTTP surface", () => {
+  const port = 41_000 + Math.floor(Math.random() * 10_000);
+
+  // node:http rather than fetch: nock's fetch interceptor cannot pass a request body through to loopback.
+  function post(body: string, signature: string): Promise<{ status: number }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port, path: "/api/github/webhooks", method: "POST", headers: { "content-type": "application/json", "x-github-event": "issues", "x-github-delivery": "d-http-1", "x-hub-signature-256": signature } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0 }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  test("a webhook with a bad signature is rejected and nothing is stored; a signed one is stored and acknowledged", async () => {
+    foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: String(port), HOST: "127.0.0.1" }) });
+    await foreman.stop(); // only the intake is under test here
+    await foreman.server.start();
+    const body = JSON.stringify(buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 3 }));
+
+    const forged = await post(body, sign(body, "not-the-secret"));
+    expect(forged.status).toBe(400);
+    expect(await countInbox()).toBe(0);
+
+    const unsigned = await post(body, "");
+    expect(unsigned.status).toBe(400);
+    expect(await countInbox()).toBe(0);
+
+    const genuine = await post(body, sign(body));
+    expect(genuine.status).toBe(200);
+    expect(await countInbox()).toBe(1);
+  });
+
+  test("health and readiness answer without GitHub", async () => {
+    foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: String(port + 1), HOST: "127.0.0.1" }) });
+    await foreman.server.start();
+    expect(await (await fetch(`http://127.0.0.1:${port + 1}/healthz`)).json()).toEqual({ status: "ok" });
+    expect(await (await fetch(`http://127.0.0.1:${port + 1}/readyz`)).json()).toEqual({ status: "ready" });
+  });
+});
+
+describe("where Foreman acts", () => {
+  test("production mode ignores repos outside ALLOWED_REPOS: nothing stored, no request, no comment", async () => {
+    foreman = await startTestForeman(database, { env: buildTestEnv({ PRODUCTION_MODE: "true", ALLOWED_REPOS: "acme/other" }) });
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+    expect(await countInbox()).toBe(0);
+  });
+
+  test("production mode acts on an allowed repo (matched case-insensitively)", async () => {
+    foreman = await startTestForeman(database, { env: buildTestEnv({ PRODUCTION_MODE: "true", ALLOWED_REPOS: "codertocat/hello-world" }) });
+    const github = mockGitHub().token();
+    mockLabelToDraftPr(github, 1, 7);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+    expect(github.writes()).toHaveLength(5);
+  });
+
+  test("GHE_HOST sends every API call to the GitHub Enterprise Server and links to its web UI", async () => {
+    foreman = await startTestForeman(database, { env: buildTestEnv({ GHE_HOST: "ghe.acme.test" }) });
+    const github = mockGitHub("https://ghe.acme.test/api/v3").token();
+    mockLabelToDraftPr(github, 1, 7);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+    expect(github.writes()).toHaveLength(5);
+    expect((github.writes().at(-1)!.body as { body: string }).body).toContain("(https://ghe.acme.test/Codertocat/Hello-World/tree/agent/1-");
+  });
+
+  test("installation events record the installation and its repositories", async () => {
+    foreman = await startTestForeman(database);
+    const created = loadExample("installation", "created");
+    await foreman.receive("installation", created);
+    const added = loadExample("installation_repositories", "added");
+    await foreman.receive("installation_repositories", added);
+    const removed = loadExample("installation_repositories", "removed");
+    await foreman.receive("installation_repositories", removed);
+    await foreman.settle();
+
+    const installations = await database.sql`select id::int, account_login, suspended from installations`;
+    expect(installations.map((row) => ({ ...row }))).toEqual([{ id: created.installation.id, account_login: created.installation.account.login, suspended: false }]);
+    const repos = await database.sql`select full_name, removed_at is not null as removed from repositories order by full_name`;
+    const removedNames = new Set(removed.repositories_removed.map((repo: { full_name: string }) => repo.full_name));
+    for (const repo of repos) expect(repo.removed).toBe(removedNames.has(repo.full_name as string));
+    expect(repos.length).toBeGreaterThan(0);
+    expect(INSTALLATION_ID).not.toBe(created.installation.id);
+  });
+});
