@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { getPrivateKey } from "@probot/get-private-key";
 import { Probot, Server, type Logger } from "probot";
 import { buildGitHubBaseUrl, type Env } from "./config/env.js";
-import type { Database } from "./db/client.js";
+import { openDatabase, type Database } from "./db/client.js";
 import type { EngineDeps } from "./engine/deps.js";
 import { createIntake } from "./engine/intake.js";
 import { Worker, type WorkerOptions } from "./engine/worker.js";
@@ -26,6 +26,8 @@ export interface Foreman {
   probot: Probot;
   worker: Worker;
   deps: EngineDeps;
+  /** Stop the worker and close the engine's pool (the server and the caller's database are the caller's). */
+  stop(): Promise<void>;
 }
 
 /** Compose Foreman from its parts: Probot with our Octokit, the webhook handlers, the engine worker. */
@@ -61,9 +63,22 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   if (!probot) throw new Error("Probot did not load the app");
   const loaded: Probot = probot;
 
+  // The engine's own pool commits asynchronously: everything it writes is re-derived from the
+  // durably stored inbox after a crash, and effects are idempotent (docs/adr/0003).
+  const engineDatabase = openDatabase(database.url, { asyncCommit: true });
+  // One client per installation: its auth strategy renews the installation token by itself.
+  const clients = new Map<number, Promise<GitHubClient>>();
   const deps: EngineDeps = {
-    database,
-    github: async (installationId) => (await loaded.auth(installationId)) as GitHubClient,
+    database: engineDatabase,
+    github: (installationId) => {
+      let client = clients.get(installationId);
+      if (!client) {
+        client = loaded.auth(installationId) as Promise<GitHubClient>;
+        client.catch(() => clients.delete(installationId));
+        clients.set(installationId, client);
+      }
+      return client;
+    },
     log: log.child({ name: "engine" }),
     now: () => new Date(),
     random: Math.random,
@@ -81,5 +96,15 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     listen: true,
     ...options.worker,
   });
-  return { server, probot: loaded, worker, deps };
+  const running = worker;
+  return {
+    server,
+    probot: loaded,
+    worker: running,
+    deps,
+    async stop() {
+      await running.stop();
+      await engineDatabase.close();
+    },
+  };
 }

@@ -30,7 +30,7 @@ export async function serve(env: Env): Promise<void> {
     stopping = true;
     log.info({ signal }, "stopping: no new webhooks, finishing work in flight");
     await foreman.server.stop();
-    await foreman.worker.stop();
+    await foreman.stop();
     await opened.close();
     log.info("stopped cleanly");
     process.exit(0);

@@ -12,21 +12,36 @@ export type DbOrTx = Db | Parameters<Parameters<Db["transaction"]>[0]>[0];
 export interface Database {
   db: Db;
   sql: postgres.Sql;
+  url: string;
   close(): Promise<void>;
 }
 
+/** Options for a pool. */
+export interface DatabaseOptions {
+  max?: number;
+  /**
+   * Commit without waiting for the WAL flush (`synchronous_commit = off`). Only for work that is
+   * re-derived after a crash: the engine's transactions, whose input (the inbox) was committed
+   * durably by the webhook intake. Never for the intake itself. See docs/adr/0003.
+   */
+  asyncCommit?: boolean;
+}
+
 /** Open a connection pool to PostgreSQL. */
-export function openDatabase(url: string, options: { max?: number } = {}): Database {
+export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
   const sql = postgres(url, {
     max: options.max ?? 20,
     onnotice: () => {},
-    // Timestamps come back as Date; bigints that fit are numbers in the schema's mode.
-    connection: { application_name: "foreman" },
+    connection: {
+      application_name: options.asyncCommit ? "foreman-engine" : "foreman",
+      ...(options.asyncCommit ? { synchronous_commit: "off" } : {}),
+    },
   });
   const db = drizzle(sql, { schema });
   return {
     db,
     sql,
+    url,
     close: () => sql.end({ timeout: 5 }),
   };
 }

@@ -3,7 +3,7 @@ import { claimNextEffect, type ClaimedEffect } from "../db/queries/claim-next-ef
 import { findStatusCommentId } from "../db/queries/find-status-comment-id.js";
 import { findTaskById } from "../db/queries/find-task-for-update.js";
 import { hasNewerStatusEffect, markEffectDone, markEffectFailed, scheduleEffectRetry } from "../db/queries/finish-effect.js";
-import { insertInboxEvent } from "../db/queries/insert-inbox-event.js";
+import { insertResultEvent } from "../db/queries/insert-inbox-event.js";
 import { saveKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
 import { setStatusCommentId } from "../db/queries/save-task.js";
 import { toTask } from "../db/queries/task-row.js";
@@ -11,6 +11,9 @@ import { buildIssueLane } from "../webhooks/build-inbox-event.js";
 import { EffectKind } from "../workflow/effects.js";
 import { EventType, type DomainEvent } from "../workflow/events.js";
 import type { Task } from "../workflow/task.js";
+import type { DbOrTx } from "../db/client.js";
+import type { NewComplianceRecord } from "../db/queries/append-compliance-record.js";
+import { applyEventToTask } from "./apply-event-to-task.js";
 import type { EngineDeps } from "./deps.js";
 import { classifyError, computeBackoffMs, type Failure } from "./errors.js";
 import type { EffectOutcome } from "./effects/effect-outcome.js";
@@ -64,43 +67,52 @@ export async function runNextEffect(deps: EngineDeps): Promise<boolean> {
 }
 
 async function recordSuccess(deps: EngineDeps, claimed: ClaimedEffect, task: Task, outcome: EffectOutcome): Promise<void> {
+  const record: NewComplianceRecord = {
+    taskId: task.id,
+    kind: `effect.${claimed.kind}`,
+    actor: APP_ACTOR,
+    payload: { effectId: claimed.id, attempt: claimed.attempts, ...outcome.evidence },
+    createdAt: deps.now(),
+  };
   await deps.database.db.transaction(async (tx) => {
-    await markEffectDone(tx, claimed.id);
-    if (outcome.event) await feedBack(tx, claimed, task, outcome.event);
-    if (outcome.statusCommentId !== undefined) await setStatusCommentId(tx, task.id, outcome.statusCommentId);
-    if (outcome.knownTriggerLabels) {
-      await saveKnownTriggerLabels(tx, { id: task.repo.id, installationId: task.repo.installationId, fullName: `${task.repo.owner}/${task.repo.name}` }, outcome.knownTriggerLabels);
-    }
-    await appendComplianceRecords(tx, [
-      { taskId: task.id, kind: `effect.${claimed.kind}`, actor: APP_ACTOR, payload: { effectId: claimed.id, attempt: claimed.attempts, ...outcome.evidence }, createdAt: deps.now() },
+    await Promise.all([
+      markEffectDone(tx, claimed.id),
+      outcome.statusCommentId !== undefined ? setStatusCommentId(tx, task.id, outcome.statusCommentId) : null,
+      outcome.knownTriggerLabels
+        ? saveKnownTriggerLabels(tx, { id: task.repo.id, installationId: task.repo.installationId, fullName: `${task.repo.owner}/${task.repo.name}` }, outcome.knownTriggerLabels)
+        : null,
     ]);
+    await feedBack(tx, deps, claimed, task, outcome.event ?? null, record);
   });
 }
 
 async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Task, failure: Failure): Promise<void> {
+  const record: NewComplianceRecord = {
+    taskId: task.id,
+    kind: `effect.${claimed.kind}.failed`,
+    actor: APP_ACTOR,
+    payload: { effectId: claimed.id, attempt: claimed.attempts, ...failure },
+    createdAt: deps.now(),
+  };
+  const event: DomainEvent = { type: EventType.effectFailed, taskId: task.id, effectKind: claimed.kind, code: failure.code, message: failure.message };
   await deps.database.db.transaction(async (tx) => {
     await markEffectFailed(tx, claimed.id, failure.message);
-    await feedBack(tx, claimed, task, {
-      type: EventType.effectFailed,
-      taskId: task.id,
-      effectKind: claimed.kind,
-      code: failure.code,
-      message: failure.message,
-    });
-    await appendComplianceRecords(tx, [
-      { taskId: task.id, kind: `effect.${claimed.kind}.failed`, actor: APP_ACTOR, payload: { effectId: claimed.id, attempt: claimed.attempts, ...failure }, createdAt: deps.now() },
-    ]);
+    await feedBack(tx, deps, claimed, task, event, record);
   });
 }
 
-async function feedBack(tx: Parameters<typeof insertInboxEvent>[0], claimed: ClaimedEffect, task: Task, event: DomainEvent): Promise<void> {
-  // Keyed by the effect: if the effect ran twice (a lease expired mid-flight), its result counts once.
-  await insertInboxEvent(tx, {
-    deliveryId: `effect:${claimed.id}`,
-    dedupeKey: `effect:${claimed.id}`,
-    source: "effect",
-    eventName: event.type,
-    lane: buildIssueLane(task.repo.id, task.issueNumber),
-    event,
-  });
+/**
+ * Record the action and hand its result event to the task. Keyed by the effect, so an effect that
+ * ran twice (a lease expired mid-flight) counts once. When the issue's lane has nothing older
+ * waiting, the event is applied right here, in the same transaction; otherwise it waits its turn.
+ */
+async function feedBack(tx: DbOrTx, deps: EngineDeps, claimed: ClaimedEffect, task: Task, event: DomainEvent | null, record: NewComplianceRecord): Promise<void> {
+  if (event === null) {
+    await appendComplianceRecords(tx, [record]);
+    return;
+  }
+  const origin = { deliveryId: `effect:${claimed.id}`, eventName: event.type };
+  const stored = await insertResultEvent(tx, { ...origin, dedupeKey: origin.deliveryId, source: "effect", lane: buildIssueLane(task.repo.id, task.issueNumber), event });
+  if (stored === "apply") await applyEventToTask(tx, event, origin, deps, [record]);
+  else await appendComplianceRecords(tx, [record]);
 }

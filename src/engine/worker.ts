@@ -47,25 +47,33 @@ export class Worker {
   /** Stop taking new work and wait for what is in flight. */
   async stop(): Promise<void> {
     this.#running = false;
-    this.wake();
+    this.#wakeAll();
     await Promise.all(this.#loops);
     this.#loops = [];
     await this.#unlisten?.();
     this.#unlisten = null;
   }
 
-  /** Nudge sleeping loops: there may be new work. */
+  /**
+   * Nudge one sleeping loop: there may be new work. One is enough — a loop that finds work keeps
+   * going, and each further nudge wakes another — so idle loops don't all poll the database at once.
+   */
   wake(): void {
     this.#generation += 1;
-    for (const resolve of this.#sleepers) resolve();
-    this.#sleepers.clear();
+    const [first] = this.#sleepers;
+    first?.();
+  }
+
+  #wakeAll(): void {
+    this.#generation += 1;
+    for (const resolve of [...this.#sleepers]) resolve();
   }
 
   /** Resolves once every loop is asleep with nothing runnable (for tests and benchmarks). */
   whenIdle(): Promise<void> {
     return new Promise((resolve) => {
       this.#idleWaiters.push(resolve);
-      this.wake();
+      this.#wakeAll();
     });
   }
 
@@ -88,7 +96,11 @@ export class Worker {
       } finally {
         this.#busy -= 1;
       }
-      if (didWork) continue;
+      if (didWork) {
+        // Work often makes more work (an effect's result, the next effect): let a sleeping loop help.
+        if (this.#sleepers.size > 0) this.wake();
+        continue;
+      }
       if (this.#busy === 0 && generation === this.#generation && this.#idleWaiters.length > 0) {
         const waiters = this.#idleWaiters;
         this.#idleWaiters = [];

@@ -11,6 +11,8 @@ export interface OctokitTuning {
   retryAfterBaseValue: number;
   /** Whether to honour primary and secondary rate limits by waiting (plugin-throttling). */
   throttle: boolean;
+  /** Replace the HTTP layer (benchmarks answer GitHub in-process). */
+  fetch?: typeof fetch;
 }
 
 /** Production tuning: a few quick retries, rate limits honoured (up to 2 waits per request). */
@@ -20,6 +22,7 @@ export const DEFAULT_OCTOKIT_TUNING: OctokitTuning = { retries: 2, retryAfterBas
 export function buildOctokitClass(tuning: OctokitTuning = DEFAULT_OCTOKIT_TUNING): typeof ProbotOctokit {
   return ProbotOctokit.defaults((instanceOptions: Record<string, unknown>) => ({
     ...instanceOptions,
+    ...(tuning.fetch ? { request: { ...(instanceOptions.request as object | undefined), fetch: tuning.fetch } } : {}),
     retry: { enabled: tuning.retries > 0, retries: tuning.retries, retryAfterBaseValue: tuning.retryAfterBaseValue },
     throttle: {
       enabled: tuning.throttle,

@@ -69,6 +69,6 @@ export async function startTestForeman(database: Database, options: { env?: Env;
       await foreman.probot.receive({ id: id ?? `delivery-${process.pid}-${deliveries}`, name, payload } as never);
     },
     settle: () => foreman.worker.whenIdle(),
-    stop: () => foreman.worker.stop(),
+    stop: () => foreman.stop(),
   };
 }

@@ -22,7 +22,8 @@ test("without DATABASE_URL Foreman runs on an embedded PostgreSQL under DATA_DIR
 
   const second = await openConfiguredDatabase(env, log);
   const rows = await second.database.sql`select account_login from installations`;
-  const [{ server_version: version }] = await second.database.sql`show server_version`;
+  const [versionRow] = await second.database.sql`show server_version`;
+  const version = versionRow?.server_version;
   await second.close();
   expect(rows.map((row) => row.account_login)).toEqual(["acme"]);
   expect(String(version)).toMatch(/^\d+/);

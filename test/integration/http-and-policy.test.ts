@@ -25,8 +25,8 @@ afterEach(async () => {
 });
 
 async function countInbox(): Promise<number> {
-  const [{ count }] = await database.sql`select count(*)::int as count from webhook_deliveries`;
-  return count as number;
+  const [row] = await database.sql`select count(*)::int as count from webhook_deliveries`;
+  return Number(row?.count);
 }
 
 function sign(body: string, secret = TEST_WEBHOOK_SECRET): string {

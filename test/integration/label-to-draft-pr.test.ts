@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { mockGitHub, mockLabelToDraftPr, REPO, REPO_PATH } from "../helpers/github-mock.js";
 import { buildIssuesPayload, buildPullRequestPayload } from "../helpers/payloads.js";
 import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
+import { processNextEvent } from "../../src/engine/process-next-event.js";
 import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
 import { startTestForeman, type TestForeman } from "../helpers/test-foreman.js";
 
@@ -121,8 +122,8 @@ describe("agent label → draft PR", () => {
     await foreman.settle();
 
     expect(github.writes()).toHaveLength(5);
-    const [{ count }] = await database.sql`select count(*)::int as count from webhook_deliveries where source = 'github'`;
-    expect(count).toBe(1);
+    const [row] = await database.sql`select count(*)::int as count from webhook_deliveries where source = 'github'`;
+    expect(row?.count).toBe(1);
   });
 
   test("the same label delivered twice under two ids, at the same time as another issue's label, makes one task per issue", async () => {
@@ -143,9 +144,13 @@ describe("agent label → draft PR", () => {
   });
 
   test("events of one issue are applied in the order they arrived", async () => {
-    await foreman.stop();
+    await foreman.worker.stop();
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "needs-human-review", issueNumber: 1, sender: "octocat", updatedAt: "2019-05-15T15:21:00Z" }));
+    // The lane hands out the label first, then the freeze, whichever worker asks.
+    expect(await processNextEvent(foreman.deps)).toBe(true);
+    expect(await taskRows()).toMatchObject([{ state: "queued" }]);
+    expect(await processNextEvent(foreman.deps)).toBe(true);
     const github = mockGitHub().token().createComment(1);
     await foreman.worker.start();
     await foreman.settle();
@@ -271,9 +276,12 @@ describe("agent label → draft PR", () => {
   });
 
   test("removing the agent label while the branch is being made cancels; queued GitHub writes are dropped", async () => {
-    await foreman.stop();
+    await foreman.worker.stop();
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.receive("issues", buildIssuesPayload({ action: "unlabeled", label: "agent:ready", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    // Apply both events before any effect runs (the worker would race the authorisation against the removal).
+    expect(await processNextEvent(foreman.deps)).toBe(true);
+    expect(await processNextEvent(foreman.deps)).toBe(true);
     const github = mockGitHub().token().createComment(1);
     await foreman.worker.start();
     await foreman.settle();
@@ -317,13 +325,11 @@ describe("agent label → draft PR", () => {
 describe("crash recovery", () => {
   test("a crash after the branch exists but before the PR: a restarted worker opens the PR and never makes the branch twice", async () => {
     await foreman.stop();
-    const { openDatabase } = await import("../../src/db/client.js");
-    const doomed = openDatabase(database.url);
-    const first = await startTestForeman(doomed, { leaseMs: 300 });
+    const first = await startTestForeman(database, { leaseMs: 300 });
     const github = mockGitHub().token().permission("Codertocat", "write").config(null).branch().planCommit();
     // GitHub creates the ref, then this process "dies" before it can record that.
     github.scope.post(`${REPO_PATH}/git/refs`).reply(201, () => {
-      void doomed.sql.end({ timeout: 0 });
+      void first.deps.database.sql.end({ timeout: 0 });
       return { ref: "refs/heads/agent/1-spelling-error-in-the-readme-file", object: { sha: "plan-sha" } };
     });
     await first.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));

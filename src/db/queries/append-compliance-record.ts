@@ -23,6 +23,8 @@ export interface NewComplianceRecord {
 export async function appendComplianceRecords(tx: DbOrTx, entries: readonly NewComplianceRecord[]): Promise<ChainRecord[]> {
   if (entries.length === 0) return [];
   await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`);
+  // Read only after the lock is held: under READ COMMITTED this statement's snapshot then
+  // includes the previous holder's committed append, so the chain never forks.
   const [head] = await tx
     .select({ seq: complianceRecords.seq, hash: complianceRecords.hash })
     .from(complianceRecords)

@@ -13,22 +13,27 @@ export interface ClaimedInboxEvent {
 }
 
 /**
- * Lock the oldest pending event whose lane has nothing older pending, skipping rows another
- * worker holds: events of one issue run in order, different issues run concurrently.
- * Must run inside the transaction that processes the event.
+ * Take the oldest pending event whose lane has nothing older pending, skipping rows another
+ * worker holds: events of one issue run in order, different issues run concurrently. It is marked
+ * done in the same statement; this must run inside the transaction that processes the event, so
+ * a failure rolls the mark back and the event stays pending.
  */
 export async function claimNextInboxEvent(tx: DbOrTx): Promise<ClaimedInboxEvent | null> {
   const rows = await tx.execute(sql`
-    select d.id, d.delivery_id, d.source, d.event_name, d.lane, d.event, d.attempts
-      from webhook_deliveries d
-     where d.status = 'pending'
-       and d.available_at <= now()
-       and not exists (
-             select 1 from webhook_deliveries e
-              where e.lane = d.lane and e.status = 'pending' and e.id < d.id)
-     order by d.id
-     limit 1
-       for update skip locked`);
+    update webhook_deliveries w
+       set status = 'done', processed_at = now()
+     where w.id = (
+             select d.id
+               from webhook_deliveries d
+              where d.status = 'pending'
+                and d.available_at <= now()
+                and not exists (
+                      select 1 from webhook_deliveries e
+                       where e.lane = d.lane and e.status = 'pending' and e.id < d.id)
+              order by d.id
+              limit 1
+                for update skip locked)
+    returning w.id, w.delivery_id, w.source, w.event_name, w.lane, w.event, w.attempts`);
   const row = rows[0] as Record<string, unknown> | undefined;
   if (!row) return null;
   return {
@@ -40,4 +45,10 @@ export async function claimNextInboxEvent(tx: DbOrTx): Promise<ClaimedInboxEvent
     event: row.event,
     attempts: Number(row.attempts),
   };
+}
+
+/** A cheap look, outside any transaction, at whether any event is ready (spares idle polls a transaction). */
+export async function hasReadyInboxEvent(db: DbOrTx): Promise<boolean> {
+  const rows = await db.execute(sql`select 1 from webhook_deliveries where status = 'pending' and available_at <= now() limit 1`);
+  return rows.length > 0;
 }

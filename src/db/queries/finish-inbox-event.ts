@@ -2,11 +2,6 @@ import { eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client.js";
 import { webhookDeliveries } from "../schema.js";
 
-/** Mark an inbox event processed. */
-export async function markInboxEventDone(tx: DbOrTx, id: number): Promise<void> {
-  await tx.update(webhookDeliveries).set({ status: "done", processedAt: sql`now()` }).where(eq(webhookDeliveries.id, id));
-}
-
 /** Record a failed processing attempt: retry after `delayMs`, or give up (which unblocks the lane). */
 export async function recordInboxEventFailure(db: DbOrTx, id: number, error: string, retryInMs: number | null): Promise<void> {
   await db

@@ -12,12 +12,12 @@ export interface NewInboxEvent {
   event: unknown;
 }
 
-/** The channel workers LISTEN on, so another replica wakes up when work arrives. */
+/** The channel workers LISTEN on (a trigger notifies it on every insert), so another replica wakes up when work arrives. */
 export const WORK_CHANNEL = "foreman_work";
 
 /**
  * Store an event unless the same delivery or the same meaning is already stored.
- * Returns whether it was new. Also notifies listening workers (delivered at commit).
+ * Returns whether it was new.
  */
 export async function insertInboxEvent(db: DbOrTx, event: NewInboxEvent): Promise<boolean> {
   const inserted = await db
@@ -25,6 +25,26 @@ export async function insertInboxEvent(db: DbOrTx, event: NewInboxEvent): Promis
     .values({ ...event, status: "pending" })
     .onConflictDoNothing()
     .returning({ id: webhookDeliveries.id });
-  if (inserted.length > 0) await db.execute(sql`select pg_notify(${WORK_CHANNEL}, 'inbox')`);
   return inserted.length > 0;
+}
+
+/**
+ * Store an effect's result event. When nothing older is pending in its lane it is stored as done,
+ * for the caller to apply in the same transaction (one transaction instead of two); otherwise it
+ * waits its turn. Returns "apply", "queued", or "duplicate" (the effect's result was stored before).
+ */
+export async function insertResultEvent(tx: DbOrTx, event: NewInboxEvent): Promise<"apply" | "queued" | "duplicate"> {
+  const busyLane = sql`exists (select 1 from webhook_deliveries w where w.lane = ${event.lane} and w.status = 'pending')`;
+  const inserted = await tx
+    .insert(webhookDeliveries)
+    .values({
+      ...event,
+      status: sql`case when ${busyLane} then 'pending' else 'done' end`,
+      processedAt: sql`case when ${busyLane} then null else now() end`,
+    })
+    .onConflictDoNothing()
+    .returning({ status: webhookDeliveries.status });
+  const [row] = inserted;
+  if (!row) return "duplicate";
+  return row.status === "done" ? "apply" : "queued";
 }

@@ -1,0 +1,72 @@
+import type { DbOrTx } from "../db/client.js";
+import { appendComplianceRecords, type NewComplianceRecord } from "../db/queries/append-compliance-record.js";
+import { skipHeldEffects } from "../db/queries/finish-effect.js";
+import { findTaskForUpdate, type TaskLookup } from "../db/queries/find-task-for-update.js";
+import { insertEffects } from "../db/queries/insert-effects.js";
+import { findKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
+import { insertTask, saveTask } from "../db/queries/save-task.js";
+import { toTask } from "../db/queries/task-row.js";
+import { TRIGGER_LABEL_PREFIX } from "../workflow/defaults.js";
+import { EventType, findEventActor, type DomainEvent } from "../workflow/events.js";
+import { isTerminalState } from "../workflow/states.js";
+import { transition } from "../workflow/transition.js";
+import type { EngineDeps } from "./deps.js";
+
+/** Where an event came from, for the log and the compliance record. */
+export interface EventOrigin {
+  deliveryId: string;
+  eventName: string;
+}
+
+function buildLookup(event: DomainEvent): TaskLookup {
+  if ("taskId" in event) return { by: "id", taskId: event.taskId };
+  if ("issue" in event) return { by: "issue", repoId: event.repo.id, issueNumber: event.issue.number };
+  return { by: "pull_request", repoId: event.repo.id, prNumber: event.prNumber };
+}
+
+/** Custom trigger labels matter only for a label that could start a task and lacks the agent: prefix. */
+function needsKnownLabels(event: DomainEvent): boolean {
+  if (event.type === EventType.issueLabeled) return !event.label.startsWith(TRIGGER_LABEL_PREFIX);
+  return event.type === EventType.issueReopened;
+}
+
+/**
+ * Apply one event inside the caller's transaction: lock the task, run the pure transition, save
+ * the task (compare-and-swap), queue its effects, and append the compliance records — `extra`
+ * records (the action that produced the event) first, then the transition. Independent statements
+ * are issued together so they travel pipelined on the transaction's connection.
+ */
+export async function applyEventToTask(tx: DbOrTx, event: DomainEvent, origin: EventOrigin, deps: EngineDeps, extra: NewComplianceRecord[] = []): Promise<void> {
+  const row = await findTaskForUpdate(tx, buildLookup(event));
+  const task = row ? toTask(row) : null;
+  const knownTriggerLabels = task === null && "repo" in event && needsKnownLabels(event) ? await findKnownTriggerLabels(tx, event.repo.id) : [];
+  const now = deps.now();
+  const { next, effects } = transition(task, event, now, { newTaskId: deps.newId(), knownTriggerLabels });
+  if (next === null || (next === task && effects.length === 0)) {
+    if (extra.length > 0) await appendComplianceRecords(tx, extra);
+    return;
+  }
+  deps.log.info({ taskId: next.id, deliveryId: origin.deliveryId, event: event.type, from: task?.state ?? null, to: next.state }, "task transition");
+  const record: NewComplianceRecord = {
+    taskId: next.id,
+    kind: "task.transition",
+    actor: findEventActor(event),
+    payload: {
+      event: event.type,
+      eventName: origin.eventName,
+      deliveryId: origin.deliveryId,
+      from: task?.state ?? null,
+      to: next.state,
+      resumeState: next.resumeState,
+      effects: effects.map((effect) => effect.kind),
+      reason: next.reason,
+    },
+    createdAt: now,
+  };
+  await Promise.all([
+    task === null || row === null ? insertTask(tx, next) : saveTask(tx, next, row.version),
+    insertEffects(tx, next.id, effects),
+    task !== null && isTerminalState(next.state) && !isTerminalState(task.state) ? skipHeldEffects(tx, next.id) : null,
+    appendComplianceRecords(tx, [...extra, record]),
+  ]);
+}

@@ -1,0 +1,84 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { buildRedactor, GITHUB_TOKEN_PREFIXES, listSecretLiterals, REDACTED, redactGithubTokens, redactText } from "../../../src/agents/redact.js";
+
+// Characters that end a token in the redactor: the property tests build tokens without them.
+const DELIMITERS = [" ", "\t", "\n", '"', "'", "`", "<", ">", "(", ")", "[", "]", "{", "}", ",", ";", "\\", "@", "|", "&"];
+const tokenChar = fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 }).filter((char) => !DELIMITERS.includes(char) && !/\s/.test(char));
+const tokenBody = fc.array(tokenChar, { minLength: 1, maxLength: 60 }).map((chars) => chars.join(""));
+const prefix = fc.constantFrom(...GITHUB_TOKEN_PREFIXES);
+const delimiter = fc.constantFrom(...DELIMITERS);
+const secretValue = fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789"), minLength: 4, maxLength: 40 });
+
+describe("redactGithubTokens", () => {
+  it.each([
+    ["token ghp_abcDEF123 end", "token ghp_[REDACTED] end"],
+    ["https://x-access-token:ghs_16C7e42F292c6912E7710c838347Ae178B4a@github.com/o/r.git", "https://x-access-token:ghs_[REDACTED]@github.com/o/r.git"],
+    ['{"token":"github_pat_11ABCDEFG_xyz"}', '{"token":"github_pat_[REDACTED]"}'],
+    ["GH=gho_x,ghu_y;ghr_z", "GH=gho_[REDACTED],ghu_[REDACTED];ghr_[REDACTED]"],
+    // No assumption about the alphabet after the prefix: a future token format is still redacted.
+    ["ghp_ünïcødé-and.dots/slash", "ghp_[REDACTED]"],
+    ["ghp_ alone is not a token", "ghp_ alone is not a token"],
+  ])("redacts %j", (input, expected) => {
+    expect(redactGithubTokens(input)).toBe(expected);
+  });
+
+  it("never leaves a prefixed token in the output, whatever surrounds it", () => {
+    fc.assert(
+      fc.property(fc.string(), prefix, tokenBody, delimiter, fc.string(), (before, tokenPrefix, body, end, after) => {
+        const token = `${tokenPrefix}${body}`;
+        const output = redactGithubTokens(`${before}${token}${end}${after}`);
+        expect(output).not.toContain(token);
+        expect(output).toContain(`${tokenPrefix}${REDACTED}`);
+      }),
+    );
+  });
+});
+
+describe("buildRedactor", () => {
+  it("redacts literal secret values, the longer one first", () => {
+    const redact = buildRedactor(["sk-ant-secret-1234", "sk-ant-secret-1234-long-version"]);
+    expect(redact("a sk-ant-secret-1234-long-version b sk-ant-secret-1234 c")).toBe(`a ${REDACTED} b ${REDACTED} c`);
+  });
+
+  it("redacts each line of a multi-line secret, since logs are redacted line by line", () => {
+    expect(listSecretLiterals(["line-one-secret\nline-two-secret"])).toEqual([
+      "line-one-secret\nline-two-secret",
+      "line-one-secret",
+      "line-two-secret",
+    ]);
+  });
+
+  it("ignores values too short to be secrets and escapes regex characters in values", () => {
+    const redact = buildRedactor(["abc", "a.b*c+d?"]);
+    expect(redact("abc a.b*c+d? axbxcxd")).toBe(`abc ${REDACTED} axbxcxd`);
+  });
+
+  it("redacts every occurrence of every secret (property)", () => {
+    fc.assert(
+      fc.property(fc.array(secretValue, { minLength: 1, maxLength: 5 }), fc.array(fc.string(), { minLength: 1, maxLength: 6 }), (secrets, fillers) => {
+        const text = fillers.map((filler, index) => `${filler}${secrets[index % secrets.length] ?? ""}`).join("");
+        const output = redactText(text, secrets);
+        for (const secret of secrets) expect(output).not.toContain(secret);
+      }),
+    );
+  });
+
+  it("is idempotent (property)", () => {
+    fc.assert(
+      fc.property(fc.array(secretValue, { maxLength: 4 }), fc.string(), (secrets, text) => {
+        const redact = buildRedactor(secrets);
+        expect(redact(redact(text))).toBe(redact(text));
+      }),
+    );
+  });
+
+  it("leaves text without secrets or token prefixes unchanged (property)", () => {
+    const plain = fc.string().filter((text) => !text.includes("_"));
+    fc.assert(
+      fc.property(plain, (text) => {
+        expect(buildRedactor([])(text)).toBe(text);
+      }),
+    );
+  });
+});
