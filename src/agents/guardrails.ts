@@ -1,0 +1,163 @@
+/**
+ * Checks an agent's diff before anything is pushed. Pure. Each violation's message is written
+ * for the person reading the PR: what was found, where, and what to do about it.
+ */
+import type { FileChange, UnsupportedChange } from "./changes.js";
+import { matchesAnyPathGlob } from "./glob.js";
+import { findSecretsInLine } from "./secret-scan.js";
+
+/** Names of the guardrail rules. */
+export const GUARDRAIL_RULES = Object.freeze({
+  maxFiles: "max_files",
+  maxChangedLines: "max_changed_lines",
+  massDeletion: "mass_deletion",
+  protectedPath: "protected_path",
+  outsideAllowedPaths: "outside_allowed_paths",
+  secret: "secret",
+  symlinkEscape: "symlink_escape",
+  unsupportedEntry: "unsupported_entry",
+} as const);
+
+/** One of the guardrail rule names. */
+export type GuardrailRule = (typeof GUARDRAIL_RULES)[keyof typeof GUARDRAIL_RULES];
+
+/** One broken rule. */
+export interface Violation {
+  readonly rule: GuardrailRule;
+  readonly path?: string;
+  readonly message: string;
+}
+
+/** The limits a diff must respect (repo config may tighten them). */
+export interface GuardrailRules {
+  readonly maxFiles: number;
+  readonly maxChangedLines: number;
+  /** More deleted files than this is a mass deletion. */
+  readonly maxDeletedFiles: number;
+  /** Deleting more than this share of the repository's files (at least 3) is a mass deletion. */
+  readonly maxDeletedRatio: number;
+  readonly protectedPaths: readonly string[];
+  /** When set, every changed path must match one of these globs. */
+  readonly allowedPaths?: readonly string[];
+  readonly secretScan: boolean;
+  /** Values of the secrets forwarded to the agent, by variable name: they must not be committed. */
+  readonly forwardedSecrets?: Readonly<Record<string, string>>;
+}
+
+/** Defaults: generous for real work, tight enough to stop a runaway agent. */
+export const DEFAULT_GUARDRAIL_RULES: GuardrailRules = Object.freeze({
+  maxFiles: 100,
+  maxChangedLines: 5_000,
+  maxDeletedFiles: 25,
+  maxDeletedRatio: 0.5,
+  protectedPaths: Object.freeze([".github/workflows/**"]),
+  secretScan: true,
+});
+
+/** The verdict on a diff. */
+export type GuardrailVerdict = { readonly ok: true } | { readonly ok: false; readonly violations: readonly Violation[] };
+
+// A ratio over a handful of files is noise: deleting 2 of 3 files is an ordinary refactor.
+const MIN_DELETIONS_FOR_RATIO = 3;
+
+/** Checks a diff against the rules; `context.baseFileCount` is the repository's size for the deletion ratio. */
+export function checkChanges(
+  changes: readonly FileChange[],
+  rules: GuardrailRules,
+  context: { readonly baseFileCount?: number; readonly unsupported?: readonly UnsupportedChange[] } = {},
+): GuardrailVerdict {
+  const violations: Violation[] = [
+    ...(context.unsupported ?? []).map((entry) => ({
+      rule: GUARDRAIL_RULES.unsupportedEntry,
+      path: entry.path,
+      message: `\`${entry.path}\` cannot be pushed: ${entry.reason}.`,
+    })),
+    ...checkSize(changes, rules, context.baseFileCount ?? 0),
+    ...changes.flatMap((change) => checkPath(change, rules)),
+    ...(rules.secretScan ? changes.flatMap((change) => checkSecrets(change, rules.forwardedSecrets ?? {})) : []),
+  ];
+  return violations.length === 0 ? { ok: true } : { ok: false, violations };
+}
+
+function checkSize(changes: readonly FileChange[], rules: GuardrailRules, baseFileCount: number): Violation[] {
+  const violations: Violation[] = [];
+  if (changes.length > rules.maxFiles) {
+    violations.push({
+      rule: GUARDRAIL_RULES.maxFiles,
+      message: `The change touches ${changes.length} files; the limit is ${rules.maxFiles}. Split the issue into smaller ones, or raise \`guardrails.maxFiles\`.`,
+    });
+  }
+  const changedLines = changes.reduce((sum, change) => sum + change.addedLines + change.deletedLines, 0);
+  if (changedLines > rules.maxChangedLines) {
+    violations.push({
+      rule: GUARDRAIL_RULES.maxChangedLines,
+      message: `The change adds or removes ${changedLines} lines; the limit is ${rules.maxChangedLines}. Split the issue into smaller ones, or raise \`guardrails.maxChangedLines\`.`,
+    });
+  }
+  const deleted = changes.filter((change) => change.status === "deleted").length;
+  const ratio = baseFileCount > 0 ? deleted / baseFileCount : 0;
+  if (deleted > rules.maxDeletedFiles || (deleted >= MIN_DELETIONS_FOR_RATIO && ratio > rules.maxDeletedRatio)) {
+    violations.push({
+      rule: GUARDRAIL_RULES.massDeletion,
+      message: `The change deletes ${deleted} of the repository's ${baseFileCount} files, which looks like a mass deletion. Nothing was pushed; if this is intended, make the deletion by hand.`,
+    });
+  }
+  return violations;
+}
+
+function checkPath(change: FileChange, rules: GuardrailRules): Violation[] {
+  const violations: Violation[] = [];
+  if (matchesAnyPathGlob(change.path, rules.protectedPaths)) {
+    violations.push({
+      rule: GUARDRAIL_RULES.protectedPath,
+      path: change.path,
+      message: `\`${change.path}\` is a protected path (${rules.protectedPaths.join(", ")}); agents may not ${verb(change)} it. A human must make this change.`,
+    });
+  }
+  if (rules.allowedPaths !== undefined && !matchesAnyPathGlob(change.path, rules.allowedPaths)) {
+    violations.push({
+      rule: GUARDRAIL_RULES.outsideAllowedPaths,
+      path: change.path,
+      message: `\`${change.path}\` is outside the paths agents may change in this repository (${rules.allowedPaths.join(", ")}).`,
+    });
+  }
+  if (change.mode === "120000" && change.content !== undefined && isEscapingLink(change.path, change.content.toString("utf8"))) {
+    violations.push({
+      rule: GUARDRAIL_RULES.symlinkEscape,
+      path: change.path,
+      message: `\`${change.path}\` is a symlink pointing outside the repository; agents may not add those.`,
+    });
+  }
+  return violations;
+}
+
+function checkSecrets(change: FileChange, forwardedSecrets: Readonly<Record<string, string>>): Violation[] {
+  const secretValues = Object.entries(forwardedSecrets).filter(([, value]) => value.length >= 8);
+  return change.addedText.flatMap(({ lineNumber, text }) => {
+    const kinds = [
+      ...findSecretsInLine(text),
+      ...secretValues.filter(([, value]) => text.includes(value)).map(([name]) => `the value of ${name}`),
+    ];
+    return kinds.map((kind) => ({
+      rule: GUARDRAIL_RULES.secret,
+      path: change.path,
+      message: `Line ${lineNumber} of \`${change.path}\` adds what looks like ${kind}. Nothing was pushed. Remove it, and rotate the credential if it is real.`,
+    }));
+  });
+}
+
+function isEscapingLink(path: string, target: string): boolean {
+  if (target.startsWith("/")) return true;
+  const depth = path.split("/").length - 1;
+  let level = depth;
+  for (const part of target.split("/")) {
+    if (part === "..") level -= 1;
+    else if (part !== "." && part !== "") level += 1;
+    if (level < 0) return true;
+  }
+  return false;
+}
+
+function verb(change: FileChange): string {
+  return change.status === "added" ? "create" : change.status === "deleted" ? "delete" : "modify";
+}

@@ -1,0 +1,253 @@
+/**
+ * Built-in agent profiles and the resolution of a profile name against operator and repo
+ * overrides. Pure.
+ *
+ * Image references: no digest is pinned here because none of these images could be pulled
+ * and checked where this was written. Operators should pin each image by digest
+ * (`image@sha256:…`) through an app-level override; see docs/agents.md.
+ */
+import { AgentProfile, type AgentProfileOverride } from "./agent-profile.js";
+import { PROFILE_ERROR_CODES, err, ok, type ProfileError, type Result } from "./errors.js";
+import { matchesImageGlob } from "./glob.js";
+
+/** A profile together with the name it was resolved from. */
+export type ResolvedProfile = AgentProfile & { readonly name: string };
+
+// Writes the CLI's last words where Foreman looks when the agent wrote no result.json, and
+// keeps them in the execution log too, without losing the CLI's exit status (no pipefail in sh).
+function captureOutput(command: string, outputFile: string): string {
+  return `${command} > /foreman/out/${outputFile} 2>&1; rc=$?; cat /foreman/out/${outputFile}; exit $rc`;
+}
+
+/** The profiles Foreman ships with; `script` runs the job's shell command, the rest wrap agent CLIs. */
+export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.freeze({
+  // Runs a shell command given by the job (tests, formatters). Operators should pin by digest.
+  script: {
+    image: "busybox:1.36.1",
+    command: [],
+    env: [],
+    network: "none",
+    timeoutSeconds: 900,
+    memoryMb: 1024,
+    cpus: 1,
+    pidsLimit: 256,
+  },
+  // Local image built from the Dockerfile in docs/agents.md (npm @anthropic-ai/claude-code).
+  "claude-code": {
+    image: "foreman-agents/claude-code:latest",
+    command: [
+      "sh",
+      "-c",
+      captureOutput(
+        "claude -p --dangerously-skip-permissions --output-format text < /foreman/prompt.md",
+        "claude-output.txt",
+      ),
+    ],
+    env: ["ANTHROPIC_API_KEY"],
+    network: "bridge",
+    timeoutSeconds: 3600,
+    memoryMb: 4096,
+    cpus: 2,
+    pidsLimit: 1024,
+    outputFile: "claude-output.txt",
+  },
+  // Local image built from the Dockerfile in docs/agents.md (npm @openai/codex). Codex's own
+  // sandbox is bypassed: the container is the sandbox, and nested sandboxing needs privileges.
+  codex: {
+    image: "foreman-agents/codex:latest",
+    command: [
+      "sh",
+      "-c",
+      "codex exec --dangerously-bypass-approvals-and-sandbox --skip-git-repo-check -C /workspace " +
+        "--output-last-message /foreman/out/codex-output.txt - < /foreman/prompt.md",
+    ],
+    env: ["OPENAI_API_KEY"],
+    network: "bridge",
+    timeoutSeconds: 3600,
+    memoryMb: 4096,
+    cpus: 2,
+    pidsLimit: 1024,
+    outputFile: "codex-output.txt",
+  },
+  // Aider's published image; its entrypoint is replaced by this command. Operators should pin by digest.
+  aider: {
+    image: "paulgauthier/aider:latest",
+    command: [
+      "sh",
+      "-c",
+      captureOutput(
+        "aider --message-file /foreman/prompt.md --yes-always --no-auto-commits --no-dirty-commits " +
+          "--no-gitignore --no-check-update --no-show-release-notes --no-analytics --no-pretty " +
+          "--chat-history-file /tmp/aider.chat.md --input-history-file /tmp/aider.input",
+        "aider-output.txt",
+      ),
+    ],
+    env: ["ANTHROPIC_API_KEY"],
+    network: "bridge",
+    timeoutSeconds: 3600,
+    memoryMb: 4096,
+    cpus: 2,
+    pidsLimit: 1024,
+    outputFile: "aider-output.txt",
+  },
+  // Local image built from the Dockerfile in docs/agents.md (pip openhands-ai), headless with
+  // the "local" runtime: OpenHands' default runtime needs the Docker socket, which is refused.
+  openhands: {
+    image: "foreman-agents/openhands:latest",
+    command: [
+      "sh",
+      "-c",
+      captureOutput(
+        "RUNTIME=local WORKSPACE_BASE=/workspace python -m openhands.core.main -f /foreman/prompt.md",
+        "openhands-output.txt",
+      ),
+    ],
+    env: ["LLM_API_KEY", "LLM_MODEL"],
+    network: "bridge",
+    timeoutSeconds: 3600,
+    memoryMb: 4096,
+    cpus: 2,
+    pidsLimit: 2048,
+    outputFile: "openhands-output.txt",
+  },
+  // Local image built from the Dockerfile in docs/agents.md (npm @google/gemini-cli).
+  gemini: {
+    image: "foreman-agents/gemini-cli:latest",
+    command: ["sh", "-c", captureOutput("gemini --yolo < /foreman/prompt.md", "gemini-output.txt")],
+    env: ["GEMINI_API_KEY"],
+    network: "bridge",
+    timeoutSeconds: 3600,
+    memoryMb: 4096,
+    cpus: 2,
+    pidsLimit: 1024,
+    outputFile: "gemini-output.txt",
+  },
+  // Built locally from github.com/pfcoperez/windsurfinabox (no published image), with its
+  // entrypoint's WORKSPACE_PATH set to /workspace. It reads windsurf-instructions.txt from
+  // its workspace and appends progress to windsurf-output.txt there; Foreman keeps both out
+  // of the diff. The upstream image runs as uid 1000.
+  windsurf: {
+    image: "windsurfinabox:latest",
+    command: ["bash", "-c", "cp /foreman/windsurf-instructions.txt /workspace/ && exec /entrypoint.sh"],
+    env: ["WINDSURF_TOKEN"],
+    network: "bridge",
+    timeoutSeconds: 3600,
+    memoryMb: 4096,
+    cpus: 2,
+    pidsLimit: 2048,
+    user: "1000:1000",
+    promptFile: "windsurf-instructions.txt",
+    outputFile: "windsurf-output.txt",
+  },
+} satisfies Record<string, AgentProfile>);
+
+/** Upper bounds an operator sets for what a repository may ask of a profile. */
+export interface ProfileLimits {
+  readonly timeoutSeconds?: number;
+  readonly memoryMb?: number;
+  readonly cpus?: number;
+  readonly pidsLimit?: number;
+}
+
+/** Where profiles come from, lowest precedence first, and the operator's image policy. */
+export interface ProfileSources {
+  readonly builtIn: Readonly<Record<string, AgentProfile>>;
+  readonly appProfiles?: Readonly<Record<string, AgentProfileOverride>>;
+  readonly repoProfiles?: Readonly<Record<string, AgentProfileOverride>>;
+  /** Image globs from `AGENT_IMAGE_ALLOWLIST`; images of built-in and app profiles are always allowed. */
+  readonly imageAllowlist: readonly string[];
+  readonly maxLimits?: ProfileLimits;
+}
+
+/** Resolves a profile name to a complete, allowed profile, or explains why it cannot be used. */
+export function resolveProfile(name: string, sources: ProfileSources): Result<ResolvedProfile, ProfileError> {
+  const layers = [sources.builtIn[name], sources.appProfiles?.[name], sources.repoProfiles?.[name]];
+  if (layers.every((layer) => layer === undefined)) {
+    return err({
+      code: PROFILE_ERROR_CODES.PROFILE_UNKNOWN,
+      message:
+        `Unknown agent profile "${name}". Known profiles: ${listProfileNames(sources).join(", ")}. ` +
+        `Use one of them, or define "${name}" under \`profiles:\` in .github/foreman.yml.`,
+    });
+  }
+  const merged = Object.assign({}, ...layers.map(dropUndefined)) as Record<string, unknown>;
+  const parsed = AgentProfile.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "profile"}: ${issue.message}`);
+    return err({
+      code: PROFILE_ERROR_CODES.PROFILE_INVALID,
+      message: `Agent profile "${name}" is invalid: ${problems.join("; ")}. Fix these fields under \`profiles.${name}\`.`,
+    });
+  }
+  const limitError = findLimitViolation(name, parsed.data, sources.maxLimits);
+  if (limitError !== null) return err(limitError);
+  if (!isImageAllowed(parsed.data.image, sources)) {
+    return err({
+      code: PROFILE_ERROR_CODES.IMAGE_NOT_ALLOWED,
+      message:
+        `Image "${parsed.data.image}" of agent profile "${name}" is not allowed on this Foreman installation. ` +
+        `An operator can allow it by adding the image, or a glob such as "${suggestImageGlob(parsed.data.image)}", ` +
+        `to AGENT_IMAGE_ALLOWLIST (comma-separated globs).`,
+    });
+  }
+  return ok({ ...parsed.data, name });
+}
+
+/** All profile names known from the given sources, sorted. */
+export function listProfileNames(sources: Pick<ProfileSources, "builtIn" | "appProfiles" | "repoProfiles">): string[] {
+  const names = new Set([
+    ...Object.keys(sources.builtIn),
+    ...Object.keys(sources.appProfiles ?? {}),
+    ...Object.keys(sources.repoProfiles ?? {}),
+  ]);
+  return [...names].sort();
+}
+
+/** True when the image belongs to a built-in or app profile, or matches an allowlist glob. */
+export function isImageAllowed(image: string, sources: ProfileSources): boolean {
+  const trusted = [...Object.values(sources.builtIn), ...Object.values(sources.appProfiles ?? {})]
+    .map((profile) => profile.image)
+    .filter((candidate): candidate is string => candidate !== undefined);
+  return trusted.includes(image) || sources.imageAllowlist.some((glob) => matchesImageGlob(image, glob));
+}
+
+/** Lists workspace paths an agent CLI writes for itself, kept out of the diff (gitignore syntax). */
+export function listAgentArtifactExcludes(profile: Pick<AgentProfile, "promptFile" | "outputFile">): string[] {
+  const own = [profile.promptFile, profile.outputFile].filter((file): file is string => file !== undefined);
+  // Aider's chat/tag caches and windsurfinabox's injected workflow: tool state, never a change.
+  return [".aider*", "/.windsurf/workflows/entry-workflow.md", ...own.map((file) => `/${file}`)];
+}
+
+function findLimitViolation(name: string, profile: AgentProfile, limits: ProfileLimits | undefined): ProfileError | null {
+  if (limits === undefined) return null;
+  const asked: Record<keyof ProfileLimits, number | undefined> = {
+    timeoutSeconds: profile.timeoutSeconds,
+    memoryMb: profile.memoryMb,
+    cpus: profile.cpus,
+    pidsLimit: profile.pidsLimit,
+  };
+  for (const field of Object.keys(asked) as (keyof ProfileLimits)[]) {
+    const max = limits[field];
+    const value = asked[field];
+    if (max !== undefined && value !== undefined && value > max) {
+      return {
+        code: PROFILE_ERROR_CODES.PROFILE_INVALID,
+        message:
+          `Agent profile "${name}" asks for ${field} ${value}, above this installation's maximum of ${max}. ` +
+          `Lower \`profiles.${name}.${field}\` to ${max} or less, or ask an operator to raise the limit.`,
+      };
+    }
+  }
+  return null;
+}
+
+function suggestImageGlob(image: string): string {
+  const withoutDigest = image.split("@")[0] ?? image;
+  const slash = withoutDigest.lastIndexOf("/");
+  return slash === -1 ? `${withoutDigest.split(":")[0] ?? withoutDigest}:*` : `${withoutDigest.slice(0, slash)}/*`;
+}
+
+function dropUndefined(layer: object | undefined): object {
+  if (layer === undefined) return {};
+  return Object.fromEntries(Object.entries(layer).filter(([, value]) => value !== undefined));
+}

@@ -1,0 +1,233 @@
+/**
+ * Runs ONE agent job on the host side, from a profile name to a typed outcome:
+ *
+ *   1. resolve the profile and check its secrets   (before anything is downloaded)
+ *   2. prepare the workspace from the tarball
+ *   3. build the container spec and start it
+ *   4. wait, with the profile's wall-clock timeout (or until the caller aborts)
+ *   5. collect the redacted execution log, remove the container
+ *   6. read result.json (or the CLI's output file)
+ *   7. collect the diff and apply the guardrails
+ *
+ * It pushes nothing, touches no database and never sees a GitHub token: the tarball comes
+ * from an injected function, and agent secrets come in as data.
+ */
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import type { AgentResult } from "./agent-result.js";
+import { collectChanges } from "./collect-changes.js";
+import { RunnerError } from "./errors.js";
+import { buildExecutionLog, formatLogTail, type ExecutionLog } from "./execution-log.js";
+import { checkChanges, DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "./guardrails.js";
+import { buildContainerSpec, collectForwardedEnv, SANDBOX_DEFAULTS } from "./job-spec.js";
+import { AGENT_JOB_FAILURE_CODES as CODES, type AgentJobFailed, type AgentJobOutcome, type JobRunFacts } from "./job-outcome.js";
+import { listAgentArtifactExcludes, resolveProfile, type ProfileSources, type ResolvedProfile } from "./profiles.js";
+import { buildRedactor, type Redactor } from "./redact.js";
+import { buildResultFromOutput, readFileSafely, readResult, type ReadResultOutcome } from "./result.js";
+import type { JobHandle, Runner, WaitOutcome } from "./runner.js";
+import { prepareWorkspace, removeWorkspace, type PreparedWorkspace } from "./workspace.js";
+
+/** Everything one job needs, as data. */
+export interface AgentJobRequest {
+  readonly taskId: string;
+  readonly jobId: string;
+  readonly replica: string;
+  readonly profileName: string;
+  readonly profileSources: ProfileSources;
+  /** For the `script` profile (or any profile): run `sh -c <script>` instead of the profile's command. */
+  readonly script?: string;
+  readonly prompt: string;
+  readonly context: unknown;
+  /** Agent API keys by variable name. Never the app's environment, never a GitHub token. */
+  readonly agentSecrets: Readonly<Record<string, string | undefined>>;
+  readonly guardrails?: Partial<GuardrailRules>;
+  readonly workspaceBaseDir: string;
+  /** Keep a failed job's directory this long for debugging (default: remove at once). */
+  readonly keepFailedWorkspaceMs?: number;
+  readonly logMaxBytes?: number;
+  readonly stopGraceSeconds?: number;
+}
+
+/** The job's collaborators, injected. */
+export interface AgentJobDeps {
+  readonly runner: Runner;
+  /** The repository at the branch head, as GitHub's tarball endpoint returns it. */
+  readonly fetchTarball: () => Promise<Readable | Uint8Array>;
+  readonly now: () => Date;
+  /** Aborting stops the container (freeze, `/foreman stop`); the outcome is AGENT_STOPPED. */
+  readonly signal?: AbortSignal;
+  /** Called once the container runs, e.g. to record its id so another replica can stop it. */
+  readonly onStarted?: (handle: JobHandle) => void | Promise<void>;
+}
+
+/** Runs one agent job to completion and describes how it ended. */
+export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps): Promise<AgentJobOutcome> {
+  // 1. Profile and secrets: configuration errors cost nothing to report.
+  const resolved = resolveProfile(request.profileName, request.profileSources);
+  if (!resolved.ok) return fail(resolved.error.code, resolved.error.message);
+  const profile = resolved.value;
+  const forwarded = collectForwardedEnv(profile, request.agentSecrets);
+  if (!forwarded.ok) return fail(forwarded.error.code, forwarded.error.message);
+
+  // 2. Workspace.
+  let workspace: PreparedWorkspace;
+  try {
+    workspace = await prepareWorkspace({
+      baseDir: request.workspaceBaseDir,
+      jobId: request.jobId,
+      tarball: await deps.fetchTarball(),
+      prompt: request.prompt,
+      promptFile: profile.promptFile ?? SANDBOX_DEFAULTS.promptFile,
+      context: request.context,
+      sandboxUser: parseUser(profile.user ?? SANDBOX_DEFAULTS.user),
+      excludes: listAgentArtifactExcludes(profile),
+      now: deps.now(),
+    });
+  } catch (error) {
+    await removeWorkspace(join(request.workspaceBaseDir, request.jobId)).catch(() => undefined);
+    return fail(CODES.INFRA_WORKSPACE, `The repository could not be prepared for the agent: ${describe(error)}`);
+  }
+
+  const outcome = await runInWorkspace(request, deps, profile, workspace, forwarded.value);
+  const keepForMs = outcome.kind === "failed" ? (request.keepFailedWorkspaceMs ?? 0) : 0;
+  // A failed clean-up must not hide the outcome: sweepWorkspaces removes leftovers later.
+  await removeWorkspace(workspace.jobDir, { keepForMs, now: deps.now() }).catch(() => undefined);
+  return outcome;
+}
+
+async function runInWorkspace(
+  request: AgentJobRequest,
+  deps: AgentJobDeps,
+  profile: ResolvedProfile,
+  workspace: PreparedWorkspace,
+  secrets: Readonly<Record<string, string>>,
+): Promise<AgentJobOutcome> {
+  const redact = buildRedactor(Object.values(secrets));
+  // 3. Container.
+  const spec = buildContainerSpec(profile, {
+    taskId: request.taskId,
+    jobId: request.jobId,
+    replica: request.replica,
+    paths: workspace,
+    hostEnv: request.agentSecrets,
+    ...(request.script === undefined ? {} : { script: request.script }),
+  });
+  if (!spec.ok) return fail(spec.error.code, spec.error.message);
+  if (isAborted(deps.signal)) return fail(CODES.AGENT_STOPPED, "The job was stopped before its container started.");
+
+  const startedAt = deps.now().getTime();
+  let handle: JobHandle;
+  try {
+    handle = await deps.runner.start(spec.value);
+  } catch (error) {
+    return failFromRunner(error);
+  }
+  let waited: WaitOutcome;
+  let log: ExecutionLog;
+  const stopOnAbort = (): void => {
+    deps.runner.stop(handle, { graceSeconds: request.stopGraceSeconds ?? 5 }).catch(() => undefined);
+  };
+  try {
+    deps.signal?.addEventListener("abort", stopOnAbort, { once: true });
+    // Aborted while the container was starting: the event has fired already.
+    if (isAborted(deps.signal)) stopOnAbort();
+    await deps.onStarted?.(handle);
+    // 4. Wait.
+    waited = await deps.runner.wait(handle, { timeoutMs: profile.timeoutSeconds * 1000 });
+    // 5. Logs.
+    const captured = await deps.runner.logs(handle, request.logMaxBytes === undefined ? {} : { maxBytes: request.logMaxBytes });
+    log = buildExecutionLog(captured.lines, { redact, now: deps.now() });
+  } catch (error) {
+    return failFromRunner(error);
+  } finally {
+    deps.signal?.removeEventListener("abort", stopOnAbort);
+    await deps.runner.remove(handle).catch(() => undefined);
+  }
+  const run: JobRunFacts = { image: profile.image, profile: profile.name, exitCode: waited.exitCode, durationMs: deps.now().getTime() - startedAt };
+  // Messages can quote what the agent wrote (a JSON parse error shows a snippet): redact them too.
+  const failed = (code: AgentJobFailed["code"], message: string, extra: Partial<AgentJobFailed> = {}): AgentJobFailed =>
+    ({ kind: "failed", code, message: redact(message), logTail: formatLogTail(log), log, run, ...extra });
+
+  if (isAborted(deps.signal)) return failed(CODES.AGENT_STOPPED, "The job was stopped while the agent was running.");
+  if (waited.timedOut) return failed(CODES.AGENT_TIMEOUT, `The agent did not finish within ${profile.timeoutSeconds} seconds and was stopped. Raise \`timeoutSeconds\` of profile "${profile.name}" or narrow the issue.`);
+  if (waited.oomKilled && waited.exitCode !== 0) return failed(CODES.AGENT_OOM, `The agent ran out of memory (${profile.memoryMb} MB) and was killed. Raise \`memoryMb\` of profile "${profile.name}".`);
+  if (waited.exitCode !== 0) return failed(CODES.AGENT_EXIT_NONZERO, `The agent exited with code ${waited.exitCode ?? "unknown"}. The end of its log is below.`);
+
+  // 6. Result.
+  const read = await readAgentResult(workspace, profile);
+  if (!read.ok) return failed(read.code, read.message);
+  const result = redactResult(read.result, redact);
+
+  // 7. Diff and guardrails.
+  let collected;
+  try {
+    collected = await collectChanges(workspace);
+  } catch (error) {
+    return failed(CODES.INFRA_COLLECT_FAILED, `The agent's changes could not be read from the workspace: ${describe(error)}`, { result });
+  }
+  const rules: GuardrailRules = { ...DEFAULT_GUARDRAIL_RULES, ...request.guardrails, forwardedSecrets: secrets };
+  const verdict = checkChanges(collected.changes, rules, collected);
+  if (!verdict.ok) {
+    const list = verdict.violations.map((violation) => `- ${violation.message}`).join("\n");
+    return failed(CODES.GUARDRAIL_REJECTED, `The agent's changes were not pushed because they break ${verdict.violations.length === 1 ? "a guardrail" : "guardrails"}:\n${list}`, { violations: verdict.violations, result });
+  }
+  return { kind: "succeeded", result, changes: collected.changes, baseCommit: workspace.baseCommit, log, run };
+}
+
+// CLIs that cannot write result.json leave their last words in the profile's output file,
+// under /foreman/out or (windsurfinabox) at the workspace root.
+async function readAgentResult(workspace: PreparedWorkspace, profile: ResolvedProfile): Promise<ReadResultOutcome> {
+  const read = await readResult(workspace.outDir);
+  if (read.ok || read.reason !== "missing" || profile.outputFile === undefined) return read;
+  for (const dir of [workspace.outDir, workspace.workspaceDir]) {
+    const output = await readFileSafely(join(dir, profile.outputFile), 1024 * 1024);
+    if (output.ok) return { ok: true, result: buildResultFromOutput(output.content.toString("utf8")) };
+  }
+  return {
+    ...read,
+    message: `The agent exited without writing /foreman/out/result.json or its output file ${profile.outputFile}.`,
+  };
+}
+
+function redactResult(result: AgentResult, redact: Redactor): AgentResult {
+  // Everything here may end up in a PR or comment: no secret the agent saw may reach it.
+  return {
+    ...result,
+    summary: redact(result.summary),
+    ...(result.title === undefined ? {} : { title: redact(result.title) }),
+    ...(result.body === undefined ? {} : { body: redact(result.body) }),
+    ...(result.review === undefined
+      ? {}
+      : {
+          review: {
+            body: redact(result.review.body),
+            ...(result.review.comments === undefined
+              ? {}
+              : { comments: result.review.comments.map((comment) => ({ ...comment, body: redact(comment.body) })) }),
+          },
+        }),
+  };
+}
+
+// A function, not an inline check: the signal changes under our feet while we await.
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+function parseUser(user: string): { uid: number; gid: number } {
+  const [uid, gid] = user.split(":").map(Number);
+  return { uid: uid ?? 65534, gid: gid ?? uid ?? 65534 };
+}
+
+function fail(code: AgentJobFailed["code"], message: string): AgentJobFailed {
+  return { kind: "failed", code, message, logTail: "", log: null, run: null };
+}
+
+function failFromRunner(error: unknown): AgentJobFailed {
+  if (error instanceof RunnerError) return fail(error.code, error.message);
+  return fail(CODES.INFRA_CONTAINER_FAILED, `The container engine failed: ${describe(error)}`);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

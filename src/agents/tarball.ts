@@ -1,0 +1,70 @@
+/**
+ * Unpacks a repository tarball as GitHub serves it (`GET /repos/{o}/{r}/tarball/{ref}`: one
+ * top-level directory `owner-repo-sha/`) into a directory, refusing every entry that could
+ * write or point outside it.
+ */
+import { posix } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { x as extract } from "tar";
+
+/** A tarball entry that was not unpacked, and why. */
+export interface SkippedEntry {
+  readonly path: string;
+  readonly reason: string;
+}
+
+const EXTRACTED_TYPES = new Set(["File", "OldFile", "ContiguousFile", "Directory", "SymbolicLink"]);
+
+/**
+ * Decides whether one tar entry may be unpacked. `rawPath` still has the top-level directory;
+ * `topDir` is the first one seen. Returns the reason to refuse it, `"skip"` for the top-level
+ * directory itself, or null when it is safe.
+ */
+export function findUnsafeTarEntry(
+  rawPath: string,
+  type: string,
+  linkpath: string | undefined,
+  topDir: string,
+): string | "skip" | null {
+  if (rawPath.startsWith("/") || /^[A-Za-z]:/.test(rawPath)) return "absolute path";
+  const parts = rawPath.split("/").filter((part) => part !== "" && part !== ".");
+  if (parts.includes("..")) return "path contains '..'";
+  if (parts[0] !== topDir) return `outside the archive's top-level directory "${topDir}"`;
+  if (parts.length === 1) return "skip";
+  if (!EXTRACTED_TYPES.has(type)) return `unsupported entry type ${type}`;
+  if (type === "SymbolicLink") {
+    const target = linkpath ?? "";
+    if (target === "" || target.startsWith("/")) return `symlink to "${target}" points outside the repository`;
+    const resolved = posix.normalize(posix.join(posix.dirname(parts.slice(1).join("/")), target));
+    if (resolved === ".." || resolved.startsWith("../")) return `symlink to "${target}" points outside the repository`;
+  }
+  return null;
+}
+
+/** Unpacks the tarball into `dir` (which must exist), dropping the top-level directory. */
+export async function unpackTarball(tarball: Readable | Uint8Array, dir: string): Promise<SkippedEntry[]> {
+  const skipped: SkippedEntry[] = [];
+  let topDir: string | undefined;
+  const unpack = extract({
+    cwd: dir,
+    strip: 1,
+    preserveOwner: false,
+    // node-tar's own checks stay on as a second line of defence; its refusals are reported too.
+    onwarn: (code, message, data) => {
+      const entry = data.entry as { path?: unknown } | undefined;
+      if (code === "TAR_ENTRY_ERROR") skipped.push({ path: String(data.path ?? entry?.path ?? "?"), reason: message });
+    },
+    filter: (path, entry) => {
+      const type = "type" in entry ? String(entry.type) : "File";
+      const linkpath = "linkpath" in entry && entry.linkpath !== undefined ? String(entry.linkpath) : undefined;
+      topDir ??= path.split("/").find((part) => part !== "" && part !== ".") ?? "";
+      const verdict = findUnsafeTarEntry(path, type, linkpath, topDir);
+      if (verdict !== null && verdict !== "skip") skipped.push({ path, reason: verdict });
+      return verdict === null;
+    },
+  });
+  const source = tarball instanceof Readable ? tarball : Readable.from([Buffer.from(tarball)]);
+  await pipeline(source, unpack);
+  return skipped;
+}

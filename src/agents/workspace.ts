@@ -1,0 +1,166 @@
+/**
+ * A job's directory on the host: the repository at the branch head (a git repo with one base
+ * commit), the prompt and context beside it, and the out directory — laid out so the sandbox
+ * user can write exactly the workspace and out, and so cleanup can find expired ones later.
+ *
+ *   <baseDir>/<jobId>/
+ *     foreman-job.json   created-at / keep-until, for sweepWorkspaces
+ *     git/               host-only copy of the repository: what the diff is computed from
+ *     workspace/         mounted at /workspace (with its own .git for the agent)
+ *     <promptFile>       mounted read-only at /foreman/<promptFile>
+ *     context.json       mounted read-only at /foreman/context.json
+ *     out/               mounted at /foreman/out
+ */
+import { chmod, cp, lchown, lstat, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { runGit } from "./git.js";
+import type { JobPaths } from "./job-spec.js";
+import { unpackTarball, type SkippedEntry } from "./tarball.js";
+
+/** A prepared job directory. */
+export interface PreparedWorkspace extends JobPaths {
+  readonly jobDir: string;
+  /** Host-only git directory; the agent cannot reach it, so its config and hooks are ours. */
+  readonly gitDir: string;
+  readonly baseCommit: string;
+  readonly skippedEntries: readonly SkippedEntry[];
+}
+
+/** What a job directory is made from. */
+export interface PrepareWorkspaceInput {
+  readonly baseDir: string;
+  readonly jobId: string;
+  readonly tarball: Readable | Uint8Array;
+  readonly prompt: string;
+  readonly promptFile?: string;
+  readonly context: unknown;
+  /** The sandbox user that must be able to write the workspace and out (uid:gid). */
+  readonly sandboxUser: { readonly uid: number; readonly gid: number };
+  /** gitignore-style patterns kept out of the diff (agent tool state). */
+  readonly excludes?: readonly string[];
+  readonly now: Date;
+}
+
+const META_FILE = "foreman-job.json";
+const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** Creates the job directory, unpacks the repository and records its base commit. */
+export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<PreparedWorkspace> {
+  if (!JOB_ID.test(input.jobId)) throw new Error(`job id "${input.jobId}" cannot be used as a directory name`);
+  const jobDir = join(input.baseDir, input.jobId);
+  const paths = {
+    jobDir,
+    gitDir: join(jobDir, "git"),
+    workspaceDir: join(jobDir, "workspace"),
+    promptPath: join(jobDir, input.promptFile ?? "prompt.md"),
+    contextPath: join(jobDir, "context.json"),
+    outDir: join(jobDir, "out"),
+  };
+  // 0o755: the sandbox user may enter the job directory but create nothing in it.
+  await mkdir(input.baseDir, { recursive: true });
+  await mkdir(jobDir, { mode: 0o755 });
+  await writeMeta(jobDir, { jobId: input.jobId, createdAt: input.now.toISOString(), keepUntil: null });
+  await mkdir(paths.workspaceDir);
+  await mkdir(paths.outDir);
+  await writeFile(paths.promptPath, input.prompt, { mode: 0o644 });
+  await writeFile(paths.contextPath, `${JSON.stringify(input.context, null, 2)}\n`, { mode: 0o644 });
+
+  const skippedEntries = await unpackTarball(input.tarball, paths.workspaceDir);
+  const repo = { cwd: paths.workspaceDir };
+  await runGit(repo, ["init", "--quiet", "--initial-branch=main"]);
+  await writeExcludes(join(paths.workspaceDir, ".git"), input.excludes ?? []);
+  // --force: files the repository tracks despite its .gitignore are part of the base too.
+  await runGit(repo, ["add", "--all", "--force"]);
+  await runGit(repo, ["commit", "--quiet", "--allow-empty", "--no-verify", "-m", "Foreman base"]);
+  const baseCommit = (await runGit(repo, ["rev-parse", "HEAD"])).toString("utf8").trim();
+  await cp(join(paths.workspaceDir, ".git"), paths.gitDir, { recursive: true, verbatimSymlinks: true });
+
+  await grantSandboxWrite(paths.workspaceDir, input.sandboxUser);
+  await grantSandboxWrite(paths.outDir, input.sandboxUser);
+  return { ...paths, baseCommit, skippedEntries };
+}
+
+/** Removes a job directory now, or — with `keepForMs` (e.g. after a failure) — marks it to be swept later. */
+export async function removeWorkspace(jobDir: string, options: { keepForMs?: number; now?: Date } = {}): Promise<void> {
+  const keepForMs = options.keepForMs ?? 0;
+  if (keepForMs <= 0) {
+    await rm(jobDir, { recursive: true, force: true });
+    return;
+  }
+  const meta = await readMeta(jobDir);
+  const now = options.now ?? new Date();
+  await writeMeta(jobDir, { ...meta, keepUntil: new Date(now.getTime() + keepForMs).toISOString() });
+}
+
+/**
+ * Removes job directories under `baseDir` whose keep-until time has passed, and unmarked ones
+ * older than `abandonedAfterMs` (left by a crash). Returns the removed job ids.
+ */
+export async function sweepWorkspaces(
+  baseDir: string,
+  now: Date,
+  options: { abandonedAfterMs?: number; liveJobIds?: ReadonlySet<string> } = {},
+): Promise<string[]> {
+  const abandonedAfterMs = options.abandonedAfterMs ?? 24 * 60 * 60 * 1000;
+  const entries = await readdir(baseDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [];
+    throw error;
+  });
+  const removed: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory() || options.liveJobIds?.has(entry.name)) continue;
+    const jobDir = join(baseDir, entry.name);
+    const meta = await readMeta(jobDir).catch(() => null);
+    // Not ours (no readable metadata): leave it alone.
+    if (meta === null) continue;
+    const expiry =
+      meta.keepUntil !== null ? Date.parse(meta.keepUntil) : Date.parse(meta.createdAt) + abandonedAfterMs;
+    if (Number.isFinite(expiry) && expiry <= now.getTime()) {
+      await rm(jobDir, { recursive: true, force: true });
+      removed.push(entry.name);
+    }
+  }
+  return removed.sort();
+}
+
+interface JobMeta {
+  readonly jobId: string;
+  readonly createdAt: string;
+  readonly keepUntil: string | null;
+}
+
+async function writeMeta(jobDir: string, meta: JobMeta): Promise<void> {
+  await writeFile(join(jobDir, META_FILE), `${JSON.stringify(meta)}\n`, { mode: 0o644 });
+}
+
+async function readMeta(jobDir: string): Promise<JobMeta> {
+  const parsed = JSON.parse(await readFile(join(jobDir, META_FILE), "utf8")) as Partial<JobMeta>;
+  if (typeof parsed.jobId !== "string" || typeof parsed.createdAt !== "string") {
+    throw new Error(`${join(jobDir, META_FILE)} is not a Foreman job file`);
+  }
+  return { jobId: parsed.jobId, createdAt: parsed.createdAt, keepUntil: parsed.keepUntil ?? null };
+}
+
+async function writeExcludes(gitDir: string, patterns: readonly string[]): Promise<void> {
+  if (patterns.length === 0) return;
+  await mkdir(join(gitDir, "info"), { recursive: true });
+  await writeFile(join(gitDir, "info", "exclude"), `# agent tool state, kept out of the diff\n${patterns.join("\n")}\n`);
+}
+
+/**
+ * Lets the sandbox user write a tree. As root: hand it over (lchown: symlinks themselves,
+ * never their targets). Otherwise chown is not allowed, so make it world-writable instead.
+ */
+async function grantSandboxWrite(dir: string, owner: { uid: number; gid: number }): Promise<void> {
+  const asRoot = process.getuid?.() === 0;
+  const visit = async (path: string): Promise<void> => {
+    const stats = await lstat(path);
+    if (asRoot) await lchown(path, owner.uid, owner.gid);
+    else if (!stats.isSymbolicLink()) await chmod(path, stats.mode | (stats.isDirectory() ? 0o777 : 0o666));
+    if (stats.isDirectory()) {
+      for (const child of await readdir(path)) await visit(join(path, child));
+    }
+  };
+  await visit(dir);
+}
