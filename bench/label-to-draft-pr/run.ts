@@ -47,25 +47,24 @@ async function labelIssue(issue: number): Promise<number> {
 // 1. Sequential: one label at a time, so each figure is the pipeline's own latency, not queueing.
 for (let issue = 1; issue <= WARMUP; issue += 1) await labelIssue(issue);
 const sequential: number[] = [];
-for (let issue = WARMUP + 1; issue <= WARMUP + TASKS; issue += 1) sequential.push(await labelIssue(issue));
-await foreman.worker.whenIdle();
+const perTask: Array<{ reads: number; writes: number }> = [];
+for (let issue = WARMUP + 1; issue <= WARMUP + TASKS; issue += 1) {
+  const before = github.requests.length;
+  sequential.push(await labelIssue(issue));
+  // Let the task finish (label, status comment) before the next one, so every call is counted to it.
+  await foreman.worker.whenIdle();
+  const calls = github.requests.slice(before).filter((request) => !request.path.includes("access_tokens"));
+  perTask.push({ reads: calls.filter((request) => request.method === "GET").length, writes: calls.filter((request) => request.method !== "GET").length });
+}
 
 // 2. Burst: TASKS labels delivered at once (throughput and tail under load).
 const burstStart = WARMUP + TASKS + 1;
 const burst = await Promise.all(Array.from({ length: TASKS }, (_, index) => labelIssue(burstStart + index)));
 await foreman.worker.whenIdle();
 
-// 3. GitHub calls per task (the installation token is fetched once per hour, not per task).
-const perTask = new Map<number, { reads: number; writes: number }>();
-for (const request of github.requests) {
-  if (request.issue === null || request.path.includes("access_tokens")) continue;
-  const counts = perTask.get(request.issue) ?? { reads: 0, writes: 0 };
-  if (request.method === "GET") counts.reads += 1;
-  else counts.writes += 1;
-  perTask.set(request.issue, counts);
-}
-const reads = [...perTask.values()].map((count) => count.reads);
-const writes = [...perTask.values()].map((count) => count.writes);
+// 3. GitHub calls per task, from the sequential run (the installation token is fetched once per hour, not per task).
+const reads = perTask.map((count) => count.reads);
+const writes = perTask.map((count) => count.writes);
 const [doneRow] = await bench.database.sql`select count(*)::int as done from tasks where state = 'awaiting_agent'`;
 const done = Number(doneRow?.done);
 

@@ -6,7 +6,7 @@ import { claimNextEffect } from "../../src/db/queries/claim-next-effect.js";
 import { hasReadyInboxEvent } from "../../src/db/queries/claim-next-inbox-event.js";
 
 const bench = await openBenchDatabase();
-const { db } = bench.database;
+const { db, sql: raw } = bench.database;
 async function time(name: string, run: () => Promise<unknown>, n = 300) {
   for (let i = 0; i < 20; i += 1) await run();
   const t = performance.now();
@@ -15,9 +15,9 @@ async function time(name: string, run: () => Promise<unknown>, n = 300) {
 }
 await time("select 1 (drizzle execute)", () => db.execute(sql`select 1`));
 await time("select 1 (postgres.js)", () => bench.database.sql`select 1`);
-await time("probe inbox", () => hasReadyInboxEvent(db));
-await time("claim effect (empty)", () => claimNextEffect(db, "w", 1000));
-await time("find task for update (tx)", () => db.transaction((tx) => findTaskForUpdate(tx, { by: "id", taskId: "00000000-0000-4000-8000-000000000001" })));
+await time("probe inbox", () => hasReadyInboxEvent(raw));
+await time("claim effect (empty)", () => claimNextEffect(raw, "w", 1000));
+await time("find task for update (tx)", () => raw.begin((tx) => findTaskForUpdate(tx, { by: "id", taskId: "00000000-0000-4000-8000-000000000001" })));
 await time("empty tx", () => db.transaction(async () => {}));
 await bench.close();
 process.exit(0);

@@ -5,8 +5,11 @@ import * as schema from "./schema.js";
 /** The drizzle database handle used throughout; a transaction handle has the same shape. */
 export type Db = PostgresJsDatabase<typeof schema>;
 
-/** A transaction or the database itself: every query function under db/queries takes one. */
-export type DbOrTx = Db | Parameters<Parameters<Db["transaction"]>[0]>[0];
+/**
+ * A postgres.js handle, pool or transaction: every query function under db/queries takes one.
+ * Queries are tagged templates, which postgres.js prepares once per connection (see docs/adr/0003).
+ */
+export type SqlClient = postgres.Sql | postgres.TransactionSql;
 
 /** An open connection pool and its drizzle handle. */
 export interface Database {
@@ -73,4 +76,12 @@ function withPreparedStatements<T extends postgres.Sql | postgres.TransactionSql
       return Reflect.apply(target as unknown as (...a: unknown[]) => unknown, thisArg, args);
     },
   });
+}
+
+/**
+ * A value for a json/jsonb parameter: its JSON text, which PostgreSQL casts on the way in. (postgres.js
+ * cannot serialize `sql.json()` for a prepared statement whose parameter is described as jsonb.) SQL NULL stays NULL.
+ */
+export function toJsonText(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
 }

@@ -1,4 +1,4 @@
-import type { DbOrTx } from "../db/client.js";
+import type { SqlClient } from "../db/client.js";
 import { appendComplianceRecords, type NewComplianceRecord } from "../db/queries/append-compliance-record.js";
 import { skipHeldEffects } from "../db/queries/finish-effect.js";
 import { findTaskForUpdate, type TaskLookup } from "../db/queries/find-task-for-update.js";
@@ -36,7 +36,7 @@ function needsKnownLabels(event: DomainEvent): boolean {
  * records (the action that produced the event) first, then the transition. Independent statements
  * are issued together so they travel pipelined on the transaction's connection.
  */
-export async function applyEventToTask(tx: DbOrTx, event: DomainEvent, origin: EventOrigin, deps: EngineDeps, extra: NewComplianceRecord[] = []): Promise<void> {
+export async function applyEventToTask(tx: SqlClient, event: DomainEvent, origin: EventOrigin, deps: EngineDeps, extra: NewComplianceRecord[] = []): Promise<void> {
   const row = await findTaskForUpdate(tx, buildLookup(event));
   const task = row ? toTask(row) : null;
   const knownTriggerLabels = task === null && "repo" in event && needsKnownLabels(event) ? await findKnownTriggerLabels(tx, event.repo.id) : [];
@@ -64,7 +64,7 @@ export async function applyEventToTask(tx: DbOrTx, event: DomainEvent, origin: E
     createdAt: now,
   };
   await Promise.all([
-    task === null || row === null ? insertTask(tx, next) : saveTask(tx, next, row.version),
+    task === null || row === null ? insertTask(tx, next) : saveTask(tx, next, Number(row.version)),
     insertEffects(tx, next.id, effects),
     task !== null && isTerminalState(next.state) && !isTerminalState(task.state) ? skipHeldEffects(tx, next.id) : null,
     appendComplianceRecords(tx, [...extra, record]),

@@ -24,7 +24,7 @@ export interface Intake {
 export function createIntake(database: Database, wake: () => void, log: Logger): Intake {
   return {
     async record(event) {
-      const stored = await insertInboxEvent(database.db, event);
+      const stored = await insertInboxEvent(database.sql, event);
       log.debug({ deliveryId: event.deliveryId, lane: event.lane, stored }, stored ? "event stored" : "duplicate event ignored");
       if (stored) wake();
       return stored;

@@ -1,4 +1,4 @@
-import type { DbOrTx } from "../db/client.js";
+import type { SqlClient } from "../db/client.js";
 import { claimNextInboxEvent, hasReadyInboxEvent, type ClaimedInboxEvent } from "../db/queries/claim-next-inbox-event.js";
 import { recordInboxEventFailure } from "../db/queries/finish-inbox-event.js";
 import { markRepositoriesRemoved, upsertInstallation, upsertRepositories } from "../db/queries/upsert-installation.js";
@@ -16,10 +16,10 @@ const MAX_EVENT_ATTEMPTS = 5;
  * the claim marks the event done in the same transaction. Returns false when there was nothing to do.
  */
 export async function processNextEvent(deps: EngineDeps): Promise<boolean> {
-  if (!(await hasReadyInboxEvent(deps.database.db))) return false;
+  if (!(await hasReadyInboxEvent(deps.database.sql))) return false;
   let claimed: ClaimedInboxEvent | null = null;
   try {
-    return await deps.database.db.transaction(async (tx) => {
+    return await deps.database.sql.begin(async (tx) => {
       claimed = await claimNextInboxEvent(tx);
       if (!claimed) return false;
       if (isDirectoryEvent(claimed.event)) {
@@ -35,7 +35,7 @@ export async function processNextEvent(deps: EngineDeps): Promise<boolean> {
     const attempt = failed.attempts + 1;
     const retryIn = attempt < MAX_EVENT_ATTEMPTS ? computeBackoffMs(attempt, deps.random, deps.retryBaseMs) : null;
     deps.log.error({ err: error, deliveryId: failed.deliveryId, lane: failed.lane, attempt }, "processing an event failed");
-    await recordInboxEventFailure(deps.database.db, failed.id, String((error as Error)?.message ?? error), retryIn);
+    await recordInboxEventFailure(deps.database.sql, failed.id, String((error as Error)?.message ?? error), retryIn);
     return true;
   }
 }
@@ -45,7 +45,7 @@ function isDirectoryEvent(event: unknown): event is DirectoryEvent {
   return type === "installation_changed" || type === "repositories_changed";
 }
 
-async function applyDirectoryEvent(tx: DbOrTx, event: DirectoryEvent): Promise<void> {
+async function applyDirectoryEvent(tx: SqlClient, event: DirectoryEvent): Promise<void> {
   if (event.type === "installation_changed") {
     await upsertInstallation(tx, event.installation);
     await upsertRepositories(tx, event.installation.id, event.added);

@@ -1,17 +1,16 @@
 import { appendComplianceRecords } from "../db/queries/append-compliance-record.js";
 import { claimNextEffect, type ClaimedEffect } from "../db/queries/claim-next-effect.js";
 import { findStatusCommentId } from "../db/queries/find-status-comment-id.js";
-import { findTaskById } from "../db/queries/find-task-for-update.js";
 import { hasNewerStatusEffect, markEffectDone, markEffectFailed, scheduleEffectRetry } from "../db/queries/finish-effect.js";
 import { insertResultEvent } from "../db/queries/insert-inbox-event.js";
 import { saveKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
 import { setStatusCommentId } from "../db/queries/save-task.js";
-import { toTask } from "../db/queries/task-row.js";
+import { findRowStatusCommentId, toTask } from "../db/queries/task-row.js";
 import { buildIssueLane } from "../webhooks/build-inbox-event.js";
 import { EffectKind } from "../workflow/effects.js";
 import { EventType, type DomainEvent } from "../workflow/events.js";
 import type { Task } from "../workflow/task.js";
-import type { DbOrTx } from "../db/client.js";
+import type { SqlClient } from "../db/client.js";
 import type { NewComplianceRecord } from "../db/queries/append-compliance-record.js";
 import { applyEventToTask } from "./apply-event-to-task.js";
 import type { EngineDeps } from "./deps.js";
@@ -28,41 +27,46 @@ const APP_ACTOR = "foreman[app]";
  * the effect and tells the task, which tells the user. Returns false when there was nothing to do.
  */
 export async function runNextEffect(deps: EngineDeps): Promise<boolean> {
-  const claimed = await claimNextEffect(deps.database.db, deps.replicaId, deps.leaseMs);
+  const { sql } = deps.database;
+  const claimed = await claimNextEffect(sql, deps.replicaId, deps.leaseMs);
   if (!claimed) return false;
-  const row = await findTaskById(deps.database.db, claimed.taskId);
-  if (!row) throw new Error(`effect ${claimed.id} belongs to missing task ${claimed.taskId}`);
-  const task = toTask(row);
+  const task = toTask(claimed.task);
   const log = deps.log.child({ taskId: task.id, effectId: claimed.id, effect: claimed.kind, attempt: claimed.attempts });
 
   // An older status update is pointless when a newer one is queued: it would render the same task.
-  if (claimed.kind === EffectKind.upsertStatusComment && (await hasNewerStatusEffect(deps.database.db, task.id, claimed.id))) {
-    await markEffectDone(deps.database.db, claimed.id);
+  if (claimed.kind === EffectKind.upsertStatusComment && (await hasNewerStatusEffect(sql, task.id, claimed.id))) {
+    await markEffectDone(sql, claimed.id);
     return true;
   }
+  let outcome: EffectOutcome;
   try {
-    const octokit = await deps.github(task.repo.installationId);
-    const outcome = await executeEffect(claimed.kind, {
+    const statusCommentId =
+      findRowStatusCommentId(claimed.task) ??
+      (claimed.kind === EffectKind.upsertStatusComment ? await findStatusCommentId(sql, task.repo.id, task.issueNumber) : null);
+    outcome = await executeEffect(claimed.kind, {
       payload: claimed.payload,
       task,
-      octokit,
+      octokit: await deps.github(task.repo.installationId),
       attempt: claimed.attempts,
-      statusCommentId: row.statusCommentId ?? (claimed.kind === EffectKind.upsertStatusComment ? await findStatusCommentId(deps.database.db, task.repo.id, task.issueNumber) : null),
+      statusCommentId,
       webBaseUrl: deps.webBaseUrl,
     });
-    await recordSuccess(deps, claimed, task, outcome);
-    log.debug("effect done");
   } catch (error) {
     const failure = classifyError(error);
     if (failure.retryable && claimed.attempts < deps.maxEffectAttempts) {
       const delay = computeBackoffMs(claimed.attempts, deps.random, deps.retryBaseMs);
       log.warn({ err: error, code: failure.code, retryInMs: delay }, "effect failed; will retry");
-      await scheduleEffectRetry(deps.database.db, claimed.id, failure.message, delay);
+      await scheduleEffectRetry(sql, claimed.id, failure.message, delay);
     } else {
       log.error({ err: error, code: failure.code }, "effect failed for good");
       await recordFailure(deps, claimed, task, failure);
     }
+    return true;
   }
+  // Outside the catch on purpose: if recording fails (the database blinked), the lease expires and
+  // the effect runs again — harmless, it is idempotent — rather than failing a task whose action worked.
+  await recordSuccess(deps, claimed, task, outcome);
+  log.debug("effect done");
   return true;
 }
 
@@ -74,7 +78,7 @@ async function recordSuccess(deps: EngineDeps, claimed: ClaimedEffect, task: Tas
     payload: { effectId: claimed.id, attempt: claimed.attempts, ...outcome.evidence },
     createdAt: deps.now(),
   };
-  await deps.database.db.transaction(async (tx) => {
+  await deps.database.sql.begin(async (tx) => {
     await Promise.all([
       markEffectDone(tx, claimed.id),
       outcome.statusCommentId !== undefined ? setStatusCommentId(tx, task.id, outcome.statusCommentId) : null,
@@ -95,7 +99,7 @@ async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Tas
     createdAt: deps.now(),
   };
   const event: DomainEvent = { type: EventType.effectFailed, taskId: task.id, effectKind: claimed.kind, code: failure.code, message: failure.message };
-  await deps.database.db.transaction(async (tx) => {
+  await deps.database.sql.begin(async (tx) => {
     await markEffectFailed(tx, claimed.id, failure.message);
     await feedBack(tx, deps, claimed, task, event, record);
   });
@@ -106,7 +110,7 @@ async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Tas
  * ran twice (a lease expired mid-flight) counts once. When the issue's lane has nothing older
  * waiting, the event is applied right here, in the same transaction; otherwise it waits its turn.
  */
-async function feedBack(tx: DbOrTx, deps: EngineDeps, claimed: ClaimedEffect, task: Task, event: DomainEvent | null, record: NewComplianceRecord): Promise<void> {
+async function feedBack(tx: SqlClient, deps: EngineDeps, claimed: ClaimedEffect, task: Task, event: DomainEvent | null, record: NewComplianceRecord): Promise<void> {
   if (event === null) {
     await appendComplianceRecords(tx, [record]);
     return;

@@ -40,7 +40,7 @@ export class Worker {
       const subscription = await this.deps.database.sql.listen(WORK_CHANNEL, () => this.wake());
       this.#unlisten = () => subscription.unlisten();
     }
-    await releaseExpiredLeases(this.deps.database.db);
+    await releaseExpiredLeases(this.deps.database.sql);
     for (let slot = 0; slot < this.options.concurrency; slot += 1) this.#loops.push(this.#loop(slot));
   }
 
@@ -86,7 +86,7 @@ export class Worker {
       try {
         if (Date.now() - lastMaintenance > this.options.pollIntervalMs && slot === 0) {
           lastMaintenance = Date.now();
-          await releaseExpiredLeases(this.deps.database.db);
+          await releaseExpiredLeases(this.deps.database.sql);
         }
         const handledEvent = await processNextEvent(this.deps);
         const ranEffect = await runNextEffect(this.deps);

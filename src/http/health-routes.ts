@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 
 /** `GET /healthz` (the process is up) and `GET /readyz` (the database answers). Other paths fall through. */
@@ -9,7 +8,7 @@ export function createHealthRoutes(database: Database) {
     if (req.method !== "GET" || (path !== "/healthz" && path !== "/readyz")) return false;
     if (path === "/healthz") return reply(res, 200, { status: "ok" });
     try {
-      await database.db.execute(sql`select 1`);
+      await database.sql`select 1`;
       return reply(res, 200, { status: "ready" });
     } catch {
       return reply(res, 503, { status: "database unavailable" });

@@ -38,7 +38,7 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
     if (installationId === undefined || !isRepoAllowed(deps.policy, context.payload.repository.full_name)) return;
     const { repository, pull_request: pr } = context.payload;
     const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, pr: pr.number });
-    const lane = (await findLaneForPullRequest(deps.database.db, repository.id, pr.number)) ?? buildPullRequestLane(repository.id, pr.number);
+    const lane = (await findLaneForPullRequest(deps.database.sql, repository.id, pr.number)) ?? buildPullRequestLane(repository.id, pr.number);
     await store(adaptPullRequestEvent(context.id, context.payload, installationId, lane), log);
   });
 

@@ -24,7 +24,7 @@ describe("compliance_records in PostgreSQL", () => {
     await Promise.all(
       pools.flatMap((pool, worker) =>
         Array.from({ length: 20 }, (_, index) =>
-          pool.db.transaction((tx) =>
+          pool.sql.begin((tx) =>
             appendComplianceRecords(tx, [
               { taskId: null, kind: "test.append", actor: `worker-${worker}`, payload: { index, worker }, createdAt: new Date() },
               { taskId: null, kind: "test.append", actor: `worker-${worker}`, payload: { index, worker, second: true }, createdAt: new Date() },

@@ -1,7 +1,5 @@
-import { desc, sql } from "drizzle-orm";
 import { GENESIS_HASH, computeRecordHash, type ChainRecord } from "../../compliance/chain.js";
-import type { DbOrTx } from "../client.js";
-import { complianceRecords } from "../schema.js";
+import { toJsonText, type SqlClient } from "../client.js";
 
 // One chain for the whole installation of Foreman; appends take turns on this lock until commit.
 const CHAIN_LOCK_KEY = 7_340_012;
@@ -17,21 +15,17 @@ export interface NewComplianceRecord {
 
 /**
  * Append records to the chain inside the caller's transaction. A transaction-scoped advisory lock
- * serialises appends across workers and replicas, so the chain never forks; take it last in a
- * transaction to hold it briefly.
+ * serialises appends across workers and replicas, so the chain never forks.
  */
-export async function appendComplianceRecords(tx: DbOrTx, entries: readonly NewComplianceRecord[]): Promise<ChainRecord[]> {
+export async function appendComplianceRecords(sql: SqlClient, entries: readonly NewComplianceRecord[]): Promise<ChainRecord[]> {
   if (entries.length === 0) return [];
-  await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`);
-  // Read only after the lock is held: under READ COMMITTED this statement's snapshot then
-  // includes the previous holder's committed append, so the chain never forks.
-  const [head] = await tx
-    .select({ seq: complianceRecords.seq, hash: complianceRecords.hash })
-    .from(complianceRecords)
-    .orderBy(desc(complianceRecords.seq))
-    .limit(1);
-  let seq = head?.seq ?? 0;
-  let prevHash = head?.hash ?? GENESIS_HASH;
+  // Sent together, executed in order: the head is read by a statement that starts only after the
+  // lock is held, so under READ COMMITTED it sees the previous holder's committed append.
+  const lock = sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`.execute();
+  const head = sql<{ seq: string; hash: string }[]>`select seq, hash from compliance_records order by seq desc limit 1`.execute();
+  const [, [last]] = await Promise.all([lock, head]);
+  let seq = last ? Number(last.seq) : 0;
+  let prevHash = last?.hash ?? GENESIS_HASH;
   const rows: ChainRecord[] = [];
   for (const entry of entries) {
     seq += 1;
@@ -40,8 +34,17 @@ export async function appendComplianceRecords(tx: DbOrTx, entries: readonly NewC
     rows.push({ ...body, prevHash, hash });
     prevHash = hash;
   }
-  await tx.insert(complianceRecords).values(
-    rows.map((row) => ({ ...row, createdAt: new Date(row.createdAt) })),
-  );
+  const values = rows.map((row) => ({
+    seq: row.seq,
+    task_id: row.taskId,
+    kind: row.kind,
+    actor: row.actor,
+    payload: JSON.stringify(row.payload ?? null),
+    prev_hash: row.prevHash,
+    hash: row.hash,
+    // ISO text, not a Date: postgres.js recognises Dates by instanceof, which fails across module realms.
+    created_at: row.createdAt,
+  }));
+  await sql`insert into compliance_records ${sql(values as never, "seq", "task_id", "kind", "actor", "payload", "prev_hash", "hash", "created_at")}`;
   return rows;
 }

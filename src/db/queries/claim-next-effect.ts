@@ -1,48 +1,46 @@
-import { sql } from "drizzle-orm";
-import type { DbOrTx } from "../client.js";
+import type { SqlClient } from "../client.js";
+import type { TaskRow } from "./task-row.js";
 
-/** A claimed effect, leased to this worker. */
+/** A claimed effect, leased to this worker, with its task as it is now. */
 export interface ClaimedEffect {
   id: number;
   taskId: string;
   kind: string;
   payload: Record<string, unknown>;
   attempts: number;
+  task: TaskRow;
 }
-
-// Tasks in these states run nothing but their status comment (the "held" rule).
-const HELD = sql`('frozen', 'cancelled', 'failed', 'merged', 'closed')`;
-const STATUS = "upsert_status_comment";
 
 /**
  * Lease the next runnable effect: the oldest pending one of its task (effects of a task run in
  * order), of a task that is not held — a frozen or finished task only gets its status comment.
- * The lease is committed at once; the effect then runs outside any transaction.
+ * The lease commits at once; the effect then runs outside any transaction. Returns the task row too.
  */
-export async function claimNextEffect(db: DbOrTx, workerId: string, leaseMs: number): Promise<ClaimedEffect | null> {
-  const rows = await db.execute(sql`
+export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs: number): Promise<ClaimedEffect | null> {
+  const rows = await sql`
     with next as (
       select f.id
         from effects f
         join tasks t on t.id = f.task_id
        where f.status = 'pending'
          and f.available_at <= now()
-         and (t.state not in ${HELD} or f.kind = ${STATUS})
+         and (t.state not in ('frozen', 'cancelled', 'failed', 'merged', 'closed') or f.kind = 'upsert_status_comment')
          and not exists (
                select 1 from effects g
                 where g.task_id = f.task_id and g.id < f.id
                   and (g.status = 'running'
-                       or (g.status = 'pending' and (t.state not in ${HELD} or g.kind = ${STATUS}))))
+                       or (g.status = 'pending'
+                           and (t.state not in ('frozen', 'cancelled', 'failed', 'merged', 'closed') or g.kind = 'upsert_status_comment'))))
        order by f.id
        limit 1
          for update of f skip locked)
     update effects e
        set status = 'running', attempts = e.attempts + 1, locked_by = ${workerId},
            lease_until = now() + make_interval(secs => ${leaseMs / 1000})
-      from next
-     where e.id = next.id
-    returning e.id, e.task_id, e.kind, e.payload, e.attempts`);
-  const row = rows[0] as Record<string, unknown> | undefined;
+      from next, tasks t
+     where e.id = next.id and t.id = e.task_id
+    returning e.id, e.task_id, e.kind, e.payload, e.attempts, to_jsonb(t) as task`;
+  const row = rows[0];
   if (!row) return null;
   return {
     id: Number(row.id),
@@ -50,14 +48,15 @@ export async function claimNextEffect(db: DbOrTx, workerId: string, leaseMs: num
     kind: String(row.kind),
     payload: row.payload as Record<string, unknown>,
     attempts: Number(row.attempts),
+    task: row.task as TaskRow,
   };
 }
 
 /** Put effects whose lease expired (their worker died mid-flight) back in the queue. */
-export async function releaseExpiredLeases(db: DbOrTx): Promise<number> {
-  const rows = await db.execute(sql`
+export async function releaseExpiredLeases(sql: SqlClient): Promise<number> {
+  const rows = await sql`
     update effects set status = 'pending', locked_by = null, lease_until = null
      where status = 'running' and lease_until < now()
-    returning id`);
+    returning id`;
   return rows.length;
 }

@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { DbOrTx } from "../client.js";
+import type { SqlClient } from "../client.js";
 
 /** A claimed inbox row. */
 export interface ClaimedInboxEvent {
@@ -18,8 +17,8 @@ export interface ClaimedInboxEvent {
  * done in the same statement; this must run inside the transaction that processes the event, so
  * a failure rolls the mark back and the event stays pending.
  */
-export async function claimNextInboxEvent(tx: DbOrTx): Promise<ClaimedInboxEvent | null> {
-  const rows = await tx.execute(sql`
+export async function claimNextInboxEvent(sql: SqlClient): Promise<ClaimedInboxEvent | null> {
+  const rows = await sql`
     update webhook_deliveries w
        set status = 'done', processed_at = now()
      where w.id = (
@@ -33,8 +32,8 @@ export async function claimNextInboxEvent(tx: DbOrTx): Promise<ClaimedInboxEvent
               order by d.id
               limit 1
                 for update skip locked)
-    returning w.id, w.delivery_id, w.source, w.event_name, w.lane, w.event, w.attempts`);
-  const row = rows[0] as Record<string, unknown> | undefined;
+    returning w.id, w.delivery_id, w.source, w.event_name, w.lane, w.event, w.attempts`;
+  const row = rows[0];
   if (!row) return null;
   return {
     id: Number(row.id),
@@ -48,7 +47,7 @@ export async function claimNextInboxEvent(tx: DbOrTx): Promise<ClaimedInboxEvent
 }
 
 /** A cheap look, outside any transaction, at whether any event is ready (spares idle polls a transaction). */
-export async function hasReadyInboxEvent(db: DbOrTx): Promise<boolean> {
-  const rows = await db.execute(sql`select 1 from webhook_deliveries where status = 'pending' and available_at <= now() limit 1`);
+export async function hasReadyInboxEvent(sql: SqlClient): Promise<boolean> {
+  const rows = await sql`select 1 from webhook_deliveries where status = 'pending' and available_at <= now() limit 1`;
   return rows.length > 0;
 }

@@ -1,14 +1,8 @@
-import { and, desc, eq } from "drizzle-orm";
-import type { DbOrTx } from "../client.js";
-import { tasks } from "../schema.js";
+import type { SqlClient } from "../client.js";
 
 /** The issue lane of the task that owns a PR, so PR events stay in order with the issue's. */
-export async function findLaneForPullRequest(db: DbOrTx, repoId: number, prNumber: number): Promise<string | null> {
-  const [row] = await db
-    .select({ issueNumber: tasks.issueNumber })
-    .from(tasks)
-    .where(and(eq(tasks.repoId, repoId), eq(tasks.prNumber, prNumber)))
-    .orderBy(desc(tasks.createdAt))
-    .limit(1);
-  return row ? `repo:${repoId}#${row.issueNumber}` : null;
+export async function findLaneForPullRequest(sql: SqlClient, repoId: number, prNumber: number): Promise<string | null> {
+  const [row] = await sql<{ issue_number: number }[]>`
+    select issue_number from tasks where repo_id = ${repoId} and pr_number = ${prNumber} order by created_at desc limit 1`;
+  return row ? `repo:${repoId}#${row.issue_number}` : null;
 }

@@ -1,7 +1,4 @@
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { ACTIVE_STATES } from "../../workflow/states.js";
-import type { DbOrTx } from "../client.js";
-import { tasks } from "../schema.js";
+import type { SqlClient } from "../client.js";
 import type { TaskRow } from "./task-row.js";
 
 /** Which task an event is about: by id, by issue (the active one), or by pull request number. */
@@ -11,25 +8,24 @@ export type TaskLookup =
   | { by: "pull_request"; repoId: number; prNumber: number };
 
 /** Find the task an event concerns and lock its row for the rest of the transaction. */
-export async function findTaskForUpdate(tx: DbOrTx, lookup: TaskLookup): Promise<TaskRow | null> {
-  const where =
+export async function findTaskForUpdate(sql: SqlClient, lookup: TaskLookup): Promise<TaskRow | null> {
+  const rows =
     lookup.by === "id"
-      ? eq(tasks.id, lookup.taskId)
+      ? await sql<TaskRow[]>`select * from tasks where id = ${lookup.taskId} for update`
       : lookup.by === "issue"
-        ? and(eq(tasks.repoId, lookup.repoId), eq(tasks.issueNumber, lookup.issueNumber), inArray(tasks.state, [...ACTIVE_STATES]))
-        : and(eq(tasks.repoId, lookup.repoId), eq(tasks.prNumber, lookup.prNumber));
-  const [row] = await tx.select().from(tasks).where(where).orderBy(desc(tasks.createdAt)).limit(1).for("update");
-  return row ?? null;
-}
-
-/** Read one task without locking it (for effect executors and the status comment). */
-export async function findTaskById(db: DbOrTx, taskId: string): Promise<TaskRow | null> {
-  const [row] = await db.select().from(tasks).where(eq(tasks.id, taskId)).limit(1);
-  return row ?? null;
+        ? await sql<TaskRow[]>`
+            select * from tasks
+             where repo_id = ${lookup.repoId} and issue_number = ${lookup.issueNumber}
+               and state in ('queued', 'preparing', 'awaiting_agent', 'frozen')
+               for update`
+        : await sql<TaskRow[]>`
+            select * from tasks where repo_id = ${lookup.repoId} and pr_number = ${lookup.prNumber}
+             order by created_at desc limit 1 for update`;
+  return rows[0] ?? null;
 }
 
 /** Count tasks by state (for health and tests). */
-export async function countTasksByState(db: DbOrTx): Promise<Record<string, number>> {
-  const rows = await db.select({ state: tasks.state, count: sql<number>`count(*)::int` }).from(tasks).groupBy(tasks.state);
+export async function countTasksByState(sql: SqlClient): Promise<Record<string, number>> {
+  const rows = await sql<{ state: string; count: number }[]>`select state, count(*)::int as count from tasks group by state`;
   return Object.fromEntries(rows.map((row) => [row.state, row.count]));
 }

@@ -1,38 +1,36 @@
-import { and, eq, gt, sql } from "drizzle-orm";
-import type { DbOrTx } from "../client.js";
-import { effects } from "../schema.js";
+import type { SqlClient } from "../client.js";
 
-/** Mark an effect done (only while this worker still holds it). */
-export async function markEffectDone(tx: DbOrTx, id: number): Promise<void> {
-  await tx.update(effects).set({ status: "done", doneAt: sql`now()`, leaseUntil: null, lastError: null }).where(eq(effects.id, id));
+/** Mark an effect done. */
+export async function markEffectDone(sql: SqlClient, id: number): Promise<void> {
+  await sql`update effects set status = 'done', done_at = now(), lease_until = null, last_error = null where id = ${id}`;
 }
 
 /** Put an effect back with a delay after a transient failure. */
-export async function scheduleEffectRetry(db: DbOrTx, id: number, error: string, delayMs: number): Promise<void> {
-  await db
-    .update(effects)
-    .set({ status: "pending", lastError: error.slice(0, 2000), leaseUntil: null, lockedBy: null, availableAt: sql`now() + make_interval(secs => ${delayMs / 1000})` })
-    .where(eq(effects.id, id));
+export async function scheduleEffectRetry(sql: SqlClient, id: number, error: string, delayMs: number): Promise<void> {
+  await sql`
+    update effects
+       set status = 'pending', last_error = ${error.slice(0, 2000)}, lease_until = null, locked_by = null,
+           available_at = now() + make_interval(secs => ${delayMs / 1000})
+     where id = ${id}`;
 }
 
 /** Mark an effect failed for good. */
-export async function markEffectFailed(tx: DbOrTx, id: number, error: string): Promise<void> {
-  await tx.update(effects).set({ status: "failed", lastError: error.slice(0, 2000), leaseUntil: null, doneAt: sql`now()` }).where(eq(effects.id, id));
+export async function markEffectFailed(sql: SqlClient, id: number, error: string): Promise<void> {
+  await sql`update effects set status = 'failed', last_error = ${error.slice(0, 2000)}, lease_until = null, done_at = now() where id = ${id}`;
 }
 
 /** When a task ends, its queued effects will never be wanted: skip all but the status comment. */
-export async function skipHeldEffects(tx: DbOrTx, taskId: string): Promise<void> {
-  await tx.execute(sql`
+export async function skipHeldEffects(sql: SqlClient, taskId: string): Promise<void> {
+  await sql`
     update effects set status = 'skipped', done_at = now()
-     where task_id = ${taskId} and status = 'pending' and kind <> 'upsert_status_comment'`);
+     where task_id = ${taskId} and status = 'pending' and kind <> 'upsert_status_comment'`;
 }
 
 /** Whether a newer status-comment effect is queued for the task (then an older one can be skipped). */
-export async function hasNewerStatusEffect(db: DbOrTx, taskId: string, afterId: number): Promise<boolean> {
-  const rows = await db
-    .select({ id: effects.id })
-    .from(effects)
-    .where(and(eq(effects.taskId, taskId), eq(effects.kind, "upsert_status_comment"), eq(effects.status, "pending"), gt(effects.id, afterId)))
-    .limit(1);
+export async function hasNewerStatusEffect(sql: SqlClient, taskId: string, afterId: number): Promise<boolean> {
+  const rows = await sql`
+    select 1 from effects
+     where task_id = ${taskId} and kind = 'upsert_status_comment' and status = 'pending' and id > ${afterId}
+     limit 1`;
   return rows.length > 0;
 }

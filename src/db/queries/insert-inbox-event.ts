@@ -1,6 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { DbOrTx } from "../client.js";
-import { webhookDeliveries } from "../schema.js";
+import { toJsonText, type SqlClient } from "../client.js";
 
 /** An event to store in the inbox. */
 export interface NewInboxEvent {
@@ -15,17 +13,14 @@ export interface NewInboxEvent {
 /** The channel workers LISTEN on (a trigger notifies it on every insert), so another replica wakes up when work arrives. */
 export const WORK_CHANNEL = "foreman_work";
 
-/**
- * Store an event unless the same delivery or the same meaning is already stored.
- * Returns whether it was new.
- */
-export async function insertInboxEvent(db: DbOrTx, event: NewInboxEvent): Promise<boolean> {
-  const inserted = await db
-    .insert(webhookDeliveries)
-    .values({ ...event, status: "pending" })
-    .onConflictDoNothing()
-    .returning({ id: webhookDeliveries.id });
-  return inserted.length > 0;
+/** Store an event unless the same delivery or the same meaning is already stored. Returns whether it was new. */
+export async function insertInboxEvent(sql: SqlClient, event: NewInboxEvent): Promise<boolean> {
+  const rows = await sql`
+    insert into webhook_deliveries (delivery_id, dedupe_key, source, event_name, lane, event)
+    values (${event.deliveryId}, ${event.dedupeKey}, ${event.source}, ${event.eventName}, ${event.lane}, ${toJsonText(event.event)})
+    on conflict do nothing
+    returning id`;
+  return rows.length > 0;
 }
 
 /**
@@ -33,18 +28,16 @@ export async function insertInboxEvent(db: DbOrTx, event: NewInboxEvent): Promis
  * for the caller to apply in the same transaction (one transaction instead of two); otherwise it
  * waits its turn. Returns "apply", "queued", or "duplicate" (the effect's result was stored before).
  */
-export async function insertResultEvent(tx: DbOrTx, event: NewInboxEvent): Promise<"apply" | "queued" | "duplicate"> {
-  const busyLane = sql`exists (select 1 from webhook_deliveries w where w.lane = ${event.lane} and w.status = 'pending')`;
-  const inserted = await tx
-    .insert(webhookDeliveries)
-    .values({
-      ...event,
-      status: sql`case when ${busyLane} then 'pending' else 'done' end`,
-      processedAt: sql`case when ${busyLane} then null else now() end`,
-    })
-    .onConflictDoNothing()
-    .returning({ status: webhookDeliveries.status });
-  const [row] = inserted;
+export async function insertResultEvent(sql: SqlClient, event: NewInboxEvent): Promise<"apply" | "queued" | "duplicate"> {
+  const rows = await sql<{ status: string }[]>`
+    with busy as (select exists (select 1 from webhook_deliveries where lane = ${event.lane} and status = 'pending') as busy)
+    insert into webhook_deliveries (delivery_id, dedupe_key, source, event_name, lane, event, status, processed_at)
+    select ${event.deliveryId}, ${event.dedupeKey}, ${event.source}, ${event.eventName}, ${event.lane}, ${toJsonText(event.event)},
+           case when busy then 'pending' else 'done' end, case when busy then null else now() end
+      from busy
+    on conflict do nothing
+    returning status`;
+  const [row] = rows;
   if (!row) return "duplicate";
   return row.status === "done" ? "apply" : "queued";
 }

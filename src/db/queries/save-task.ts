@@ -1,8 +1,6 @@
-import { and, eq, sql } from "drizzle-orm";
 import type { Task } from "../../workflow/task.js";
-import type { DbOrTx } from "../client.js";
-import { tasks } from "../schema.js";
-import { toTaskColumns } from "./task-row.js";
+import type { SqlClient } from "../client.js";
+import { TASK_COLUMNS, toTaskColumns } from "./task-row.js";
 
 /** A save lost a race: another worker changed the task since it was read. */
 export class TaskVersionConflict extends Error {
@@ -13,22 +11,22 @@ export class TaskVersionConflict extends Error {
 }
 
 /** Insert a new task. The unique partial index refuses a second active task for the same issue. */
-export async function insertTask(tx: DbOrTx, task: Task): Promise<void> {
-  await tx.insert(tasks).values({ ...toTaskColumns(task), version: 1 });
+export async function insertTask(sql: SqlClient, task: Task): Promise<void> {
+  await sql`insert into tasks ${sql(toTaskColumns(task) as Record<string, never>, ...TASK_COLUMNS)}`;
 }
 
 /** Save a task with compare-and-swap on its version; throws TaskVersionConflict when it moved. */
-export async function saveTask(tx: DbOrTx, task: Task, expectedVersion: number): Promise<void> {
-  const { id, ...columns } = toTaskColumns(task);
-  const updated = await tx
-    .update(tasks)
-    .set({ ...columns, version: sql`${tasks.version} + 1` })
-    .where(and(eq(tasks.id, id), eq(tasks.version, expectedVersion)))
-    .returning({ id: tasks.id });
-  if (updated.length === 0) throw new TaskVersionConflict(id);
+export async function saveTask(sql: SqlClient, task: Task, expectedVersion: number): Promise<void> {
+  const { id: _id, ...columns } = toTaskColumns(task);
+  const names = TASK_COLUMNS.filter((name) => name !== "id");
+  const updated = await sql`
+    update tasks set ${sql(columns as unknown as Record<string, never>, ...names)}, version = version + 1
+     where id = ${task.id} and version = ${expectedVersion}
+    returning id`;
+  if (updated.length === 0) throw new TaskVersionConflict(task.id);
 }
 
 /** Remember where the status comment is (bookkeeping; not a state change). */
-export async function setStatusCommentId(db: DbOrTx, taskId: string, commentId: number): Promise<void> {
-  await db.update(tasks).set({ statusCommentId: commentId }).where(eq(tasks.id, taskId));
+export async function setStatusCommentId(sql: SqlClient, taskId: string, commentId: number): Promise<void> {
+  await sql`update tasks set status_comment_id = ${commentId} where id = ${taskId}`;
 }

@@ -1,62 +1,85 @@
 import type { TaskState } from "../../workflow/states.js";
+import { toJsonText } from "../client.js";
 import type { Task, TaskConfig, TaskReason, TaskType } from "../../workflow/task.js";
-import type { tasks } from "../schema.js";
 
-/** A row of the tasks table as drizzle returns it. */
-export type TaskRow = typeof tasks.$inferSelect;
+/** A row of the tasks table as postgres.js returns it (snake_case; bigint as text). */
+export type TaskRow = Record<string, unknown> & { version: number; status_comment_id: string | number | null };
+
+/** The task columns in insert order; the same list serves `select`. */
+export const TASK_COLUMNS = [
+  "id", "installation_id", "repo_id", "repo_owner", "repo_name", "default_branch", "issue_number", "issue_title", "type",
+  "trigger_label", "triggered_by", "state", "resume_state", "frozen_by", "frozen_on", "config", "branch", "base_sha",
+  "head_sha", "pr_number", "pr_url", "reason", "created_at", "updated_at",
+] as const;
+
+const nullableNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+// Duck-typed, not instanceof: a Date made by postgres.js may come from another module realm (vitest).
+const iso = (value: unknown) =>
+  typeof (value as Date | null)?.toISOString === "function" ? (value as Date).toISOString() : new Date(String(value)).toISOString();
 
 /** Turn a stored row into the workflow's plain Task. */
-export function toTask(row: TaskRow): Task {
+export function toTask(row: Record<string, unknown>): Task {
   return {
-    id: row.id,
-    repo: { installationId: row.installationId, id: row.repoId, owner: row.repoOwner, name: row.repoName, defaultBranch: row.defaultBranch },
-    issueNumber: row.issueNumber,
-    issueTitle: row.issueTitle,
+    id: String(row.id),
+    repo: {
+      installationId: Number(row.installation_id),
+      id: Number(row.repo_id),
+      owner: String(row.repo_owner),
+      name: String(row.repo_name),
+      defaultBranch: String(row.default_branch),
+    },
+    issueNumber: Number(row.issue_number),
+    issueTitle: String(row.issue_title),
     type: row.type as TaskType,
-    triggerLabel: row.triggerLabel,
-    triggeredBy: row.triggeredBy,
+    triggerLabel: String(row.trigger_label),
+    triggeredBy: String(row.triggered_by),
     state: row.state as TaskState,
-    resumeState: (row.resumeState as TaskState | null) ?? null,
-    frozenBy: row.frozenBy,
-    frozenOn: row.frozenOn as Task["frozenOn"],
+    resumeState: (row.resume_state as TaskState | null) ?? null,
+    frozenBy: (row.frozen_by as string | null) ?? null,
+    frozenOn: (row.frozen_on as Task["frozenOn"]) ?? null,
     config: (row.config as TaskConfig | null) ?? null,
-    branch: row.branch,
-    baseSha: row.baseSha,
-    headSha: row.headSha,
-    prNumber: row.prNumber,
-    prUrl: row.prUrl,
+    branch: (row.branch as string | null) ?? null,
+    baseSha: (row.base_sha as string | null) ?? null,
+    headSha: (row.head_sha as string | null) ?? null,
+    prNumber: nullableNumber(row.pr_number),
+    prUrl: (row.pr_url as string | null) ?? null,
     reason: (row.reason as TaskReason | null) ?? null,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
   };
 }
 
 /** Turn a workflow Task into the columns that store it (bookkeeping columns are left alone). */
-export function toTaskColumns(task: Task) {
+export function toTaskColumns(task: Task): Record<(typeof TASK_COLUMNS)[number], unknown> {
   return {
     id: task.id,
-    installationId: task.repo.installationId,
-    repoId: task.repo.id,
-    repoOwner: task.repo.owner,
-    repoName: task.repo.name,
-    defaultBranch: task.repo.defaultBranch,
-    issueNumber: task.issueNumber,
-    issueTitle: task.issueTitle,
+    installation_id: task.repo.installationId,
+    repo_id: task.repo.id,
+    repo_owner: task.repo.owner,
+    repo_name: task.repo.name,
+    default_branch: task.repo.defaultBranch,
+    issue_number: task.issueNumber,
+    issue_title: task.issueTitle,
     type: task.type,
-    triggerLabel: task.triggerLabel,
-    triggeredBy: task.triggeredBy,
+    trigger_label: task.triggerLabel,
+    triggered_by: task.triggeredBy,
     state: task.state,
-    resumeState: task.resumeState,
-    frozenBy: task.frozenBy,
-    frozenOn: task.frozenOn,
-    config: task.config,
+    resume_state: task.resumeState,
+    frozen_by: task.frozenBy,
+    frozen_on: task.frozenOn,
+    config: toJsonText(task.config),
     branch: task.branch,
-    baseSha: task.baseSha,
-    headSha: task.headSha,
-    prNumber: task.prNumber,
-    prUrl: task.prUrl,
-    reason: task.reason,
-    createdAt: new Date(task.createdAt),
-    updatedAt: new Date(task.updatedAt),
+    base_sha: task.baseSha,
+    head_sha: task.headSha,
+    pr_number: task.prNumber,
+    pr_url: task.prUrl,
+    reason: toJsonText(task.reason),
+    created_at: task.createdAt,
+    updated_at: task.updatedAt,
   };
+}
+
+/** The status comment id stored on a row, as a number. */
+export function findRowStatusCommentId(row: TaskRow): number | null {
+  return nullableNumber(row.status_comment_id);
 }

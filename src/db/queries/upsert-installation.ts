@@ -1,6 +1,4 @@
-import { sql } from "drizzle-orm";
-import type { DbOrTx } from "../client.js";
-import { installations, repositories } from "../schema.js";
+import type { SqlClient } from "../client.js";
 
 /** An installation as a webhook describes it. */
 export interface InstallationFacts {
@@ -19,32 +17,28 @@ export interface RepositoryFacts {
 }
 
 /** Create or update an installation. */
-export async function upsertInstallation(db: DbOrTx, facts: InstallationFacts): Promise<void> {
-  const values = {
-    id: facts.id,
-    accountLogin: facts.accountLogin,
-    accountType: facts.accountType,
-    suspended: facts.suspended,
-    deletedAt: facts.deleted ? new Date() : null,
-    updatedAt: new Date(),
-  };
-  await db.insert(installations).values(values).onConflictDoUpdate({ target: installations.id, set: values });
+export async function upsertInstallation(sql: SqlClient, facts: InstallationFacts): Promise<void> {
+  await sql`
+    insert into installations (id, account_login, account_type, suspended, deleted_at)
+    values (${facts.id}, ${facts.accountLogin}, ${facts.accountType}, ${facts.suspended}, ${facts.deleted ? new Date().toISOString() : null})
+    on conflict (id) do update
+       set account_login = excluded.account_login, account_type = excluded.account_type,
+           suspended = excluded.suspended, deleted_at = excluded.deleted_at, updated_at = now()`;
 }
 
 /** Record repositories an installation added (or re-added). */
-export async function upsertRepositories(db: DbOrTx, installationId: number, repos: readonly RepositoryFacts[]): Promise<void> {
+export async function upsertRepositories(sql: SqlClient, installationId: number, repos: readonly RepositoryFacts[]): Promise<void> {
   if (repos.length === 0) return;
-  await db
-    .insert(repositories)
-    .values(repos.map((repo) => ({ id: repo.id, installationId, fullName: repo.fullName, private: repo.private })))
-    .onConflictDoUpdate({
-      target: repositories.id,
-      set: { installationId, fullName: sql`excluded.full_name`, private: sql`excluded.private`, removedAt: null, updatedAt: new Date() },
-    });
+  const rows = repos.map((repo) => ({ id: repo.id, installation_id: installationId, full_name: repo.fullName, private: repo.private }));
+  await sql`
+    insert into repositories ${sql(rows, "id", "installation_id", "full_name", "private")}
+    on conflict (id) do update
+       set installation_id = excluded.installation_id, full_name = excluded.full_name, private = excluded.private,
+           removed_at = null, updated_at = now()`;
 }
 
 /** Mark repositories removed from an installation. */
-export async function markRepositoriesRemoved(db: DbOrTx, repoIds: readonly number[]): Promise<void> {
+export async function markRepositoriesRemoved(sql: SqlClient, repoIds: readonly number[]): Promise<void> {
   if (repoIds.length === 0) return;
-  await db.execute(sql`update repositories set removed_at = now(), updated_at = now() where id in ${sql.raw(`(${repoIds.map(Number).join(",")})`)}`);
+  await sql`update repositories set removed_at = now(), updated_at = now() where id in ${sql(repoIds as number[])}`;
 }
