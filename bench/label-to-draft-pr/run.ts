@@ -46,6 +46,7 @@ async function labelIssue(issue: number): Promise<number> {
 
 // 1. Sequential: one label at a time, so each figure is the pipeline's own latency, not queueing.
 for (let issue = 1; issue <= WARMUP; issue += 1) await labelIssue(issue);
+await foreman.worker.whenIdle();
 const sequential: number[] = [];
 const perTask: Array<{ reads: number; writes: number }> = [];
 for (let issue = WARMUP + 1; issue <= WARMUP + TASKS; issue += 1) {
@@ -55,6 +56,7 @@ for (let issue = WARMUP + 1; issue <= WARMUP + TASKS; issue += 1) {
   await foreman.worker.whenIdle();
   const calls = github.requests.slice(before).filter((request) => !request.path.includes("access_tokens"));
   perTask.push({ reads: calls.filter((request) => request.method === "GET").length, writes: calls.filter((request) => request.method !== "GET").length });
+  if (process.env.BENCH_DEBUG && perTask.at(-1)!.writes !== 5) console.log(issue, calls.map((call) => `${call.method} ${call.path}`));
 }
 
 // 2. Burst: TASKS labels delivered at once (throughput and tail under load).

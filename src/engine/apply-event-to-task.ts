@@ -5,7 +5,7 @@ import { findTaskForUpdate, type TaskLookup } from "../db/queries/find-task-for-
 import { insertEffects } from "../db/queries/insert-effects.js";
 import { findKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
 import { insertTask, saveTask } from "../db/queries/save-task.js";
-import { toTask } from "../db/queries/task-row.js";
+import { toTask, type TaskRow } from "../db/queries/task-row.js";
 import { TRIGGER_LABEL_PREFIX } from "../workflow/defaults.js";
 import { EventType, findEventActor, type DomainEvent } from "../workflow/events.js";
 import { isTerminalState } from "../workflow/states.js";
@@ -36,8 +36,16 @@ function needsKnownLabels(event: DomainEvent): boolean {
  * records (the action that produced the event) first, then the transition. Independent statements
  * are issued together so they travel pipelined on the transaction's connection.
  */
-export async function applyEventToTask(tx: SqlClient, event: DomainEvent, origin: EventOrigin, deps: EngineDeps, extra: NewComplianceRecord[] = []): Promise<void> {
-  const row = await findTaskForUpdate(tx, buildLookup(event));
+export async function applyEventToTask(
+  tx: SqlClient,
+  event: DomainEvent,
+  origin: EventOrigin,
+  deps: EngineDeps,
+  extra: NewComplianceRecord[] = [],
+  /** The task row when the caller has already locked it in this transaction. */
+  lockedRow?: TaskRow,
+): Promise<void> {
+  const row = lockedRow ?? (await findTaskForUpdate(tx, buildLookup(event)));
   const task = row ? toTask(row) : null;
   const knownTriggerLabels = task === null && "repo" in event && needsKnownLabels(event) ? await findKnownTriggerLabels(tx, event.repo.id) : [];
   const now = deps.now();

@@ -1,8 +1,9 @@
-import { appendComplianceRecords } from "../db/queries/append-compliance-record.js";
+import type { SqlClient } from "../db/client.js";
+import { appendComplianceRecords, type NewComplianceRecord } from "../db/queries/append-compliance-record.js";
 import { claimNextEffect, type ClaimedEffect } from "../db/queries/claim-next-effect.js";
+import { completeEffect } from "../db/queries/complete-effect.js";
 import { findStatusCommentId } from "../db/queries/find-status-comment-id.js";
-import { hasNewerStatusEffect, markEffectDone, markEffectFailed, scheduleEffectRetry } from "../db/queries/finish-effect.js";
-import { insertResultEvent } from "../db/queries/insert-inbox-event.js";
+import { hasNewerStatusEffect, markEffectDone, scheduleEffectRetry } from "../db/queries/finish-effect.js";
 import { saveKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
 import { setStatusCommentId } from "../db/queries/save-task.js";
 import { findRowStatusCommentId, toTask } from "../db/queries/task-row.js";
@@ -10,8 +11,6 @@ import { buildIssueLane } from "../webhooks/build-inbox-event.js";
 import { EffectKind } from "../workflow/effects.js";
 import { EventType, type DomainEvent } from "../workflow/events.js";
 import type { Task } from "../workflow/task.js";
-import type { SqlClient } from "../db/client.js";
-import type { NewComplianceRecord } from "../db/queries/append-compliance-record.js";
 import { applyEventToTask } from "./apply-event-to-task.js";
 import type { EngineDeps } from "./deps.js";
 import { classifyError, computeBackoffMs, type Failure } from "./errors.js";
@@ -20,23 +19,42 @@ import { executeEffect } from "./effects/execute-effect.js";
 
 const APP_ACTOR = "foreman[app]";
 
+/** What a call to runNextEffect did: nothing, ran effects, or ran effects and queued events for the inbox. */
+export type EffectRun = "none" | "ran" | "ran-and-queued";
+
 /**
  * Lease the next runnable effect and execute it outside any transaction. Success: one transaction
- * marks it done, feeds its result event to the task's lane and appends the compliance record.
- * A transient failure is retried later with backoff; a permanent one (or the last attempt) fails
- * the effect and tells the task, which tells the user. Returns false when there was nothing to do.
+ * marks it done, applies its result event to the task (or queues it behind older events of the
+ * issue), appends the compliance records, and leases the task's next effect, which then runs at
+ * once. A transient failure is retried later with backoff; a permanent one (or the last attempt)
+ * fails the effect and tells the task, which tells the user.
  */
-export async function runNextEffect(deps: EngineDeps): Promise<boolean> {
+export async function runNextEffect(deps: EngineDeps): Promise<EffectRun> {
+  let next = await claimNextEffect(deps.database.sql, deps.replicaId, deps.leaseMs);
+  if (!next) return "none";
+  let queued = false;
+  while (next) {
+    const step = await runClaimedEffect(deps, next);
+    queued ||= step.queued;
+    next = step.next;
+  }
+  return queued ? "ran-and-queued" : "ran";
+}
+
+interface Step {
+  next: ClaimedEffect | null;
+  queued: boolean;
+}
+
+async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promise<Step> {
   const { sql } = deps.database;
-  const claimed = await claimNextEffect(sql, deps.replicaId, deps.leaseMs);
-  if (!claimed) return false;
   const task = toTask(claimed.task);
   const log = deps.log.child({ taskId: task.id, effectId: claimed.id, effect: claimed.kind, attempt: claimed.attempts });
 
   // An older status update is pointless when a newer one is queued: it would render the same task.
   if (claimed.kind === EffectKind.upsertStatusComment && (await hasNewerStatusEffect(sql, task.id, claimed.id))) {
     await markEffectDone(sql, claimed.id);
-    return true;
+    return { next: null, queued: false };
   }
   let outcome: EffectOutcome;
   try {
@@ -57,20 +75,19 @@ export async function runNextEffect(deps: EngineDeps): Promise<boolean> {
       const delay = computeBackoffMs(claimed.attempts, deps.random, deps.retryBaseMs);
       log.warn({ err: error, code: failure.code, retryInMs: delay }, "effect failed; will retry");
       await scheduleEffectRetry(sql, claimed.id, failure.message, delay);
-    } else {
-      log.error({ err: error, code: failure.code }, "effect failed for good");
-      await recordFailure(deps, claimed, task, failure);
+      return { next: null, queued: false };
     }
-    return true;
+    log.error({ err: error, code: failure.code }, "effect failed for good");
+    return recordFailure(deps, claimed, task, failure);
   }
   // Outside the catch on purpose: if recording fails (the database blinked), the lease expires and
   // the effect runs again — harmless, it is idempotent — rather than failing a task whose action worked.
-  await recordSuccess(deps, claimed, task, outcome);
+  const step = await recordSuccess(deps, claimed, task, outcome);
   log.debug("effect done");
-  return true;
+  return step;
 }
 
-async function recordSuccess(deps: EngineDeps, claimed: ClaimedEffect, task: Task, outcome: EffectOutcome): Promise<void> {
+async function recordSuccess(deps: EngineDeps, claimed: ClaimedEffect, task: Task, outcome: EffectOutcome): Promise<Step> {
   const record: NewComplianceRecord = {
     taskId: task.id,
     kind: `effect.${claimed.kind}`,
@@ -78,19 +95,19 @@ async function recordSuccess(deps: EngineDeps, claimed: ClaimedEffect, task: Tas
     payload: { effectId: claimed.id, attempt: claimed.attempts, ...outcome.evidence },
     createdAt: deps.now(),
   };
-  await deps.database.sql.begin(async (tx) => {
+  return deps.database.sql.begin(async (tx) => {
+    const step = await feedBack(tx, deps, claimed, task, "done", null, outcome.event ?? null, record);
     await Promise.all([
-      markEffectDone(tx, claimed.id),
       outcome.statusCommentId !== undefined ? setStatusCommentId(tx, task.id, outcome.statusCommentId) : null,
       outcome.knownTriggerLabels
         ? saveKnownTriggerLabels(tx, { id: task.repo.id, installationId: task.repo.installationId, fullName: `${task.repo.owner}/${task.repo.name}` }, outcome.knownTriggerLabels)
         : null,
     ]);
-    await feedBack(tx, deps, claimed, task, outcome.event ?? null, record);
+    return { ...step, next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id) };
   });
 }
 
-async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Task, failure: Failure): Promise<void> {
+async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Task, failure: Failure): Promise<Step> {
   const record: NewComplianceRecord = {
     taskId: task.id,
     kind: `effect.${claimed.kind}.failed`,
@@ -99,24 +116,31 @@ async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Tas
     createdAt: deps.now(),
   };
   const event: DomainEvent = { type: EventType.effectFailed, taskId: task.id, effectKind: claimed.kind, code: failure.code, message: failure.message };
-  await deps.database.sql.begin(async (tx) => {
-    await markEffectFailed(tx, claimed.id, failure.message);
-    await feedBack(tx, deps, claimed, task, event, record);
+  return deps.database.sql.begin(async (tx) => {
+    const step = await feedBack(tx, deps, claimed, task, "failed", failure.message, event, record);
+    return { ...step, next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id) };
   });
 }
 
 /**
- * Record the action and hand its result event to the task. Keyed by the effect, so an effect that
- * ran twice (a lease expired mid-flight) counts once. When the issue's lane has nothing older
- * waiting, the event is applied right here, in the same transaction; otherwise it waits its turn.
+ * Finish the effect and hand its result event to the task. When the issue's lane has nothing
+ * older waiting, the event is applied right here, in the same transaction; otherwise it waits its
+ * turn in the inbox. Either way the action's compliance record is appended.
  */
-async function feedBack(tx: SqlClient, deps: EngineDeps, claimed: ClaimedEffect, task: Task, event: DomainEvent | null, record: NewComplianceRecord): Promise<void> {
-  if (event === null) {
-    await appendComplianceRecords(tx, [record]);
-    return;
-  }
-  const origin = { deliveryId: `effect:${claimed.id}`, eventName: event.type };
-  const stored = await insertResultEvent(tx, { ...origin, dedupeKey: origin.deliveryId, source: "effect", lane: buildIssueLane(task.repo.id, task.issueNumber), event });
-  if (stored === "apply") await applyEventToTask(tx, event, origin, deps, [record]);
+async function feedBack(
+  tx: SqlClient,
+  deps: EngineDeps,
+  claimed: ClaimedEffect,
+  task: Task,
+  status: "done" | "failed",
+  error: string | null,
+  event: DomainEvent | null,
+  record: NewComplianceRecord,
+): Promise<Step> {
+  const origin = { deliveryId: `effect:${claimed.id}`, eventName: event?.type ?? "" };
+  const result = event && { ...origin, dedupeKey: origin.deliveryId, source: "effect" as const, lane: buildIssueLane(task.repo.id, task.issueNumber), event };
+  const completed = await completeEffect(tx, { id: claimed.id, taskId: task.id, status, error }, result);
+  if (completed.stored === "apply" && event) await applyEventToTask(tx, event, origin, deps, [record], completed.task);
   else await appendComplianceRecords(tx, [record]);
+  return { next: null, queued: completed.stored === "queued" };
 }

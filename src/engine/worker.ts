@@ -24,6 +24,13 @@ export class Worker {
   #busy = 0;
   /** Bumped on every wake: an attempt that started before the latest wake cannot prove idleness. */
   #generation = 0;
+  /**
+   * Whether the inbox may hold a ready event. Set by anything that can add one (the intake's wake,
+   * a NOTIFY, an effect result that had to queue, the poll tick for retries that came due); cleared
+   * by a look that found nothing — only if nothing set it meanwhile (the inbox generation).
+   */
+  #inboxMaybeReady = true;
+  #inboxGeneration = 0;
   #idleWaiters: Array<() => void> = [];
   #unlisten: (() => Promise<void>) | null = null;
 
@@ -60,8 +67,14 @@ export class Worker {
    */
   wake(): void {
     this.#generation += 1;
+    this.#markInboxDirty();
     const [first] = this.#sleepers;
     first?.();
+  }
+
+  #markInboxDirty(): void {
+    this.#inboxMaybeReady = true;
+    this.#inboxGeneration += 1;
   }
 
   #wakeAll(): void {
@@ -88,9 +101,10 @@ export class Worker {
           lastMaintenance = Date.now();
           await releaseExpiredLeases(this.deps.database.sql);
         }
-        const handledEvent = await processNextEvent(this.deps);
-        const ranEffect = await runNextEffect(this.deps);
-        didWork = handledEvent || ranEffect;
+        const handledEvent = await this.#processInbox();
+        const effects = await runNextEffect(this.deps);
+        if (effects === "ran-and-queued") this.#markInboxDirty();
+        didWork = handledEvent || effects !== "none";
       } catch (error) {
         this.deps.log.error({ err: error }, "worker loop error");
       } finally {
@@ -110,6 +124,14 @@ export class Worker {
     }
   }
 
+  async #processInbox(): Promise<boolean> {
+    if (!this.#inboxMaybeReady) return false;
+    const generation = this.#inboxGeneration;
+    const handled = await processNextEvent(this.deps);
+    if (!handled && generation === this.#inboxGeneration) this.#inboxMaybeReady = false;
+    return handled;
+  }
+
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
@@ -117,7 +139,11 @@ export class Worker {
         this.#sleepers.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      // A sleep that runs out is a poll: retries may have come due meanwhile.
+      const timer = setTimeout(() => {
+        this.#markInboxDirty();
+        done();
+      }, ms);
       this.#sleepers.add(done);
     });
   }

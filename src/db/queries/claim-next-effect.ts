@@ -14,9 +14,10 @@ export interface ClaimedEffect {
 /**
  * Lease the next runnable effect: the oldest pending one of its task (effects of a task run in
  * order), of a task that is not held — a frozen or finished task only gets its status comment.
- * The lease commits at once; the effect then runs outside any transaction. Returns the task row too.
+ * The lease commits with the caller's statement or transaction; the effect then runs outside any
+ * transaction. `onlyTaskId` restricts the claim to one task (to chain a task's effects). Returns the task row too.
  */
-export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs: number): Promise<ClaimedEffect | null> {
+export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs: number, onlyTaskId: string | null = null): Promise<ClaimedEffect | null> {
   const rows = await sql`
     with next as (
       select f.id
@@ -24,6 +25,7 @@ export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs:
         join tasks t on t.id = f.task_id
        where f.status = 'pending'
          and f.available_at <= now()
+         and (${onlyTaskId}::uuid is null or f.task_id = ${onlyTaskId}::uuid)
          and (t.state not in ('frozen', 'cancelled', 'failed', 'merged', 'closed') or f.kind = 'upsert_status_comment')
          and not exists (
                select 1 from effects g

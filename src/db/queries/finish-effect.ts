@@ -14,11 +14,6 @@ export async function scheduleEffectRetry(sql: SqlClient, id: number, error: str
      where id = ${id}`;
 }
 
-/** Mark an effect failed for good. */
-export async function markEffectFailed(sql: SqlClient, id: number, error: string): Promise<void> {
-  await sql`update effects set status = 'failed', last_error = ${error.slice(0, 2000)}, lease_until = null, done_at = now() where id = ${id}`;
-}
-
 /** When a task ends, its queued effects will never be wanted: skip all but the status comment. */
 export async function skipHeldEffects(sql: SqlClient, taskId: string): Promise<void> {
   await sql`

@@ -22,22 +22,3 @@ export async function insertInboxEvent(sql: SqlClient, event: NewInboxEvent): Pr
     returning id`;
   return rows.length > 0;
 }
-
-/**
- * Store an effect's result event. When nothing older is pending in its lane it is stored as done,
- * for the caller to apply in the same transaction (one transaction instead of two); otherwise it
- * waits its turn. Returns "apply", "queued", or "duplicate" (the effect's result was stored before).
- */
-export async function insertResultEvent(sql: SqlClient, event: NewInboxEvent): Promise<"apply" | "queued" | "duplicate"> {
-  const rows = await sql<{ status: string }[]>`
-    with busy as (select exists (select 1 from webhook_deliveries where lane = ${event.lane} and status = 'pending') as busy)
-    insert into webhook_deliveries (delivery_id, dedupe_key, source, event_name, lane, event, status, processed_at)
-    select ${event.deliveryId}, ${event.dedupeKey}, ${event.source}, ${event.eventName}, ${event.lane}, ${toJsonText(event.event)},
-           case when busy then 'pending' else 'done' end, case when busy then null else now() end
-      from busy
-    on conflict do nothing
-    returning status`;
-  const [row] = rows;
-  if (!row) return "duplicate";
-  return row.status === "done" ? "apply" : "queued";
-}
