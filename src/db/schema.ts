@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
@@ -89,6 +89,14 @@ export const tasks = pgTable(
     reason: jsonb("reason"),
     /** Where the status comment is, once known: execution bookkeeping, not workflow state. */
     statusCommentId: bigint("status_comment_id", { mode: "number" }),
+    /** The agent step the task is in (a role such as coder) while running. */
+    step: text("step"),
+    /** Agent time, tokens and cost spent so far, against the task's budgets. */
+    agentMsUsed: bigint("agent_ms_used", { mode: "number" }).notNull().default(0),
+    agentTokensUsed: bigint("agent_tokens_used", { mode: "number" }).notNull().default(0),
+    agentCostUsd: doublePrecision("agent_cost_usd").notNull().default(0),
+    /** How many times a step was started over after a human moved the branch. */
+    stepRestarts: integer("step_restarts").notNull().default(0),
     /** Bumped on every save; saves compare-and-swap on it. */
     version: integer("version").notNull().default(1),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
@@ -142,4 +150,46 @@ export const complianceRecords = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
   },
   (table) => [index("compliance_records_task_idx").on(table.taskId, table.seq), uniqueIndex("compliance_records_hash_key").on(table.hash)],
+);
+
+/** One container run of an agent for one step of a task: queued, leased by a replica, finished. */
+export const agentJobs = pgTable(
+  "agent_jobs",
+  {
+    id: uuid("id").primaryKey(),
+    taskId: uuid("task_id")
+      .notNull()
+      .references(() => tasks.id),
+    role: text("role").notNull(),
+    profile: text("profile").notNull(),
+    image: text("image"),
+    status: text("status").$type<"queued" | "running" | "succeeded" | "failed" | "cancelled">().notNull().default("queued"),
+    attempt: integer("attempt").notNull().default(1),
+    /** The branch head the job works on; the push is a fast-forward from it or nothing. */
+    baseSha: text("base_sha").notNull(),
+    availableAt: timestamp("available_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    leaseUntil: timestamp("lease_until", { withTimezone: true, mode: "date" }),
+    replica: text("replica"),
+    /** Set when the task is frozen or ended: the runner stops the container. */
+    cancelRequested: boolean("cancel_requested").notNull().default(false),
+    startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }),
+    finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
+    exitCode: integer("exit_code"),
+    failureCode: text("failure_code"),
+    failureMessage: text("failure_message"),
+    result: jsonb("result"),
+    usage: jsonb("usage"),
+    prompt: text("prompt"),
+    promptSha256: text("prompt_sha256"),
+    /** The redacted execution log, JSONL (time, stream, line). */
+    log: text("log"),
+    /** An unguessable token in the log's link. */
+    logToken: text("log_token").notNull(),
+    pushedSha: text("pushed_sha"),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index("agent_jobs_queue_idx").on(table.availableAt).where(sql`status = 'queued'`),
+    index("agent_jobs_task_idx").on(table.taskId),
+  ],
 );
