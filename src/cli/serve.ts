@@ -1,5 +1,5 @@
 import { run } from "probot";
-import { hasAppCredentials, type Env } from "../config/env.js";
+import { hasAppCredentials, listSecretValues, type Env } from "../config/env.js";
 import { createLogger } from "../logging/create-logger.js";
 import { buildForeman } from "../main.js";
 import { openConfiguredDatabase } from "./open-configured-database.js";
@@ -9,7 +9,7 @@ import { openConfiguredDatabase } from "./open-configured-database.js";
  * registers a GitHub App from `app.yml` and writes the credentials to `.env`; restart afterwards.
  */
 export async function serve(env: Env): Promise<void> {
-  const log = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT, secrets: [env.WEBHOOK_SECRET ?? "", env.PRIVATE_KEY ?? ""] });
+  const log = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT, secrets: listSecretValues(env) });
   if (!hasAppCredentials(env)) {
     log.info("No APP_ID yet: open the printed URL to register Foreman from app.yml, then restart `npm start`.");
     await run(() => {}, { env: { ...process.env, PORT: String(env.PORT), HOST: env.HOST } });

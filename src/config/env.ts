@@ -40,7 +40,7 @@ export const Env = z.object({
   }),
   GHE_PROTOCOL: z.enum(["https", "http"], { error: "must be https or http" }).default("https"),
   HOST: z.string().default("0.0.0.0"),
-  PORT: z.coerce.number().int().min(0).max(65535, { error: "must be a TCP port, 0-65535" }).default(3000),
+  PORT: z.coerce.number().int().min(1, { error: "must be a TCP port, 1-65535" }).max(65535, { error: "must be a TCP port, 1-65535" }).default(3000),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   LOG_FORMAT: z.enum(["json", "pretty"], { error: "must be json or pretty" }).optional(),
   NODE_ENV: z.string().default("development"),
@@ -78,7 +78,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.join(".");
-      problems.push(`${name}=${JSON.stringify(resolved[name] ?? "")}: ${issue.message}`);
+      const shown = (SECRET_NAMES as readonly string[]).includes(name) ? "(hidden)" : JSON.stringify(resolved[name] ?? "");
+      problems.push(`${name}=${shown}: ${issue.message}`);
     }
   }
   if (parsed.success) problems.push(...checkCombinations(parsed.data));
@@ -120,6 +121,16 @@ function checkCombinations(env: Env): string[] {
     problems.push("ALLOWED_REPOS: PRODUCTION_MODE=true acts only on listed repos, and none are listed; set ALLOWED_REPOS=owner/name,…");
   }
   return problems;
+}
+
+/** Secret values that must never appear in a log line (the logger redacts them at the stream). */
+export function listSecretValues(env: Env): string[] {
+  const values = [env.WEBHOOK_SECRET, env.PRIVATE_KEY];
+  if (env.DATABASE_URL) {
+    const password = new URL(env.DATABASE_URL).password;
+    if (password) values.push(password, decodeURIComponent(password));
+  }
+  return values.filter((value): value is string => typeof value === "string" && value.length > 0);
 }
 
 /** Whether the app has credentials; without them `npm start` serves Probot's setup page. */

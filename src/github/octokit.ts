@@ -1,5 +1,8 @@
 import { ProbotOctokit } from "probot";
 
+/** The longest rate-limit wait done in-process; effect leases are longer than this. */
+export const MAX_IN_PROCESS_WAIT_SECONDS = 60;
+
 /** The Octokit every GitHub call goes through: Probot's, with retry and throttling tuned for a bot. */
 export type GitHubClient = InstanceType<typeof ProbotOctokit>;
 
@@ -27,9 +30,10 @@ export function buildOctokitClass(tuning: OctokitTuning = DEFAULT_OCTOKIT_TUNING
     throttle: {
       enabled: tuning.throttle,
       retryAfterBaseValue: tuning.retryAfterBaseValue,
-      // Waiting out a limit is fine for a bot; after two waits the effect fails and is retried durably.
-      onRateLimit: (_retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
-      onSecondaryRateLimit: (_retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
+      // Wait out a short limit in-process; a longer one fails the attempt, which is retried durably
+      // later. Waiting longer than an effect's lease would let another worker run it concurrently.
+      onRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 2 && retryAfter <= MAX_IN_PROCESS_WAIT_SECONDS,
+      onSecondaryRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 2 && retryAfter <= MAX_IN_PROCESS_WAIT_SECONDS,
     },
   })) as typeof ProbotOctokit;
 }

@@ -23,6 +23,7 @@ const FIXES: Partial<Record<string, string>> = {
   [ReasonCode.senderNotAllowed]: "someone with triage, write, maintain or admin access on this repository can add the label.",
   [ReasonCode.configInvalid]: "fix `.github/foreman.yml` on the default branch, then remove and re-add the label.",
   [ReasonCode.githubError]: "check the app's permissions and GitHub's status, then remove and re-add the label to start again.",
+  [ReasonCode.internalError]: "this is a fault in Foreman, not in your repository: tell the operator (the task id is above), then remove and re-add the label to start again.",
 };
 
 /** The Markdown of the issue's status comment for a task as it is now. */

@@ -37,6 +37,9 @@ export const TERMINAL_STATES: readonly TaskState[] = Object.freeze([
   TaskState.failed,
 ]);
 
+/** States in which a task runs nothing but its status comment: frozen, or finished. */
+export const HELD_STATES: readonly TaskState[] = Object.freeze([TaskState.frozen, ...TERMINAL_STATES]);
+
 /** Whether a task in this state is still alive (may still change). */
 export function isActiveState(state: TaskState): boolean {
   return ACTIVE_STATES.includes(state);

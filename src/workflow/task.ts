@@ -26,6 +26,7 @@ export const ReasonCode = Object.freeze({
   issueClosed: "ISSUE_CLOSED",
   labelRemoved: "AGENT_LABEL_REMOVED",
   githubError: "GITHUB_ERROR",
+  internalError: "INTERNAL_ERROR",
   prClosed: "PR_CLOSED",
   prMerged: "PR_MERGED",
 } as const);

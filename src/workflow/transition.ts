@@ -182,7 +182,7 @@ function onDraftPrOpened(task: Task, event: EventOf<typeof EventType.draftPrOpen
 }
 
 function onEffectFailed(task: Task, event: EventOf<typeof EventType.effectFailed>, at: string): TransitionResult {
-  const reason: TaskReason = { code: ReasonCode.githubError, message: event.message };
+  const reason: TaskReason = { code: event.code === "INTERNAL" ? ReasonCode.internalError : ReasonCode.githubError, message: event.message };
   const next: Task = { ...task, state: TaskState.failed, reason, updatedAt: at };
   // When the status comment itself cannot be written, asking for another one would only fail again.
   return { next, effects: event.effectKind === EffectKind.upsertStatusComment ? [] : [statusComment] };
@@ -215,7 +215,9 @@ function transitionFrozen(task: Task, event: DomainEvent, now: Date): Transition
   const inner = transitionActive(asResumed, event, now);
   if (inner.next === null || inner.next === asResumed) return unchanged(task);
   if (isTerminalState(inner.next.state)) {
-    return { next: { ...inner.next, resumeState: null }, effects: inner.effects };
+    // The comment says "frozen"; whatever ends the task must replace that.
+    const effects = inner.effects.some((effect) => effect.kind === EffectKind.upsertStatusComment) ? inner.effects : [...inner.effects, statusComment];
+    return { next: { ...inner.next, resumeState: null }, effects };
   }
   if (inner.next.state === TaskState.frozen) return unchanged(task);
   return { next: { ...inner.next, state: TaskState.frozen, resumeState: inner.next.state }, effects: inner.effects };

@@ -1,3 +1,5 @@
+import { EffectKind } from "../../workflow/effects.js";
+import { HELD_STATES } from "../../workflow/states.js";
 import type { SqlClient } from "../client.js";
 import type { TaskRow } from "./task-row.js";
 
@@ -26,13 +28,13 @@ export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs:
        where f.status = 'pending'
          and f.available_at <= now()
          and (${onlyTaskId}::uuid is null or f.task_id = ${onlyTaskId}::uuid)
-         and (t.state not in ('frozen', 'cancelled', 'failed', 'merged', 'closed') or f.kind = 'upsert_status_comment')
+         and (t.state <> all(${HELD_STATES as string[]}) or f.kind = ${EffectKind.upsertStatusComment})
          and not exists (
                select 1 from effects g
                 where g.task_id = f.task_id and g.id < f.id
                   and (g.status = 'running'
                        or (g.status = 'pending'
-                           and (t.state not in ('frozen', 'cancelled', 'failed', 'merged', 'closed') or g.kind = 'upsert_status_comment'))))
+                           and (t.state <> all(${HELD_STATES as string[]}) or g.kind = ${EffectKind.upsertStatusComment}))))
        order by f.id
        limit 1
          for update of f skip locked)

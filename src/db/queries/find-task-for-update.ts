@@ -1,3 +1,4 @@
+import { ACTIVE_STATES } from "../../workflow/states.js";
 import type { SqlClient } from "../client.js";
 import type { TaskRow } from "./task-row.js";
 
@@ -16,7 +17,7 @@ export async function findTaskForUpdate(sql: SqlClient, lookup: TaskLookup): Pro
         ? await sql<TaskRow[]>`
             select * from tasks
              where repo_id = ${lookup.repoId} and issue_number = ${lookup.issueNumber}
-               and state in ('queued', 'preparing', 'awaiting_agent', 'frozen')
+               and state = any(${ACTIVE_STATES as string[]})
                for update`
         : await sql<TaskRow[]>`
             select * from tasks where repo_id = ${lookup.repoId} and pr_number = ${lookup.prNumber}

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { buildGitHubBaseUrl, EnvError, hasAppCredentials, parseEnv } from "../../../src/config/env.js";
+import { buildGitHubBaseUrl, EnvError, hasAppCredentials, listSecretValues, parseEnv } from "../../../src/config/env.js";
 
 function problemsOf(source: Record<string, string>): string[] {
   try {
@@ -32,7 +32,7 @@ describe("parseEnv", () => {
       'GHE_HOST="https://ghe.example.com": must be a host name without the protocol, e.g. github.example.com (set GHE_PROTOCOL for http)',
       'PORT="http": Invalid input: expected number, received NaN',
       'LOG_LEVEL="loud": must be one of trace, debug, info, warn, error, fatal, silent',
-      'DATABASE_URL="mysql://x": must be a postgres:// URL, e.g. postgres://foreman@db:5432/foreman (or unset it to use the embedded PostgreSQL)',
+      'DATABASE_URL=(hidden): must be a postgres:// URL, e.g. postgres://foreman@db:5432/foreman (or unset it to use the embedded PostgreSQL)',
       'PRODUCTION_MODE="yes please": must be true or false',
     ]);
   });
@@ -54,6 +54,11 @@ describe("parseEnv", () => {
     expect(parseEnv({ WEBHOOK_SECRET_FILE: join(dir, "secret") }).WEBHOOK_SECRET).toBe("from-a-file");
     expect(problemsOf({ WEBHOOK_SECRET_FILE: join(dir, "secret"), WEBHOOK_SECRET: "x" })).toEqual(["WEBHOOK_SECRET and WEBHOOK_SECRET_FILE are both set: keep one of them"]);
     expect(problemsOf({ WEBHOOK_SECRET_FILE: join(dir, "missing") })[0]).toMatch(/^WEBHOOK_SECRET_FILE=.*missing: cannot read the file \(ENOENT\)/);
+  });
+
+  test("secret values are listed for the log redactor, including the database password", () => {
+    const env = parseEnv({ WEBHOOK_SECRET: "hook-secret", DATABASE_URL: "postgres://foreman:p%40ss@db:5432/foreman" });
+    expect(listSecretValues(env)).toEqual(["hook-secret", "p%40ss", "p@ss"]);
   });
 
   test("GHE_HOST points the API at GitHub Enterprise Server", () => {

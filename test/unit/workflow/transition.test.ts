@@ -134,6 +134,11 @@ describe("transition: details of the working path", () => {
     expect(transition(task, events.prOpened, now, facts).effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment"]);
   });
 
+  test("a Foreman fault is reported as one, not as a GitHub problem", () => {
+    const { next } = transition(makeTask("preparing"), { ...events.effectFailed, code: "INTERNAL", message: "Foreman hit an internal error: x" }, now, facts);
+    expect(next?.reason).toEqual({ code: "INTERNAL_ERROR", message: "Foreman hit an internal error: x" });
+  });
+
   test("the reason says who did what", () => {
     expect(transition(makeTask("awaiting_agent"), events.removeTrigger, now, facts).next?.reason).toEqual({
       code: "AGENT_LABEL_REMOVED",
@@ -177,10 +182,18 @@ describe("transition: frozen", () => {
     expect(next).toMatchObject({ state: "frozen", resumeState: "preparing" });
   });
 
-  test.each(["closed", "removeTrigger", "prMerged", "rejectedConfig"] as const)("%s ends a frozen task", (name) => {
-    const { next } = transition(frozenOnIssue("queued"), events[name], now, facts);
+  test.each(["closed", "removeTrigger", "prMerged", "rejectedConfig"] as const)("%s ends a frozen task and replaces the frozen comment", (name) => {
+    const { next, effects } = transition(frozenOnIssue("queued"), events[name], now, facts);
     expect(["cancelled", "merged", "failed"]).toContain(next?.state);
     expect(next?.resumeState).toBeNull();
+    expect(effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment"]);
+  });
+
+  test("a label the config does not list, found while frozen, still updates the frozen comment", () => {
+    const config = { ...events.authorized.config, triggerLabels: { "bot-please": "feature" as const } };
+    const { next, effects } = transition(frozenOnIssue("queued"), { ...events.authorized, config }, now, facts);
+    expect(next).toMatchObject({ state: "cancelled", reason: { code: "NOT_A_TRIGGER" } });
+    expect(effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment"]);
   });
 
   test.each(["otherIssueLabel", "reopened", "branchReady"] as const)("%s is ignored while frozen in awaiting_agent", (name) => {
