@@ -91,6 +91,8 @@ export const tasks = pgTable(
     statusCommentId: bigint("status_comment_id", { mode: "number" }),
     /** The agent step the task is in (a role such as coder) while running. */
     step: text("step"),
+    /** The agent job of the current step; job events for any other job are stale. */
+    currentJobId: uuid("current_job_id"),
     /** Agent time, tokens and cost spent so far, against the task's budgets. */
     agentMsUsed: bigint("agent_ms_used", { mode: "number" }).notNull().default(0),
     agentTokensUsed: bigint("agent_tokens_used", { mode: "number" }).notNull().default(0),
