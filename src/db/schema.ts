@@ -108,7 +108,8 @@ export const tasks = pgTable(
     // At most one active task per issue, enforced by the database, not just checked.
     uniqueIndex("tasks_one_active_per_issue")
       .on(table.repoId, table.issueNumber)
-      .where(sql`state in ('queued', 'preparing', 'awaiting_agent', 'frozen')`),
+      // By exclusion, so a new working state is covered without touching this index.
+      .where(sql`state not in ('merged', 'closed', 'cancelled', 'failed')`),
     index("tasks_repo_pr_idx").on(table.repoId, table.prNumber),
     index("tasks_repo_issue_idx").on(table.repoId, table.issueNumber),
   ],
