@@ -7,6 +7,12 @@ import { openDatabase, type Database } from "./db/client.js";
 import type { EngineDeps } from "./engine/deps.js";
 import { createIntake } from "./engine/intake.js";
 import { Worker, type WorkerOptions } from "./engine/worker.js";
+import { JobRunner } from "./engine/job-runner.js";
+import { DockerRunner, dockerOptionsFromHost } from "./agents/docker-runner.js";
+import type { Runner } from "./agents/runner.js";
+import { parseGlobList } from "./agents/glob.js";
+import { loadAgentProfiles } from "./config/load-agent-profiles.js";
+import { resolve } from "node:path";
 import { buildOctokitClass, DEFAULT_OCTOKIT_TUNING, type GitHubClient, type OctokitTuning } from "./github/octokit.js";
 import { createApp } from "./index.js";
 
@@ -17,6 +23,8 @@ export interface ForemanOptions {
   log: Logger;
   octokitTuning?: OctokitTuning;
   worker?: Partial<WorkerOptions>;
+  /** Agent jobs: off to compose without a Docker daemon; a runner to use instead of Docker. */
+  agents?: { enabled?: boolean; runner?: Runner; heartbeatMs?: number };
   engine?: Partial<Pick<EngineDeps, "now" | "random" | "newId" | "leaseMs" | "retryBaseMs">>;
 }
 
@@ -25,6 +33,8 @@ export interface Foreman {
   server: Server;
   probot: Probot;
   worker: Worker;
+  /** The agent job runner, when agents are enabled. */
+  jobs: JobRunner | null;
   deps: EngineDeps;
   /** Stop the worker and close the engine's pool (the server and the caller's database are the caller's). */
   stop(): Promise<void>;
@@ -88,6 +98,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     maxEffectAttempts: env.EFFECT_MAX_ATTEMPTS,
     leaseMs: 60_000,
     retryBaseMs: 1000,
+    defaultAgent: env.DEFAULT_AGENT,
     ...options.engine,
   };
   worker = new Worker(deps, {
@@ -97,12 +108,31 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     ...options.worker,
   });
   const running = worker;
+  const jobs = options.agents?.enabled ?? env.AGENTS_ENABLED
+    ? new JobRunner(
+        {
+          engine: deps,
+          runner: options.agents?.runner ?? new DockerRunner(dockerOptionsFromHost(env.DOCKER_HOST)),
+          imageAllowlist: parseGlobList(env.AGENT_IMAGE_ALLOWLIST),
+          appProfiles: loadAgentProfiles(env.AGENT_PROFILES_FILE),
+          agentSecrets: env.agentSecrets,
+          workspaceDir: resolve(env.WORKSPACE_DIR ?? `${env.DATA_DIR}/workspaces`),
+          keepFailedWorkspaceMs: env.KEEP_FAILED_WORKSPACE_MINUTES * 60_000,
+          heartbeatMs: options.agents?.heartbeatMs ?? 1000,
+          maxAttempts: 3,
+        },
+        { maxConcurrent: env.MAX_CONCURRENT_JOBS, pollIntervalMs: env.POLL_INTERVAL_MS, listen: options.worker?.listen ?? true },
+      )
+    : null;
+  deps.onJobCancelled = (jobId) => jobs?.cancel(jobId);
   return {
     server,
     probot: loaded,
     worker: running,
+    jobs,
     deps,
     async stop() {
+      await jobs?.stop();
       await running.stop();
       await engineDatabase.close();
     },

@@ -22,6 +22,7 @@ export async function serve(env: Env): Promise<void> {
   // 3. Listen, then work.
   await foreman.server.start();
   await foreman.worker.start();
+  await foreman.jobs?.start();
   log.info({ port: foreman.server.port, embeddedPostgres: opened.embedded }, "Foreman is running");
 
   let stopping = false;

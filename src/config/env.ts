@@ -55,10 +55,27 @@ export const Env = z.object({
   EFFECT_MAX_ATTEMPTS: positiveInt(6),
   POLL_INTERVAL_MS: positiveInt(1000),
   REPLICA_ID: optionalText,
+  /** Agent jobs (issue #3): the Docker daemon, the image policy, capacity, workspaces. */
+  DOCKER_HOST: optionalText,
+  AGENT_IMAGE_ALLOWLIST: z.string().default(""),
+  AGENTS_ENABLED: z.stringbool({ error: "must be true or false" }).default(true),
+  MAX_CONCURRENT_JOBS: positiveInt(4),
+  WORKSPACE_DIR: optionalText,
+  KEEP_FAILED_WORKSPACE_MINUTES: z.coerce.number().int().min(0).default(60),
+  DEFAULT_AGENT: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "must be a profile name such as claude-code" }).default("claude-code"),
+  AGENT_PROFILES_FILE: optionalText,
+  AGENT_ENV_ALLOWLIST: optionalText,
+  PUBLIC_URL: z.url({ error: "must be the URL people reach Foreman at, e.g. https://foreman.example.com" }).optional(),
 });
 
 /** The parsed environment, passed explicitly to whatever needs it. */
-export type Env = z.infer<typeof Env>;
+export type Env = z.infer<typeof Env> & {
+  /** Values of the variables agents may receive (AGENT_ENV_ALLOWLIST), by name: never the whole environment. */
+  agentSecrets: Record<string, string>;
+};
+
+/** Variables the built-in agent profiles ask for; forwarded to agents unless AGENT_ENV_ALLOWLIST says otherwise. */
+export const DEFAULT_AGENT_ENV = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "LLM_API_KEY", "LLM_MODEL", "WINDSURF_TOKEN"] as const;
 
 /** Start-up refused: each line names a variable, what is wrong, and how to fix it. */
 export class EnvError extends Error {
@@ -84,7 +101,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   }
   if (parsed.success) problems.push(...checkCombinations(parsed.data));
   if (problems.length > 0) throw new EnvError(problems);
-  return parsed.data!;
+  const names = parsed.data!.AGENT_ENV_ALLOWLIST?.split(",").map((name) => name.trim()).filter(Boolean) ?? [...DEFAULT_AGENT_ENV];
+  const agentSecrets = Object.fromEntries(names.flatMap((name) => (resolved[name] ? [[name, resolved[name]!]] : [])));
+  return { ...parsed.data!, agentSecrets };
 }
 
 function resolveSecretFiles(source: Record<string, string | undefined>, problems: string[]): Record<string, string | undefined> {
@@ -105,7 +124,7 @@ function resolveSecretFiles(source: Record<string, string | undefined>, problems
   return resolved;
 }
 
-function checkCombinations(env: Env): string[] {
+function checkCombinations(env: z.infer<typeof Env>): string[] {
   const problems: string[] = [];
   const hasKey = env.PRIVATE_KEY !== undefined || env.PRIVATE_KEY_PATH !== undefined;
   if (env.APP_ID !== undefined && !hasKey) {
@@ -125,7 +144,7 @@ function checkCombinations(env: Env): string[] {
 
 /** Secret values that must never appear in a log line (the logger redacts them at the stream). */
 export function listSecretValues(env: Env): string[] {
-  const values = [env.WEBHOOK_SECRET, env.PRIVATE_KEY];
+  const values = [env.WEBHOOK_SECRET, env.PRIVATE_KEY, ...Object.values(env.agentSecrets)];
   if (env.DATABASE_URL) {
     const password = new URL(env.DATABASE_URL).password;
     if (password) values.push(password, decodeURIComponent(password));

@@ -1,5 +1,6 @@
 import { parseDocument } from "yaml";
 import { z } from "zod";
+import { AgentProfileOverride, ProfileName } from "../agents/agent-profile.js";
 import { DEFAULT_TASK_CONFIG } from "../workflow/defaults.js";
 import { TaskType, type TaskConfig } from "../workflow/task.js";
 
@@ -25,6 +26,27 @@ export const RepoConfig = z
       })
       .default(DEFAULT_TASK_CONFIG.branchPrefix),
     prLabels: z.array(labelName, { error: "must be a list of label names" }).default(DEFAULT_TASK_CONFIG.prLabels),
+    /** The agent profile every step uses unless a role says otherwise. */
+    agent: ProfileName.nullable().default(DEFAULT_TASK_CONFIG.agent),
+    /** Define or override agent profiles (docs/agents.md). */
+    profiles: z.record(ProfileName, AgentProfileOverride).default({}),
+    /** Tighten the diff guardrails; protected paths add to the operator's, never replace them. */
+    guardrails: z
+      .strictObject({
+        maxFiles: z.number().int().positive().optional(),
+        maxChangedLines: z.number().int().positive().optional(),
+        maxDeletedFiles: z.number().int().min(0).optional(),
+        protectedPaths: z.array(z.string().min(1)).optional(),
+        allowedPaths: z.array(z.string().min(1)).optional(),
+      })
+      .default({}),
+    budgets: z
+      .strictObject({
+        agentMinutes: z.number().positive({ error: "must be a number of minutes above 0" }).default(DEFAULT_TASK_CONFIG.budgets.agentMinutes),
+        tokens: z.number().int().positive().nullable().default(null),
+        costUsd: z.number().positive().nullable().default(null),
+      })
+      .default(DEFAULT_TASK_CONFIG.budgets),
   })
   .strict();
 

@@ -2,12 +2,16 @@ import type { SqlClient } from "../db/client.js";
 import { appendComplianceRecords, type NewComplianceRecord } from "../db/queries/append-compliance-record.js";
 import { skipHeldEffects } from "../db/queries/finish-effect.js";
 import { findTaskForUpdate, type TaskLookup } from "../db/queries/find-task-for-update.js";
+import { cancelAgentJob } from "../db/queries/cancel-agent-job.js";
+import { insertAgentJob } from "../db/queries/insert-agent-job.js";
 import { insertEffects } from "../db/queries/insert-effects.js";
 import { findKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
 import { insertTask, saveTask } from "../db/queries/save-task.js";
 import { toTask, type TaskRow } from "../db/queries/task-row.js";
 import { TRIGGER_LABEL_PREFIX } from "../workflow/defaults.js";
+import { EffectKind, isInternalEffect, type Effect } from "../workflow/effects.js";
 import { EventType, findEventActor, type DomainEvent } from "../workflow/events.js";
+import type { Task } from "../workflow/task.js";
 import { isTerminalState } from "../workflow/states.js";
 import { transition } from "../workflow/transition.js";
 import type { EngineDeps } from "./deps.js";
@@ -49,7 +53,7 @@ export async function applyEventToTask(
   const task = row ? toTask(row) : null;
   const knownTriggerLabels = task === null && "repo" in event && needsKnownLabels(event) ? await findKnownTriggerLabels(tx, event.repo.id) : [];
   const now = deps.now();
-  const { next, effects } = transition(task, event, now, { newTaskId: deps.newId(), knownTriggerLabels });
+  const { next, effects } = transition(task, event, now, { newTaskId: deps.newId(), newJobId: deps.newId(), knownTriggerLabels });
   if (next === null || (next === task && effects.length === 0)) {
     if (extra.length > 0) await appendComplianceRecords(tx, extra);
     return;
@@ -71,10 +75,21 @@ export async function applyEventToTask(
     },
     createdAt: now,
   };
+  const outbox = effects.filter((effect) => !isInternalEffect(effect));
   await Promise.all([
     task === null || row === null ? insertTask(tx, next) : saveTask(tx, next, Number(row.version)),
-    insertEffects(tx, next.id, effects),
+    insertEffects(tx, next.id, outbox),
+    ...effects.filter(isInternalEffect).map((effect) => applyInternalEffect(tx, next, effect, deps)),
     task !== null && isTerminalState(next.state) && !isTerminalState(task.state) ? skipHeldEffects(tx, next.id) : null,
     appendComplianceRecords(tx, [...extra, record]),
   ]);
+}
+
+/** Effects that only touch Foreman's own tables run in the transition's transaction: exactly once, with it. */
+function applyInternalEffect(tx: SqlClient, task: Task, effect: Extract<Effect, { kind: "dispatch_agent_job" | "cancel_agent_job" }>, deps: EngineDeps): Promise<void> {
+  if (effect.kind === EffectKind.cancelAgentJob) {
+    deps.onJobCancelled?.(effect.jobId);
+    return cancelAgentJob(tx, effect.jobId);
+  }
+  return insertAgentJob(tx, { id: effect.jobId, taskId: task.id, role: effect.role, profile: task.config?.agent ?? deps.defaultAgent, baseSha: effect.baseSha });
 }

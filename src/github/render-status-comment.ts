@@ -12,6 +12,8 @@ const HEADLINES: Record<Task["state"], { icon: string; headline: string }> = {
   queued: { icon: "⏳", headline: "queued" },
   preparing: { icon: "🛠️", headline: "preparing the branch and draft PR" },
   awaiting_agent: { icon: "🤖", headline: "draft PR open, waiting for an agent" },
+  running: { icon: "⚙️", headline: "an agent is working" },
+  awaiting_ci: { icon: "🧪", headline: "changes pushed, waiting for CI" },
   frozen: { icon: "🧊", headline: "frozen" },
   merged: { icon: "✅", headline: "merged" },
   closed: { icon: "⏹️", headline: "PR closed" },
@@ -23,6 +25,9 @@ const FIXES: Partial<Record<string, string>> = {
   [ReasonCode.senderNotAllowed]: "someone with triage, write, maintain or admin access on this repository can add the label.",
   [ReasonCode.configInvalid]: "fix `.github/foreman.yml` on the default branch, then remove and re-add the label.",
   [ReasonCode.githubError]: "check the app's permissions and GitHub's status, then remove and re-add the label to start again.",
+  [ReasonCode.agentFailed]: "read the agent's log below; fix what it tripped on (or the issue's description), then remove and re-add the label.",
+  [ReasonCode.agentNoChanges]: "make the issue more specific about what should change, then remove and re-add the label.",
+  [ReasonCode.configError]: "fix the agent settings named above (`agent`/`profiles` in .github/foreman.yml, or the operator's configuration), then re-add the label.",
   [ReasonCode.internalError]: "this is a fault in Foreman, not in your repository: tell the operator (the task id is above), then remove and re-add the label to start again.",
 };
 
@@ -45,6 +50,8 @@ export function renderStatusComment(task: Task, webBaseUrl: string): string {
     reason: task.reason,
     fix: task.reason ? FIXES[task.reason.code] : undefined,
     freezeLabel,
+    // Longer than any run of backticks in the log, so the log cannot close the block early.
+    fence: "`".repeat(Math.max(3, ...[...(task.reason?.detail ?? "").matchAll(/`+/g)].map((run) => run[0].length + 1))),
   }).replace(/\n{3,}/g, "\n\n");
 }
 
@@ -55,7 +62,11 @@ function summarize(task: Task, freezeLabel: string): string {
     case "preparing":
       return "Creating the task branch with a plan commit and opening a draft pull request.";
     case "awaiting_agent":
-      return `Draft PR #${task.prNumber} is open on \`${task.branch}\`. An agent picks the task up next.`;
+      return `Draft PR #${task.prNumber} is open on \`${task.branch}\`. The ${task.step ?? "agent"} step starts as soon as a container slot is free.`;
+    case "running":
+      return `The ${task.step ?? "agent"} step is running in a sandboxed container on \`${task.branch}\`.`;
+    case "awaiting_ci":
+      return `The ${task.step ?? "agent"} step pushed ${task.headSha?.slice(0, 7) ?? "its work"} to #${task.prNumber}. CI runs next.`;
     case "frozen":
       return `@${task.frozenBy} added \`${freezeLabel}\` on the ${task.frozenOn === "pull_request" ? "pull request" : "issue"}. Foreman does nothing more until the label is removed; then it resumes where it stopped.`;
     case "merged":

@@ -12,6 +12,10 @@ export const DEFAULT_TASK_CONFIG: TaskConfig = Object.freeze({
   freezeLabel: "needs-human-review",
   branchPrefix: "agent/",
   prLabels: Object.freeze(["ai-generated"]) as string[],
+  agent: null,
+  profiles: Object.freeze({}),
+  guardrails: Object.freeze({}),
+  budgets: Object.freeze({ agentMinutes: 60, tokens: null, costUsd: null }),
 }) as TaskConfig;
 
 /** Labels with this prefix are always worth checking against the repo config. */

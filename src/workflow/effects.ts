@@ -5,6 +5,9 @@ export const EffectKind = Object.freeze({
   openDraftPr: "open_draft_pr",
   addLabels: "add_labels",
   upsertStatusComment: "upsert_status_comment",
+  postPullRequestComment: "post_pr_comment",
+  dispatchAgentJob: "dispatch_agent_job",
+  cancelAgentJob: "cancel_agent_job",
 } as const);
 
 /** An effect kind's value. */
@@ -16,9 +19,15 @@ export type Effect =
   | { kind: typeof EffectKind.ensureBranch; branch: string; baseBranch: string; planMessage: string }
   | { kind: typeof EffectKind.openDraftPr; branch: string; baseBranch: string; title: string; body: string }
   | { kind: typeof EffectKind.addLabels; issueNumber: number; labels: string[] }
-  | { kind: typeof EffectKind.upsertStatusComment };
+  | { kind: typeof EffectKind.upsertStatusComment }
+  | { kind: typeof EffectKind.postPullRequestComment; prNumber: number; marker: string; body: string }
+  | { kind: typeof EffectKind.dispatchAgentJob; jobId: string; role: string; baseSha: string }
+  | { kind: typeof EffectKind.cancelAgentJob; jobId: string };
 
-/** Effects that may run while a task is frozen or finished: only the status comment that says so. */
-export function isAllowedWhileHeld(kind: EffectKind): boolean {
-  return kind === EffectKind.upsertStatusComment;
+/**
+ * Effects the engine applies inside the transition's own transaction, because they only touch
+ * Foreman's database (queue or cancel a job); all others go to the outbox and run after commit.
+ */
+export function isInternalEffect(effect: Effect): effect is Extract<Effect, { kind: "dispatch_agent_job" | "cancel_agent_job" }> {
+  return effect.kind === EffectKind.dispatchAgentJob || effect.kind === EffectKind.cancelAgentJob;
 }

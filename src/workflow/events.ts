@@ -14,6 +14,9 @@ export const EventType = Object.freeze({
   branchReady: "branch_ready",
   draftPrOpened: "draft_pr_opened",
   effectFailed: "effect_failed",
+  jobStarted: "job_started",
+  jobFinished: "job_finished",
+  jobFailed: "job_failed",
 } as const);
 
 /** An event type's value. */
@@ -58,7 +61,17 @@ export type DomainEvent =
   | ({ type: typeof EventType.triggerRejected; reason: TaskReason } & TaskEventBase)
   | ({ type: typeof EventType.branchReady; branch: string; baseSha: string; headSha: string; reused: boolean } & TaskEventBase)
   | ({ type: typeof EventType.draftPrOpened; number: number; url: string; reused: boolean } & TaskEventBase)
-  | ({ type: typeof EventType.effectFailed; effectKind: string; code: string; message: string } & TaskEventBase);
+  | ({ type: typeof EventType.effectFailed; effectKind: string; code: string; message: string } & TaskEventBase)
+  | ({ type: typeof EventType.jobStarted; jobId: string; profile: string } & TaskEventBase)
+  | ({ type: typeof EventType.jobFinished; jobId: string; commitSha: string | null; summary: string; usage: JobUsage } & TaskEventBase)
+  | ({ type: typeof EventType.jobFailed; jobId: string; code: string; message: string; logTail: string; usage: JobUsage } & TaskEventBase);
+
+/** What one agent job spent. */
+export interface JobUsage {
+  durationMs: number;
+  tokens: number;
+  costUsd: number;
+}
 
 /** Narrows a domain event by its type. */
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;

@@ -4,8 +4,12 @@ export const TaskState = Object.freeze({
   queued: "queued",
   /** Authorised: branch, plan commit and draft PR are being created. */
   preparing: "preparing",
-  /** Draft PR open; waiting for an agent job (the agent runner takes over here). */
+  /** Draft PR open; the step's agent job is queued for a container slot. */
   awaitingAgent: "awaiting_agent",
+  /** An agent job of the current step runs in a container. */
+  running: "running",
+  /** The step's work is pushed; waiting for CI on the new head. */
+  awaitingCi: "awaiting_ci",
   /** Held by a human (`needs-human-review`); remembers where to resume. */
   frozen: "frozen",
   /** The PR was merged by a human. */
@@ -26,6 +30,8 @@ export const ACTIVE_STATES: readonly TaskState[] = Object.freeze([
   TaskState.queued,
   TaskState.preparing,
   TaskState.awaitingAgent,
+  TaskState.running,
+  TaskState.awaitingCi,
   TaskState.frozen,
 ]);
 

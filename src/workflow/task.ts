@@ -12,10 +12,12 @@ export const TaskType = Object.freeze({
 /** A task type's value. */
 export type TaskType = (typeof TaskType)[keyof typeof TaskType];
 
-/** Why a task stopped or is waiting: a code for machines, a sentence for people. */
+/** Why a task stopped or is waiting: a code for machines, a sentence for people, and evidence. */
 export interface TaskReason {
   code: ReasonCode;
   message: string;
+  /** Supporting text shown folded, such as the last lines of an agent's log. */
+  detail?: string;
 }
 
 /** The closed set of reasons shown on the issue. */
@@ -29,6 +31,10 @@ export const ReasonCode = Object.freeze({
   internalError: "INTERNAL_ERROR",
   prClosed: "PR_CLOSED",
   prMerged: "PR_MERGED",
+  agentFailed: "AGENT_FAILED",
+  agentNoChanges: "AGENT_NO_CHANGES",
+  budgetExceeded: "BUDGET_EXCEEDED",
+  configError: "AGENT_CONFIG_ERROR",
 } as const);
 
 /** A reason code's value. */
@@ -49,6 +55,27 @@ export interface TaskConfig {
   freezeLabel: string;
   branchPrefix: string;
   prLabels: string[];
+  /** The agent profile steps use (the operator's default when the repo names none). */
+  agent: string | null;
+  /** Repo-defined or overridden agent profiles, validated by the agent runner. */
+  profiles: Record<string, unknown>;
+  /** Tightening of the diff guardrails (the runner merges them with the operator's). */
+  guardrails: Record<string, unknown>;
+  budgets: TaskBudgets;
+}
+
+/** How much agent work a task may spend; exceeding one stops the task and says so. */
+export interface TaskBudgets {
+  agentMinutes: number;
+  tokens: number | null;
+  costUsd: number | null;
+}
+
+/** What a task has spent so far. */
+export interface TaskUsage {
+  agentMs: number;
+  tokens: number;
+  costUsd: number;
 }
 
 /** One attempt to resolve one issue. Plain data: the workflow reads and returns it, the engine stores it. */
@@ -72,6 +99,10 @@ export interface Task {
   headSha: string | null;
   prNumber: number | null;
   prUrl: string | null;
+  /** The agent step (a role such as coder) and its current job. */
+  step: string | null;
+  jobId: string | null;
+  usage: TaskUsage;
   reason: TaskReason | null;
   createdAt: string;
   updatedAt: string;

@@ -42,7 +42,7 @@ export function buildSequentialIds(): () => string {
 }
 
 /** Compose the real app over a test database, with HTTP retries off (nock answers instantly) and fast durable retries. */
-export async function startTestForeman(database: Database, options: { env?: Env; leaseMs?: number } = {}): Promise<TestForeman> {
+export async function startTestForeman(database: Database, options: { env?: Env; leaseMs?: number; agents?: boolean } = {}): Promise<TestForeman> {
   const env = options.env ?? buildTestEnv();
   const logs: string[] = [];
   const sink = new Writable({
@@ -58,9 +58,11 @@ export async function startTestForeman(database: Database, options: { env?: Env;
     log,
     octokitTuning: { retries: 0, retryAfterBaseValue: 1, throttle: false },
     worker: { listen: false },
+    agents: { enabled: options.agents ?? false, heartbeatMs: 200 },
     engine: { retryBaseMs: 5, newId: buildSequentialIds(), ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) },
   });
   await foreman.worker.start();
+  await foreman.jobs?.start();
   return {
     ...foreman,
     logs,
@@ -68,7 +70,25 @@ export async function startTestForeman(database: Database, options: { env?: Env;
       deliveries += 1;
       await foreman.probot.receive({ id: id ?? `delivery-${process.pid}-${deliveries}`, name, payload } as never);
     },
-    settle: () => foreman.worker.whenIdle(),
+    // Events, effects and agent jobs feed each other: settle when a full round finds nothing new.
+    async settle() {
+      for (let round = 0; round < 20; round += 1) {
+        await foreman.worker.whenIdle();
+        if (!foreman.jobs) return;
+        const before = await countOpenWork(database);
+        await foreman.jobs.whenIdle();
+        await foreman.worker.whenIdle();
+        if ((await countOpenWork(database)) === 0 && before === 0) return;
+      }
+    },
     stop: () => foreman.stop(),
   };
+}
+
+async function countOpenWork(database: Database): Promise<number> {
+  const [row] = await database.sql`
+    select (select count(*) from agent_jobs where status in ('queued', 'running') and available_at <= now())
+         + (select count(*) from effects where status in ('pending', 'running') and available_at <= now())
+         + (select count(*) from webhook_deliveries where status = 'pending' and available_at <= now()) as open`;
+  return Number(row?.open ?? 0);
 }

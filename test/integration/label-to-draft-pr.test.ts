@@ -74,7 +74,7 @@ describe("agent label → draft PR", () => {
       "<!-- foreman:status -->
       ### 🤖 Foreman: draft PR open, waiting for an agent
 
-      Draft PR #7 is open on \`agent/1-spelling-error-in-the-readme-file\`. An agent picks the task up next.
+      Draft PR #7 is open on \`agent/1-spelling-error-in-the-readme-file\`. The coder step starts as soon as a container slot is free.
 
       | | |
       |---|---|
@@ -210,7 +210,7 @@ describe("agent label → draft PR", () => {
       > **Why:** \`.github/foreman.yml\` on \`master\` is invalid, so nothing else happened:
       > - \`freezeLabel\` must be a label name (text)
       > - \`branchPrefix\` must be a branch path ending in /, made of letters, digits, . _ - (e.g. agent/)
-      > - unknown key \`prLabel\` (did you mean \`prLabels\`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels
+      > - unknown key \`prLabel\` (did you mean \`prLabels\`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets
       >
       > **What to do:** fix \`.github/foreman.yml\` on the default branch, then remove and re-add the label.
 

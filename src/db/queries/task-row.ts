@@ -9,7 +9,8 @@ export type TaskRow = Record<string, unknown> & { version: number; status_commen
 export const TASK_COLUMNS = [
   "id", "installation_id", "repo_id", "repo_owner", "repo_name", "default_branch", "issue_number", "issue_title", "type",
   "trigger_label", "triggered_by", "state", "resume_state", "frozen_by", "frozen_on", "config", "branch", "base_sha",
-  "head_sha", "pr_number", "pr_url", "reason", "created_at", "updated_at",
+  "head_sha", "pr_number", "pr_url", "step", "current_job_id", "agent_ms_used", "agent_tokens_used", "agent_cost_usd",
+  "reason", "created_at", "updated_at",
 ] as const;
 
 const nullableNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
@@ -43,6 +44,9 @@ export function toTask(row: Record<string, unknown>): Task {
     headSha: (row.head_sha as string | null) ?? null,
     prNumber: nullableNumber(row.pr_number),
     prUrl: (row.pr_url as string | null) ?? null,
+    step: (row.step as string | null) ?? null,
+    jobId: (row.current_job_id as string | null) ?? null,
+    usage: { agentMs: Number(row.agent_ms_used ?? 0), tokens: Number(row.agent_tokens_used ?? 0), costUsd: Number(row.agent_cost_usd ?? 0) },
     reason: (row.reason as TaskReason | null) ?? null,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
@@ -73,6 +77,11 @@ export function toTaskColumns(task: Task): Record<(typeof TASK_COLUMNS)[number],
     head_sha: task.headSha,
     pr_number: task.prNumber,
     pr_url: task.prUrl,
+    step: task.step,
+    current_job_id: task.jobId,
+    agent_ms_used: task.usage.agentMs,
+    agent_tokens_used: task.usage.tokens,
+    agent_cost_usd: task.usage.costUsd,
     reason: toJsonText(task.reason),
     created_at: task.createdAt,
     updated_at: task.updatedAt,

@@ -10,8 +10,42 @@ describe("parseRepoConfig", () => {
   });
 
   test("every key can be set", () => {
-    const text = "triggerLabels:\n  ai:fix: bugfix\nfreezeLabel: hold\nbranchPrefix: bots/foreman/\nprLabels: [bot]\n";
-    expect(parseRepoConfig(text)).toEqual({ ok: true, config: { triggerLabels: { "ai:fix": "bugfix" }, freezeLabel: "hold", branchPrefix: "bots/foreman/", prLabels: ["bot"] } });
+    const text = [
+      "triggerLabels:\n  ai:fix: bugfix",
+      "freezeLabel: hold",
+      "branchPrefix: bots/foreman/",
+      "prLabels: [bot]",
+      "agent: my-bot",
+      "profiles:\n  my-bot:\n    image: registry.example.com/my-bot@sha256:abc\n    command: [sh, -c, 'make fix']\n    env: [MY_BOT_TOKEN]\n    network: none\n    timeoutSeconds: 1800\n    memoryMb: 4096",
+      "guardrails:\n  maxFiles: 20\n  protectedPaths: ['migrations/**']",
+      "budgets:\n  agentMinutes: 30\n  costUsd: 5",
+    ].join("\n");
+    expect(parseRepoConfig(text)).toEqual({
+      ok: true,
+      config: {
+        triggerLabels: { "ai:fix": "bugfix" },
+        freezeLabel: "hold",
+        branchPrefix: "bots/foreman/",
+        prLabels: ["bot"],
+        agent: "my-bot",
+        profiles: {
+          "my-bot": { image: "registry.example.com/my-bot@sha256:abc", command: ["sh", "-c", "make fix"], env: ["MY_BOT_TOKEN"], network: "none", timeoutSeconds: 1800, memoryMb: 4096 },
+        },
+        guardrails: { maxFiles: 20, protectedPaths: ["migrations/**"] },
+        budgets: { agentMinutes: 30, tokens: null, costUsd: 5 },
+      },
+    });
+  });
+
+  test("agent settings are checked like the rest", () => {
+    expect(parseRepoConfig("agent: Claude Code\nprofiles:\n  x:\n    network: wifi\nbudgets:\n  agentMinutes: 0\n")).toEqual({
+      ok: false,
+      problems: [
+        "`agent` must be lower-case letters, digits, - or _",
+        '`profiles.x.network` Invalid option: expected one of "none"|"bridge"',
+        "`budgets.agentMinutes` must be a number of minutes above 0",
+      ],
+    });
   });
 
   test("each problem names the key and what is expected", () => {
@@ -21,7 +55,7 @@ describe("parseRepoConfig", () => {
         "`triggerLabels.agent:go` must be one of ready, bugfix, feature, refactor, docs",
         "`freezeLabel` must be a non-empty label name",
         "`branchPrefix` must be a branch path ending in /, made of letters, digits, . _ - (e.g. agent/)",
-        "unknown key `triggerLabel` (did you mean `triggerLabels`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels",
+        "unknown key `triggerLabel` (did you mean `triggerLabels`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets",
       ],
     });
     expect(parseRepoConfig("triggerLabels: {}\n")).toEqual({ ok: false, problems: ["`triggerLabels` must list at least one label"] });

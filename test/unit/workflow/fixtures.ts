@@ -8,7 +8,7 @@ export const repo = { installationId: 1, id: 10, owner: "acme", name: "api", def
 /** A fixed "now". */
 export const now = new Date("2026-11-20T12:00:00.000Z");
 /** What the engine would pass in. */
-export const facts = { newTaskId: "task-new", knownTriggerLabels: [] as string[] };
+export const facts = { newTaskId: "task-new", newJobId: "job-new", knownTriggerLabels: [] as string[] };
 /** A config snapshot. */
 export const config: TaskConfig = { ...DEFAULT_TASK_CONFIG, prLabels: ["ai-generated"] };
 
@@ -29,9 +29,12 @@ export function makeTask(state: TaskState, overrides: Partial<Task> = {}): Task 
     config: state === "queued" ? null : config,
     branch: state === "queued" ? null : "agent/5-fix-the-login-redirect",
     baseSha: null,
-    headSha: null,
-    prNumber: state === "awaiting_agent" ? 9 : null,
+    prNumber: ["awaiting_agent", "running", "awaiting_ci"].includes(state) ? 9 : null,
+    headSha: ["preparing", "awaiting_agent", "running"].includes(state) ? "head-1" : null,
     prUrl: null,
+    step: ["awaiting_agent", "running"].includes(state) ? "coder" : null,
+    jobId: ["awaiting_agent", "running"].includes(state) ? "job-1" : null,
+    usage: { agentMs: 0, tokens: 0, costUsd: 0 },
     reason: null,
     createdAt: "2026-11-20T11:00:00.000Z",
     updatedAt: "2026-11-20T11:00:00.000Z",
@@ -62,6 +65,9 @@ export const events = {
   prOpened: { type: EventType.draftPrOpened, taskId: "task-1", number: 9, url: "https://github.com/acme/api/pull/9", reused: false },
   effectFailed: { type: EventType.effectFailed, taskId: "task-1", effectKind: "open_draft_pr", code: "GITHUB_REJECTED", message: "GitHub rejected it." },
   statusFailed: { type: EventType.effectFailed, taskId: "task-1", effectKind: "upsert_status_comment", code: "GITHUB_FORBIDDEN", message: "no" },
+  jobStarted: { type: EventType.jobStarted, taskId: "task-1", jobId: "job-1", profile: "script" },
+  jobFinished: { type: EventType.jobFinished, taskId: "task-1", jobId: "job-1", commitSha: "c0ffee", summary: "Fixed it.", usage: { durationMs: 1000, tokens: 10, costUsd: 0.01 } },
+  jobFailed: { type: EventType.jobFailed, taskId: "task-1", jobId: "job-1", code: "AGENT_EXIT_NONZERO", message: "The agent exited with 1.", logTail: "boom", usage: { durationMs: 500, tokens: 0, costUsd: 0 } },
 } satisfies Record<string, DomainEvent>;
 
 /** An event's short name. */

@@ -12,27 +12,49 @@ const STOP: string[] = ["upsert_status_comment"];
 
 // The whole table for the three working states. Every state × event pair is listed on purpose:
 // a new event or state must make someone decide what it means here.
-const ACTIVE_TABLE: Record<"queued" | "preparing" | "awaiting_agent", Record<EventName, Expected>> = {
+const STOP_JOB: string[] = ["upsert_status_comment", "cancel_agent_job"];
+const NO_JOB_EVENTS = { jobStarted: "same", jobFinished: "same", jobFailed: "same" } as const;
+
+const ACTIVE_TABLE: Record<"queued" | "preparing" | "awaiting_agent" | "running" | "awaiting_ci", Record<EventName, Expected>> = {
   queued: {
     freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
     removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
     closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
     authorized: ["preparing", ["ensure_branch", "open_draft_pr"]], rejectedSender: ["cancelled", STOP], rejectedConfig: ["failed", STOP],
-    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP], statusFailed: ["failed", []],
+    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP], statusFailed: ["failed", []], ...NO_JOB_EVENTS,
   },
   preparing: {
     freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
     removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
     closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
     authorized: "same", rejectedSender: "same", rejectedConfig: "same",
-    branchReady: ["preparing", []], prOpened: ["awaiting_agent", ["add_labels", "upsert_status_comment"]], effectFailed: ["failed", STOP], statusFailed: ["failed", []],
+    branchReady: ["preparing", []], prOpened: ["awaiting_agent", ["add_labels", "upsert_status_comment", "dispatch_agent_job"]],
+    effectFailed: ["failed", STOP], statusFailed: ["failed", []], ...NO_JOB_EVENTS,
   },
+  // A queued job is withdrawn when the task ends, but waits through a freeze (the runner skips frozen tasks).
   awaiting_agent: {
+    freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
+    removeTrigger: ["cancelled", STOP_JOB], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
+    closed: ["cancelled", STOP_JOB], prMerged: ["merged", STOP_JOB], prClosed: ["closed", STOP_JOB],
+    authorized: "same", rejectedSender: "same", rejectedConfig: "same",
+    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
+    jobStarted: ["running", STOP], jobFinished: ["awaiting_ci", STOP], jobFailed: ["failed", STOP],
+  },
+  // A running container is stopped by a freeze and by anything that ends the task.
+  running: {
+    freezeOnIssue: ["frozen", STOP_JOB], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP_JOB],
+    removeTrigger: ["cancelled", STOP_JOB], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
+    closed: ["cancelled", STOP_JOB], prMerged: ["merged", STOP_JOB], prClosed: ["closed", STOP_JOB],
+    authorized: "same", rejectedSender: "same", rejectedConfig: "same",
+    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
+    jobStarted: "same", jobFinished: ["awaiting_ci", STOP], jobFailed: ["failed", STOP],
+  },
+  awaiting_ci: {
     freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
     removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
     closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
     authorized: "same", rejectedSender: "same", rejectedConfig: "same",
-    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP], statusFailed: ["failed", []],
+    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP], statusFailed: ["failed", []], ...NO_JOB_EVENTS,
   },
 };
 
@@ -129,9 +151,11 @@ describe("transition: details of the working path", () => {
     expect(transition(task, { ...events.freezeOnIssue, label: "hold" }, now, facts).next?.state).toBe("frozen");
   });
 
-  test("an opened PR without configured PR labels only updates the comment", () => {
+  test("an opened PR without configured PR labels updates the comment and queues the coder", () => {
     const task = makeTask("preparing", { config: { ...events.authorized.config, prLabels: [] } });
-    expect(transition(task, events.prOpened, now, facts).effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment"]);
+    const { next, effects } = transition(task, events.prOpened, now, facts);
+    expect(effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "dispatch_agent_job", jobId: "job-new", role: "coder", baseSha: "head-1" }]);
+    expect(next).toMatchObject({ state: "awaiting_agent", step: "coder", jobId: "job-new" });
   });
 
   test("a Foreman fault is reported as one, not as a GitHub problem", () => {
@@ -147,8 +171,63 @@ describe("transition: details of the working path", () => {
   });
 });
 
+describe("transition: agent jobs", () => {
+  test("a finished job that pushed moves the task to awaiting_ci with the new head and adds its usage", () => {
+    const { next } = transition(makeTask("running"), events.jobFinished, now, facts);
+    expect(next).toMatchObject({ state: "awaiting_ci", headSha: "c0ffee", jobId: null, usage: { agentMs: 1000, tokens: 10, costUsd: 0.01 } });
+  });
+
+  test("a job that changed nothing fails the task with the agent's summary", () => {
+    const { next } = transition(makeTask("running"), { ...events.jobFinished, commitSha: null }, now, facts);
+    expect(next?.reason).toEqual({ code: "AGENT_NO_CHANGES", message: "The coder step finished without changing anything. Its summary: Fixed it." });
+  });
+
+  test("a failed job fails the task with its message and the log tail as detail", () => {
+    const { next } = transition(makeTask("running"), events.jobFailed, now, facts);
+    expect(next?.reason).toEqual({ code: "AGENT_FAILED", message: "The agent exited with 1.", detail: "boom" });
+  });
+
+  test("a rejected diff is explained on the PR, and nothing else is written", () => {
+    const { effects } = transition(makeTask("running"), { ...events.jobFailed, code: "GUARDRAIL_REJECTED", message: "2 files changed under .github/workflows/**." }, now, facts);
+    expect(effects).toEqual([
+      { kind: "upsert_status_comment" },
+      {
+        kind: "post_pr_comment",
+        prNumber: 9,
+        marker: "foreman:guardrails:job-1",
+        body: "### 🛑 Foreman did not push the coder step's changes\n\n2 files changed under .github/workflows/**.\n\nNothing was pushed to this branch.",
+      },
+    ]);
+  });
+
+  test("configuration problems (unknown profile, missing secret, image not allowed) say so as such", () => {
+    const { next } = transition(makeTask("awaiting_agent"), { ...events.jobFailed, code: "PROFILE_SECRET_MISSING", message: "ANTHROPIC_API_KEY is not set." }, now, facts);
+    expect(next?.reason).toEqual({ code: "AGENT_CONFIG_ERROR", message: "ANTHROPIC_API_KEY is not set." });
+  });
+
+  test("a job stopped for a freeze is queued again, to run on resume", () => {
+    const task = makeTask(TaskState.frozen, { resumeState: "running", frozenBy: "bob", frozenOn: "issue", headSha: "head-1", step: "coder", jobId: "job-1" });
+    const { next, effects } = transition(task, { ...events.jobFailed, code: "AGENT_STOPPED" }, now, facts);
+    expect(next).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", jobId: "job-new", step: "coder" });
+    expect(effects).toEqual([{ kind: "dispatch_agent_job", jobId: "job-new", role: "coder", baseSha: "head-1" }]);
+  });
+
+  test("going over a budget stops the task and says which", () => {
+    const task = makeTask("running", { config: { ...events.authorized.config, budgets: { agentMinutes: 60, tokens: 5, costUsd: null } } });
+    const { next } = transition(task, events.jobFinished, now, facts);
+    expect(next).toMatchObject({ state: "failed", headSha: "c0ffee", reason: { code: "BUDGET_EXCEEDED" } });
+    expect(next?.reason?.message).toBe("Agents used 10 tokens, over the task's budget of 5. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.");
+  });
+
+  test("events of an older job are stale", () => {
+    const task = makeTask("running");
+    expect(transition(task, { ...events.jobFinished, jobId: "job-0" }, now, facts).next).toBe(task);
+    expect(transition(task, { ...events.jobFailed, jobId: "job-0" }, now, facts).next).toBe(task);
+  });
+});
+
 describe("transition: frozen", () => {
-  const frozenOnIssue = (resumeState: State) => makeTask(TaskState.frozen, { resumeState, frozenBy: "bob", frozenOn: "issue" });
+  const frozenOnIssue = (resumeState: State) => makeTask(TaskState.frozen, { resumeState, frozenBy: "bob", frozenOn: "issue", headSha: "head-1" });
 
   test("removing the freeze label where it was put resumes where the task stopped", () => {
     const { next, effects } = transition(frozenOnIssue("preparing"), events.unfreezeIssue, now, facts);
@@ -174,7 +253,7 @@ describe("transition: frozen", () => {
   test("results that arrive while frozen are kept, and their effects wait in the outbox", () => {
     const { next, effects } = transition(frozenOnIssue("preparing"), events.prOpened, now, facts);
     expect(next).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", prNumber: 9 });
-    expect(effects.map((effect) => effect.kind)).toEqual(["add_labels", "upsert_status_comment"]);
+    expect(effects.map((effect) => effect.kind)).toEqual(["add_labels", "upsert_status_comment", "dispatch_agent_job"]);
   });
 
   test("authorisation while frozen moves the resume point to preparing", () => {

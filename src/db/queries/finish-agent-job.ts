@@ -1,0 +1,28 @@
+import { toJsonText, type SqlClient } from "../client.js";
+
+/** How a job ended, as stored for the audit trail and the log link. */
+export interface AgentJobRecord {
+  id: string;
+  status: "succeeded" | "failed" | "cancelled";
+  image: string | null;
+  exitCode: number | null;
+  failureCode: string | null;
+  failureMessage: string | null;
+  result: unknown;
+  usage: unknown;
+  prompt: string | null;
+  promptSha256: string | null;
+  log: string | null;
+  pushedSha: string | null;
+}
+
+/** Record a job's end (in the transaction that hands its result to the task). */
+export async function finishAgentJob(sql: SqlClient, job: AgentJobRecord): Promise<void> {
+  await sql`
+    update agent_jobs
+       set status = ${job.status}, finished_at = now(), lease_until = null, image = ${job.image}, exit_code = ${job.exitCode},
+           failure_code = ${job.failureCode}, failure_message = ${job.failureMessage}, result = ${toJsonText(job.result)},
+           usage = ${toJsonText(job.usage)}, prompt = ${job.prompt}, prompt_sha256 = ${job.promptSha256}, log = ${job.log},
+           pushed_sha = ${job.pushedSha}
+     where id = ${job.id}`;
+}

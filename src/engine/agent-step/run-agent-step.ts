@@ -1,0 +1,259 @@
+import { createHash } from "node:crypto";
+import { BUILT_IN_PROFILES } from "../../agents/profiles.js";
+import type { AgentProfileOverride } from "../../agents/agent-profile.js";
+import { DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "../../agents/guardrails.js";
+import type { AgentJobOutcome } from "../../agents/job-outcome.js";
+import { runAgentJob } from "../../agents/run-agent-job.js";
+import type { Runner } from "../../agents/runner.js";
+import type { NewComplianceRecord } from "../../db/queries/append-compliance-record.js";
+import type { ClaimedAgentJob } from "../../db/queries/claim-next-agent-job.js";
+import { finishAgentJob, type AgentJobRecord } from "../../db/queries/finish-agent-job.js";
+import { heartbeatAgentJob } from "../../db/queries/heartbeat-agent-job.js";
+import { requeueAgentJob } from "../../db/queries/requeue-agent-job.js";
+import { toTask } from "../../db/queries/task-row.js";
+import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
+import { loadTemplates } from "../../prompts/load-templates.js";
+import { renderPrompt } from "../../prompts/render-prompt.js";
+import { EventType, type DomainEvent, type JobUsage } from "../../workflow/events.js";
+import type { Task } from "../../workflow/task.js";
+import { deliverTaskEvent } from "../deliver-task-event.js";
+import type { EngineDeps } from "../deps.js";
+import { classifyError, computeBackoffMs } from "../errors.js";
+import { gatherPromptContext } from "./gather-prompt-context.js";
+
+/** What the job runner needs beyond the engine. */
+export interface AgentStepDeps {
+  engine: EngineDeps;
+  runner: Runner;
+  imageAllowlist: string[];
+  appProfiles: Record<string, AgentProfileOverride>;
+  agentSecrets: Record<string, string>;
+  workspaceDir: string;
+  keepFailedWorkspaceMs: number;
+  heartbeatMs: number;
+  /** Attempts for infrastructure failures and branch moves before the step fails. */
+  maxAttempts: number;
+}
+
+const INFRA = new Set(["INFRA_WORKSPACE", "INFRA_DOCKER_UNAVAILABLE", "INFRA_IMAGE_PULL_FAILED", "INFRA_CONTAINER_FAILED", "INFRA_COLLECT_FAILED"]);
+const NO_USAGE: JobUsage = { durationMs: 0, tokens: 0, costUsd: 0 };
+
+/**
+ * Run one leased job end to end: tell the task it started, render the prompt, run the container
+ * under a heartbeat that stops it when the task is frozen or ended, push the diff as one verified
+ * commit, and hand the outcome to the task — with the job's evidence — in one transaction.
+ */
+export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob, signal: AbortSignal): Promise<void> {
+  const { engine } = deps;
+  const task = toTask(claimed.task);
+  const octokit = await engine.github(task.repo.installationId);
+  const actor = `agent:${claimed.profile}`;
+  await engine.database.sql.begin((tx) =>
+    deliverTaskEvent(tx, engine, task, { type: EventType.jobStarted, taskId: task.id, jobId: claimed.id, profile: claimed.profile }, `job:${claimed.id}:started:${claimed.attempt}`, [
+      { taskId: task.id, kind: "agent_job.started", actor, payload: { jobId: claimed.id, role: claimed.role, profile: claimed.profile, attempt: claimed.attempt, baseSha: claimed.baseSha }, createdAt: engine.now() },
+    ]),
+  );
+
+  // 1. The prompt, from what GitHub says at the job's base commit.
+  const guardrails = buildGuardrails(task, deps.agentSecrets);
+  let prompt: { text: string; sha256: string };
+  try {
+    const gathered = await gatherPromptContext(octokit, {
+      task,
+      role: claimed.role,
+      attempt: claimed.attempt,
+      baseSha: claimed.baseSha,
+      constraints: { protectedPaths: [...guardrails.protectedPaths], allowedPaths: guardrails.allowedPaths ? [...guardrails.allowedPaths] : undefined, maxFiles: guardrails.maxFiles, maxChangedLines: guardrails.maxChangedLines },
+    });
+    const templates = await loadTemplates(gathered.overrides);
+    if (!templates.ok) return await fail(deps, claimed, task, "PROFILE_INVALID", templates.errors.map((error) => `${error.file}: ${error.message}`).join("; "), "", null, null);
+    const rendered = renderPrompt(templates.templates, gathered.context);
+    if (!("text" in rendered)) return await fail(deps, claimed, task, "PROFILE_INVALID", `${rendered.error.file}: ${rendered.error.message}`, "", null, null);
+    prompt = { text: rendered.text, sha256: rendered.sha256 };
+  } catch (error) {
+    const failure = classifyError(error);
+    if (failure.retryable && claimed.attempt < deps.maxAttempts) return await requeue(deps, claimed, claimed.baseSha, failure.message);
+    return await fail(deps, claimed, task, "INFRA_GITHUB", failure.message, "", null, null);
+  }
+
+  // 2. The container, under a heartbeat: a freeze or a cancel anywhere stops it within seconds.
+  const controller = new AbortController();
+  signal.addEventListener("abort", () => controller.abort(), { once: true });
+  const beat = setInterval(() => {
+    heartbeatAgentJob(engine.database.sql, claimed.id, engine.leaseMs)
+      .then(({ cancelRequested }) => cancelRequested && controller.abort())
+      .catch((error: unknown) => engine.log.warn({ err: error, jobId: claimed.id }, "agent job heartbeat failed"));
+  }, deps.heartbeatMs);
+  let outcome: AgentJobOutcome;
+  try {
+    outcome = await runAgentJob(
+      {
+        taskId: task.id,
+        // One container per attempt (names must be unique); findLiveAgentJobIds uses the same form.
+        jobId: `${claimed.id}-${claimed.attempt}`,
+        replica: engine.replicaId,
+        profileName: claimed.profile,
+        profileSources: { builtIn: BUILT_IN_PROFILES, appProfiles: deps.appProfiles, repoProfiles: (task.config?.profiles ?? {}) as Record<string, AgentProfileOverride>, imageAllowlist: deps.imageAllowlist },
+        prompt: prompt.text,
+        context: { taskId: task.id, jobId: claimed.id, role: claimed.role, attempt: claimed.attempt, issue: task.issueNumber, branch: task.branch, baseSha: claimed.baseSha },
+        agentSecrets: deps.agentSecrets,
+        guardrails,
+        workspaceBaseDir: deps.workspaceDir,
+        keepFailedWorkspaceMs: deps.keepFailedWorkspaceMs,
+      },
+      {
+        runner: deps.runner,
+        fetchTarball: async () => {
+          const { data } = await octokit.rest.repos.downloadTarballArchive({ owner: task.repo.owner, repo: task.repo.name, ref: claimed.baseSha });
+          return new Uint8Array(data as ArrayBuffer);
+        },
+        now: engine.now,
+        signal: controller.signal,
+      },
+    );
+  } finally {
+    clearInterval(beat);
+  }
+  const usage = readUsage(outcome);
+  const evidence = { prompt: prompt.text, promptSha256: prompt.sha256, log: outcome.log?.jsonl ?? null, image: outcome.run?.image ?? null, exitCode: outcome.run?.exitCode ?? null };
+
+  // 3. The outcome: push a good diff; retry what infrastructure broke; report the rest.
+  if (outcome.kind === "failed") {
+    if (INFRA.has(outcome.code) && claimed.attempt < deps.maxAttempts) return requeue(deps, claimed, claimed.baseSha, outcome.message);
+    const message = outcome.violations ? `${outcome.message}\n${outcome.violations.map((violation) => `- ${violation.message}`).join("\n")}` : outcome.message;
+    return fail(deps, claimed, task, outcome.code, message, outcome.logTail, usage, evidence, outcome.result ?? null);
+  }
+  if (outcome.result.status === "failure") {
+    return fail(deps, claimed, task, "AGENT_REPORTED_FAILURE", `The agent reported that it could not do the work: ${outcome.result.summary}`, "", usage, evidence, outcome.result);
+  }
+  let pushed: PushOutcome;
+  try {
+    pushed = await pushChanges(octokit, {
+      owner: task.repo.owner,
+      repo: task.repo.name,
+      branch: task.branch!,
+      expectedHeadSha: claimed.baseSha,
+      message: buildCommitMessage(task, claimed, outcome.result.title, outcome.result.summary),
+      changes: outcome.changes,
+    });
+  } catch (error) {
+    const failure = classifyError(error);
+    if (failure.retryable && claimed.attempt < deps.maxAttempts) return requeue(deps, claimed, claimed.baseSha, failure.message);
+    return fail(deps, claimed, task, "PUSH_FAILED", failure.message, "", usage, evidence, outcome.result);
+  }
+  if (pushed.kind === "conflict") {
+    // A human pushed meanwhile: their commit is kept and the step runs again on top of it.
+    if (pushed.actualHeadSha && claimed.attempt < deps.maxAttempts) return requeue(deps, claimed, pushed.actualHeadSha, pushed.message);
+    return fail(deps, claimed, task, "BRANCH_MOVED", pushed.message, "", usage, evidence, outcome.result);
+  }
+  if (pushed.kind === "branch_missing") return fail(deps, claimed, task, "BRANCH_MISSING", pushed.message, "", usage, evidence, outcome.result);
+  const commitSha = pushed.kind === "no_changes" ? null : pushed.commitSha;
+  const event: DomainEvent = { type: EventType.jobFinished, taskId: task.id, jobId: claimed.id, commitSha, summary: outcome.result.summary, usage };
+  await finish(deps, claimed, task, event, {
+    id: claimed.id,
+    status: "succeeded",
+    image: evidence.image,
+    exitCode: evidence.exitCode,
+    failureCode: null,
+    failureMessage: null,
+    result: outcome.result,
+    usage,
+    prompt: evidence.prompt,
+    promptSha256: evidence.promptSha256,
+    log: evidence.log,
+    pushedSha: commitSha,
+  }, {
+    model: outcome.result.model ?? null,
+    changes: outcome.changes.map((change) => ({ path: change.path, status: change.status, added: change.addedLines, deleted: change.deletedLines })),
+    push: pushed.kind,
+  });
+}
+
+function buildGuardrails(task: Task, secrets: Record<string, string>): GuardrailRules {
+  const repo = (task.config?.guardrails ?? {}) as Partial<Pick<GuardrailRules, "maxFiles" | "maxChangedLines" | "maxDeletedFiles" | "protectedPaths" | "allowedPaths">>;
+  // A repo may only tighten: lower limits win, protected paths add up.
+  return {
+    ...DEFAULT_GUARDRAIL_RULES,
+    maxFiles: Math.min(DEFAULT_GUARDRAIL_RULES.maxFiles, repo.maxFiles ?? Infinity),
+    maxChangedLines: Math.min(DEFAULT_GUARDRAIL_RULES.maxChangedLines, repo.maxChangedLines ?? Infinity),
+    maxDeletedFiles: Math.min(DEFAULT_GUARDRAIL_RULES.maxDeletedFiles, repo.maxDeletedFiles ?? Infinity),
+    protectedPaths: [...DEFAULT_GUARDRAIL_RULES.protectedPaths, ...(repo.protectedPaths ?? [])],
+    ...(repo.allowedPaths ? { allowedPaths: repo.allowedPaths } : {}),
+    forwardedSecrets: secrets,
+  };
+}
+
+function buildCommitMessage(task: Task, job: ClaimedAgentJob, title: string | undefined, summary: string): string {
+  const subject = (title ?? `${job.role}: ${task.issueTitle}`).split("\n")[0]!.slice(0, 72);
+  return `${subject}\n\n${summary.slice(0, 4000)}\n\nForeman-Task: ${task.id}\nForeman-Job: ${job.id}`;
+}
+
+function readUsage(outcome: AgentJobOutcome): JobUsage {
+  const result = outcome.kind === "succeeded" ? outcome.result : outcome.result;
+  const tokens = (result?.usage?.inputTokens ?? 0) + (result?.usage?.outputTokens ?? 0);
+  return { durationMs: outcome.run?.durationMs ?? 0, tokens, costUsd: result?.usage?.costUsd ?? 0 };
+}
+
+async function requeue(deps: AgentStepDeps, job: ClaimedAgentJob, baseSha: string, reason: string): Promise<void> {
+  const delayMs = computeBackoffMs(job.attempt, deps.engine.random, deps.engine.retryBaseMs);
+  deps.engine.log.warn({ jobId: job.id, attempt: job.attempt, delayMs, reason }, "agent job will be retried");
+  await requeueAgentJob(deps.engine.database.sql, { id: job.id, baseSha, delayMs, reason });
+}
+
+async function fail(
+  deps: AgentStepDeps,
+  job: ClaimedAgentJob,
+  task: Task,
+  code: string,
+  message: string,
+  logTail: string,
+  usage: JobUsage | null,
+  evidence: { prompt: string; promptSha256: string; log: string | null; image: string | null; exitCode: number | null } | null,
+  result: unknown = null,
+): Promise<void> {
+  const spent = usage ?? NO_USAGE;
+  const status = code === "AGENT_STOPPED" ? "cancelled" : "failed";
+  await finish(deps, job, task, { type: EventType.jobFailed, taskId: task.id, jobId: job.id, code, message, logTail, usage: spent }, {
+    id: job.id,
+    status,
+    image: evidence?.image ?? null,
+    exitCode: evidence?.exitCode ?? null,
+    failureCode: code,
+    failureMessage: message,
+    result,
+    usage: spent,
+    prompt: evidence?.prompt ?? null,
+    promptSha256: evidence?.promptSha256 ?? null,
+    log: evidence?.log ?? null,
+    pushedSha: null,
+  }, { failureCode: code });
+}
+
+async function finish(deps: AgentStepDeps, job: ClaimedAgentJob, task: Task, event: DomainEvent, record: AgentJobRecord, extra: Record<string, unknown>): Promise<void> {
+  const { engine } = deps;
+  const compliance: NewComplianceRecord = {
+    taskId: task.id,
+    kind: "agent_job.finished",
+    actor: `agent:${job.profile}`,
+    payload: {
+      jobId: job.id,
+      role: job.role,
+      profile: job.profile,
+      attempt: job.attempt,
+      baseSha: job.baseSha,
+      status: record.status,
+      image: record.image,
+      exitCode: record.exitCode,
+      usage: record.usage,
+      promptSha256: record.promptSha256,
+      logSha256: record.log === null ? null : createHash("sha256").update(record.log).digest("hex"),
+      pushedSha: record.pushedSha,
+      ...extra,
+    },
+    createdAt: engine.now(),
+  };
+  await engine.database.sql.begin(async (tx) => {
+    await finishAgentJob(tx, record);
+    await deliverTaskEvent(tx, engine, task, event, `job:${job.id}:finished`, [compliance]);
+  });
+}

@@ -1,0 +1,125 @@
+import type { DockerRunner } from "../agents/docker-runner.js";
+import { claimNextAgentJob } from "../db/queries/claim-next-agent-job.js";
+import { findLiveAgentJobIds, findStaleAgentJobs } from "../db/queries/find-stale-agent-jobs.js";
+import { WORK_CHANNEL } from "../db/queries/insert-inbox-event.js";
+import { requeueAgentJob } from "../db/queries/requeue-agent-job.js";
+import type { AgentStepDeps } from "./agent-step/run-agent-step.js";
+import { runAgentStep } from "./agent-step/run-agent-step.js";
+
+/** Options of the job runner. */
+export interface JobRunnerOptions {
+  /** Containers running at once across all replicas (the claim enforces it). */
+  maxConcurrent: number;
+  pollIntervalMs: number;
+  listen: boolean;
+}
+
+/**
+ * Runs agent jobs: leases queued jobs while container slots are free, runs each to its end, and
+ * stops a job's container when its task is frozen or ended. On start it recovers what a crash
+ * left: jobs whose runner died go back to the queue, containers no live job owns are removed.
+ */
+export class JobRunner {
+  #running = false;
+  #jobs = new Map<string, { done: Promise<void>; controller: AbortController }>();
+  #loop: Promise<void> | null = null;
+  #wakeUp: (() => void) | null = null;
+  #idleWaiters: Array<() => void> = [];
+  #unlisten: (() => Promise<void>) | null = null;
+
+  constructor(
+    private readonly deps: AgentStepDeps & { runner: DockerRunner | AgentStepDeps["runner"] },
+    private readonly options: JobRunnerOptions,
+  ) {}
+
+  /** Recover, then start leasing jobs. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    await this.recover();
+    if (this.options.listen) {
+      const subscription = await this.deps.engine.database.sql.listen(WORK_CHANNEL, () => this.wake());
+      this.#unlisten = () => subscription.unlisten();
+    }
+    this.#loop = this.#run();
+  }
+
+  /** Stop leasing, stop running containers (their jobs return to the queue), and wait. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.wake();
+    await this.#loop;
+    for (const job of this.#jobs.values()) job.controller.abort();
+    await Promise.allSettled([...this.#jobs.values()].map((job) => job.done));
+    await this.#unlisten?.();
+  }
+
+  /** There may be a new job. */
+  wake(): void {
+    this.#wakeUp?.();
+  }
+
+  /** Stop a job running in this process now (the heartbeat would notice within seconds anyway). */
+  cancel(jobId: string): void {
+    this.#jobs.get(jobId)?.controller.abort();
+  }
+
+  /** Resolves when no job runs here and none could be leased (tests and benchmarks). */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  /** Requeue jobs whose runner died, and remove containers that no live job owns. */
+  async recover(): Promise<void> {
+    const { sql } = this.deps.engine.database;
+    for (const stale of await findStaleAgentJobs(sql)) {
+      this.deps.engine.log.warn({ jobId: stale.id, taskId: stale.taskId }, "agent job lost its runner; queued again");
+      await requeueAgentJob(sql, { id: stale.id, baseSha: stale.baseSha, delayMs: 0, reason: "the runner stopped while the job ran" });
+    }
+    const runner = this.deps.runner as Partial<DockerRunner>;
+    if (typeof runner.removeOrphans === "function") {
+      const removed = await runner.removeOrphans(await findLiveAgentJobIds(sql));
+      if (removed.length > 0) this.deps.engine.log.warn({ count: removed.length }, "removed orphaned agent containers");
+    }
+  }
+
+  async #run(): Promise<void> {
+    const { engine } = this.deps;
+    while (this.#running) {
+      let claimed = null;
+      if (this.#jobs.size < this.options.maxConcurrent) {
+        try {
+          claimed = await claimNextAgentJob(engine.database.sql, engine.replicaId, engine.leaseMs, this.options.maxConcurrent);
+        } catch (error) {
+          engine.log.error({ err: error }, "leasing an agent job failed");
+        }
+      }
+      if (claimed) {
+        const controller = new AbortController();
+        const id = claimed.id;
+        const done = runAgentStep(this.deps, claimed, controller.signal)
+          .catch((error: unknown) => engine.log.error({ err: error, jobId: id }, "agent job crashed; its lease will expire and it will run again"))
+          .finally(() => {
+            this.#jobs.delete(id);
+            this.wake();
+          });
+        this.#jobs.set(id, { done, controller });
+        continue;
+      }
+      if (this.#jobs.size === 0 && this.#idleWaiters.length > 0) {
+        for (const resolve of this.#idleWaiters.splice(0)) resolve();
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollIntervalMs);
+        this.#wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wakeUp = null;
+    }
+  }
+}
