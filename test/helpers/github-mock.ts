@@ -55,7 +55,7 @@ export function mockGitHub(baseUrl = "https://api.github.com") {
       return this;
     },
     planCommit(sha = "plan-sha") {
-      scope.post(`${REPO_PATH}/git/commits`).reply(201, { sha });
+      scope.post(`${REPO_PATH}/git/commits`, (body: { message?: string }) => body.message?.startsWith("Plan: ") === true).reply(201, { sha });
       return this;
     },
     createRef(status = 201) {

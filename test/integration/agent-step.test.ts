@@ -1,0 +1,188 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
+import { mockGitHub, REPO, REPO_PATH } from "../helpers/github-mock.js";
+import { buildIssuesPayload } from "../helpers/payloads.js";
+import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
+import { buildTestEnv, startTestForeman, type TestForeman } from "../helpers/test-foreman.js";
+import { dockerAvailable, TEST_IMAGE } from "./agents/docker-available.js";
+import { buildRepoTarball } from "./agents/repo-tarball.js";
+
+// Real Docker (skipped without a daemon on a laptop, a failure without one in CI), real PostgreSQL,
+// GitHub simulated with strict nock: the whole coder step as a user would see it.
+
+const BRANCH = "agent/1-spelling-error-in-the-readme-file";
+const REF_PATH = `${REPO_PATH}/git/ref/${encodeURIComponent(`heads/${BRANCH}`)}`;
+const FIXER = [
+  "cd /workspace",
+  "printf 'Fixed the spelling.\\n' > README.md",
+  "rm old.txt",
+  "mkdir -p src && printf 'export const x = 1;\\n' > src/new.js",
+  `printf '{"status":"success","summary":"Fixed the README spelling and removed old.txt.","title":"Fix README spelling","model":"script-1","usage":{"inputTokens":10,"outputTokens":5}}' > /foreman/out/result.json`,
+].join(" && ");
+
+function buildConfig(script: string, timeoutSeconds = 60): string {
+  return [
+    "agent: fixer",
+    "profiles:",
+    "  fixer:",
+    `    image: ${TEST_IMAGE}`,
+    `    command: ["sh", "-c", ${JSON.stringify(script)}]`,
+    "    env: []",
+    "    network: none",
+    `    timeoutSeconds: ${timeoutSeconds}`,
+    "    memoryMb: 256",
+  ].join("\n");
+}
+
+let database: TestDatabase;
+let foreman: TestForeman;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database.drop();
+});
+beforeEach(async () => {
+  await resetTables(database);
+  const env = buildTestEnv({ AGENT_IMAGE_ALLOWLIST: "foreman-test/*", WORKSPACE_DIR: mkdtempSync(join(tmpdir(), "foreman-ws-")), POLL_INTERVAL_MS: "50" });
+  foreman = await startTestForeman(database, { env, agents: dockerAvailable });
+});
+afterEach(async () => {
+  await foreman.stop();
+});
+
+/** Label → draft PR, with the agent settings in the repo config; the status comment is then edited freely. */
+function mockUpToDraftPr(config: string) {
+  const github = mockGitHub().token();
+  github.permission("Codertocat", "write").config(config).branch("base-sha", "base-tree-sha").planCommit("plan-sha").createRef().pull(7).labels(7).createComment(1);
+  // How many times the comment is edited depends on how fast the agent is (older updates are skipped).
+  github.scope.patch(`${REPO_PATH}/issues/comments/9001`).reply(200, { id: 9001 }).persist();
+  return github;
+}
+
+/** What the host reads to render the prompt and build the workspace. */
+async function mockAgentReads(github: ReturnType<typeof mockGitHub>) {
+  github.scope.get(`${REPO_PATH}/issues/1`).reply(200, { number: 1, title: "Spelling error in the README file", body: "It says teh.", user: { login: "Codertocat" }, labels: [] });
+  github.scope.get(`${REPO_PATH}/issues/1/comments`).query({ per_page: "100" }).reply(200, []);
+  github.scope.get(`${REPO_PATH}/git/trees/plan-sha`).query({ recursive: "true" }).reply(200, {
+    sha: "base-tree-sha",
+    truncated: false,
+    tree: [
+      { path: "README.md", type: "blob", mode: "100644", sha: "r1" },
+      { path: "old.txt", type: "blob", mode: "100644", sha: "o1" },
+    ],
+  });
+  const tarball = await buildRepoTarball({ "README.md": "Teh README.\n", "old.txt": "old\n" });
+  github.scope.get(`${REPO_PATH}/tarball/plan-sha`).reply(200, tarball, { "content-type": "application/x-gzip" });
+}
+
+async function readChain(): Promise<ChainRecord[]> {
+  const rows = await database.sql`select seq::int, task_id as "taskId", kind, actor, payload, prev_hash as "prevHash", hash, created_at as "createdAt" from compliance_records order by seq`;
+  return rows.map((row) => ({ ...row, createdAt: new Date(row.createdAt as string).toISOString() })) as unknown as ChainRecord[];
+}
+
+describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
+  test("a script agent edits, adds and deletes files: one verified commit through the Git Data API, then awaiting_ci", async () => {
+    const github = mockUpToDraftPr(buildConfig(FIXER));
+    await mockAgentReads(github);
+    github.scope.get(REF_PATH).reply(200, { ref: `refs/heads/${BRANCH}`, object: { sha: "plan-sha" } });
+    github.scope.get(`${REPO_PATH}/git/commits/plan-sha`).reply(200, { sha: "plan-sha", tree: { sha: "base-tree-sha" }, parents: [{ sha: "base-sha" }] });
+    github.scope.post(`${REPO_PATH}/git/trees`).reply(201, { sha: "agent-tree-sha" });
+    github.scope.post(`${REPO_PATH}/git/commits`, (body: { parents?: string[] }) => body.parents?.[0] === "plan-sha").reply(201, { sha: "agent-commit-sha" });
+    github.scope.patch(`${REPO_PATH}/git/refs/${encodeURIComponent(`heads/${BRANCH}`)}`).reply(200, { object: { sha: "agent-commit-sha" } });
+
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    const writes = github.writes().filter((request) => !request.path.includes("/issues/"));
+    expect(writes.map((request) => `${request.method} ${request.path}`)).toEqual([
+      `POST ${REPO_PATH}/git/commits`,
+      `POST ${REPO_PATH}/git/refs`,
+      `POST ${REPO_PATH}/pulls`,
+      `POST ${REPO_PATH}/git/trees`,
+      `POST ${REPO_PATH}/git/commits`,
+      `PATCH ${REPO_PATH}/git/refs/heads/${BRANCH}`,
+    ]);
+    expect(writes[3]!.body).toEqual({
+      base_tree: "base-tree-sha",
+      tree: expect.arrayContaining([
+        { path: "README.md", mode: "100644", type: "blob", content: "Fixed the spelling.\n" },
+        { path: "old.txt", mode: "100644", type: "blob", sha: null },
+        { path: "src/new.js", mode: "100644", type: "blob", content: "export const x = 1;\n" },
+      ]),
+    });
+    expect((writes[3]!.body as { tree: unknown[] }).tree).toHaveLength(3);
+    // No author or committer: GitHub signs the app's commit and shows it verified.
+    const [{ id: jobId }] = (await database.sql`select id from agent_jobs`) as unknown as [{ id: string }];
+    expect(writes[4]!.body).toEqual({
+      message: `Fix README spelling\n\nFixed the README spelling and removed old.txt.\n\nForeman-Task: 00000000-0000-4000-8000-000000000001\nForeman-Job: ${jobId}`,
+      tree: "agent-tree-sha",
+      parents: ["plan-sha"],
+    });
+    expect(writes[5]!.body).toEqual({ sha: "agent-commit-sha", force: false });
+
+    const [task] = await database.sql`select state, head_sha, agent_tokens_used::int as tokens from tasks`;
+    expect(task).toMatchObject({ state: "awaiting_ci", head_sha: "agent-commit-sha", tokens: 15 });
+    const [job] = await database.sql`select status, pushed_sha, prompt, prompt_sha256, log, image from agent_jobs`;
+    expect(job).toMatchObject({ status: "succeeded", pushed_sha: "agent-commit-sha", image: TEST_IMAGE });
+    expect(job!.prompt).toContain("Spelling error in the README file");
+    expect(job!.prompt_sha256).toMatch(/^[0-9a-f]{64}$/);
+    const lastComment = github.requests.filter((request) => request.method === "PATCH" && request.path.includes("/comments/")).at(-1);
+    expect((lastComment!.body as { body: string }).body).toContain("The coder step pushed agent-c to #7. CI runs next.");
+
+    const chain = await readChain();
+    expect(verifyChain(chain)).toMatchObject({ ok: true });
+    const finished = chain.find((record) => record.kind === "agent_job.finished");
+    expect(finished).toMatchObject({ actor: "agent:fixer", payload: { status: "succeeded", pushedSha: "agent-commit-sha", model: "script-1", push: "pushed" } });
+    expect((finished!.payload as { changes: unknown[] }).changes).toEqual(
+      expect.arrayContaining([{ path: "old.txt", status: "deleted", added: 0, deleted: 1 }]),
+    );
+  }, 120_000);
+
+  test("an agent that writes no valid result.json fails the task with the reason and its log tail on the issue", async () => {
+    const github = mockUpToDraftPr(buildConfig("echo 'working on it'; echo '{not json' > /foreman/out/result.json"));
+    await mockAgentReads(github);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    const [task] = await database.sql`select state, reason from tasks`;
+    expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_FAILED" } });
+    const comment = (github.requests.filter((request) => request.method === "PATCH").at(-1)!.body as { body: string }).body;
+    expect(comment).toContain("result.json");
+    expect(comment).toContain("working on it");
+    expect(github.writes().some((request) => request.path.includes("/git/trees"))).toBe(false);
+  }, 120_000);
+
+  test("freezing while the agent runs stops its container and queues the step again for the resume", async () => {
+    const github = mockUpToDraftPr(buildConfig("sleep 120", 300));
+    await mockAgentReads(github);
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    const docker = new Docker();
+    const running = () => docker.listContainers({ filters: { label: ["foreman.task=00000000-0000-4000-8000-000000000001"] } });
+    await expect.poll(async () => (await running()).length, { timeout: 60_000, interval: 200 }).toBe(1);
+
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "needs-human-review", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    await expect.poll(async () => (await running()).length, { timeout: 15_000, interval: 100 }).toBe(0);
+    // The runner then reports the stopped job, and the task queues the step again.
+    await expect.poll(async () => (await database.sql`select count(*)::int as n from agent_jobs where status = 'queued'`)[0]?.n, { timeout: 15_000 }).toBe(1);
+    await foreman.worker.whenIdle();
+
+    const [task] = await database.sql`select state, resume_state, frozen_by from tasks`;
+    expect(task).toMatchObject({ state: "frozen", resume_state: "awaiting_agent", frozen_by: "lead" });
+    const jobs = await database.sql`select status, failure_code from agent_jobs order by created_at`;
+    expect(jobs.map((job) => `${job.status}:${job.failure_code ?? ""}`)).toEqual(["cancelled:AGENT_STOPPED", "queued:"]);
+    // The queued job waits: nothing else runs while the task is frozen.
+    expect((await running()).length).toBe(0);
+
+    // End it: the queued job is withdrawn.
+    await foreman.receive("issues", buildIssuesPayload({ action: "closed", issueNumber: 1, sender: "lead", updatedAt: "2030-01-02T00:00:00Z" }));
+    await foreman.settle();
+    expect((await database.sql`select status from agent_jobs order by created_at`).map((job) => job.status)).toEqual(["cancelled", "cancelled"]);
+    expect(REPO.owner).toBe("Codertocat");
+  }, 120_000);
+});
