@@ -15,6 +15,7 @@ import { loadAgentProfiles } from "./config/load-agent-profiles.js";
 import { resolve } from "node:path";
 import { buildOctokitClass, DEFAULT_OCTOKIT_TUNING, type GitHubClient, type OctokitTuning } from "./github/octokit.js";
 import { createApp } from "./index.js";
+import { createJobLogRoute } from "./http/job-log-route.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
 export interface ForemanOptions {
@@ -71,6 +72,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     await appFn(app, appOptions);
   });
   if (!probot) throw new Error("Probot did not load the app");
+  server.addHandler(createJobLogRoute(database));
   const loaded: Probot = probot;
 
   // The engine's own pool commits asynchronously: everything it writes is re-derived from the
@@ -99,6 +101,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     leaseMs: 60_000,
     retryBaseMs: 1000,
     defaultAgent: env.DEFAULT_AGENT,
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, "") ?? null,
     ...options.engine,
   };
   worker = new Worker(deps, {

@@ -19,6 +19,8 @@ export interface EngineDeps {
   leaseMs: number;
   /** Base delay for durable retries. */
   retryBaseMs: number;
+  /** Where people reach Foreman (PUBLIC_URL), for links to agent logs; null: no links. */
+  publicUrl: string | null;
   /** The agent profile used when a repo's config names none. */
   defaultAgent: string;
   /** Told when a transition cancels a job, so a runner in this process stops it at once. */

@@ -2,6 +2,7 @@ import type { SqlClient } from "../db/client.js";
 import { appendComplianceRecords, type NewComplianceRecord } from "../db/queries/append-compliance-record.js";
 import { claimNextEffect, type ClaimedEffect } from "../db/queries/claim-next-effect.js";
 import { completeEffect } from "../db/queries/complete-effect.js";
+import { findLatestAgentJob } from "../db/queries/find-agent-job-log.js";
 import { findStatusCommentId } from "../db/queries/find-status-comment-id.js";
 import { hasNewerStatusEffect, markEffectDone, scheduleEffectRetry } from "../db/queries/finish-effect.js";
 import { saveKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
@@ -68,6 +69,7 @@ async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promi
       attempt: claimed.attempts,
       statusCommentId,
       webBaseUrl: deps.webBaseUrl,
+      logUrl: claimed.kind === EffectKind.upsertStatusComment ? await findLogUrl(deps, task.id) : null,
     });
   } catch (error) {
     const failure = classifyError(error);
@@ -143,4 +145,10 @@ async function feedBack(
   if (completed.stored === "apply" && event) await applyEventToTask(tx, event, origin, deps, [record], completed.task);
   else await appendComplianceRecords(tx, [record]);
   return { next: null, queued: completed.stored === "queued" };
+}
+
+async function findLogUrl(deps: EngineDeps, taskId: string): Promise<string | null> {
+  if (deps.publicUrl === null) return null;
+  const job = await findLatestAgentJob(deps.database.sql, taskId);
+  return job && job.status !== "queued" ? `${deps.publicUrl}/jobs/${job.id}/log?token=${job.token}` : null;
 }

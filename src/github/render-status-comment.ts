@@ -32,7 +32,7 @@ const FIXES: Partial<Record<string, string>> = {
 };
 
 /** The Markdown of the issue's status comment for a task as it is now. */
-export function renderStatusComment(task: Task, webBaseUrl: string): string {
+export function renderStatusComment(task: Task, webBaseUrl: string, logUrl: string | null = null): string {
   const freezeLabel = task.config?.freezeLabel ?? DEFAULT_TASK_CONFIG.freezeLabel;
   const { icon, headline } = HEADLINES[task.state];
   return template({
@@ -47,6 +47,7 @@ export function renderStatusComment(task: Task, webBaseUrl: string): string {
     branch: task.branch,
     branchUrl: task.branch ? `${webBaseUrl}/${task.repo.owner}/${task.repo.name}/tree/${task.branch}` : null,
     prNumber: task.prNumber,
+    logUrl,
     reason: task.reason,
     fix: task.reason ? FIXES[task.reason.code] : undefined,
     freezeLabel,

@@ -17,6 +17,7 @@ import { buildRepoTarball } from "./agents/repo-tarball.js";
 const BRANCH = "agent/1-spelling-error-in-the-readme-file";
 const REF_PATH = `${REPO_PATH}/git/ref/${encodeURIComponent(`heads/${BRANCH}`)}`;
 const FIXER = [
+  "echo fixing README with ghs_secrettokenvalue",
   "cd /workspace",
   "printf 'Fixed the spelling.\\n' > README.md",
   "rm old.txt",
@@ -49,7 +50,14 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await resetTables(database);
-  const env = buildTestEnv({ AGENT_IMAGE_ALLOWLIST: "foreman-test/*", WORKSPACE_DIR: mkdtempSync(join(tmpdir(), "foreman-ws-")), POLL_INTERVAL_MS: "50" });
+  const env = buildTestEnv({
+    AGENT_IMAGE_ALLOWLIST: "foreman-test/*",
+    WORKSPACE_DIR: mkdtempSync(join(tmpdir(), "foreman-ws-")),
+    POLL_INTERVAL_MS: "50",
+    PUBLIC_URL: "https://foreman.example.test",
+    HOST: "127.0.0.1",
+    PORT: String(42_000 + Math.floor(Math.random() * 10_000)),
+  });
   foreman = await startTestForeman(database, { env, agents: dockerAvailable });
 });
 afterEach(async () => {
@@ -134,6 +142,18 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     expect(job!.prompt_sha256).toMatch(/^[0-9a-f]{64}$/);
     const lastComment = github.requests.filter((request) => request.method === "PATCH" && request.path.includes("/comments/")).at(-1);
     expect((lastComment!.body as { body: string }).body).toContain("The coder step pushed agent-c to #7. CI runs next.");
+
+    // The status comment links the job's log; the link serves the redacted JSONL, a wrong token nothing.
+    const link = /\[latest job\]\((https:\/\/foreman\.example\.test(\/jobs\/[^)]+))\)/.exec((lastComment!.body as { body: string }).body);
+    expect(link?.[2]).toMatch(new RegExp(`^/jobs/${jobId}/log\\?token=[0-9a-f]{64}$`));
+    await foreman.server.start();
+    const served = await fetch(`http://127.0.0.1:${foreman.server.port}${link![2]}`);
+    expect(served.status).toBe(200);
+    const lines = (await served.text()).trim().split("\n").map((line) => JSON.parse(line) as { stream: string; line: string });
+    expect(lines).toContainEqual(expect.objectContaining({ stream: "stdout", line: "fixing README with ghs_[REDACTED]" }));
+    expect(JSON.stringify(lines)).not.toContain("secrettokenvalue");
+    expect((await fetch(`http://127.0.0.1:${foreman.server.port}/jobs/${jobId}/log?token=guess`)).status).toBe(404);
+    await foreman.server.stop();
 
     const chain = await readChain();
     expect(verifyChain(chain)).toMatchObject({ ok: true });

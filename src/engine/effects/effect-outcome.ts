@@ -20,4 +20,6 @@ export interface EffectInput<P> {
   attempt: number;
   statusCommentId: number | null;
   webBaseUrl: string;
+  /** The link to the latest agent job's log, when Foreman has a public URL. */
+  logUrl: string | null;
 }

@@ -4,8 +4,8 @@ import { upsertStatusComment } from "../../github/upsert-status-comment.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
 
 /** Render the task as it is now into the one status comment. */
-export async function runUpsertStatusComment({ task, octokit, statusCommentId, webBaseUrl, attempt }: EffectInput<unknown>): Promise<EffectOutcome> {
-  const body = renderStatusComment(task, webBaseUrl);
+export async function runUpsertStatusComment({ task, octokit, statusCommentId, webBaseUrl, attempt, logUrl }: EffectInput<unknown>): Promise<EffectOutcome> {
+  const body = renderStatusComment(task, webBaseUrl, logUrl);
   const { commentId, created } = await upsertStatusComment(octokit, {
     owner: task.repo.owner,
     repo: task.repo.name,
