@@ -3,6 +3,11 @@ import { claimNextAgentJob } from "../db/queries/claim-next-agent-job.js";
 import { findLiveAgentJobIds, findStaleAgentJobs } from "../db/queries/find-stale-agent-jobs.js";
 import { WORK_CHANNEL } from "../db/queries/insert-inbox-event.js";
 import { requeueAgentJob } from "../db/queries/requeue-agent-job.js";
+import { finishAgentJob } from "../db/queries/finish-agent-job.js";
+import { findTaskForUpdate } from "../db/queries/find-task-for-update.js";
+import { toTask } from "../db/queries/task-row.js";
+import { EventType } from "../workflow/events.js";
+import { deliverTaskEvent } from "./deliver-task-event.js";
 import type { AgentStepDeps } from "./agent-step/run-agent-step.js";
 import { runAgentStep } from "./agent-step/run-agent-step.js";
 
@@ -76,14 +81,34 @@ export class JobRunner {
   async recover(): Promise<void> {
     const { sql } = this.deps.engine.database;
     for (const stale of await findStaleAgentJobs(sql)) {
-      this.deps.engine.log.warn({ jobId: stale.id, taskId: stale.taskId }, "agent job lost its runner; queued again");
-      await requeueAgentJob(sql, { id: stale.id, baseSha: stale.baseSha, delayMs: 0, reason: "the runner stopped while the job ran" });
+      if (stale.attempt < this.deps.maxAttempts) {
+        this.deps.engine.log.warn({ jobId: stale.id, taskId: stale.taskId }, "agent job lost its runner; queued again");
+        await requeueAgentJob(sql, { id: stale.id, baseSha: stale.baseSha, delayMs: 0, reason: "the runner stopped while the job ran" });
+      } else {
+        this.deps.engine.log.error({ jobId: stale.id, taskId: stale.taskId }, "agent job lost its runner on its last attempt; failing it");
+        await this.#failLostJob(stale.id, stale.taskId, stale.attempt);
+      }
     }
     const runner = this.deps.runner as Partial<DockerRunner>;
     if (typeof runner.removeOrphans === "function") {
       const removed = await runner.removeOrphans(await findLiveAgentJobIds(sql));
       if (removed.length > 0) this.deps.engine.log.warn({ count: removed.length }, "removed orphaned agent containers");
     }
+  }
+
+  async #failLostJob(jobId: string, taskId: string, attempt: number): Promise<void> {
+    const { engine } = this.deps;
+    const message = `The agent's container was lost ${attempt} times (Foreman or its Docker host restarted while it ran), so the step was not retried again.`;
+    await engine.database.sql.begin(async (tx) => {
+      const row = await findTaskForUpdate(tx, { by: "id", taskId });
+      if (!row) return;
+      const task = toTask(row);
+      const usage = { durationMs: 0, tokens: 0, costUsd: 0 };
+      await finishAgentJob(tx, { id: jobId, status: "failed", image: null, exitCode: null, failureCode: "INFRA_CONTAINER_LOST", failureMessage: message, result: null, usage, prompt: null, promptSha256: null, log: null, pushedSha: null });
+      await deliverTaskEvent(tx, engine, task, { type: EventType.jobFailed, taskId, jobId, code: "INFRA_CONTAINER_LOST", message, logTail: "", usage }, `job:${jobId}:finished`, [
+        { taskId, kind: "agent_job.finished", actor: "foreman[app]", payload: { jobId, status: "failed", failureCode: "INFRA_CONTAINER_LOST", attempt }, createdAt: engine.now() },
+      ]);
+    });
   }
 
   async #run(): Promise<void> {

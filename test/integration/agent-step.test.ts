@@ -205,4 +205,26 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     expect((await database.sql`select status from agent_jobs order by created_at`).map((job) => job.status)).toEqual(["cancelled", "cancelled"]);
     expect(REPO.owner).toBe("Codertocat");
   }, 120_000);
+
+  test("after a crash, a job whose runner died is queued again, and on its last attempt fails the task in plain words", async () => {
+    const github = mockUpToDraftPr(buildConfig("sleep 1"));
+    await foreman.jobs!.stop(); // this replica "crashes" before it runs the job
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.worker.whenIdle();
+    const lost = async (attempt: number) =>
+      database.sql`update agent_jobs set status = 'running', attempt = ${attempt}, replica = 'dead-replica', lease_until = now() - interval '1 minute'`;
+
+    await lost(1);
+    await foreman.jobs!.recover();
+    expect(await database.sql`select status, attempt from agent_jobs`).toMatchObject([{ status: "queued", attempt: 2 }]);
+
+    await lost(3);
+    await foreman.jobs!.recover();
+    await foreman.worker.whenIdle();
+    expect(await database.sql`select status, failure_code from agent_jobs`).toMatchObject([{ status: "failed", failure_code: "INFRA_CONTAINER_LOST" }]);
+    const [task] = await database.sql`select state, reason from tasks`;
+    expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_FAILED" } });
+    const comment = (github.requests.filter((request) => request.method === "PATCH").at(-1)!.body as { body: string }).body;
+    expect(comment).toContain("The agent's container was lost 3 times");
+  }, 120_000);
 });
