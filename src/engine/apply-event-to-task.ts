@@ -76,11 +76,12 @@ export async function applyEventToTask(
     createdAt: now,
   };
   const outbox = effects.filter((effect) => !isInternalEffect(effect));
+  // A task that ends drops what it had queued — before its own closing effects are queued.
+  if (task !== null && isTerminalState(next.state) && !isTerminalState(task.state)) await skipHeldEffects(tx, next.id);
   await Promise.all([
     task === null || row === null ? insertTask(tx, next) : saveTask(tx, next, Number(row.version)),
     insertEffects(tx, next.id, outbox),
     ...effects.filter(isInternalEffect).map((effect) => applyInternalEffect(tx, next, effect, deps)),
-    task !== null && isTerminalState(next.state) && !isTerminalState(task.state) ? skipHeldEffects(tx, next.id) : null,
     appendComplianceRecords(tx, [...extra, record]),
   ]);
 }

@@ -8,6 +8,10 @@ import { findTaskForUpdate } from "../db/queries/find-task-for-update.js";
 import { toTask } from "../db/queries/task-row.js";
 import { EventType } from "../workflow/events.js";
 import { deliverTaskEvent } from "./deliver-task-event.js";
+import { sweepWorkspaces } from "../agents/workspace.js";
+
+// Recovery (stale jobs, orphan containers, expired workspaces) also runs this often while up.
+const RECOVERY_INTERVAL_MS = 5 * 60_000;
 import type { AgentStepDeps } from "./agent-step/run-agent-step.js";
 import { runAgentStep } from "./agent-step/run-agent-step.js";
 
@@ -77,7 +81,7 @@ export class JobRunner {
     });
   }
 
-  /** Requeue jobs whose runner died, and remove containers that no live job owns. */
+  /** Requeue jobs whose runner died, remove containers no live job owns, and sweep expired workspaces. */
   async recover(): Promise<void> {
     const { sql } = this.deps.engine.database;
     for (const stale of await findStaleAgentJobs(sql)) {
@@ -94,6 +98,8 @@ export class JobRunner {
       const removed = await runner.removeOrphans(await findLiveAgentJobIds(sql));
       if (removed.length > 0) this.deps.engine.log.warn({ count: removed.length }, "removed orphaned agent containers");
     }
+    const swept = await sweepWorkspaces(this.deps.workspaceDir, this.deps.engine.now(), { liveJobIds: await findLiveAgentJobIds(sql) });
+    if (swept.length > 0) this.deps.engine.log.info({ count: swept.length }, "removed expired agent workspaces");
   }
 
   async #failLostJob(jobId: string, taskId: string, attempt: number): Promise<void> {
@@ -113,7 +119,12 @@ export class JobRunner {
 
   async #run(): Promise<void> {
     const { engine } = this.deps;
+    let lastRecovery = Date.now();
     while (this.#running) {
+      if (Date.now() - lastRecovery > RECOVERY_INTERVAL_MS) {
+        lastRecovery = Date.now();
+        await this.recover().catch((error: unknown) => engine.log.error({ err: error }, "agent job recovery failed"));
+      }
       let claimed = null;
       if (this.#jobs.size < this.options.maxConcurrent) {
         try {

@@ -25,6 +25,12 @@ export type Effect =
   | { kind: typeof EffectKind.cancelAgentJob; jobId: string };
 
 /**
+ * Effects that still run for a frozen or finished task: the comments that say what happened.
+ * (A freeze itself only ever asks for the status comment.)
+ */
+export const ALLOWED_WHILE_HELD: readonly EffectKind[] = Object.freeze([EffectKind.upsertStatusComment, EffectKind.postPullRequestComment]);
+
+/**
  * Effects the engine applies inside the transition's own transaction, because they only touch
  * Foreman's database (queue or cancel a job); all others go to the outbox and run after commit.
  */

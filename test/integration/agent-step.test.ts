@@ -227,4 +227,36 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     const comment = (github.requests.filter((request) => request.method === "PATCH").at(-1)!.body as { body: string }).body;
     expect(comment).toContain("The agent's container was lost 3 times");
   }, 120_000);
+
+  test("an unknown agent profile is a clear error on the issue before anything is read or run", async () => {
+    const github = mockUpToDraftPr("agent: no-such-agent");
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    const [task] = await database.sql`select state, reason from tasks`;
+    expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_CONFIG_ERROR" } });
+    const comment = (github.requests.filter((request) => request.method === "PATCH").at(-1)!.body as { body: string }).body;
+    expect(comment).toContain('Unknown agent profile "no-such-agent". Known profiles: aider, claude-code, codex, gemini, openhands, script, windsurf.');
+    // Nothing beyond the draft PR was read or written: no issue thread, no tarball, no container.
+    expect(github.requests.filter((request) => request.path.includes("/tarball/") || request.path.endsWith("/issues/1"))).toEqual([]);
+  }, 120_000);
+
+  test("a diff that touches a protected path is not pushed, and the PR says why", async () => {
+    const script = [
+      "cd /workspace && mkdir -p .github/workflows && echo 'on: push' > .github/workflows/ci.yml",
+      `printf '{"status":"success","summary":"Added CI."}' > /foreman/out/result.json`,
+    ].join(" && ");
+    const github = mockUpToDraftPr(buildConfig(script));
+    await mockAgentReads(github);
+    github.scope.post(`${REPO_PATH}/issues/7/comments`).reply(201, { id: 777 });
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    expect(github.writes().some((request) => request.path.includes("/git/trees") || request.path.includes("/git/refs/"))).toBe(false);
+    const prComment = github.writes().find((request) => request.path.endsWith("/issues/7/comments"));
+    expect((prComment!.body as { body: string }).body).toMatch(/^<!-- foreman:guardrails:[0-9a-f-]{36} -->\n### 🛑 Foreman did not push the coder step's changes\n\n/);
+    expect((prComment!.body as { body: string }).body).toContain(".github/workflows/ci.yml");
+    const [task] = await database.sql`select state, reason from tasks`;
+    expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_FAILED" } });
+  }, 120_000);
 });

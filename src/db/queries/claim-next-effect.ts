@@ -1,4 +1,4 @@
-import { EffectKind } from "../../workflow/effects.js";
+import { ALLOWED_WHILE_HELD } from "../../workflow/effects.js";
 import { HELD_STATES } from "../../workflow/states.js";
 import type { SqlClient } from "../client.js";
 import type { TaskRow } from "./task-row.js";
@@ -28,13 +28,13 @@ export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs:
        where f.status = 'pending'
          and f.available_at <= now()
          and (${onlyTaskId}::uuid is null or f.task_id = ${onlyTaskId}::uuid)
-         and (t.state <> all(${HELD_STATES as string[]}) or f.kind = ${EffectKind.upsertStatusComment})
+         and (t.state <> all(${HELD_STATES as string[]}) or f.kind = any(${ALLOWED_WHILE_HELD as string[]}))
          and not exists (
                select 1 from effects g
                 where g.task_id = f.task_id and g.id < f.id
                   and (g.status = 'running'
                        or (g.status = 'pending'
-                           and (t.state <> all(${HELD_STATES as string[]}) or g.kind = ${EffectKind.upsertStatusComment}))))
+                           and (t.state <> all(${HELD_STATES as string[]}) or g.kind = any(${ALLOWED_WHILE_HELD as string[]})))))
        order by f.id
        limit 1
          for update of f skip locked)

@@ -1,4 +1,4 @@
-import { EffectKind } from "../../workflow/effects.js";
+import { ALLOWED_WHILE_HELD, EffectKind } from "../../workflow/effects.js";
 import type { SqlClient } from "../client.js";
 
 /** Mark an effect done. */
@@ -15,11 +15,11 @@ export async function scheduleEffectRetry(sql: SqlClient, id: number, error: str
      where id = ${id}`;
 }
 
-/** When a task ends, its queued effects will never be wanted: skip all but the status comment. */
+/** When a task ends, the effects it had queued will never be wanted: skip all but its comments. Run before queuing the ending transition's own effects. */
 export async function skipHeldEffects(sql: SqlClient, taskId: string): Promise<void> {
   await sql`
     update effects set status = 'skipped', done_at = now()
-     where task_id = ${taskId} and status = 'pending' and kind <> ${EffectKind.upsertStatusComment}`;
+     where task_id = ${taskId} and status = 'pending' and kind <> all(${ALLOWED_WHILE_HELD as string[]})`;
 }
 
 /** Whether a newer status-comment effect is queued for the task (then an older one can be skipped). */

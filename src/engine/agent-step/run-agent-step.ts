@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { BUILT_IN_PROFILES } from "../../agents/profiles.js";
+import { BUILT_IN_PROFILES, resolveProfile, type ProfileSources } from "../../agents/profiles.js";
+import { collectForwardedEnv } from "../../agents/job-spec.js";
 import type { AgentProfileOverride } from "../../agents/agent-profile.js";
 import { DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "../../agents/guardrails.js";
 import type { AgentJobOutcome } from "../../agents/job-outcome.js";
@@ -54,7 +55,19 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
     ]),
   );
 
-  // 1. The prompt, from what GitHub says at the job's base commit.
+  // 1. The profile and its secrets: a configuration problem is reported before anything is read or run.
+  const profileSources: ProfileSources = {
+    builtIn: BUILT_IN_PROFILES,
+    appProfiles: deps.appProfiles,
+    repoProfiles: (task.config?.profiles ?? {}) as Record<string, AgentProfileOverride>,
+    imageAllowlist: deps.imageAllowlist,
+  };
+  const profile = resolveProfile(claimed.profile, profileSources);
+  if (!profile.ok) return fail(deps, claimed, task, profile.error.code, profile.error.message, "", null, null);
+  const forwarded = collectForwardedEnv(profile.value, deps.agentSecrets);
+  if (!forwarded.ok) return fail(deps, claimed, task, forwarded.error.code, forwarded.error.message, "", null, null);
+
+  // 2. The prompt, from what GitHub says at the job's base commit.
   const guardrails = buildGuardrails(task, deps.agentSecrets);
   let prompt: { text: string; sha256: string };
   try {
@@ -76,7 +89,7 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
     return await fail(deps, claimed, task, "INFRA_GITHUB", failure.message, "", null, null);
   }
 
-  // 2. The container, under a heartbeat: a freeze or a cancel anywhere stops it within seconds.
+  // 3. The container, under a heartbeat: a freeze or a cancel anywhere stops it within seconds.
   const controller = new AbortController();
   signal.addEventListener("abort", () => controller.abort(), { once: true });
   const beat = setInterval(() => {
@@ -93,7 +106,7 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
         jobId: `${claimed.id}-${claimed.attempt}`,
         replica: engine.replicaId,
         profileName: claimed.profile,
-        profileSources: { builtIn: BUILT_IN_PROFILES, appProfiles: deps.appProfiles, repoProfiles: (task.config?.profiles ?? {}) as Record<string, AgentProfileOverride>, imageAllowlist: deps.imageAllowlist },
+        profileSources,
         prompt: prompt.text,
         context: { taskId: task.id, jobId: claimed.id, role: claimed.role, attempt: claimed.attempt, issue: task.issueNumber, branch: task.branch, baseSha: claimed.baseSha },
         agentSecrets: deps.agentSecrets,
@@ -117,11 +130,11 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
   const usage = readUsage(outcome);
   const evidence = { prompt: prompt.text, promptSha256: prompt.sha256, log: outcome.log?.jsonl ?? null, image: outcome.run?.image ?? null, exitCode: outcome.run?.exitCode ?? null };
 
-  // 3. The outcome: push a good diff; retry what infrastructure broke; report the rest.
+  // 4. The outcome: push a good diff; retry what infrastructure broke; report the rest.
   if (outcome.kind === "failed") {
     if (INFRA.has(outcome.code) && claimed.attempt < deps.maxAttempts) return requeue(deps, claimed, claimed.baseSha, outcome.message);
-    const message = outcome.violations ? `${outcome.message}\n${outcome.violations.map((violation) => `- ${violation.message}`).join("\n")}` : outcome.message;
-    return fail(deps, claimed, task, outcome.code, message, outcome.logTail, usage, evidence, outcome.result ?? null);
+    // The runner's message already lists every broken guardrail.
+    return fail(deps, claimed, task, outcome.code, outcome.message, outcome.logTail, usage, evidence, outcome.result ?? null);
   }
   if (outcome.result.status === "failure") {
     return fail(deps, claimed, task, "AGENT_REPORTED_FAILURE", `The agent reported that it could not do the work: ${outcome.result.summary}`, "", usage, evidence, outcome.result);

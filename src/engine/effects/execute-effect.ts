@@ -1,7 +1,7 @@
 import { EffectKind } from "../../workflow/effects.js";
 import { authorizeTrigger } from "./authorize-trigger.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
-import { runAddLabels, runEnsureBranch, runOpenDraftPr } from "./prepare-pull-request.js";
+import { runAddLabels, runEnsureBranch, runOpenDraftPr, runPostPullRequestComment } from "./prepare-pull-request.js";
 import { runUpsertStatusComment } from "./update-status-comment.js";
 
 /** Execute one effect by kind. Every executor is idempotent: running it twice has one effect on GitHub. */
@@ -17,6 +17,8 @@ export async function executeEffect(kind: string, input: EffectInput<Record<stri
       return runAddLabels(input as never);
     case EffectKind.upsertStatusComment:
       return runUpsertStatusComment(input);
+    case EffectKind.postPullRequestComment:
+      return runPostPullRequestComment(input as never);
     default:
       throw new Error(`unknown effect kind ${kind}`);
   }

@@ -1,5 +1,6 @@
 import { ensureBranch } from "../../github/ensure-branch.js";
 import { openDraftPullRequest } from "../../github/open-draft-pull-request.js";
+import { postMarkedComment } from "../../github/post-marked-comment.js";
 import type { Effect } from "../../workflow/effects.js";
 import { EventType } from "../../workflow/events.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
@@ -7,6 +8,7 @@ import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
 type EnsureBranchPayload = Omit<Extract<Effect, { kind: "ensure_branch" }>, "kind">;
 type OpenDraftPrPayload = Omit<Extract<Effect, { kind: "open_draft_pr" }>, "kind">;
 type AddLabelsPayload = Omit<Extract<Effect, { kind: "add_labels" }>, "kind">;
+type PostCommentPayload = Omit<Extract<Effect, { kind: "post_pr_comment" }>, "kind">;
 
 /** Create (or adopt) the task branch with its plan commit. */
 export async function runEnsureBranch({ payload, task, octokit, attempt }: EffectInput<EnsureBranchPayload>): Promise<EffectOutcome> {
@@ -45,4 +47,17 @@ export async function runOpenDraftPr({ payload, task, octokit, attempt }: Effect
 export async function runAddLabels({ payload, task, octokit }: EffectInput<AddLabelsPayload>): Promise<EffectOutcome> {
   await octokit.rest.issues.addLabels({ owner: task.repo.owner, repo: task.repo.name, issue_number: payload.issueNumber, labels: payload.labels });
   return { evidence: { issueNumber: payload.issueNumber, labels: payload.labels } };
+}
+
+/** Post an explanation on the PR (a rejected diff, for one), once, found again by its marker. */
+export async function runPostPullRequestComment({ payload, task, octokit, attempt }: EffectInput<PostCommentPayload>): Promise<EffectOutcome> {
+  const { commentId, created } = await postMarkedComment(octokit, {
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    issueNumber: payload.prNumber,
+    marker: payload.marker,
+    body: payload.body,
+    lookFirst: attempt > 1,
+  });
+  return { evidence: { prNumber: payload.prNumber, marker: payload.marker, commentId, created } };
 }
