@@ -16,6 +16,7 @@ import { resolve } from "node:path";
 import { buildOctokitClass, DEFAULT_OCTOKIT_TUNING, type GitHubClient, type OctokitTuning } from "./github/octokit.js";
 import { createApp } from "./index.js";
 import { createJobLogRoute } from "./http/job-log-route.js";
+import { buildComplianceRouteOptions } from "./http/compliance-routes.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
 export interface ForemanOptions {
@@ -66,7 +67,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   const intake = createIntake(database, () => worker?.wake(), log);
   let probot: Probot | null = null;
   const policy = { productionMode: env.PRODUCTION_MODE, allowedRepos: env.ALLOWED_REPOS };
-  const appFn = createApp({ database, intake, policy });
+  const appFn = createApp({ database, intake, policy, compliance: buildComplianceRouteOptions(env) });
   await server.load(async (app, appOptions) => {
     probot = app;
     await appFn(app, appOptions);

@@ -2,22 +2,35 @@
 import { existsSync } from "node:fs";
 import { EnvError, parseEnv } from "../config/env.js";
 import { createLogger } from "../logging/create-logger.js";
+import { FileArtifactStore, resolveArtifactsDir } from "../compliance/artifacts.js";
+import { resolveVerifyingKeys } from "../compliance/checkpoints.js";
+import { runCheckpointCommand } from "./checkpoint.js";
+import { runKeysCommand } from "./keys.js";
 import { openConfiguredDatabase } from "./open-configured-database.js";
+import { openDatabaseWithoutMigrating } from "./open-database-without-migrating.js";
 import { serve } from "./serve.js";
+import { runTokensCommand } from "./tokens.js";
+import { runVerifyCommand, VERIFY_USAGE } from "./verify.js";
 
 const USAGE = `Usage: foreman <command>
 
 Commands:
-  serve     start the GitHub App (webhooks, worker); the setup page when no app is registered yet
-  migrate   apply database migrations and exit`;
+  serve       start the GitHub App (webhooks, worker); the setup page when no app is registered yet
+  migrate     apply database migrations and exit
+  verify      check the compliance trail (foreman verify --help)
+  tokens      create, list or revoke API tokens (foreman tokens create --name N --role admin|operator|auditor)
+  keys        foreman keys generate: print a new Ed25519 key pair for signing checkpoints
+  checkpoint  sign the compliance chain's head now`;
 
 /** The `foreman` command line: parse the environment once, then run one command. */
 async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
+  const [command, ...args] = argv;
   if (command === undefined || command === "help" || command === "--help") {
     console.log(USAGE);
     return command === undefined ? 2 : 0;
   }
+  // Generating a key needs no settings, so a half-configured environment cannot get in the way.
+  if (command === "keys") return runKeysCommand(args, (text) => console.log(text));
   // A local .env fills in what the environment does not set (it never overrides).
   if (existsSync(".env")) process.loadEnvFile(".env");
   const env = parseEnv(process.env);
@@ -31,6 +44,30 @@ async function main(argv: string[]): Promise<number> {
       await opened.close();
       console.log("migrations applied");
       return 0;
+    }
+    case "verify": {
+      if (args.includes("--help")) {
+        console.log(VERIFY_USAGE);
+        return 0;
+      }
+      const opened = await openDatabaseWithoutMigrating(env);
+      try {
+        const deps = { sql: opened.database.sql, artifacts: new FileArtifactStore(resolveArtifactsDir(env)), publicKeys: resolveVerifyingKeys(env) };
+        return await runVerifyCommand(args, { ...deps, out: (text) => console.log(text) });
+      } finally {
+        await opened.close();
+      }
+    }
+    case "tokens":
+    case "checkpoint": {
+      const log = createLogger({ level: "warn", format: env.LOG_FORMAT, secrets: [] });
+      const opened = await openConfiguredDatabase(env, log);
+      try {
+        const out = (text: string) => console.log(text);
+        return command === "tokens" ? await runTokensCommand(args, { sql: opened.database.sql, out }) : await runCheckpointCommand(env, opened.database.sql, out);
+      } finally {
+        await opened.close();
+      }
     }
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);

@@ -3,6 +3,7 @@ import { hasAppCredentials, listSecretValues, type Env } from "../config/env.js"
 import { createLogger } from "../logging/create-logger.js";
 import { buildForeman } from "../main.js";
 import { openConfiguredDatabase } from "./open-configured-database.js";
+import { buildCheckpointSchedulerOptions, startCheckpointScheduler } from "../compliance/checkpoint-scheduler.js";
 
 /**
  * `foreman serve`: start the app. Without app credentials it serves Probot's setup page, which
@@ -23,6 +24,8 @@ export async function serve(env: Env): Promise<void> {
   await foreman.server.start();
   await foreman.worker.start();
   await foreman.jobs?.start();
+  // Checkpoints and change hooks write through the durable pool (not the engine's async-commit one).
+  const stopCompliance = startCheckpointScheduler(buildCheckpointSchedulerOptions(env, opened.database.sql, log.child({ name: "compliance" })));
   log.info({ port: foreman.server.port, embeddedPostgres: opened.embedded }, "Foreman is running");
 
   let stopping = false;
@@ -32,6 +35,7 @@ export async function serve(env: Env): Promise<void> {
     log.info({ signal }, "stopping: no new webhooks, finishing work in flight");
     await foreman.server.stop();
     await foreman.stop();
+    await stopCompliance();
     await opened.close();
     log.info("stopped cleanly");
     process.exit(0);

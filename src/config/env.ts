@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { loadCheckpointSigner, loadPublicKeys } from "../compliance/checkpoints.js";
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
@@ -23,6 +24,17 @@ const repoList = z
   });
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+// A PEM key that must load; the loader's message says what is wrong in plain words.
+const pemKey = (load: (pem: string) => unknown) =>
+  optionalText.superRefine((pem, context) => {
+    if (pem === undefined) return;
+    try {
+      load(pem);
+    } catch (error) {
+      context.addIssue({ code: "custom", message: (error as Error).message });
+    }
+  });
 
 /**
  * Every environment variable Foreman reads. Probot's own variables keep their Probot meaning.
@@ -66,6 +78,14 @@ export const Env = z.object({
   AGENT_PROFILES_FILE: optionalText,
   AGENT_ENV_ALLOWLIST: optionalText,
   PUBLIC_URL: z.url({ error: "must be the URL people reach Foreman at, e.g. https://foreman.example.com" }).optional(),
+  ARTIFACTS_DIR: optionalText,
+  CHECKPOINT_SIGNING_KEY: pemKey(loadCheckpointSigner),
+  CHECKPOINT_PUBLIC_KEY: pemKey(loadPublicKeys),
+  CHECKPOINT_EVERY_RECORDS: positiveInt(100),
+  CHECKPOINT_EVERY_MINUTES: positiveInt(15),
+  CHECKPOINT_PUBLISH_URL: z.url({ error: "must be a URL such as https://transparency.example.com/foreman/checkpoints" }).optional(),
+  CHANGE_HOOK_URL: z.url({ error: "must be a URL such as https://change.example.com/hooks/foreman" }).optional(),
+  CHANGE_HOOK_SECRET: optionalText,
 });
 
 /** The parsed environment, passed explicitly to whatever needs it. */
@@ -85,7 +105,7 @@ export class EnvError extends Error {
   }
 }
 
-const SECRET_NAMES = ["PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL"] as const;
+const SECRET_NAMES = ["PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL", "CHECKPOINT_SIGNING_KEY", "CHECKPOINT_PUBLIC_KEY", "CHANGE_HOOK_SECRET"] as const;
 
 /** Parse the environment once at start-up; throws EnvError listing every problem. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
@@ -139,12 +159,18 @@ function checkCombinations(env: z.infer<typeof Env>): string[] {
   if (env.PRODUCTION_MODE && env.ALLOWED_REPOS.length === 0) {
     problems.push("ALLOWED_REPOS: PRODUCTION_MODE=true acts only on listed repos, and none are listed; set ALLOWED_REPOS=owner/name,…");
   }
+  if (env.CHANGE_HOOK_URL !== undefined && env.CHANGE_HOOK_SECRET === undefined) {
+    problems.push("CHANGE_HOOK_SECRET: CHANGE_HOOK_URL is set but no secret to sign the hook with; set CHANGE_HOOK_SECRET (or CHANGE_HOOK_SECRET_FILE)");
+  }
+  if (env.CHECKPOINT_PUBLISH_URL !== undefined && env.CHECKPOINT_SIGNING_KEY === undefined) {
+    problems.push("CHECKPOINT_SIGNING_KEY: CHECKPOINT_PUBLISH_URL is set but checkpoints are not signed; set CHECKPOINT_SIGNING_KEY (see `foreman keys generate`)");
+  }
   return problems;
 }
 
 /** Secret values that must never appear in a log line (the logger redacts them at the stream). */
 export function listSecretValues(env: Env): string[] {
-  const values = [env.WEBHOOK_SECRET, env.PRIVATE_KEY, ...Object.values(env.agentSecrets)];
+  const values = [env.WEBHOOK_SECRET, env.PRIVATE_KEY, env.CHANGE_HOOK_SECRET, env.CHECKPOINT_SIGNING_KEY, ...Object.values(env.agentSecrets)];
   if (env.DATABASE_URL) {
     const password = new URL(env.DATABASE_URL).password;
     if (password) values.push(password, decodeURIComponent(password));

@@ -196,3 +196,59 @@ export const agentJobs = pgTable(
     index("agent_jobs_task_idx").on(table.taskId),
   ],
 );
+
+/** Content-addressed evidence files (prompts, agent outputs, logs, diffs): what the artifact store holds. */
+export const artifacts = pgTable("artifacts", {
+  sha256: text("sha256").primaryKey(),
+  kind: text("kind").notNull(),
+  size: bigint("size", { mode: "number" }).notNull(),
+  createdAt: createdAt(),
+});
+
+/** Signed statements of the chain head (`seq`, `hash`, `time`), Ed25519; append-only like the chain. */
+export const complianceCheckpoints = pgTable("compliance_checkpoints", {
+  seq: bigint("seq", { mode: "number" }).primaryKey(),
+  hash: text("hash").notNull(),
+  time: text("time").notNull(),
+  signature: text("signature").notNull(),
+  keyId: text("key_id").notNull(),
+  createdAt: createdAt(),
+});
+
+/** Bearer tokens for `/api/*`: only the sha256 of each token is kept. */
+export const apiTokens = pgTable(
+  "api_tokens",
+  {
+    id: uuid("id").primaryKey(),
+    name: text("name").notNull(),
+    role: text("role").$type<"admin" | "operator" | "auditor">().notNull(),
+    tokenSha256: text("token_sha256").notNull(),
+    createdAt: createdAt(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [uniqueIndex("api_tokens_token_sha256_key").on(table.tokenSha256)],
+);
+
+/** Outgoing HTTP notifications (change-management hook, checkpoint publication), retried until delivered. */
+export const outboundHooks = pgTable(
+  "outbound_hooks",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    kind: text("kind").$type<"change" | "checkpoint">().notNull(),
+    /** Sent as the `Idempotency-Key` header: the task id, or `checkpoint:<seq>`. */
+    idempotencyKey: text("idempotency_key").notNull(),
+    taskId: uuid("task_id"),
+    /** The exact bytes sent; built at the first attempt so that every retry sends the same body. */
+    body: text("body"),
+    status: text("status").$type<"pending" | "delivered" | "failed" | "skipped">().notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAt: timestamp("next_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [
+    uniqueIndex("outbound_hooks_kind_key").on(table.kind, table.idempotencyKey),
+    index("outbound_hooks_due_idx").on(table.nextAt).where(sql`status = 'pending'`),
+  ],
+);

@@ -15,6 +15,7 @@ import type { Task } from "../workflow/task.js";
 import { isTerminalState } from "../workflow/states.js";
 import { transition } from "../workflow/transition.js";
 import type { EngineDeps } from "./deps.js";
+import { enqueueChangeHook } from "../compliance/change-hook.js";
 
 /** Where an event came from, for the log and the compliance record. */
 export interface EventOrigin {
@@ -76,14 +77,17 @@ export async function applyEventToTask(
     createdAt: now,
   };
   const outbox = effects.filter((effect) => !isInternalEffect(effect));
-  // A task that ends drops what it had queued — before its own closing effects are queued.
-  if (task !== null && isTerminalState(next.state) && !isTerminalState(task.state)) await skipHeldEffects(tx, next.id);
+  // A task that ends drops what it had queued — before its own closing effects are queued — and
+  // its evidence summary is queued for the change-management hook (durably retried; once per task).
+  const ended = isTerminalState(next.state) && (task === null || !isTerminalState(task.state));
+  if (ended && task !== null) await skipHeldEffects(tx, next.id);
   await Promise.all([
     task === null || row === null ? insertTask(tx, next) : saveTask(tx, next, Number(row.version)),
     insertEffects(tx, next.id, outbox),
     ...effects.filter(isInternalEffect).map((effect) => applyInternalEffect(tx, next, effect, deps)),
     appendComplianceRecords(tx, [...extra, record]),
   ]);
+  if (ended) await enqueueChangeHook(tx, next.id);
 }
 
 /** Effects that only touch Foreman's own tables run in the transition's transaction: exactly once, with it. */

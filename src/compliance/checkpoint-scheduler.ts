@@ -1,0 +1,89 @@
+import type { Logger } from "pino";
+import type { Env } from "../config/env.js";
+import type { SqlClient } from "../db/client.js";
+import { FileArtifactStore, resolveArtifactsDir } from "./artifacts.js";
+import { deliverPendingHooks, type HookDeliveryConfig, type HookDeliveryReport } from "./change-hook.js";
+import { loadCheckpointSigner, type CheckpointSigner, type SignedCheckpoint } from "./checkpoints.js";
+import { createCheckpoint, type CheckpointPolicy } from "./create-checkpoint.js";
+
+/** What the compliance scheduler needs. */
+export interface CheckpointSchedulerOptions {
+  sql: SqlClient;
+  /** Null: no checkpoints are made (only notifications are delivered). */
+  signer: CheckpointSigner | null;
+  policy: CheckpointPolicy;
+  /** Queue each new checkpoint for `CHECKPOINT_PUBLISH_URL`. */
+  publish: boolean;
+  hooks: HookDeliveryConfig;
+  log: Pick<Logger, "warn" | "error">;
+  fetch?: typeof fetch;
+  now?: () => Date;
+  /** How often to look (default 15 s); a checkpoint is made only when the policy says it is due. */
+  intervalMs?: number;
+}
+
+/** What one round did. */
+export interface ComplianceTickResult {
+  checkpoint: SignedCheckpoint | null;
+  hooks: HookDeliveryReport;
+}
+
+/** The scheduler's options from the environment: signing key, policy, publication and hook settings. */
+export function buildCheckpointSchedulerOptions(env: Env, sql: SqlClient, log: Pick<Logger, "warn" | "error">): CheckpointSchedulerOptions {
+  return {
+    sql,
+    signer: env.CHECKPOINT_SIGNING_KEY ? loadCheckpointSigner(env.CHECKPOINT_SIGNING_KEY) : null,
+    policy: { everyRecords: env.CHECKPOINT_EVERY_RECORDS, everyMinutes: env.CHECKPOINT_EVERY_MINUTES },
+    publish: env.CHECKPOINT_PUBLISH_URL !== undefined,
+    hooks: {
+      changeHookUrl: env.CHANGE_HOOK_URL,
+      changeHookSecret: env.CHANGE_HOOK_SECRET,
+      checkpointPublishUrl: env.CHECKPOINT_PUBLISH_URL,
+      artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
+      log,
+    },
+    log,
+  };
+}
+
+/** One round: make a checkpoint if one is due, then deliver due notifications. */
+export async function runComplianceTick(options: CheckpointSchedulerOptions): Promise<ComplianceTickResult> {
+  const now = (options.now ?? (() => new Date()))();
+  const checkpoint = options.signer ? await createCheckpoint(options.sql, options.signer, now, { policy: options.policy, publish: options.publish }) : null;
+  const hooks = await deliverPendingHooks(options.sql, options.fetch ?? fetch, now, { ...options.hooks, log: options.hooks.log ?? options.log });
+  return { checkpoint, hooks };
+}
+
+/**
+ * Run compliance rounds in the background until stopped: checkpoints of the chain head and the
+ * durable delivery of change hooks and checkpoint publications. A failed round is logged and the
+ * next one tries again. Returns a function that stops the loop and waits for a round in flight.
+ */
+export function startCheckpointScheduler(options: CheckpointSchedulerOptions): () => Promise<void> {
+  const intervalMs = options.intervalMs ?? 15_000;
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let inFlight: Promise<void> = Promise.resolve();
+
+  const round = async () => {
+    try {
+      await runComplianceTick(options);
+    } catch (error) {
+      options.log.error({ err: error }, "compliance round failed");
+    }
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      inFlight = round().finally(schedule);
+    }, intervalMs);
+    timer.unref();
+  };
+  inFlight = round().finally(schedule);
+
+  return async () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    await inFlight;
+  };
+}
