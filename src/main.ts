@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { getPrivateKey } from "@probot/get-private-key";
 import { Probot, Server, type Logger } from "probot";
-import { buildGitHubBaseUrl, type Env } from "./config/env.js";
+import { buildGitHubBaseUrl, listSecretValues, type Env } from "./config/env.js";
 import { openDatabase, type Database } from "./db/client.js";
 import type { EngineDeps } from "./engine/deps.js";
 import { createIntake } from "./engine/intake.js";
@@ -17,6 +17,7 @@ import { buildOctokitClass, DEFAULT_OCTOKIT_TUNING, type GitHubClient, type Octo
 import { createApp } from "./index.js";
 import { createJobLogRoute } from "./http/job-log-route.js";
 import { buildComplianceRouteOptions } from "./http/compliance-routes.js";
+import { FileArtifactStore, resolveArtifactsDir } from "./compliance/artifacts.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
 export interface ForemanOptions {
@@ -116,6 +117,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     ? new JobRunner(
         {
           engine: deps,
+          artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
+          secrets: listSecretValues(env),
           runner: options.agents?.runner ?? new DockerRunner(dockerOptionsFromHost(env.DOCKER_HOST)),
           imageAllowlist: parseGlobList(env.AGENT_IMAGE_ALLOWLIST),
           appProfiles: loadAgentProfiles(env.AGENT_PROFILES_FILE),

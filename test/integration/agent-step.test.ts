@@ -4,6 +4,8 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
+import { FileArtifactStore } from "../../src/compliance/artifacts.js";
+import { verifyDatabase } from "../../src/compliance/verify-database.js";
 import { mockGitHub, REPO, REPO_PATH } from "../helpers/github-mock.js";
 import { buildIssuesPayload } from "../helpers/payloads.js";
 import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
@@ -41,6 +43,7 @@ function buildConfig(script: string, timeoutSeconds = 60): string {
 
 let database: TestDatabase;
 let foreman: TestForeman;
+let artifactsDir: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -50,7 +53,9 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await resetTables(database);
+  artifactsDir = mkdtempSync(join(tmpdir(), "foreman-artifacts-"));
   const env = buildTestEnv({
+    ARTIFACTS_DIR: artifactsDir,
     AGENT_IMAGE_ALLOWLIST: "foreman-test/*",
     WORKSPACE_DIR: mkdtempSync(join(tmpdir(), "foreman-ws-")),
     POLL_INTERVAL_MS: "50",
@@ -162,6 +167,17 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     expect((finished!.payload as { changes: unknown[] }).changes).toEqual(
       expect.arrayContaining([{ path: "old.txt", status: "deleted", added: 0, deleted: 1 }]),
     );
+    // The prompt, the log, the diff and the result are evidence: stored by hash, named by the record.
+    const refs = (finished!.payload as { artifacts: Array<{ kind: string; sha256: string }> }).artifacts;
+    expect(refs.map((ref) => ref.kind)).toEqual(["agent-prompt", "agent-log", "agent-diff", "agent-result"]);
+    const store = new FileArtifactStore(artifactsDir);
+    const log = (await store.get(refs[1]!.sha256))!.toString("utf8");
+    expect(log).toContain("ghs_[REDACTED]");
+    expect(log).not.toContain("secrettokenvalue");
+    expect((await store.get(refs[2]!.sha256))!.toString("utf8")).toContain("--- deleted old.txt");
+    // What `foreman verify` checks: every hash of the chain and every artifact it names.
+    const verdict = await verifyDatabase(database.sql, { artifacts: store, publicKeys: null });
+    expect(verdict).toMatchObject({ ok: true, failure: null, artifacts: { checked: 4, storeChecked: true } });
   }, 120_000);
 
   test("an agent that writes no valid result.json fails the task with the reason and its log tail on the issue", async () => {

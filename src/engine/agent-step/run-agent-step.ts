@@ -18,6 +18,8 @@ import { renderPrompt } from "../../prompts/render-prompt.js";
 import { EventType, type DomainEvent, type JobUsage } from "../../workflow/events.js";
 import type { Task } from "../../workflow/task.js";
 import { deliverTaskEvent } from "../deliver-task-event.js";
+import { storeRedactedArtifact, type ArtifactStore } from "../../compliance/artifacts.js";
+import type { FileChange } from "../../agents/changes.js";
 import type { EngineDeps } from "../deps.js";
 import { classifyError, computeBackoffMs } from "../errors.js";
 import { gatherPromptContext } from "./gather-prompt-context.js";
@@ -25,6 +27,10 @@ import { gatherPromptContext } from "./gather-prompt-context.js";
 /** What the job runner needs beyond the engine. */
 export interface AgentStepDeps {
   engine: EngineDeps;
+  /** Where prompts, logs and diffs are kept as evidence, content-addressed. */
+  artifacts: ArtifactStore;
+  /** Values to redact from evidence before it is hashed and stored. */
+  secrets: readonly string[];
   runner: Runner;
   imageAllowlist: string[];
   appProfiles: Record<string, AgentProfileOverride>;
@@ -179,7 +185,8 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
     model: outcome.result.model ?? null,
     changes: outcome.changes.map((change) => ({ path: change.path, status: change.status, added: change.addedLines, deleted: change.deletedLines })),
     push: pushed.kind,
-  });
+    result: { status: outcome.result.status, summary: outcome.result.summary },
+  }, [{ kind: "agent-diff", text: renderDiffEvidence(outcome.changes) }, { kind: "agent-result", text: JSON.stringify(outcome.result, null, 2) }]);
 }
 
 function buildGuardrails(task: Task, secrets: Record<string, string>): GuardrailRules {
@@ -242,8 +249,27 @@ async function fail(
   }, { failureCode: code });
 }
 
-async function finish(deps: AgentStepDeps, job: ClaimedAgentJob, task: Task, event: DomainEvent, record: AgentJobRecord, extra: Record<string, unknown>): Promise<void> {
+async function finish(
+  deps: AgentStepDeps,
+  job: ClaimedAgentJob,
+  task: Task,
+  event: DomainEvent,
+  record: AgentJobRecord,
+  extra: Record<string, unknown>,
+  evidence: Array<{ kind: string; text: string }> = [],
+): Promise<void> {
   const { engine } = deps;
+  // Evidence first (redacted, then hashed and stored), so the record can name it by hash.
+  const texts = [
+    ...(record.prompt === null ? [] : [{ kind: "agent-prompt", text: record.prompt }]),
+    ...(record.log === null ? [] : [{ kind: "agent-log", text: record.log }]),
+    ...evidence,
+  ];
+  const artifacts = [];
+  for (const item of texts) {
+    const stored = await storeRedactedArtifact(deps.artifacts, engine.database.sql, item.text, item.kind, deps.secrets);
+    artifacts.push({ sha256: stored.sha256, kind: stored.kind });
+  }
   const compliance: NewComplianceRecord = {
     taskId: task.id,
     kind: "agent_job.finished",
@@ -262,6 +288,7 @@ async function finish(deps: AgentStepDeps, job: ClaimedAgentJob, task: Task, eve
       logSha256: record.log === null ? null : createHash("sha256").update(record.log).digest("hex"),
       pushedSha: record.pushedSha,
       ...extra,
+      artifacts,
     },
     createdAt: engine.now(),
   };
@@ -269,4 +296,15 @@ async function finish(deps: AgentStepDeps, job: ClaimedAgentJob, task: Task, eve
     await finishAgentJob(tx, record);
     await deliverTaskEvent(tx, engine, task, event, `job:${job.id}:finished`, [compliance]);
   });
+}
+
+/** A reviewable text form of the change: each file's status and, for text files, its new content. */
+function renderDiffEvidence(changes: readonly FileChange[]): string {
+  return changes
+    .map((change) => {
+      const header = `--- ${change.status} ${change.path} (mode ${change.mode}, +${change.addedLines} -${change.deletedLines})`;
+      if (change.status === "deleted" || change.binary || !change.content) return header;
+      return `${header}\n${change.content.toString("utf8")}`;
+    })
+    .join("\n");
 }

@@ -14,6 +14,10 @@ describe("redactSecrets", () => {
     );
   });
 
+  test("a token redacted upstream is left as it is, not mangled", () => {
+    expect(redactSecrets("with ghs_[REDACTED] and github_pat_[REDACTED]")).toBe("with ghs_[REDACTED] and github_pat_[REDACTED]");
+  });
+
   test("private keys and literal secrets are removed, longer literals first", () => {
     expect(redactSecrets("k=-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY----- end")).toBe("k=[REDACTED] end");
     expect(redactSecrets("pw hunter22 and hunter2", ["hunter2", "hunter22"])).toBe("pw [REDACTED] and [REDACTED]");
