@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { existsSync } from "node:fs";
 import { EnvError, parseEnv } from "../config/env.js";
+import { CommandError } from "./command-error.js";
 import { createLogger } from "../logging/create-logger.js";
 import { FileArtifactStore, resolveArtifactsDir } from "../compliance/artifacts.js";
 import { resolveVerifyingKeys } from "../compliance/checkpoints.js";
@@ -80,7 +81,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
-    if (error instanceof EnvError) {
+    if (error instanceof EnvError || error instanceof CommandError) {
       console.error(error.message);
       process.exit(2);
     }

@@ -1,4 +1,5 @@
 import type { Env } from "../config/env.js";
+import { CommandError } from "./command-error.js";
 import { openDatabase, type Database } from "../db/client.js";
 import { startEmbeddedPostgres } from "../db/embedded.js";
 
@@ -10,6 +11,16 @@ import { startEmbeddedPostgres } from "../db/embedded.js";
 export async function openDatabaseWithoutMigrating(env: Env): Promise<{ database: Database; close(): Promise<void> }> {
   const embedded = env.DATABASE_URL === undefined ? await startEmbeddedPostgres({ dataDir: env.DATA_DIR, port: env.EMBEDDED_POSTGRES_PORT }) : null;
   const database = openDatabase(embedded?.url ?? env.DATABASE_URL!, { max: 2 });
+  // A database without Foreman's tables is a wrong address, not a broken trail: say so plainly.
+  const [found] = await database.sql<{ ok: boolean }[]>`select to_regclass('compliance_records') is not null and to_regclass('compliance_checkpoints') is not null as ok`;
+  if (!found?.ok) {
+    await database.close();
+    await embedded?.stop();
+    throw new CommandError(
+      `${embedded ? `The embedded database under ${env.DATA_DIR}` : "The database at DATABASE_URL"} has no Foreman compliance tables. ` +
+        "Point DATABASE_URL at Foreman's database (or run `foreman migrate` first if this is a new one).",
+    );
+  }
   return {
     database,
     async close() {

@@ -25,6 +25,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url,
     async drop() {
       await database.close();
+      // KEEP_TEST_DATABASE=1 keeps it for inspection (e.g. `foreman verify` on what the tests filled).
+      if (process.env.KEEP_TEST_DATABASE === "1") {
+        console.log(`kept test database: ${url}`);
+        return;
+      }
       const cleanup = postgres(adminUrl, { max: 1, onnotice: () => {} });
       await cleanup.unsafe(`drop database if exists ${name} with (force)`);
       await cleanup.end();

@@ -53,7 +53,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await resetTables(database);
-  artifactsDir = mkdtempSync(join(tmpdir(), "foreman-artifacts-"));
+  artifactsDir = process.env.TEST_ARTIFACTS_DIR ?? mkdtempSync(join(tmpdir(), "foreman-artifacts-"));
   const env = buildTestEnv({
     ARTIFACTS_DIR: artifactsDir,
     AGENT_IMAGE_ALLOWLIST: "foreman-test/*",
