@@ -119,6 +119,8 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
         guardrails,
         workspaceBaseDir: deps.workspaceDir,
         keepFailedWorkspaceMs: deps.keepFailedWorkspaceMs,
+        // Heartbeat (≤1 s) + this grace keeps "a freeze stops the container within 5 s" even for an agent ignoring SIGTERM.
+        stopGraceSeconds: 3,
       },
       {
         runner: deps.runner,
