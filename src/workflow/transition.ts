@@ -4,6 +4,10 @@ import { DEFAULT_TASK_CONFIG, isTriggerCandidate } from "./defaults.js";
 import { EffectKind, type Effect } from "./effects.js";
 import { EventType, type DomainEvent, type EventOf } from "./events.js";
 import { TaskState, isTerminalState } from "./states.js";
+import { CODER, dispatchStep, onJobFailed, onJobFinished } from "./agent-step-transitions.js";
+import { cancelJob, statusComment, stop, unchanged, type TransitionResult } from "./transition-result.js";
+
+export type { TransitionResult } from "./transition-result.js";
 import { ReasonCode, type Task, type TaskReason, type TaskType } from "./task.js";
 
 /** What the engine knows that the workflow may use; the workflow itself reads no clock, id source or database. */
@@ -16,13 +20,6 @@ export interface TransitionFacts {
   knownTriggerLabels: readonly string[];
 }
 
-/** The outcome of one event: the task as it is now (null when none exists) and the effects to run, in order. */
-export interface TransitionResult {
-  next: Task | null;
-  effects: Effect[];
-}
-
-const statusComment: Effect = Object.freeze({ kind: EffectKind.upsertStatusComment });
 
 /**
  * The task state machine: given a task (or null when the issue has none), an event and the time,
@@ -35,9 +32,6 @@ export function transition(task: Task | null, event: DomainEvent, now: Date, fac
   return transitionActive(task, event, now, facts);
 }
 
-function unchanged(task: Task | null): TransitionResult {
-  return { next: task, effects: [] };
-}
 
 function startTask(event: DomainEvent, now: Date, facts: TransitionFacts): TransitionResult {
   let label: string | undefined;
@@ -194,86 +188,6 @@ function onDraftPrOpened(task: Task, event: EventOf<typeof EventType.draftPrOpen
   return { next: dispatched.next, effects: [...effects, statusComment, ...dispatched.effects] };
 }
 
-const CODER = "coder";
-
-/** Queue an agent job for a step on the branch head (the runner starts it when a container slot is free). */
-function dispatchStep(task: Task, role: string, facts: TransitionFacts): TransitionResult {
-  const baseSha = task.headSha ?? task.baseSha;
-  if (baseSha === null) return stop(task, TaskState.failed, { code: ReasonCode.internalError, message: "Foreman lost track of the branch head; start again." }, task.updatedAt);
-  return {
-    next: { ...task, state: TaskState.awaitingAgent, step: role, jobId: facts.newJobId },
-    effects: [{ kind: EffectKind.dispatchAgentJob, jobId: facts.newJobId, role, baseSha }],
-  };
-}
-
-function cancelJob(task: Task): Effect[] {
-  return task.jobId !== null && (task.state === TaskState.awaitingAgent || task.state === TaskState.running)
-    ? [{ kind: EffectKind.cancelAgentJob, jobId: task.jobId }]
-    : [];
-}
-
-function addUsage(task: Task, usage: { durationMs: number; tokens: number; costUsd: number }): Task["usage"] {
-  return { agentMs: task.usage.agentMs + usage.durationMs, tokens: task.usage.tokens + usage.tokens, costUsd: task.usage.costUsd + usage.costUsd };
-}
-
-/** The first budget a task has gone over, in words; null when within all of them. */
-function findBudgetOverrun(task: Task): string | null {
-  const budgets = task.config?.budgets;
-  if (!budgets) return null;
-  if (task.usage.agentMs > budgets.agentMinutes * 60_000) {
-    return `Agents have worked ${Math.round(task.usage.agentMs / 60_000)} minutes on this task, over its budget of ${budgets.agentMinutes} minutes.`;
-  }
-  if (budgets.tokens !== null && task.usage.tokens > budgets.tokens) return `Agents used ${task.usage.tokens} tokens, over the task's budget of ${budgets.tokens}.`;
-  if (budgets.costUsd !== null && task.usage.costUsd > budgets.costUsd) {
-    return `Agents spent $${task.usage.costUsd.toFixed(2)}, over the task's budget of $${budgets.costUsd.toFixed(2)}.`;
-  }
-  return null;
-}
-
-const BUDGET_FIX = "Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.";
-
-function onJobFinished(task: Task, event: EventOf<typeof EventType.jobFinished>, at: string): TransitionResult {
-  if (event.jobId !== task.jobId || (task.state !== TaskState.running && task.state !== TaskState.awaitingAgent)) return unchanged(task);
-  // The job is over: its id is cleared so a late duplicate of this event is recognised as stale.
-  const spent: Task = { ...task, jobId: null, usage: addUsage(task, event.usage), updatedAt: at };
-  const overrun = findBudgetOverrun(spent);
-  if (event.commitSha === null) {
-    return stop(spent, TaskState.failed, {
-      code: ReasonCode.agentNoChanges,
-      message: `The ${task.step ?? "agent"} step finished without changing anything. Its summary: ${event.summary}`,
-    }, at);
-  }
-  const pushed: Task = { ...spent, headSha: event.commitSha };
-  if (overrun) return stop(pushed, TaskState.failed, { code: ReasonCode.budgetExceeded, message: `${overrun} ${BUDGET_FIX}` }, at);
-  return { next: { ...pushed, state: TaskState.awaitingCi, reason: null }, effects: [statusComment] };
-}
-
-const CONFIG_CODES = new Set(["PROFILE_UNKNOWN", "PROFILE_INVALID", "PROFILE_SECRET_MISSING", "PROFILE_SECRET_FORBIDDEN", "IMAGE_NOT_ALLOWED"]);
-
-function onJobFailed(task: Task, event: EventOf<typeof EventType.jobFailed>, at: string, facts: TransitionFacts): TransitionResult {
-  if (event.jobId !== task.jobId || (task.state !== TaskState.running && task.state !== TaskState.awaitingAgent)) return unchanged(task);
-  const spent: Task = { ...task, jobId: null, usage: addUsage(task, event.usage), updatedAt: at };
-  if (event.code === "AGENT_STOPPED") {
-    // Stopped for a freeze: the step starts over on resume, on a fresh job.
-    const again = dispatchStep(spent, task.step ?? CODER, facts);
-    return { next: again.next, effects: again.effects };
-  }
-  const detail = event.logTail ? { detail: event.logTail } : {};
-  if (event.code === "BUDGET_EXCEEDED") return stop(spent, TaskState.failed, { code: ReasonCode.budgetExceeded, message: `${event.message} ${BUDGET_FIX}` }, at);
-  if (CONFIG_CODES.has(event.code)) return stop(spent, TaskState.failed, { code: ReasonCode.configError, message: event.message }, at);
-  const failed = stop(spent, TaskState.failed, { code: ReasonCode.agentFailed, message: event.message, ...detail }, at);
-  if (event.code === "GUARDRAIL_REJECTED" && task.prNumber !== null) {
-    // A rejected diff is explained where the reviewers look: on the PR. Nothing was pushed.
-    failed.effects.push({
-      kind: EffectKind.postPullRequestComment,
-      prNumber: task.prNumber,
-      marker: `foreman:guardrails:${event.jobId}`,
-      body: `### 🛑 Foreman did not push the ${task.step ?? "agent"} step's changes\n\n${event.message}\n\nNothing was pushed to this branch.`,
-    });
-  }
-  return failed;
-}
-
 function onEffectFailed(task: Task, event: EventOf<typeof EventType.effectFailed>, at: string): TransitionResult {
   const reason: TaskReason = { code: event.code === "INTERNAL" ? ReasonCode.internalError : ReasonCode.githubError, message: event.message };
   const next: Task = { ...task, state: TaskState.failed, reason, updatedAt: at };
@@ -281,9 +195,6 @@ function onEffectFailed(task: Task, event: EventOf<typeof EventType.effectFailed
   return { next, effects: [...(event.effectKind === EffectKind.upsertStatusComment ? [] : [statusComment]), ...cancelJob(task)] };
 }
 
-function stop(task: Task, state: TaskState, reason: TaskReason, at: string): TransitionResult {
-  return { next: { ...task, state, reason, updatedAt: at }, effects: [statusComment, ...cancelJob(task)] };
-}
 
 /**
  * A frozen task still learns facts (a PR that was being opened when the freeze came in) but acts on

@@ -1,5 +1,5 @@
 import { GENESIS_HASH, computeRecordHash, type ChainRecord } from "../../compliance/chain.js";
-import { toJsonText, type SqlClient } from "../client.js";
+import type { SqlClient } from "../client.js";
 
 // One chain for the whole installation of Foreman; appends take turns on this lock until commit.
 const CHAIN_LOCK_KEY = 7_340_012;
