@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { BUILT_IN_PROFILES, resolveProfile, type ProfileSources } from "../../agents/profiles.js";
 import { collectForwardedEnv } from "../../agents/job-spec.js";
 import type { AgentProfileOverride } from "../../agents/agent-profile.js";
@@ -6,22 +5,19 @@ import { DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "../../agents/guard
 import type { AgentJobOutcome } from "../../agents/job-outcome.js";
 import { runAgentJob } from "../../agents/run-agent-job.js";
 import type { Runner } from "../../agents/runner.js";
-import type { NewComplianceRecord } from "../../db/queries/append-compliance-record.js";
 import type { ClaimedAgentJob } from "../../db/queries/claim-next-agent-job.js";
-import { finishAgentJob, type AgentJobRecord } from "../../db/queries/finish-agent-job.js";
 import { heartbeatAgentJob } from "../../db/queries/heartbeat-agent-job.js";
-import { requeueAgentJob } from "../../db/queries/requeue-agent-job.js";
 import { toTask } from "../../db/queries/task-row.js";
 import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
 import { loadTemplates } from "../../prompts/load-templates.js";
 import { renderPrompt } from "../../prompts/render-prompt.js";
-import { EventType, type DomainEvent, type JobUsage } from "../../workflow/events.js";
+import { EventType, type DomainEvent } from "../../workflow/events.js";
 import type { Task } from "../../workflow/task.js";
 import { deliverTaskEvent } from "../deliver-task-event.js";
-import { storeRedactedArtifact, type ArtifactStore } from "../../compliance/artifacts.js";
-import type { FileChange } from "../../agents/changes.js";
+import { fail, finish, readUsage, renderDiffEvidence, requeue } from "./record-job-outcome.js";
+import type { ArtifactStore } from "../../compliance/artifacts.js";
 import type { EngineDeps } from "../deps.js";
-import { classifyError, computeBackoffMs } from "../errors.js";
+import { classifyError } from "../errors.js";
 import { gatherPromptContext } from "./gather-prompt-context.js";
 
 /** What the job runner needs beyond the engine. */
@@ -43,7 +39,6 @@ export interface AgentStepDeps {
 }
 
 const INFRA = new Set(["INFRA_WORKSPACE", "INFRA_DOCKER_UNAVAILABLE", "INFRA_IMAGE_PULL_FAILED", "INFRA_CONTAINER_FAILED", "INFRA_COLLECT_FAILED"]);
-const NO_USAGE: JobUsage = { durationMs: 0, tokens: 0, costUsd: 0 };
 
 /**
  * Run one leased job end to end: tell the task it started, render the prompt, run the container
@@ -210,103 +205,3 @@ function buildCommitMessage(task: Task, job: ClaimedAgentJob, title: string | un
   return `${subject}\n\n${summary.slice(0, 4000)}\n\nForeman-Task: ${task.id}\nForeman-Job: ${job.id}`;
 }
 
-function readUsage(outcome: AgentJobOutcome): JobUsage {
-  const result = outcome.kind === "succeeded" ? outcome.result : outcome.result;
-  const tokens = (result?.usage?.inputTokens ?? 0) + (result?.usage?.outputTokens ?? 0);
-  return { durationMs: outcome.run?.durationMs ?? 0, tokens, costUsd: result?.usage?.costUsd ?? 0 };
-}
-
-async function requeue(deps: AgentStepDeps, job: ClaimedAgentJob, baseSha: string, reason: string): Promise<void> {
-  const delayMs = computeBackoffMs(job.attempt, deps.engine.random, deps.engine.retryBaseMs);
-  deps.engine.log.warn({ jobId: job.id, attempt: job.attempt, delayMs, reason }, "agent job will be retried");
-  await requeueAgentJob(deps.engine.database.sql, { id: job.id, baseSha, delayMs, reason });
-}
-
-async function fail(
-  deps: AgentStepDeps,
-  job: ClaimedAgentJob,
-  task: Task,
-  code: string,
-  message: string,
-  logTail: string,
-  usage: JobUsage | null,
-  evidence: { prompt: string; promptSha256: string; log: string | null; image: string | null; exitCode: number | null } | null,
-  result: unknown = null,
-): Promise<void> {
-  const spent = usage ?? NO_USAGE;
-  const status = code === "AGENT_STOPPED" ? "cancelled" : "failed";
-  await finish(deps, job, task, { type: EventType.jobFailed, taskId: task.id, jobId: job.id, code, message, logTail, usage: spent }, {
-    id: job.id,
-    status,
-    image: evidence?.image ?? null,
-    exitCode: evidence?.exitCode ?? null,
-    failureCode: code,
-    failureMessage: message,
-    result,
-    usage: spent,
-    prompt: evidence?.prompt ?? null,
-    promptSha256: evidence?.promptSha256 ?? null,
-    log: evidence?.log ?? null,
-    pushedSha: null,
-  }, { failureCode: code });
-}
-
-async function finish(
-  deps: AgentStepDeps,
-  job: ClaimedAgentJob,
-  task: Task,
-  event: DomainEvent,
-  record: AgentJobRecord,
-  extra: Record<string, unknown>,
-  evidence: Array<{ kind: string; text: string }> = [],
-): Promise<void> {
-  const { engine } = deps;
-  // Evidence first (redacted, then hashed and stored), so the record can name it by hash.
-  const texts = [
-    ...(record.prompt === null ? [] : [{ kind: "agent-prompt", text: record.prompt }]),
-    ...(record.log === null ? [] : [{ kind: "agent-log", text: record.log }]),
-    ...evidence,
-  ];
-  const artifacts = [];
-  for (const item of texts) {
-    const stored = await storeRedactedArtifact(deps.artifacts, engine.database.sql, item.text, item.kind, deps.secrets);
-    artifacts.push({ sha256: stored.sha256, kind: stored.kind });
-  }
-  const compliance: NewComplianceRecord = {
-    taskId: task.id,
-    kind: "agent_job.finished",
-    actor: `agent:${job.profile}`,
-    payload: {
-      jobId: job.id,
-      role: job.role,
-      profile: job.profile,
-      attempt: job.attempt,
-      baseSha: job.baseSha,
-      status: record.status,
-      image: record.image,
-      exitCode: record.exitCode,
-      usage: record.usage,
-      promptSha256: record.promptSha256,
-      logSha256: record.log === null ? null : createHash("sha256").update(record.log).digest("hex"),
-      pushedSha: record.pushedSha,
-      ...extra,
-      artifacts,
-    },
-    createdAt: engine.now(),
-  };
-  await engine.database.sql.begin(async (tx) => {
-    await finishAgentJob(tx, record);
-    await deliverTaskEvent(tx, engine, task, event, `job:${job.id}:finished`, [compliance]);
-  });
-}
-
-/** A reviewable text form of the change: each file's status and, for text files, its new content. */
-function renderDiffEvidence(changes: readonly FileChange[]): string {
-  return changes
-    .map((change) => {
-      const header = `--- ${change.status} ${change.path} (mode ${change.mode}, +${change.addedLines} -${change.deletedLines})`;
-      if (change.status === "deleted" || change.binary || !change.content) return header;
-      return `${header}\n${change.content.toString("utf8")}`;
-    })
-    .join("\n");
-}
