@@ -1,3 +1,4 @@
+import { findBranchHead } from "./find-branch-head.js";
 import type { GitHubClient } from "./octokit.js";
 
 /** Where the task branch ended up: its head, the base it started from, and whether it already existed. */
@@ -46,16 +47,5 @@ export async function ensureBranch(octokit: GitHubClient, params: EnsureBranchPa
     const existing = await findBranchHead(octokit, { owner, repo, branch });
     if (!existing) throw error;
     return { headSha: existing, baseSha: base.commit.sha, reused: true };
-  }
-}
-
-/** The head SHA of a branch, or null when there is no such branch. */
-export async function findBranchHead(octokit: GitHubClient, params: { owner: string; repo: string; branch: string }): Promise<string | null> {
-  try {
-    const { data } = await octokit.rest.git.getRef({ owner: params.owner, repo: params.repo, ref: `heads/${params.branch}` });
-    return data.object.sha;
-  } catch (error) {
-    if ((error as { status?: number }).status === 404) return null;
-    throw error;
   }
 }

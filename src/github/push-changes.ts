@@ -8,6 +8,7 @@
  */
 import type { Octokit } from "@octokit/rest";
 import type { FileChange } from "../agents/changes.js";
+import { findBranchHead } from "./find-branch-head.js";
 
 /** The slice of Octokit this needs (so any compatible Octokit, e.g. Probot's, can be passed). */
 export type GitDataClient = {
@@ -40,7 +41,7 @@ type TreeEntry = NonNullable<Parameters<Octokit["rest"]["git"]["createTree"]>[0]
 export async function pushChanges(octokit: GitDataClient, params: PushChangesParams): Promise<PushOutcome> {
   if (params.changes.length === 0) return { kind: "no_changes", headSha: null };
   const { owner, repo, branch, expectedHeadSha } = params;
-  const head = await findHead(octokit, params);
+  const head = await findBranchHead(octokit, params);
   if (head === null) {
     return { kind: "branch_missing", message: `Branch ${branch} no longer exists in ${owner}/${repo}; nothing was pushed.` };
   }
@@ -67,7 +68,7 @@ export async function pushChanges(octokit: GitDataClient, params: PushChangesPar
   } catch (error) {
     // 422 "Update is not a fast forward": someone pushed meanwhile. Their commit stays; ours is dropped.
     if ((error as { status?: number }).status !== 422) throw error;
-    return conflict(params, await findHead(octokit, params));
+    return conflict(params, await findBranchHead(octokit, params));
   }
   return { kind: "pushed", commitSha: commit.sha, treeSha };
 }
@@ -89,16 +90,6 @@ async function createChangeTree(octokit: GitDataClient, params: PushChangesParam
   }
   const { data } = await octokit.rest.git.createTree({ owner, repo, base_tree: baseTreeSha, tree });
   return data.sha;
-}
-
-async function findHead(octokit: GitDataClient, params: PushChangesParams): Promise<string | null> {
-  try {
-    const { data } = await octokit.rest.git.getRef({ owner: params.owner, repo: params.repo, ref: `heads/${params.branch}` });
-    return data.object.sha;
-  } catch (error) {
-    if ((error as { status?: number }).status === 404) return null;
-    throw error;
-  }
 }
 
 function conflict(params: PushChangesParams, actualHeadSha: string | null): PushOutcome {
