@@ -84,14 +84,14 @@ function checkSize(changes: readonly FileChange[], rules: GuardrailRules, baseFi
   if (changes.length > rules.maxFiles) {
     violations.push({
       rule: GUARDRAIL_RULES.maxFiles,
-      message: `The change touches ${changes.length} files; the limit is ${rules.maxFiles}. Split the issue into smaller ones, or raise \`guardrails.maxFiles\`.`,
+      message: `The change touches ${changes.length} files; the limit is ${rules.maxFiles}. Split the issue into smaller ones (a repository can lower this limit in \`guardrails\`, never raise it).`,
     });
   }
   const changedLines = changes.reduce((sum, change) => sum + change.addedLines + change.deletedLines, 0);
   if (changedLines > rules.maxChangedLines) {
     violations.push({
       rule: GUARDRAIL_RULES.maxChangedLines,
-      message: `The change adds or removes ${changedLines} lines; the limit is ${rules.maxChangedLines}. Split the issue into smaller ones, or raise \`guardrails.maxChangedLines\`.`,
+      message: `The change adds or removes ${changedLines} lines; the limit is ${rules.maxChangedLines}. Split the issue into smaller ones (a repository can lower this limit in \`guardrails\`, never raise it).`,
     });
   }
   const deleted = changes.filter((change) => change.status === "deleted").length;

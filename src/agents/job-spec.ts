@@ -58,7 +58,14 @@ export interface JobSpecInput {
 
 // Variables that carry the app's own credentials (Probot's names) or GitHub tokens: a
 // profile — possibly written by anyone with push access to a repo — may never forward them.
-const FORBIDDEN_ENV = [/^GITHUB_/, /^GH_/, /^FOREMAN_/, /^(APP_ID|PRIVATE_KEY|PRIVATE_KEY_PATH|WEBHOOK_SECRET|DATABASE_URL|HOME)$/];
+const FORBIDDEN_ENV = [
+  /^GITHUB_/,
+  /^GH_/,
+  /^FOREMAN_/,
+  /^CHECKPOINT_/,
+  /^CHANGE_HOOK_/,
+  /^(APP_ID|PRIVATE_KEY|PRIVATE_KEY_PATH|WEBHOOK_SECRET|WEBHOOK_PROXY_URL|DATABASE_URL|HOME)(_FILE)?$/,
+];
 const FORBIDDEN_VALUE = [/\b(?:ghp|gho|ghu|ghs|ghr)_/, /github_pat_/, /-----BEGIN [A-Z0-9 ]*PRIVATE KEY/];
 
 /** Picks the profile's forwarded variables from the host env, or says which are missing or forbidden. */

@@ -95,8 +95,13 @@ export class JobRunner {
     }
     const runner = this.deps.runner as Partial<DockerRunner>;
     if (typeof runner.removeOrphans === "function") {
-      const removed = await runner.removeOrphans(await findLiveAgentJobIds(sql));
-      if (removed.length > 0) this.deps.engine.log.warn({ count: removed.length }, "removed orphaned agent containers");
+      try {
+        const removed = await runner.removeOrphans(await findLiveAgentJobIds(sql));
+        if (removed.length > 0) this.deps.engine.log.warn({ count: removed.length }, "removed orphaned agent containers");
+      } catch (error) {
+        // Foreman still serves webhooks without Docker; jobs then fail on the issue, saying Docker is unreachable.
+        this.deps.engine.log.warn({ err: error }, "the Docker daemon is unreachable: agent jobs cannot run until it is (see DOCKER_HOST)");
+      }
     }
     const swept = await sweepWorkspaces(this.deps.workspaceDir, this.deps.engine.now(), { liveJobIds: await findLiveAgentJobIds(sql) });
     if (swept.length > 0) this.deps.engine.log.info({ count: swept.length }, "removed expired agent workspaces");

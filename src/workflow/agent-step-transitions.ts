@@ -67,7 +67,8 @@ export function onJobFailed(task: Task, event: EventOf<typeof EventType.jobFaile
   if (event.code === "AGENT_STOPPED") {
     // Stopped for a freeze: the step starts over on resume, on a fresh job.
     const again = dispatchStep(spent, task.step ?? CODER, facts);
-    return { next: again.next, effects: again.effects };
+    // The comment said "an agent is working"; it now waits again (while frozen, the comment stays as it is).
+    return { next: again.next, effects: [statusComment, ...again.effects] };
   }
   const detail = event.logTail ? { detail: event.logTail } : {};
   if (event.code === "BUDGET_EXCEEDED") return stop(spent, TaskState.failed, { code: ReasonCode.budgetExceeded, message: `${event.message} ${BUDGET_FIX}` }, at);

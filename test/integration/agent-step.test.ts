@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
 import { FileArtifactStore } from "../../src/compliance/artifacts.js";
 import { verifyDatabase } from "../../src/compliance/verify-database.js";
+import { heartbeatAgentJob } from "../../src/db/queries/heartbeat-agent-job.js";
 import { mockGitHub, REPO, REPO_PATH } from "../helpers/github-mock.js";
 import { buildIssuesPayload } from "../helpers/payloads.js";
 import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
@@ -275,4 +276,19 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     const [task] = await database.sql`select state, reason from tasks`;
     expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_FAILED" } });
   }, 120_000);
+
+  test("a job leased before its task learned it started still stops when the task is frozen (the heartbeat checks the task)", async () => {
+    mockUpToDraftPr(buildConfig("sleep 1"));
+    await foreman.jobs!.stop();
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.worker.whenIdle();
+    await database.sql`update agent_jobs set status = 'running', lease_until = now() + interval '1 minute'`;
+    const [{ id }] = (await database.sql`select id from agent_jobs`) as unknown as [{ id: string }];
+    expect(await heartbeatAgentJob(database.sql, id, 60_000)).toEqual({ cancelRequested: false });
+
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "needs-human-review", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    await foreman.worker.whenIdle();
+    expect(await database.sql`select state from tasks`).toMatchObject([{ state: "frozen" }]);
+    expect(await heartbeatAgentJob(database.sql, id, 60_000)).toEqual({ cancelRequested: true });
+  }, 60_000);
 });

@@ -67,6 +67,11 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
   if (!profile.ok) return fail(deps, claimed, task, profile.error.code, profile.error.message, "", null, null);
   const forwarded = collectForwardedEnv(profile.value, deps.agentSecrets);
   if (!forwarded.ok) return fail(deps, claimed, task, forwarded.error.code, forwarded.error.message, "", null, null);
+  // Budgets: a task already over its agent time does not start another container.
+  const budgetMinutes = task.config?.budgets.agentMinutes;
+  if (budgetMinutes !== undefined && task.usage.agentMs >= budgetMinutes * 60_000) {
+    return fail(deps, claimed, task, "BUDGET_EXCEEDED", `Agents have already worked ${Math.round(task.usage.agentMs / 60_000)} minutes on this task, its budget of ${budgetMinutes} minutes.`, "", null, null);
+  }
 
   // 2. The prompt, from what GitHub says at the job's base commit.
   const guardrails = buildGuardrails(task, deps.agentSecrets);
@@ -141,6 +146,10 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
   }
   if (outcome.result.status === "failure") {
     return fail(deps, claimed, task, "AGENT_REPORTED_FAILURE", `The agent reported that it could not do the work: ${outcome.result.summary}`, "", usage, evidence, outcome.result);
+  }
+  // Last look before writing to GitHub: a freeze or an end that came in meanwhile wins.
+  if ((await heartbeatAgentJob(engine.database.sql, claimed.id, engine.leaseMs)).cancelRequested) {
+    return fail(deps, claimed, task, "AGENT_STOPPED", "The task was frozen or ended while the agent ran; nothing was pushed.", "", usage, evidence, outcome.result);
   }
   let pushed: PushOutcome;
   try {

@@ -28,7 +28,7 @@ describe("checkChanges", () => {
   it("limits the number of files", () => {
     expect(checkChanges([change("a"), change("b"), change("c")], rules({ maxFiles: 2 }))).toEqual({
       ok: false,
-      violations: [{ rule: "max_files", message: "The change touches 3 files; the limit is 2. Split the issue into smaller ones, or raise `guardrails.maxFiles`." }],
+      violations: [{ rule: "max_files", message: "The change touches 3 files; the limit is 2. Split the issue into smaller ones (a repository can lower this limit in `guardrails`, never raise it)." }],
     });
   });
 
@@ -36,7 +36,7 @@ describe("checkChanges", () => {
     const verdict = checkChanges([change("a", { addedLines: 30, deletedLines: 11 }), change("b", { addedLines: 10, deletedLines: 0 })], rules({ maxChangedLines: 50 }));
     expect(verdict).toEqual({
       ok: false,
-      violations: [{ rule: "max_changed_lines", message: "The change adds or removes 51 lines; the limit is 50. Split the issue into smaller ones, or raise `guardrails.maxChangedLines`." }],
+      violations: [{ rule: "max_changed_lines", message: "The change adds or removes 51 lines; the limit is 50. Split the issue into smaller ones (a repository can lower this limit in `guardrails`, never raise it)." }],
     });
     expect(checkChanges([change("a", { addedLines: 40, deletedLines: 10 })], rules({ maxChangedLines: 50 }))).toEqual({ ok: true });
   });

@@ -209,7 +209,7 @@ describe("transition: agent jobs", () => {
     const task = makeTask(TaskState.frozen, { resumeState: "running", frozenBy: "bob", frozenOn: "issue", headSha: "head-1", step: "coder", jobId: "job-1" });
     const { next, effects } = transition(task, { ...events.jobFailed, code: "AGENT_STOPPED" }, now, facts);
     expect(next).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", jobId: "job-new", step: "coder" });
-    expect(effects).toEqual([{ kind: "dispatch_agent_job", jobId: "job-new", role: "coder", baseSha: "head-1" }]);
+    expect(effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "dispatch_agent_job", jobId: "job-new", role: "coder", baseSha: "head-1" }]);
   });
 
   test("going over a budget stops the task and says which", () => {
