@@ -25,6 +25,8 @@ export const repositories = pgTable(
     private: boolean("private").notNull().default(false),
     /** Trigger labels from the last `.github/foreman.yml` read, so custom labels are recognised without a read. */
     knownTriggerLabels: jsonb("known_trigger_labels").$type<string[]>().notNull().default([]),
+    /** When `.github/foreman.yml` was last read; labels are re-learned when this is old or null. */
+    configReadAt: timestamp("config_read_at", { withTimezone: true, mode: "date" }),
     removedAt: timestamp("removed_at", { withTimezone: true, mode: "date" }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -1,6 +1,6 @@
 import type { DockerRunner } from "../agents/docker-runner.js";
 import { claimNextAgentJob } from "../db/queries/claim-next-agent-job.js";
-import { findLiveAgentJobIds, findStaleAgentJobs } from "../db/queries/find-stale-agent-jobs.js";
+import { findKnownAgentJobIds, findLiveAgentJobIds, findStaleAgentJobs } from "../db/queries/find-stale-agent-jobs.js";
 import { WORK_CHANNEL } from "../db/queries/insert-inbox-event.js";
 import { requeueAgentJob } from "../db/queries/requeue-agent-job.js";
 import { finishAgentJob } from "../db/queries/finish-agent-job.js";
@@ -94,10 +94,16 @@ export class JobRunner {
       }
     }
     const runner = this.deps.runner as Partial<DockerRunner>;
-    if (typeof runner.removeOrphans === "function") {
+    if (typeof runner.listOrphans === "function" && typeof runner.remove === "function") {
       try {
-        const removed = await runner.removeOrphans(await findLiveAgentJobIds(sql));
-        if (removed.length > 0) this.deps.engine.log.warn({ count: removed.length }, "removed orphaned agent containers");
+        // Only containers this replica started, or of jobs this database knows: another Foreman
+        // installation sharing the Docker host (staging beside production) is left alone.
+        const orphans = await runner.listOrphans(await findLiveAgentJobIds(sql));
+        const jobIdOf = (label: string) => label.replace(/-\d+$/, "");
+        const known = await findKnownAgentJobIds(sql, orphans.map((orphan) => jobIdOf(orphan.jobId)));
+        const ours = orphans.filter((orphan) => orphan.replica === this.deps.engine.replicaId || known.has(jobIdOf(orphan.jobId)));
+        for (const orphan of ours) await runner.remove({ containerId: orphan.containerId, taskId: orphan.taskId, jobId: orphan.jobId });
+        if (ours.length > 0) this.deps.engine.log.warn({ count: ours.length }, "removed orphaned agent containers");
       } catch (error) {
         // Foreman still serves webhooks without Docker; jobs then fail on the issue, saying Docker is unreachable.
         this.deps.engine.log.warn({ err: error }, "the Docker daemon is unreachable: agent jobs cannot run until it is (see DOCKER_HOST)");

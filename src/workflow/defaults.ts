@@ -24,8 +24,9 @@ export const TRIGGER_LABEL_PREFIX = "agent:";
 /**
  * Whether a label on an issue without a task may start one. The repo config decides for sure
  * (it is read when the task is authorised); this only filters out labels that can't be triggers,
- * so a `bug` label on a random issue costs no GitHub read.
+ * so a `bug` label on a random issue costs no GitHub read. `knownTriggerLabels` is null when the
+ * config has not been read lately: then any label may be a custom trigger, and the read decides.
  */
-export function isTriggerCandidate(label: string, knownTriggerLabels: readonly string[]): boolean {
-  return label.startsWith(TRIGGER_LABEL_PREFIX) || knownTriggerLabels.includes(label);
+export function isTriggerCandidate(label: string, knownTriggerLabels: readonly string[] | null): boolean {
+  return label.startsWith(TRIGGER_LABEL_PREFIX) || knownTriggerLabels === null || knownTriggerLabels.includes(label);
 }

@@ -16,8 +16,8 @@ export interface TransitionFacts {
   newTaskId: string;
   /** The id to give an agent job this event dispatches. */
   newJobId: string;
-  /** Trigger labels the repo's last-read config declared, beyond the `agent:` prefix. */
-  knownTriggerLabels: readonly string[];
+  /** Trigger labels the repo's recently read config declared, beyond the `agent:` prefix; null when not read lately. */
+  knownTriggerLabels: readonly string[] | null;
 }
 
 
@@ -38,8 +38,9 @@ function startTask(event: DomainEvent, now: Date, facts: TransitionFacts): Trans
   if (event.type === EventType.issueLabeled) {
     label = isTriggerCandidate(event.label, facts.knownTriggerLabels) ? event.label : undefined;
   } else if (event.type === EventType.issueReopened) {
-    // A reopened issue that still carries an agent label starts a fresh task.
-    label = event.labels.find((name) => isTriggerCandidate(name, facts.knownTriggerLabels));
+    // A reopened issue that still carries an agent label starts a fresh task (known labels only:
+    // reopening an issue with unrelated labels must not read the config for each of them).
+    label = event.labels.find((name) => isTriggerCandidate(name, facts.knownTriggerLabels ?? []));
   }
   if (label === undefined || (event.type !== EventType.issueLabeled && event.type !== EventType.issueReopened)) {
     return unchanged(null);
@@ -174,6 +175,8 @@ function onTriggerAuthorized(task: Task, event: EventOf<typeof EventType.trigger
 
 function onTriggerRejected(task: Task, event: EventOf<typeof EventType.triggerRejected>, at: string): TransitionResult {
   if (task.state !== TaskState.queued) return unchanged(task);
+  // Not a trigger here (someone's ordinary label): end without a word on the issue.
+  if (event.reason.code === ReasonCode.notATrigger) return { next: { ...task, state: TaskState.cancelled, reason: event.reason, updatedAt: at }, effects: [] };
   const state = event.reason.code === ReasonCode.senderNotAllowed ? TaskState.cancelled : TaskState.failed;
   return stop(task, state, event.reason, at);
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,11 +72,11 @@ afterEach(async () => {
 });
 
 /** Label → draft PR, with the agent settings in the repo config; the status comment is then edited freely. */
-function mockUpToDraftPr(config: string) {
+function mockUpToDraftPr(config: string, options: { commentEdits?: boolean } = {}) {
   const github = mockGitHub().token();
   github.permission("Codertocat", "write").config(config).branch("base-sha", "base-tree-sha").planCommit("plan-sha").createRef().pull(7).labels(7).createComment(1);
   // How many times the comment is edited depends on how fast the agent is (older updates are skipped).
-  github.scope.patch(`${REPO_PATH}/issues/comments/9001`).reply(200, { id: 9001 }).persist();
+  if (options.commentEdits !== false) github.scope.patch(`${REPO_PATH}/issues/comments/9001`).reply(200, { id: 9001 }).persist();
   return github;
 }
 
@@ -290,5 +291,36 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     await foreman.worker.whenIdle();
     expect(await database.sql`select state from tasks`).toMatchObject([{ state: "frozen" }]);
     expect(await heartbeatAgentJob(database.sql, id, 60_000)).toEqual({ cancelRequested: true });
+  }, 60_000);
+
+  test("recovery removes containers of this database's dead jobs, and leaves another installation's alone", async () => {
+    mockUpToDraftPr(buildConfig("sleep 1"), { commentEdits: false });
+    await foreman.jobs!.stop();
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.worker.whenIdle();
+    const [{ id: jobId }] = (await database.sql`select id from agent_jobs`) as unknown as [{ id: string }];
+    const docker = new Docker();
+    const startLabelled = async (job: string, replica: string) => {
+      const container = await docker.createContainer({
+        Image: TEST_IMAGE,
+        Cmd: ["sh", "-c", "sleep 120"],
+        User: "65534:65534",
+        Labels: { "foreman.task": "t", "foreman.job": job, "foreman.replica": replica },
+        HostConfig: { AutoRemove: false, NetworkMode: "none" },
+      });
+      await container.start();
+      return container;
+    };
+    const ours = await startLabelled(`${jobId}-1`, "dead-replica");
+    const theirs = await startLabelled(`${randomUUID()}-1`, "another-installation");
+    try {
+      await foreman.jobs!.recover();
+      const left = (await docker.listContainers({ all: true })).map((info) => info.Id);
+      expect(left).not.toContain(ours.id);
+      expect(left).toContain(theirs.id);
+    } finally {
+      await theirs.remove({ force: true });
+      await ours.remove({ force: true }).catch(() => undefined);
+    }
   }, 60_000);
 });

@@ -36,8 +36,8 @@ describe("agent label → draft PR", () => {
     await foreman.settle();
 
     expect(github.reads().map((request) => request.path)).toEqual([
-      `${REPO_PATH}/collaborators/Codertocat/permission`,
       `${REPO_PATH}/contents/.github/foreman.yml?ref=master`,
+      `${REPO_PATH}/collaborators/Codertocat/permission`,
       `${REPO_PATH}/branches/master`,
     ]);
     const writes = github.writes();
@@ -163,7 +163,7 @@ describe("agent label → draft PR", () => {
   });
 
   test("a label from someone without triage access starts nothing and the status comment says why", async () => {
-    const github = mockGitHub().token().permission("drive-by", "read").createComment(1);
+    const github = mockGitHub().token().config(null).permission("drive-by", "read").createComment(1);
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1, sender: "drive-by" }));
     await foreman.settle();
 
@@ -221,23 +221,31 @@ describe("agent label → draft PR", () => {
     expect(task).toMatchObject({ state: "failed", reason: { code: "CONFIG_INVALID" } });
   });
 
-  test("a repo config with its own labels: an unlisted agent: label stays silent, a custom one starts a task with the configured branch and PR labels", async () => {
+  test("a custom trigger label works the first time, and ordinary labels cost nothing once the config is known", async () => {
     const config = "triggerLabels:\n  bot-please: feature\nprLabels: [bot, needs-review-later]\nbranchPrefix: bots/foreman/\n";
-    const github = mockGitHub().token().permission("Codertocat", "maintain").config(config);
-    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
-    await foreman.settle();
-    expect(github.writes()).toEqual([]);
-    expect(await taskRows()).toMatchObject([{ state: "cancelled", reason: { code: "NOT_A_TRIGGER" } }]);
-
-    // Foreman now knows this repo's custom label, so a plain `bot-please` is recognised.
-    github.permission("Codertocat", "maintain").config(config).branch().planCommit().createRef().pull(8).labels(8).createComment(2);
+    const github = mockGitHub().token().config(config).permission("Codertocat", "maintain").branch().planCommit().createRef().pull(8).labels(8).createComment(2);
+    // Foreman has never read this repo's config: any label may be a custom trigger, so it reads it.
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "bot-please", issueNumber: 2, title: "Add dark mode" }));
     await foreman.settle();
     const writes = github.writes();
     expect(writes.find((request) => request.path.endsWith("/git/refs"))!.body).toEqual({ ref: "refs/heads/bots/foreman/2-add-dark-mode", sha: "plan-sha" });
     expect(writes.find((request) => request.path.endsWith("/labels"))!.body).toEqual({ labels: ["bot", "needs-review-later"] });
-    const [, task] = await database.sql`select type, state from tasks order by created_at`;
-    expect(task).toMatchObject({ type: "feature", state: "awaiting_agent" });
+    expect(await database.sql`select type, state from tasks`).toMatchObject([{ type: "feature", state: "awaiting_agent" }]);
+
+    // Now the labels are known: an ordinary label on another issue makes no request at all.
+    const before = github.requests.length;
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "bug", issueNumber: 3 }));
+    await foreman.settle();
+    expect(github.requests.length).toBe(before);
+  });
+
+  test("an agent: label the repo config does not list ends silently, without asking for the sender's role", async () => {
+    const github = mockGitHub().token().config("triggerLabels:\n  bot-please: feature\n");
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1, sender: "drive-by" }));
+    await foreman.settle();
+    expect(github.writes()).toEqual([]);
+    expect(github.reads().map((request) => request.path)).toEqual([`${REPO_PATH}/contents/.github/foreman.yml?ref=master`]);
+    expect(await taskRows()).toMatchObject([{ state: "cancelled", reason: { code: "NOT_A_TRIGGER" } }]);
   });
 
   test("freezing on the PR holds the task and unfreezing resumes it, with only status-comment writes in between", async () => {

@@ -1,15 +1,24 @@
 import { toJsonText, type SqlClient } from "../client.js";
 
-/** Trigger labels the repo's config declared when Foreman last read it. */
-export async function findKnownTriggerLabels(sql: SqlClient, repoId: number): Promise<string[]> {
-  const [row] = await sql<{ labels: string[] }[]>`select known_trigger_labels as labels from repositories where id = ${repoId}`;
-  return row?.labels ?? [];
+/** How long trigger labels learned from a repo's config are trusted before it is read again. */
+export const KNOWN_LABELS_TTL_MINUTES = 10;
+
+/**
+ * Trigger labels the repo's config declared when Foreman last read it — or null when it has not
+ * read it in the last KNOWN_LABELS_TTL_MINUTES (then any label may be a trigger, and the config is read).
+ */
+export async function findKnownTriggerLabels(sql: SqlClient, repoId: number): Promise<string[] | null> {
+  const [row] = await sql<{ labels: string[]; fresh: boolean }[]>`
+    select known_trigger_labels as labels,
+           coalesce(config_read_at > now() - make_interval(mins => ${KNOWN_LABELS_TTL_MINUTES}), false) as fresh
+      from repositories where id = ${repoId}`;
+  return row?.fresh ? row.labels : null;
 }
 
-/** Remember the repo's trigger labels (creating the repository row if the install event was missed). */
+/** Remember the repo's trigger labels and when they were read (creating the repository row if the install event was missed). */
 export async function saveKnownTriggerLabels(sql: SqlClient, repo: { id: number; installationId: number; fullName: string }, labels: string[]): Promise<void> {
   await sql`
-    insert into repositories (id, installation_id, full_name, known_trigger_labels)
-    values (${repo.id}, ${repo.installationId}, ${repo.fullName}, ${toJsonText(labels)})
-    on conflict (id) do update set known_trigger_labels = excluded.known_trigger_labels, updated_at = now()`;
+    insert into repositories (id, installation_id, full_name, known_trigger_labels, config_read_at)
+    values (${repo.id}, ${repo.installationId}, ${repo.fullName}, ${toJsonText(labels)}, now())
+    on conflict (id) do update set known_trigger_labels = excluded.known_trigger_labels, config_read_at = now(), updated_at = now()`;
 }

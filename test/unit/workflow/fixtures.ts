@@ -61,6 +61,7 @@ export const events = {
   authorized: { type: EventType.triggerAuthorized, taskId: "task-1", config, permission: "write" },
   rejectedSender: { type: EventType.triggerRejected, taskId: "task-1", reason: { code: "SENDER_NOT_ALLOWED", message: "no" } },
   rejectedConfig: { type: EventType.triggerRejected, taskId: "task-1", reason: { code: "CONFIG_INVALID", message: "bad" } },
+  rejectedNotTrigger: { type: EventType.triggerRejected, taskId: "task-1", reason: { code: "NOT_A_TRIGGER", message: "`bug` is not a trigger label in this repository." } },
   branchReady: { type: EventType.branchReady, taskId: "task-1", branch: "agent/5-fix-the-login-redirect", baseSha: "b", headSha: "h", reused: false },
   prOpened: { type: EventType.draftPrOpened, taskId: "task-1", number: 9, url: "https://github.com/acme/api/pull/9", reused: false },
   effectFailed: { type: EventType.effectFailed, taskId: "task-1", effectKind: "open_draft_pr", code: "GITHUB_REJECTED", message: "GitHub rejected it." },

@@ -20,14 +20,14 @@ const ACTIVE_TABLE: Record<"queued" | "preparing" | "awaiting_agent" | "running"
     freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
     removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
     closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
-    authorized: ["preparing", ["ensure_branch", "open_draft_pr"]], rejectedSender: ["cancelled", STOP], rejectedConfig: ["failed", STOP],
+    authorized: ["preparing", ["ensure_branch", "open_draft_pr"]], rejectedSender: ["cancelled", STOP], rejectedConfig: ["failed", STOP], rejectedNotTrigger: ["cancelled", []],
     branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP], statusFailed: ["failed", []], ...NO_JOB_EVENTS,
   },
   preparing: {
     freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
     removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
     closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
-    authorized: "same", rejectedSender: "same", rejectedConfig: "same",
+    authorized: "same", rejectedSender: "same", rejectedConfig: "same", rejectedNotTrigger: "same",
     branchReady: ["preparing", []], prOpened: ["awaiting_agent", ["add_labels", "upsert_status_comment", "dispatch_agent_job"]],
     effectFailed: ["failed", STOP], statusFailed: ["failed", []], ...NO_JOB_EVENTS,
   },
@@ -36,7 +36,7 @@ const ACTIVE_TABLE: Record<"queued" | "preparing" | "awaiting_agent" | "running"
     freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
     removeTrigger: ["cancelled", STOP_JOB], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
     closed: ["cancelled", STOP_JOB], prMerged: ["merged", STOP_JOB], prClosed: ["closed", STOP_JOB],
-    authorized: "same", rejectedSender: "same", rejectedConfig: "same",
+    authorized: "same", rejectedSender: "same", rejectedConfig: "same", rejectedNotTrigger: "same",
     branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
     jobStarted: ["running", STOP], jobFinished: ["awaiting_ci", STOP], jobFailed: ["failed", STOP],
   },
@@ -45,7 +45,7 @@ const ACTIVE_TABLE: Record<"queued" | "preparing" | "awaiting_agent" | "running"
     freezeOnIssue: ["frozen", STOP_JOB], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP_JOB],
     removeTrigger: ["cancelled", STOP_JOB], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
     closed: ["cancelled", STOP_JOB], prMerged: ["merged", STOP_JOB], prClosed: ["closed", STOP_JOB],
-    authorized: "same", rejectedSender: "same", rejectedConfig: "same",
+    authorized: "same", rejectedSender: "same", rejectedConfig: "same", rejectedNotTrigger: "same",
     branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
     jobStarted: "same", jobFinished: ["awaiting_ci", STOP], jobFailed: ["failed", STOP],
   },
@@ -53,7 +53,7 @@ const ACTIVE_TABLE: Record<"queued" | "preparing" | "awaiting_agent" | "running"
     freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
     removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
     closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
-    authorized: "same", rejectedSender: "same", rejectedConfig: "same",
+    authorized: "same", rejectedSender: "same", rejectedConfig: "same", rejectedNotTrigger: "same",
     branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP], statusFailed: ["failed", []], ...NO_JOB_EVENTS,
   },
 };
@@ -92,10 +92,13 @@ describe("transition: no task yet", () => {
     expect(effects).toEqual([{ kind: "authorize_trigger", sender: "bob", label: "agent:bugfix" }]);
   });
 
-  test("a custom trigger label is recognised once the repo config has declared it", () => {
+  test("a custom trigger label is recognised from the recently read config, and any label is a candidate when it was not read lately", () => {
     const label = { ...events.otherIssueLabel, label: "bot-please" };
     expect(transition(null, label, now, facts).next).toBeNull();
     expect(transition(null, label, now, { ...facts, knownTriggerLabels: ["bot-please"] }).next).toMatchObject({ state: "queued", type: "ready" });
+    expect(transition(null, label, now, { ...facts, knownTriggerLabels: null }).next).toMatchObject({ state: "queued", triggerLabel: "bot-please" });
+    // Reopening never reads the config for unrelated labels.
+    expect(transition(null, { ...events.reopened, labels: ["bot-please"] }, now, { ...facts, knownTriggerLabels: null }).next).toBeNull();
   });
 
   test("a reopened issue still carrying an agent label starts a fresh task", () => {

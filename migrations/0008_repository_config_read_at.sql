@@ -1,0 +1,1 @@
+ALTER TABLE "repositories" ADD COLUMN "config_read_at" timestamp with time zone;
