@@ -180,7 +180,8 @@ async function guard<T>(promise: Promise<T>, action: string): Promise<T> {
 function toRunnerError(error: unknown, action: string): RunnerError {
   if (error instanceof RunnerError) return error;
   const code = statusOf(error) === undefined ? RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE : RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED;
-  return new RunnerError(code, `Docker could not ${action} a job container: ${describe(error)}`, { cause: error });
+  const hint = code === RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE ? " (is the Docker daemon running and reachable at DOCKER_HOST?)" : "";
+  return new RunnerError(code, `Docker could not ${action} a job container${hint}: ${describe(error)}`, { cause: error });
 }
 
 function ignoreStatus(...statuses: number[]): (error: unknown) => void {

@@ -28,6 +28,7 @@ const FIXES: Partial<Record<string, string>> = {
   [ReasonCode.agentFailed]: "read the agent's log below; fix what it tripped on (or the issue's description), then remove and re-add the label.",
   [ReasonCode.agentNoChanges]: "make the issue more specific about what should change, then remove and re-add the label.",
   [ReasonCode.configError]: "fix the agent settings named above (`agent`/`profiles` in .github/foreman.yml, or the operator's configuration), then re-add the label.",
+  [ReasonCode.infrastructureError]: "this is a problem of the machine that runs Foreman (its Docker host or its GitHub connection), not of your repository: tell the operator, then remove and re-add the label.",
   [ReasonCode.internalError]: "this is a fault in Foreman, not in your repository: tell the operator (the task id is above), then remove and re-add the label to start again.",
 };
 

@@ -73,6 +73,10 @@ export function onJobFailed(task: Task, event: EventOf<typeof EventType.jobFaile
   const detail = event.logTail ? { detail: event.logTail } : {};
   if (event.code === "BUDGET_EXCEEDED") return stop(spent, TaskState.failed, { code: ReasonCode.budgetExceeded, message: `${event.message} ${BUDGET_FIX}` }, at);
   if (CONFIG_CODES.has(event.code)) return stop(spent, TaskState.failed, { code: ReasonCode.configError, message: event.message }, at);
+  // Foreman's host failed (Docker, GitHub, a lost container) after its retries: not the agent's fault.
+  if (event.code.startsWith("INFRA_") || event.code === "PUSH_FAILED") {
+    return stop(spent, TaskState.failed, { code: ReasonCode.infrastructureError, message: event.message, ...detail }, at);
+  }
   const failed = stop(spent, TaskState.failed, { code: ReasonCode.agentFailed, message: event.message, ...detail }, at);
   if (event.code === "GUARDRAIL_REJECTED" && task.prNumber !== null) {
     // A rejected diff is explained where the reviewers look: on the PR. Nothing was pushed.

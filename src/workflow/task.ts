@@ -35,6 +35,7 @@ export const ReasonCode = Object.freeze({
   agentNoChanges: "AGENT_NO_CHANGES",
   budgetExceeded: "BUDGET_EXCEEDED",
   configError: "AGENT_CONFIG_ERROR",
+  infrastructureError: "INFRASTRUCTURE_ERROR",
 } as const);
 
 /** A reason code's value. */

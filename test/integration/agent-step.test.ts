@@ -241,7 +241,7 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     await foreman.worker.whenIdle();
     expect(await database.sql`select status, failure_code from agent_jobs`).toMatchObject([{ status: "failed", failure_code: "INFRA_CONTAINER_LOST" }]);
     const [task] = await database.sql`select state, reason from tasks`;
-    expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_FAILED" } });
+    expect(task).toMatchObject({ state: "failed", reason: { code: "INFRASTRUCTURE_ERROR" } });
     const comment = (github.requests.filter((request) => request.method === "PATCH").at(-1)!.body as { body: string }).body;
     expect(comment).toContain("The agent's container was lost 3 times");
   }, 120_000);

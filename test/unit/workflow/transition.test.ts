@@ -203,6 +203,15 @@ describe("transition: agent jobs", () => {
     ]);
   });
 
+  test("a failure of Foreman's host after its retries is reported as such, not as the agent's", () => {
+    const { next } = transition(makeTask("running"), { ...events.jobFailed, code: "INFRA_DOCKER_UNAVAILABLE", message: "Docker could not create a job container (is the Docker daemon running and reachable at DOCKER_HOST?): connect ENOENT" }, now, facts);
+    expect(next?.reason).toEqual({
+      code: "INFRASTRUCTURE_ERROR",
+      message: "Docker could not create a job container (is the Docker daemon running and reachable at DOCKER_HOST?): connect ENOENT",
+      detail: "boom",
+    });
+  });
+
   test("configuration problems (unknown profile, missing secret, image not allowed) say so as such", () => {
     const { next } = transition(makeTask("awaiting_agent"), { ...events.jobFailed, code: "PROFILE_SECRET_MISSING", message: "ANTHROPIC_API_KEY is not set." }, now, facts);
     expect(next?.reason).toEqual({ code: "AGENT_CONFIG_ERROR", message: "ANTHROPIC_API_KEY is not set." });
