@@ -17,6 +17,7 @@ import { buildOctokitClass, DEFAULT_OCTOKIT_TUNING, type GitHubClient, type Octo
 import { createApp } from "./index.js";
 import { createJobLogRoute } from "./http/job-log-route.js";
 import { buildComplianceRouteOptions } from "./http/compliance-routes.js";
+import { createPauseCheck } from "./engine/pause.js";
 import { FileArtifactStore, resolveArtifactsDir } from "./compliance/artifacts.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
@@ -52,7 +53,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     secret: env.WEBHOOK_SECRET,
     baseUrl: buildGitHubBaseUrl(env),
     log,
-    Octokit: buildOctokitClass(options.octokitTuning ?? DEFAULT_OCTOKIT_TUNING),
+    Octokit: buildOctokitClass(options.octokitTuning ?? DEFAULT_OCTOKIT_TUNING, { timeoutMs: env.GITHUB_TIMEOUT_MS, log }),
   });
   const server = new Server({
     Probot: ProbotClass,
@@ -104,6 +105,10 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     retryBaseMs: 1000,
     defaultAgent: env.DEFAULT_AGENT,
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, "") ?? null,
+    displayDelayMs: env.DISPLAY_DELAY_MS,
+    ...(env.APP_ID !== undefined ? { appId: env.APP_ID } : {}),
+    isPaused: createPauseCheck(database.sql, env.FOREMAN_PAUSED),
+    evidence: { store: new FileArtifactStore(resolveArtifactsDir(env)), secrets: listSecretValues(env) },
     ...options.engine,
   };
   worker = new Worker(deps, {
@@ -119,7 +124,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
           engine: deps,
           artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
           secrets: listSecretValues(env),
-          runner: options.agents?.runner ?? new DockerRunner(dockerOptionsFromHost(env.DOCKER_HOST)),
+          runner: options.agents?.runner ?? new DockerRunner(dockerOptionsFromHost(env.DOCKER_HOST), { timeoutMs: env.DOCKER_TIMEOUT_MS }),
           imageAllowlist: parseGlobList(env.AGENT_IMAGE_ALLOWLIST),
           appProfiles: loadAgentProfiles(env.AGENT_PROFILES_FILE),
           agentSecrets: env.agentSecrets,
@@ -128,7 +133,13 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
           heartbeatMs: options.agents?.heartbeatMs ?? 1000,
           maxAttempts: 3,
         },
-        { maxConcurrent: env.MAX_CONCURRENT_JOBS, pollIntervalMs: env.POLL_INTERVAL_MS, listen: options.worker?.listen ?? true },
+        {
+          maxConcurrent: env.MAX_CONCURRENT_JOBS,
+          maxPerRepo: env.MAX_JOBS_PER_REPO,
+          ...(deps.isPaused ? { isPaused: deps.isPaused } : {}),
+          pollIntervalMs: env.POLL_INTERVAL_MS,
+          listen: options.worker?.listen ?? true,
+        },
       )
     : null;
   deps.onJobCancelled = (jobId) => jobs?.cancel(jobId);

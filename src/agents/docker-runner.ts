@@ -4,6 +4,8 @@
  */
 import Docker from "dockerode";
 import type { Readable } from "node:stream";
+import { CircuitBreaker } from "../engine/resilience/circuit-breaker.js";
+import { withTimeout } from "../engine/resilience/with-timeout.js";
 import { createLogCollector } from "./docker-logs.js";
 import { RUNNER_ERROR_CODES, RunnerError } from "./errors.js";
 import { JOB_LABELS } from "./job-spec.js";
@@ -11,6 +13,25 @@ import type { CapturedLogs, ContainerSpec, JobHandle, OrphanContainer, Runner, W
 
 /** Default cap on captured output per container. */
 export const DEFAULT_LOG_MAX_BYTES = 2 * 1024 * 1024;
+
+/** Longest wait for one daemon call unless `DOCKER_TIMEOUT_MS` says otherwise. */
+export const DEFAULT_DOCKER_TIMEOUT_MS = 60_000;
+
+/** The timeout and circuit breaker of the daemon calls (not of the container's run). */
+export interface DockerResilience {
+  /** Longest wait for one daemon call (`DOCKER_TIMEOUT_MS`). */
+  timeoutMs?: number;
+  /** The breaker of all calls to this daemon. Default: its own, counting only an unreachable daemon and timeouts. */
+  breaker?: CircuitBreaker;
+}
+
+/**
+ * What the Docker breaker counts: the daemon not answering (no HTTP status: refused, reset, missing
+ * socket) and timeouts. An HTTP error is the daemon answering about one container or image.
+ */
+export function isDockerOutage(error: unknown): boolean {
+  return statusOf(error) === undefined;
+}
 
 /**
  * Turns a `DOCKER_HOST` value into dockerode options: unset means the default socket,
@@ -30,15 +51,21 @@ export function dockerOptionsFromHost(dockerHost: string | undefined): Docker.Do
 /** Runs agent containers on one Docker daemon. */
 export class DockerRunner implements Runner {
   private readonly docker: Docker;
+  private readonly timeoutMs: number;
+  private readonly breaker: CircuitBreaker;
 
-  constructor(options: Docker.DockerOptions) {
+  constructor(options: Docker.DockerOptions, resilience: DockerResilience = {}) {
     this.docker = new Docker(options);
+    this.timeoutMs = resilience.timeoutMs ?? DEFAULT_DOCKER_TIMEOUT_MS;
+    this.breaker = resilience.breaker ?? new CircuitBreaker({ service: "Docker", isFailure: isDockerOutage });
   }
 
-  /** Answers whether the daemon responds at all (for readiness checks and test set-up). */
+  /** Answers whether the daemon responds at all (for readiness checks and test set-up); the breaker does not apply. */
   async ping(): Promise<boolean> {
     try {
-      await this.docker.ping();
+      // dockerode accepts the signal here; its type declarations do not say so.
+      const ping = this.docker.ping.bind(this.docker) as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>;
+      await withTimeout((signal) => ping({ abortSignal: signal }), this.timeoutMs, { service: "Docker", action: "ping" });
       return true;
     } catch {
       return false;
@@ -48,7 +75,7 @@ export class DockerRunner implements Runner {
   /** Answers whether an image is present on the daemon (no pull). */
   async hasImage(image: string): Promise<boolean> {
     try {
-      await this.docker.getImage(image).inspect();
+      await this.call("inspect an image", () => this.docker.getImage(image).inspect());
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
@@ -59,9 +86,11 @@ export class DockerRunner implements Runner {
   async start(spec: ContainerSpec): Promise<JobHandle> {
     const container = await this.createContainer(spec);
     try {
-      await container.start();
+      await this.call("start", (signal) => container.start({ abortSignal: signal }));
     } catch (error) {
-      await container.remove({ force: true }).catch(() => undefined);
+      await this.call("remove", (signal) => container.remove({ force: true, abortSignal: signal })).catch(() => undefined);
+      // No HTTP status: the daemon did not answer (or is failing fast), not a verdict on this container.
+      if (statusOf(error) === undefined) throw toRunnerError(error, "start");
       throw new RunnerError(RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED, `Container for job ${spec.Labels?.[JOB_LABELS.job] ?? "?"} did not start: ${describe(error)}`, { cause: error });
     }
     return {
@@ -83,10 +112,10 @@ export class DockerRunner implements Runner {
     const first = await Promise.race([exited.then(() => "exited" as const), deadline]).finally(() => clearTimeout(timer));
     if (first === "timeout") {
       // The wall clock is up: no grace period, the agent has had its time.
-      await container.kill().catch(ignoreStatus(404, 409));
+      await this.call("kill", (signal) => container.kill({ abortSignal: signal })).catch(ignoreStatus(404, 409));
       await exited;
     }
-    const info = await guard(container.inspect(), "inspect");
+    const info = await guard(this.call("inspect", (signal) => container.inspect({ abortSignal: signal })), "inspect");
     return {
       exitCode: typeof info.State.ExitCode === "number" ? info.State.ExitCode : null,
       oomKilled: info.State.OOMKilled === true,
@@ -98,17 +127,19 @@ export class DockerRunner implements Runner {
     const container = this.docker.getContainer(handle.containerId);
     // `t` in the query only: dockerode would also send the options as a JSON body, which the
     // daemon does not read when it answers 304 at once — the unread body then fails with EPIPE.
-    const stopOptions = { _query: { t: options.graceSeconds }, _body: {} } as unknown as Docker.ContainerStopOptions;
+    const stopOptions = (signal: AbortSignal) => ({ _query: { t: options.graceSeconds }, _body: {}, abortSignal: signal }) as unknown as Docker.ContainerStopOptions;
     // 304: already stopped; 404: already gone. Both mean the job is not running, as asked.
-    await container.stop(stopOptions).catch(ignoreStatus(304, 404));
+    // The daemon answers after the grace period, so that is added to the timeout.
+    await this.call("stop", (signal) => container.stop(stopOptions(signal)), options.graceSeconds * 1000).catch(ignoreStatus(304, 404));
   }
 
   async logs(handle: JobHandle, options: { maxBytes?: number } = {}): Promise<CapturedLogs> {
     const container = this.docker.getContainer(handle.containerId);
     const collector = createLogCollector({ maxBytes: options.maxBytes ?? DEFAULT_LOG_MAX_BYTES, timestamps: true });
     // follow: true streams instead of buffering the whole log; on an exited container it ends at EOF.
+    // The timeout covers opening the stream; reading it lasts as long as the output does.
     const stream = (await guard(
-      container.logs({ follow: true, stdout: true, stderr: true, timestamps: true }),
+      this.call("read logs", (signal) => container.logs({ follow: true, stdout: true, stderr: true, timestamps: true, abortSignal: signal })),
       "read logs of",
     )) as unknown as Readable;
     for await (const chunk of stream) collector.push(chunk as Buffer);
@@ -116,12 +147,13 @@ export class DockerRunner implements Runner {
   }
 
   async remove(handle: JobHandle): Promise<void> {
-    await this.docker.getContainer(handle.containerId).remove({ force: true, v: true }).catch(ignoreStatus(404, 409));
+    const container = this.docker.getContainer(handle.containerId);
+    await this.call("remove", (signal) => container.remove({ force: true, v: true, abortSignal: signal })).catch(ignoreStatus(404, 409));
   }
 
   async listOrphans(liveJobIds: ReadonlySet<string>, options: { replica?: string } = {}): Promise<OrphanContainer[]> {
     const labels = [JOB_LABELS.job, ...(options.replica === undefined ? [] : [`${JOB_LABELS.replica}=${options.replica}`])];
-    const containers = await guard(this.docker.listContainers({ all: true, filters: { label: labels } }), "list");
+    const containers = await guard(this.call("list", (signal) => this.docker.listContainers({ all: true, filters: { label: labels }, abortSignal: signal })), "list");
     return containers
       .map((info) => ({
         containerId: info.Id,
@@ -142,14 +174,25 @@ export class DockerRunner implements Runner {
   }
 
   private async createContainer(spec: ContainerSpec): Promise<Docker.Container> {
+    // A copy: dockerode deletes the signal from the options it is given.
+    const create = () => this.call("create", (signal) => this.docker.createContainer({ ...spec, abortSignal: signal }));
     try {
-      return await this.docker.createContainer(spec);
+      return await create();
     } catch (error) {
       if (statusOf(error) !== 404 || spec.Image === undefined) throw toRunnerError(error, "create");
     }
     // 404 on create: the image is not here yet. Pull it once, then create again.
     await this.pullImage(spec.Image);
-    return guard(this.docker.createContainer(spec), "create");
+    return guard(create(), "create");
+  }
+
+  /**
+   * One daemon call under the timeout and the Docker breaker: an open breaker fails it at once, as
+   * an unreachable daemon would (INFRA_DOCKER_UNAVAILABLE). The container's run (`wait`) and image
+   * pulls are long by nature and do not come here.
+   */
+  private call<T>(action: string, fn: (signal: AbortSignal) => Promise<T>, extraMs = 0): Promise<T> {
+    return this.breaker.run(() => withTimeout(fn, this.timeoutMs + extraMs, { service: "Docker", action }));
   }
 
   private async pullImage(image: string): Promise<void> {

@@ -12,6 +12,7 @@ import { openDatabaseWithoutMigrating } from "./open-database-without-migrating.
 import { serve } from "./serve.js";
 import { runTokensCommand } from "./tokens.js";
 import { runVerifyCommand, VERIFY_USAGE } from "./verify.js";
+import { runPauseCommand } from "./pause.js";
 
 const USAGE = `Usage: foreman <command>
 
@@ -21,7 +22,9 @@ Commands:
   verify      check the compliance trail (foreman verify --help)
   tokens      create, list or revoke API tokens (foreman tokens create --name N --role admin|operator|auditor)
   keys        foreman keys generate: print a new Ed25519 key pair for signing checkpoints
-  checkpoint  sign the compliance chain's head now`;
+  checkpoint  sign the compliance chain's head now
+  pause       hold every task (foreman pause [--reason "…"] | --status); resume lifts it
+  resume      lift a pause`;
 
 /** The `foreman` command line: parse the environment once, then run one command. */
 async function main(argv: string[]): Promise<number> {
@@ -55,6 +58,16 @@ async function main(argv: string[]): Promise<number> {
       try {
         const deps = { sql: opened.database.sql, artifacts: new FileArtifactStore(resolveArtifactsDir(env)), publicKeys: resolveVerifyingKeys(env) };
         return await runVerifyCommand(args, { ...deps, out: (text) => console.log(text) });
+      } finally {
+        await opened.close();
+      }
+    }
+    case "pause":
+    case "resume": {
+      const log = createLogger({ level: "warn", format: env.LOG_FORMAT, secrets: [] });
+      const opened = await openConfiguredDatabase(env, log);
+      try {
+        return await runPauseCommand(command, args, { sql: opened.database.sql, out: (text) => console.log(text) });
       } finally {
         await opened.close();
       }

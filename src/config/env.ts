@@ -66,12 +66,21 @@ export const Env = z.object({
   WORKER_CONCURRENCY: positiveInt(8),
   EFFECT_MAX_ATTEMPTS: positiveInt(6),
   POLL_INTERVAL_MS: positiveInt(1000),
+  /** Hold every task as a freeze would (no container starts, no bot write but comments); `foreman pause` does the same at runtime. */
+  FOREMAN_PAUSED: z.stringbool({ error: "must be true or false" }).default(false),
+  /** Redraws of the status comment and check run wait this long, so a burst of changes costs one GitHub write. */
+  DISPLAY_DELAY_MS: z.coerce.number().int().min(0, { error: "must be 0 or more milliseconds" }).default(1000),
+  /** Longest wait for one GitHub HTTP request before it fails as TIMEOUT (and counts against the installation's circuit breaker). */
+  GITHUB_TIMEOUT_MS: positiveInt(30_000),
   REPLICA_ID: optionalText,
   /** Agent jobs (issue #3): the Docker daemon, the image policy, capacity, workspaces. */
   DOCKER_HOST: optionalText,
+  /** Longest wait for one Docker daemon call (create, start, inspect, stop, kill, remove, list, opening logs; not the container's run or an image pull). */
+  DOCKER_TIMEOUT_MS: positiveInt(60_000),
   AGENT_IMAGE_ALLOWLIST: z.string().default(""),
   AGENTS_ENABLED: z.stringbool({ error: "must be true or false" }).default(true),
   MAX_CONCURRENT_JOBS: positiveInt(4),
+  MAX_JOBS_PER_REPO: positiveInt(2),
   WORKSPACE_DIR: optionalText,
   KEEP_FAILED_WORKSPACE_MINUTES: z.coerce.number().int().min(0).default(60),
   DEFAULT_AGENT: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "must be a profile name such as claude-code" }).default("claude-code"),

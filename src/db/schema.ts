@@ -27,6 +27,10 @@ export const repositories = pgTable(
     knownTriggerLabels: jsonb("known_trigger_labels").$type<string[]>().notNull().default([]),
     /** When `.github/foreman.yml` was last read; labels are re-learned when this is old or null. */
     configReadAt: timestamp("config_read_at", { withTimezone: true, mode: "date" }),
+    /** The latest completed check suite on the default branch (red mode while it failed). */
+    defaultBranchCi: text("default_branch_ci").$type<"success" | "failure">(),
+    defaultBranchCiSha: text("default_branch_ci_sha"),
+    defaultBranchCiAt: timestamp("default_branch_ci_at", { withTimezone: true, mode: "date" }),
     removedAt: timestamp("removed_at", { withTimezone: true, mode: "date" }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -99,6 +103,13 @@ export const tasks = pgTable(
     agentMsUsed: bigint("agent_ms_used", { mode: "number" }).notNull().default(0),
     agentTokensUsed: bigint("agent_tokens_used", { mode: "number" }).notNull().default(0),
     agentCostUsd: doublePrecision("agent_cost_usd").notNull().default(0),
+    /** Higher runs first: `priority:high` 1, `priority:low` -1. */
+    priority: integer("priority").notNull().default(0),
+    /** The pipeline's progress: roles, current step, plan, feedback, CI attempts, step history. */
+    pipeline: jsonb("pipeline"),
+    /** The `foreman` check run and the head SHA it is on: bookkeeping, like the status comment. */
+    checkRunId: bigint("check_run_id", { mode: "number" }),
+    checkRunSha: text("check_run_sha"),
     /** How many times a step was started over after a human moved the branch. */
     stepRestarts: integer("step_restarts").notNull().default(0),
     /** Bumped on every save; saves compare-and-swap on it. */
@@ -114,6 +125,7 @@ export const tasks = pgTable(
       .where(sql`state not in ('merged', 'closed', 'cancelled', 'failed')`),
     index("tasks_repo_pr_idx").on(table.repoId, table.prNumber),
     index("tasks_repo_issue_idx").on(table.repoId, table.issueNumber),
+    index("tasks_repo_branch_idx").on(table.repoId, table.branch),
   ],
 );
 
@@ -254,3 +266,30 @@ export const outboundHooks = pgTable(
     index("outbound_hooks_due_idx").on(table.nextAt).where(sql`status = 'pending'`),
   ],
 );
+
+/** Every completed check suite Foreman saw: on a task's head, another SHA, or the default branch. */
+export const ciResults = pgTable(
+  "ci_results",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    repoId: bigint("repo_id", { mode: "number" }).notNull(),
+    taskId: uuid("task_id"),
+    suiteId: bigint("suite_id", { mode: "number" }).notNull(),
+    headSha: text("head_sha").notNull(),
+    headBranch: text("head_branch"),
+    app: text("app").notNull(),
+    conclusion: text("conclusion").notNull(),
+    /** Failing checks with their summaries and log tails, when Foreman read them. */
+    failures: jsonb("failures"),
+    createdAt: createdAt(),
+  },
+  (table) => [index("ci_results_task_idx").on(table.taskId, table.id), uniqueIndex("ci_results_suite_key").on(table.suiteId, table.conclusion, table.headSha)],
+);
+
+/** Runtime switches an operator sets (the global pause); every change is also a compliance record. */
+export const systemSettings = pgTable("system_settings", {
+  key: text("key").primaryKey(),
+  value: jsonb("value").notNull(),
+  updatedBy: text("updated_by").notNull(),
+  updatedAt: updatedAt(),
+});

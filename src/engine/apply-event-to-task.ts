@@ -16,6 +16,9 @@ import { isTerminalState } from "../workflow/states.js";
 import { transition } from "../workflow/transition.js";
 import type { EngineDeps } from "./deps.js";
 import { enqueueChangeHook } from "../compliance/change-hook.js";
+import { findPreviousTriggerLabel, findWaitingTasks, insertCiResult, isRepoRed, saveDefaultBranchCi } from "../db/queries/ci-results.js";
+import { insertInboxEvent } from "../db/queries/insert-inbox-event.js";
+import { buildIssueLane } from "../webhooks/build-inbox-event.js";
 
 /** Where an event came from, for the log and the compliance record. */
 export interface EventOrigin {
@@ -23,8 +26,12 @@ export interface EventOrigin {
   eventName: string;
 }
 
-function buildLookup(event: DomainEvent): TaskLookup {
+function buildLookup(event: DomainEvent): TaskLookup | null {
   if ("taskId" in event) return { by: "id", taskId: event.taskId };
+  if (event.type === EventType.checkSuiteCompleted) {
+    return event.headBranch === null ? null : { by: "branch", repoId: event.repo.id, branch: event.headBranch };
+  }
+  if (event.type === EventType.commandReceived && event.onPullRequest) return { by: "pull_request", repoId: event.repo.id, prNumber: event.issue.number };
   if ("issue" in event) return { by: "issue", repoId: event.repo.id, issueNumber: event.issue.number };
   return { by: "pull_request", repoId: event.repo.id, prNumber: event.prNumber };
 }
@@ -50,11 +57,22 @@ export async function applyEventToTask(
   /** The task row when the caller has already locked it in this transaction. */
   lockedRow?: TaskRow,
 ): Promise<void> {
-  const row = lockedRow ?? (await findTaskForUpdate(tx, buildLookup(event)));
+  const lookup = buildLookup(event);
+  const row = lockedRow ?? (lookup ? await findTaskForUpdate(tx, lookup) : null);
   const task = row ? toTask(row) : null;
   const knownTriggerLabels = task === null && "repo" in event && needsKnownLabels(event) ? await findKnownTriggerLabels(tx, event.repo.id) : [];
   const now = deps.now();
-  const { next, effects } = transition(task, event, now, { newTaskId: deps.newId(), newJobId: deps.newId(), knownTriggerLabels });
+  // What GitHub reported is recorded whether or not it moves a task: CI results, reviews, commands.
+  extra = [...extra, ...(await recordObservation(tx, event, task, deps))];
+  const facts = {
+    newTaskId: deps.newId(),
+    newJobId: deps.newId(),
+    knownTriggerLabels,
+    repoRed: event.type === EventType.triggerAuthorized && task !== null ? await isRepoRed(tx, task.repo.id) : false,
+    previousTriggerLabel:
+      task === null && event.type === EventType.commandReceived && event.command === "retry" ? await findPreviousTriggerLabel(tx, event.repo.id, event.issue.number) : null,
+  };
+  const { next, effects } = transition(task, event, now, facts);
   if (next === null || (next === task && effects.length === 0)) {
     if (extra.length > 0) await appendComplianceRecords(tx, extra);
     return;
@@ -77,13 +95,14 @@ export async function applyEventToTask(
     createdAt: now,
   };
   const outbox = effects.filter((effect) => !isInternalEffect(effect));
+  const saved = next === task ? null : next;
   // A task that ends drops what it had queued — before its own closing effects are queued — and
   // its evidence summary is queued for the change-management hook (durably retried; once per task).
   const ended = isTerminalState(next.state) && (task === null || !isTerminalState(task.state));
   if (ended && task !== null) await skipHeldEffects(tx, next.id);
   await Promise.all([
-    task === null || row === null ? insertTask(tx, next) : saveTask(tx, next, Number(row.version)),
-    insertEffects(tx, next.id, outbox),
+    task === null || row === null ? insertTask(tx, next) : saved === null ? null : saveTask(tx, next, Number(row.version)),
+    insertEffects(tx, next.id, outbox, deps.displayDelayMs ?? 0),
     ...effects.filter(isInternalEffect).map((effect) => applyInternalEffect(tx, next, effect, deps)),
     appendComplianceRecords(tx, [...extra, record]),
   ]);
@@ -91,10 +110,58 @@ export async function applyEventToTask(
 }
 
 /** Effects that only touch Foreman's own tables run in the transition's transaction: exactly once, with it. */
-function applyInternalEffect(tx: SqlClient, task: Task, effect: Extract<Effect, { kind: "dispatch_agent_job" | "cancel_agent_job" }>, deps: EngineDeps): Promise<void> {
+async function applyInternalEffect(
+  tx: SqlClient,
+  task: Task,
+  effect: Extract<Effect, { kind: "dispatch_agent_job" | "cancel_agent_job" | "schedule_ci_wait" }>,
+  deps: EngineDeps,
+): Promise<void> {
   if (effect.kind === EffectKind.cancelAgentJob) {
     deps.onJobCancelled?.(effect.jobId);
     return cancelAgentJob(tx, effect.jobId);
   }
-  return insertAgentJob(tx, { id: effect.jobId, taskId: task.id, role: effect.role, profile: task.config?.agent ?? deps.defaultAgent, baseSha: effect.baseSha });
+  if (effect.kind === EffectKind.scheduleCiWait) {
+    // A timer is a delayed event in the task's own lane, so it never holds up the issue's events.
+    const event: DomainEvent = { type: EventType.ciWaitExpired, taskId: task.id, sha: effect.sha };
+    const id = `timer:ci:${task.id}:${effect.sha}`;
+    await insertInboxEvent(tx, { deliveryId: id, dedupeKey: id, source: "effect", eventName: event.type, lane: `timer:${task.id}`, event }, effect.afterMs);
+    return;
+  }
+  // A role may have its own agent (`roles: { reviewer: { agent: … } }`); else the repo's, else the operator's.
+  const profile = task.config?.roles?.[effect.role]?.agent ?? task.config?.agent ?? deps.defaultAgent;
+  return insertAgentJob(tx, { id: effect.jobId, taskId: task.id, role: effect.role, profile, baseSha: effect.baseSha });
+}
+
+/**
+ * Record what GitHub reported, in the same transaction: every completed check suite (and the default
+ * branch's CI for red mode, waking waiting tasks when it turns green), every review, every command.
+ */
+async function recordObservation(tx: SqlClient, event: DomainEvent, task: Task | null, deps: EngineDeps): Promise<NewComplianceRecord[]> {
+  const createdAt = deps.now();
+  switch (event.type) {
+    case EventType.checkSuiteCompleted: {
+      const onHead = task !== null && task.headSha === event.headSha;
+      await insertCiResult(tx, { repoId: event.repo.id, taskId: task?.id ?? null, suiteId: event.suiteId, headSha: event.headSha, headBranch: event.headBranch, app: event.app, conclusion: event.conclusion });
+      if (event.headBranch === event.repo.defaultBranch && event.appId !== deps.appId) {
+        const conclusion = ["success", "neutral", "skipped"].includes(event.conclusion) ? "success" : "failure";
+        const { turnedGreen } = await saveDefaultBranchCi(tx, { id: event.repo.id, installationId: event.repo.installationId, fullName: `${event.repo.owner}/${event.repo.name}` }, event.headSha, conclusion);
+        if (turnedGreen) {
+          for (const waiting of await findWaitingTasks(tx, event.repo.id)) {
+            const green: DomainEvent = { type: EventType.repoTurnedGreen, taskId: waiting.id };
+            const id = `green:${waiting.id}:${event.suiteId}`;
+            await insertInboxEvent(tx, { deliveryId: id, dedupeKey: id, source: "effect", eventName: green.type, lane: buildIssueLane(event.repo.id, waiting.issueNumber), event: green });
+          }
+        }
+      }
+      return [{ taskId: task?.id ?? null, kind: "ci.suite_completed", actor: event.app, payload: { repoId: event.repo.id, suiteId: event.suiteId, headSha: event.headSha, headBranch: event.headBranch, app: event.app, conclusion: event.conclusion, onTaskHead: onHead }, createdAt }];
+    }
+    case EventType.pullRequestReviewSubmitted:
+      return [{ taskId: task?.id ?? null, kind: "review.submitted", actor: event.sender, payload: { repoId: event.repo.id, prNumber: event.prNumber, reviewId: event.reviewId, state: event.state, commitId: event.commitId, bot: event.senderIsBot } }].map((record) => ({ ...record, createdAt }));
+    case EventType.commandReceived:
+      return [{ taskId: task?.id ?? null, kind: "command.received", actor: event.sender, payload: { repoId: event.repo.id, issueNumber: event.issue.number, command: event.command, commentId: event.commentId, onPullRequest: event.onPullRequest }, createdAt }];
+    case EventType.pullRequestSynchronized:
+      return event.senderIsBot || task === null ? [] : [{ taskId: task.id, kind: "branch.pushed_by_human", actor: event.sender, payload: { prNumber: event.prNumber, headSha: event.headSha }, createdAt }];
+    default:
+      return [];
+  }
 }

@@ -23,6 +23,14 @@ export interface EngineDeps {
   publicUrl: string | null;
   /** The agent profile used when a repo's config names none. */
   defaultAgent: string;
+  /** How long status-comment and check-run redraws wait, so a burst of changes is drawn once (0: at once). */
+  displayDelayMs?: number;
+  /** The app's own id: its check suites (the `foreman` check run's) are not CI. */
+  appId?: number;
+  /** Whether Foreman is paused (FOREMAN_PAUSED or `foreman pause`): only comments and reads run. */
+  isPaused?: () => Promise<boolean>;
+  /** Where evidence (CI summaries) is stored, content-addressed; with the values to redact first. */
+  evidence?: { store: import("../compliance/artifacts.js").ArtifactStore; secrets: readonly string[] };
   /** Told when a transition cancels a job, so a runner in this process stops it at once. */
   onJobCancelled?: (jobId: string) => void;
 }

@@ -9,6 +9,8 @@ export const ErrorCode = Object.freeze({
   githubRejected: "GITHUB_REJECTED",
   githubForbidden: "GITHUB_FORBIDDEN",
   githubNotFound: "GITHUB_NOT_FOUND",
+  circuitOpen: "CIRCUIT_OPEN",
+  timeout: "TIMEOUT",
   internal: "INTERNAL",
 } as const);
 
@@ -22,6 +24,40 @@ export interface Failure {
   message: string;
 }
 
+/** Thrown instead of calling a service whose circuit breaker is open: it kept failing just now. */
+export class CircuitOpenError extends Error {
+  readonly code = ErrorCode.circuitOpen;
+  readonly retryable = true;
+
+  constructor(
+    /** The service the breaker protects, as users know it ("GitHub", "Docker"). */
+    readonly service: string,
+    /** How long until the breaker lets a trial call through (0: one is under way). */
+    readonly retryAfterMs: number,
+  ) {
+    const next = retryAfterMs > 0 ? `it tries again in ${Math.ceil(retryAfterMs / 1000)} s` : "a trial call is under way";
+    super(`${service} kept failing, so Foreman paused its calls to it; ${next}.`);
+    this.name = "CircuitOpenError";
+  }
+}
+
+/** Thrown when a call to GitHub or Docker took longer than its timeout. */
+export class TimeoutError extends Error {
+  readonly code = ErrorCode.timeout;
+  readonly retryable = true;
+
+  constructor(
+    /** The service that did not answer ("GitHub", "Docker"). */
+    readonly service: string,
+    /** The call ("GET /repos/{owner}/{repo}", "create"). */
+    readonly action: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${service} did not answer within ${timeoutMs / 1000} s (${action}).`);
+    this.name = "TimeoutError";
+  }
+}
+
 interface HttpLikeError {
   status?: number;
   message?: string;
@@ -31,6 +67,7 @@ interface HttpLikeError {
 
 /** The one mapper from a thrown error to a Failure. */
 export function classifyError(error: unknown): Failure {
+  if (error instanceof CircuitOpenError || error instanceof TimeoutError) return { code: error.code, retryable: true, message: summarizeDetail(error.message) };
   const http = error as HttpLikeError;
   const status = typeof http?.status === "number" ? http.status : undefined;
   // Messages end up on issues: first line only, capped, and never a token.
@@ -59,6 +96,16 @@ function summarizeDetail(text: string): string {
 
 function stripQuery(url: string): string {
   return url.replace(/\?.*$/, "").replace(/^https?:\/\/[^/]+/, "");
+}
+
+/**
+ * Whether an error says the service is out of order rather than answering: network errors,
+ * timeouts, 5xx and rate limits (429, 403 rate limit). Other 4xx (404, 422, …) are answers.
+ * What a circuit breaker counts.
+ */
+export function isOutageError(error: unknown): boolean {
+  const { code } = classifyError(error);
+  return code === ErrorCode.githubUnavailable || code === ErrorCode.githubRateLimited || code === ErrorCode.timeout;
 }
 
 /** Full-jitter exponential backoff: a random delay in [0, min(cap, base·2^attempt)). */

@@ -19,6 +19,10 @@ import { runAgentStep } from "./agent-step/run-agent-step.js";
 export interface JobRunnerOptions {
   /** Containers running at once across all replicas (the claim enforces it). */
   maxConcurrent: number;
+  /** Containers running at once for one repository, across all replicas (`MAX_JOBS_PER_REPO`). */
+  maxPerRepo: number;
+  /** Whether Foreman is paused: no new job starts while it is (default: never paused). */
+  isPaused?: () => Promise<boolean>;
   pollIntervalMs: number;
   listen: boolean;
 }
@@ -139,7 +143,11 @@ export class JobRunner {
       let claimed = null;
       if (this.#jobs.size < this.options.maxConcurrent) {
         try {
-          claimed = await claimNextAgentJob(engine.database.sql, engine.replicaId, engine.leaseMs, this.options.maxConcurrent);
+          claimed = await claimNextAgentJob(engine.database.sql, engine.replicaId, engine.leaseMs, {
+            maxRunning: this.options.maxConcurrent,
+            maxPerRepo: this.options.maxPerRepo,
+            paused: (await this.options.isPaused?.()) ?? false,
+          });
         } catch (error) {
           engine.log.error({ err: error }, "leasing an agent job failed");
         }

@@ -6,8 +6,10 @@ import { findLatestAgentJob } from "../db/queries/find-agent-job-log.js";
 import { findStatusCommentId } from "../db/queries/find-status-comment-id.js";
 import { hasNewerStatusEffect, markEffectDone, scheduleEffectRetry } from "../db/queries/finish-effect.js";
 import { saveKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
-import { setStatusCommentId } from "../db/queries/save-task.js";
-import { findRowStatusCommentId, toTask } from "../db/queries/task-row.js";
+import { setCheckRun, setStatusCommentId } from "../db/queries/save-task.js";
+import { findRowCheckRun, findRowStatusCommentId, toTask } from "../db/queries/task-row.js";
+import { saveCiFailures } from "../db/queries/ci-results.js";
+import { storeRedactedArtifact } from "../compliance/artifacts.js";
 import { buildIssueLane } from "../webhooks/build-inbox-event.js";
 import { EffectKind } from "../workflow/effects.js";
 import { EventType, type DomainEvent } from "../workflow/events.js";
@@ -31,7 +33,8 @@ export type EffectRun = "none" | "ran" | "ran-and-queued";
  * fails the effect and tells the task, which tells the user.
  */
 export async function runNextEffect(deps: EngineDeps): Promise<EffectRun> {
-  let next = await claimNextEffect(deps.database.sql, deps.replicaId, deps.leaseMs);
+  const paused = (await deps.isPaused?.()) ?? false;
+  let next = await claimNextEffect(deps.database.sql, deps.replicaId, deps.leaseMs, null, paused);
   if (!next) return "none";
   let queued = false;
   while (next) {
@@ -53,7 +56,7 @@ async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promi
   const log = deps.log.child({ taskId: task.id, effectId: claimed.id, effect: claimed.kind, attempt: claimed.attempts });
 
   // An older status update is pointless when a newer one is queued: it would render the same task.
-  if (claimed.kind === EffectKind.upsertStatusComment && (await hasNewerStatusEffect(sql, task.id, claimed.id))) {
+  if ((claimed.kind === EffectKind.upsertStatusComment || claimed.kind === EffectKind.upsertCheckRun) && (await hasNewerStatusEffect(sql, task.id, claimed.id, claimed.kind))) {
     await markEffectDone(sql, claimed.id);
     return { next: null, queued: false };
   }
@@ -70,6 +73,9 @@ async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promi
       statusCommentId,
       webBaseUrl: deps.webBaseUrl,
       logUrl: claimed.kind === EffectKind.upsertStatusComment ? await findLogUrl(deps, task.id) : null,
+      checkRun: findRowCheckRun(claimed.task),
+      publicUrl: deps.publicUrl,
+      sql,
     });
   } catch (error) {
     const failure = classifyError(error);
@@ -90,22 +96,31 @@ async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promi
 }
 
 async function recordSuccess(deps: EngineDeps, claimed: ClaimedEffect, task: Task, outcome: EffectOutcome): Promise<Step> {
+  // CI summaries are evidence: redacted, stored by hash, named by the record.
+  const artifacts = [];
+  if (outcome.event?.type === EventType.ciResultCollected && outcome.event.failures.length > 0 && deps.evidence) {
+    const text = outcome.event.failures.map((failure) => `## ${failure.name}\n\n${failure.summary}\n\n${failure.logTail}`).join("\n\n");
+    const stored = await storeRedactedArtifact(deps.evidence.store, deps.database.sql, text, "ci-summary", deps.evidence.secrets);
+    artifacts.push({ sha256: stored.sha256, kind: stored.kind });
+  }
   const record: NewComplianceRecord = {
     taskId: task.id,
     kind: `effect.${claimed.kind}`,
     actor: APP_ACTOR,
-    payload: { effectId: claimed.id, attempt: claimed.attempts, ...outcome.evidence },
+    payload: { effectId: claimed.id, attempt: claimed.attempts, ...outcome.evidence, ...(artifacts.length > 0 ? { artifacts } : {}) },
     createdAt: deps.now(),
   };
   return deps.database.sql.begin(async (tx) => {
     const step = await feedBack(tx, deps, claimed, task, "done", null, outcome.event ?? null, record);
     await Promise.all([
       outcome.statusCommentId !== undefined ? setStatusCommentId(tx, task.id, outcome.statusCommentId) : null,
+      outcome.checkRun !== undefined ? setCheckRun(tx, task.id, outcome.checkRun) : null,
+      outcome.event?.type === EventType.ciResultCollected ? saveCiFailures(tx, task.id, outcome.event.sha, outcome.event.failures) : null,
       outcome.knownTriggerLabels
         ? saveKnownTriggerLabels(tx, { id: task.repo.id, installationId: task.repo.installationId, fullName: `${task.repo.owner}/${task.repo.name}` }, outcome.knownTriggerLabels)
         : null,
     ]);
-    return { ...step, next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id) };
+    return { ...step, next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false) };
   });
 }
 
@@ -120,7 +135,7 @@ async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Tas
   const event: DomainEvent = { type: EventType.effectFailed, taskId: task.id, effectKind: claimed.kind, code: failure.code, message: failure.message };
   return deps.database.sql.begin(async (tx) => {
     const step = await feedBack(tx, deps, claimed, task, "failed", failure.message, event, record);
-    return { ...step, next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id) };
+    return { ...step, next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false) };
   });
 }
 

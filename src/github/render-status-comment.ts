@@ -10,6 +10,10 @@ const template = Handlebars.create().compile(readFileSync(TEMPLATE_PATH, "utf8")
 
 const HEADLINES: Record<Task["state"], { icon: string; headline: string }> = {
   queued: { icon: "⏳", headline: "queued" },
+  waiting: { icon: "🚦", headline: "waiting for the default branch to be green" },
+  ready_for_review: { icon: "👀", headline: "ready for your review" },
+  escalated: { icon: "🙋", headline: "needs a human" },
+  completed: { icon: "🌒", headline: "shadow run finished" },
   preparing: { icon: "🛠️", headline: "preparing the branch and draft PR" },
   awaiting_agent: { icon: "🤖", headline: "draft PR open, waiting for an agent" },
   running: { icon: "⚙️", headline: "an agent is working" },
@@ -29,17 +33,30 @@ const FIXES: Partial<Record<string, string>> = {
   [ReasonCode.agentNoChanges]: "make the issue more specific about what should change, then remove and re-add the label.",
   [ReasonCode.configError]: "fix the agent settings named above (`agent`/`profiles` in .github/foreman.yml, or the operator's configuration), then re-add the label.",
   [ReasonCode.infrastructureError]: "this is a problem of the machine that runs Foreman (its Docker host or its GitHub connection), not of your repository: tell the operator, then remove and re-add the label.",
+  [ReasonCode.ciFailedTooOften]: "push a fix to the branch yourself, or comment `/foreman retry` to give the agents another round.",
+  [ReasonCode.noCi]: "if this repository has no CI, set `ci.whenMissing: ready` in .github/foreman.yml; if its CI is another app, list it under `ci.apps`.",
   [ReasonCode.internalError]: "this is a fault in Foreman, not in your repository: tell the operator (the task id is above), then remove and re-add the label to start again.",
 };
 
 /** The Markdown of the issue's status comment for a task as it is now. */
-export function renderStatusComment(task: Task, webBaseUrl: string, logUrl: string | null = null): string {
+export function renderStatusComment(task: Task, webBaseUrl: string, logUrl: string | null = null, queuePosition: number | null = null): string {
   const freezeLabel = task.config?.freezeLabel ?? DEFAULT_TASK_CONFIG.freezeLabel;
   const { icon, headline } = HEADLINES[task.state];
   return template({
     icon,
     headline,
-    summary: summarize(task, freezeLabel),
+    summary: summarize(task, freezeLabel, queuePosition),
+    steps: task.pipeline.steps.map((step) => ({
+      mark: STEP_MARKS[step.status],
+      role: step.role,
+      purpose: PURPOSES[step.purpose],
+      commit: step.commitSha ? step.commitSha.slice(0, 7) : null,
+      summary: step.summary,
+    })),
+    ciAttempts: task.pipeline.ciAttempts,
+    maxCiAttempts: task.config?.maxCiAttempts ?? null,
+    shadow: task.config?.mode === "shadow",
+    plan: task.config?.mode === "shadow" ? task.pipeline.plan : null,
     state: task.state,
     resumeState: task.resumeState,
     taskId: task.id,
@@ -48,6 +65,7 @@ export function renderStatusComment(task: Task, webBaseUrl: string, logUrl: stri
     branch: task.branch,
     branchUrl: task.branch ? `${webBaseUrl}/${task.repo.owner}/${task.repo.name}/tree/${task.branch}` : null,
     prNumber: task.prNumber,
+    draft: !["ready_for_review", "merged", "closed"].includes(task.state),
     logUrl,
     reason: task.reason,
     fix: task.reason ? FIXES[task.reason.code] : undefined,
@@ -57,18 +75,45 @@ export function renderStatusComment(task: Task, webBaseUrl: string, logUrl: stri
   }).replace(/\n{3,}/g, "\n\n");
 }
 
-function summarize(task: Task, freezeLabel: string): string {
+const STEP_MARKS: Record<Task["pipeline"]["steps"][number]["status"], string> = {
+  queued: "⬜",
+  running: "⏳",
+  succeeded: "✅",
+  failed: "❌",
+  stopped: "⏸️",
+};
+
+const PURPOSES: Record<Task["pipeline"]["purpose"], string> = {
+  pipeline: "",
+  review_revision: " (revision after the review)",
+  ci_fix: " (fixing CI)",
+  human_revision: " (revision you asked for)",
+};
+
+function summarize(task: Task, freezeLabel: string, queuePosition: number | null): string {
   switch (task.state) {
+    case "waiting":
+      return `CI on \`${task.repo.defaultBranch}\` is failing (red mode), so only bug fixes start here. This task starts by itself when it is green again.`;
+    case "ready_for_review":
+      return `CI is green and the pipeline is done: #${task.prNumber} is ready for your review. Request changes in a review and Foreman revises; merging is yours.`;
+    case "escalated":
+      return `CI kept failing on #${task.prNumber}, so Foreman added \`${freezeLabel}\` and stopped. See the PR for what failed and what was tried.`;
+    case "completed":
+      return "Shadow mode: the agents ran, and nothing was pushed or opened. Their results are below.";
     case "queued":
       return "Checking the label's sender and this repository's `.github/foreman.yml`.";
     case "preparing":
       return "Creating the task branch with a plan commit and opening a draft pull request.";
-    case "awaiting_agent":
-      return `Draft PR #${task.prNumber} is open on \`${task.branch}\`. The ${task.step ?? "agent"} step starts as soon as a container slot is free.`;
+    case "awaiting_agent": {
+      const place = queuePosition === null ? "as soon as a container slot is free" : `when a container slot is free (${ordinal(queuePosition)} in the queue)`;
+      return task.prNumber === null
+        ? `The ${task.step ?? "agent"} step starts ${place}.`
+        : `Draft PR #${task.prNumber} is open on \`${task.branch}\`. The ${task.step ?? "agent"} step starts ${place}.`;
+    }
     case "running":
-      return `The ${task.step ?? "agent"} step is running in a sandboxed container on \`${task.branch}\`.`;
+      return `The ${task.step ?? "agent"} step is running in a sandboxed container${task.branch ? ` on \`${task.branch}\`` : ""}.`;
     case "awaiting_ci":
-      return `The ${task.step ?? "agent"} step pushed ${task.headSha?.slice(0, 7) ?? "its work"} to #${task.prNumber}. CI runs next.`;
+      return `The work is pushed to #${task.prNumber} (head ${task.headSha?.slice(0, 7) ?? "unknown"}). Waiting for CI.`;
     case "frozen":
       return `@${task.frozenBy} added \`${freezeLabel}\` on the ${task.frozenOn === "pull_request" ? "pull request" : "issue"}. Foreman does nothing more until the label is removed; then it resumes where it stopped.`;
     case "merged":
@@ -80,4 +125,9 @@ function summarize(task: Task, freezeLabel: string): string {
     case "failed":
       return "Foreman could not continue with this task.";
   }
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[n % 10] ?? "th";
+  return `${n}${suffix}`;
 }

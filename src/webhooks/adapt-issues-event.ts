@@ -8,7 +8,9 @@ type IssuesPayload = Context<"issues">["payload"];
 /** `issues.labeled|unlabeled|closed|reopened` → a domain event for the inbox; other actions → null. */
 export function adaptIssuesEvent(deliveryId: string, payload: IssuesPayload, installationId: number): NewInboxEvent | null {
   const repo = toTaskRepo(installationId, payload.repository);
-  const issue = { number: payload.issue.number, title: payload.issue.title };
+  // Only the labels the workflow reads (priority), so stored events stay small.
+  const priority = (payload.issue.labels ?? []).flatMap((label) => (label?.name.startsWith("priority:") ? [label.name] : []));
+  const issue = { number: payload.issue.number, title: payload.issue.title, ...(priority.length > 0 ? { labels: priority } : {}) };
   if (payload.issue.pull_request) return null; // PR labels arrive as pull_request events too
   const base = { repo, issue, sender: payload.sender.login };
   let event: DomainEvent;

@@ -6,9 +6,9 @@ import { buildDedupeKey, toTaskRepo } from "./build-inbox-event.js";
 type PullRequestPayload = Context<"pull_request">["payload"];
 
 /**
- * `pull_request.labeled|unlabeled|closed` → a domain event; other actions → null. `lane` is the
- * lane of the task's issue when the PR is known to belong to a task, so its events stay in order
- * with the issue's; the caller supplies it.
+ * `pull_request.labeled|unlabeled|closed|synchronize` → a domain event; other actions → null.
+ * `lane` is the lane of the task's issue when the PR is known to belong to a task, so its events
+ * stay in order with the issue's; the caller supplies it.
  */
 export function adaptPullRequestEvent(
   deliveryId: string,
@@ -17,8 +17,11 @@ export function adaptPullRequestEvent(
   lane: string,
 ): NewInboxEvent | null {
   const repo = toTaskRepo(installationId, payload.repository);
-  const base = { repo, prNumber: payload.pull_request.number, headRef: payload.pull_request.head.ref, sender: payload.sender?.login ?? "ghost" };
+  const pr = payload.pull_request;
+  const base = { repo, prNumber: pr.number, headRef: pr.head.ref, sender: payload.sender?.login ?? "ghost" };
   let event: DomainEvent;
+  // What the delivery means besides its action: a label and when, or the new head.
+  let meaning: Record<string, unknown>;
   switch (payload.action) {
     case "labeled":
     case "unlabeled":
@@ -28,22 +31,25 @@ export function adaptPullRequestEvent(
         label: payload.label.name,
         ...base,
       };
+      meaning = { label: payload.label.name, at: pr.updated_at };
       break;
-    case "closed":
-      event = { type: EventType.pullRequestClosed, merged: payload.pull_request.merged === true, ...base };
+    case "closed": {
+      const merged = pr.merged === true;
+      event = { type: EventType.pullRequestClosed, merged, mergeCommitSha: merged ? (pr.merge_commit_sha ?? null) : null, ...base };
+      meaning = { label: null, at: pr.updated_at };
+      break;
+    }
+    case "synchronize":
+      // A push to the PR's branch: the same head SHA means the same push, however often delivered.
+      event = { type: EventType.pullRequestSynchronized, headSha: pr.head.sha, senderIsBot: payload.sender?.type === "Bot", ...base };
+      meaning = { head: pr.head.sha };
       break;
     default:
       return null;
   }
   return {
     deliveryId,
-    dedupeKey: buildDedupeKey({
-      event: `pull_request.${payload.action}`,
-      repo: repo.id,
-      pr: base.prNumber,
-      label: "label" in event ? event.label : null,
-      at: payload.pull_request.updated_at,
-    }),
+    dedupeKey: buildDedupeKey({ event: `pull_request.${payload.action}`, repo: repo.id, pr: base.prNumber, ...meaning }),
     source: "github",
     eventName: `pull_request.${payload.action}`,
     lane,

@@ -16,7 +16,38 @@ export const DEFAULT_TASK_CONFIG: TaskConfig = Object.freeze({
   profiles: Object.freeze({}),
   guardrails: Object.freeze({}),
   budgets: Object.freeze({ agentMinutes: 60, tokens: null, costUsd: null }),
-}) as TaskConfig;
+  mode: "normal",
+  pipeline: Object.freeze({ default: Object.freeze(["planner", "coder", "reviewer"]) }),
+  roles: Object.freeze({}),
+  maxReviewRevisions: 1,
+  maxCiAttempts: 3,
+  ci: Object.freeze({ apps: Object.freeze(["github-actions"]), waitMinutes: 30, whenMissing: "wait" }),
+  reviewers: Object.freeze({ users: Object.freeze([]), teams: Object.freeze([]) }),
+}) as unknown as TaskConfig;
+
+/** The roles a pipeline may name; each has a prompt in prompts/roles/. */
+export const PIPELINE_ROLES = Object.freeze(["planner", "coder", "reviewer", "test_author", "security", "scribe"] as const);
+
+/** Roles that read and report; what they change in the workspace is never pushed. */
+export const REVIEW_ROLES: readonly string[] = Object.freeze(["planner", "reviewer", "security"]);
+
+/** Roles that must change something: finishing without a change fails the step. */
+export const MUST_CHANGE_ROLES: readonly string[] = Object.freeze(["coder", "ci_fixer"]);
+
+/** Whether a step of this role pushes what it changed. */
+export function isCodeRole(role: string): boolean {
+  return !REVIEW_ROLES.includes(role);
+}
+
+/** A stored config with the keys older tasks lack filled in from the defaults. */
+export function withConfigDefaults(config: TaskConfig | null): TaskConfig {
+  return { ...DEFAULT_TASK_CONFIG, ...(config ?? {}) } as TaskConfig;
+}
+
+/** The roles a task of this type runs, in order. */
+export function resolvePipeline(config: TaskConfig, type: keyof TaskConfig["pipeline"]): string[] {
+  return [...(config.pipeline[type] ?? config.pipeline.default ?? DEFAULT_TASK_CONFIG.pipeline.default!)];
+}
 
 /** Labels with this prefix are always worth checking against the repo config. */
 export const TRIGGER_LABEL_PREFIX = "agent:";

@@ -1,3 +1,5 @@
+import type { AuthorizedAction } from "./events.js";
+
 /** Every side effect the workflow can ask for. Effects are data; only the engine executes them. */
 export const EffectKind = Object.freeze({
   authorizeTrigger: "authorize_trigger",
@@ -8,6 +10,16 @@ export const EffectKind = Object.freeze({
   postPullRequestComment: "post_pr_comment",
   dispatchAgentJob: "dispatch_agent_job",
   cancelAgentJob: "cancel_agent_job",
+  upsertCheckRun: "upsert_check_run",
+  postReview: "post_review",
+  markReadyForReview: "mark_ready_for_review",
+  requestReviewers: "request_reviewers",
+  collectCiResult: "collect_ci_result",
+  authorizeActor: "authorize_actor",
+  answerCommand: "answer_command",
+  recordMerge: "record_merge",
+  resolveBase: "resolve_base",
+  scheduleCiWait: "schedule_ci_wait",
 } as const);
 
 /** An effect kind's value. */
@@ -22,18 +34,43 @@ export type Effect =
   | { kind: typeof EffectKind.upsertStatusComment }
   | { kind: typeof EffectKind.postPullRequestComment; prNumber: number; marker: string; body: string }
   | { kind: typeof EffectKind.dispatchAgentJob; jobId: string; role: string; baseSha: string }
-  | { kind: typeof EffectKind.cancelAgentJob; jobId: string };
+  | { kind: typeof EffectKind.cancelAgentJob; jobId: string }
+  /** Create or update the `foreman` check run on the PR head from the task as stored (completed when the task ended). */
+  | { kind: typeof EffectKind.upsertCheckRun }
+  /** A review with `event: COMMENT` (never APPROVE or REQUEST_CHANGES), found again by its marker. */
+  | { kind: typeof EffectKind.postReview; prNumber: number; commitSha: string; marker: string; body: string; comments: Array<{ path: string; line: number; body: string }> }
+  | { kind: typeof EffectKind.markReadyForReview; prNumber: number; note?: string }
+  | { kind: typeof EffectKind.requestReviewers; prNumber: number; users: string[]; teams: string[] }
+  /** Read a completed suite's failing checks (summaries, annotations, log tails) and whether every suite on the SHA is done. */
+  | { kind: typeof EffectKind.collectCiResult; sha: string; suiteId: number; apps: string[] }
+  | { kind: typeof EffectKind.authorizeActor; login: string; action: AuthorizedAction }
+  /** Reply to a comment command: a status, an explanation, or a polite refusal (once per user and task). */
+  | { kind: typeof EffectKind.answerCommand; issueNumber: number; answer: "status" | "explain" | "refusal" | "note"; login: string; command: string; text?: string; commentId?: number }
+  /** At merge: record the approving reviews and the merge commit (reads only). */
+  | { kind: typeof EffectKind.recordMerge; prNumber: number; mergeCommitSha: string | null }
+  /** Shadow mode: read the default branch head to run on (no branch, no PR). */
+  | { kind: typeof EffectKind.resolveBase; baseBranch: string }
+  /** Internal: wake the task when no CI suite has come for `sha` after `afterMs`. */
+  | { kind: typeof EffectKind.scheduleCiWait; sha: string; afterMs: number };
 
 /**
- * Effects that still run for a frozen or finished task: the comments that say what happened.
- * (A freeze itself only ever asks for the status comment.)
+ * Effects that still run for a frozen task (or while Foreman is paused): the comments that say
+ * what happened, and reads. (A freeze itself only ever asks for the status comment.)
  */
-export const ALLOWED_WHILE_HELD: readonly EffectKind[] = Object.freeze([EffectKind.upsertStatusComment, EffectKind.postPullRequestComment]);
+export const ALLOWED_WHILE_FROZEN: readonly EffectKind[] = Object.freeze([
+  EffectKind.upsertStatusComment,
+  EffectKind.postPullRequestComment,
+  EffectKind.answerCommand,
+  EffectKind.authorizeActor,
+]);
+
+/** Effects that still run for a finished task: its last words, the check run's completion, and the merge's record. */
+export const ALLOWED_AFTER_END: readonly EffectKind[] = Object.freeze([...ALLOWED_WHILE_FROZEN, EffectKind.upsertCheckRun, EffectKind.recordMerge]);
 
 /**
  * Effects the engine applies inside the transition's own transaction, because they only touch
  * Foreman's database (queue or cancel a job); all others go to the outbox and run after commit.
  */
-export function isInternalEffect(effect: Effect): effect is Extract<Effect, { kind: "dispatch_agent_job" | "cancel_agent_job" }> {
-  return effect.kind === EffectKind.dispatchAgentJob || effect.kind === EffectKind.cancelAgentJob;
+export function isInternalEffect(effect: Effect): effect is Extract<Effect, { kind: "dispatch_agent_job" | "cancel_agent_job" | "schedule_ci_wait" }> {
+  return effect.kind === EffectKind.dispatchAgentJob || effect.kind === EffectKind.cancelAgentJob || effect.kind === EffectKind.scheduleCiWait;
 }

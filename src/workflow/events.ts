@@ -1,4 +1,4 @@
-import type { TaskReason, TaskConfig, TaskRepo } from "./task.js";
+import type { CiFailure, TaskReason, TaskConfig, TaskRepo } from "./task.js";
 
 /** Every domain event the workflow understands. Webhook adapters and effect results produce these. */
 export const EventType = Object.freeze({
@@ -17,6 +17,15 @@ export const EventType = Object.freeze({
   jobStarted: "job_started",
   jobFinished: "job_finished",
   jobFailed: "job_failed",
+  pullRequestSynchronized: "pull_request_synchronized",
+  pullRequestReviewSubmitted: "pull_request_review_submitted",
+  checkSuiteCompleted: "check_suite_completed",
+  ciResultCollected: "ci_result_collected",
+  ciWaitExpired: "ci_wait_expired",
+  commandReceived: "command_received",
+  actorAuthorized: "actor_authorized",
+  repoTurnedGreen: "repo_turned_green",
+  baseResolved: "base_resolved",
 } as const);
 
 /** An event type's value. */
@@ -26,6 +35,8 @@ export type EventType = (typeof EventType)[keyof typeof EventType];
 export interface IssueRef {
   number: number;
   title: string;
+  /** The issue's labels when the event happened (priority labels are read from them). */
+  labels?: string[];
 }
 
 /** An event from GitHub about an issue. `sender` is the login of whoever acted. */
@@ -56,15 +67,58 @@ export type DomainEvent =
   | ({ type: typeof EventType.issueReopened; labels: string[] } & IssueEventBase)
   | ({ type: typeof EventType.pullRequestLabeled; label: string } & PullRequestEventBase)
   | ({ type: typeof EventType.pullRequestUnlabeled; label: string } & PullRequestEventBase)
-  | ({ type: typeof EventType.pullRequestClosed; merged: boolean } & PullRequestEventBase)
+  | ({ type: typeof EventType.pullRequestClosed; merged: boolean; mergeCommitSha: string | null } & PullRequestEventBase)
+  | ({ type: typeof EventType.pullRequestSynchronized; headSha: string; senderIsBot: boolean } & PullRequestEventBase)
+  | ({
+      type: typeof EventType.pullRequestReviewSubmitted;
+      reviewId: number;
+      state: "approved" | "changes_requested" | "commented" | "dismissed";
+      body: string;
+      commitId: string;
+      senderIsBot: boolean;
+    } & PullRequestEventBase)
+  | {
+      type: typeof EventType.checkSuiteCompleted;
+      repo: TaskRepo;
+      suiteId: number;
+      headSha: string;
+      headBranch: string | null;
+      /** The slug of the app that ran the suite (github-actions, …). */
+      app: string;
+      /** The numeric id of that app (Foreman's own suites, its check runs', are not CI). */
+      appId: number;
+      conclusion: string;
+      sender: string;
+    }
+  | ({ type: typeof EventType.commandReceived; command: SlashCommand; commentId: number; onPullRequest: boolean } & IssueEventBase)
   | ({ type: typeof EventType.triggerAuthorized; config: TaskConfig; permission: string } & TaskEventBase)
   | ({ type: typeof EventType.triggerRejected; reason: TaskReason } & TaskEventBase)
   | ({ type: typeof EventType.branchReady; branch: string; baseSha: string; headSha: string; reused: boolean } & TaskEventBase)
   | ({ type: typeof EventType.draftPrOpened; number: number; url: string; reused: boolean } & TaskEventBase)
   | ({ type: typeof EventType.effectFailed; effectKind: string; code: string; message: string } & TaskEventBase)
   | ({ type: typeof EventType.jobStarted; jobId: string; profile: string } & TaskEventBase)
-  | ({ type: typeof EventType.jobFinished; jobId: string; commitSha: string | null; summary: string; usage: JobUsage } & TaskEventBase)
-  | ({ type: typeof EventType.jobFailed; jobId: string; code: string; message: string; logTail: string; usage: JobUsage } & TaskEventBase);
+  | ({ type: typeof EventType.jobFinished; jobId: string; commitSha: string | null; summary: string; usage: JobUsage; report: JobReport } & TaskEventBase)
+  | ({ type: typeof EventType.jobFailed; jobId: string; code: string; message: string; logTail: string; usage: JobUsage } & TaskEventBase)
+  | ({ type: typeof EventType.ciResultCollected; sha: string; verdict: "success" | "failure" | "pending"; failures: CiFailure[] } & TaskEventBase)
+  | ({ type: typeof EventType.ciWaitExpired; sha: string } & TaskEventBase)
+  | ({ type: typeof EventType.actorAuthorized; login: string; permission: string; allowed: boolean; action: AuthorizedAction } & TaskEventBase)
+  | ({ type: typeof EventType.repoTurnedGreen } & TaskEventBase)
+  | ({ type: typeof EventType.baseResolved; sha: string } & TaskEventBase);
+
+/** The comment commands Foreman understands (`/foreman <name>`). */
+export type SlashCommand = "retry" | "stop" | "status" | "explain";
+
+/** What a permission check was for: a comment command, or a human review asking for changes. */
+export type AuthorizedAction =
+  | { kind: "command"; command: SlashCommand; commentId: number }
+  | { kind: "review"; reviewId: number; body: string };
+
+/** What a finished agent said beyond its summary: its verdict, a plan or PR body, a review. */
+export interface JobReport {
+  status: "success" | "needs_changes";
+  body: string | null;
+  review: { body: string; comments: Array<{ path: string; line: number; body: string }> } | null;
+}
 
 /** What one agent job spent. */
 export interface JobUsage {
@@ -78,5 +132,6 @@ export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
 
 /** Who caused an event: a GitHub login for webhook events, the app for effect results. */
 export function findEventActor(event: DomainEvent): string {
+  if (event.type === EventType.actorAuthorized) return event.login;
   return "sender" in event ? event.sender : "foreman[app]";
 }

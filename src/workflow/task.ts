@@ -36,6 +36,10 @@ export const ReasonCode = Object.freeze({
   budgetExceeded: "BUDGET_EXCEEDED",
   configError: "AGENT_CONFIG_ERROR",
   infrastructureError: "INFRASTRUCTURE_ERROR",
+  redMode: "RED_MODE",
+  ciFailedTooOften: "CI_FAILED_TOO_OFTEN",
+  stoppedByCommand: "STOPPED_BY_COMMAND",
+  noCi: "NO_CI",
 } as const);
 
 /** A reason code's value. */
@@ -63,6 +67,29 @@ export interface TaskConfig {
   /** Tightening of the diff guardrails (the runner merges them with the operator's). */
   guardrails: Record<string, unknown>;
   budgets: TaskBudgets;
+  /** `normal` opens a PR and pushes; `shadow` runs the agents and only reports in the status comment. */
+  mode: "normal" | "shadow";
+  /** The steps a task runs, by task type (`default` for the others). */
+  pipeline: Partial<Record<TaskType | "default", string[]>>;
+  /** Per-role settings, such as the agent profile a role uses. */
+  roles: Record<string, { agent?: string }>;
+  /** Revision steps a reviewer agent's "needs changes" may cause per task. */
+  maxReviewRevisions: number;
+  /** `ci_fixer` steps per task before Foreman escalates to a human. */
+  maxCiAttempts: number;
+  ci: TaskCiConfig;
+  /** Who is asked to review when the PR is ready. */
+  reviewers: { users: string[]; teams: string[] };
+}
+
+/** How Foreman reads CI on the task's PR. */
+export interface TaskCiConfig {
+  /** Slugs of the apps whose check suites count as CI (others are recorded, not acted on). */
+  apps: string[];
+  /** How long to wait for a check suite on a new head before deciding the repo has no CI. */
+  waitMinutes: number;
+  /** Without CI: keep waiting, or mark the PR ready with a note. */
+  whenMissing: "wait" | "ready";
 }
 
 /** How much agent work a task may spend; exceeding one stops the task and says so. */
@@ -104,7 +131,67 @@ export interface Task {
   step: string | null;
   jobId: string | null;
   usage: TaskUsage;
+  /** Higher runs first (`priority:high` 1, `priority:low` -1). */
+  priority: number;
+  /** Where the task is in its pipeline of role steps, and what its steps said. */
+  pipeline: PipelineProgress;
   reason: TaskReason | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** Why a step runs: its place in the pipeline, or a revision another event asked for. */
+export type StepPurpose = "pipeline" | "review_revision" | "ci_fix" | "human_revision";
+
+/** One step's line in the checklist (status comment and check run). */
+export interface StepRecord {
+  role: string;
+  purpose: StepPurpose;
+  status: "queued" | "running" | "succeeded" | "failed" | "stopped";
+  jobId: string;
+  /** The commit the step pushed, when it changed code. */
+  commitSha: string | null;
+  /** The agent's own one-line summary, capped. */
+  summary: string | null;
+}
+
+/** A failing check the `ci_fixer` is told about. */
+export interface CiFailure {
+  name: string;
+  summary: string;
+  logTail: string;
+}
+
+/** What the next step must act on. */
+export type StepFeedback =
+  | { kind: "review"; author: string; body: string; comments: Array<{ path?: string; line?: number; body: string }>; reviewId: number | null }
+  | { kind: "ci"; sha: string; failures: CiFailure[] };
+
+/** The pipeline's progress, stored with the task. */
+export interface PipelineProgress {
+  /** The roles of this task's pipeline, in order. */
+  roles: string[];
+  /** The pipeline step now running (or last run). */
+  index: number;
+  purpose: StepPurpose;
+  /** The planner's plan, given to every later step. */
+  plan: string | null;
+  feedback: StepFeedback | null;
+  reviewRevisions: number;
+  ciAttempts: number;
+  humanRevisions: number;
+  /** CI seen on the head SHA: the latest suite of a CI app that completed on it. */
+  ci: { sha: string; conclusion: "success" | "failure"; suiteId: number } | null;
+  /** The head SHA whose CI the task waits for (a missing-CI timer names it). */
+  waitingCiSha: string | null;
+  /** A human review that asked for changes while a step ran: the revision runs when the step is done. */
+  pendingFeedback: StepFeedback | null;
+  /** The running job a freeze already stopped (its end is still to come): never stopped twice. */
+  stoppedJobId?: string | null;
+  steps: StepRecord[];
+}
+
+/** A pipeline that has not started. */
+export function emptyPipeline(): PipelineProgress {
+  return { roles: [], index: 0, purpose: "pipeline", plan: null, feedback: null, reviewRevisions: 0, ciAttempts: 0, humanRevisions: 0, ci: null, waitingCiSha: null, pendingFeedback: null, steps: [] };
 }

@@ -11,19 +11,28 @@ export interface TransitionResult {
 /** The effect that re-renders the issue's status comment. */
 export const statusComment: Effect = Object.freeze({ kind: EffectKind.upsertStatusComment });
 
+/** The effect that re-renders the `foreman` check run on the PR head. */
+export const checkRun: Effect = Object.freeze({ kind: EffectKind.upsertCheckRun });
+
+/** The status comment, and the check run when the task has a PR to show it on. */
+export function display(task: Task): Effect[] {
+  return task.prNumber === null ? [statusComment] : [statusComment, checkRun];
+}
+
 /** An ignored event: the same task object, no effects. */
 export function unchanged(task: Task | null): TransitionResult {
   return { next: task, effects: [] };
 }
 
-/** End a task with a reason: say so on the issue, and stop its agent job if one is queued or running. */
+/** End a task with a reason: say so on the issue and the PR's check run, and stop its agent job if one is queued or running. */
 export function stop(task: Task, state: TaskState, reason: TaskReason, at: string): TransitionResult {
-  return { next: { ...task, state, reason, updatedAt: at }, effects: [statusComment, ...cancelJob(task)] };
+  const next: Task = { ...task, state, reason, updatedAt: at };
+  return { next, effects: [...display(next), ...cancelJob(task)] };
 }
 
 /** Withdraw the task's queued job or stop its running one. */
 export function cancelJob(task: Task): Effect[] {
-  return task.jobId !== null && (task.state === TaskState.awaitingAgent || task.state === TaskState.running)
+  return task.jobId !== null && task.jobId !== task.pipeline.stoppedJobId && (task.state === TaskState.awaitingAgent || task.state === TaskState.running)
     ? [{ kind: EffectKind.cancelAgentJob, jobId: task.jobId }]
     : [];
 }

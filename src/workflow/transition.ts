@@ -1,14 +1,16 @@
 import { buildBranchName } from "./build-branch-name.js";
 import { buildDraftPullRequest, buildPlanCommitMessage } from "./build-pull-request.js";
-import { DEFAULT_TASK_CONFIG, isTriggerCandidate } from "./defaults.js";
+import { DEFAULT_TASK_CONFIG, isTriggerCandidate, resolvePipeline, withConfigDefaults } from "./defaults.js";
 import { EffectKind, type Effect } from "./effects.js";
 import { EventType, type DomainEvent, type EventOf } from "./events.js";
 import { TaskState, isTerminalState } from "./states.js";
-import { CODER, dispatchStep, onJobFailed, onJobFinished } from "./agent-step-transitions.js";
-import { cancelJob, statusComment, stop, unchanged, type TransitionResult } from "./transition-result.js";
+import { onJobFailed, onJobFinished, onJobStarted, startPipeline } from "./pipeline-transitions.js";
+import { onCheckSuiteCompleted, onCiResultCollected, onCiWaitExpired } from "./ci-transitions.js";
+import { onActorAuthorized, onCommandReceived, onReviewSubmitted, onSynchronized } from "./human-transitions.js";
+import { cancelJob, checkRun, display, statusComment, stop, unchanged, type TransitionResult } from "./transition-result.js";
+import { emptyPipeline, ReasonCode, type Task, type TaskConfig, type TaskReason, type TaskType } from "./task.js";
 
 export type { TransitionResult } from "./transition-result.js";
-import { ReasonCode, type Task, type TaskReason, type TaskType } from "./task.js";
 
 /** What the engine knows that the workflow may use; the workflow itself reads no clock, id source or database. */
 export interface TransitionFacts {
@@ -18,8 +20,20 @@ export interface TransitionFacts {
   newJobId: string;
   /** Trigger labels the repo's recently read config declared, beyond the `agent:` prefix; null when not read lately. */
   knownTriggerLabels: readonly string[] | null;
+  /** Whether the latest completed check suite on the repo's default branch failed (red mode). */
+  repoRed?: boolean;
+  /** The trigger label of the issue's latest task, for `/foreman retry` after it ended. */
+  previousTriggerLabel?: string | null;
 }
 
+/** Labels that set a task's place in the queue. */
+const PRIORITY_LABELS: Readonly<Record<string, number>> = Object.freeze({ "priority:high": 1, "priority:low": -1 });
+
+/** A task's priority from the issue's labels: the highest priority label wins. */
+export function findPriority(labels: readonly string[] | undefined): number {
+  const values = (labels ?? []).map((label) => PRIORITY_LABELS[label]).filter((value): value is number => value !== undefined);
+  return values.length === 0 ? 0 : Math.max(...values);
+}
 
 /**
  * The task state machine: given a task (or null when the issue has none), an event and the time,
@@ -32,7 +46,6 @@ export function transition(task: Task | null, event: DomainEvent, now: Date, fac
   return transitionActive(task, event, now, facts);
 }
 
-
 function startTask(event: DomainEvent, now: Date, facts: TransitionFacts): TransitionResult {
   let label: string | undefined;
   if (event.type === EventType.issueLabeled) {
@@ -41,11 +54,15 @@ function startTask(event: DomainEvent, now: Date, facts: TransitionFacts): Trans
     // A reopened issue that still carries an agent label starts a fresh task (known labels only:
     // reopening an issue with unrelated labels must not read the config for each of them).
     label = event.labels.find((name) => isTriggerCandidate(name, facts.knownTriggerLabels ?? []));
+  } else if (event.type === EventType.commandReceived && event.command === "retry" && !event.onPullRequest) {
+    // `/foreman retry` on an issue whose task ended: a fresh task with the same label; authorisation checks the sender.
+    label = facts.previousTriggerLabel ?? undefined;
   }
-  if (label === undefined || (event.type !== EventType.issueLabeled && event.type !== EventType.issueReopened)) {
+  if (label === undefined || !(event.type === EventType.issueLabeled || event.type === EventType.issueReopened || event.type === EventType.commandReceived)) {
     return unchanged(null);
   }
   const at = now.toISOString();
+  const labels = event.type === EventType.issueReopened ? event.labels : event.issue.labels;
   const task: Task = {
     id: facts.newTaskId,
     repo: event.repo,
@@ -67,6 +84,8 @@ function startTask(event: DomainEvent, now: Date, facts: TransitionFacts): Trans
     step: null,
     jobId: null,
     usage: { agentMs: 0, tokens: 0, costUsd: 0 },
+    priority: findPriority(labels),
+    pipeline: emptyPipeline(),
     reason: null,
     createdAt: at,
     updatedAt: at,
@@ -85,7 +104,12 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
   switch (event.type) {
     case EventType.issueLabeled:
     case EventType.pullRequestLabeled:
-      if (event.label !== freezeLabel) return unchanged(task);
+      if (event.type === EventType.issueLabeled && PRIORITY_LABELS[event.label] !== undefined) {
+        // The latest priority label decides the task's place in the queue.
+        return { next: { ...task, priority: PRIORITY_LABELS[event.label]!, updatedAt: at }, effects: [] };
+      }
+      // An escalated task already waits for a human: Foreman put the label on its PR itself.
+      if (event.label !== freezeLabel || (task.state === TaskState.escalated && event.type === EventType.pullRequestLabeled)) return unchanged(task);
       return {
         next: {
           ...task,
@@ -93,12 +117,16 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
           resumeState: task.state,
           frozenBy: event.sender,
           frozenOn: event.type === EventType.issueLabeled ? "issue" : "pull_request",
+          pipeline: task.state === TaskState.running ? { ...task.pipeline, stoppedJobId: task.jobId } : task.pipeline,
           updatedAt: at,
         },
         // A running container is stopped; a queued job simply waits (the runner skips frozen tasks).
         effects: [statusComment, ...(task.state === TaskState.running ? cancelJob(task) : [])],
       };
     case EventType.issueUnlabeled:
+      if (PRIORITY_LABELS[event.label] !== undefined && PRIORITY_LABELS[event.label] === task.priority) {
+        return { next: { ...task, priority: 0, updatedAt: at }, effects: [] };
+      }
       if (event.label !== task.triggerLabel) return unchanged(task);
       return stop(task, TaskState.cancelled, {
         code: ReasonCode.labelRemoved,
@@ -113,39 +141,65 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
         message: `@${event.sender} closed the issue, so Foreman stopped. The branch and any PR are left for you.`,
       }, at);
     case EventType.pullRequestClosed:
-      return event.merged
-        ? stop(task, TaskState.merged, { code: ReasonCode.prMerged, message: `@${event.sender} merged #${event.prNumber}.` }, at)
-        : stop(task, TaskState.closed, {
-            code: ReasonCode.prClosed,
-            message: `@${event.sender} closed #${event.prNumber} without merging, so Foreman stopped.`,
-          }, at);
+      return onPullRequestClosed(task, event, at);
     case EventType.triggerAuthorized:
-      return onTriggerAuthorized(task, event, at);
+      return onTriggerAuthorized(task, event, at, facts);
     case EventType.triggerRejected:
       return onTriggerRejected(task, event, at);
+    case EventType.repoTurnedGreen:
+      if (task.state !== TaskState.waiting || task.config === null) return unchanged(task);
+      return beginWork({ ...task, reason: null, updatedAt: at }, task.config);
     case EventType.branchReady:
       if (task.state !== TaskState.preparing) return unchanged(task);
       return {
         next: { ...task, branch: event.branch, baseSha: event.baseSha, headSha: event.headSha, updatedAt: at },
         effects: [],
       };
+    case EventType.baseResolved: {
+      if (task.state !== TaskState.preparing) return unchanged(task);
+      const started = startPipeline({ ...task, baseSha: event.sha, headSha: event.sha, updatedAt: at }, facts);
+      return { next: started.next, effects: [...display(started.next!), ...started.effects] };
+    }
     case EventType.draftPrOpened:
       return onDraftPrOpened(task, event, at, facts);
     case EventType.effectFailed:
       return onEffectFailed(task, event, at);
     case EventType.jobStarted:
-      if (task.state !== TaskState.awaitingAgent || event.jobId !== task.jobId) return unchanged(task);
-      return { next: { ...task, state: TaskState.running, updatedAt: at }, effects: [statusComment] };
+      return onJobStarted(task, event, at);
     case EventType.jobFinished:
-      return onJobFinished(task, event, at);
+      return onJobFinished(task, event, at, facts);
     case EventType.jobFailed:
       return onJobFailed(task, event, at, facts);
+    case EventType.checkSuiteCompleted:
+      return onCheckSuiteCompleted(task, event, at);
+    case EventType.ciResultCollected:
+      return onCiResultCollected(task, event, at, facts);
+    case EventType.ciWaitExpired:
+      return onCiWaitExpired(task, event, at);
+    case EventType.pullRequestSynchronized:
+      return onSynchronized(task, event, at);
+    case EventType.pullRequestReviewSubmitted:
+      return onReviewSubmitted(task, event);
+    case EventType.commandReceived:
+      return onCommandReceived(task, event);
+    case EventType.actorAuthorized:
+      return onActorAuthorized(task, event, at, facts);
     default:
       return assertNever(event);
   }
 }
 
-function onTriggerAuthorized(task: Task, event: EventOf<typeof EventType.triggerAuthorized>, at: string): TransitionResult {
+function onPullRequestClosed(task: Task, event: EventOf<typeof EventType.pullRequestClosed>, at: string): TransitionResult {
+  if (!event.merged) {
+    return stop(task, TaskState.closed, { code: ReasonCode.prClosed, message: `@${event.sender} closed #${event.prNumber} without merging, so Foreman stopped.` }, at);
+  }
+  const merged = stop(task, TaskState.merged, { code: ReasonCode.prMerged, message: `@${event.sender} merged #${event.prNumber}.` }, at);
+  // The record of the change: who approved it and the merge commit.
+  merged.effects.push({ kind: EffectKind.recordMerge, prNumber: event.prNumber, mergeCommitSha: event.mergeCommitSha });
+  return merged;
+}
+
+function onTriggerAuthorized(task: Task, event: EventOf<typeof EventType.triggerAuthorized>, at: string, facts: TransitionFacts): TransitionResult {
   if (task.state !== TaskState.queued) return unchanged(task);
   const type = event.config.triggerLabels[task.triggerLabel];
   if (type === undefined) {
@@ -161,9 +215,32 @@ function onTriggerAuthorized(task: Task, event: EventOf<typeof EventType.trigger
       effects: [],
     };
   }
-  const branch = buildBranchName(event.config.branchPrefix, task.issueNumber, task.issueTitle);
-  const next: Task = { ...task, config: event.config, type, state: TaskState.preparing, branch, updatedAt: at };
-  const pr = buildDraftPullRequest(next, event.config.freezeLabel);
+  const authorized: Task = { ...task, config: event.config, type, updatedAt: at };
+  if (facts.repoRed === true && type !== "bugfix") {
+    // Red mode: while the default branch's CI fails, only bug fixes start.
+    const next: Task = {
+      ...authorized,
+      state: TaskState.waiting,
+      reason: {
+        code: ReasonCode.redMode,
+        message: `CI on \`${task.repo.defaultBranch}\` is failing, so only bug-fix tasks start in this repository (red mode). This task starts by itself as soon as \`${task.repo.defaultBranch}\` is green again.`,
+      },
+    };
+    return { next, effects: [statusComment] };
+  }
+  return beginWork(authorized, event.config);
+}
+
+/** Create the branch and draft PR — or, in shadow mode, only read the base to run on. */
+function beginWork(task: Task, config: TaskConfig): TransitionResult {
+  const settings = withConfigDefaults(config);
+  const pipeline = { ...task.pipeline, roles: resolvePipeline(settings, task.type) };
+  if (settings.mode === "shadow") {
+    return { next: { ...task, state: TaskState.preparing, pipeline }, effects: [{ kind: EffectKind.resolveBase, baseBranch: task.repo.defaultBranch }] };
+  }
+  const branch = buildBranchName(config.branchPrefix, task.issueNumber, task.issueTitle);
+  const next: Task = { ...task, state: TaskState.preparing, branch, pipeline };
+  const pr = buildDraftPullRequest(next, config.freezeLabel);
   return {
     next,
     effects: [
@@ -185,19 +262,27 @@ function onDraftPrOpened(task: Task, event: EventOf<typeof EventType.draftPrOpen
   if (task.state !== TaskState.preparing) return unchanged(task);
   const labels = task.config?.prLabels ?? [];
   const effects: Effect[] = labels.length > 0 ? [{ kind: EffectKind.addLabels, issueNumber: event.number, labels }] : [];
-  const next: Task = { ...task, state: TaskState.awaitingAgent, prNumber: event.number, prUrl: event.url, updatedAt: at };
-  // The first step: the coder works on the branch head the plan commit made.
-  const dispatched = dispatchStep(next, CODER, facts);
-  return { next: dispatched.next, effects: [...effects, statusComment, ...dispatched.effects] };
+  const opened: Task = { ...task, prNumber: event.number, prUrl: event.url, updatedAt: at };
+  // The first step works on the branch head the plan commit made.
+  const started = startPipeline(opened, facts);
+  return { next: started.next, effects: [...effects, ...display(started.next!), ...started.effects] };
 }
 
 function onEffectFailed(task: Task, event: EventOf<typeof EventType.effectFailed>, at: string): TransitionResult {
+  // The check run only mirrors the status comment: failing to draw it (an installation that has
+  // not granted checks: write yet) is recorded, and the task goes on.
+  if (event.effectKind === EffectKind.upsertCheckRun) return unchanged(task);
+  // Reviewers not asked is worth saying, not worth ending a task whose PR is ready.
+  if (event.effectKind === EffectKind.requestReviewers) {
+    const next: Task = { ...task, reason: { code: ReasonCode.githubError, message: `Foreman could not ask the configured reviewers: ${event.message}` }, updatedAt: at };
+    return { next, effects: [statusComment] };
+  }
   const reason: TaskReason = { code: event.code === "INTERNAL" ? ReasonCode.internalError : ReasonCode.githubError, message: event.message };
   const next: Task = { ...task, state: TaskState.failed, reason, updatedAt: at };
   // When the status comment itself cannot be written, asking for another one would only fail again.
-  return { next, effects: [...(event.effectKind === EffectKind.upsertStatusComment ? [] : [statusComment]), ...cancelJob(task)] };
+  const shown = event.effectKind === EffectKind.upsertStatusComment ? [] : display(next);
+  return { next, effects: [...shown, ...cancelJob(task)] };
 }
-
 
 /**
  * A frozen task still learns facts (a PR that was being opened when the freeze came in) but acts on
@@ -209,10 +294,8 @@ function transitionFrozen(task: Task, event: DomainEvent, now: Date, facts: Tran
   const freezeLabel = task.config?.freezeLabel ?? DEFAULT_TASK_CONFIG.freezeLabel;
   const unfreezeType = task.frozenOn === "pull_request" ? EventType.pullRequestUnlabeled : EventType.issueUnlabeled;
   if (event.type === unfreezeType && event.label === freezeLabel) {
-    return {
-      next: { ...task, state: task.resumeState ?? TaskState.queued, resumeState: null, frozenBy: null, frozenOn: null, updatedAt: at },
-      effects: [statusComment],
-    };
+    const next: Task = { ...task, state: task.resumeState ?? TaskState.queued, resumeState: null, frozenBy: null, frozenOn: null, updatedAt: at };
+    return { next, effects: display(next) };
   }
   if ((event.type === EventType.issueLabeled || event.type === EventType.pullRequestLabeled) && event.label === freezeLabel) {
     return unchanged(task);
@@ -220,14 +303,18 @@ function transitionFrozen(task: Task, event: DomainEvent, now: Date, facts: Tran
   const resumeState = task.resumeState ?? TaskState.queued;
   const asResumed: Task = { ...task, state: resumeState };
   const inner = transitionActive(asResumed, event, now, facts);
-  if (inner.next === null || inner.next === asResumed) return unchanged(task);
+  if (inner.next === null || inner.next === asResumed) {
+    // Reads and answers (a permission check, `/foreman status`) still happen while frozen.
+    return inner.effects.length > 0 ? { next: task, effects: inner.effects } : unchanged(task);
+  }
   if (isTerminalState(inner.next.state)) {
     // The comment says "frozen"; whatever ends the task must replace that.
     const effects = inner.effects.some((effect) => effect.kind === EffectKind.upsertStatusComment) ? inner.effects : [...inner.effects, statusComment];
     return { next: { ...inner.next, resumeState: null }, effects };
   }
   if (inner.next.state === TaskState.frozen) return unchanged(task);
-  return { next: { ...inner.next, state: TaskState.frozen, resumeState: inner.next.state }, effects: inner.effects };
+  // While frozen, the PR's check run is not touched (no bot write but the comment): it is redrawn on resume.
+  return { next: { ...inner.next, state: TaskState.frozen, resumeState: inner.next.state }, effects: inner.effects.filter((effect) => effect !== checkRun) };
 }
 
 function assertNever(value: never): never {

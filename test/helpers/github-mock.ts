@@ -74,6 +74,11 @@ export function mockGitHub(baseUrl = "https://api.github.com") {
       scope.post(`${REPO_PATH}/issues/${issueNumber}/comments`).reply(201, { id });
       return this;
     },
+    /** The `foreman` check run on the PR head (created once per head SHA). */
+    checkRun(id = 501) {
+      scope.post(`${REPO_PATH}/check-runs`).reply(201, { id });
+      return this;
+    },
     updateComment(id = 9001) {
       scope.patch(`${REPO_PATH}/issues/comments/${id}`).reply(200, { id });
       return this;
@@ -83,5 +88,5 @@ export function mockGitHub(baseUrl = "https://api.github.com") {
 
 /** The whole floor from a label to a visible draft PR with its status comment. */
 export function mockLabelToDraftPr(github: ReturnType<typeof mockGitHub>, issue: number, pr: number, sender = "Codertocat") {
-  return github.permission(sender, "write").config(null).branch().planCommit().createRef().pull(pr).labels(pr).createComment(issue);
+  return github.permission(sender, "write").config(null).branch().planCommit().createRef().pull(pr).labels(pr).createComment(issue).checkRun();
 }

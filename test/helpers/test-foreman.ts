@@ -21,6 +21,8 @@ export function buildTestEnv(overrides: Record<string, string> = {}): Env {
     WORKER_CONCURRENCY: "4",
     POLL_INTERVAL_MS: "50",
     EFFECT_MAX_ATTEMPTS: "3",
+    // Redraws at once, so a test settles without waiting out the display delay.
+    DISPLAY_DELAY_MS: "0",
     ...overrides,
   });
 }

@@ -31,6 +31,8 @@ const FIXER = [
 
 function buildConfig(script: string, timeoutSeconds = 60): string {
   return [
+    // One coder step: this file is about the step itself (the whole pipeline is in loop/).
+    "pipeline: [coder]",
     "agent: fixer",
     "profiles:",
     "  fixer:",
@@ -76,7 +78,11 @@ function mockUpToDraftPr(config: string, options: { commentEdits?: boolean } = {
   const github = mockGitHub().token();
   github.permission("Codertocat", "write").config(config).branch("base-sha", "base-tree-sha").planCommit("plan-sha").createRef().pull(7).labels(7).createComment(1);
   // How many times the comment is edited depends on how fast the agent is (older updates are skipped).
-  if (options.commentEdits !== false) github.scope.patch(`${REPO_PATH}/issues/comments/9001`).reply(200, { id: 9001 }).persist();
+  if (options.commentEdits !== false) {
+    github.scope.patch(`${REPO_PATH}/issues/comments/9001`).reply(200, { id: 9001 }).persist();
+    github.scope.post(`${REPO_PATH}/check-runs`).reply(201, { id: 501 }).persist();
+    github.scope.patch(`${REPO_PATH}/check-runs/501`).optionally().reply(200, { id: 501 }).persist();
+  }
   return github;
 }
 
@@ -114,7 +120,7 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
 
-    const writes = github.writes().filter((request) => !request.path.includes("/issues/"));
+    const writes = github.writes().filter((request) => !request.path.includes("/issues/") && !request.path.includes("/check-runs"));
     expect(writes.map((request) => `${request.method} ${request.path}`)).toEqual([
       `POST ${REPO_PATH}/git/commits`,
       `POST ${REPO_PATH}/git/refs`,
@@ -148,7 +154,7 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     expect(job!.prompt).toContain("Spelling error in the README file");
     expect(job!.prompt_sha256).toMatch(/^[0-9a-f]{64}$/);
     const lastComment = github.requests.filter((request) => request.method === "PATCH" && request.path.includes("/comments/")).at(-1);
-    expect((lastComment!.body as { body: string }).body).toContain("The coder step pushed agent-c to #7. CI runs next.");
+    expect((lastComment!.body as { body: string }).body).toContain("The work is pushed to #7 (head agent-c). Waiting for CI.");
 
     // The status comment links the job's log; the link serves the redacted JSONL, a wrong token nothing.
     const link = /\[latest job\]\((https:\/\/foreman\.example\.test(\/jobs\/[^)]+))\)/.exec((lastComment!.body as { body: string }).body);
@@ -190,7 +196,7 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
 
     const [task] = await database.sql`select state, reason from tasks`;
     expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_FAILED" } });
-    const comment = (github.requests.filter((request) => request.method === "PATCH").at(-1)!.body as { body: string }).body;
+    const comment = (github.requests.filter((request) => request.method === "PATCH" && request.path.includes("/comments/")).at(-1)!.body as { body: string }).body;
     expect(comment).toContain("result.json");
     expect(comment).toContain("working on it");
     expect(github.writes().some((request) => request.path.includes("/git/trees"))).toBe(false);
@@ -242,7 +248,7 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     expect(await database.sql`select status, failure_code from agent_jobs`).toMatchObject([{ status: "failed", failure_code: "INFRA_CONTAINER_LOST" }]);
     const [task] = await database.sql`select state, reason from tasks`;
     expect(task).toMatchObject({ state: "failed", reason: { code: "INFRASTRUCTURE_ERROR" } });
-    const comment = (github.requests.filter((request) => request.method === "PATCH").at(-1)!.body as { body: string }).body;
+    const comment = (github.requests.filter((request) => request.method === "PATCH" && request.path.includes("/comments/")).at(-1)!.body as { body: string }).body;
     expect(comment).toContain("The agent's container was lost 3 times");
   }, 120_000);
 
@@ -253,7 +259,7 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
 
     const [task] = await database.sql`select state, reason from tasks`;
     expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_CONFIG_ERROR" } });
-    const comment = (github.requests.filter((request) => request.method === "PATCH").at(-1)!.body as { body: string }).body;
+    const comment = (github.requests.filter((request) => request.method === "PATCH" && request.path.includes("/comments/")).at(-1)!.body as { body: string }).body;
     expect(comment).toContain('Unknown agent profile "no-such-agent". Known profiles: aider, claude-code, codex, gemini, openhands, script, windsurf.');
     // Nothing beyond the draft PR was read or written: no issue thread, no tarball, no container.
     expect(github.requests.filter((request) => request.path.includes("/tarball/") || request.path.endsWith("/issues/1"))).toEqual([]);

@@ -28,7 +28,7 @@ async function taskRows() {
 }
 
 describe("agent label → draft PR", () => {
-  test("a label from a writer makes exactly the plan commit, branch, draft PR, PR label and one status comment", async () => {
+  test("a label from a writer makes exactly the plan commit, branch, draft PR, PR label, one status comment and the check run", async () => {
     const github = mockGitHub().token();
     mockLabelToDraftPr(github, 1, 7);
 
@@ -47,6 +47,7 @@ describe("agent label → draft PR", () => {
       `POST ${REPO_PATH}/pulls`,
       `POST ${REPO_PATH}/issues/7/labels`,
       `POST ${REPO_PATH}/issues/1/comments`,
+      `POST ${REPO_PATH}/check-runs`,
     ]);
     expect(writes[0]!.body).toEqual({
       message: "Plan: Spelling error in the README file\n\nForeman starts work on #1. This empty commit opens the branch; agent steps follow.",
@@ -74,7 +75,7 @@ describe("agent label → draft PR", () => {
       "<!-- foreman:status -->
       ### 🤖 Foreman: draft PR open, waiting for an agent
 
-      Draft PR #7 is open on \`agent/1-spelling-error-in-the-readme-file\`. The coder step starts as soon as a container slot is free.
+      Draft PR #7 is open on \`agent/1-spelling-error-in-the-readme-file\`. The planner step starts when a container slot is free (1st in the queue).
 
       | | |
       |---|---|
@@ -82,6 +83,10 @@ describe("agent label → draft PR", () => {
       | Task | \`00000000-0000-4000-8000-000000000001\` · \`agent:ready\` by @Codertocat |
       | Branch | [\`agent/1-spelling-error-in-the-readme-file\`](https://github.com/Codertocat/Hello-World/tree/agent/1-spelling-error-in-the-readme-file) |
       | Pull request | #7 (draft) |
+
+      **Steps**
+
+      - ⬜ \`planner\`
 
       <sub>Foreman edits this comment as the task moves. Add \`needs-human-review\` to freeze it · remove \`agent:ready\` to cancel.</sub>
       "
@@ -108,6 +113,7 @@ describe("agent label → draft PR", () => {
       "effect.open_draft_pr",
       "effect.add_labels",
       "effect.upsert_status_comment",
+      "effect.upsert_check_run",
     ]);
     expect(records[0]).toMatchObject({ actor: "Codertocat", payload: { event: "issue_labeled", from: null, to: "queued" } });
   });
@@ -121,7 +127,7 @@ describe("agent label → draft PR", () => {
     await foreman.receive("issues", payload, "delivery-a");
     await foreman.settle();
 
-    expect(github.writes()).toHaveLength(5);
+    expect(github.writes()).toHaveLength(6);
     const [row] = await database.sql`select count(*)::int as count from webhook_deliveries where source = 'github'`;
     expect(row?.count).toBe(1);
   });
@@ -210,7 +216,7 @@ describe("agent label → draft PR", () => {
       > **Why:** \`.github/foreman.yml\` on \`master\` is invalid, so nothing else happened:
       > - \`freezeLabel\` must be a label name (text)
       > - \`branchPrefix\` must be a branch path ending in /, made of letters, digits, . _ - (e.g. agent/)
-      > - unknown key \`prLabel\` (did you mean \`prLabels\`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets
+      > - unknown key \`prLabel\` (did you mean \`prLabels\`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets, mode, pipeline, roles, maxReviewRevisions, maxCiAttempts, ci, reviewers
       >
       > **What to do:** fix \`.github/foreman.yml\` on the default branch, then remove and re-add the label.
 
@@ -248,39 +254,45 @@ describe("agent label → draft PR", () => {
     expect(await taskRows()).toMatchObject([{ state: "cancelled", reason: { code: "NOT_A_TRIGGER" } }]);
   });
 
-  test("freezing on the PR holds the task and unfreezing resumes it, with only status-comment writes in between", async () => {
+  test("freezing on the PR holds the task and unfreezing resumes it: while frozen only the status comment is written", async () => {
     const github = mockGitHub().token();
     mockLabelToDraftPr(github, 1, 7);
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
     github.updateComment().updateComment();
+    github.scope.patch(`${REPO_PATH}/check-runs/501`).reply(200, { id: 501 });
     const branch = "agent/1-spelling-error-in-the-readme-file";
     await foreman.receive("pull_request", buildPullRequestPayload({ action: "labeled", prNumber: 7, headRef: branch, label: "needs-human-review", sender: "lead" }));
     await foreman.settle();
     expect(await taskRows()).toMatchObject([{ state: "frozen", resume_state: "awaiting_agent", frozen_by: "lead" }]);
     expect((github.writes().at(-1)!.body as { body: string }).body).toContain("@lead added `needs-human-review` on the pull request");
+    expect(github.writes().slice(6).map((request) => `${request.method} ${request.path}`)).toEqual([`PATCH ${REPO_PATH}/issues/comments/9001`]);
 
     await foreman.receive("pull_request", buildPullRequestPayload({ action: "unlabeled", prNumber: 7, headRef: branch, label: "needs-human-review", sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
     await foreman.settle();
     expect(await taskRows()).toMatchObject([{ state: "awaiting_agent", resume_state: null, frozen_by: null }]);
-    expect(github.writes().slice(5).map((request) => `${request.method} ${request.path}`)).toEqual([
+    // On resume the check run on the PR is redrawn too.
+    expect(github.writes().slice(6).map((request) => `${request.method} ${request.path}`).sort()).toEqual([
+      `PATCH ${REPO_PATH}/check-runs/501`,
       `PATCH ${REPO_PATH}/issues/comments/9001`,
       `PATCH ${REPO_PATH}/issues/comments/9001`,
     ]);
   });
 
-  test("closing the issue cancels the task, says so, and leaves the PR alone", async () => {
+  test("closing the issue cancels the task, says so, and leaves the PR open (its check run ends neutral)", async () => {
     const github = mockGitHub().token();
     mockLabelToDraftPr(github, 1, 7);
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
     github.updateComment();
+    github.scope.patch(`${REPO_PATH}/check-runs/501`, (body: { conclusion?: string }) => body.conclusion === "neutral").reply(200, { id: 501 });
     await foreman.receive("issues", buildIssuesPayload({ action: "closed", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
     await foreman.settle();
 
     expect(await taskRows()).toMatchObject([{ state: "cancelled", reason: { code: "ISSUE_CLOSED" } }]);
-    expect(github.writes().slice(5).map((request) => request.method)).toEqual(["PATCH"]);
-    expect((github.writes().at(-1)!.body as { body: string }).body).toContain("@lead closed the issue, so Foreman stopped");
+    expect(github.writes().slice(6).map((request) => `${request.method} ${request.path}`).sort()).toEqual([`PATCH ${REPO_PATH}/check-runs/501`, `PATCH ${REPO_PATH}/issues/comments/9001`]);
+    const comment = github.writes().find((request) => request.path.endsWith("/comments/9001"))!.body as { body: string };
+    expect(comment.body).toContain("@lead closed the issue, so Foreman stopped");
   });
 
   test("removing the agent label while the branch is being made cancels; queued GitHub writes are dropped", async () => {

@@ -1,5 +1,6 @@
-import { ALLOWED_WHILE_HELD } from "../../workflow/effects.js";
-import { HELD_STATES } from "../../workflow/states.js";
+import { ALLOWED_AFTER_END, ALLOWED_WHILE_FROZEN } from "../../workflow/effects.js";
+import { TERMINAL_STATES } from "../../workflow/states.js";
+import { DISPLAY_KINDS } from "./insert-effects.js";
 import type { SqlClient } from "../client.js";
 import type { TaskRow } from "./task-row.js";
 
@@ -19,7 +20,12 @@ export interface ClaimedEffect {
  * The lease commits with the caller's statement or transaction; the effect then runs outside any
  * transaction. `onlyTaskId` restricts the claim to one task (to chain a task's effects). Returns the task row too.
  */
-export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs: number, onlyTaskId: string | null = null): Promise<ClaimedEffect | null> {
+export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs: number, onlyTaskId: string | null = null, paused = false): Promise<ClaimedEffect | null> {
+  // Whether an effect of this kind may run for the task's state: a finished task only gets its last
+  // words, a frozen one (or every task while Foreman is paused) only its comments.
+  const allowed = (kind: string) => sql`(case when t.state = any(${TERMINAL_STATES as string[]}) then ${sql(kind)} = any(${ALLOWED_AFTER_END as string[]})
+                  when t.state = 'frozen' or ${paused}::boolean then ${sql(kind)} = any(${ALLOWED_WHILE_FROZEN as string[]})
+                  else true end)`;
   const rows = await sql`
     with next as (
       select f.id
@@ -28,13 +34,15 @@ export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs:
        where f.status = 'pending'
          and f.available_at <= now()
          and (${onlyTaskId}::uuid is null or f.task_id = ${onlyTaskId}::uuid)
-         and (t.state <> all(${HELD_STATES as string[]}) or f.kind = any(${ALLOWED_WHILE_HELD as string[]}))
+         and ${allowed("f.kind")}
          and not exists (
                select 1 from effects g
                 where g.task_id = f.task_id and g.id < f.id
                   and (g.status = 'running'
                        or (g.status = 'pending'
-                           and (t.state <> all(${HELD_STATES as string[]}) or g.kind = any(${ALLOWED_WHILE_HELD as string[]})))))
+                           -- a redraw waiting out its display delay holds up nothing behind it
+                           and g.kind <> all(${DISPLAY_KINDS as string[]})
+                           and ${allowed("g.kind")})))
        order by f.id
        limit 1
          for update of f skip locked)

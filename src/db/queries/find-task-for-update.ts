@@ -6,10 +6,17 @@ import type { TaskRow } from "./task-row.js";
 export type TaskLookup =
   | { by: "id"; taskId: string }
   | { by: "issue"; repoId: number; issueNumber: number }
-  | { by: "pull_request"; repoId: number; prNumber: number };
+  | { by: "pull_request"; repoId: number; prNumber: number }
+  | { by: "branch"; repoId: number; branch: string };
 
 /** Find the task an event concerns and lock its row for the rest of the transaction. */
 export async function findTaskForUpdate(sql: SqlClient, lookup: TaskLookup): Promise<TaskRow | null> {
+  if (lookup.by === "branch") {
+    const rows = await sql<TaskRow[]>`
+      select * from tasks where repo_id = ${lookup.repoId} and branch = ${lookup.branch}
+       order by created_at desc limit 1 for update`;
+    return rows[0] ?? null;
+  }
   const rows =
     lookup.by === "id"
       ? await sql<TaskRow[]>`select * from tasks where id = ${lookup.taskId} for update`

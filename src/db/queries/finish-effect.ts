@@ -1,4 +1,4 @@
-import { ALLOWED_WHILE_HELD, EffectKind } from "../../workflow/effects.js";
+import { ALLOWED_AFTER_END, EffectKind } from "../../workflow/effects.js";
 import type { SqlClient } from "../client.js";
 
 /** Mark an effect done. */
@@ -19,14 +19,14 @@ export async function scheduleEffectRetry(sql: SqlClient, id: number, error: str
 export async function skipHeldEffects(sql: SqlClient, taskId: string): Promise<void> {
   await sql`
     update effects set status = 'skipped', done_at = now()
-     where task_id = ${taskId} and status = 'pending' and kind <> all(${ALLOWED_WHILE_HELD as string[]})`;
+     where task_id = ${taskId} and status = 'pending' and kind <> all(${ALLOWED_AFTER_END as string[]})`;
 }
 
 /** Whether a newer status-comment effect is queued for the task (then an older one can be skipped). */
-export async function hasNewerStatusEffect(sql: SqlClient, taskId: string, afterId: number): Promise<boolean> {
+export async function hasNewerStatusEffect(sql: SqlClient, taskId: string, afterId: number, kind: string = EffectKind.upsertStatusComment): Promise<boolean> {
   const rows = await sql`
     select 1 from effects
-     where task_id = ${taskId} and kind = ${EffectKind.upsertStatusComment} and status = 'pending' and id > ${afterId}
+     where task_id = ${taskId} and kind = ${kind} and status = 'pending' and id > ${afterId}
      limit 1`;
   return rows.length > 0;
 }

@@ -1,9 +1,18 @@
-import type { Effect } from "../../workflow/effects.js";
+import { EffectKind, type Effect } from "../../workflow/effects.js";
+
+/** Effects that only redraw what people see; a burst of them within the display delay is drawn once. */
+export const DISPLAY_KINDS: readonly string[] = [EffectKind.upsertStatusComment, EffectKind.upsertCheckRun];
 import { toJsonText, type SqlClient } from "../client.js";
 
 /** Queue a transition's effects in the caller's transaction, in order; they run only after commit. */
-export async function insertEffects(sql: SqlClient, taskId: string, list: readonly Effect[]): Promise<void> {
+export async function insertEffects(sql: SqlClient, taskId: string, list: readonly Effect[], displayDelayMs = 0): Promise<void> {
   if (list.length === 0) return;
-  const rows = list.map(({ kind, ...payload }) => ({ task_id: taskId, kind, payload: toJsonText(payload) }));
-  await sql`insert into effects ${sql(rows as never, "task_id", "kind", "payload")}`;
+  // One multi-row insert: ids (and so the run order) follow the list's order.
+  const values = list
+    .map(({ kind, ...payload }) => {
+      const delaySeconds = DISPLAY_KINDS.includes(kind) ? displayDelayMs / 1000 : 0;
+      return sql`(${taskId}, ${kind}, ${toJsonText(payload)}, now() + make_interval(secs => ${delaySeconds}))`;
+    })
+    .reduce((all, row) => sql`${all}, ${row}`);
+  await sql`insert into effects (task_id, kind, payload, available_at) values ${values}`;
 }

@@ -14,10 +14,11 @@ export interface NewInboxEvent {
 export const WORK_CHANNEL = "foreman_work";
 
 /** Store an event unless the same delivery or the same meaning is already stored. Returns whether it was new. */
-export async function insertInboxEvent(sql: SqlClient, event: NewInboxEvent): Promise<boolean> {
+export async function insertInboxEvent(sql: SqlClient, event: NewInboxEvent, delayMs = 0): Promise<boolean> {
   const rows = await sql`
-    insert into webhook_deliveries (delivery_id, dedupe_key, source, event_name, lane, event)
-    values (${event.deliveryId}, ${event.dedupeKey}, ${event.source}, ${event.eventName}, ${event.lane}, ${toJsonText(event.event)})
+    insert into webhook_deliveries (delivery_id, dedupe_key, source, event_name, lane, event, available_at)
+    values (${event.deliveryId}, ${event.dedupeKey}, ${event.source}, ${event.eventName}, ${event.lane}, ${toJsonText(event.event)},
+            now() + make_interval(secs => ${delayMs / 1000}))
     on conflict do nothing
     returning id`;
   return rows.length > 0;

@@ -30,3 +30,8 @@ export async function saveTask(sql: SqlClient, task: Task, expectedVersion: numb
 export async function setStatusCommentId(sql: SqlClient, taskId: string, commentId: number): Promise<void> {
   await sql`update tasks set status_comment_id = ${commentId} where id = ${taskId}`;
 }
+
+/** Remember the check run and the head it is on (bookkeeping; not a state change). */
+export async function setCheckRun(sql: SqlClient, taskId: string, checkRun: { id: number; sha: string }): Promise<void> {
+  await sql`update tasks set check_run_id = ${checkRun.id}, check_run_sha = ${checkRun.sha} where id = ${taskId}`;
+}

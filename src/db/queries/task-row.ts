@@ -1,6 +1,6 @@
 import type { TaskState } from "../../workflow/states.js";
 import { toJsonText } from "../client.js";
-import type { Task, TaskConfig, TaskReason, TaskType } from "../../workflow/task.js";
+import { emptyPipeline, type PipelineProgress, type Task, type TaskConfig, type TaskReason, type TaskType } from "../../workflow/task.js";
 
 /** A row of the tasks table as postgres.js returns it (snake_case; bigint as text). */
 export type TaskRow = Record<string, unknown> & { version: number; status_comment_id: string | number | null };
@@ -10,7 +10,7 @@ export const TASK_COLUMNS = [
   "id", "installation_id", "repo_id", "repo_owner", "repo_name", "default_branch", "issue_number", "issue_title", "type",
   "trigger_label", "triggered_by", "state", "resume_state", "frozen_by", "frozen_on", "config", "branch", "base_sha",
   "head_sha", "pr_number", "pr_url", "step", "current_job_id", "agent_ms_used", "agent_tokens_used", "agent_cost_usd",
-  "reason", "created_at", "updated_at",
+  "priority", "pipeline", "reason", "created_at", "updated_at",
 ] as const;
 
 const nullableNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
@@ -47,6 +47,8 @@ export function toTask(row: Record<string, unknown>): Task {
     step: (row.step as string | null) ?? null,
     jobId: (row.current_job_id as string | null) ?? null,
     usage: { agentMs: Number(row.agent_ms_used ?? 0), tokens: Number(row.agent_tokens_used ?? 0), costUsd: Number(row.agent_cost_usd ?? 0) },
+    priority: Number(row.priority ?? 0),
+    pipeline: { ...emptyPipeline(), ...((row.pipeline as PipelineProgress | null) ?? {}) },
     reason: (row.reason as TaskReason | null) ?? null,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
@@ -82,6 +84,8 @@ export function toTaskColumns(task: Task): Record<(typeof TASK_COLUMNS)[number],
     agent_ms_used: task.usage.agentMs,
     agent_tokens_used: task.usage.tokens,
     agent_cost_usd: task.usage.costUsd,
+    priority: task.priority,
+    pipeline: toJsonText(task.pipeline),
     reason: toJsonText(task.reason),
     created_at: task.createdAt,
     updated_at: task.updatedAt,
@@ -91,4 +95,10 @@ export function toTaskColumns(task: Task): Record<(typeof TASK_COLUMNS)[number],
 /** The status comment id stored on a row, as a number. */
 export function findRowStatusCommentId(row: TaskRow): number | null {
   return nullableNumber(row.status_comment_id);
+}
+
+/** The `foreman` check run stored on a row and the SHA it is on. */
+export function findRowCheckRun(row: TaskRow): { id: number; sha: string } | null {
+  const id = nullableNumber(row.check_run_id);
+  return id === null || typeof row.check_run_sha !== "string" ? null : { id, sha: row.check_run_sha };
 }

@@ -1,13 +1,17 @@
 import { readRepoFile } from "../../github/read-repo-file.js";
 import type { GitHubClient } from "../../github/octokit.js";
 import { STATUS_MARKER } from "../../github/upsert-status-comment.js";
-import type { PromptConstraints, PromptContext, PromptRole } from "../../prompts/prompt-context.js";
+import type { PromptCiFailure, PromptConstraints, PromptContext, PromptReview, PromptRole } from "../../prompts/prompt-context.js";
 import { isTemplateKey, REPO_PROMPTS_DIRECTORY } from "../../prompts/prompt-templates.js";
-import type { Task } from "../../workflow/task.js";
+import type { StepFeedback, Task } from "../../workflow/task.js";
 
 /** Files a repo keeps for contributors and agents; each one found is shown to the agent. */
 const GUIDANCE_FILES = ["AGENTS.md", "CONTRIBUTING.md", ".github/copilot-instructions.md"];
 const MAX_COMMENTS = 50;
+/** Roles shown the change so far: the two reviewers, and the scribe who documents it. */
+const DIFF_ROLES: readonly string[] = ["reviewer", "security", "scribe"];
+/** The most of a diff Foreman holds; the prompt shows less (its own cap), this only bounds memory. */
+export const MAX_DIFF_BYTES = 200 * 1024;
 
 /** What a step's prompt is rendered from, and the repo's template overrides. */
 export interface GatheredContext {
@@ -17,7 +21,9 @@ export interface GatheredContext {
 
 /**
  * Read what the agent is told, all at the job's base commit: the issue and its thread, the file
- * tree, guidance files and the repo's prompt templates. The host reads; the container gets data.
+ * tree, guidance files and the repo's prompt templates; and what the task carries for this step:
+ * the plan, the change so far (for reviewers), and the review or CI failures to act on.
+ * The host reads; the container gets data.
  */
 export async function gatherPromptContext(
   octokit: GitHubClient,
@@ -26,10 +32,12 @@ export async function gatherPromptContext(
   const { task } = input;
   const owner = task.repo.owner;
   const repo = task.repo.name;
-  const [issue, comments, tree] = await Promise.all([
+  const [issue, comments, tree, diff, review] = await Promise.all([
     octokit.rest.issues.get({ owner, repo, issue_number: task.issueNumber }),
     octokit.rest.issues.listComments({ owner, repo, issue_number: task.issueNumber, per_page: 100 }),
     octokit.rest.git.getTree({ owner, repo, tree_sha: input.baseSha, recursive: "true" }),
+    DIFF_ROLES.includes(input.role) ? readChangeDiff(octokit, task, input.baseSha) : Promise.resolve(null),
+    readReviewFeedback(octokit, task, task.pipeline.feedback),
   ]);
   const paths = tree.data.tree.filter((entry) => entry.type === "blob" && entry.path).map((entry) => entry.path!);
   const read = (path: string) => readRepoFile(octokit, { owner, repo, path, ref: input.baseSha });
@@ -43,6 +51,9 @@ export async function gatherPromptContext(
     .filter((comment) => !comment.body?.includes(STATUS_MARKER))
     .slice(-MAX_COMMENTS)
     .map((comment) => ({ author: comment.user?.login ?? "ghost", body: comment.body ?? "", createdAt: comment.created_at }));
+  const ciFailures = buildCiFailures(task.pipeline.feedback);
+  // The planner writes the plan; every later step follows it.
+  const plan = input.role !== "planner" ? task.pipeline.plan : null;
   return {
     context: {
       repo: { owner, name: repo, defaultBranch: task.repo.defaultBranch },
@@ -58,10 +69,68 @@ export async function gatherPromptContext(
       role: input.role as PromptRole,
       attempt: input.attempt,
       branch: task.branch ?? "",
+      ...(plan ? { plan } : {}),
+      ...(diff !== null ? { diff } : {}),
+      ...(review ? { review } : {}),
+      ...(ciFailures ? { ciFailures } : {}),
       guidance,
       fileTree: paths,
       constraints: input.constraints,
     },
     overrides: Object.fromEntries(overrides),
   };
+}
+
+/**
+ * The task's change so far, as a unified diff from the branch's base to the job's base commit;
+ * null when there is none yet (no base recorded, or nothing on top of it).
+ */
+async function readChangeDiff(octokit: GitHubClient, task: Task, jobBaseSha: string): Promise<string | null> {
+  if (task.baseSha === null || task.baseSha === jobBaseSha) return null;
+  const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    basehead: `${task.baseSha}...${jobBaseSha}`,
+    mediaType: { format: "diff" },
+  });
+  // With the diff media type GitHub answers with the diff's text, not the JSON the type describes.
+  return capDiff(data as unknown as string);
+}
+
+/** Cut a diff to MAX_DIFF_BYTES of UTF-8 at a line end, and say so at the end. */
+export function capDiff(diff: string): string {
+  const bytes = Buffer.from(diff, "utf8");
+  if (bytes.length <= MAX_DIFF_BYTES) return diff;
+  const head = bytes.subarray(0, MAX_DIFF_BYTES).toString("utf8");
+  const kept = head.slice(0, Math.max(head.lastIndexOf("\n"), 0));
+  const omitted = bytes.length - Buffer.byteLength(kept, "utf8");
+  return `${kept}\n[… diff cut by Foreman at ${MAX_DIFF_BYTES / 1024} KB: ${omitted.toLocaleString("en-US")} more bytes not shown]\n`;
+}
+
+/**
+ * The review a revision step acts on. A human's review is stored without its inline comments
+ * (the webhook does not carry them), so those are read from GitHub here.
+ */
+async function readReviewFeedback(octokit: GitHubClient, task: Task, feedback: StepFeedback | null): Promise<PromptReview | null> {
+  if (feedback?.kind !== "review") return null;
+  const review: PromptReview = { author: feedback.author, body: feedback.body, comments: [...feedback.comments] };
+  if (feedback.reviewId === null || task.prNumber === null) return review;
+  const inline = await octokit.paginate(octokit.rest.pulls.listCommentsForReview, {
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    pull_number: task.prNumber,
+    review_id: feedback.reviewId,
+    per_page: 100,
+  });
+  for (const comment of inline) {
+    // `line` is null when the comment is on a line the branch has since changed (an outdated comment).
+    review.comments.push({ path: comment.path, ...(typeof comment.line === "number" ? { line: comment.line } : {}), body: comment.body });
+  }
+  return review;
+}
+
+/** The failing checks a `ci_fixer` step is told about, or null when the feedback is not CI. */
+function buildCiFailures(feedback: StepFeedback | null): PromptCiFailure[] | null {
+  if (feedback?.kind !== "ci") return null;
+  return feedback.failures.map((failure) => ({ name: failure.name, summary: failure.summary, logTail: failure.logTail }));
 }

@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import type { FileChange } from "../../agents/changes.js";
-import type { AgentJobOutcome } from "../../agents/job-outcome.js";
+import type { AgentResult } from "../../agents/agent-result.js";
+import type { AgentJobOutcome, AgentJobSucceeded } from "../../agents/job-outcome.js";
 import { storeRedactedArtifact } from "../../compliance/artifacts.js";
 import type { NewComplianceRecord } from "../../db/queries/append-compliance-record.js";
 import type { ClaimedAgentJob } from "../../db/queries/claim-next-agent-job.js";
 import { finishAgentJob, type AgentJobRecord } from "../../db/queries/finish-agent-job.js";
 import { requeueAgentJob } from "../../db/queries/requeue-agent-job.js";
-import { EventType, type DomainEvent, type JobUsage } from "../../workflow/events.js";
+import { EventType, type DomainEvent, type JobReport, type JobUsage } from "../../workflow/events.js";
 import type { Task } from "../../workflow/task.js";
 import { deliverTaskEvent } from "../deliver-task-event.js";
 import { computeBackoffMs } from "../errors.js";
@@ -56,6 +57,75 @@ export async function fail(
     log: evidence?.log ?? null,
     pushedSha: null,
   }, { failureCode: code });
+}
+
+/** How a succeeded job's change reached the branch, or why it did not. */
+export type PushDisposition =
+  | { kind: "pushed" | "already_pushed"; commitSha: string }
+  | { kind: "no_changes" }
+  /** A planner, reviewer or security step: it reads and reports, and what it changed is dropped. */
+  | { kind: "skipped_review_role" }
+  /** The repo runs in shadow mode: nothing is pushed, the change is only reported. */
+  | { kind: "skipped_shadow" };
+
+/** End a job whose agent did its work: store its evidence and hand `job_finished`, with its report, to the task. */
+export async function succeed(
+  deps: AgentStepDeps,
+  job: ClaimedAgentJob,
+  task: Task,
+  outcome: AgentJobSucceeded,
+  usage: JobUsage,
+  evidence: { prompt: string; promptSha256: string; log: string | null; image: string | null; exitCode: number | null },
+  push: PushDisposition,
+): Promise<void> {
+  const { result, changes } = outcome;
+  const commitSha = "commitSha" in push ? push.commitSha : null;
+  // In shadow mode nothing reaches the branch, so the status comment shows what would have.
+  const body = push.kind === "skipped_shadow" ? summarizeChanges(job.role, changes) : (result.body ?? null);
+  const event: DomainEvent = { type: EventType.jobFinished, taskId: task.id, jobId: job.id, commitSha, summary: result.summary, usage, report: buildJobReport(result, body) };
+  await finish(deps, job, task, event, {
+    id: job.id,
+    status: "succeeded",
+    image: evidence.image,
+    exitCode: evidence.exitCode,
+    failureCode: null,
+    failureMessage: null,
+    result,
+    usage,
+    prompt: evidence.prompt,
+    promptSha256: evidence.promptSha256,
+    log: evidence.log,
+    pushedSha: commitSha,
+  }, {
+    model: result.model ?? null,
+    changes: changes.map((change) => ({ path: change.path, status: change.status, added: change.addedLines, deleted: change.deletedLines })),
+    push: push.kind,
+    ...(push.kind === "skipped_review_role" ? { ignoredChanges: changes.length } : {}),
+    result: { status: result.status, summary: result.summary },
+  }, [{ kind: "agent-diff", text: renderDiffEvidence(changes) }, { kind: "agent-result", text: JSON.stringify(result, null, 2) }]);
+}
+
+/** What the task learns from a finished agent beyond its summary; `body` is the agent's unless the caller has a better one. */
+export function buildJobReport(result: AgentResult, body: string | null): JobReport {
+  return {
+    status: result.status === "needs_changes" ? "needs_changes" : "success",
+    body,
+    review: result.review ? { body: result.review.body, comments: result.review.comments ?? [] } : null,
+  };
+}
+
+/** At most this many files are named in a shadow-mode summary; the rest are counted. */
+const MAX_SUMMARY_FILES = 20;
+
+/** A short Markdown account of a change that was not pushed: each file and its +/- lines. */
+export function summarizeChanges(role: string, changes: readonly FileChange[]): string {
+  if (changes.length === 0) return `Shadow mode: the ${role} step changed no files.`;
+  const added = changes.reduce((sum, change) => sum + change.addedLines, 0);
+  const deleted = changes.reduce((sum, change) => sum + change.deletedLines, 0);
+  const files = changes.length === 1 ? "1 file" : `${changes.length} files`;
+  const lines = changes.slice(0, MAX_SUMMARY_FILES).map((change) => `- \`${change.path.replace(/[`\r\n]/g, "?")}\` ${change.status}${change.binary ? " (binary)" : ""} (+${change.addedLines} -${change.deletedLines})`);
+  if (changes.length > MAX_SUMMARY_FILES) lines.push(`- … and ${changes.length - MAX_SUMMARY_FILES} more files`);
+  return [`Shadow mode: the ${role} step would change ${files} (+${added} -${deleted}); nothing was pushed.`, "", ...lines].join("\n");
 }
 
 /** Store the job's end and evidence, and hand its event to the task, in one transaction. */

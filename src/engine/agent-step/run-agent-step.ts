@@ -11,10 +11,11 @@ import { toTask } from "../../db/queries/task-row.js";
 import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
 import { loadTemplates } from "../../prompts/load-templates.js";
 import { renderPrompt } from "../../prompts/render-prompt.js";
-import { EventType, type DomainEvent } from "../../workflow/events.js";
+import { isCodeRole } from "../../workflow/defaults.js";
+import { EventType } from "../../workflow/events.js";
 import type { Task } from "../../workflow/task.js";
 import { deliverTaskEvent } from "../deliver-task-event.js";
-import { fail, finish, readUsage, renderDiffEvidence, requeue } from "./record-job-outcome.js";
+import { fail, readUsage, requeue, succeed } from "./record-job-outcome.js";
 import type { ArtifactStore } from "../../compliance/artifacts.js";
 import type { EngineDeps } from "../deps.js";
 import { classifyError } from "../errors.js";
@@ -42,8 +43,9 @@ const INFRA = new Set(["INFRA_WORKSPACE", "INFRA_DOCKER_UNAVAILABLE", "INFRA_IMA
 
 /**
  * Run one leased job end to end: tell the task it started, render the prompt, run the container
- * under a heartbeat that stops it when the task is frozen or ended, push the diff as one verified
- * commit, and hand the outcome to the task — with the job's evidence — in one transaction.
+ * under a heartbeat that stops it when the task is frozen or ended, push a code role's diff as one
+ * verified commit (never a review role's, never in shadow mode), and hand the outcome to the task —
+ * with the job's report and evidence — in one transaction.
  */
 export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob, signal: AbortSignal): Promise<void> {
   const { engine } = deps;
@@ -138,7 +140,7 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
   const usage = readUsage(outcome);
   const evidence = { prompt: prompt.text, promptSha256: prompt.sha256, log: outcome.log?.jsonl ?? null, image: outcome.run?.image ?? null, exitCode: outcome.run?.exitCode ?? null };
 
-  // 4. The outcome: push a good diff; retry what infrastructure broke; report the rest.
+  // 4. The outcome: retry what infrastructure broke; report what the agent could not do.
   if (outcome.kind === "failed") {
     if (INFRA.has(outcome.code) && claimed.attempt < deps.maxAttempts) return requeue(deps, claimed, claimed.baseSha, outcome.message);
     // The runner's message already lists every broken guardrail.
@@ -151,6 +153,9 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
   if ((await heartbeatAgentJob(engine.database.sql, claimed.id, engine.leaseMs)).cancelRequested) {
     return fail(deps, claimed, task, "AGENT_STOPPED", "The task was frozen or ended while the agent ran; nothing was pushed.", "", usage, evidence, outcome.result);
   }
+  // 5. The push: review roles only report (their workspace changes are dropped), and shadow mode never pushes.
+  if (!isCodeRole(claimed.role)) return succeed(deps, claimed, task, outcome, usage, evidence, { kind: "skipped_review_role" });
+  if (task.config?.mode === "shadow") return succeed(deps, claimed, task, outcome, usage, evidence, { kind: "skipped_shadow" });
   let pushed: PushOutcome;
   try {
     pushed = await pushChanges(octokit, {
@@ -172,27 +177,7 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
     return fail(deps, claimed, task, "BRANCH_MOVED", pushed.message, "", usage, evidence, outcome.result);
   }
   if (pushed.kind === "branch_missing") return fail(deps, claimed, task, "BRANCH_MISSING", pushed.message, "", usage, evidence, outcome.result);
-  const commitSha = pushed.kind === "no_changes" ? null : pushed.commitSha;
-  const event: DomainEvent = { type: EventType.jobFinished, taskId: task.id, jobId: claimed.id, commitSha, summary: outcome.result.summary, usage };
-  await finish(deps, claimed, task, event, {
-    id: claimed.id,
-    status: "succeeded",
-    image: evidence.image,
-    exitCode: evidence.exitCode,
-    failureCode: null,
-    failureMessage: null,
-    result: outcome.result,
-    usage,
-    prompt: evidence.prompt,
-    promptSha256: evidence.promptSha256,
-    log: evidence.log,
-    pushedSha: commitSha,
-  }, {
-    model: outcome.result.model ?? null,
-    changes: outcome.changes.map((change) => ({ path: change.path, status: change.status, added: change.addedLines, deleted: change.deletedLines })),
-    push: pushed.kind,
-    result: { status: outcome.result.status, summary: outcome.result.summary },
-  }, [{ kind: "agent-diff", text: renderDiffEvidence(outcome.changes) }, { kind: "agent-result", text: JSON.stringify(outcome.result, null, 2) }]);
+  return succeed(deps, claimed, task, outcome, usage, evidence, pushed.kind === "no_changes" ? { kind: "no_changes" } : { kind: pushed.kind, commitSha: pushed.commitSha });
 }
 
 function buildGuardrails(task: Task, secrets: Record<string, string>): GuardrailRules {

@@ -19,6 +19,13 @@ describe("parseRepoConfig", () => {
       "profiles:\n  my-bot:\n    image: registry.example.com/my-bot@sha256:abc\n    command: [sh, -c, 'make fix']\n    env: [MY_BOT_TOKEN]\n    network: none\n    timeoutSeconds: 1800\n    memoryMb: 4096",
       "guardrails:\n  maxFiles: 20\n  protectedPaths: ['migrations/**']",
       "budgets:\n  agentMinutes: 30\n  costUsd: 5",
+      "mode: shadow",
+      "pipeline:\n  default: [planner, coder, test_author, reviewer]\n  bugfix: [coder, reviewer]",
+      "roles:\n  reviewer: { agent: my-reviewer }\n  ci_fixer: { agent: my-bot }",
+      "maxReviewRevisions: 2",
+      "maxCiAttempts: 5",
+      "ci:\n  apps: [github-actions, circleci-checks]\n  waitMinutes: 10\n  whenMissing: ready",
+      "reviewers:\n  users: [octocat]\n  teams: [platform]",
     ].join("\n");
     expect(parseRepoConfig(text)).toEqual({
       ok: true,
@@ -33,8 +40,31 @@ describe("parseRepoConfig", () => {
         },
         guardrails: { maxFiles: 20, protectedPaths: ["migrations/**"] },
         budgets: { agentMinutes: 30, tokens: null, costUsd: 5 },
+        mode: "shadow",
+        pipeline: { default: ["planner", "coder", "test_author", "reviewer"], bugfix: ["coder", "reviewer"] },
+        roles: { reviewer: { agent: "my-reviewer" }, ci_fixer: { agent: "my-bot" } },
+        maxReviewRevisions: 2,
+        maxCiAttempts: 5,
+        ci: { apps: ["github-actions", "circleci-checks"], waitMinutes: 10, whenMissing: "ready" },
+        reviewers: { users: ["octocat"], teams: ["platform"] },
       },
     });
+    // One list is every task type's pipeline.
+    expect(parseRepoConfig("pipeline: [coder]")).toMatchObject({ ok: true, config: { pipeline: { default: ["coder"] } } });
+  });
+
+  test("the pipeline and CI settings are checked like the rest", () => {
+    expect(parseRepoConfig("pipeline: [coder, deployer]\nmaxCiAttempts: -1\nci:\n  whenMissing: maybe\nroles:\n  boss: {}\n")).toMatchObject({
+      ok: false,
+      problems: [
+        expect.stringContaining("`pipeline` must be a list of roles (planner, coder, reviewer, test_author, security, scribe)"),
+        "unknown key `roles.boss`: check its spelling against the README's table of settings",
+        "`maxCiAttempts` must be 0 or more",
+        "`ci.whenMissing` must be wait or ready",
+      ],
+    });
+    expect(parseRepoConfig("pipeline: [coder, coder]")).toMatchObject({ ok: false, problems: [expect.stringContaining("must not name a step twice")] });
+    expect(parseRepoConfig("mode: dry-run")).toEqual({ ok: false, problems: ["`mode` must be normal or shadow"] });
   });
 
   test("agent settings are checked like the rest", () => {
@@ -55,7 +85,7 @@ describe("parseRepoConfig", () => {
         "`triggerLabels.agent:go` must be one of ready, bugfix, feature, refactor, docs",
         "`freezeLabel` must be a non-empty label name",
         "`branchPrefix` must be a branch path ending in /, made of letters, digits, . _ - (e.g. agent/)",
-        "unknown key `triggerLabel` (did you mean `triggerLabels`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets",
+        "unknown key `triggerLabel` (did you mean `triggerLabels`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets, mode, pipeline, roles, maxReviewRevisions, maxCiAttempts, ci, reviewers",
       ],
     });
     expect(parseRepoConfig("triggerLabels: {}\n")).toEqual({ ok: false, problems: ["`triggerLabels` must list at least one label"] });

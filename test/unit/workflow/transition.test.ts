@@ -1,66 +1,163 @@
 import { describe, expect, test } from "vitest";
-import { TaskState, type TaskState as State } from "../../../src/workflow/states.js";
+import { isCodeRole, withConfigDefaults } from "../../../src/workflow/defaults.js";
+import { findEventActor } from "../../../src/workflow/events.js";
+import { isActiveState, isTerminalState, type TaskState as State } from "../../../src/workflow/states.js";
+import type { TaskConfig } from "../../../src/workflow/task.js";
 import { transition } from "../../../src/workflow/transition.js";
-import { events, facts, makeTask, now, type EventName } from "./fixtures.js";
+import { ALL_EVENTS, events, facts, makeFrozenTask, makeTask, now, type EventName } from "./fixtures.js";
 
-const ALL_EVENTS = Object.keys(events) as EventName[];
+/**
+ * Expected outcome: "same" for an ignored event (the same task object, no effects); `{ keep }` when
+ * the task is unchanged but effects are asked for (a permission check, an answer); otherwise the
+ * next state and the effect kinds, in order.
+ */
+type Expected = "same" | { keep: string[] } | [State, string[]];
 
-/** Expected outcome: the next state and effect kinds, or "same" for an ignored event. */
-type Expected = "same" | [State, string[]];
+const keep = (...kinds: string[]): Expected => ({ keep: kinds });
 
-const STOP: string[] = ["upsert_status_comment"];
+/** The status comment alone (no PR yet, or a freeze: nothing but the comment). */
+const STATUS: string[] = ["upsert_status_comment"];
+/** `display()` of a task with a PR: the status comment and the check run. */
+const SHOW: string[] = ["upsert_status_comment", "upsert_check_run"];
+/** Ending a task whose step's job is queued or running. */
+const SHOW_JOB: string[] = [...SHOW, "cancel_agent_job"];
+const DISPATCH = "dispatch_agent_job";
 
-// The whole table for the three working states. Every state × event pair is listed on purpose:
-// a new event or state must make someone decide what it means here.
-const STOP_JOB: string[] = ["upsert_status_comment", "cancel_agent_job"];
+// Every state × event pair below is listed on purpose: a new event or state must make someone
+// decide what it means here. Groups are spread only where the answer is the same for the same reason.
+
+/** Labels and label removals that mean nothing to a working task (a second agent label included). */
+const IGNORED_LABELS = { otherIssueLabel: "same", triggerAgain: "same", removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same" } as const;
+/** What Foreman never acts on: its own pushes and reviews, approvals, suites of another SHA or of an app that is not CI, a refused review. */
+const NEVER_ACTED_ON = { botPush: "same", approved: "same", botReview: "same", suiteOtherSha: "same", suiteOtherApp: "same", refusedReview: "same" } as const;
+/** Results of authorising the trigger, which only a queued task waits for. */
+const AFTER_AUTHORISATION = { authorized: "same", rejectedSender: "same", rejectedConfig: "same", rejectedNotTrigger: "same" } as const;
+/** Every command first checks the sender's permission; status, explain and a refusal are answered in any working state. */
+const COMMANDS = {
+  cmdStatus: keep("authorize_actor"), cmdExplain: keep("authorize_actor"), cmdStop: keep("authorize_actor"), cmdRetry: keep("authorize_actor"),
+  allowedStatus: keep("answer_command"), allowedExplain: keep("answer_command"), refusedCommand: keep("answer_command"),
+} as const;
+/** Job events for a task that has no job. */
 const NO_JOB_EVENTS = { jobStarted: "same", jobFinished: "same", jobFailed: "same" } as const;
+/** CI events for a task that does not wait for CI. */
+const NO_CI_EVENTS = { suiteOnHead: "same", ciSuccess: "same", ciFailure: "same", ciPending: "same", ciWaitExpired: "same" } as const;
+/** Results of the work before the pipeline, which only a preparing task waits for. */
+const AFTER_PREPARING = { branchReady: "same", baseResolved: "same", prOpened: "same" } as const;
 
-const ACTIVE_TABLE: Record<"queued" | "preparing" | "awaiting_agent" | "running" | "awaiting_ci", Record<EventName, Expected>> = {
+type WorkingState = "queued" | "waiting" | "preparing" | "awaiting_agent" | "running" | "awaiting_ci" | "ready_for_review" | "escalated";
+
+const ACTIVE_TABLE: Record<WorkingState, Record<EventName, Expected>> = {
   queued: {
-    freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
-    removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
-    closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
-    authorized: ["preparing", ["ensure_branch", "open_draft_pr"]], rejectedSender: ["cancelled", STOP], rejectedConfig: ["failed", STOP], rejectedNotTrigger: ["cancelled", []],
-    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP], statusFailed: ["failed", []], ...NO_JOB_EVENTS,
+    ...IGNORED_LABELS, ...NEVER_ACTED_ON, ...COMMANDS, ...NO_JOB_EVENTS, ...NO_CI_EVENTS, ...AFTER_PREPARING,
+    freezeOnIssue: ["frozen", STATUS], freezeOnPr: ["frozen", STATUS], priorityHigh: ["queued", []],
+    removeTrigger: ["cancelled", STATUS], closed: ["cancelled", STATUS], prMerged: ["merged", [...STATUS, "record_merge"]], prClosed: ["closed", STATUS],
+    authorized: ["preparing", ["ensure_branch", "open_draft_pr"]], rejectedSender: ["cancelled", STATUS], rejectedConfig: ["failed", STATUS], rejectedNotTrigger: ["cancelled", []],
+    repoTurnedGreen: "same", effectFailed: ["failed", STATUS], statusFailed: ["failed", []],
+    humanPush: "same", changesRequested: "same",
+    allowedStop: ["cancelled", STATUS], allowedRetry: keep("answer_command"), allowedReview: "same",
+  },
+  // Red mode: a non-bugfix task (label agent:feature) waits for the default branch to turn green.
+  waiting: {
+    ...IGNORED_LABELS, ...NEVER_ACTED_ON, ...AFTER_AUTHORISATION, ...COMMANDS, ...NO_JOB_EVENTS, ...NO_CI_EVENTS, ...AFTER_PREPARING,
+    freezeOnIssue: ["frozen", STATUS], freezeOnPr: ["frozen", STATUS], priorityHigh: ["waiting", []],
+    // The fixture's removed label is agent:bugfix, not this task's agent:feature (red-and-shadow.test.ts removes its own).
+    removeTrigger: "same",
+    closed: ["cancelled", STATUS], prMerged: ["merged", [...STATUS, "record_merge"]], prClosed: ["closed", STATUS],
+    repoTurnedGreen: ["preparing", ["ensure_branch", "open_draft_pr"]], effectFailed: ["failed", STATUS], statusFailed: ["failed", []],
+    humanPush: "same", changesRequested: "same",
+    allowedStop: ["cancelled", STATUS], allowedRetry: keep("answer_command"), allowedReview: "same",
   },
   preparing: {
-    freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
-    removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
-    closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
-    authorized: "same", rejectedSender: "same", rejectedConfig: "same", rejectedNotTrigger: "same",
-    branchReady: ["preparing", []], prOpened: ["awaiting_agent", ["add_labels", "upsert_status_comment", "dispatch_agent_job"]],
-    effectFailed: ["failed", STOP], statusFailed: ["failed", []], ...NO_JOB_EVENTS,
+    ...IGNORED_LABELS, ...NEVER_ACTED_ON, ...AFTER_AUTHORISATION, ...COMMANDS, ...NO_JOB_EVENTS, ...NO_CI_EVENTS,
+    freezeOnIssue: ["frozen", STATUS], freezeOnPr: ["frozen", STATUS], priorityHigh: ["preparing", []],
+    removeTrigger: ["cancelled", STATUS], closed: ["cancelled", STATUS], prMerged: ["merged", [...STATUS, "record_merge"]], prClosed: ["closed", STATUS],
+    repoTurnedGreen: "same",
+    branchReady: ["preparing", []],
+    // Shadow mode's base read starts the pipeline without a PR (so no check run).
+    baseResolved: ["awaiting_agent", [...STATUS, DISPATCH]],
+    prOpened: ["awaiting_agent", ["add_labels", ...SHOW, DISPATCH]],
+    effectFailed: ["failed", STATUS], statusFailed: ["failed", []],
+    humanPush: "same", changesRequested: "same",
+    allowedStop: ["cancelled", STATUS], allowedRetry: keep("answer_command"), allowedReview: "same",
   },
-  // A queued job is withdrawn when the task ends, but waits through a freeze (the runner skips frozen tasks).
+  // The coder step's job is queued. It is withdrawn when the task ends, but waits through a freeze (the runner skips frozen tasks).
   awaiting_agent: {
-    freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
-    removeTrigger: ["cancelled", STOP_JOB], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
-    closed: ["cancelled", STOP_JOB], prMerged: ["merged", STOP_JOB], prClosed: ["closed", STOP_JOB],
-    authorized: "same", rejectedSender: "same", rejectedConfig: "same", rejectedNotTrigger: "same",
-    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
-    jobStarted: ["running", STOP], jobFinished: ["awaiting_ci", STOP], jobFailed: ["failed", STOP],
+    ...IGNORED_LABELS, ...NEVER_ACTED_ON, ...AFTER_AUTHORISATION, ...COMMANDS, ...AFTER_PREPARING,
+    freezeOnIssue: ["frozen", STATUS], freezeOnPr: ["frozen", STATUS], priorityHigh: ["awaiting_agent", []],
+    removeTrigger: ["cancelled", SHOW_JOB], closed: ["cancelled", SHOW_JOB], prMerged: ["merged", [...SHOW_JOB, "record_merge"]], prClosed: ["closed", SHOW_JOB],
+    repoTurnedGreen: "same", effectFailed: ["failed", SHOW_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
+    // The coder's work done: the reviewer step is next.
+    jobStarted: ["running", SHOW], jobFinished: ["awaiting_agent", [...SHOW, DISPATCH]], jobFailed: ["failed", SHOW],
+    // A step is under way: a human's push is picked up by the step's own push (it runs again on top of it).
+    humanPush: "same",
+    changesRequested: keep("authorize_actor"),
+    // A CI suite on the head while a step runs is remembered for later.
+    suiteOnHead: ["awaiting_agent", []], ciSuccess: "same", ciFailure: "same", ciPending: "same", ciWaitExpired: "same",
+    allowedStop: ["cancelled", SHOW_JOB], allowedRetry: keep("answer_command"),
+    allowedReview: ["awaiting_agent", []],
   },
   // A running container is stopped by a freeze and by anything that ends the task.
   running: {
-    freezeOnIssue: ["frozen", STOP_JOB], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP_JOB],
-    removeTrigger: ["cancelled", STOP_JOB], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
-    closed: ["cancelled", STOP_JOB], prMerged: ["merged", STOP_JOB], prClosed: ["closed", STOP_JOB],
-    authorized: "same", rejectedSender: "same", rejectedConfig: "same", rejectedNotTrigger: "same",
-    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
-    jobStarted: "same", jobFinished: ["awaiting_ci", STOP], jobFailed: ["failed", STOP],
+    ...IGNORED_LABELS, ...NEVER_ACTED_ON, ...AFTER_AUTHORISATION, ...COMMANDS, ...AFTER_PREPARING,
+    freezeOnIssue: ["frozen", [...STATUS, "cancel_agent_job"]], freezeOnPr: ["frozen", [...STATUS, "cancel_agent_job"]], priorityHigh: ["running", []],
+    removeTrigger: ["cancelled", SHOW_JOB], closed: ["cancelled", SHOW_JOB], prMerged: ["merged", [...SHOW_JOB, "record_merge"]], prClosed: ["closed", SHOW_JOB],
+    repoTurnedGreen: "same", effectFailed: ["failed", SHOW_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
+    jobStarted: "same", jobFinished: ["awaiting_agent", [...SHOW, DISPATCH]], jobFailed: ["failed", SHOW],
+    humanPush: "same",
+    changesRequested: keep("authorize_actor"),
+    suiteOnHead: ["running", []], ciSuccess: "same", ciFailure: "same", ciPending: "same", ciWaitExpired: "same",
+    allowedStop: ["cancelled", SHOW_JOB], allowedRetry: keep("answer_command"),
+    allowedReview: ["running", []],
   },
   awaiting_ci: {
-    freezeOnIssue: ["frozen", STOP], otherIssueLabel: "same", triggerAgain: "same", freezeOnPr: ["frozen", STOP],
-    removeTrigger: ["cancelled", STOP], removeOtherLabel: "same", unfreezeIssue: "same", unfreezePr: "same", reopened: "same",
-    closed: ["cancelled", STOP], prMerged: ["merged", STOP], prClosed: ["closed", STOP],
-    authorized: "same", rejectedSender: "same", rejectedConfig: "same", rejectedNotTrigger: "same",
-    branchReady: "same", prOpened: "same", effectFailed: ["failed", STOP], statusFailed: ["failed", []], ...NO_JOB_EVENTS,
+    ...IGNORED_LABELS, ...NEVER_ACTED_ON, ...AFTER_AUTHORISATION, ...COMMANDS, ...NO_JOB_EVENTS, ...AFTER_PREPARING,
+    freezeOnIssue: ["frozen", STATUS], freezeOnPr: ["frozen", STATUS], priorityHigh: ["awaiting_ci", []],
+    removeTrigger: ["cancelled", SHOW], closed: ["cancelled", SHOW], prMerged: ["merged", [...SHOW, "record_merge"]], prClosed: ["closed", SHOW],
+    repoTurnedGreen: "same", effectFailed: ["failed", SHOW], statusFailed: ["failed", []],
+    // A human's commit becomes the head; CI is awaited on it.
+    // The check run follows the human's commit; CI is awaited on it.
+    humanPush: ["awaiting_ci", [...SHOW, "schedule_ci_wait"]],
+    changesRequested: keep("authorize_actor"),
+    suiteOnHead: ["awaiting_ci", ["collect_ci_result"]],
+    ciSuccess: ["ready_for_review", ["mark_ready_for_review", ...SHOW]], ciFailure: ["awaiting_agent", [...SHOW, DISPATCH]], ciPending: "same",
+    // ci.whenMissing: wait (the default) keeps waiting and says so.
+    ciWaitExpired: ["awaiting_ci", SHOW],
+    allowedStop: ["cancelled", SHOW], allowedRetry: ["awaiting_ci", ["answer_command", "collect_ci_result"]],
+    allowedReview: ["awaiting_agent", [...SHOW, DISPATCH]],
+  },
+  // The human's turn: Foreman only acts on a revision a human asks for, and on ending events.
+  ready_for_review: {
+    ...IGNORED_LABELS, ...NEVER_ACTED_ON, ...AFTER_AUTHORISATION, ...COMMANDS, ...NO_JOB_EVENTS, ...NO_CI_EVENTS, ...AFTER_PREPARING,
+    freezeOnIssue: ["frozen", STATUS], freezeOnPr: ["frozen", STATUS], priorityHigh: ["ready_for_review", []],
+    removeTrigger: ["cancelled", SHOW], closed: ["cancelled", SHOW], prMerged: ["merged", [...SHOW, "record_merge"]], prClosed: ["closed", SHOW],
+    repoTurnedGreen: "same", effectFailed: ["failed", SHOW], statusFailed: ["failed", []],
+    // The human's commit becomes the head the next revision starts from.
+    humanPush: ["ready_for_review", SHOW],
+    changesRequested: keep("authorize_actor"),
+    allowedStop: ["cancelled", SHOW], allowedRetry: keep("answer_command"),
+    allowedReview: ["awaiting_agent", [...SHOW, DISPATCH]],
+  },
+  escalated: {
+    ...IGNORED_LABELS, ...NEVER_ACTED_ON, ...AFTER_AUTHORISATION, ...COMMANDS, ...NO_JOB_EVENTS, ...NO_CI_EVENTS, ...AFTER_PREPARING,
+    // The freeze label on the *issue* is never Foreman's own (escalation labels the PR), so a human froze the task on
+    // purpose; ignoring it lets a later `/foreman retry` or review run agents while the issue says "needs-human-review".
+    freezeOnIssue: ["frozen", STATUS],
+    // Foreman labelled the PR itself when it escalated.
+    freezeOnPr: "same",
+    priorityHigh: ["escalated", []],
+    removeTrigger: ["cancelled", SHOW], closed: ["cancelled", SHOW], prMerged: ["merged", [...SHOW, "record_merge"]], prClosed: ["closed", SHOW],
+    repoTurnedGreen: "same", effectFailed: ["failed", SHOW], statusFailed: ["failed", []],
+    // The escalation comment says "Push a fix to this branch": CI is awaited on the human's commit.
+    humanPush: ["awaiting_ci", [...SHOW, "schedule_ci_wait"]],
+    changesRequested: keep("authorize_actor"),
+    allowedStop: ["cancelled", SHOW], allowedRetry: ["awaiting_agent", ["answer_command", ...SHOW, DISPATCH]],
+    allowedReview: ["awaiting_agent", [...SHOW, DISPATCH]],
   },
 };
 
 describe("transition: working states × every event", () => {
   const rows = Object.entries(ACTIVE_TABLE).flatMap(([state, table]) =>
-    ALL_EVENTS.map((name) => ({ state: state as State, name, expected: table[name as EventName] })),
+    ALL_EVENTS.map((name) => ({ state: state as State, name, expected: table[name] })),
   );
   test.each(rows)("$state + $name", ({ state, name, expected }) => {
     const task = makeTask(state);
@@ -68,6 +165,11 @@ describe("transition: working states × every event", () => {
     if (expected === "same") {
       expect(result.next).toBe(task);
       expect(result.effects).toEqual([]);
+      return;
+    }
+    if ("keep" in expected) {
+      expect(result.next).toBe(task);
+      expect(result.effects.map((effect) => effect.kind)).toEqual(expected.keep);
       return;
     }
     const [nextState, effectKinds] = expected;
@@ -78,7 +180,7 @@ describe("transition: working states × every event", () => {
 });
 
 describe("transition: finished states ignore everything", () => {
-  const rows = (["merged", "closed", "cancelled", "failed"] as const).flatMap((state) => ALL_EVENTS.map((name) => ({ state, name })));
+  const rows = (["merged", "closed", "completed", "cancelled", "failed"] as const).flatMap((state) => ALL_EVENTS.map((name) => ({ state, name })));
   test.each(rows)("$state + $name", ({ state, name }) => {
     const task = makeTask(state);
     expect(transition(task, events[name], now, facts)).toEqual({ next: task, effects: [] });
@@ -154,11 +256,32 @@ describe("transition: details of the working path", () => {
     expect(transition(task, { ...events.freezeOnIssue, label: "hold" }, now, facts).next?.state).toBe("frozen");
   });
 
-  test("an opened PR without configured PR labels updates the comment and queues the coder", () => {
+  test("an opened PR without configured PR labels shows the task and queues the pipeline's first step on the plan commit", () => {
     const task = makeTask("preparing", { config: { ...events.authorized.config, prLabels: [] } });
     const { next, effects } = transition(task, events.prOpened, now, facts);
-    expect(effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "dispatch_agent_job", jobId: "job-new", role: "coder", baseSha: "head-1" }]);
-    expect(next).toMatchObject({ state: "awaiting_agent", step: "coder", jobId: "job-new" });
+    expect(effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "upsert_check_run" }, { kind: "dispatch_agent_job", jobId: "job-new", role: "planner", baseSha: "head-1" }]);
+    expect(next).toMatchObject({ state: "awaiting_agent", step: "planner", jobId: "job-new", prNumber: 9, prUrl: "https://github.com/acme/api/pull/9" });
+    expect(next?.pipeline).toMatchObject({ index: 0, purpose: "pipeline", feedback: null, steps: [{ role: "planner", purpose: "pipeline", status: "queued", jobId: "job-new", commitSha: null, summary: null }] });
+  });
+
+  test("the PR labels go on the PR, before anything else", () => {
+    const { effects } = transition(makeTask("preparing"), events.prOpened, now, facts);
+    expect(effects[0]).toEqual({ kind: "add_labels", issueNumber: 9, labels: ["ai-generated"] });
+  });
+
+  test("a check run that could not be drawn is recorded, and the task goes on", () => {
+    const task = makeTask("awaiting_ci");
+    expect(transition(task, { ...events.effectFailed, effectKind: "upsert_check_run" }, now, facts)).toEqual({ next: task, effects: [] });
+  });
+
+  test("a GitHub failure of an effect fails the task with its message", () => {
+    const { next } = transition(makeTask("awaiting_ci"), { ...events.effectFailed, effectKind: "post_review", message: "GitHub rejected it." }, now, facts);
+    expect(next).toMatchObject({ state: "failed", reason: { code: "GITHUB_ERROR", message: "GitHub rejected it." } });
+  });
+
+  test("a reviewer request that GitHub refuses does not end a task whose PR is already ready", () => {
+    const { next } = transition(makeTask("ready_for_review"), { ...events.effectFailed, effectKind: "request_reviewers", message: "Reviews may only be requested from collaborators." }, now, facts);
+    expect(next).toMatchObject({ state: "ready_for_review", reason: { code: "GITHUB_ERROR", message: "Foreman could not ask the configured reviewers: Reviews may only be requested from collaborators." } });
   });
 
   test("a Foreman fault is reported as one, not as a GitHub problem", () => {
@@ -175,9 +298,19 @@ describe("transition: details of the working path", () => {
 });
 
 describe("transition: agent jobs", () => {
-  test("a finished job that pushed moves the task to awaiting_ci with the new head and adds its usage", () => {
-    const { next } = transition(makeTask("running"), events.jobFinished, now, facts);
+  test("the last step's pushed job moves the task to awaiting_ci with the new head, its usage and a CI timer", () => {
+    const task = makeTask("running", { pipeline: { ...makeTask("running").pipeline, roles: ["coder"], index: 0, steps: [{ role: "coder", purpose: "pipeline", status: "running", jobId: "job-1", commitSha: null, summary: null }] } });
+    const { next, effects } = transition(task, events.jobFinished, now, facts);
     expect(next).toMatchObject({ state: "awaiting_ci", headSha: "c0ffee", jobId: null, usage: { agentMs: 1000, tokens: 10, costUsd: 0.01 } });
+    expect(next?.pipeline).toMatchObject({ waitingCiSha: "c0ffee", steps: [{ role: "coder", status: "succeeded", commitSha: "c0ffee", summary: "Fixed it." }] });
+    expect(effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "upsert_check_run" }, { kind: "schedule_ci_wait", sha: "c0ffee", afterMs: 30 * 60_000 }]);
+  });
+
+  test("a long summary is capped on the checklist", () => {
+    const { next } = transition(makeTask("running"), { ...events.jobFinished, summary: "x".repeat(400) }, now, facts);
+    const summary = next?.pipeline.steps.find((step) => step.jobId === "job-1")?.summary;
+    expect(summary).toHaveLength(300);
+    expect(summary?.endsWith("…")).toBe(true);
   });
 
   test("a job that changed nothing fails the task with the agent's summary", () => {
@@ -194,6 +327,7 @@ describe("transition: agent jobs", () => {
     const { effects } = transition(makeTask("running"), { ...events.jobFailed, code: "GUARDRAIL_REJECTED", message: "2 files changed under .github/workflows/**." }, now, facts);
     expect(effects).toEqual([
       { kind: "upsert_status_comment" },
+      { kind: "upsert_check_run" },
       {
         kind: "post_pr_comment",
         prNumber: 9,
@@ -218,7 +352,7 @@ describe("transition: agent jobs", () => {
   });
 
   test("a job stopped for a freeze is queued again, to run on resume", () => {
-    const task = makeTask(TaskState.frozen, { resumeState: "running", frozenBy: "bob", frozenOn: "issue", headSha: "head-1", step: "coder", jobId: "job-1" });
+    const task = makeFrozenTask("running");
     const { next, effects } = transition(task, { ...events.jobFailed, code: "AGENT_STOPPED" }, now, facts);
     expect(next).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", jobId: "job-new", step: "coder" });
     expect(effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "dispatch_agent_job", jobId: "job-new", role: "coder", baseSha: "head-1" }]);
@@ -239,7 +373,7 @@ describe("transition: agent jobs", () => {
 });
 
 describe("transition: frozen", () => {
-  const frozenOnIssue = (resumeState: State) => makeTask(TaskState.frozen, { resumeState, frozenBy: "bob", frozenOn: "issue", headSha: "head-1" });
+  const frozenOnIssue = (resumeState: State) => makeFrozenTask(resumeState);
 
   test("removing the freeze label where it was put resumes where the task stopped", () => {
     const { next, effects } = transition(frozenOnIssue("preparing"), events.unfreezeIssue, now, facts);
@@ -253,7 +387,7 @@ describe("transition: frozen", () => {
   });
 
   test("a PR freeze is lifted on the PR", () => {
-    const task = makeTask(TaskState.frozen, { resumeState: "awaiting_agent", frozenBy: "bob", frozenOn: "pull_request" });
+    const task = makeFrozenTask("awaiting_agent", "pull_request");
     expect(transition(task, events.unfreezePr, now, facts).next?.state).toBe("awaiting_agent");
   });
 
@@ -265,6 +399,7 @@ describe("transition: frozen", () => {
   test("results that arrive while frozen are kept, and their effects wait in the outbox", () => {
     const { next, effects } = transition(frozenOnIssue("preparing"), events.prOpened, now, facts);
     expect(next).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", prNumber: 9 });
+    // The check run is not drawn while frozen; the rest waits in the outbox (the job in its queue).
     expect(effects.map((effect) => effect.kind)).toEqual(["add_labels", "upsert_status_comment", "dispatch_agent_job"]);
   });
 
@@ -273,11 +408,16 @@ describe("transition: frozen", () => {
     expect(next).toMatchObject({ state: "frozen", resumeState: "preparing" });
   });
 
-  test.each(["closed", "removeTrigger", "prMerged", "rejectedConfig"] as const)("%s ends a frozen task and replaces the frozen comment", (name) => {
+  test.each([
+    ["closed", "cancelled", []],
+    ["removeTrigger", "cancelled", []],
+    ["prMerged", "merged", ["record_merge"]],
+    ["rejectedConfig", "failed", []],
+  ] as const)("%s ends a frozen task and replaces the frozen comment", (name, state, more) => {
     const { next, effects } = transition(frozenOnIssue("queued"), events[name], now, facts);
-    expect(["cancelled", "merged", "failed"]).toContain(next?.state);
+    expect(next?.state).toBe(state);
     expect(next?.resumeState).toBeNull();
-    expect(effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment"]);
+    expect(effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment", ...more]);
   });
 
   test("a label the config does not list, found while frozen, still updates the frozen comment", () => {
@@ -290,5 +430,34 @@ describe("transition: frozen", () => {
   test.each(["otherIssueLabel", "reopened", "branchReady"] as const)("%s is ignored while frozen in awaiting_agent", (name) => {
     const task = frozenOnIssue("awaiting_agent");
     expect(transition(task, events[name], now, facts).next).toBe(task);
+  });
+});
+
+describe("workflow helpers", () => {
+  test("the actor of an event is its sender, the authorised login, or the app for effect results", () => {
+    expect(findEventActor(events.closed)).toBe("bob");
+    expect(findEventActor(events.suiteOnHead)).toBe("github-actions[bot]");
+    expect(findEventActor(events.allowedReview)).toBe("carol");
+    expect(findEventActor(events.jobFinished)).toBe("foreman[app]");
+  });
+
+  test("active and terminal states", () => {
+    for (const state of ["queued", "waiting", "preparing", "awaiting_agent", "running", "awaiting_ci", "ready_for_review", "escalated", "frozen"] as const) {
+      expect([state, isActiveState(state), isTerminalState(state)]).toEqual([state, true, false]);
+    }
+    for (const state of ["merged", "closed", "completed", "cancelled", "failed"] as const) {
+      expect([state, isActiveState(state), isTerminalState(state)]).toEqual([state, false, true]);
+    }
+  });
+
+  test("review roles push nothing; the others push what they changed", () => {
+    expect(["planner", "reviewer", "security"].map(isCodeRole)).toEqual([false, false, false]);
+    expect(["coder", "ci_fixer", "test_author", "scribe"].map(isCodeRole)).toEqual([true, true, true, true]);
+  });
+
+  test("a stored config without the newer keys gets them from the defaults", () => {
+    const old = { triggerLabels: { "agent:bugfix": "bugfix" }, freezeLabel: "hold" } as unknown as TaskConfig;
+    expect(withConfigDefaults(old)).toMatchObject({ freezeLabel: "hold", maxCiAttempts: 3, maxReviewRevisions: 1, mode: "normal", ci: { apps: ["github-actions"], waitMinutes: 30, whenMissing: "wait" } });
+    expect(withConfigDefaults(null).pipeline).toEqual({ default: ["planner", "coder", "reviewer"] });
   });
 });

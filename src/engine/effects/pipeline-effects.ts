@@ -1,0 +1,91 @@
+import { createHash } from "node:crypto";
+import { findLatestTaskRecordHash } from "../../db/queries/find-latest-task-record-hash.js";
+import { upsertCheckRun } from "../../github/check-run.js";
+import { collectCiResult } from "../../github/collect-ci-result.js";
+import { markReadyForReview } from "../../github/mark-ready-for-review.js";
+import { postMarkedComment } from "../../github/post-marked-comment.js";
+import { postReview } from "../../github/post-review.js";
+import { decideCheckRunConclusion, renderCheckRun } from "../../github/render-check-run.js";
+import { requestReviewers } from "../../github/request-reviewers.js";
+import type { Effect } from "../../workflow/effects.js";
+import { EventType } from "../../workflow/events.js";
+import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
+
+type PostReviewPayload = Omit<Extract<Effect, { kind: "post_review" }>, "kind">;
+type MarkReadyPayload = Omit<Extract<Effect, { kind: "mark_ready_for_review" }>, "kind">;
+type RequestReviewersPayload = Omit<Extract<Effect, { kind: "request_reviewers" }>, "kind">;
+type CollectCiResultPayload = Omit<Extract<Effect, { kind: "collect_ci_result" }>, "kind">;
+
+/** Create or update the `foreman` check run on the PR head from the task as stored; the engine stores the returned run. */
+export async function runUpsertCheckRun({ task, octokit, attempt, checkRun, publicUrl, webBaseUrl, sql }: EffectInput<unknown>): Promise<EffectOutcome> {
+  const sha = task.headSha ?? task.baseSha;
+  if (sha === null || task.prNumber === null) return { evidence: {} };
+  // A completed run cites the chain as it stands, so a reader can check the trail it summarises.
+  const recordHash = decideCheckRunConclusion(task.state) === null ? null : await findLatestTaskRecordHash(sql, task.id);
+  const view = renderCheckRun(task, {
+    evidenceUrl: publicUrl ? `${publicUrl}/api/compliance/tasks/${task.id}` : null,
+    pullRequestUrl: task.prUrl ?? `${webBaseUrl}/${task.repo.owner}/${task.repo.name}/pull/${task.prNumber}`,
+    recordHash,
+  });
+  const { id, created } = await upsertCheckRun(octokit, {
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    headSha: sha,
+    externalId: task.id,
+    view,
+    known: checkRun,
+    lookFirst: attempt > 1,
+  });
+  return {
+    checkRun: { id, sha },
+    evidence: {
+      checkRunId: id,
+      sha,
+      created,
+      status: view.status,
+      conclusion: view.conclusion,
+      recordHash,
+      summarySha256: createHash("sha256").update(view.summary).digest("hex"),
+    },
+  };
+}
+
+/** Post the review a reviewer step wrote, as a comment-only review, once (found again by its marker). */
+export async function runPostReview({ payload, task, octokit, attempt }: EffectInput<PostReviewPayload>): Promise<EffectOutcome> {
+  const { reviewId, inline, created } = await postReview(octokit, {
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    prNumber: payload.prNumber,
+    commitSha: payload.commitSha,
+    marker: payload.marker,
+    body: payload.body,
+    comments: payload.comments,
+    lookFirst: attempt > 1,
+  });
+  return { evidence: { prNumber: payload.prNumber, reviewId, commitSha: payload.commitSha, inline, created } };
+}
+
+/** Take the task's draft PR out of draft (nothing to do when it already is). */
+export async function runMarkReadyForReview({ payload, task, octokit, attempt }: EffectInput<MarkReadyPayload>): Promise<EffectOutcome> {
+  const { alreadyReady } = await markReadyForReview(octokit, { owner: task.repo.owner, repo: task.repo.name, prNumber: payload.prNumber });
+  // The note (ready without CI) is said only once the PR really is ready; found again by its marker.
+  const noted = payload.note
+    ? await postMarkedComment(octokit, { owner: task.repo.owner, repo: task.repo.name, issueNumber: payload.prNumber, marker: `foreman:ready-note:${task.id}:${task.headSha ?? ""}`, body: `### ℹ️ ${payload.note}`, lookFirst: attempt > 1 })
+    : null;
+  return { evidence: { prNumber: payload.prNumber, alreadyReady, ...(noted ? { noteCommentId: noted.commentId } : {}) } };
+}
+
+/** Ask the repo's configured reviewers to review the PR (nothing when none are configured). */
+export async function runRequestReviewers({ payload, task, octokit }: EffectInput<RequestReviewersPayload>): Promise<EffectOutcome> {
+  const { requested, problem } = await requestReviewers(octokit, { owner: task.repo.owner, repo: task.repo.name, prNumber: payload.prNumber, users: payload.users, teams: payload.teams });
+  return { evidence: { prNumber: payload.prNumber, users: payload.users, teams: payload.teams, requested, ...(problem ? { problem } : {}) } };
+}
+
+/** Read CI's verdict on a head SHA and what failed; feeds `ci_result_collected` back. Reads only, so a retry is harmless. */
+export async function runCollectCiResult({ payload, task, octokit }: EffectInput<CollectCiResultPayload>): Promise<EffectOutcome> {
+  const { verdict, failures, suites } = await collectCiResult(octokit, { owner: task.repo.owner, repo: task.repo.name, sha: payload.sha, apps: payload.apps });
+  return {
+    event: { type: EventType.ciResultCollected, taskId: task.id, sha: payload.sha, verdict, failures },
+    evidence: { sha: payload.sha, suiteId: payload.suiteId, verdict, suites, failing: failures.map((failure) => failure.name) },
+  };
+}

@@ -1,0 +1,43 @@
+import type { Context } from "probot";
+import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
+import { EventType, type EventOf } from "../workflow/events.js";
+import { buildDedupeKey, toTaskRepo } from "./build-inbox-event.js";
+
+type CheckSuitePayload = Context<"check_suite.completed">["payload"];
+
+/**
+ * `check_suite.completed` → `check_suite_completed`. `lane` is the issue lane of the task owning
+ * the suite's branch, or the repo's CI lane (`buildRepoCiLane`) for other branches; the caller
+ * supplies it.
+ */
+export function adaptCheckSuiteEvent(deliveryId: string, payload: CheckSuitePayload, installationId: number, lane: string): NewInboxEvent {
+  const repo = toTaskRepo(installationId, payload.repository);
+  const suite = payload.check_suite;
+  const conclusion = suite.conclusion ?? "neutral";
+  const event: EventOf<typeof EventType.checkSuiteCompleted> = {
+    type: EventType.checkSuiteCompleted,
+    repo,
+    suiteId: suite.id,
+    headSha: suite.head_sha,
+    headBranch: suite.head_branch ?? null,
+    app: suite.app.slug ?? "unknown",
+    // Typed nullable by the webhook schema; GitHub always sends it for a suite. 0 matches no app.
+    appId: suite.app.id ?? 0,
+    conclusion,
+    sender: payload.sender.login,
+  };
+  return {
+    deliveryId,
+    // A re-run completes the same suite again, possibly with another conclusion: that is new.
+    dedupeKey: buildDedupeKey({ event: "check_suite.completed", repo: repo.id, suite: suite.id, conclusion, sha: suite.head_sha }),
+    source: "github",
+    eventName: "check_suite.completed",
+    lane,
+    event,
+  };
+}
+
+/** The lane of a repository's CI results on branches no task owns (the default branch going red or green). */
+export function buildRepoCiLane(repoId: number): string {
+  return `repo:${repoId}:ci`;
+}

@@ -1,0 +1,200 @@
+import { MUST_CHANGE_ROLES, withConfigDefaults } from "./defaults.js";
+import { EffectKind, type Effect } from "./effects.js";
+import { EventType, type EventOf } from "./events.js";
+import { TaskState } from "./states.js";
+import { ReasonCode, type StepFeedback, type StepPurpose, type StepRecord, type Task } from "./task.js";
+import { awaitCi } from "./ci-transitions.js";
+import { display, stop, statusComment, unchanged, type TransitionResult } from "./transition-result.js";
+
+/** Ids the engine hands in for what a transition creates. */
+export interface JobIds {
+  newJobId: string;
+}
+
+/** The role that writes the code, and does revisions. */
+export const CODER = "coder";
+/** The role sent when CI fails. */
+export const CI_FIXER = "ci_fixer";
+
+const SUMMARY_CAP = 300;
+
+/**
+ * Queue an agent job for a step on the branch head (the runner starts it when a container slot is
+ * free), and add the step to the checklist. `feedback` is what the step must act on (a review, CI failures).
+ */
+export function dispatchStep(task: Task, role: string, purpose: StepPurpose, feedback: StepFeedback | null, facts: JobIds): TransitionResult {
+  const baseSha = task.headSha ?? task.baseSha;
+  if (baseSha === null) return stop(task, TaskState.failed, { code: ReasonCode.internalError, message: "Foreman lost track of the branch head; start again." }, task.updatedAt);
+  const step: StepRecord = { role, purpose, status: "queued", jobId: facts.newJobId, commitSha: null, summary: null };
+  return {
+    next: {
+      ...task,
+      state: TaskState.awaitingAgent,
+      step: role,
+      jobId: facts.newJobId,
+      pipeline: { ...task.pipeline, purpose, feedback, steps: [...task.pipeline.steps, step] },
+    },
+    effects: [{ kind: EffectKind.dispatchAgentJob, jobId: facts.newJobId, role, baseSha }],
+  };
+}
+
+/** Start the pipeline's first step (after the draft PR opened, or in shadow mode after reading the base). */
+export function startPipeline(task: Task, facts: JobIds): TransitionResult {
+  const first = task.pipeline.roles[0];
+  if (first === undefined) return awaitCi(task);
+  return dispatchStep({ ...task, pipeline: { ...task.pipeline, index: 0 } }, first, "pipeline", null, facts);
+}
+
+/** Set the status of the checklist line of `jobId`. */
+function markStep(task: Task, jobId: string, status: StepRecord["status"], extra: Partial<StepRecord> = {}): Task["pipeline"] {
+  return { ...task.pipeline, steps: task.pipeline.steps.map((step) => (step.jobId === jobId ? { ...step, status, ...extra } : step)) };
+}
+
+export function onJobStarted(task: Task, event: EventOf<typeof EventType.jobStarted>, at: string): TransitionResult {
+  if (task.state !== TaskState.awaitingAgent || event.jobId !== task.jobId) return unchanged(task);
+  const next: Task = { ...task, state: TaskState.running, pipeline: markStep(task, event.jobId, "running"), updatedAt: at };
+  return { next, effects: display(next) };
+}
+
+function addUsage(task: Task, usage: { durationMs: number; tokens: number; costUsd: number }): Task["usage"] {
+  return { agentMs: task.usage.agentMs + usage.durationMs, tokens: task.usage.tokens + usage.tokens, costUsd: task.usage.costUsd + usage.costUsd };
+}
+
+/** The first budget a task has gone over, in words; null when within all of them. */
+function findBudgetOverrun(task: Task): string | null {
+  const budgets = task.config?.budgets;
+  if (!budgets) return null;
+  if (task.usage.agentMs > budgets.agentMinutes * 60_000) {
+    return `Agents have worked ${Math.round(task.usage.agentMs / 60_000)} minutes on this task, over its budget of ${budgets.agentMinutes} minutes.`;
+  }
+  if (budgets.tokens !== null && task.usage.tokens > budgets.tokens) return `Agents used ${task.usage.tokens} tokens, over the task's budget of ${budgets.tokens}.`;
+  if (budgets.costUsd !== null && task.usage.costUsd > budgets.costUsd) {
+    return `Agents spent $${task.usage.costUsd.toFixed(2)}, over the task's budget of $${budgets.costUsd.toFixed(2)}.`;
+  }
+  return null;
+}
+
+const BUDGET_FIX = "Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.";
+
+function isCurrentJob(task: Task, jobId: string): boolean {
+  return jobId === task.jobId && (task.state === TaskState.running || task.state === TaskState.awaitingAgent);
+}
+
+/**
+ * A step finished. Its report is acted on by role: a plan is kept and posted on the PR, a review
+ * is posted as a comment-only review (and "needs changes" sends one bounded revision to the coder),
+ * code was pushed. Then the pipeline moves on: the next step, or CI.
+ */
+export function onJobFinished(task: Task, event: EventOf<typeof EventType.jobFinished>, at: string, facts: JobIds): TransitionResult {
+  if (!isCurrentJob(task, event.jobId)) return unchanged(task);
+  const config = withConfigDefaults(task.config);
+  const role = task.step ?? CODER;
+  const shadow = config.mode === "shadow";
+  const summary = event.summary.length > SUMMARY_CAP ? `${event.summary.slice(0, SUMMARY_CAP - 1)}…` : event.summary;
+  // The job is over: its id is cleared so a late duplicate of this event is recognised as stale.
+  const spent: Task = {
+    ...task,
+    jobId: null,
+    usage: addUsage(task, event.usage),
+    pipeline: markStep(task, event.jobId, "succeeded", { commitSha: event.commitSha, summary }),
+    updatedAt: at,
+  };
+  if (event.commitSha === null && MUST_CHANGE_ROLES.includes(role) && !shadow) {
+    return stop(spent, TaskState.failed, {
+      code: ReasonCode.agentNoChanges,
+      message: `The ${role} step finished without changing anything. Its summary: ${event.summary}`,
+    }, at);
+  }
+  const pushed: Task = { ...spent, headSha: event.commitSha ?? spent.headSha, reason: null };
+  const overrun = findBudgetOverrun(pushed);
+  if (overrun) return stop(pushed, TaskState.failed, { code: ReasonCode.budgetExceeded, message: `${overrun} ${BUDGET_FIX}` }, at);
+
+  const effects: Effect[] = [];
+  let next = pushed;
+  if (role === "planner" && task.pipeline.purpose === "pipeline") {
+    const plan = event.report.body ?? event.summary;
+    next = { ...next, pipeline: { ...next.pipeline, plan } };
+    if (!shadow && task.prNumber !== null) {
+      effects.push({ kind: EffectKind.postPullRequestComment, prNumber: task.prNumber, marker: `foreman:plan:${task.id}`, body: `### 🗺️ Foreman's plan\n\n${plan}` });
+    }
+  }
+  if (role === "reviewer" || role === "security") {
+    const review = event.report.review ?? { body: event.report.body ?? event.summary, comments: [] };
+    if (!shadow && task.prNumber !== null && next.headSha !== null) {
+      effects.push({
+        kind: EffectKind.postReview,
+        prNumber: task.prNumber,
+        commitSha: next.headSha,
+        marker: `foreman:review:${event.jobId}`,
+        body: `### 🔎 Foreman ${role} step\n\n${review.body || event.summary}`,
+        comments: review.comments,
+      });
+    }
+    if (event.report.status === "needs_changes" && next.pipeline.reviewRevisions < config.maxReviewRevisions) {
+      const feedback: StepFeedback = { kind: "review", author: `the ${role} agent`, body: review.body || event.summary, comments: review.comments, reviewId: null };
+      const revising: Task = { ...next, pipeline: { ...next.pipeline, reviewRevisions: next.pipeline.reviewRevisions + 1 } };
+      const dispatched = dispatchStep(revising, CODER, "review_revision", feedback, facts);
+      return { next: dispatched.next, effects: [...effects, ...display(dispatched.next!), ...dispatched.effects] };
+    }
+  }
+  const advanced = advance(next, facts);
+  return { next: advanced.next, effects: [...effects, ...advanced.effects] };
+}
+
+/** After a step: the pipeline's next step, or — when it is done, or the step was a fix — CI. */
+function advance(task: Task, facts: JobIds): TransitionResult {
+  const { purpose, index, roles } = task.pipeline;
+  if (purpose === "pipeline" || purpose === "review_revision") {
+    const nextIndex = index + 1;
+    const role = roles[nextIndex];
+    if (role !== undefined) {
+      const dispatched = dispatchStep({ ...task, pipeline: { ...task.pipeline, index: nextIndex } }, role, "pipeline", null, facts);
+      return { next: dispatched.next, effects: [...display(dispatched.next!), ...dispatched.effects] };
+    }
+  }
+  const pending = task.pipeline.pendingFeedback;
+  if (pending !== null && withConfigDefaults(task.config).mode !== "shadow") {
+    // A human asked for changes while the step ran: that revision comes before CI is awaited.
+    const revising: Task = { ...task, pipeline: { ...task.pipeline, pendingFeedback: null, humanRevisions: task.pipeline.humanRevisions + 1, ciAttempts: 0 } };
+    const dispatched = dispatchStep(revising, CODER, "human_revision", pending, facts);
+    return { next: dispatched.next, effects: [...display(dispatched.next!), ...dispatched.effects] };
+  }
+  if (withConfigDefaults(task.config).mode === "shadow") {
+    // Nothing was pushed and no PR exists: the status comment carries the results.
+    const next: Task = { ...task, state: TaskState.completed, pipeline: { ...task.pipeline, feedback: null } };
+    return { next, effects: [statusComment] };
+  }
+  return awaitCi({ ...task, pipeline: { ...task.pipeline, feedback: null } });
+}
+
+const CONFIG_CODES = new Set(["PROFILE_UNKNOWN", "PROFILE_INVALID", "PROFILE_SECRET_MISSING", "PROFILE_SECRET_FORBIDDEN", "IMAGE_NOT_ALLOWED"]);
+
+export function onJobFailed(task: Task, event: EventOf<typeof EventType.jobFailed>, at: string, facts: JobIds): TransitionResult {
+  if (!isCurrentJob(task, event.jobId)) return unchanged(task);
+  if (event.code === "AGENT_STOPPED") {
+    // Stopped for a freeze (or a pause): the step starts over on resume, on a fresh job, with the same feedback.
+    const stopped: Task = { ...task, jobId: null, usage: addUsage(task, event.usage), pipeline: markStep(task, event.jobId, "stopped"), updatedAt: at };
+    const again = dispatchStep(stopped, task.step ?? CODER, task.pipeline.purpose, task.pipeline.feedback, facts);
+    // The comment said "an agent is working"; it now waits again (while frozen, the comment stays as it is).
+    return { next: again.next, effects: [statusComment, ...again.effects] };
+  }
+  const spent: Task = { ...task, jobId: null, usage: addUsage(task, event.usage), pipeline: markStep(task, event.jobId, "failed"), updatedAt: at };
+  const detail = event.logTail ? { detail: event.logTail } : {};
+  if (event.code === "BUDGET_EXCEEDED") return stop(spent, TaskState.failed, { code: ReasonCode.budgetExceeded, message: `${event.message} ${BUDGET_FIX}` }, at);
+  if (CONFIG_CODES.has(event.code)) return stop(spent, TaskState.failed, { code: ReasonCode.configError, message: event.message }, at);
+  // Foreman's host failed (Docker, GitHub, a lost container) after its retries: not the agent's fault.
+  if (event.code.startsWith("INFRA_") || event.code === "PUSH_FAILED") {
+    return stop(spent, TaskState.failed, { code: ReasonCode.infrastructureError, message: event.message, ...detail }, at);
+  }
+  const failed = stop(spent, TaskState.failed, { code: ReasonCode.agentFailed, message: event.message, ...detail }, at);
+  if (event.code === "GUARDRAIL_REJECTED" && task.prNumber !== null) {
+    // A rejected diff is explained where the reviewers look: on the PR. Nothing was pushed.
+    failed.effects.push({
+      kind: EffectKind.postPullRequestComment,
+      prNumber: task.prNumber,
+      marker: `foreman:guardrails:${event.jobId}`,
+      body: `### 🛑 Foreman did not push the ${task.step ?? "agent"} step's changes\n\n${event.message}\n\nNothing was pushed to this branch.`,
+    });
+  }
+  return failed;
+}
