@@ -18,8 +18,8 @@ export interface CoverageReport {
   gaps: CoverageGap[];
 }
 
-/** The records every merged task must have: how it got a draft PR, and the merge itself. */
-export const EXPECTED_MERGED_EVIDENCE = Object.freeze(["effect.open_draft_pr", "task.transition to merged"] as const);
+/** The records every merged task must have: how it got a draft PR, the merge itself, and the merge's approvals and commit. */
+export const EXPECTED_MERGED_EVIDENCE = Object.freeze(["effect.open_draft_pr", "task.transition to merged", "effect.record_merge"] as const);
 
 const FIRST_ID = "00000000-0000-0000-0000-000000000000";
 
@@ -32,7 +32,11 @@ export async function checkCoverage(sql: SqlClient, options: { pageSize?: number
     const page = await listMergedTaskCoverage(sql, afterId, pageSize);
     for (const task of page) {
       report.merged += 1;
-      const missing = [...(task.hasOpenDraftPr ? [] : [EXPECTED_MERGED_EVIDENCE[0]]), ...(task.hasMergeTransition ? [] : [EXPECTED_MERGED_EVIDENCE[1]])];
+      const missing = [
+        ...(task.hasOpenDraftPr ? [] : [EXPECTED_MERGED_EVIDENCE[0]]),
+        ...(task.hasMergeTransition ? [] : [EXPECTED_MERGED_EVIDENCE[1]]),
+        ...(task.hasRecordMerge ? [] : [EXPECTED_MERGED_EVIDENCE[2]]),
+      ];
       if (missing.length === 0) report.covered += 1;
       else if (report.gaps.length < (options.maxGaps ?? 100)) report.gaps.push({ taskId: task.taskId, repository: task.repository, issueNumber: task.issueNumber, missing });
     }

@@ -14,10 +14,10 @@ export interface EvidenceSummary {
   reason: unknown;
   /** Who started the work, with what label, and their repository role when it was checked. */
   authorised: { by: string | null; role: string | null; label: string | null };
-  /** CI results: recorded once the agent pipeline runs CI; null until then. */
-  tested: null;
-  /** The human who merged the pull request, and when Foreman recorded it; null unless merged. */
-  approved: { by: string; at: string } | null;
+  /** CI on the task's final head: each suite seen on it, and Foreman's verdict; null before any CI reported. */
+  tested: { headSha: string | null; verdict: string | null; suites: Array<{ app: string; suiteId: number; conclusion: string }> } | null;
+  /** Who merged the pull request and who approved it (each reviewer's latest verdict), and the merge commit; null unless merged. */
+  approved: { by: string; at: string; approvals: Array<{ login: string; commitId: string | null }>; mergeCommitSha: string | null } | null;
   /** What changed: the branch, the pull request and the commit SHAs the records name. */
   implemented: { branch: string | null; baseSha: string | null; headSha: string | null; prNumber: number | null; prUrl: string | null; commits: string[] };
   /** Where the evidence is and whether it verified. */
@@ -45,6 +45,12 @@ export function summarizeEvidence(task: Record<string, unknown>, records: readon
   const taskId = text(task.id) ?? verification.taskId;
   const authorisation = records.find((record) => record.kind === "effect.authorize_trigger");
   const merge = records.find((record) => record.kind === "task.transition" && payloadOf(record).to === "merged");
+  const mergeRecord = records.find((record) => record.kind === "effect.record_merge");
+  const finalHead = text(task.head_sha);
+  const suites = records
+    .filter((record) => record.kind === "ci.suite_completed" && finalHead !== null && payloadOf(record).headSha === finalHead)
+    .map((record) => ({ app: String(payloadOf(record).app), suiteId: Number(payloadOf(record).suiteId), conclusion: String(payloadOf(record).conclusion) }));
+  const verdict = records.filter((record) => record.kind === "effect.collect_ci_result" && payloadOf(record).sha === finalHead).at(-1);
   const commits = new Set<string>();
   for (const record of records) {
     const payload = payloadOf(record);
@@ -66,8 +72,15 @@ export function summarizeEvidence(task: Record<string, unknown>, records: readon
       role: authorisation ? text(payloadOf(authorisation).role) : null,
       label: text(task.trigger_label),
     },
-    tested: null,
-    approved: merge ? { by: merge.actor, at: merge.createdAt } : null,
+    tested: suites.length === 0 && !verdict ? null : { headSha: finalHead, verdict: verdict ? text(payloadOf(verdict).verdict) : null, suites },
+    approved: merge
+      ? {
+          by: merge.actor,
+          at: merge.createdAt,
+          approvals: ((mergeRecord ? payloadOf(mergeRecord).approvals : []) as Array<{ login: string; commitId: string | null }> | undefined ?? []).map((approval) => ({ login: approval.login, commitId: approval.commitId ?? null })),
+          mergeCommitSha: mergeRecord ? text(payloadOf(mergeRecord).mergeCommitSha) : null,
+        }
+      : null,
     implemented: {
       branch: text(task.branch),
       baseSha: text(task.base_sha),

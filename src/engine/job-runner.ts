@@ -132,6 +132,15 @@ export class JobRunner {
     });
   }
 
+  async #isPaused(): Promise<boolean> {
+    try {
+      return (await this.options.isPaused?.()) ?? false;
+    } catch (error) {
+      this.deps.engine.log.warn({ err: error }, "reading the pause setting failed; assuming not paused");
+      return false;
+    }
+  }
+
   async #run(): Promise<void> {
     const { engine } = this.deps;
     let lastRecovery = Date.now();
@@ -141,12 +150,19 @@ export class JobRunner {
         await this.recover().catch((error: unknown) => engine.log.error({ err: error }, "agent job recovery failed"));
       }
       let claimed = null;
-      if (this.#jobs.size < this.options.maxConcurrent) {
+      const paused = await this.#isPaused();
+      if (paused && this.#jobs.size > 0) {
+        // The global pause holds every task as a freeze does: running agents are stopped (their
+        // steps are queued again and wait for `foreman resume`).
+        engine.log.warn({ jobs: this.#jobs.size }, "Foreman is paused: stopping running agent jobs");
+        for (const job of this.#jobs.values()) job.controller.abort();
+      }
+      if (this.#jobs.size < this.options.maxConcurrent && !paused) {
         try {
           claimed = await claimNextAgentJob(engine.database.sql, engine.replicaId, engine.leaseMs, {
             maxRunning: this.options.maxConcurrent,
             maxPerRepo: this.options.maxPerRepo,
-            paused: (await this.options.isPaused?.()) ?? false,
+            paused,
           });
         } catch (error) {
           engine.log.error({ err: error }, "leasing an agent job failed");

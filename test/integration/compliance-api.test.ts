@@ -169,7 +169,7 @@ describe("evidence", () => {
       reason: null,
       authorised: { by: "octocat", role: "write", label: "agent:ready" },
       tested: null,
-      approved: { by: "mona", at: "2026-11-20T12:07:00.000Z" },
+      approved: { by: "mona", at: "2026-11-20T12:07:00.000Z", approvals: [], mergeCommitSha: null },
       implemented: { branch: "agent/7-fix", baseSha: "b".repeat(40), headSha: "c".repeat(40), prNumber: 107, prUrl: "https://github.com/acme/api/pull/107", commits: ["b".repeat(40), "c".repeat(40)] },
       evidence: { records: 6, firstSeq: 1, lastSeq: 8, lastHash: own.at(-1)!.hash, artifacts: 1, verified: true, problem: null, api: `/api/compliance/tasks/${MERGED_TASK}` },
     });

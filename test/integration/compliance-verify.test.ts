@@ -8,6 +8,7 @@ import { runCheckpointCommand } from "../../src/cli/checkpoint.js";
 import { runVerifyCommand } from "../../src/cli/verify.js";
 import { parseEnv } from "../../src/config/env.js";
 import { insertCheckpoint } from "../../src/db/queries/insert-checkpoint.js";
+import { appendComplianceRecords } from "../../src/db/queries/append-compliance-record.js";
 import { createTempArtifactStore, insertTask, MERGED_TASK, OTHER_TASK, resetComplianceTables, seedTrail } from "../helpers/compliance-fixtures.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
 
@@ -179,12 +180,20 @@ describe("foreman verify --task", () => {
 
 describe("foreman verify --coverage", () => {
   test("100% when every merged task has the expected records; below that, exit 1 listing the gaps", async () => {
+    // The seeded merged task lacks the merge's approvals and commit until they are recorded.
+    expect(await verify("--coverage")).toEqual({
+      code: 1,
+      output: `Evidence coverage of merged tasks: 0% (0 of 1)\n  acme/api#7 (task ${MERGED_TASK}): missing effect.record_merge`,
+    });
+    await appendComplianceRecords(database.sql, [
+      { taskId: MERGED_TASK, kind: "effect.record_merge", actor: "foreman[app]", payload: { prNumber: 107, mergeCommitSha: "d".repeat(40), approvals: [{ login: "mona", state: "APPROVED" }] }, createdAt: new Date() },
+    ]);
     expect(await verify("--coverage")).toEqual({ code: 0, output: "Evidence coverage of merged tasks: 100% (1 of 1)" });
     await insertTask(database.sql, "00000000-0000-4000-8000-0000000000c3", "merged", 9);
     const { code, output } = await verify("--coverage");
     expect(code).toBe(1);
     expect(output).toBe(
-      "Evidence coverage of merged tasks: 50% (1 of 2)\n  acme/api#9 (task 00000000-0000-4000-8000-0000000000c3): missing effect.open_draft_pr, task.transition to merged",
+      "Evidence coverage of merged tasks: 50% (1 of 2)\n  acme/api#9 (task 00000000-0000-4000-8000-0000000000c3): missing effect.open_draft_pr, task.transition to merged, effect.record_merge",
     );
     expect(JSON.parse((await verify("--coverage", "--json")).output)).toMatchObject({ merged: 2, covered: 1, percent: 50 });
   });

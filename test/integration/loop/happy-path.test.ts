@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { FileArtifactStore } from "../../../src/compliance/artifacts.js";
 import { buildEvidenceBundle } from "../../../src/compliance/evidence-bundle.js";
 import { verifyDatabase } from "../../../src/compliance/verify-database.js";
+import { checkCoverage } from "../../../src/compliance/check-coverage.js";
 import { actionWrites, buildLoopConfig, completeSuite, labelIssue, LOOP_BRANCH, LOOP_PR, mockLoopGitHub, startLoopForeman } from "../../helpers/loop-harness.js";
 import { REPO_PATH } from "../../helpers/github-mock.js";
 import { buildClosedPullRequestPayload, buildReviewPayload } from "../../helpers/more-payloads.js";
@@ -112,6 +113,14 @@ describe.skipIf(!dockerAvailable)("the whole loop, happy path", () => {
     expect(merge.payload).toMatchObject({ mergeCommitSha: "merge-sha", mergedBy: "octocat", approvedByHuman: true, approvals: [{ login: "octocat", state: "APPROVED", commitId: "code-sha" }] });
     const jobs = bundle!.records.filter((record: { kind: string }) => record.kind === "agent_job.finished") as Array<{ payload: { role: string; pushedSha: string | null } }>;
     expect(jobs.map((job) => `${job.payload.role}:${job.payload.pushedSha}`)).toEqual(["planner:null", "coder:code-sha", "reviewer:null"]);
+    // The summary an auditor (and the change-management hook) reads: authorised, tested, approved, implemented.
+    expect(bundle!.summary).toMatchObject({
+      authorised: { by: "Codertocat", role: "write", label: "agent:ready" },
+      tested: { headSha: "code-sha", verdict: "success", suites: [{ app: "github-actions", suiteId: 42, conclusion: "success" }] },
+      approved: { by: "octocat", approvals: [{ login: "octocat", commitId: "code-sha" }], mergeCommitSha: "merge-sha" },
+      implemented: { headSha: "code-sha", prNumber: LOOP_PR },
+    });
     expect(await verifyDatabase(database.sql, { artifacts: store, publicKeys: null })).toMatchObject({ ok: true });
+    expect(await checkCoverage(database.sql)).toEqual({ merged: 1, covered: 1, percent: 100, gaps: [] });
   }, 180_000);
 });
