@@ -93,10 +93,13 @@ export class DockerRunner implements Runner {
       if (statusOf(error) === undefined) throw toRunnerError(error, "start");
       throw new RunnerError(RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED, `Container for job ${spec.Labels?.[JOB_LABELS.job] ?? "?"} did not start: ${describe(error)}`, { cause: error });
     }
+    // The image's content id, for the record of what ran (a tag can move; the id cannot).
+    const info = await this.call("inspect", (signal) => container.inspect({ abortSignal: signal })).catch(() => null);
     return {
       containerId: container.id,
       taskId: spec.Labels?.[JOB_LABELS.task] ?? "",
       jobId: spec.Labels?.[JOB_LABELS.job] ?? "",
+      ...(info?.Image ? { imageId: info.Image } : {}),
     };
   }
 

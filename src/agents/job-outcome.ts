@@ -35,6 +35,8 @@ export type AgentJobFailureCode = (typeof AGENT_JOB_FAILURE_CODES)[keyof typeof 
 /** Facts about the run, present whenever a container was started. */
 export interface JobRunFacts {
   readonly image: string;
+  /** The image's content id (sha256:…) as the engine reported it; null when unknown. */
+  readonly imageId?: string | null;
   readonly profile: string;
   readonly exitCode: number | null;
   readonly durationMs: number;

@@ -143,7 +143,7 @@ async function runInWorkspace(
     deps.signal?.removeEventListener("abort", stopOnAbort);
     await deps.runner.remove(handle).catch(() => undefined);
   }
-  const run: JobRunFacts = { image: profile.image, profile: profile.name, exitCode: waited.exitCode, durationMs: deps.now().getTime() - startedAt };
+  const run: JobRunFacts = { image: profile.image, imageId: handle.imageId ?? null, profile: profile.name, exitCode: waited.exitCode, durationMs: deps.now().getTime() - startedAt };
   // Messages can quote what the agent wrote (a JSON parse error shows a snippet): redact them too.
   const failed = (code: AgentJobFailed["code"], message: string, extra: Partial<AgentJobFailed> = {}): AgentJobFailed =>
     ({ kind: "failed", code, message: redact(message), logTail: formatLogTail(log), log, run, ...extra });

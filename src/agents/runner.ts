@@ -12,6 +12,8 @@ export interface JobHandle {
   readonly containerId: string;
   readonly taskId: string;
   readonly jobId: string;
+  /** The content id (sha256) of the image the container runs, when the engine reports it: the evidence of what ran. */
+  readonly imageId?: string;
 }
 
 /** How a container ended. `exitCode` is null only when the engine could not tell. */

@@ -98,6 +98,8 @@ export async function succeed(
     pushedSha: commitSha,
   }, {
     model: result.model ?? null,
+    // What ran, by content: the image's id as the Docker engine reported it.
+    imageId: outcome.run.imageId ?? null,
     changes: changes.map((change) => ({ path: change.path, status: change.status, added: change.addedLines, deleted: change.deletedLines })),
     push: push.kind,
     ...(push.kind === "skipped_review_role" ? { ignoredChanges: changes.length } : {}),

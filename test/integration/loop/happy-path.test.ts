@@ -113,6 +113,8 @@ describe.skipIf(!dockerAvailable)("the whole loop, happy path", () => {
     expect(merge.payload).toMatchObject({ mergeCommitSha: "merge-sha", mergedBy: "octocat", approvedByHuman: true, approvals: [{ login: "octocat", state: "APPROVED", commitId: "code-sha" }] });
     const jobs = bundle!.records.filter((record: { kind: string }) => record.kind === "agent_job.finished") as Array<{ payload: { role: string; pushedSha: string | null } }>;
     expect(jobs.map((job) => `${job.payload.role}:${job.payload.pushedSha}`)).toEqual(["planner:null", "coder:code-sha", "reviewer:null"]);
+    // What ran is recorded by content, not only by tag.
+    for (const job of jobs) expect((job.payload as { imageId?: string }).imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
     // The summary an auditor (and the change-management hook) reads: authorised, tested, approved, implemented.
     expect(bundle!.summary).toMatchObject({
       authorised: { by: "Codertocat", role: "write", label: "agent:ready" },
