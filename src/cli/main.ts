@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
       const log = createLogger({ level: "warn", format: env.LOG_FORMAT, secrets: [] });
       const opened = await openConfiguredDatabase(env, log);
       try {
-        return await runPauseCommand(command, args, { sql: opened.database.sql, out: (text) => console.log(text) });
+        return await runPauseCommand(command, args, { sql: opened.database.sql, out: (text) => console.log(text), pausedByEnv: env.FOREMAN_PAUSED });
       } finally {
         await opened.close();
       }

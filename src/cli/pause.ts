@@ -13,14 +13,19 @@ export const PAUSE_USAGE = `Usage:
  * `foreman pause` / `foreman resume`: the global freeze, stored in the database so every replica
  * sees it within a second; each change is a compliance record naming who made it.
  */
-export async function runPauseCommand(command: "pause" | "resume", args: string[], deps: { sql: SqlClient; out: (text: string) => void; operator?: string; now?: Date }): Promise<number> {
+export async function runPauseCommand(
+  command: "pause" | "resume",
+  args: string[],
+  deps: { sql: SqlClient; out: (text: string) => void; operator?: string; now?: Date; pausedByEnv?: boolean },
+): Promise<number> {
   if (args.includes("--help")) {
     deps.out(PAUSE_USAGE);
     return 0;
   }
   const current = await findPauseSetting(deps.sql);
   if (command === "pause" && args.includes("--status")) {
-    deps.out(current?.paused ? `Foreman is paused (by ${current.by} at ${current.at}${current.reason ? `: ${current.reason}` : ""}).` : "Foreman is not paused.");
+    if (deps.pausedByEnv) deps.out("Foreman is paused by its environment (FOREMAN_PAUSED=true); `foreman resume` cannot lift that: unset it and restart.");
+    else deps.out(current?.paused ? `Foreman is paused (by ${current.by} at ${current.at}${current.reason ? `: ${current.reason}` : ""}).` : "Foreman is not paused.");
     return 0;
   }
   const reasonAt = args.indexOf("--reason");
@@ -41,6 +46,7 @@ export async function runPauseCommand(command: "pause" | "resume", args: string[
     await appendComplianceRecords(tx, [{ taskId: null, kind: paused ? "system.paused" : "system.resumed", actor: operator, payload: { reason }, createdAt: deps.now ?? new Date() }]);
   });
   deps.out(paused ? "Foreman is paused: running agents stop within seconds and no task moves until `foreman resume`." : "Foreman resumed: held tasks continue where they stopped.");
+  if (!paused && deps.pausedByEnv) deps.out("Note: FOREMAN_PAUSED=true is set in the environment, so Foreman stays paused until it is unset.");
   return 0;
 }
 

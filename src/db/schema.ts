@@ -122,7 +122,7 @@ export const tasks = pgTable(
     uniqueIndex("tasks_one_active_per_issue")
       .on(table.repoId, table.issueNumber)
       // By exclusion, so a new working state is covered without touching this index.
-      .where(sql`state not in ('merged', 'closed', 'cancelled', 'failed')`),
+      .where(sql`state not in ('merged', 'closed', 'completed', 'cancelled', 'failed')`),
     index("tasks_repo_pr_idx").on(table.repoId, table.prNumber),
     index("tasks_repo_issue_idx").on(table.repoId, table.issueNumber),
     index("tasks_repo_branch_idx").on(table.repoId, table.branch),

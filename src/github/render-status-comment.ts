@@ -52,6 +52,7 @@ export function renderStatusComment(task: Task, webBaseUrl: string, logUrl: stri
       purpose: PURPOSES[step.purpose],
       commit: step.commitSha ? step.commitSha.slice(0, 7) : null,
       summary: step.summary,
+      detail: step.detail ?? null,
     })),
     ciAttempts: task.pipeline.ciAttempts,
     maxCiAttempts: task.config?.maxCiAttempts ?? null,

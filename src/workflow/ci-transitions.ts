@@ -110,7 +110,8 @@ export function escalate(task: Task, failures: CiFailure[]): TransitionResult {
     effects.push({
       kind: EffectKind.postPullRequestComment,
       prNumber: task.prNumber,
-      marker: `foreman:escalated:${task.id}:${task.pipeline.ciAttempts}`,
+      // One comment per escalation: a later round (after `/foreman retry`) says its own piece.
+      marker: `foreman:escalated:${task.id}:${task.pipeline.steps.filter((step) => step.purpose === "ci_fix").length}`,
       body: [
         "### 🙋 Foreman needs a human here",
         "",

@@ -45,7 +45,7 @@ export type Effect =
   | { kind: typeof EffectKind.collectCiResult; sha: string; suiteId: number; apps: string[] }
   | { kind: typeof EffectKind.authorizeActor; login: string; action: AuthorizedAction }
   /** Reply to a comment command: a status, an explanation, or a polite refusal (once per user and task). */
-  | { kind: typeof EffectKind.answerCommand; issueNumber: number; answer: "status" | "explain" | "refusal" | "note"; login: string; command: string; text?: string; commentId?: number }
+  | { kind: typeof EffectKind.answerCommand; issueNumber: number; answer: "status" | "explain" | "refusal" | "note"; login: string; command: string; text?: string; commentId?: number; refusalScope?: "task" | "issue" }
   /** At merge: record the approving reviews and the merge commit (reads only). */
   | { kind: typeof EffectKind.recordMerge; prNumber: number; mergeCommitSha: string | null }
   /** Shadow mode: read the default branch head to run on (no branch, no PR). */

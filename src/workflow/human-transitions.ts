@@ -9,14 +9,20 @@ import { display, stop, unchanged, type TransitionResult } from "./transition-re
 /** States in which the task's work is pushed and a human may ask for more. */
 const REVISABLE: readonly TaskState[] = [TaskState.awaitingCi, TaskState.readyForReview, TaskState.escalated];
 
+/** States in which a step runs or waits to run: a human review is kept for when it is done. */
+const STEPPING: readonly TaskState[] = [TaskState.awaitingAgent, TaskState.running];
+
 /**
  * Someone pushed to the task's branch. A human's commit is kept: it becomes the head the next step
  * starts from, and CI is awaited on it. (While a step runs, its push notices the moved branch and
  * the step runs again on top of the human's commit.) The bot's own pushes are already known.
  */
 export function onSynchronized(task: Task, event: EventOf<typeof EventType.pullRequestSynchronized>, at: string): TransitionResult {
-  if (event.senderIsBot || event.headSha === task.headSha || !REVISABLE.includes(task.state)) return unchanged(task);
+  if (event.senderIsBot || event.headSha === task.headSha || !(REVISABLE.includes(task.state) || STEPPING.includes(task.state))) return unchanged(task);
   const moved: Task = { ...task, headSha: event.headSha, pipeline: { ...task.pipeline, ci: null }, updatedAt: at };
+  // A step is running or queued: the head it will end on is the human's (a code step's push
+  // notices the moved branch and runs again on top of it; a review step pushes nothing).
+  if (STEPPING.includes(task.state)) return { next: moved, effects: [] };
   // Ready for review: the human carries on; only the check run moves to the new head.
   if (task.state === TaskState.readyForReview) return { next: moved, effects: display(moved) };
   // Awaiting CI, or escalated and a human pushed the fix: CI on the new head decides.
@@ -25,8 +31,6 @@ export function onSynchronized(task: Task, event: EventOf<typeof EventType.pullR
   return { next: waiting, effects: [...display(waiting), { kind: EffectKind.scheduleCiWait, sha: event.headSha, afterMs: config.ci.waitMinutes * 60_000 }] };
 }
 
-/** States in which a step runs or waits to run: a human review is kept for when it is done. */
-const STEPPING: readonly TaskState[] = [TaskState.awaitingAgent, TaskState.running];
 
 /** A human review asking for changes becomes a revision step once the reviewer's write access is confirmed. */
 export function onReviewSubmitted(task: Task, event: EventOf<typeof EventType.pullRequestReviewSubmitted>): TransitionResult {

@@ -17,6 +17,12 @@ export const CODER = "coder";
 export const CI_FIXER = "ci_fixer";
 
 const SUMMARY_CAP = 300;
+const DETAIL_CAP = 3000;
+
+function capDetail(text: string | null): string | null {
+  if (text === null || text.trim() === "") return null;
+  return text.length > DETAIL_CAP ? `${text.slice(0, DETAIL_CAP - 1)}…` : text;
+}
 
 /**
  * Queue an agent job for a step on the branch head (the runner starts it when a container slot is
@@ -96,7 +102,8 @@ export function onJobFinished(task: Task, event: EventOf<typeof EventType.jobFin
     ...task,
     jobId: null,
     usage: addUsage(task, event.usage),
-    pipeline: markStep(task, event.jobId, "succeeded", { commitSha: event.commitSha, summary }),
+    // In shadow mode the status comment is the only place the results go.
+    pipeline: markStep(task, event.jobId, "succeeded", { commitSha: event.commitSha, summary, ...(shadow ? { detail: capDetail(event.report.review?.body ?? event.report.body) } : {}) }),
     updatedAt: at,
   };
   if (event.commitSha === null && MUST_CHANGE_ROLES.includes(role) && !shadow) {

@@ -153,6 +153,8 @@ export interface StepRecord {
   commitSha: string | null;
   /** The agent's own one-line summary, capped. */
   summary: string | null;
+  /** Shadow mode: what the step would have changed, or its plan or review (capped), for the status comment. */
+  detail?: string | null;
 }
 
 /** A failing check the `ci_fixer` is told about. */
@@ -186,6 +188,8 @@ export interface PipelineProgress {
   waitingCiSha: string | null;
   /** A human review that asked for changes while a step ran: the revision runs when the step is done. */
   pendingFeedback: StepFeedback | null;
+  /** How the task started: an agent label, or `/foreman retry` after the issue's previous task ended. */
+  origin?: { kind: "label" } | { kind: "retry"; commentId: number };
   /** The running job a freeze already stopped (its end is still to come): never stopped twice. */
   stoppedJobId?: string | null;
   steps: StepRecord[];

@@ -85,7 +85,7 @@ function startTask(event: DomainEvent, now: Date, facts: TransitionFacts): Trans
     jobId: null,
     usage: { agentMs: 0, tokens: 0, costUsd: 0 },
     priority: findPriority(labels),
-    pipeline: emptyPipeline(),
+    pipeline: { ...emptyPipeline(), ...(event.type === EventType.commandReceived ? { origin: { kind: "retry" as const, commentId: event.commentId } } : {}) },
     reason: null,
     createdAt: at,
     updatedAt: at,
@@ -215,6 +215,8 @@ function onTriggerAuthorized(task: Task, event: EventOf<typeof EventType.trigger
       effects: [],
     };
   }
+  // `/foreman retry` is a command: it needs write access, where a label needs triage.
+  if (task.pipeline.origin?.kind === "retry" && !WRITE_PERMISSIONS.includes(event.permission)) return refuseRetry({ ...task, config: event.config }, at);
   const authorized: Task = { ...task, config: event.config, type, updatedAt: at };
   if (facts.repoRed === true && type !== "bugfix") {
     // Red mode: while the default branch's CI fails, only bug fixes start.
@@ -254,8 +256,25 @@ function onTriggerRejected(task: Task, event: EventOf<typeof EventType.triggerRe
   if (task.state !== TaskState.queued) return unchanged(task);
   // Not a trigger here (someone's ordinary label): end without a word on the issue.
   if (event.reason.code === ReasonCode.notATrigger) return { next: { ...task, state: TaskState.cancelled, reason: event.reason, updatedAt: at }, effects: [] };
+  if (event.reason.code === ReasonCode.senderNotAllowed && task.pipeline.origin?.kind === "retry") return refuseRetry(task, at);
   const state = event.reason.code === ReasonCode.senderNotAllowed ? TaskState.cancelled : TaskState.failed;
   return stop(task, state, event.reason, at);
+}
+
+/** Permissions that may give `/foreman` commands. */
+const WRITE_PERMISSIONS: readonly string[] = ["write", "maintain", "admin"];
+
+/**
+ * A `/foreman retry` from someone without write access, after the issue's task ended: the fresh
+ * task ends at once, and the sender gets one polite refusal (per issue); the status comment of the
+ * task that ended stays as it was.
+ */
+function refuseRetry(task: Task, at: string): TransitionResult {
+  const commentId = task.pipeline.origin?.kind === "retry" ? task.pipeline.origin.commentId : undefined;
+  return {
+    next: { ...task, state: TaskState.cancelled, reason: { code: ReasonCode.senderNotAllowed, message: `@${task.triggeredBy} may not run \`/foreman retry\` (write access is needed).` }, updatedAt: at },
+    effects: [{ kind: EffectKind.answerCommand, issueNumber: task.issueNumber, answer: "refusal", login: task.triggeredBy, command: "retry", commentId, refusalScope: "issue" }],
+  };
 }
 
 function onDraftPrOpened(task: Task, event: EventOf<typeof EventType.draftPrOpened>, at: string, facts: TransitionFacts): TransitionResult {

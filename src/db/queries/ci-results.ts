@@ -27,7 +27,8 @@ export async function saveCiFailures(sql: SqlClient, taskId: string, sha: string
 
 /**
  * Remember the default branch's latest CI conclusion (red mode while it failed). Returns whether the
- * repo just turned green, so waiting tasks can start. An older suite finishing late does not win.
+ * repo just turned green, so waiting tasks can start. The suite that completed last wins, whatever
+ * its app (Foreman's own check runs' suites are left out by the caller).
  */
 export async function saveDefaultBranchCi(sql: SqlClient, repo: { id: number; installationId: number; fullName: string }, sha: string, conclusion: "success" | "failure"): Promise<{ turnedGreen: boolean }> {
   const [row] = await sql<{ was: string | null }[]>`

@@ -3,7 +3,8 @@ import type { SqlClient } from "../client.js";
 import type { TaskRow } from "./task-row.js";
 
 // Claims take turns on this lock so the global and per-repository limits hold across replicas.
-const JOB_CLAIM_LOCK_KEY = 7_340_013;
+// Distinct from every other advisory lock key (migrations 7_340_011, chain 7_340_012, checkpoints 7_340_013).
+const JOB_CLAIM_LOCK_KEY = 7_340_014;
 
 // State lists as SQL literals (constants, never input): with a parameter instead, a generic plan
 // could not use the partial index of unfinished tasks (tasks_one_active_per_issue) and would read

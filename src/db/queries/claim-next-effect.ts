@@ -16,15 +16,18 @@ export interface ClaimedEffect {
 
 /**
  * Lease the next runnable effect: the oldest pending one of its task (effects of a task run in
- * order), of a task that is not held — a frozen or finished task only gets its status comment.
+ * order) whose kind may run for the task's state: everything for a working task; comments and
+ * reads for a frozen one (and for every task while Foreman is paused); those plus the check run's
+ * completion and the merge's record for a finished one (ALLOWED_WHILE_FROZEN, ALLOWED_AFTER_END).
  * The lease commits with the caller's statement or transaction; the effect then runs outside any
  * transaction. `onlyTaskId` restricts the claim to one task (to chain a task's effects). Returns the task row too.
  */
 export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs: number, onlyTaskId: string | null = null, paused = false): Promise<ClaimedEffect | null> {
   // Whether an effect of this kind may run for the task's state: a finished task only gets its last
   // words, a frozen one (or every task while Foreman is paused) only its comments.
-  const allowed = (kind: string) => sql`(case when t.state = any(${TERMINAL_STATES as string[]}) then ${sql(kind)} = any(${ALLOWED_AFTER_END as string[]})
-                  when t.state = 'frozen' or ${paused}::boolean then ${sql(kind)} = any(${ALLOWED_WHILE_FROZEN as string[]})
+  const allowed = (kind: string) => sql`(case when ${paused}::boolean then ${sql(kind)} = any(${ALLOWED_WHILE_FROZEN as string[]})
+                  when t.state = any(${TERMINAL_STATES as string[]}) then ${sql(kind)} = any(${ALLOWED_AFTER_END as string[]})
+                  when t.state = 'frozen' then ${sql(kind)} = any(${ALLOWED_WHILE_FROZEN as string[]})
                   else true end)`;
   const rows = await sql`
     with next as (

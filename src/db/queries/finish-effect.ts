@@ -15,7 +15,7 @@ export async function scheduleEffectRetry(sql: SqlClient, id: number, error: str
      where id = ${id}`;
 }
 
-/** When a task ends, the effects it had queued will never be wanted: skip all but its comments. Run before queuing the ending transition's own effects. */
+/** When a task ends, the effects it had queued will never be wanted: skip all but those allowed after the end (ALLOWED_AFTER_END). Run before queuing the ending transition's own effects. */
 export async function skipHeldEffects(sql: SqlClient, taskId: string): Promise<void> {
   await sql`
     update effects set status = 'skipped', done_at = now()

@@ -27,7 +27,7 @@ export interface GatheredContext {
  */
 export async function gatherPromptContext(
   octokit: GitHubClient,
-  input: { task: Task; role: string; attempt: number; baseSha: string; constraints: PromptConstraints },
+  input: { task: Task; role: string; attempt: number; baseSha: string; constraints: PromptConstraints; shadowDiff?: string | null },
 ): Promise<GatheredContext> {
   const { task } = input;
   const owner = task.repo.owner;
@@ -36,7 +36,8 @@ export async function gatherPromptContext(
     octokit.rest.issues.get({ owner, repo, issue_number: task.issueNumber }),
     octokit.rest.issues.listComments({ owner, repo, issue_number: task.issueNumber, per_page: 100 }),
     octokit.rest.git.getTree({ owner, repo, tree_sha: input.baseSha, recursive: "true" }),
-    DIFF_ROLES.includes(input.role) ? readChangeDiff(octokit, task, input.baseSha) : Promise.resolve(null),
+    // In shadow mode nothing was pushed: the change so far is what earlier steps would have pushed.
+    DIFF_ROLES.includes(input.role) ? (input.shadowDiff ? Promise.resolve(capDiff(input.shadowDiff)) : readChangeDiff(octokit, task, input.baseSha)) : Promise.resolve(null),
     readReviewFeedback(octokit, task, task.pipeline.feedback),
   ]);
   const paths = tree.data.tree.filter((entry) => entry.type === "blob" && entry.path).map((entry) => entry.path!);

@@ -20,6 +20,8 @@ import type { ArtifactStore } from "../../compliance/artifacts.js";
 import type { EngineDeps } from "../deps.js";
 import { classifyError } from "../errors.js";
 import { gatherPromptContext } from "./gather-prompt-context.js";
+import type { PromptContext } from "../../prompts/prompt-context.js";
+import { findShadowDiffRefs } from "../../db/queries/find-shadow-diff-refs.js";
 
 /** What the job runner needs beyond the engine. */
 export interface AgentStepDeps {
@@ -78,12 +80,14 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
   // 2. The prompt, from what GitHub says at the job's base commit.
   const guardrails = buildGuardrails(task, deps.agentSecrets);
   let prompt: { text: string; sha256: string };
+  let promptContext: PromptContext;
   try {
     const gathered = await gatherPromptContext(octokit, {
       task,
       role: claimed.role,
       attempt: claimed.attempt,
       baseSha: claimed.baseSha,
+      shadowDiff: task.config?.mode === "shadow" ? await readShadowDiff(deps, task.id) : null,
       constraints: { protectedPaths: [...guardrails.protectedPaths], allowedPaths: guardrails.allowedPaths ? [...guardrails.allowedPaths] : undefined, maxFiles: guardrails.maxFiles, maxChangedLines: guardrails.maxChangedLines },
     });
     const templates = await loadTemplates(gathered.overrides);
@@ -91,6 +95,7 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
     const rendered = renderPrompt(templates.templates, gathered.context);
     if (!("text" in rendered)) return await fail(deps, claimed, task, "PROFILE_INVALID", `${rendered.error.file}: ${rendered.error.message}`, "", null, null);
     prompt = { text: rendered.text, sha256: rendered.sha256 };
+    promptContext = gathered.context;
   } catch (error) {
     const failure = classifyError(error);
     if (failure.retryable && claimed.attempt < deps.maxAttempts) return await requeue(deps, claimed, claimed.baseSha, failure.message);
@@ -116,7 +121,24 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
         profileName: claimed.profile,
         profileSources,
         prompt: prompt.text,
-        context: { taskId: task.id, jobId: claimed.id, role: claimed.role, attempt: claimed.attempt, issue: task.issueNumber, branch: task.branch, baseSha: claimed.baseSha },
+        // The container contract's context.json: ids, and what the prompt was rendered from (the
+        // issue thread, the plan, the diff under review, review feedback, CI failures).
+        context: {
+          taskId: task.id,
+          jobId: claimed.id,
+          role: claimed.role,
+          attempt: claimed.attempt,
+          issue: promptContext.issue,
+          comments: promptContext.comments,
+          repo: promptContext.repo,
+          taskType: promptContext.taskType,
+          branch: task.branch,
+          baseSha: claimed.baseSha,
+          plan: promptContext.plan ?? null,
+          diff: promptContext.diff ?? null,
+          review: promptContext.review ?? null,
+          ciFailures: promptContext.ciFailures ?? [],
+        },
         agentSecrets: deps.agentSecrets,
         guardrails,
         workspaceBaseDir: deps.workspaceDir,
@@ -199,3 +221,14 @@ function buildCommitMessage(task: Task, job: ClaimedAgentJob, title: string | un
   return `${subject}\n\n${summary.slice(0, 4000)}\n\nForeman-Task: ${task.id}\nForeman-Job: ${job.id}`;
 }
 
+
+/** A shadow task's change so far: the diff evidence of its code steps, from the artifact store. */
+async function readShadowDiff(deps: AgentStepDeps, taskId: string): Promise<string | null> {
+  const refs = await findShadowDiffRefs(deps.engine.database.sql, taskId);
+  const parts: string[] = [];
+  for (const ref of refs) {
+    const stored = await deps.artifacts.get(ref.sha256);
+    if (stored) parts.push(`# The ${ref.role} step's change (shadow mode: not pushed)\n${stored.toString("utf8")}`);
+  }
+  return parts.length > 0 ? parts.join("\n\n") : null;
+}

@@ -66,7 +66,10 @@ export async function runAnswerCommand(input: EffectInput<AnswerCommandPayload>)
   const { payload, task } = input;
   const refusal = payload.answer === "refusal";
   const marker = refusal
-    ? `foreman:refusal:${task.id}:${payload.login}`
+    ? // A refused `/foreman retry` after the task ended starts (and ends) a task each time: refuse once per issue then.
+      payload.refusalScope === "issue"
+      ? `foreman:refusal:issue:${task.repo.id}:${task.issueNumber}:${payload.login}`
+      : `foreman:refusal:${task.id}:${payload.login}`
     : `foreman:answer:${task.id}:${payload.command}:${payload.login}:${buildAnswerKey(payload, task)}`;
   const body = await renderAnswer(input);
   const { commentId, created } = await postMarkedComment(input.octokit, {

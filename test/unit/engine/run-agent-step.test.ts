@@ -65,7 +65,8 @@ beforeEach(() => {
 });
 
 function buildDeps(): AgentStepDeps {
-  const sql = { begin: async (work: (tx: unknown) => Promise<unknown>) => work({}) };
+  // Reads (the shadow task's earlier diffs) find nothing; transactions run their work.
+  const sql = Object.assign(async () => [], { begin: async (work: (tx: unknown) => Promise<unknown>) => work({}) });
   const octokit = new Octokit({ baseUrl: API, request: { retries: 0 } });
   octokit.hook.before("request", (options) => {
     requests.push(`${options.method} ${options.url}`);

@@ -148,8 +148,8 @@ describe("rendered prompts", () => {
         title?: string;
         body?: string;
         review?: {
-          verdict: "approve_suggestion" | "needs_changes";
-          comments: { path?: string; line?: number; body: string }[];
+          body: string;
+          comments?: { path: string; line: number; body: string }[];
         };
         model?: string;
         usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number };
@@ -160,7 +160,7 @@ describe("rendered prompts", () => {
       - \`summary\`: two to five plain sentences for the people following the issue: what you did, how you checked it, and anything they must know. No secrets, no log dumps.
       - \`title\`: a pull-request title in the imperative mood, at most 72 characters.
       - \`body\`: Markdown; what it holds depends on your role (see the top of this prompt).
-      - \`review\`: only when your role reviews. \`path\` is relative to \`/workspace\` and \`line\` is a line of the file after the change; leave both out for a general comment.
+      - \`review\`: only when your role reviews. \`body\` is the review in Markdown (general remarks go here); each of \`comments\` is about one line: \`path\` is relative to \`/workspace\` and \`line\` is a line of the file after the change. Your verdict is \`status\`: \`needs_changes\` asks the coder for one revision.
       - \`model\` and \`usage\`: the model you ran as and what the run cost, when you know them.
 
       Write strict JSON: no comments, no trailing commas. If you stop early for any reason, still write the file with \`"status": "failure"\` and the reason; without it the step fails with no explanation.

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "vitest";
-import type { SlashCommand } from "../../../src/workflow/events.js";
+import { EventType, type SlashCommand } from "../../../src/workflow/events.js";
 import type { TaskState } from "../../../src/workflow/states.js";
 import type { CiFailure } from "../../../src/workflow/task.js";
 import { findPriority, transition } from "../../../src/workflow/transition.js";
-import { ciResult, events, facts, Flow, makeTask, now, suiteOn } from "./fixtures.js";
+import { ciResult, config, events, facts, Flow, makeTask, now, suiteOn } from "./fixtures.js";
 
 const REVIEW_BODY = "Please also handle an empty `next`.";
 
@@ -207,6 +207,22 @@ describe("/foreman retry when the issue has no active task", () => {
     const { next, effects } = transition(null, events.cmdRetry, now, { ...facts, previousTriggerLabel: "agent:feature" });
     expect(next).toMatchObject({ id: "task-new", state: "queued", type: "feature", triggerLabel: "agent:feature", triggeredBy: "dave", issueNumber: 5, priority: 0 });
     expect(effects).toEqual([{ kind: "authorize_trigger", sender: "dave", label: "agent:feature" }]);
+  });
+
+  test("a sender without write access gets one refusal (per issue), and the fresh task ends without touching the status comment", () => {
+    const started = transition(null, events.cmdRetry, now, { ...facts, previousTriggerLabel: "agent:feature" }).next!;
+    expect(started.pipeline.origin).toEqual({ kind: "retry", commentId: 504 });
+    const refusal = [{ kind: "answer_command", issueNumber: 5, answer: "refusal", login: "dave", command: "retry", commentId: 504, refusalScope: "issue" }];
+    // Read access: the trigger check itself refuses.
+    const rejected = transition(started, { type: EventType.triggerRejected, taskId: "task-new", reason: { code: "SENDER_NOT_ALLOWED", message: "no" } }, now, facts);
+    expect(rejected.next).toMatchObject({ state: "cancelled", reason: { code: "SENDER_NOT_ALLOWED" } });
+    expect(rejected.effects).toEqual(refusal);
+    // Triage may label, but a command needs write.
+    const triage = transition(started, { type: EventType.triggerAuthorized, taskId: "task-new", config, permission: "triage" }, now, facts);
+    expect(triage.next).toMatchObject({ state: "cancelled" });
+    expect(triage.effects).toEqual(refusal);
+    // Write access: the task goes ahead as a label would.
+    expect(transition(started, { type: EventType.triggerAuthorized, taskId: "task-new", config, permission: "write" }, now, facts).next).toMatchObject({ state: "preparing" });
   });
 
   test("does nothing without a previous task, on a PR, or for another command", () => {

@@ -88,8 +88,8 @@ const ACTIVE_TABLE: Record<WorkingState, Record<EventName, Expected>> = {
     repoTurnedGreen: "same", effectFailed: ["failed", SHOW_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
     // The coder's work done: the reviewer step is next.
     jobStarted: ["running", SHOW], jobFinished: ["awaiting_agent", [...SHOW, DISPATCH]], jobFailed: ["failed", SHOW],
-    // A step is under way: a human's push is picked up by the step's own push (it runs again on top of it).
-    humanPush: "same",
+    // A step is under way: the human's commit becomes the head (a code step's push runs again on top of it).
+    humanPush: ["awaiting_agent", []],
     changesRequested: keep("authorize_actor"),
     // A CI suite on the head while a step runs is remembered for later.
     suiteOnHead: ["awaiting_agent", []], ciSuccess: "same", ciFailure: "same", ciPending: "same", ciWaitExpired: "same",
@@ -103,7 +103,7 @@ const ACTIVE_TABLE: Record<WorkingState, Record<EventName, Expected>> = {
     removeTrigger: ["cancelled", SHOW_JOB], closed: ["cancelled", SHOW_JOB], prMerged: ["merged", [...SHOW_JOB, "record_merge"]], prClosed: ["closed", SHOW_JOB],
     repoTurnedGreen: "same", effectFailed: ["failed", SHOW_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
     jobStarted: "same", jobFinished: ["awaiting_agent", [...SHOW, DISPATCH]], jobFailed: ["failed", SHOW],
-    humanPush: "same",
+    humanPush: ["running", []],
     changesRequested: keep("authorize_actor"),
     suiteOnHead: ["running", []], ciSuccess: "same", ciFailure: "same", ciPending: "same", ciWaitExpired: "same",
     allowedStop: ["cancelled", SHOW_JOB], allowedRetry: keep("answer_command"),

@@ -1,0 +1,2 @@
+DROP INDEX "tasks_one_active_per_issue";--> statement-breakpoint
+CREATE UNIQUE INDEX "tasks_one_active_per_issue" ON "tasks" USING btree ("repo_id","issue_number") WHERE state not in ('merged', 'closed', 'completed', 'cancelled', 'failed');
