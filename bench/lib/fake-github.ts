@@ -49,6 +49,8 @@ export function createFakeGitHub(owner: string, repo: string) {
     if (method === "POST" && /\/issues\/\d+\/labels$/.test(path)) return json(200, []);
     if (method === "POST" && /\/issues\/\d+\/comments$/.test(path)) return json(201, { id: nextComment++ });
     if (method === "PATCH" && /\/issues\/comments\/\d+$/.test(path)) return json(200, {});
+    if (method === "POST" && path === `${base}/check-runs`) return json(201, { id: nextComment++ });
+    if (method === "PATCH" && /\/check-runs\/\d+$/.test(path)) return json(200, {});
     return json(404, { message: `fake GitHub has no route for ${method} ${path}` });
   }
 

@@ -32,7 +32,7 @@ export async function runPauseCommand(
   if (reasonAt >= 0 && (args[reasonAt + 1] === undefined || args[reasonAt + 1]!.startsWith("--"))) {
     throw new CommandError('--reason needs a text, e.g. foreman pause --reason "incident 42"');
   }
-  const unknown = args.filter((arg, index) => arg.startsWith("--") && arg !== "--reason" && !(index === reasonAt + 1));
+  const unknown = args.filter((arg, index) => arg.startsWith("--") && arg !== "--reason" && arg !== "--status" && !(reasonAt >= 0 && index === reasonAt + 1));
   if (unknown.length > 0) throw new CommandError(`unknown option ${unknown[0]}\n\n${PAUSE_USAGE}`);
   const reason = reasonAt >= 0 ? args[reasonAt + 1]! : null;
   const operator = deps.operator ?? `operator:${safeUser()}`;
