@@ -106,7 +106,7 @@ export function escalate(task: Task, failures: CiFailure[]): TransitionResult {
   if (task.prNumber !== null) {
     effects.push({ kind: EffectKind.addLabels, issueNumber: task.prNumber, labels: [freezeLabel] });
     const triedLines = tried.map((step, index) => `${index + 1}. ${step.status === "succeeded" ? `pushed ${step.commitSha?.slice(0, 7) ?? "nothing"}` : step.status}: ${step.summary ?? "no summary"}`);
-    const failureLines = failures.map((failure) => `- **${failure.name}**: ${failure.summary.split("\n")[0]?.slice(0, 300) ?? ""}`);
+    const failureLines = failures.map((failure) => `- **${failure.name}**: ${oneLine(failure.summary, 400)}`);
     effects.push({
       kind: EffectKind.postPullRequestComment,
       prNumber: task.prNumber,
@@ -128,4 +128,10 @@ export function escalate(task: Task, failures: CiFailure[]): TransitionResult {
     });
   }
   return { next, effects: [...effects, ...display(next)] };
+}
+
+/** A check's summary on one line (title, summary and annotations run together), capped. */
+function oneLine(text: string, cap: number): string {
+  const flat = text.split("\n").map((line) => line.trim()).filter(Boolean).join(" · ");
+  return flat.length > cap ? `${flat.slice(0, cap - 1)}…` : flat;
 }

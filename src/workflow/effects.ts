@@ -6,6 +6,7 @@ export const EffectKind = Object.freeze({
   ensureBranch: "ensure_branch",
   openDraftPr: "open_draft_pr",
   addLabels: "add_labels",
+  removeLabel: "remove_label",
   upsertStatusComment: "upsert_status_comment",
   postPullRequestComment: "post_pr_comment",
   dispatchAgentJob: "dispatch_agent_job",
@@ -31,6 +32,8 @@ export type Effect =
   | { kind: typeof EffectKind.ensureBranch; branch: string; baseBranch: string; planMessage: string }
   | { kind: typeof EffectKind.openDraftPr; branch: string; baseBranch: string; title: string; body: string }
   | { kind: typeof EffectKind.addLabels; issueNumber: number; labels: string[] }
+  /** Take one label off an issue or PR (a label already gone counts as removed). */
+  | { kind: typeof EffectKind.removeLabel; issueNumber: number; label: string }
   | { kind: typeof EffectKind.upsertStatusComment }
   | { kind: typeof EffectKind.postPullRequestComment; prNumber: number; marker: string; body: string }
   | { kind: typeof EffectKind.dispatchAgentJob; jobId: string; role: string; baseSha: string }

@@ -4,7 +4,8 @@ import { TaskState } from "./states.js";
 import { ReasonCode, type Task } from "./task.js";
 import { CI_FIXER, CODER, dispatchStep, type JobIds } from "./pipeline-transitions.js";
 import { withConfigDefaults } from "./defaults.js";
-import { display, stop, unchanged, type TransitionResult } from "./transition-result.js";
+import { clearEscalation, display, stop, unchanged, type TransitionResult } from "./transition-result.js";
+import { DEFAULT_TASK_CONFIG } from "./defaults.js";
 
 /** States in which the task's work is pushed and a human may ask for more. */
 const REVISABLE: readonly TaskState[] = [TaskState.awaitingCi, TaskState.readyForReview, TaskState.escalated];
@@ -28,7 +29,10 @@ export function onSynchronized(task: Task, event: EventOf<typeof EventType.pullR
   // Awaiting CI, or escalated and a human pushed the fix: CI on the new head decides.
   const config = withConfigDefaults(task.config);
   const waiting: Task = { ...moved, state: TaskState.awaitingCi, reason: null, pipeline: { ...moved.pipeline, waitingCiSha: event.headSha } };
-  return { next: waiting, effects: [...display(waiting), { kind: EffectKind.scheduleCiWait, sha: event.headSha, afterMs: config.ci.waitMinutes * 60_000 }] };
+  return {
+    next: waiting,
+    effects: [...clearEscalation(task, config.freezeLabel), ...display(waiting), { kind: EffectKind.scheduleCiWait, sha: event.headSha, afterMs: config.ci.waitMinutes * 60_000 }],
+  };
 }
 
 
@@ -57,7 +61,7 @@ export function onActorAuthorized(task: Task, event: EventOf<typeof EventType.ac
     // A human's revision starts a new round: CI gets its attempts again.
     const revising: Task = { ...task, reason: null, updatedAt: at, pipeline: { ...task.pipeline, humanRevisions: task.pipeline.humanRevisions + 1, ciAttempts: 0 } };
     const dispatched = dispatchStep(revising, CODER, "human_revision", feedback, facts);
-    return { next: dispatched.next, effects: [...display(dispatched.next!), ...dispatched.effects] };
+    return { next: dispatched.next, effects: [...clearEscalation(task, task.config?.freezeLabel ?? DEFAULT_TASK_CONFIG.freezeLabel), ...display(dispatched.next!), ...dispatched.effects] };
   }
   const commentId = action.commentId;
   const note = (text: string): Effect => ({ kind: EffectKind.answerCommand, issueNumber: answerOn, answer: "note", login, command: action.command, text, commentId });
@@ -87,7 +91,15 @@ function retry(task: Task, login: string, at: string, facts: JobIds, note: (text
       const feedback = task.pipeline.feedback ?? (task.pipeline.ci && task.headSha ? { kind: "ci" as const, sha: task.headSha, failures: [] } : null);
       const fresh: Task = { ...task, reason: null, updatedAt: at, pipeline: { ...task.pipeline, ciAttempts: 1 } };
       const dispatched = dispatchStep(fresh, feedback?.kind === "ci" ? CI_FIXER : CODER, feedback?.kind === "ci" ? "ci_fix" : "human_revision", feedback, facts);
-      return { next: dispatched.next, effects: [note(`@${login} asked to retry: Foreman runs another ${feedback?.kind === "ci" ? "ci_fixer" : "coder"} step (up to ${config.maxCiAttempts} CI attempts).`), ...display(dispatched.next!), ...dispatched.effects] };
+      return {
+        next: dispatched.next,
+        effects: [
+          note(`@${login} asked to retry: Foreman runs another ${feedback?.kind === "ci" ? "ci_fixer" : "coder"} step (up to ${config.maxCiAttempts} CI attempts).`),
+          ...clearEscalation(task, config.freezeLabel),
+          ...display(dispatched.next!),
+          ...dispatched.effects,
+        ],
+      };
     }
     case TaskState.awaitingCi:
       // Maybe CI reported while Foreman was not listening: read the head's CI again now.

@@ -4,7 +4,7 @@ import { EventType, type EventOf } from "./events.js";
 import { TaskState } from "./states.js";
 import { ReasonCode, type StepFeedback, type StepPurpose, type StepRecord, type Task } from "./task.js";
 import { awaitCi } from "./ci-transitions.js";
-import { display, stop, statusComment, unchanged, type TransitionResult } from "./transition-result.js";
+import { display, progress, stop, statusComment, unchanged, type TransitionResult } from "./transition-result.js";
 
 /** Ids the engine hands in for what a transition creates. */
 export interface JobIds {
@@ -59,7 +59,7 @@ function markStep(task: Task, jobId: string, status: StepRecord["status"], extra
 export function onJobStarted(task: Task, event: EventOf<typeof EventType.jobStarted>, at: string): TransitionResult {
   if (task.state !== TaskState.awaitingAgent || event.jobId !== task.jobId) return unchanged(task);
   const next: Task = { ...task, state: TaskState.running, pipeline: markStep(task, event.jobId, "running"), updatedAt: at };
-  return { next, effects: display(next) };
+  return { next, effects: progress(next) };
 }
 
 function addUsage(task: Task, usage: { durationMs: number; tokens: number; costUsd: number }): Task["usage"] {
@@ -141,7 +141,7 @@ export function onJobFinished(task: Task, event: EventOf<typeof EventType.jobFin
       const feedback: StepFeedback = { kind: "review", author: `the ${role} agent`, body: review.body || event.summary, comments: review.comments, reviewId: null };
       const revising: Task = { ...next, pipeline: { ...next.pipeline, reviewRevisions: next.pipeline.reviewRevisions + 1 } };
       const dispatched = dispatchStep(revising, CODER, "review_revision", feedback, facts);
-      return { next: dispatched.next, effects: [...effects, ...display(dispatched.next!), ...dispatched.effects] };
+      return { next: dispatched.next, effects: [...effects, ...progress(dispatched.next!), ...dispatched.effects] };
     }
   }
   const advanced = advance(next, facts);
@@ -156,7 +156,7 @@ function advance(task: Task, facts: JobIds): TransitionResult {
     const role = roles[nextIndex];
     if (role !== undefined) {
       const dispatched = dispatchStep({ ...task, pipeline: { ...task.pipeline, index: nextIndex } }, role, "pipeline", null, facts);
-      return { next: dispatched.next, effects: [...display(dispatched.next!), ...dispatched.effects] };
+      return { next: dispatched.next, effects: [...progress(dispatched.next!), ...dispatched.effects] };
     }
   }
   const pending = task.pipeline.pendingFeedback;

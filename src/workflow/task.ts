@@ -184,6 +184,8 @@ export interface PipelineProgress {
   humanRevisions: number;
   /** CI seen on the head SHA: the latest suite of a CI app that completed on it. */
   ci: { sha: string; conclusion: "success" | "failure"; suiteId: number } | null;
+  /** The empty plan commit the branch started with: until the head moves past it there is no work to check. */
+  planSha?: string | null;
   /** The head SHA whose CI the task waits for (a missing-CI timer names it). */
   waitingCiSha: string | null;
   /** A human review that asked for changes while a step ran: the revision runs when the step is done. */

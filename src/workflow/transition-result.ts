@@ -14,9 +14,25 @@ export const statusComment: Effect = Object.freeze({ kind: EffectKind.upsertStat
 /** The effect that re-renders the `foreman` check run on the PR head. */
 export const checkRun: Effect = Object.freeze({ kind: EffectKind.upsertCheckRun });
 
-/** The status comment, and the check run when the task has a PR to show it on. */
+/**
+ * Whether the PR's head carries work to check: the task has a PR and its head has moved past the
+ * empty plan commit. Only then is there a `foreman` check run (none is left behind on the plan commit).
+ */
+export function hasWorkOnHead(task: Task): boolean {
+  return task.prNumber !== null && task.headSha !== null && task.headSha !== task.pipeline.planSha;
+}
+
+/** A milestone (the PR opened, CI awaited, ready, escalated, ended): the status comment, and the check run when there is one. */
 export function display(task: Task): Effect[] {
-  return task.prNumber === null ? [statusComment] : [statusComment, checkRun];
+  return hasWorkOnHead(task) ? [statusComment, checkRun] : [statusComment];
+}
+
+/**
+ * Progress between milestones (a step starts or hands over to the next): one surface only — the
+ * check run once there is one, else the status comment. Each redraw is a GitHub write.
+ */
+export function progress(task: Task): Effect[] {
+  return hasWorkOnHead(task) ? [checkRun] : [statusComment];
 }
 
 /** An ignored event: the same task object, no effects. */
@@ -35,4 +51,9 @@ export function cancelJob(task: Task): Effect[] {
   return task.jobId !== null && task.jobId !== task.pipeline.stoppedJobId && (task.state === TaskState.awaitingAgent || task.state === TaskState.running)
     ? [{ kind: EffectKind.cancelAgentJob, jobId: task.jobId }]
     : [];
+}
+
+/** Leaving `escalated`: the freeze label Foreman put on the PR comes off, so the PR says what is true. */
+export function clearEscalation(task: Task, freezeLabel: string): Effect[] {
+  return task.state === TaskState.escalated && task.prNumber !== null ? [{ kind: EffectKind.removeLabel, issueNumber: task.prNumber, label: freezeLabel }] : [];
 }

@@ -152,7 +152,7 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
     case EventType.branchReady:
       if (task.state !== TaskState.preparing) return unchanged(task);
       return {
-        next: { ...task, branch: event.branch, baseSha: event.baseSha, headSha: event.headSha, updatedAt: at },
+        next: { ...task, branch: event.branch, baseSha: event.baseSha, headSha: event.headSha, pipeline: { ...task.pipeline, planSha: event.headSha }, updatedAt: at },
         effects: [],
       };
     case EventType.baseResolved: {

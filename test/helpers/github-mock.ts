@@ -21,13 +21,20 @@ export interface RecordedRequest {
  */
 export function mockGitHub(baseUrl = "https://api.github.com") {
   const requests: RecordedRequest[] = [];
-  const scope = nock(baseUrl);
-  scope.on("request", (req: Request, _interceptor: unknown, body: string) => {
+  const record = (req: Request, _interceptor: unknown, body: string) => {
     const url = new URL(req.url);
     requests.push({ method: req.method, path: decodeURIComponent(url.pathname + url.search), body: body ? JSON.parse(body) : undefined });
-  });
+  };
+  const scope = nock(baseUrl);
+  scope.on("request", record);
+  // Redraws (status comment edits, check runs) happen as often as timing allows: they get their own
+  // scope, persisted and optional. (In nock, persist() is a scope setting: on the strict scope it
+  // would make every mock answer forever and never count as unused.)
+  const display = nock(baseUrl).persist();
+  display.on("request", record);
   return {
     scope,
+    display,
     requests,
     /** Only the writes (anything but GET), in order. */
     writes: () => requests.filter((request) => request.method !== "GET" && !request.path.includes("/access_tokens")),
@@ -88,5 +95,5 @@ export function mockGitHub(baseUrl = "https://api.github.com") {
 
 /** The whole floor from a label to a visible draft PR with its status comment. */
 export function mockLabelToDraftPr(github: ReturnType<typeof mockGitHub>, issue: number, pr: number, sender = "Codertocat") {
-  return github.permission(sender, "write").config(null).branch().planCommit().createRef().pull(pr).labels(pr).createComment(issue).checkRun();
+  return github.permission(sender, "write").config(null).branch().planCommit().createRef().pull(pr).labels(pr).createComment(issue);
 }

@@ -79,9 +79,9 @@ function mockUpToDraftPr(config: string, options: { commentEdits?: boolean } = {
   github.permission("Codertocat", "write").config(config).branch("base-sha", "base-tree-sha").planCommit("plan-sha").createRef().pull(7).labels(7).createComment(1);
   // How many times the comment is edited depends on how fast the agent is (older updates are skipped).
   if (options.commentEdits !== false) {
-    github.scope.patch(`${REPO_PATH}/issues/comments/9001`).reply(200, { id: 9001 }).persist();
-    github.scope.post(`${REPO_PATH}/check-runs`).reply(201, { id: 501 }).persist();
-    github.scope.patch(`${REPO_PATH}/check-runs/501`).optionally().reply(200, { id: 501 }).persist();
+    github.display.patch(`${REPO_PATH}/issues/comments/9001`).reply(200, { id: 9001 });
+    github.display.post(`${REPO_PATH}/check-runs`).optionally().reply(201, { id: 501 });
+    github.display.patch(`${REPO_PATH}/check-runs/501`).optionally().reply(200, { id: 501 });
   }
   return github;
 }

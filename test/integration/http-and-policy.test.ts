@@ -92,7 +92,7 @@ describe("where Foreman acts", () => {
     mockLabelToDraftPr(github, 1, 7);
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
-    expect(github.writes()).toHaveLength(6);
+    expect(github.writes()).toHaveLength(5);
   });
 
   test("GHE_HOST sends every API call to the GitHub Enterprise Server and links to its web UI", async () => {
@@ -101,7 +101,7 @@ describe("where Foreman acts", () => {
     mockLabelToDraftPr(github, 1, 7);
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
-    expect(github.writes()).toHaveLength(6);
+    expect(github.writes()).toHaveLength(5);
     const comment = github.writes().find((request) => request.path.endsWith("/issues/1/comments"))!.body as { body: string };
     expect(comment.body).toContain("(https://ghe.acme.test/Codertocat/Hello-World/tree/agent/1-");
   });

@@ -28,7 +28,7 @@ async function taskRows() {
 }
 
 describe("agent label → draft PR", () => {
-  test("a label from a writer makes exactly the plan commit, branch, draft PR, PR label, one status comment and the check run", async () => {
+  test("a label from a writer makes exactly the plan commit, branch, draft PR, PR label and one status comment (no check run on the empty plan commit)", async () => {
     const github = mockGitHub().token();
     mockLabelToDraftPr(github, 1, 7);
 
@@ -47,7 +47,6 @@ describe("agent label → draft PR", () => {
       `POST ${REPO_PATH}/pulls`,
       `POST ${REPO_PATH}/issues/7/labels`,
       `POST ${REPO_PATH}/issues/1/comments`,
-      `POST ${REPO_PATH}/check-runs`,
     ]);
     expect(writes[0]!.body).toEqual({
       message: "Plan: Spelling error in the README file\n\nForeman starts work on #1. This empty commit opens the branch; agent steps follow.",
@@ -113,7 +112,6 @@ describe("agent label → draft PR", () => {
       "effect.open_draft_pr",
       "effect.add_labels",
       "effect.upsert_status_comment",
-      "effect.upsert_check_run",
     ]);
     expect(records[0]).toMatchObject({ actor: "Codertocat", payload: { event: "issue_labeled", from: null, to: "queued" } });
   });
@@ -127,7 +125,7 @@ describe("agent label → draft PR", () => {
     await foreman.receive("issues", payload, "delivery-a");
     await foreman.settle();
 
-    expect(github.writes()).toHaveLength(6);
+    expect(github.writes()).toHaveLength(5);
     const [row] = await database.sql`select count(*)::int as count from webhook_deliveries where source = 'github'`;
     expect(row?.count).toBe(1);
   });
@@ -260,37 +258,33 @@ describe("agent label → draft PR", () => {
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
     github.updateComment().updateComment();
-    github.scope.patch(`${REPO_PATH}/check-runs/501`).reply(200, { id: 501 });
     const branch = "agent/1-spelling-error-in-the-readme-file";
     await foreman.receive("pull_request", buildPullRequestPayload({ action: "labeled", prNumber: 7, headRef: branch, label: "needs-human-review", sender: "lead" }));
     await foreman.settle();
     expect(await taskRows()).toMatchObject([{ state: "frozen", resume_state: "awaiting_agent", frozen_by: "lead" }]);
     expect((github.writes().at(-1)!.body as { body: string }).body).toContain("@lead added `needs-human-review` on the pull request");
-    expect(github.writes().slice(6).map((request) => `${request.method} ${request.path}`)).toEqual([`PATCH ${REPO_PATH}/issues/comments/9001`]);
+    expect(github.writes().slice(5).map((request) => `${request.method} ${request.path}`)).toEqual([`PATCH ${REPO_PATH}/issues/comments/9001`]);
 
     await foreman.receive("pull_request", buildPullRequestPayload({ action: "unlabeled", prNumber: 7, headRef: branch, label: "needs-human-review", sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
     await foreman.settle();
     expect(await taskRows()).toMatchObject([{ state: "awaiting_agent", resume_state: null, frozen_by: null }]);
-    // On resume the check run on the PR is redrawn too.
-    expect(github.writes().slice(6).map((request) => `${request.method} ${request.path}`).sort()).toEqual([
-      `PATCH ${REPO_PATH}/check-runs/501`,
+    expect(github.writes().slice(5).map((request) => `${request.method} ${request.path}`)).toEqual([
       `PATCH ${REPO_PATH}/issues/comments/9001`,
       `PATCH ${REPO_PATH}/issues/comments/9001`,
     ]);
   });
 
-  test("closing the issue cancels the task, says so, and leaves the PR open (its check run ends neutral)", async () => {
+  test("closing the issue cancels the task, says so, and leaves the PR alone", async () => {
     const github = mockGitHub().token();
     mockLabelToDraftPr(github, 1, 7);
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
     github.updateComment();
-    github.scope.patch(`${REPO_PATH}/check-runs/501`, (body: { conclusion?: string }) => body.conclusion === "neutral").reply(200, { id: 501 });
     await foreman.receive("issues", buildIssuesPayload({ action: "closed", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
     await foreman.settle();
 
     expect(await taskRows()).toMatchObject([{ state: "cancelled", reason: { code: "ISSUE_CLOSED" } }]);
-    expect(github.writes().slice(6).map((request) => `${request.method} ${request.path}`).sort()).toEqual([`PATCH ${REPO_PATH}/check-runs/501`, `PATCH ${REPO_PATH}/issues/comments/9001`]);
+    expect(github.writes().slice(5).map((request) => `${request.method} ${request.path}`)).toEqual([`PATCH ${REPO_PATH}/issues/comments/9001`]);
     const comment = github.writes().find((request) => request.path.endsWith("/comments/9001"))!.body as { body: string };
     expect(comment.body).toContain("@lead closed the issue, so Foreman stopped");
   });

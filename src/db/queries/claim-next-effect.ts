@@ -43,8 +43,9 @@ export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs:
                 where g.task_id = f.task_id and g.id < f.id
                   and (g.status = 'running'
                        or (g.status = 'pending'
-                           -- a redraw waiting out its display delay holds up nothing behind it
-                           and g.kind <> all(${DISPLAY_KINDS as string[]})
+                           -- a redraw still waiting out its display delay holds up nothing behind it;
+                           -- one that is due does (two workers must not draw the same task at once)
+                           and (g.kind <> all(${DISPLAY_KINDS as string[]}) or g.available_at <= now())
                            and ${allowed("g.kind")})))
        order by f.id
        limit 1

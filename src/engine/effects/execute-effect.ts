@@ -3,7 +3,7 @@ import { authorizeTrigger } from "./authorize-trigger.js";
 import { runAnswerCommand, runAuthorizeActor } from "./command-effects.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
 import { runCollectCiResult, runMarkReadyForReview, runPostReview, runRequestReviewers, runUpsertCheckRun } from "./pipeline-effects.js";
-import { runAddLabels, runEnsureBranch, runOpenDraftPr, runPostPullRequestComment } from "./prepare-pull-request.js";
+import { runAddLabels, runEnsureBranch, runOpenDraftPr, runPostPullRequestComment, runRemoveLabel } from "./prepare-pull-request.js";
 import { runRecordMerge, runResolveBase } from "./shadow-and-merge-effects.js";
 import { runUpsertStatusComment } from "./update-status-comment.js";
 
@@ -18,6 +18,8 @@ export async function executeEffect(kind: string, input: EffectInput<Record<stri
       return runOpenDraftPr(input as never);
     case EffectKind.addLabels:
       return runAddLabels(input as never);
+    case EffectKind.removeLabel:
+      return runRemoveLabel(input as never);
     case EffectKind.upsertStatusComment:
       return runUpsertStatusComment(input);
     case EffectKind.postPullRequestComment:

@@ -8,6 +8,7 @@ import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
 type EnsureBranchPayload = Omit<Extract<Effect, { kind: "ensure_branch" }>, "kind">;
 type OpenDraftPrPayload = Omit<Extract<Effect, { kind: "open_draft_pr" }>, "kind">;
 type AddLabelsPayload = Omit<Extract<Effect, { kind: "add_labels" }>, "kind">;
+type RemoveLabelPayload = Omit<Extract<Effect, { kind: "remove_label" }>, "kind">;
 type PostCommentPayload = Omit<Extract<Effect, { kind: "post_pr_comment" }>, "kind">;
 
 /** Create (or adopt) the task branch with its plan commit. */
@@ -47,6 +48,17 @@ export async function runOpenDraftPr({ payload, task, octokit, attempt }: Effect
 export async function runAddLabels({ payload, task, octokit }: EffectInput<AddLabelsPayload>): Promise<EffectOutcome> {
   await octokit.rest.issues.addLabels({ owner: task.repo.owner, repo: task.repo.name, issue_number: payload.issueNumber, labels: payload.labels });
   return { evidence: { issueNumber: payload.issueNumber, labels: payload.labels } };
+}
+
+/** Take a label off an issue or PR; a label that is already gone (404) counts as removed, so this is idempotent. */
+export async function runRemoveLabel({ payload, task, octokit }: EffectInput<RemoveLabelPayload>): Promise<EffectOutcome> {
+  try {
+    await octokit.rest.issues.removeLabel({ owner: task.repo.owner, repo: task.repo.name, issue_number: payload.issueNumber, name: payload.label });
+  } catch (error) {
+    if ((error as { status?: number }).status !== 404) throw error;
+    return { evidence: { issueNumber: payload.issueNumber, label: payload.label, removed: false } };
+  }
+  return { evidence: { issueNumber: payload.issueNumber, label: payload.label, removed: true } };
 }
 
 /** Post an explanation on the PR (a rejected diff, for one), once, found again by its marker. */

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { appendComplianceRecords, type NewComplianceRecord } from "../../../src/db/queries/append-compliance-record.js";
 import type { EffectInput } from "../../../src/engine/effects/effect-outcome.js";
 import { runCollectCiResult, runMarkReadyForReview, runPostReview, runRequestReviewers, runUpsertCheckRun } from "../../../src/engine/effects/pipeline-effects.js";
+import { runRemoveLabel } from "../../../src/engine/effects/prepare-pull-request.js";
 import type { TaskState } from "../../../src/workflow/states.js";
 import type { Task } from "../../../src/workflow/task.js";
 import { createTestDatabase, type TestDatabase } from "../../helpers/test-database.js";
@@ -179,5 +180,21 @@ describe("runCollectCiResult", () => {
       ],
       failing: ["test"],
     });
+  });
+});
+
+describe("runRemoveLabel", () => {
+  it("takes the label off, and a label already gone counts as removed (a second run changes nothing)", async () => {
+    const task = makePipelineTask("awaiting_agent");
+    scope.delete(`${REPO_PATH}/issues/7/labels/${encodeURIComponent("needs-human-review")}`).reply(200, []);
+    scope.delete(`${REPO_PATH}/issues/7/labels/${encodeURIComponent("needs-human-review")}`).reply(404, { message: "Label does not exist" });
+    const payload = { issueNumber: 7, label: "needs-human-review" };
+    expect((await runRemoveLabel(input(payload, task))).evidence).toEqual({ issueNumber: 7, label: "needs-human-review", removed: true });
+    expect((await runRemoveLabel(input(payload, task, { attempt: 2 }))).evidence).toEqual({ issueNumber: 7, label: "needs-human-review", removed: false });
+  });
+
+  it("any other error fails the effect (it is retried)", async () => {
+    scope.delete(`${REPO_PATH}/issues/7/labels/${encodeURIComponent("needs-human-review")}`).reply(500, { message: "boom" });
+    await expect(runRemoveLabel(input({ issueNumber: 7, label: "needs-human-review" }, makePipelineTask("awaiting_agent")))).rejects.toMatchObject({ status: 500 });
   });
 });

@@ -71,7 +71,7 @@ describe("red CI: ci_fixer steps, then escalation", () => {
       CI still fails (\`test\`, \`lint\`) after 3 ci_fixer attempts (the limit is 3), so Foreman stopped and asks a human to look.
 
       **What failed**
-      - **test**: 2 tests failed
+      - **test**: 2 tests failed · login.test.ts: redirect keeps next
       - **lint**: 1 problem
 
       **What Foreman tried**

@@ -64,13 +64,14 @@ describe("what a frozen task still does", () => {
   test("a job that started before the freeze moves the resume point; its check run is not redrawn", () => {
     const { next, effects } = transition(makeFrozenTask("awaiting_agent"), events.jobStarted, now, facts);
     expect(next).toMatchObject({ state: "frozen", resumeState: "running" });
-    expect(effects).toEqual([{ kind: "upsert_status_comment" }]);
+    // Its progress redraw is the check run's, which waits for the thaw.
+    expect(effects).toEqual([]);
   });
 
   test("a step that finishes while frozen queues the next step, which waits", () => {
     const { next, effects } = transition(makeFrozenTask("running"), events.jobFinished, now, facts);
     expect(next).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", step: "reviewer" });
-    expect(effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "dispatch_agent_job", jobId: "job-new", role: "reviewer", baseSha: "c0ffee" }]);
+    expect(effects).toEqual([{ kind: "dispatch_agent_job", jobId: "job-new", role: "reviewer", baseSha: "c0ffee" }]);
   });
 
   test("a permission check and the answer to /foreman status still run, and change nothing", () => {
@@ -92,7 +93,8 @@ describe("what a frozen task still does", () => {
   test("/foreman retry on a frozen escalated task answers now and queues the ci_fixer for the resume", () => {
     const { next, effects } = transition(makeFrozenTask("escalated"), events.allowedRetry, now, facts);
     expect(next).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", step: "ci_fixer", pipeline: { ciAttempts: 1 } });
-    expect(effects.map((effect) => effect.kind)).toEqual(["answer_command", "upsert_status_comment", "dispatch_agent_job"]);
+    // The label comes off the PR when the freeze is lifted (removing it is a write).
+    expect(effects.map((effect) => effect.kind)).toEqual(["answer_command", "remove_label", "upsert_status_comment", "dispatch_agent_job"]);
   });
 
   test("a human review on a frozen ready PR is checked now and its revision waits", () => {

@@ -172,6 +172,8 @@ describe("/foreman retry on an escalated task", () => {
         text: "@dave asked to retry: Foreman runs another ci_fixer step (up to 3 CI attempts).",
         commentId: 504,
       },
+      // The freeze label Foreman put on the PR when it escalated comes off.
+      { kind: "remove_label", issueNumber: 9, label: "needs-human-review" },
       { kind: "upsert_status_comment" },
       { kind: "upsert_check_run" },
       { kind: "dispatch_agent_job", jobId, role: "ci_fixer", baseSha: "fix-3" },

@@ -34,7 +34,7 @@ describe("the default pipeline: planner → coder → reviewer", () => {
     const afterPlan = flow.runJob({ commitSha: null, summary: "Planned.", report: planReport });
     expect(afterPlan).toEqual([
       { kind: "post_pr_comment", prNumber: 9, marker: "foreman:plan:task-1", body: `### 🗺️ Foreman's plan\n\n${PLAN}` },
-      { kind: "upsert_status_comment" },
+      // Between milestones only one surface is redrawn (the check run here).
       { kind: "upsert_check_run" },
       { kind: "dispatch_agent_job", jobId: "job-n3", role: "coder", baseSha: "head-1" },
     ]);
@@ -43,7 +43,6 @@ describe("the default pipeline: planner → coder → reviewer", () => {
 
     // The coder pushes; the reviewer works on its commit.
     expect(flow.runJob({ commitSha: "c0ffee", summary: "Kept the next parameter." })).toEqual([
-      { kind: "upsert_status_comment" },
       { kind: "upsert_check_run" },
       { kind: "dispatch_agent_job", jobId: "job-n5", role: "reviewer", baseSha: "c0ffee" },
     ]);
@@ -91,6 +90,25 @@ describe("the default pipeline: planner → coder → reviewer", () => {
   });
 });
 
+describe("what is redrawn, and where", () => {
+  test("no check run on the empty plan commit: progress goes to the status comment until the coder pushes, then to the check run", () => {
+    const flow = new Flow({ ...preparing(), headSha: null });
+    flow.send({ ...events.branchReady, headSha: "plan-1" });
+    expect(flow.task.pipeline.planSha).toBe("plan-1");
+    // The draft PR opens: the status comment only (the PR's head is the empty plan commit).
+    expect(flow.send(events.prOpened).map((effect) => effect.kind)).toEqual(["add_labels", "upsert_status_comment", "dispatch_agent_job"]);
+    expect(flow.send((task) => ({ ...events.jobStarted, jobId: task.jobId! }))).toEqual([{ kind: "upsert_status_comment" }]);
+    // The planner hands over to the coder: still the status comment.
+    expect(flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: planReport })).map((effect) => effect.kind)).toEqual(["post_pr_comment", "upsert_status_comment", "dispatch_agent_job"]);
+    flow.send((task) => ({ ...events.jobStarted, jobId: task.jobId! }));
+    // The coder pushed: from now on progress is drawn on the check run of the new head.
+    expect(flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: "c0ffee" })).map((effect) => effect.kind)).toEqual(["upsert_check_run", "dispatch_agent_job"]);
+    expect(flow.send((task) => ({ ...events.jobStarted, jobId: task.jobId! }))).toEqual([{ kind: "upsert_check_run" }]);
+    // Milestones redraw both.
+    expect(flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: approvingReport })).map((effect) => effect.kind)).toEqual(["post_review", "upsert_status_comment", "upsert_check_run", "schedule_ci_wait"]);
+  });
+});
+
 describe("review revisions", () => {
   /** A task whose reviewer (step 2 of the default pipeline) runs on the coder's commit. */
   function reviewing(settings: TaskConfig = config, roles = ["planner", "coder", "reviewer"], index = 2): Flow {
@@ -103,7 +121,6 @@ describe("review revisions", () => {
     const effects = flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, summary: "One problem.", report: needsChangesReport }));
     expect(effects).toEqual([
       { kind: "post_review", prNumber: 9, commitSha: "c0ffee", marker: "foreman:review:job-1", body: "### 🔎 Foreman reviewer step\n\nAn empty `next` is not handled.", comments: REVIEW_COMMENTS },
-      { kind: "upsert_status_comment" },
       { kind: "upsert_check_run" },
       { kind: "dispatch_agent_job", jobId: "job-n1", role: "coder", baseSha: "c0ffee" },
     ]);
@@ -133,7 +150,6 @@ describe("review revisions", () => {
     const flow = reviewing(config, ["planner", "coder", "reviewer", "scribe"]);
     flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: needsChangesReport }));
     expect(flow.runJob({ commitSha: "c0ffee2" })).toEqual([
-      { kind: "upsert_status_comment" },
       { kind: "upsert_check_run" },
       { kind: "dispatch_agent_job", jobId: "job-n3", role: "scribe", baseSha: "c0ffee2" },
     ]);

@@ -87,7 +87,8 @@ const ACTIVE_TABLE: Record<WorkingState, Record<EventName, Expected>> = {
     removeTrigger: ["cancelled", SHOW_JOB], closed: ["cancelled", SHOW_JOB], prMerged: ["merged", [...SHOW_JOB, "record_merge"]], prClosed: ["closed", SHOW_JOB],
     repoTurnedGreen: "same", effectFailed: ["failed", SHOW_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
     // The coder's work done: the reviewer step is next.
-    jobStarted: ["running", SHOW], jobFinished: ["awaiting_agent", [...SHOW, DISPATCH]], jobFailed: ["failed", SHOW],
+    // Between milestones only the check run is redrawn.
+    jobStarted: ["running", ["upsert_check_run"]], jobFinished: ["awaiting_agent", ["upsert_check_run", DISPATCH]], jobFailed: ["failed", SHOW],
     // A step is under way: the human's commit becomes the head (a code step's push runs again on top of it).
     humanPush: ["awaiting_agent", []],
     changesRequested: keep("authorize_actor"),
@@ -102,7 +103,7 @@ const ACTIVE_TABLE: Record<WorkingState, Record<EventName, Expected>> = {
     freezeOnIssue: ["frozen", [...STATUS, "cancel_agent_job"]], freezeOnPr: ["frozen", [...STATUS, "cancel_agent_job"]], priorityHigh: ["running", []],
     removeTrigger: ["cancelled", SHOW_JOB], closed: ["cancelled", SHOW_JOB], prMerged: ["merged", [...SHOW_JOB, "record_merge"]], prClosed: ["closed", SHOW_JOB],
     repoTurnedGreen: "same", effectFailed: ["failed", SHOW_JOB], statusFailed: ["failed", ["cancel_agent_job"]],
-    jobStarted: "same", jobFinished: ["awaiting_agent", [...SHOW, DISPATCH]], jobFailed: ["failed", SHOW],
+    jobStarted: "same", jobFinished: ["awaiting_agent", ["upsert_check_run", DISPATCH]], jobFailed: ["failed", SHOW],
     humanPush: ["running", []],
     changesRequested: keep("authorize_actor"),
     suiteOnHead: ["running", []], ciSuccess: "same", ciFailure: "same", ciPending: "same", ciWaitExpired: "same",
@@ -148,10 +149,10 @@ const ACTIVE_TABLE: Record<WorkingState, Record<EventName, Expected>> = {
     removeTrigger: ["cancelled", SHOW], closed: ["cancelled", SHOW], prMerged: ["merged", [...SHOW, "record_merge"]], prClosed: ["closed", SHOW],
     repoTurnedGreen: "same", effectFailed: ["failed", SHOW], statusFailed: ["failed", []],
     // The escalation comment says "Push a fix to this branch": CI is awaited on the human's commit.
-    humanPush: ["awaiting_ci", [...SHOW, "schedule_ci_wait"]],
+    humanPush: ["awaiting_ci", ["remove_label", ...SHOW, "schedule_ci_wait"]],
     changesRequested: keep("authorize_actor"),
-    allowedStop: ["cancelled", SHOW], allowedRetry: ["awaiting_agent", ["answer_command", ...SHOW, DISPATCH]],
-    allowedReview: ["awaiting_agent", [...SHOW, DISPATCH]],
+    allowedStop: ["cancelled", SHOW], allowedRetry: ["awaiting_agent", ["answer_command", "remove_label", ...SHOW, DISPATCH]],
+    allowedReview: ["awaiting_agent", ["remove_label", ...SHOW, DISPATCH]],
   },
 };
 
