@@ -97,7 +97,7 @@ async function renderAnswer(input: EffectInput<AnswerCommandPayload>): Promise<s
   const { payload, task } = input;
   switch (payload.answer) {
     case "refusal":
-      return renderRefusal(payload.login, payload.command, task.config?.freezeLabel ?? DEFAULT_TASK_CONFIG.freezeLabel);
+      return renderRefusal(payload.login, payload.command, task.config?.freezeLabel ?? DEFAULT_TASK_CONFIG.freezeLabel, payload.refusalScope ?? "task");
     case "status":
       return renderStatus(payload.login, task);
     case "explain":
@@ -107,9 +107,20 @@ async function renderAnswer(input: EffectInput<AnswerCommandPayload>): Promise<s
   }
 }
 
-function renderRefusal(login: string, command: string, freezeLabel: string): string {
+function renderRefusal(login: string, command: string, freezeLabel: string, scope: "task" | "issue"): string {
+  const first = `@${login}, sorry: only people with write access to this repository can run \`/foreman ${command}\`, so Foreman did not act on it.`;
+  if (scope === "issue") {
+    // A retry after the issue's task ended: there is nothing running to freeze.
+    return [
+      first,
+      "",
+      "Please ask a maintainer to run it for you, or to add the agent label again.",
+      "",
+      "<sub>Foreman says this once per person on this issue; it ignores further commands from you here.</sub>",
+    ].join("\n");
+  }
   return [
-    `@${login}, sorry: only people with write access to this repository can run \`/foreman ${command}\`, so Foreman did not act on it.`,
+    first,
     "",
     `If this task should stop for now, someone with triage access can add the \`${freezeLabel}\` label, which freezes it until the label is removed. Otherwise, please ask a maintainer to run the command for you.`,
     "",

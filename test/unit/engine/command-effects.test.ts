@@ -154,6 +154,17 @@ describe("runAnswerCommand: refusal", () => {
     expect(github.writes()).toHaveLength(1);
   });
 
+  it("a refused retry after the issue's task ended is refused once per person on the issue, without freeze advice", async () => {
+    const github = mockGitHub();
+    github.scope.get(`${REPO_PATH}/issues/9/comments`).query({ per_page: "100" }).reply(200, []);
+    github.scope.post(`${REPO_PATH}/issues/9/comments`).reply(201, { id: 9103 });
+    await runAnswerCommand(buildInput({ ...refusal, refusalScope: "issue" as const }));
+    const body = (github.writes()[0]?.body as { body: string }).body;
+    expect(body).toMatch(/^<!-- foreman:refusal:issue:\d+:\d+:eve -->\n@eve, sorry: only people with write access/);
+    expect(body).toContain("once per person on this issue");
+    expect(body).not.toContain("needs-human-review");
+  });
+
   it("refuses another user separately", async () => {
     const github = mockGitHub();
     const earlier = `<!-- foreman:refusal:${TASK_ID}:eve -->\nsorry`;
