@@ -22,6 +22,8 @@ export interface CheckRunLinks {
   pullRequestUrl: string;
   /** The hash of the task's latest compliance record; cited on a completed run. */
   recordHash: string | null;
+  /** Each started job's redacted log, by job id (when Foreman has a public URL). */
+  logUrls?: Readonly<Record<string, string>>;
 }
 
 // GitHub rejects a summary over 65535 characters; stay well under it, counting UTF-16 units
@@ -78,17 +80,17 @@ export function renderCheckRun(task: Task, links: CheckRunLinks): CheckRunView {
     conclusion,
     detailsUrl: completed ? (links.evidenceUrl ?? links.pullRequestUrl) : null,
     title: TITLES[task.state](task),
-    summary: [head, renderSteps(task.pipeline.steps, budget), ...tail].join("\n\n"),
+    summary: [head, renderSteps(task.pipeline.steps, budget, links.logUrls ?? {}), ...tail].join("\n\n"),
   };
 }
 
-function renderSteps(steps: readonly StepRecord[], budget: number): string {
+function renderSteps(steps: readonly StepRecord[], budget: number, logUrls: Readonly<Record<string, string>>): string {
   const heading = "### Steps";
   if (steps.length === 0) return `${heading}\n\n_No step has run yet._`;
   const lines: string[] = [];
   let used = heading.length + 64;
   for (const [index, step] of steps.entries()) {
-    const line = renderStep(step);
+    const line = renderStep(step, step.status === "queued" ? undefined : logUrls[step.jobId]);
     if (used + line.length + 1 > budget) {
       lines.push(`- … and ${steps.length - index} more steps`);
       break;
@@ -99,12 +101,13 @@ function renderSteps(steps: readonly StepRecord[], budget: number): string {
   return `${heading}\n\n${lines.join("\n")}`;
 }
 
-function renderStep(step: StepRecord): string {
+function renderStep(step: StepRecord, logUrl: string | undefined): string {
   const purpose = PURPOSES[step.purpose];
   const parts = [`${STEP_ICONS[step.status]} **${step.role}**${purpose ? ` (${purpose})` : ""}`, step.status];
   if (step.commitSha) parts.push(`\`${step.commitSha.slice(0, 7)}\``);
   const summary = step.summary ? oneLine(step.summary, MAX_STEP_SUMMARY_LENGTH) : "";
   if (summary) parts.push(summary);
+  if (logUrl) parts.push(`[log](${logUrl})`);
   return `- [${step.status === "succeeded" ? "x" : " "}] ${parts.join(" · ")}`;
 }
 

@@ -7,6 +7,7 @@ import type { Effect } from "../../workflow/effects.js";
 import { EventType } from "../../workflow/events.js";
 import type { TaskState } from "../../workflow/states.js";
 import type { StepPurpose, Task } from "../../workflow/task.js";
+import { listJobLogTokens } from "../../db/queries/list-job-log-tokens.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
 
 type AuthorizeActorPayload = Omit<Extract<Effect, { kind: "authorize_actor" }>, "kind">;
@@ -176,9 +177,7 @@ async function renderExplanation({ payload, task, sql, publicUrl, webBaseUrl }: 
   if (task.reason) lines.push("", `**Why:** ${task.reason.message}`);
   lines.push("", "**Links**", "", `- Pull request: ${task.prNumber !== null ? `#${task.prNumber}` : "none yet"}`);
   if (publicUrl !== null) {
-    const jobs = await sql<Array<{ id: string; role: string; status: string; log_token: string }>>`
-      select id, role, status, log_token from agent_jobs where task_id = ${task.id} order by created_at, id`;
-    for (const job of jobs) lines.push(`- [Log of the \`${job.role}\` job](${publicUrl}/jobs/${job.id}/log?token=${job.log_token}) (${job.status})`);
+    for (const job of await listJobLogTokens(sql, task.id)) lines.push(`- [Log of the \`${job.role}\` job](${publicUrl}/jobs/${job.id}/log?token=${job.logToken}) (${job.status})`);
     lines.push(`- Evidence record (needs an auditor API token): ${publicUrl}/api/compliance/tasks/${task.id}`);
   }
   return lines.join("\n");

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { listJobLogTokens } from "../../db/queries/list-job-log-tokens.js";
 import { findLatestTaskRecordHash } from "../../db/queries/find-latest-task-record-hash.js";
 import { upsertCheckRun } from "../../github/check-run.js";
 import { collectCiResult } from "../../github/collect-ci-result.js";
@@ -22,7 +23,10 @@ export async function runUpsertCheckRun({ task, octokit, attempt, checkRun, publ
   if (sha === null || task.prNumber === null) return { evidence: {} };
   // A completed run cites the chain as it stands, so a reader can check the trail it summarises.
   const recordHash = decideCheckRunConclusion(task.state) === null ? null : await findLatestTaskRecordHash(sql, task.id);
+  // Each step links its job's redacted log (unguessable links; only with a public URL).
+  const logUrls = publicUrl ? Object.fromEntries((await listJobLogTokens(sql, task.id)).map((job) => [job.id, `${publicUrl}/jobs/${job.id}/log?token=${job.logToken}`])) : {};
   const view = renderCheckRun(task, {
+    logUrls,
     evidenceUrl: publicUrl ? `${publicUrl}/api/compliance/tasks/${task.id}` : null,
     pullRequestUrl: task.prUrl ?? `${webBaseUrl}/${task.repo.owner}/${task.repo.name}/pull/${task.prNumber}`,
     recordHash,

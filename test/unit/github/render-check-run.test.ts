@@ -47,6 +47,17 @@ describe("renderCheckRun", () => {
     `);
   });
 
+  it("links each started step to its job's log; a queued step has no log yet", () => {
+    const task = makePipelineTask("running");
+    const [planner, coder, fixer] = task.pipeline.steps;
+    const queued = { ...fixer!, status: "queued" as const, jobId: "job-queued" };
+    const logUrls = { [planner!.jobId]: "https://foreman.example.com/jobs/p/log?token=a", [coder!.jobId]: "https://foreman.example.com/jobs/c/log?token=b", "job-queued": "https://x/never" };
+    const view = renderCheckRun({ ...task, pipeline: { ...task.pipeline, steps: [planner!, coder!, queued] } }, { ...links, recordHash: null, logUrls });
+    expect(view.summary).toContain("Planned the fix: change the redirect. · [log](https://foreman.example.com/jobs/p/log?token=a)");
+    expect(view.summary).toContain("Fixed the redirect. · [log](https://foreman.example.com/jobs/c/log?token=b)");
+    expect(view.summary).not.toContain("https://x/never");
+  });
+
   it("renders an escalation as action required, with the reason, the evidence link and the record hash", () => {
     const task = makePipelineTask("escalated", {
       reason: { code: "CI_FAILED_TOO_OFTEN", message: "CI still fails after 3 attempts.", detail: "FAIL test/a.test.ts\n```inner```" },
