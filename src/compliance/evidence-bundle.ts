@@ -2,6 +2,7 @@ import type { SqlClient } from "../db/client.js";
 import { findArtifacts } from "../db/queries/find-artifacts.js";
 import { findTaskDocument } from "../db/queries/find-task-document.js";
 import { listTaskAgentJobs } from "../db/queries/list-task-agent-jobs.js";
+import { listTaskCiResults } from "../db/queries/list-task-ci-results.js";
 import { listArtifactRefs, type ArtifactStatus } from "./artifact-refs.js";
 import type { ChainRecord } from "./chain.js";
 import { summarizeEvidence, type EvidenceSummary } from "./evidence-summary.js";
@@ -32,6 +33,8 @@ export interface EvidenceBundle {
   records: ChainRecord[];
   artifacts: BundleArtifact[];
   agentJobs: Array<Record<string, unknown>>;
+  /** Every CI suite Foreman saw for the task (on any of its SHAs), with the failing checks it read. */
+  ciResults: Array<Record<string, unknown>>;
   verification: TaskVerification;
   summary: EvidenceSummary;
 }
@@ -62,6 +65,7 @@ export async function buildEvidenceBundle(sql: SqlClient, taskId: string, store:
     records: chain,
     artifacts,
     agentJobs: await listTaskAgentJobs(sql, taskId),
+    ciResults: await listTaskCiResults(sql, taskId),
     verification,
     summary: summarizeEvidence(taskDocument, chain, verification, artifacts.length),
   };
