@@ -24,8 +24,8 @@ export async function runPauseCommand(
   }
   const current = await findPauseSetting(deps.sql);
   if (command === "pause" && args.includes("--status")) {
+    deps.out(current?.paused ? `Foreman is paused (by ${current.by} at ${current.at}${current.reason ? `: ${current.reason}` : ""}).` : deps.pausedByEnv ? "No runtime pause is set." : "Foreman is not paused.");
     if (deps.pausedByEnv) deps.out("Foreman is paused by its environment (FOREMAN_PAUSED=true); `foreman resume` cannot lift that: unset it and restart.");
-    else deps.out(current?.paused ? `Foreman is paused (by ${current.by} at ${current.at}${current.reason ? `: ${current.reason}` : ""}).` : "Foreman is not paused.");
     return 0;
   }
   const reasonAt = args.indexOf("--reason");
@@ -39,6 +39,7 @@ export async function runPauseCommand(
   const paused = command === "pause";
   if ((current?.paused ?? false) === paused) {
     deps.out(paused ? "Foreman was already paused; nothing changed." : "Foreman was not paused; nothing changed.");
+    if (!paused && deps.pausedByEnv) deps.out("Note: FOREMAN_PAUSED=true is set in the environment, so Foreman stays paused until it is unset.");
     return 0;
   }
   await (deps.sql as import("postgres").Sql).begin(async (tx) => {

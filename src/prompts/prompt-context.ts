@@ -71,7 +71,7 @@ export interface PromptContext {
   comments: PromptComment[];
   taskType: TaskType;
   role: PromptRole;
-  /** 1 for the first run of this role on the task, 2 for the first retry, … */
+  /** The job's attempt: 1, or more when the same job runs again (infrastructure retry, a moved branch). */
   attempt: number;
   branch: string;
   /** The planner's plan, for the steps after it. */

@@ -110,8 +110,9 @@ export function escalate(task: Task, failures: CiFailure[]): TransitionResult {
     effects.push({
       kind: EffectKind.postPullRequestComment,
       prNumber: task.prNumber,
-      // One comment per escalation: a later round (after `/foreman retry`) says its own piece.
-      marker: `foreman:escalated:${task.id}:${task.pipeline.steps.filter((step) => step.purpose === "ci_fix").length}`,
+      // One comment per escalation: each escalation is about a different head (a retry's fixer or a
+      // human's push moved it), so a later round says its own piece.
+      marker: `foreman:escalated:${task.id}:${task.headSha ?? "none"}`,
       body: [
         "### 🙋 Foreman needs a human here",
         "",

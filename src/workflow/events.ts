@@ -97,7 +97,16 @@ export type DomainEvent =
   | ({ type: typeof EventType.draftPrOpened; number: number; url: string; reused: boolean } & TaskEventBase)
   | ({ type: typeof EventType.effectFailed; effectKind: string; code: string; message: string } & TaskEventBase)
   | ({ type: typeof EventType.jobStarted; jobId: string; profile: string } & TaskEventBase)
-  | ({ type: typeof EventType.jobFinished; jobId: string; commitSha: string | null; summary: string; usage: JobUsage; report: JobReport } & TaskEventBase)
+  | ({
+      type: typeof EventType.jobFinished;
+      jobId: string;
+      /** The commit the job worked on (a review is about this commit, even if a human pushed meanwhile). */
+      baseSha?: string;
+      commitSha: string | null;
+      summary: string;
+      usage: JobUsage;
+      report: JobReport;
+    } & TaskEventBase)
   | ({ type: typeof EventType.jobFailed; jobId: string; code: string; message: string; logTail: string; usage: JobUsage } & TaskEventBase)
   | ({ type: typeof EventType.ciResultCollected; sha: string; verdict: "success" | "failure" | "pending"; failures: CiFailure[] } & TaskEventBase)
   | ({ type: typeof EventType.ciWaitExpired; sha: string } & TaskEventBase)

@@ -127,11 +127,13 @@ export function onJobFinished(task: Task, event: EventOf<typeof EventType.jobFin
   }
   if (role === "reviewer" || role === "security") {
     const review = event.report.review ?? { body: event.report.body ?? event.summary, comments: [] };
-    if (!shadow && task.prNumber !== null && next.headSha !== null) {
+    // The review is about the commit the reviewer read, even if a human pushed meanwhile.
+    const reviewed = event.baseSha ?? next.headSha;
+    if (!shadow && task.prNumber !== null && reviewed !== null) {
       effects.push({
         kind: EffectKind.postReview,
         prNumber: task.prNumber,
-        commitSha: next.headSha,
+        commitSha: reviewed,
         marker: `foreman:review:${event.jobId}`,
         body: `### 🔎 Foreman ${role} step\n\n${review.body || event.summary}`,
         comments: review.comments,

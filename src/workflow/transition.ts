@@ -216,7 +216,7 @@ function onTriggerAuthorized(task: Task, event: EventOf<typeof EventType.trigger
     };
   }
   // `/foreman retry` is a command: it needs write access, where a label needs triage.
-  if (task.pipeline.origin?.kind === "retry" && !WRITE_PERMISSIONS.includes(event.permission)) return refuseRetry({ ...task, config: event.config }, at);
+  if (task.pipeline.origin?.kind === "retry" && BELOW_WRITE.includes(event.permission)) return refuseRetry({ ...task, config: event.config }, at);
   const authorized: Task = { ...task, config: event.config, type, updatedAt: at };
   if (facts.repoRed === true && type !== "bugfix") {
     // Red mode: while the default branch's CI fails, only bug fixes start.
@@ -261,8 +261,11 @@ function onTriggerRejected(task: Task, event: EventOf<typeof EventType.triggerRe
   return stop(task, state, event.reason, at);
 }
 
-/** Permissions that may give `/foreman` commands. */
-const WRITE_PERMISSIONS: readonly string[] = ["write", "maintain", "admin"];
+/**
+ * Built-in roles that may label but not give `/foreman` commands. (A custom role reaches
+ * `trigger_authorized` only when its base permission is write or admin, so it may.)
+ */
+const BELOW_WRITE: readonly string[] = ["triage", "read"];
 
 /**
  * A `/foreman retry` from someone without write access, after the issue's task ended: the fresh

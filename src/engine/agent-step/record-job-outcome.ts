@@ -38,7 +38,7 @@ export async function fail(
   message: string,
   logTail: string,
   usage: JobUsage | null,
-  evidence: { prompt: string; promptSha256: string; log: string | null; image: string | null; exitCode: number | null } | null,
+  evidence: { prompt: string; promptSha256: string; log: string | null; image: string | null; imageId?: string | null; exitCode: number | null } | null,
   result: unknown = null,
 ): Promise<void> {
   const spent = usage ?? NO_USAGE;
@@ -56,7 +56,7 @@ export async function fail(
     promptSha256: evidence?.promptSha256 ?? null,
     log: evidence?.log ?? null,
     pushedSha: null,
-  }, { failureCode: code });
+  }, { failureCode: code, ...(evidence?.imageId ? { imageId: evidence.imageId } : {}) });
 }
 
 /** How a succeeded job's change reached the branch, or why it did not. */
@@ -82,7 +82,7 @@ export async function succeed(
   const commitSha = "commitSha" in push ? push.commitSha : null;
   // In shadow mode nothing reaches the branch, so the status comment shows what would have.
   const body = push.kind === "skipped_shadow" ? summarizeChanges(job.role, changes) : (result.body ?? null);
-  const event: DomainEvent = { type: EventType.jobFinished, taskId: task.id, jobId: job.id, commitSha, summary: result.summary, usage, report: buildJobReport(result, body) };
+  const event: DomainEvent = { type: EventType.jobFinished, taskId: task.id, jobId: job.id, baseSha: job.baseSha, commitSha, summary: result.summary, usage, report: buildJobReport(result, body) };
   await finish(deps, job, task, event, {
     id: job.id,
     status: "succeeded",

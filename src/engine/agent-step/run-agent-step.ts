@@ -160,7 +160,7 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
     clearInterval(beat);
   }
   const usage = readUsage(outcome);
-  const evidence = { prompt: prompt.text, promptSha256: prompt.sha256, log: outcome.log?.jsonl ?? null, image: outcome.run?.image ?? null, exitCode: outcome.run?.exitCode ?? null };
+  const evidence = { prompt: prompt.text, promptSha256: prompt.sha256, log: outcome.log?.jsonl ?? null, image: outcome.run?.image ?? null, imageId: outcome.run?.imageId ?? null, exitCode: outcome.run?.exitCode ?? null };
 
   // 4. The outcome: retry what infrastructure broke; report what the agent could not do.
   if (outcome.kind === "failed") {

@@ -177,6 +177,8 @@ describe("runAgentStep", () => {
       type: "job_finished",
       taskId: "task-1",
       jobId: "job-1",
+      // The commit the job worked on: a review is posted on it even if a human pushed meanwhile.
+      baseSha: "b".repeat(40),
       commitSha: null,
       summary: "Planned the fix.",
       usage: { durationMs: 1_000, tokens: 0, costUsd: 0 },

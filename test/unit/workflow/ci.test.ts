@@ -64,7 +64,7 @@ describe("red CI: ci_fixer steps, then escalation", () => {
     const effects = flow.send((task) => ciResult(task, "failure", failures));
     expect(kinds(effects)).toEqual(["add_labels", "post_pr_comment", "upsert_status_comment", "upsert_check_run"]);
     expect(effects[0]).toEqual({ kind: "add_labels", issueNumber: 9, labels: ["needs-human-review"] });
-    expect(effects[1]).toMatchObject({ kind: "post_pr_comment", prNumber: 9, marker: "foreman:escalated:task-1:3" });
+    expect(effects[1]).toMatchObject({ kind: "post_pr_comment", prNumber: 9, marker: "foreman:escalated:task-1:fix-3cccccccc" });
     expect((effects[1] as Extract<Effect, { kind: "post_pr_comment" }>).body).toMatchInlineSnapshot(`
       "### 🙋 Foreman needs a human here
 

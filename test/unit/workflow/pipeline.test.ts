@@ -109,6 +109,17 @@ describe("what is redrawn, and where", () => {
   });
 });
 
+describe("a human push while the reviewer runs", () => {
+  test("the review is posted on the commit the reviewer read; CI is awaited on the human's", () => {
+    const flow = new Flow(makeTask("running", { step: "reviewer", headSha: "c0ffee", pipeline: { ...makeTask("running").pipeline, roles: ["coder", "reviewer"], index: 1 } }));
+    flow.send(events.humanPush);
+    expect(flow.task.headSha).toBe("human-1");
+    const effects = flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, baseSha: "c0ffee", commitSha: null, report: approvingReport }));
+    expect(effects.find((effect) => effect.kind === "post_review")).toMatchObject({ commitSha: "c0ffee" });
+    expect(flow.task).toMatchObject({ state: "awaiting_ci", headSha: "human-1", pipeline: { waitingCiSha: "human-1" } });
+  });
+});
+
 describe("review revisions", () => {
   /** A task whose reviewer (step 2 of the default pipeline) runs on the coder's commit. */
   function reviewing(settings: TaskConfig = config, roles = ["planner", "coder", "reviewer"], index = 2): Flow {
