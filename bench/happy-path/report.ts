@@ -1,0 +1,137 @@
+import { fmt, quantile } from "../lib/stats.js";
+import type { LoopRequest } from "./loop-github.js";
+import type { ContainerTimes } from "./timing-runner.js";
+
+/** An agent job as stored, with its task's issue. */
+export interface JobRow {
+  id: string;
+  taskId: string;
+  issue: number;
+  role: string;
+  attempt: number;
+  status: string;
+  /** agent_jobs.started_at: when the runner leased (claimed) the job. */
+  claimedAt: number | null;
+}
+
+/** A `task.transition` compliance record: when an event was applied to a task, and what it queued. */
+export interface TransitionRow {
+  taskId: string;
+  seq: number;
+  at: number;
+  event: string;
+  deliveryId: string;
+  to: string;
+  effects: string[];
+}
+
+/** The timestamps of one agent job step, all on the wall clock (ms). */
+export interface StepTiming {
+  issue: number;
+  role: string;
+  /** The transition that queued the job was applied (the draft PR opened, or the previous step's end event). */
+  dispatchedAt: number;
+  claimedAt: number;
+  /** The job's `GET /tarball/:sha` reached GitHub: job_started applied, prompt context read and rendered. */
+  tarballAt: number;
+  startCalledAt: number;
+  runningAt: number;
+  exitedAt: number;
+  removedAt: number;
+  /** The job's end event (`job:<id>:finished`) was applied to the task. */
+  appliedAt: number;
+}
+
+/** Join the stored job and transition timestamps with the container times; jobs missing any of them are returned apart. */
+export function buildStepTimings(
+  jobs: readonly JobRow[],
+  transitions: readonly TransitionRow[],
+  times: ReadonlyMap<string, ContainerTimes>,
+  /** Per issue, when each of its tarball downloads reached GitHub, in order (one per job attempt). */
+  tarballs: ReadonlyMap<number, readonly number[]>,
+): { steps: StepTiming[]; incomplete: string[] } {
+  const byTask = new Map<string, TransitionRow[]>();
+  for (const row of transitions) byTask.set(row.taskId, [...(byTask.get(row.taskId) ?? []), row]);
+  const steps: StepTiming[] = [];
+  const incomplete: string[] = [];
+  const jobsByTask = new Map<string, JobRow[]>();
+  for (const job of jobs) jobsByTask.set(job.taskId, [...(jobsByTask.get(job.taskId) ?? []), job]);
+  for (const [taskId, taskJobs] of jobsByTask) {
+    const rows = byTask.get(taskId) ?? [];
+    // The n-th transition that queued a job queued the task's n-th job (jobs come in creation order).
+    const dispatches = rows.filter((row) => row.effects.includes("dispatch_agent_job"));
+    taskJobs.forEach((job, index) => {
+      const container = times.get(`${job.id}-${job.attempt}`);
+      const applied = rows.find((row) => row.deliveryId === `job:${job.id}:finished`);
+      const dispatched = dispatches[index];
+      const tarballAt = tarballs.get(job.issue)?.[index];
+      if (tarballAt === undefined || !container || container.runningAt === null || container.exitedAt === null || container.removedAt === null || !applied || !dispatched || job.claimedAt === null || job.attempt !== 1) {
+        incomplete.push(`${job.role} of issue ${job.issue} (attempt ${job.attempt}, ${job.status})`);
+        return;
+      }
+      steps.push({
+        issue: job.issue,
+        role: job.role,
+        dispatchedAt: dispatched.at,
+        claimedAt: job.claimedAt,
+        tarballAt,
+        startCalledAt: container.startCalledAt,
+        runningAt: container.runningAt,
+        exitedAt: container.exitedAt,
+        removedAt: container.removedAt,
+        appliedAt: applied.at,
+      });
+    });
+  }
+  return { steps, incomplete };
+}
+
+/** p50 / p95 (and max) of a list, in ms, fixed width. */
+export function formatSpread(values: readonly number[]): string {
+  if (values.length === 0) return "      n/a";
+  return `p50 ${fmt(quantile(values, 0.5)).padStart(7)}  p95 ${fmt(quantile(values, 0.95)).padStart(7)}  max ${fmt(Math.max(...values)).padStart(7)}`;
+}
+
+/** GitHub reads and writes per task and the writes by endpoint. */
+export function summarizeGitHubCalls(requests: readonly LoopRequest[], issues: readonly number[]) {
+  const calls = requests.filter((request) => !request.endpoint.startsWith("POST /app/"));
+  const counted = new Set(issues);
+  const perIssue = new Map(issues.map((issue) => [issue, { reads: 0, writes: 0, byEndpoint: new Map<string, number>() }]));
+  let sharedReads = 0;
+  const sharedReadEndpoints = new Map<string, number>();
+  const unattributedWrites: string[] = [];
+  for (const call of calls) {
+    const isRead = call.method === "GET";
+    if (call.issue === null) {
+      if (isRead) {
+        sharedReads += 1;
+        sharedReadEndpoints.set(call.endpoint, (sharedReadEndpoints.get(call.endpoint) ?? 0) + 1);
+      } else unattributedWrites.push(call.endpoint);
+      continue;
+    }
+    if (!counted.has(call.issue)) continue;
+    const entry = perIssue.get(call.issue)!;
+    if (isRead) entry.reads += 1;
+    else {
+      entry.writes += 1;
+      entry.byEndpoint.set(call.endpoint, (entry.byEndpoint.get(call.endpoint) ?? 0) + 1);
+    }
+  }
+  // Repository-level reads (the config, the base branch) name no task: each task is charged an equal share.
+  const share = issues.length === 0 ? 0 : sharedReads / issues.length;
+  const reads = [...perIssue.values()].map((entry) => entry.reads + share);
+  const writes = [...perIssue.values()].map((entry) => entry.writes);
+  const endpoints = new Set([...perIssue.values()].flatMap((entry) => [...entry.byEndpoint.keys()]));
+  const breakdown = [...endpoints]
+    .map((endpoint) => {
+      const counts = [...perIssue.values()].map((entry) => entry.byEndpoint.get(endpoint) ?? 0);
+      return { endpoint, mean: mean(counts), min: Math.min(...counts), max: Math.max(...counts) };
+    })
+    .sort((a, b) => b.mean - a.mean || a.endpoint.localeCompare(b.endpoint));
+  return { reads, writes, breakdown, sharedReads, sharedReadEndpoints, share, unattributedWrites };
+}
+
+/** The arithmetic mean. */
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;
+}
