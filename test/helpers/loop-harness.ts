@@ -1,12 +1,17 @@
 import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import Docker from "dockerode";
+import nock from "nock";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { TEST_IMAGE } from "../integration/agents/docker-available.js";
 import { buildRepoTarball } from "../integration/agents/repo-tarball.js";
 import { mockGitHub, REPO, REPO_PATH } from "./github-mock.js";
-import { buildCheckSuitePayload } from "./more-payloads.js";
+import { buildCheckSuitePayload, buildIssueCommentPayload } from "./more-payloads.js";
 import { buildIssuesPayload } from "./payloads.js";
 import type { Database } from "../../src/db/client.js";
+import { createTestDatabase, resetTables, type TestDatabase } from "./test-database.js";
 import { buildTestEnv, startTestForeman, type TestForeman } from "./test-foreman.js";
 
 // The whole loop with real containers: each role is a busybox script agent that behaves like the
@@ -18,6 +23,8 @@ export const LOOP_BRANCH = "agent/1-spelling-error-in-the-readme-file";
 export const LOOP_PR = 7;
 const REF_PATH = `${REPO_PATH}/git/refs/${encodeURIComponent(`heads/${LOOP_BRANCH}`)}`;
 const GET_REF_PATH = `${REPO_PATH}/git/ref/${encodeURIComponent(`heads/${LOOP_BRANCH}`)}`;
+/** The label Foreman puts on the PR when it asks a human (the default `freezeLabel`). */
+const ESCALATION_LABEL = "needs-human-review";
 
 /** Writes result.json from a JSON literal. */
 const result = (json: Record<string, unknown>) => `printf '%s' '${JSON.stringify(json).replace(/'/g, "'\\''")}' > /foreman/out/result.json`;
@@ -59,58 +66,171 @@ export function buildLoopConfig(options: { reviewer?: string; pipeline?: string[
   ].join("\n");
 }
 
-/** Start Foreman with agents on, a fresh artifacts dir and workspace. */
-export async function startLoopForeman(database: Database, overrides: Record<string, string> = {}): Promise<{ foreman: TestForeman; artifactsDir: string }> {
-  const artifactsDir = mkdtempSync(join(tmpdir(), "foreman-artifacts-"));
-  const env = buildTestEnv({
-    ARTIFACTS_DIR: artifactsDir,
-    AGENT_IMAGE_ALLOWLIST: "foreman-test/*",
-    WORKSPACE_DIR: mkdtempSync(join(tmpdir(), "foreman-ws-")),
-    PUBLIC_URL: "https://foreman.example.test",
-    ...overrides,
-  });
-  return { foreman: await startTestForeman(database, { env, agents: true }), artifactsDir };
+/** A loop test file's database and Foreman (a fresh one per test), read in a test or a hook. */
+export interface LoopForeman {
+  readonly database: TestDatabase;
+  readonly foreman: TestForeman;
+  readonly artifactsDir: string;
+  /** The `n`-th id this file's Foreman gives out (tasks, jobs, …), as in `id(1)` for the first task. */
+  id(n: number): string;
 }
 
-/** A strict simulated GitHub for the loop, with helpers for each phase. */
+/**
+ * Registers the hooks of a loop test file: its own database (created once, emptied before each
+ * test), and before each test a Foreman with agents on, a fresh artifacts dir and workspace, and
+ * ids of the file's own: `<idPrefix>-0000-4000-8000-000000000001`, … (UUIDs, as the tables want).
+ * Container names carry the job id, so two test files whose jobs had the same sequential ids would
+ * collide in Docker ("container name already in use") when they run at the same time: give each file
+ * a distinct prefix. After each test Foreman is stopped, and a request no GitHub mock answered fails
+ * the test (Foreman takes the 501 as a failed effect, which a test might not notice otherwise); a
+ * failed test prints Foreman's warnings and errors. `server: true` gives Foreman's HTTP server a
+ * free port on 127.0.0.1 (for `foreman.server.start()`).
+ */
+export function useLoopForeman(options: { idPrefix: string; env?: Record<string, string>; server?: boolean }): LoopForeman {
+  if (!/^[0-9a-f]{8}$/.test(options.idPrefix)) throw new Error(`idPrefix must be 8 hex digits (the first group of a UUID), not ${options.idPrefix}`);
+  const id = (n: number) => `${options.idPrefix}-0000-4000-8000-${String(n).padStart(12, "0")}`;
+  let database: TestDatabase | undefined;
+  let started: { foreman: TestForeman; artifactsDir: string } | undefined;
+  const unmatched: string[] = [];
+  const onNoMatch = (request: Request) => {
+    const url = new URL(request.url);
+    if (url.hostname === "api.github.com") unmatched.push(`${request.method} ${decodeURIComponent(url.pathname + url.search)}`);
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    nock.emitter.on("no match", onNoMatch);
+  });
+  afterAll(async () => {
+    nock.emitter.off("no match", onNoMatch);
+    await database?.drop();
+  });
+  beforeEach(async () => {
+    unmatched.length = 0;
+    await resetTables(database!);
+    const artifactsDir = mkdtempSync(join(tmpdir(), "foreman-artifacts-"));
+    const env = buildTestEnv({
+      ARTIFACTS_DIR: artifactsDir,
+      AGENT_IMAGE_ALLOWLIST: "foreman-test/*",
+      WORKSPACE_DIR: mkdtempSync(join(tmpdir(), "foreman-ws-")),
+      PUBLIC_URL: "https://foreman.example.test",
+      ...(options.server ? { HOST: "127.0.0.1", PORT: String(await findFreePort()) } : {}),
+      ...options.env,
+    });
+    const foreman = await startTestForeman(database!, { env, agents: true });
+    let next = 0;
+    foreman.deps.newId = () => id(++next);
+    started = { foreman, artifactsDir };
+  });
+  afterEach(async (context) => {
+    const foreman = started?.foreman;
+    started = undefined;
+    await foreman?.stop();
+    // What went wrong inside Foreman (failed effects, events, jobs) says more than the assertion.
+    if (context.task.result?.state === "fail") {
+      console.error("INBOX", JSON.stringify(await database!.sql`select id, delivery_id, dedupe_key, lane, status, attempts, available_at, created_at, processed_at, event_name, event->>'type' as type from webhook_deliveries order by id`, null, 1));
+      console.error("INFO", foreman?.logs.filter((l) => /transition|stored|ignored|dedupe/i.test(l)).map((l) => l.slice(0, 400)).join("\n"));
+      for (const line of foreman?.logs.filter((entry) => /"level":(40|50|60)/.test(entry)) ?? []) console.error(line.trimEnd());
+    }
+    if (unmatched.length > 0) {
+      // A hook that throws skips the hooks after it, among them the strict check of
+      // test/helpers/setup.ts: clean up as it does and report its finding too, or this test's unused
+      // mocks would answer the next test's requests.
+      const pending = nock.pendingMocks();
+      nock.cleanAll();
+      const unused = pending.length > 0 ? `\nunused GitHub mocks:\n  ${pending.join("\n  ")}` : "";
+      throw new Error(`requests no GitHub mock answered:\n  ${unmatched.join("\n  ")}${unused}`);
+    }
+  });
+
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} exists only inside a test of a file that calls useLoopForeman`);
+    return value;
+  };
+  return {
+    get database() {
+      return need(database, "the loop database");
+    },
+    get foreman() {
+      return need(started, "the loop Foreman").foreman;
+    },
+    get artifactsDir() {
+      return need(started, "the loop Foreman").artifactsDir;
+    },
+    id,
+  };
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on now (the system picks it). */
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** What `mockGitHub` gives a loop mock, for the helpers below. */
+type GitHubMock = ReturnType<typeof mockGitHub>;
+
+/**
+ * A strict simulated GitHub for the loop, with helpers for each phase. Every request is declared
+ * on the strict scope exactly as often as Foreman makes it (`.times(n)`, or one interceptor
+ * answering a queue), except what `mockRedraws` puts on the display scope.
+ */
 export function mockLoopGitHub(config: string) {
   const github = mockGitHub().token();
-  let checkRunIds = 500;
-  const scope = github.scope;
+  const { scope } = github;
   return {
     ...github,
-    /** Label → draft PR #7 with the status comment; status comment edits and check runs are answered freely (their count depends on timing). */
-    upToDraftPr() {
-      github.permission("Codertocat", "write").config(config).branch("base-sha", "base-tree-sha").planCommit("plan-sha").createRef().pull(LOOP_PR).labels(LOOP_PR).createComment(1);
-      scope.patch(`${REPO_PATH}/issues/comments/9001`).reply(200, { id: 9001 }).persist();
-      scope.post(`${REPO_PATH}/check-runs`).reply(201, () => ({ id: ++checkRunIds })).persist();
-      // Every step reads the issue and its thread (the same answer each time).
-      scope.get(`${REPO_PATH}/issues/1`).reply(200, { number: 1, title: "Spelling error in the README file", body: "It says teh.", user: { login: "Codertocat" }, labels: [] }).persist();
-      scope.get(`${REPO_PATH}/issues/1/comments`).query({ per_page: "100" }).reply(200, []).persist();
-      scope.patch(/\/repos\/Codertocat\/Hello-World\/check-runs\/\d+$/).reply(200, { id: 501 }).persist();
+    /** `login`'s role on the repository, read `times` times. */
+    permission(login: string, role: "write" | "read", times = 1) {
+      scope.get(`${REPO_PATH}/collaborators/${login}/permission`).times(times).reply(200, { permission: role, role_name: role, user: { login } });
       return this;
     },
-    /** What the host reads to render one step's prompt and build its workspace at `sha`. */
-    // Identical interceptors are declared once with a count (nock serves repeats of one path in order).
+    /** Label → draft PR #7 with the status comment, each read and write once; redraws and the issue's reads as `mockRedraws`. */
+    draftPr() {
+      this.permission("Codertocat", "write");
+      github.config(config).branch("base-sha", "base-tree-sha").planCommit("plan-sha").createRef().pull(LOOP_PR).labels(LOOP_PR).createComment(1);
+      mockRedraws(github);
+      return this;
+    },
+    /** What the host reads to render a step's prompt and build its workspace at `sha`, for `times` steps that start there. */
     async stepReads(sha: string, options: { times?: number; files?: Record<string, string> } = {}) {
       const files = options.files ?? { "README.md": "Teh README.\n" };
-      const times = options.times ?? 1;
-      scope.get(`${REPO_PATH}/git/trees/${sha}`).query({ recursive: "true" }).times(times).reply(200, {
+      await this.stepReadsInTurn(sha, Array.from({ length: options.times ?? 1 }, () => files));
+      return this;
+    },
+    /**
+     * What steps read at `sha`, answered with each file set in turn: a step that runs again on the
+     * same commit (after a freeze, a pause, a retry) sees the next set. One interceptor per path.
+     */
+    async stepReadsInTurn(sha: string, fileSets: Array<Record<string, string>>) {
+      const trees = fileSets.map((files) => ({
         sha: `${sha}-tree`,
         truncated: false,
         tree: Object.keys(files).map((path) => ({ path, type: "blob", mode: "100644", sha: `${path}-blob` })),
-      });
-      scope.get(`${REPO_PATH}/tarball/${sha}`).times(times).reply(200, await buildRepoTarball(files), { "content-type": "application/x-gzip" });
+      }));
+      const tarballs = await Promise.all(fileSets.map((files) => buildRepoTarball(files)));
+      scope.get(`${REPO_PATH}/git/trees/${sha}`).query({ recursive: "true" }).times(fileSets.length).reply(200, () => trees.shift());
+      scope.get(`${REPO_PATH}/tarball/${sha}`).times(fileSets.length).reply(200, () => tarballs.shift(), { "content-type": "application/x-gzip" });
       return this;
     },
-    /** The reviewer's diff of the work so far. */
-    diff(head: string) {
-      scope.get(`${REPO_PATH}/compare/${encodeURIComponent(`base-sha...${head}`)}`).reply(200, "diff --git a/README.md b/README.md\n-Teh README.\n+The README.\n");
+    /** The reviewer's diff of the work so far, read by `times` reviewer runs. */
+    diff(head: string, times = 1) {
+      scope.get(`${REPO_PATH}/compare/${encodeURIComponent(`base-sha...${head}`)}`).times(times).reply(200, "diff --git a/README.md b/README.md\n-Teh README.\n+The README.\n");
       return this;
     },
-    /** One verified commit on top of `parent`, moving the branch with force: false. */
-    push(parent: string, commit: string) {
-      scope.get(GET_REF_PATH).reply(200, { ref: `refs/heads/${LOOP_BRANCH}`, object: { sha: parent } });
+    /**
+     * One verified commit on top of `parent`, moving the branch with force: false. Declare the pushes
+     * of a test in the order they happen: the branch's ref is answered by the first unused declaration.
+     * The ref is read once by the push; `refReads: 2` when a retried task adopted the branch before.
+     */
+    push(parent: string, commit: string, options: { refReads?: number } = {}) {
+      scope.get(GET_REF_PATH).times(options.refReads ?? 1).reply(200, { ref: `refs/heads/${LOOP_BRANCH}`, object: { sha: parent } });
       scope.get(`${REPO_PATH}/git/commits/${parent}`).reply(200, { sha: parent, tree: { sha: `${parent}-tree` }, parents: [{ sha: "base-sha" }] });
       scope.post(`${REPO_PATH}/git/trees`, (body: { base_tree?: string }) => body.base_tree === `${parent}-tree`).reply(201, { sha: `${commit}-tree` });
       scope.post(`${REPO_PATH}/git/commits`, (body: { parents?: string[] }) => body.parents?.[0] === parent).reply(201, { sha: commit });
@@ -153,8 +273,67 @@ export function mockLoopGitHub(config: string) {
       scope.post("/graphql", (body: { query?: string }) => body.query?.includes("markPullRequestReadyForReview") === true).reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } });
       return this;
     },
+    /** `times` comments of Foreman's on the issue whose body carries `marker` (`foreman:answer:`, `foreman:refusal:`). */
+    issueComments(marker: string, times = 1, id = 9100) {
+      scope.post(`${REPO_PATH}/issues/1/comments`, (body: { body?: string }) => body.body?.includes(marker) === true).times(times).reply(201, { id });
+      return this;
+    },
+    /** Escalated `times` times: the `needs-human-review` label added to the PR each time. */
+    escalationLabel(times = 1) {
+      scope.post(`${REPO_PATH}/issues/${LOOP_PR}/labels`, { labels: [ESCALATION_LABEL] }).times(times).reply(200, [{ name: ESCALATION_LABEL }]);
+      return this;
+    },
+    /** The escalation's comment on the PR. */
+    escalationComment(id = 802) {
+      scope.post(`${REPO_PATH}/issues/${LOOP_PR}/comments`, (body: { body?: string }) => body.body?.includes("foreman:escalated:") === true).reply(201, { id });
+      return this;
+    },
+    /** Leaving `escalated`: the label comes off the PR (GitHub answers 404 when someone already took it off). */
+    escalationLabelRemoved(status: 200 | 404 = 200) {
+      scope.delete(`${REPO_PATH}/issues/${LOOP_PR}/labels/${ESCALATION_LABEL}`).reply(status, status === 200 ? [] : { message: "Label does not exist" });
+      return this;
+    },
   };
 }
+
+/** A loop mock as `mockLoopGitHub` makes it. */
+export type LoopGitHub = ReturnType<typeof mockLoopGitHub>;
+
+/**
+ * The writes whose count depends on timing, and the issue reads every step makes, on the display
+ * scope (persisted and optional): status comment edits and `foreman` check runs (there is one only
+ * once work is pushed; due redraws are coalesced, so how many reach GitHub depends on timing), and
+ * `GET /issues/1` and its thread, which every step reads with the same answer (counting them would
+ * only count the steps again). Declare a thread answer of your own first.
+ */
+export function mockRedraws(github: Pick<GitHubMock, "display">): void {
+  let checkRunIds = 700;
+  github.display.patch(`${REPO_PATH}/issues/comments/9001`).optionally().reply(200, { id: 9001 });
+  github.display.post(`${REPO_PATH}/check-runs`).optionally().reply(201, () => ({ id: ++checkRunIds }));
+  github.display.patch(/\/repos\/Codertocat\/Hello-World\/check-runs\/\d+$/).optionally().reply(200, { id: 701 });
+  github.display.get(`${REPO_PATH}/issues/1`).optionally().reply(200, { number: 1, title: "Spelling error in the README file", body: "It says teh.", user: { login: "Codertocat" }, labels: [] });
+  github.display.get(`${REPO_PATH}/issues/1/comments`).query({ per_page: "100" }).optionally().reply(200, []);
+}
+
+/** `actionWrites` of one pushed step: a tree, a commit, the branch moved. */
+export const PUSH_WRITES: readonly string[] = Object.freeze(["POST /git/trees", "POST /git/commits", `PATCH /git/refs/heads/${LOOP_BRANCH}`]);
+
+/** `actionWrites` from the label to the draft PR with its status comment. */
+export const DRAFT_PR_WRITES: readonly string[] = Object.freeze([
+  "POST /git/commits", // the empty plan commit
+  "POST /git/refs",
+  "POST /pulls",
+  `POST /issues/${LOOP_PR}/labels`, // the repo's PR labels
+  "POST /issues/1/comments", // the status comment
+]);
+
+/** `actionWrites` of the pipeline up to the reviewer's review: label → draft PR → plan → code → review. */
+export const PIPELINE_WRITES: readonly string[] = Object.freeze([
+  ...DRAFT_PR_WRITES,
+  `POST /issues/${LOOP_PR}/comments`, // the plan
+  ...PUSH_WRITES, // the code
+  `POST /pulls/${LOOP_PR}/reviews`,
+]);
 
 /** Label the issue. */
 export function labelIssue(foreman: TestForeman): Promise<void> {
@@ -168,10 +347,87 @@ export function completeSuite(foreman: TestForeman, sha: string, conclusion: "su
   return foreman.receive("check_suite", payload);
 }
 
-/** The writes that are not redraws of the status comment or the check run (those depend on timing). */
-export function actionWrites(github: { writes: ReturnType<typeof mockGitHub>["writes"] }): string[] {
+/** "METHOD /path" of each write, in order. */
+function describeWrites(github: Pick<GitHubMock, "writes">): string[] {
+  return github.writes().map((request) => `${request.method} ${request.path.replace(REPO_PATH, "")}`);
+}
+
+/** The writes that are not redraws (status comment edits, check runs: their count depends on timing), as "METHOD /path". */
+export function actionWrites(github: Pick<GitHubMock, "writes">): string[] {
+  return describeWrites(github).filter((write) => !/^PATCH \/issues\/comments\/\d+$/.test(write) && !write.includes("/check-runs"));
+}
+
+/** Every write since the `from`-th (redraws included), as "METHOD /path". */
+export function writesSince(github: Pick<GitHubMock, "writes">, from: number): string[] {
+  return describeWrites(github).slice(from);
+}
+
+/** A `/foreman` command (or any comment) by a user, on the PR by default. */
+export function commentAsUser(foreman: TestForeman, options: { body: string; sender: string; commentId: number; onPullRequest?: boolean }): Promise<void> {
+  const onPullRequest = options.onPullRequest ?? true;
+  const payload = buildIssueCommentPayload({
+    body: options.body,
+    issueNumber: onPullRequest ? LOOP_PR : 1,
+    onPullRequest,
+    commentId: options.commentId,
+    sender: options.sender,
+    senderType: "User",
+    title: onPullRequest ? "Fix README spelling" : "Spelling error in the README file",
+  });
+  return foreman.receive("issue_comment", payload);
+}
+
+/** The one task of a loop test, as stored. */
+export interface LoopTask {
+  state: string;
+  head_sha: string | null;
+  step: string | null;
+  reason: { code: string; message: string } | null;
+  pipeline: {
+    ciAttempts: number;
+    reviewRevisions: number;
+    humanRevisions: number;
+    purpose: string;
+    steps: Array<{ role: string; purpose: string; status: string; commitSha: string | null }>;
+  };
+}
+
+/** The task (the first one, when a test has several). */
+export async function readLoopTask(database: Database): Promise<LoopTask> {
+  const [task] = (await database.sql`select state, head_sha, step, reason, pipeline from tasks order by created_at limit 1`) as unknown as [LoopTask];
+  return task;
+}
+
+/** The task's agent jobs in order: role, status, base commit and prompt. */
+export async function readLoopJobs(database: Database): Promise<Array<{ role: string; status: string; base_sha: string; prompt: string | null }>> {
+  return (await database.sql`select role, status, base_sha, prompt from agent_jobs order by created_at, id`) as unknown as Array<{ role: string; status: string; base_sha: string; prompt: string | null }>;
+}
+
+/** The agent containers of a task that this Foreman started and that still run (other test files run containers too). */
+export function listRunningContainers(foreman: TestForeman, taskId: string) {
+  return new Docker().listContainers({ filters: { label: [`foreman.task=${taskId}`, `foreman.replica=${foreman.deps.replicaId}`] } });
+}
+
+/** Wait until the task's `role` step runs in its container and the task knows it, with every effect done. */
+export async function waitForRunningStep(loop: LoopForeman, taskId: string, role: string): Promise<void> {
+  await expect.poll(async () => (await listRunningContainers(loop.foreman, taskId)).length, { timeout: 30_000, interval: 100 }).toBe(1);
+  await expect.poll(async () => (await loop.database.sql`select state, step from tasks`)[0], { timeout: 10_000 }).toMatchObject({ state: "running", step: role });
+  await loop.foreman.worker.whenIdle();
+}
+
+/** The bodies of Foreman's writes to one path, in order. */
+export function writeBodies<T = Record<string, unknown>>(github: Pick<GitHubMock, "writes">, method: string, path: string): T[] {
   return github
     .writes()
-    .filter((request) => !request.path.includes("/issues/comments/9001") && !request.path.includes("/check-runs"))
-    .map((request) => `${request.method} ${request.path.replace(REPO_PATH, "")}`);
+    .filter((request) => request.method === method && request.path === `${REPO_PATH}${path}`)
+    .map((request) => request.body as T);
+}
+
+/** The latest body of issue 1's status comment (comment 9001), as created or edited. */
+export function lastStatusComment(github: Pick<GitHubMock, "writes">): string {
+  const bodies = github
+    .writes()
+    .filter((request) => request.path.endsWith("/issues/comments/9001") || (request.path.endsWith("/issues/1/comments") && (request.body as { body?: string }).body?.startsWith("<!-- foreman:status -->") === true))
+    .map((request) => (request.body as { body: string }).body);
+  return bodies.at(-1) ?? "";
 }

@@ -1,36 +1,19 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { FileArtifactStore } from "../../../src/compliance/artifacts.js";
 import { buildEvidenceBundle } from "../../../src/compliance/evidence-bundle.js";
 import { verifyDatabase } from "../../../src/compliance/verify-database.js";
 import { checkCoverage } from "../../../src/compliance/check-coverage.js";
-import { actionWrites, buildLoopConfig, completeSuite, labelIssue, LOOP_BRANCH, LOOP_PR, mockLoopGitHub, startLoopForeman } from "../../helpers/loop-harness.js";
+import { actionWrites, buildLoopConfig, completeSuite, labelIssue, LOOP_BRANCH, LOOP_PR, mockLoopGitHub, PIPELINE_WRITES, useLoopForeman } from "../../helpers/loop-harness.js";
 import { REPO_PATH } from "../../helpers/github-mock.js";
 import { buildClosedPullRequestPayload, buildReviewPayload } from "../../helpers/more-payloads.js";
-import { createTestDatabase, resetTables, type TestDatabase } from "../../helpers/test-database.js";
-import type { TestForeman } from "../../helpers/test-foreman.js";
 import { dockerAvailable } from "../agents/docker-available.js";
 
-let database: TestDatabase;
-let foreman: TestForeman;
-let artifactsDir: string;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database.drop();
-});
-beforeEach(async () => {
-  await resetTables(database);
-  ({ foreman, artifactsDir } = await startLoopForeman(database));
-});
-afterEach(async () => {
-  await foreman.stop();
-});
+const loop = useLoopForeman({ idPrefix: "a0000000" });
 
 describe.skipIf(!dockerAvailable)("the whole loop, happy path", () => {
   test("label → plan → code → review → CI green → ready for review → merged, with the exact GitHub writes and a complete evidence bundle", async () => {
-    const github = mockLoopGitHub(buildLoopConfig({ reviewers: ["octocat"] })).upToDraftPr();
+    const { foreman, database } = loop;
+    const github = mockLoopGitHub(buildLoopConfig({ reviewers: ["octocat"] })).draftPr();
     await github.stepReads("plan-sha", { times: 2 }); // planner and coder
     github.planComment();
     github.push("plan-sha", "code-sha");
@@ -65,20 +48,7 @@ describe.skipIf(!dockerAvailable)("the whole loop, happy path", () => {
     expect(await database.sql`select state from tasks`).toMatchObject([{ state: "merged" }]);
 
     // Every write Foreman made, in order (redraws of the status comment and check run aside).
-    expect(actionWrites(github)).toEqual([
-      "POST /git/commits", // the empty plan commit
-      "POST /git/refs",
-      "POST /pulls",
-      `POST /issues/${LOOP_PR}/labels`,
-      "POST /issues/1/comments", // the status comment
-      `POST /issues/${LOOP_PR}/comments`, // the plan
-      "POST /git/trees",
-      "POST /git/commits",
-      `PATCH /git/refs/heads/${LOOP_BRANCH}`,
-      `POST /pulls/${LOOP_PR}/reviews`,
-      "POST /graphql",
-      `POST /pulls/${LOOP_PR}/requested_reviewers`,
-    ]);
+    expect(actionWrites(github)).toEqual([...PIPELINE_WRITES, "POST /graphql", `POST /pulls/${LOOP_PR}/requested_reviewers`]);
     const review = github.writes().find((request) => request.path.endsWith("/reviews"))!.body as Record<string, unknown>;
     expect(review).toMatchObject({ event: "COMMENT", commit_id: "code-sha" });
     expect(JSON.stringify(github.writes())).not.toMatch(/"event":"(APPROVE|REQUEST_CHANGES)"/);
@@ -87,13 +57,13 @@ describe.skipIf(!dockerAvailable)("the whole loop, happy path", () => {
     // The check run ends green with the evidence link and the latest record hash.
     const lastCheckRun = github.writes().filter((request) => request.path.includes("/check-runs")).at(-1)!.body as { status: string; conclusion: string; output: { summary: string } };
     expect(lastCheckRun).toMatchObject({ status: "completed", conclusion: "success" });
-    expect(lastCheckRun.output.summary).toContain("https://foreman.example.test/api/compliance/tasks/00000000-0000-4000-8000-000000000001");
+    expect(lastCheckRun.output.summary).toContain(`https://foreman.example.test/api/compliance/tasks/${loop.id(1)}`);
     // The status comment's checklist shows the three steps.
     const lastComment = (github.writes().filter((request) => request.path.endsWith("/comments/9001")).at(-1)!.body as { body: string }).body;
     expect(lastComment).toMatch(/✅ `planner`[\s\S]*✅ `coder` · pushed code-sh[\s\S]*✅ `reviewer`/);
 
     const [{ id: taskId }] = (await database.sql`select id from tasks`) as unknown as [{ id: string }];
-    const store = new FileArtifactStore(artifactsDir);
+    const store = new FileArtifactStore(loop.artifactsDir);
     const bundle = await buildEvidenceBundle(database.sql, taskId, store, new Date());
     const kinds = new Set(bundle!.records.map((record: { kind: string }) => record.kind));
     for (const kind of [
@@ -115,6 +85,8 @@ describe.skipIf(!dockerAvailable)("the whole loop, happy path", () => {
     expect(jobs.map((job) => `${job.payload.role}:${job.payload.pushedSha}`)).toEqual(["planner:null", "coder:code-sha", "reviewer:null"]);
     // What ran is recorded by content, not only by tag.
     for (const job of jobs) expect((job.payload as { imageId?: string }).imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // CI results are in the bundle as GitHub reported them: the other SHA's red suite and the head's green one.
+    expect(bundle!.ciResults.map((result) => `${String(result.headSha)}:${String(result.conclusion)}`)).toEqual(["plan-sha:failure", "code-sha:success"]);
     // The summary an auditor (and the change-management hook) reads: authorised, tested, approved, implemented.
     expect(bundle!.summary).toMatchObject({
       authorised: { by: "Codertocat", role: "write", label: "agent:ready" },
