@@ -79,11 +79,17 @@ function mockUpToDraftPr(config: string, options: { commentEdits?: boolean } = {
   github.permission("Codertocat", "write").config(config).branch("base-sha", "base-tree-sha").planCommit("plan-sha").createRef().pull(7).labels(7).createComment(1);
   // How many times the comment is edited depends on how fast the agent is (older updates are skipped).
   if (options.commentEdits !== false) {
-    github.display.patch(`${REPO_PATH}/issues/comments/9001`).reply(200, { id: 9001 });
+    // Redraws coalesce: when a newer one is queued, an older one is skipped (even the first edit).
+    github.display.patch(`${REPO_PATH}/issues/comments/9001`).optionally().reply(200, { id: 9001 });
     github.display.post(`${REPO_PATH}/check-runs`).optionally().reply(201, { id: 501 });
     github.display.patch(`${REPO_PATH}/check-runs/501`).optionally().reply(200, { id: 501 });
   }
   return github;
+}
+
+/** The status comment's latest text: its creation, or its last edit. */
+function lastStatusWrite(github: ReturnType<typeof mockGitHub>) {
+  return github.writes().filter((request) => request.path.endsWith("/issues/1/comments") || request.path.endsWith("/issues/comments/9001")).at(-1);
 }
 
 /** What the host reads to render the prompt and build the workspace. */
@@ -153,7 +159,7 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     expect(job).toMatchObject({ status: "succeeded", pushed_sha: "agent-commit-sha", image: TEST_IMAGE });
     expect(job!.prompt).toContain("Spelling error in the README file");
     expect(job!.prompt_sha256).toMatch(/^[0-9a-f]{64}$/);
-    const lastComment = github.requests.filter((request) => request.method === "PATCH" && request.path.includes("/comments/")).at(-1);
+    const lastComment = lastStatusWrite(github);
     expect((lastComment!.body as { body: string }).body).toContain("The work is pushed to #7 (head agent-c). Waiting for CI.");
 
     // The status comment links the job's log; the link serves the redacted JSONL, a wrong token nothing.
@@ -196,7 +202,7 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
 
     const [task] = await database.sql`select state, reason from tasks`;
     expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_FAILED" } });
-    const comment = (github.requests.filter((request) => request.method === "PATCH" && request.path.includes("/comments/")).at(-1)!.body as { body: string }).body;
+    const comment = (lastStatusWrite(github)!.body as { body: string }).body;
     expect(comment).toContain("result.json");
     expect(comment).toContain("working on it");
     expect(github.writes().some((request) => request.path.includes("/git/trees"))).toBe(false);
@@ -248,7 +254,7 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
     expect(await database.sql`select status, failure_code from agent_jobs`).toMatchObject([{ status: "failed", failure_code: "INFRA_CONTAINER_LOST" }]);
     const [task] = await database.sql`select state, reason from tasks`;
     expect(task).toMatchObject({ state: "failed", reason: { code: "INFRASTRUCTURE_ERROR" } });
-    const comment = (github.requests.filter((request) => request.method === "PATCH" && request.path.includes("/comments/")).at(-1)!.body as { body: string }).body;
+    const comment = (lastStatusWrite(github)!.body as { body: string }).body;
     expect(comment).toContain("The agent's container was lost 3 times");
   }, 120_000);
 
@@ -259,7 +265,7 @@ describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
 
     const [task] = await database.sql`select state, reason from tasks`;
     expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_CONFIG_ERROR" } });
-    const comment = (github.requests.filter((request) => request.method === "PATCH" && request.path.includes("/comments/")).at(-1)!.body as { body: string }).body;
+    const comment = (lastStatusWrite(github)!.body as { body: string }).body;
     expect(comment).toContain('Unknown agent profile "no-such-agent". Known profiles: aider, claude-code, codex, gemini, openhands, script, windsurf.');
     // Nothing beyond the draft PR was read or written: no issue thread, no tarball, no container.
     expect(github.requests.filter((request) => request.path.includes("/tarball/") || request.path.endsWith("/issues/1"))).toEqual([]);
