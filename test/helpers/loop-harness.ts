@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import Docker from "dockerode";
@@ -73,22 +74,28 @@ export interface LoopForeman {
   readonly artifactsDir: string;
   /** The `n`-th id this file's Foreman gives out (tasks, jobs, …), as in `id(1)` for the first task. */
   id(n: number): string;
+  /** `text` with this run's ids written as every run's (`<idPrefix>-0000-4000-8000-…`), for snapshots. */
+  stable(text: string): string;
 }
 
 /**
  * Registers the hooks of a loop test file: its own database (created once, emptied before each
  * test), and before each test a Foreman with agents on, a fresh artifacts dir and workspace, and
- * ids of the file's own: `<idPrefix>-0000-4000-8000-000000000001`, … (UUIDs, as the tables want).
+ * ids of the file's own: `<idPrefix>-<run>-4000-8000-000000000001`, … (UUIDs, as the tables want).
  * Container names carry the job id, so two test files whose jobs had the same sequential ids would
  * collide in Docker ("container name already in use") when they run at the same time: give each file
- * a distinct prefix. After each test Foreman is stopped, and a request no GitHub mock answered fails
- * the test (Foreman takes the 501 as a failed effect, which a test might not notice otherwise); a
- * failed test prints Foreman's warnings and errors. `server: true` gives Foreman's HTTP server a
- * free port on 127.0.0.1 (for `foreman.server.start()`).
+ * a distinct prefix. `<run>` is random per run of the file, for two runs of the suite on one Docker
+ * host (two engineers, two CI jobs): their containers would collide the same way, and a Foreman's
+ * start-up recovery removes the containers of job ids its database knows (`loop.stable` writes ids
+ * as `<idPrefix>-0000-…` for snapshots). After each test Foreman is stopped, and a request no GitHub
+ * mock answered fails the test (Foreman takes the 501 as a failed effect, which a test might not
+ * notice otherwise); a failed test prints Foreman's warnings and errors. `server: true` gives
+ * Foreman's HTTP server a free port on 127.0.0.1 (for `foreman.server.start()`).
  */
 export function useLoopForeman(options: { idPrefix: string; env?: Record<string, string>; server?: boolean }): LoopForeman {
   if (!/^[0-9a-f]{8}$/.test(options.idPrefix)) throw new Error(`idPrefix must be 8 hex digits (the first group of a UUID), not ${options.idPrefix}`);
-  const id = (n: number) => `${options.idPrefix}-0000-4000-8000-${String(n).padStart(12, "0")}`;
+  const run = randomBytes(2).toString("hex");
+  const id = (n: number) => `${options.idPrefix}-${run}-4000-8000-${String(n).padStart(12, "0")}`;
   let database: TestDatabase | undefined;
   let started: { foreman: TestForeman; artifactsDir: string } | undefined;
   const unmatched: string[] = [];
@@ -128,8 +135,6 @@ export function useLoopForeman(options: { idPrefix: string; env?: Record<string,
     await foreman?.stop();
     // What went wrong inside Foreman (failed effects, events, jobs) says more than the assertion.
     if (context.task.result?.state === "fail") {
-      console.error("INBOX", JSON.stringify(await database!.sql`select id, delivery_id, dedupe_key, lane, status, attempts, available_at, created_at, processed_at, event_name, event->>'type' as type from webhook_deliveries order by id`, null, 1));
-      console.error("INFO", foreman?.logs.filter((l) => /transition|stored|ignored|dedupe/i.test(l)).map((l) => l.slice(0, 400)).join("\n"));
       for (const line of foreman?.logs.filter((entry) => /"level":(40|50|60)/.test(entry)) ?? []) console.error(line.trimEnd());
     }
     if (unmatched.length > 0) {
@@ -158,6 +163,7 @@ export function useLoopForeman(options: { idPrefix: string; env?: Record<string,
       return need(started, "the loop Foreman").artifactsDir;
     },
     id,
+    stable: (text) => text.replaceAll(`${options.idPrefix}-${run}-4000-8000-`, `${options.idPrefix}-0000-4000-8000-`),
   };
 }
 

@@ -79,7 +79,7 @@ describe.skipIf(!dockerAvailable)("the CI loop", () => {
     // Never marked ready: no GraphQL mutation at all.
     expect(writes.some((request) => request.path === "/graphql")).toBe(false);
     const escalation = (writes.filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/comments`)).at(-1)!.body as { body: string }).body;
-    expect(escalation).toMatchInlineSnapshot(`
+    expect(loop.stable(escalation)).toMatchInlineSnapshot(`
       "<!-- foreman:escalated:b0000000-0000-4000-8000-000000000001:fix2-sha -->
       ### 🙋 Foreman needs a human here
 
@@ -123,7 +123,7 @@ describe.skipIf(!dockerAvailable)("the CI loop", () => {
     expect(jobs.at(-1)!.prompt).toContain(LINT_SUMMARY);
     expect(actionWrites(github).slice(PIPELINE_WRITES.length + 2 * PUSH_WRITES.length + 2)).toEqual(["POST /issues/1/comments", `DELETE /issues/${LOOP_PR}/labels/needs-human-review`, ...PUSH_WRITES]);
     const note = (github.writes().find((request) => request.path.endsWith("/issues/1/comments") && JSON.stringify(request.body).includes("foreman:answer:"))!.body as { body: string }).body;
-    expect(note).toMatchInlineSnapshot(`
+    expect(loop.stable(note)).toMatchInlineSnapshot(`
       "<!-- foreman:answer:b0000000-0000-4000-8000-000000000001:retry:octocat:c7001 -->
       @octocat asked to retry: Foreman runs another ci_fixer step (up to 2 CI attempts)."
     `);
@@ -193,8 +193,8 @@ describe.skipIf(!dockerAvailable)("the CI loop", () => {
     expect(actionWrites(github).slice(before)).toEqual([]);
     // CI is awaited on the human's commit (with the missing-CI timer for it).
     expect(await loop.database.sql`select delivery_id from webhook_deliveries where delivery_id like 'timer:ci:%' order by delivery_id`).toEqual([
-      { delivery_id: "timer:ci:b0000000-0000-4000-8000-000000000001:code-sha" },
-      { delivery_id: "timer:ci:b0000000-0000-4000-8000-000000000001:human-sha" },
+      { delivery_id: `timer:ci:${loop.id(1)}:code-sha` },
+      { delivery_id: `timer:ci:${loop.id(1)}:human-sha` },
     ]);
     const checkRuns = github.writes().filter((request) => request.method === "POST" && request.path.endsWith("/check-runs"));
     expect(checkRuns.at(-1)!.body).toMatchObject({ head_sha: "human-sha", status: "in_progress" });
@@ -227,7 +227,7 @@ describe.skipIf(!dockerAvailable)("the CI loop", () => {
     // The PR's comments as GitHub keeps them: the escalation comments are answered in turn (the
     // second one fails once), and reading the PR's comments returns what was posted.
     const answers = [201, 502, 201];
-    const posted: Array<{ id: number; body: string }> = [{ id: 801, body: "<!-- foreman:plan:b0000000-0000-4000-8000-000000000001 -->" }];
+    const posted: Array<{ id: number; body: string }> = [{ id: 801, body: `<!-- foreman:plan:${loop.id(1)} -->` }];
     let requested = "";
     github.scope
       .post(`${REPO_PATH}/issues/${LOOP_PR}/comments`, (body: { body?: string }) => {

@@ -112,7 +112,7 @@ describe.skipIf(!dockerAvailable)("/foreman commands in the loop", () => {
     // Nothing is pushed past the empty plan commit yet, so there is no check run to draw.
     expect(github.writes().filter((request) => request.path.includes("/check-runs"))).toEqual([]);
     const [status, explain] = answers(github);
-    expect(status).toMatchInlineSnapshot(`
+    expect(loop.stable(status!)).toMatchInlineSnapshot(`
       "<!-- foreman:answer:c0000000-0000-4000-8000-000000000001:status:octocat:c5001 -->
       @octocat, here is where this task stands.
 
@@ -134,7 +134,7 @@ describe.skipIf(!dockerAvailable)("/foreman commands in the loop", () => {
     expect((await fetch(`http://127.0.0.1:${loop.foreman.server.port}/jobs/${jobs[0]!.id}/log?token=guess`)).status).toBe(404);
     await loop.foreman.server.stop();
     const normalized = jobs.reduce((text, job, index) => text.replaceAll(job.id, `<job-${index + 1}>`).replaceAll(job.log_token, `<token-${index + 1}>`), explain!);
-    expect(normalized).toMatchInlineSnapshot(`
+    expect(loop.stable(normalized)).toMatchInlineSnapshot(`
       "<!-- foreman:answer:c0000000-0000-4000-8000-000000000001:explain:octocat:c5002 -->
       @octocat, here is what Foreman did on this task and why.
 
