@@ -168,7 +168,7 @@ export function useLoopForeman(options: { idPrefix: string; env?: Record<string,
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on now (the system picks it). */
-function findFreePort(): Promise<number> {
+export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once("error", reject);

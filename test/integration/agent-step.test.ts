@@ -14,6 +14,7 @@ import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/t
 import { buildTestEnv, startTestForeman, type TestForeman } from "../helpers/test-foreman.js";
 import { dockerAvailable, TEST_IMAGE } from "./agents/docker-available.js";
 import { buildRepoTarball } from "./agents/repo-tarball.js";
+import { findFreePort } from "../helpers/loop-harness.js";
 
 // Real Docker (skipped without a daemon on a laptop, a failure without one in CI), real PostgreSQL,
 // GitHub simulated with strict nock: the whole coder step as a user would see it.
@@ -65,7 +66,7 @@ beforeEach(async () => {
     POLL_INTERVAL_MS: "50",
     PUBLIC_URL: "https://foreman.example.test",
     HOST: "127.0.0.1",
-    PORT: String(42_000 + Math.floor(Math.random() * 10_000)),
+    PORT: String(await findFreePort()),
   });
   foreman = await startTestForeman(database, { env, agents: dockerAvailable });
 });
