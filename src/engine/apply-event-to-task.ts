@@ -156,7 +156,7 @@ async function recordObservation(tx: SqlClient, event: DomainEvent, task: Task |
       return [{ taskId: task?.id ?? null, kind: "ci.suite_completed", actor: event.app, payload: { repoId: event.repo.id, suiteId: event.suiteId, headSha: event.headSha, headBranch: event.headBranch, app: event.app, conclusion: event.conclusion, onTaskHead: onHead }, createdAt }];
     }
     case EventType.pullRequestReviewSubmitted:
-      return [{ taskId: task?.id ?? null, kind: "review.submitted", actor: event.sender, payload: { repoId: event.repo.id, prNumber: event.prNumber, reviewId: event.reviewId, state: event.state, commitId: event.commitId, bot: event.senderIsBot } }].map((record) => ({ ...record, createdAt }));
+      return [{ taskId: task?.id ?? null, kind: "review.submitted", actor: event.sender, payload: { repoId: event.repo.id, prNumber: event.prNumber, reviewId: event.reviewId, state: event.state, commitId: event.commitId, bot: event.senderIsBot }, createdAt }];
     case EventType.commandReceived:
       return [{ taskId: task?.id ?? null, kind: "command.received", actor: event.sender, payload: { repoId: event.repo.id, issueNumber: event.issue.number, command: event.command, commentId: event.commentId, onPullRequest: event.onPullRequest }, createdAt }];
     case EventType.pullRequestSynchronized:
