@@ -25,17 +25,39 @@ type CheckRun = { id: number; status: string; conclusion: string | null };
  * nor changes its conclusion, so when an update does not take (a retried task going back to work,
  * an escalation that ends in a merge) a new run replaces it on the same SHA.
  */
-export async function upsertCheckRun(octokit: GitHubClient, params: UpsertCheckRunParams): Promise<{ id: number; created: boolean }> {
+export async function upsertCheckRun(octokit: GitHubClient, params: UpsertCheckRunParams): Promise<{ id: number; created: boolean; superseded: number | null }> {
   const { owner, repo, headSha, view } = params;
   if (params.known?.sha === headSha && (await tryUpdateCheckRun(octokit, { owner, repo, id: params.known.id, view }))) {
-    return { id: params.known.id, created: false };
+    return { id: params.known.id, created: false, superseded: null };
   }
   if (params.lookFirst) {
     const existing = await findUpdatableCheckRun(octokit, { owner, repo, headSha, view, skipId: params.known?.id ?? null });
-    if (existing && (await tryUpdateCheckRun(octokit, { owner, repo, id: existing.id, view }))) return { id: existing.id, created: false };
+    if (existing && (await tryUpdateCheckRun(octokit, { owner, repo, id: existing.id, view }))) return { id: existing.id, created: false, superseded: null };
   }
   const { data } = await octokit.rest.checks.create({ owner, repo, name: CHECK_RUN_NAME, head_sha: headSha, external_id: params.externalId, ...toFields(view) });
-  return { id: data.id, created: true };
+  // The head moved (a fix was pushed): the run on the earlier commit must not spin forever.
+  const superseded = params.known && params.known.sha !== headSha ? await closeSupersededRun(octokit, { owner, repo, id: params.known.id, headSha }) : null;
+  return { id: data.id, created: true, superseded };
+}
+
+/**
+ * Complete the run left on an earlier head as neutral, pointing at the new head. A run that is
+ * already completed (GitHub answers 422 or keeps its conclusion) is left as it is: done either way.
+ */
+async function closeSupersededRun(octokit: GitHubClient, params: { owner: string; repo: string; id: number; headSha: string }): Promise<number | null> {
+  const applied = await tryUpdateCheckRun(octokit, {
+    owner: params.owner,
+    repo: params.repo,
+    id: params.id,
+    view: {
+      status: "completed",
+      conclusion: "neutral",
+      detailsUrl: null,
+      title: `Superseded by ${params.headSha.slice(0, 7)}`,
+      summary: `The task moved on to ${params.headSha}; its \`foreman\` check run is on that commit.`,
+    },
+  });
+  return applied ? params.id : null;
 }
 
 // Whether GitHub applied the status and conclusion (it ignores or refuses them on a completed run).

@@ -31,7 +31,7 @@ export async function runUpsertCheckRun({ task, octokit, attempt, checkRun, publ
     pullRequestUrl: task.prUrl ?? `${webBaseUrl}/${task.repo.owner}/${task.repo.name}/pull/${task.prNumber}`,
     recordHash,
   });
-  const { id, created } = await upsertCheckRun(octokit, {
+  const { id, created, superseded } = await upsertCheckRun(octokit, {
     owner: task.repo.owner,
     repo: task.repo.name,
     headSha: sha,
@@ -46,6 +46,7 @@ export async function runUpsertCheckRun({ task, octokit, attempt, checkRun, publ
       checkRunId: id,
       sha,
       created,
+      ...(superseded !== null ? { supersededCheckRunId: superseded } : {}),
       status: view.status,
       conclusion: view.conclusion,
       recordHash,

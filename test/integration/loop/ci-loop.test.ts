@@ -179,6 +179,9 @@ describe.skipIf(!dockerAvailable)("the CI loop", () => {
     // No escalation: the PR's only label is the one it opened with, and no escalation comment.
     expect(github.writes().filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/labels`)).map((request) => request.body)).toEqual([{ labels: ["ai-generated"] }]);
     expect(JSON.stringify(github.writes())).not.toContain("foreman:escalated:");
+    // The check run left on the reviewed commit was completed when the fix moved the head on.
+    const superseded = github.writes().filter((request) => request.method === "PATCH" && JSON.stringify(request.body).includes("Superseded by fix1-sh"));
+    expect(superseded.map((request) => request.body)).toEqual([expect.objectContaining({ status: "completed", conclusion: "neutral" })]);
   }, 60_000);
 
   test("a human pushes while the task awaits CI → the head moves to the human's commit; CI on the old head moves nothing; CI green on the human's commit → ready for review", async () => {
