@@ -58,7 +58,11 @@ export async function applyEventToTask(
   lockedRow?: TaskRow,
 ): Promise<void> {
   const lookup = buildLookup(event);
-  const row = lockedRow ?? (lookup ? await findTaskForUpdate(tx, lookup) : null);
+  let row = lockedRow ?? (lookup ? await findTaskForUpdate(tx, lookup) : null);
+  // A command about an issue whose task ended is answered by that task (a retry starts a new one).
+  if (!row && event.type === EventType.commandReceived && event.command !== "retry" && !event.onPullRequest) {
+    row = await findTaskForUpdate(tx, { by: "issue_latest", repoId: event.repo.id, issueNumber: event.issue.number });
+  }
   const task = row ? toTask(row) : null;
   const knownTriggerLabels = task === null && "repo" in event && needsKnownLabels(event) ? await findKnownTriggerLabels(tx, event.repo.id) : [];
   const now = deps.now();

@@ -41,7 +41,7 @@ export function findPriority(labels: readonly string[] | undefined): number {
  */
 export function transition(task: Task | null, event: DomainEvent, now: Date, facts: TransitionFacts): TransitionResult {
   if (task === null) return startTask(event, now, facts);
-  if (isTerminalState(task.state)) return unchanged(task);
+  if (isTerminalState(task.state)) return transitionEnded(task, event);
   if (task.state === TaskState.frozen) return transitionFrozen(task, event, now, facts);
   return transitionActive(task, event, now, facts);
 }
@@ -337,6 +337,30 @@ function transitionFrozen(task: Task, event: DomainEvent, now: Date, facts: Tran
   if (inner.next.state === TaskState.frozen) return unchanged(task);
   // While frozen, the PR's check run is not touched (no bot write but the comment): it is redrawn on resume.
   return { next: { ...inner.next, state: TaskState.frozen, resumeState: inner.next.state }, effects: inner.effects.filter((effect) => effect !== checkRun) };
+}
+
+/**
+ * A finished task changes no more, but it still answers `/foreman` commands about it (status,
+ * explain; stop and retry say what applies), so a command on an ended task is never met with silence.
+ */
+function transitionEnded(task: Task, event: DomainEvent): TransitionResult {
+  if (event.type === EventType.commandReceived) return onCommandReceived(task, event);
+  if (event.type !== EventType.actorAuthorized || event.action.kind !== "command") return unchanged(task);
+  const { login, action } = event;
+  const answer = (kind: "status" | "explain" | "refusal" | "note", text?: string): TransitionResult => ({
+    next: task,
+    effects: [{ kind: EffectKind.answerCommand, issueNumber: task.issueNumber, answer: kind, login, command: action.command, commentId: action.commentId, ...(text ? { text } : {}) }],
+  });
+  if (!event.allowed) return answer("refusal");
+  switch (action.command) {
+    case "status":
+    case "explain":
+      return answer(action.command);
+    case "stop":
+      return answer("note", `@${login}: this task has already ended (\`${task.state}\`); there is nothing to stop.`);
+    case "retry":
+      return answer("note", `@${login}: this task has ended (\`${task.state}\`). Comment \`/foreman retry\` on issue #${task.issueNumber} to start a new one, or add the agent label again.`);
+  }
 }
 
 function assertNever(value: never): never {

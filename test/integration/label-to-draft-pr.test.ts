@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { mockGitHub, mockLabelToDraftPr, REPO, REPO_PATH } from "../helpers/github-mock.js";
 import { buildIssuesPayload, buildPullRequestPayload } from "../helpers/payloads.js";
+import { buildIssueCommentPayload } from "../helpers/more-payloads.js";
 import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
 import { processNextEvent } from "../../src/engine/process-next-event.js";
 import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
@@ -287,6 +288,16 @@ describe("agent label → draft PR", () => {
     expect(github.writes().slice(5).map((request) => `${request.method} ${request.path}`)).toEqual([`PATCH ${REPO_PATH}/issues/comments/9001`]);
     const comment = github.writes().find((request) => request.path.endsWith("/comments/9001"))!.body as { body: string };
     expect(comment.body).toContain("@lead closed the issue, so Foreman stopped");
+
+    // Asked about afterwards, the ended task still answers (a writer's `/foreman status`), and stays as it is.
+    github.permission("lead", "write");
+    github.scope.post(`${REPO_PATH}/issues/1/comments`, (body: { body?: string }) => body.body?.includes("foreman:answer:") === true).reply(201, { id: 9050 });
+    await foreman.receive("issue_comment", buildIssueCommentPayload({ body: "/foreman status", issueNumber: 1, sender: "lead", senderType: "User", commentId: 4242 }));
+    await foreman.settle();
+    const answer = github.writes().at(-1)!.body as { body: string };
+    expect(answer.body).toContain("@lead, here is where this task stands.");
+    expect(answer.body).toContain("`cancelled`");
+    expect(await taskRows()).toMatchObject([{ state: "cancelled" }]);
   });
 
   test("removing the agent label while the branch is being made cancels; queued GitHub writes are dropped", async () => {

@@ -7,10 +7,18 @@ export type TaskLookup =
   | { by: "id"; taskId: string }
   | { by: "issue"; repoId: number; issueNumber: number }
   | { by: "pull_request"; repoId: number; prNumber: number }
-  | { by: "branch"; repoId: number; branch: string };
+  | { by: "branch"; repoId: number; branch: string }
+  /** The issue's newest task, whatever its state (a command about a task that ended). */
+  | { by: "issue_latest"; repoId: number; issueNumber: number };
 
 /** Find the task an event concerns and lock its row for the rest of the transaction. */
 export async function findTaskForUpdate(sql: SqlClient, lookup: TaskLookup): Promise<TaskRow | null> {
+  if (lookup.by === "issue_latest") {
+    const rows = await sql<TaskRow[]>`
+      select * from tasks where repo_id = ${lookup.repoId} and issue_number = ${lookup.issueNumber}
+       order by created_at desc limit 1 for update`;
+    return rows[0] ?? null;
+  }
   if (lookup.by === "branch") {
     const rows = await sql<TaskRow[]>`
       select * from tasks where repo_id = ${lookup.repoId} and branch = ${lookup.branch}

@@ -111,9 +111,10 @@ describe("shadow mode", () => {
 
     const kinds = new Set(flow.effects.map((effect: Effect) => effect.kind));
     for (const kind of FORBIDDEN) expect(kinds).not.toContain(kind);
-    // A completed task is finished.
+    // A completed task is finished: it changes no more, and a retry on it only says how to start anew.
     const done = flow.task;
-    expect(transition(done, events.allowedRetry, now, facts)).toEqual({ next: done, effects: [] });
+    expect(transition(done, events.prMerged, now, facts)).toEqual({ next: done, effects: [] });
+    expect(transition(done, events.allowedRetry, now, facts)).toMatchObject({ next: done, effects: [{ kind: "answer_command", answer: "note" }] });
   });
 
   test("a shadow reviewer's 'needs changes' still sends one revision, which is not posted either", () => {

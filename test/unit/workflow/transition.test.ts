@@ -180,11 +180,29 @@ describe("transition: working states × every event", () => {
   });
 });
 
-describe("transition: finished states ignore everything", () => {
-  const rows = (["merged", "closed", "completed", "cancelled", "failed"] as const).flatMap((state) => ALL_EVENTS.map((name) => ({ state, name })));
+const FINISHED = ["merged", "closed", "completed", "cancelled", "failed"] as const;
+const COMMAND_EVENTS = ["cmdStatus", "cmdExplain", "cmdStop", "cmdRetry", "allowedStatus", "allowedExplain", "allowedStop", "allowedRetry", "refusedCommand"] as const;
+
+describe("transition: finished states ignore everything but questions about them", () => {
+  const rows = FINISHED.flatMap((state) => ALL_EVENTS.filter((name) => !(COMMAND_EVENTS as readonly string[]).includes(name)).map((name) => ({ state, name })));
   test.each(rows)("$state + $name", ({ state, name }) => {
     const task = makeTask(state);
     expect(transition(task, events[name], now, facts)).toEqual({ next: task, effects: [] });
+  });
+
+  test.each(FINISHED)("%s: a command is checked and answered, and the task does not change", (state) => {
+    const task = makeTask(state);
+    const answers = (name: (typeof COMMAND_EVENTS)[number]) => {
+      const result = transition(task, events[name], now, facts);
+      expect(result.next).toBe(task);
+      return result.effects;
+    };
+    expect(answers("cmdStop")).toEqual([{ kind: "authorize_actor", login: "dave", action: { kind: "command", command: "stop", commentId: 503 } }]);
+    expect(answers("allowedStatus")).toEqual([{ kind: "answer_command", issueNumber: 5, answer: "status", login: "dave", command: "status", commentId: 501 }]);
+    expect(answers("allowedExplain")).toMatchObject([{ kind: "answer_command", answer: "explain" }]);
+    expect(answers("allowedStop")).toEqual([{ kind: "answer_command", issueNumber: 5, answer: "note", login: "dave", command: "stop", commentId: 503, text: `@dave: this task has already ended (\`${state}\`); there is nothing to stop.` }]);
+    expect(answers("allowedRetry")).toMatchObject([{ kind: "answer_command", answer: "note", text: expect.stringContaining("Comment `/foreman retry` on issue #5 to start a new one") }]);
+    expect(answers("refusedCommand")).toMatchObject([{ kind: "answer_command", answer: "refusal", login: "mallory" }]);
   });
 });
 
