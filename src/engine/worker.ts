@@ -86,6 +86,8 @@ export class Worker {
   whenIdle(): Promise<void> {
     return new Promise((resolve) => {
       this.#idleWaiters.push(resolve);
+      // Idle means "looked and found nothing": look at the inbox again, whatever was concluded before.
+      this.#markInboxDirty();
       this.#wakeAll();
     });
   }
@@ -102,6 +104,9 @@ export class Worker {
           await releaseExpiredLeases(this.deps.database.sql);
         }
         const handledEvent = await this.#processInbox();
+        // An event applied may unblock the next one of its lane, which another loop may have
+        // found blocked (and so called the inbox empty) while this one was still in flight.
+        if (handledEvent) this.#markInboxDirty();
         const effects = await runNextEffect(this.deps);
         if (effects === "ran-and-queued") this.#markInboxDirty();
         didWork = handledEvent || effects !== "none";
