@@ -41,6 +41,11 @@ export interface AgentJobRequest {
   /** Agent API keys by variable name. Never the app's environment, never a GitHub token. */
   readonly agentSecrets: Readonly<Record<string, string | undefined>>;
   readonly guardrails?: Partial<GuardrailRules>;
+  /**
+   * The job's changes will be thrown away, never pushed (a planner's or reviewer's scratch files,
+   * build output): they are still collected, for the record, but the guardrails do not judge them.
+   */
+  readonly discardChanges?: boolean;
   readonly workspaceBaseDir: string;
   /** Keep a failed job's directory this long for debugging (default: remove at once). */
   readonly keepFailedWorkspaceMs?: number;
@@ -166,7 +171,7 @@ async function runInWorkspace(
     return failed(CODES.INFRA_COLLECT_FAILED, `The agent's changes could not be read from the workspace: ${describe(error)}`, { result });
   }
   const rules: GuardrailRules = { ...DEFAULT_GUARDRAIL_RULES, ...request.guardrails, forwardedSecrets: secrets };
-  const verdict = checkChanges(collected.changes, rules, collected);
+  const verdict = request.discardChanges ? ({ ok: true } as const) : checkChanges(collected.changes, rules, collected);
   if (!verdict.ok) {
     const list = verdict.violations.map((violation) => `- ${violation.message}`).join("\n");
     return failed(CODES.GUARDRAIL_REJECTED, `The agent's changes were not pushed because they break ${verdict.violations.length === 1 ? "a guardrail" : "guardrails"}:\n${list}`, { violations: verdict.violations, result });

@@ -141,6 +141,8 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
         },
         agentSecrets: deps.agentSecrets,
         guardrails,
+        // A review role's changes are never pushed, so the guardrails have nothing to guard.
+        discardChanges: !isCodeRole(claimed.role),
         workspaceBaseDir: deps.workspaceDir,
         keepFailedWorkspaceMs: deps.keepFailedWorkspaceMs,
         // Heartbeat (≤1 s) + this grace keeps "a freeze stops the container within 5 s" even for an agent ignoring SIGTERM.

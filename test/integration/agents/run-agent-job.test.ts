@@ -143,6 +143,11 @@ describe.skipIf(!dockerAvailable)("runAgentJob on a real Docker engine", () => {
     });
   });
 
+  it("a job whose changes are discarded (a review role) is not judged by the guardrails; its changes are still listed", async () => {
+    const outcome = succeeded(await run(["mkdir -p .github/workflows", "echo 'on: push' > .github/workflows/x.yml", writeResult("reviewed")].join("\n"), { discardChanges: true }));
+    expect(outcome.changes.map((change) => change.path)).toEqual([".github/workflows/x.yml"]);
+  });
+
   it("stops the container when the caller aborts, and reports AGENT_STOPPED", async () => {
     const controller = new AbortController();
     const outcome = await runAgentJob(scriptJob(temp.dir, "sleep 300"), {
