@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import { openDatabase, type Database } from "../../src/db/client.js";
 import { runMigrations } from "../../src/db/migrate.js";
 
@@ -41,7 +41,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export async function resetTables(database: Database): Promise<void> {
   await database.sql.begin(async (sql) => {
     await sql`set local session_replication_role = replica`;
-    await sql`truncate agent_jobs, effects, webhook_deliveries, tasks, repositories, installations, compliance_records`;
+    await sql`truncate agent_jobs, effects, webhook_deliveries, tasks, repositories, installations, compliance_records, ci_results, system_settings`;
   });
 }
 
@@ -49,4 +49,35 @@ function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
   return parsed.toString();
+}
+
+/**
+ * The usual lifecycle of a test file's database: created (and migrated) before its tests, dropped
+ * after them. Returns the database; its fields are valid inside the file's tests and hooks.
+ */
+export function useTestDatabase(): TestDatabase {
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+  const current = (): TestDatabase => {
+    if (!database) throw new Error("the test database exists only inside the file's tests and hooks");
+    return database;
+  };
+  return {
+    get db() {
+      return current().db;
+    },
+    get sql() {
+      return current().sql;
+    },
+    get url() {
+      return current().url;
+    },
+    close: () => current().close(),
+    drop: () => current().drop(),
+  };
 }

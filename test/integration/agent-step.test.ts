@@ -3,16 +3,16 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
 import { FileArtifactStore } from "../../src/compliance/artifacts.js";
 import { verifyDatabase } from "../../src/compliance/verify-database.js";
 import { heartbeatAgentJob } from "../../src/db/queries/heartbeat-agent-job.js";
 import { mockGitHub, REPO, REPO_PATH } from "../helpers/github-mock.js";
 import { buildIssuesPayload } from "../helpers/payloads.js";
-import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
+import { resetTables, useTestDatabase } from "../helpers/test-database.js";
 import { buildTestEnv, startTestForeman, type TestForeman } from "../helpers/test-foreman.js";
-import { dockerAvailable, TEST_IMAGE } from "./agents/docker-available.js";
+import { TEST_IMAGE } from "./agents/docker-available.js";
 import { buildRepoTarball } from "./agents/repo-tarball.js";
 import { findFreePort } from "../helpers/loop-harness.js";
 
@@ -46,16 +46,10 @@ function buildConfig(script: string, timeoutSeconds = 60): string {
   ].join("\n");
 }
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let foreman: TestForeman;
 let artifactsDir: string;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database.drop();
-});
 beforeEach(async () => {
   await resetTables(database);
   artifactsDir = process.env.TEST_ARTIFACTS_DIR ?? mkdtempSync(join(tmpdir(), "foreman-artifacts-"));
@@ -68,7 +62,7 @@ beforeEach(async () => {
     HOST: "127.0.0.1",
     PORT: String(await findFreePort()),
   });
-  foreman = await startTestForeman(database, { env, agents: dockerAvailable });
+  foreman = await startTestForeman(database, { env, agents: true });
 });
 afterEach(async () => {
   await foreman.stop();
@@ -114,7 +108,7 @@ async function readChain(): Promise<ChainRecord[]> {
   return rows.map((row) => ({ ...row, createdAt: new Date(row.createdAt as string).toISOString() })) as unknown as ChainRecord[];
 }
 
-describe.skipIf(!dockerAvailable)("the coder step in a real container", () => {
+describe("the coder step in a real container", () => {
   test("a script agent edits, adds and deletes files: one verified commit through the Git Data API, then awaiting_ci", async () => {
     const github = mockUpToDraftPr(buildConfig(FIXER));
     await mockAgentReads(github);

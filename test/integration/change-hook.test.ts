@@ -1,28 +1,22 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import nock from "nock";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test } from "vitest";
 import type { FileArtifactStore } from "../../src/compliance/artifacts.js";
 import { computeHookBackoffMs, deliverPendingHooks, enqueueChangeHook, signHookBody } from "../../src/compliance/change-hook.js";
 import { buildCheckpointSchedulerOptions, runComplianceTick, startCheckpointScheduler } from "../../src/compliance/checkpoint-scheduler.js";
 import { generateCheckpointKeyPair, loadCheckpointSigner, verifyCheckpointSignature } from "../../src/compliance/checkpoints.js";
 import { parseEnv } from "../../src/config/env.js";
 import { createTempArtifactStore, MERGED_TASK, resetComplianceTables, seedTrail } from "../helpers/compliance-fixtures.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
+import { useTestDatabase } from "../helpers/test-database.js";
 
 const SECRET = "change-hook-secret";
-let database: TestDatabase;
+const database = useTestDatabase();
 let store: FileArtifactStore;
 const receiverUrl = "https://change.example.com/hooks/foreman";
 let received: Array<{ headers: Headers; body: string }>;
 const silent = { warn: () => {}, error: () => {} };
 const keys = generateCheckpointKeyPair();
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database.drop();
-});
 beforeEach(async () => {
   await resetComplianceTables(database.sql);
   store = createTempArtifactStore();

@@ -1,5 +1,5 @@
 import { chmod, writeFile } from "node:fs/promises";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test } from "vitest";
 import type { FileArtifactStore } from "../../src/compliance/artifacts.js";
 import { GENESIS_HASH, computeRecordHash, type ChainRecord } from "../../src/compliance/chain.js";
 import { generateCheckpointKeyPair, loadCheckpointSigner, loadPublicKeys, resolveVerifyingKeys, signCheckpoint } from "../../src/compliance/checkpoints.js";
@@ -10,21 +10,15 @@ import { parseEnv } from "../../src/config/env.js";
 import { insertCheckpoint } from "../../src/db/queries/insert-checkpoint.js";
 import { appendComplianceRecords } from "../../src/db/queries/append-compliance-record.js";
 import { createTempArtifactStore, insertTask, MERGED_TASK, OTHER_TASK, resetComplianceTables, seedTrail } from "../helpers/compliance-fixtures.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
+import { useTestDatabase } from "../helpers/test-database.js";
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let store: FileArtifactStore;
 let trail: ChainRecord[];
 const keys = generateCheckpointKeyPair();
 const signer = loadCheckpointSigner(keys.privateKeyPem);
 const publicKeys = loadPublicKeys(keys.publicKeyPem);
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database.drop();
-});
 beforeEach(async () => {
   await resetComplianceTables(database.sql);
   store = createTempArtifactStore();

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test } from "vitest";
 import { claimNextAgentJob, type AgentJobClaimLimits } from "../../src/db/queries/claim-next-agent-job.js";
 import { findQueuePosition } from "../../src/db/queries/find-queue-position.js";
-import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
+import { resetTables, useTestDatabase } from "../helpers/test-database.js";
 
 // The agent job claim against a real PostgreSQL: priority first, then repositories take turns, under
 // a global and a per-repository limit; the queue position predicts the order claims start jobs in.
@@ -11,15 +11,9 @@ type RepoName = keyof typeof REPOS;
 const REPO_BY_ID = new Map<number, RepoName>(Object.entries(REPOS).map(([name, id]) => [id, name as RepoName]));
 const T0 = Date.parse("2024-01-01T00:00:00Z");
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let sequence = 0;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database.drop();
-});
 beforeEach(async () => {
   await resetTables(database);
   sequence = 0;

@@ -1,20 +1,14 @@
 import { createHmac } from "node:crypto";
 import { request } from "node:http";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { mockGitHub, mockLabelToDraftPr } from "../helpers/github-mock.js";
 import { buildIssuesPayload, INSTALLATION_ID, loadExample } from "../helpers/payloads.js";
-import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
+import { resetTables, useTestDatabase } from "../helpers/test-database.js";
 import { buildTestEnv, startTestForeman, TEST_WEBHOOK_SECRET, type TestForeman } from "../helpers/test-foreman.js";
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let foreman: TestForeman | null = null;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database.drop();
-});
 beforeEach(async () => {
   await resetTables(database);
 });

@@ -1,21 +1,15 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { mockGitHub, mockLabelToDraftPr, REPO, REPO_PATH } from "../helpers/github-mock.js";
 import { buildIssuesPayload, buildPullRequestPayload } from "../helpers/payloads.js";
 import { buildIssueCommentPayload } from "../helpers/more-payloads.js";
 import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
 import { processNextEvent } from "../../src/engine/process-next-event.js";
-import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
+import { resetTables, useTestDatabase } from "../helpers/test-database.js";
 import { startTestForeman, type TestForeman } from "../helpers/test-foreman.js";
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let foreman: TestForeman;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database.drop();
-});
 beforeEach(async () => {
   await resetTables(database);
   foreman = await startTestForeman(database);

@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test } from "vitest";
 import { runPauseCommand } from "../../src/cli/pause.js";
 import { CommandError } from "../../src/cli/command-error.js";
 import { createPauseCheck } from "../../src/engine/pause.js";
-import { createTestDatabase, resetTables, type TestDatabase } from "../helpers/test-database.js";
+import { resetTables, useTestDatabase } from "../helpers/test-database.js";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database.drop();
-});
+const database = useTestDatabase();
 beforeEach(async () => {
   await resetTables(database);
-  await database.sql`delete from system_settings`;
 });
 
 function run(command: "pause" | "resume", args: string[], pausedByEnv = false) {

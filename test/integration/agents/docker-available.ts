@@ -7,23 +7,20 @@ export const TEST_IMAGE = "foreman-test/busybox:latest";
 export const testRunner = new DockerRunner(dockerOptionsFromHost(process.env.DOCKER_HOST));
 
 /**
- * Whether Docker tests can run here. Without a daemon they are skipped on a laptop, but in CI
- * (`CI=true`) a missing daemon is a failure: a skipped sandbox test there would hide a regression.
+ * The container tests run on a real Docker engine, always: a sandbox test that skips itself would
+ * hide a regression. Importing this module checks the daemon and the test image, and fails the
+ * test file with what to do when either is missing.
  */
-export const dockerAvailable: boolean = await probeDocker();
-
-async function probeDocker(): Promise<boolean> {
-  if (await testRunner.ping()) {
-    if (!(await testRunner.hasImage(TEST_IMAGE))) {
-      throw new Error(`The Docker daemon is up but ${TEST_IMAGE} is missing: run scripts/ci/setup-docker.sh (as root) to build it.`);
-    }
-    return true;
-  }
-  if (process.env.CI === "true") {
+export async function requireDocker(): Promise<void> {
+  if (!(await testRunner.ping())) {
     throw new Error(
-      "Docker is not reachable (DOCKER_HOST or /var/run/docker.sock) and CI=true: the sandbox tests must run in CI. " +
-        "Run scripts/ci/setup-docker.sh (as root) before the tests.",
+      "Docker is not reachable (DOCKER_HOST or /var/run/docker.sock): the container tests need a real daemon. " +
+        "Run scripts/ci/setup-docker.sh (as root) to start one and build the test image, or point DOCKER_HOST at one.",
     );
   }
-  return false;
+  if (!(await testRunner.hasImage(TEST_IMAGE))) {
+    throw new Error(`The Docker daemon is up but ${TEST_IMAGE} is missing: run scripts/ci/setup-docker.sh (as root) to build it.`);
+  }
 }
+
+await requireDocker();

@@ -4,13 +4,13 @@ import { buildContainerSpec } from "../../../src/agents/job-spec.js";
 import type { ResolvedProfile } from "../../../src/agents/profiles.js";
 import type { JobHandle } from "../../../src/agents/runner.js";
 import { prepareWorkspace, type PreparedWorkspace } from "../../../src/agents/workspace.js";
-import { dockerAvailable, TEST_IMAGE, testRunner as runner } from "./docker-available.js";
+import { TEST_IMAGE, testRunner as runner } from "./docker-available.js";
 import { buildRepoTarball } from "./repo-tarball.js";
 import { createTempDir } from "./sandbox-fixtures.js";
 
 const profile: ResolvedProfile = { name: "script", image: TEST_IMAGE, command: [], env: [], network: "none", timeoutSeconds: 60, memoryMb: 128 };
 
-describe.skipIf(!dockerAvailable)("DockerRunner on a real Docker engine", () => {
+describe("DockerRunner on a real Docker engine", () => {
   const replica = `runner-test-${randomUUID()}`;
   const handles: JobHandle[] = [];
   let temp: Awaited<ReturnType<typeof createTempDir>>;

@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentJobOutcome } from "../../../src/agents/job-outcome.js";
 import { runAgentJob, type AgentJobRequest } from "../../../src/agents/run-agent-job.js";
 import type { JobHandle } from "../../../src/agents/runner.js";
-import { dockerAvailable, testRunner as runner } from "./docker-available.js";
+import { testRunner as runner } from "./docker-available.js";
 import { buildRepoTarball } from "./repo-tarball.js";
 import { AGENT_SECRET, createTempDir, FAKE_GITHUB_TOKEN, scriptJob, testProfileSources } from "./sandbox-fixtures.js";
 
 const now = (): Date => new Date();
 
-describe.skipIf(!dockerAvailable)("runAgentJob on a real Docker engine", () => {
+describe("runAgentJob on a real Docker engine", () => {
   let temp: Awaited<ReturnType<typeof createTempDir>>;
   let tarball: Buffer;
 

@@ -41,13 +41,19 @@ describe("prepareWorkspace", () => {
     expect(ws.skippedEntries).toEqual([]);
   });
 
-  // Only root may chown; a non-root host makes the tree world-writable instead (not asserted here).
-  it.skipIf(process.getuid?.() !== 0)("hands the workspace and out to the sandbox user, and nothing else", async () => {
+  // Only root may chown, so the hand-over has two forms; each host asserts the one it uses (CI runs as root).
+  it("hands the workspace and out to the sandbox user, and nothing else", async () => {
     const ws = await prepare({ "a.txt": "a\n" });
-    for (const path of [ws.workspaceDir, join(ws.workspaceDir, "a.txt"), join(ws.workspaceDir, ".git"), ws.outDir]) {
-      expect([(await lstat(path)).uid, (await lstat(path)).gid]).toEqual([65534, 65534]);
+    const sandboxPaths = [ws.workspaceDir, join(ws.workspaceDir, "a.txt"), join(ws.workspaceDir, ".git"), ws.outDir];
+    const hostPaths = [ws.jobDir, ws.gitDir, ws.promptPath, ws.contextPath];
+    if (process.getuid?.() === 0) {
+      for (const path of sandboxPaths) expect([(await lstat(path)).uid, (await lstat(path)).gid]).toEqual([65534, 65534]);
+      for (const path of hostPaths) expect((await lstat(path)).uid).toBe(0);
+    } else {
+      // Without root: the sandbox's tree is made world-writable, the host's files are not.
+      for (const path of sandboxPaths) expect((await lstat(path)).mode & 0o002).toBe(0o002);
+      for (const path of hostPaths) expect((await lstat(path)).mode & 0o002).toBe(0);
     }
-    for (const path of [ws.jobDir, ws.gitDir, ws.promptPath, ws.contextPath]) expect((await lstat(path)).uid).toBe(0);
   });
 
   it("refuses entries that escape the root, and says which", async () => {

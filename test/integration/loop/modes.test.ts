@@ -3,7 +3,7 @@ import { REPO, REPO_PATH } from "../../helpers/github-mock.js";
 import { actionWrites, buildLoopConfig, labelIssue, lastStatusComment, LOOP_BRANCH, LOOP_PR, mockLoopGitHub, mockRedraws, useLoopForeman, writeBodies, writesSince } from "../../helpers/loop-harness.js";
 import { buildCheckSuitePayload } from "../../helpers/more-payloads.js";
 import { buildIssuesPayload } from "../../helpers/payloads.js";
-import { TEST_IMAGE, dockerAvailable } from "../agents/docker-available.js";
+import { TEST_IMAGE } from "../agents/docker-available.js";
 
 // The repository's modes in the real loop: red mode (the default branch's CI failed: only bug
 // fixes start) and shadow mode (the agents run, GitHub sees nothing but the status comment).
@@ -23,7 +23,7 @@ function completeDefaultBranchSuite(sha: string, conclusion: "success" | "failur
   return loop.foreman.receive("check_suite", payload);
 }
 
-describe.skipIf(!dockerAvailable)("red mode", () => {
+describe("red mode", () => {
   test("while master's CI is red an agent:ready task waits and an agent:bugfix task starts; green on master starts the waiting one", async () => {
     const config = buildLoopConfig({ pipeline: ["planner"] });
     const github = mockLoopGitHub(config);
@@ -102,7 +102,7 @@ describe.skipIf(!dockerAvailable)("red mode", () => {
   }, 60_000);
 });
 
-describe.skipIf(!dockerAvailable)("shadow mode", () => {
+describe("shadow mode", () => {
   test("the agents run in containers, GitHub gets only the status comment, and the task completes with the steps' results in it", async () => {
     const config = buildLoopConfig({ extra: ["mode: shadow"] });
     const github = mockLoopGitHub(config);
