@@ -34,6 +34,7 @@ const FIXES: Partial<Record<string, string>> = {
   [ReasonCode.configError]: "fix the agent settings named above (`agent`/`profiles` in .github/foreman.yml, or the operator's configuration), then re-add the label.",
   [ReasonCode.infrastructureError]: "this is a problem of the machine that runs Foreman (its Docker host or its GitHub connection), not of your repository: tell the operator, then remove and re-add the label.",
   [ReasonCode.ciFailedTooOften]: "push a fix to the branch yourself, or comment `/foreman retry` to give the agents another round.",
+  [ReasonCode.sideWriteFailed]: "the task goes on. Check that the app has the permissions in app.yml (checks: write; pull requests: write) and that configured `reviewers` are collaborators.",
   [ReasonCode.noCi]: "if this repository has no CI, set `ci.whenMissing: ready` in .github/foreman.yml; if its CI is another app, list it under `ci.apps`.",
   [ReasonCode.internalError]: "this is a fault in Foreman, not in your repository: tell the operator (the task id is above), then remove and re-add the label to start again.",
 };

@@ -40,6 +40,8 @@ export const ReasonCode = Object.freeze({
   ciFailedTooOften: "CI_FAILED_TOO_OFTEN",
   stoppedByCommand: "STOPPED_BY_COMMAND",
   noCi: "NO_CI",
+  /** A GitHub write that does not stop the task failed (the check run, reviewers): said, and the task goes on. */
+  sideWriteFailed: "SIDE_WRITE_FAILED",
 } as const);
 
 /** A reason code's value. */

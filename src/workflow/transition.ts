@@ -291,12 +291,10 @@ function onDraftPrOpened(task: Task, event: EventOf<typeof EventType.draftPrOpen
 }
 
 function onEffectFailed(task: Task, event: EventOf<typeof EventType.effectFailed>, at: string): TransitionResult {
-  // The check run only mirrors the status comment: failing to draw it (an installation that has
-  // not granted checks: write yet) is recorded, and the task goes on.
-  if (event.effectKind === EffectKind.upsertCheckRun) return unchanged(task);
-  // Reviewers not asked is worth saying, not worth ending a task whose PR is ready.
-  if (event.effectKind === EffectKind.requestReviewers) {
-    const next: Task = { ...task, reason: { code: ReasonCode.githubError, message: `Foreman could not ask the configured reviewers: ${event.message}` }, updatedAt: at };
+  // A check run not drawn or reviewers not asked is worth saying on the issue, not worth ending the task.
+  if (event.effectKind === EffectKind.upsertCheckRun || event.effectKind === EffectKind.requestReviewers) {
+    const what = event.effectKind === EffectKind.upsertCheckRun ? "draw its `foreman` check run on the PR" : "ask the configured reviewers";
+    const next: Task = { ...task, reason: { code: ReasonCode.sideWriteFailed, message: `Foreman could not ${what}: ${event.message}` }, updatedAt: at };
     return { next, effects: [statusComment] };
   }
   const reason: TaskReason = { code: event.code === "INTERNAL" ? ReasonCode.internalError : ReasonCode.githubError, message: event.message };

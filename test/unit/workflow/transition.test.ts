@@ -288,9 +288,11 @@ describe("transition: details of the working path", () => {
     expect(effects[0]).toEqual({ kind: "add_labels", issueNumber: 9, labels: ["ai-generated"] });
   });
 
-  test("a check run that could not be drawn is recorded, and the task goes on", () => {
-    const task = makeTask("awaiting_ci");
-    expect(transition(task, { ...events.effectFailed, effectKind: "upsert_check_run" }, now, facts)).toEqual({ next: task, effects: [] });
+  test("a check run that could not be drawn is said on the issue, and the task goes on", () => {
+    const { next, effects } = transition(makeTask("awaiting_ci"), { ...events.effectFailed, effectKind: "upsert_check_run", message: "Resource not accessible by integration" }, now, facts);
+    expect(next).toMatchObject({ state: "awaiting_ci", reason: { code: "SIDE_WRITE_FAILED", message: "Foreman could not draw its `foreman` check run on the PR: Resource not accessible by integration" } });
+    // Only the comment: asking for the check run again would fail again.
+    expect(effects).toEqual([{ kind: "upsert_status_comment" }]);
   });
 
   test("a GitHub failure of an effect fails the task with its message", () => {
@@ -300,7 +302,7 @@ describe("transition: details of the working path", () => {
 
   test("a reviewer request that GitHub refuses does not end a task whose PR is already ready", () => {
     const { next } = transition(makeTask("ready_for_review"), { ...events.effectFailed, effectKind: "request_reviewers", message: "Reviews may only be requested from collaborators." }, now, facts);
-    expect(next).toMatchObject({ state: "ready_for_review", reason: { code: "GITHUB_ERROR", message: "Foreman could not ask the configured reviewers: Reviews may only be requested from collaborators." } });
+    expect(next).toMatchObject({ state: "ready_for_review", reason: { code: "SIDE_WRITE_FAILED", message: "Foreman could not ask the configured reviewers: Reviews may only be requested from collaborators." } });
   });
 
   test("a Foreman fault is reported as one, not as a GitHub problem", () => {
