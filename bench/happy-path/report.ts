@@ -10,7 +10,7 @@ export interface JobRow {
   role: string;
   attempt: number;
   status: string;
-  /** agent_jobs.started_at: when the runner leased (claimed) the job. */
+  /** The job's `agent_job.started` record: when the runner leased (claimed) the job, on the engine's clock. */
   claimedAt: number | null;
 }
 

@@ -21,14 +21,16 @@
 //                          without it, the timeline of the task with the most writes when tasks differ
 //   DISPLAY_DELAY_MS (1000, as in production), MAX_CONCURRENT_JOBS (8), MAX_JOBS_PER_REPO (= MAX_CONCURRENT_JOBS)
 //
-// How the orchestration overhead is measured. Every timestamp is wall-clock milliseconds on this
-// host (Foreman's stored times come from `new Date()` in the engine or `now()` in the database on
-// the same host). For each agent job:
+// How the orchestration overhead is measured. Every timestamp is on one clock: this process's wall
+// clock in milliseconds, as the benchmark's Date.now() and the engine's `deps.now()` (which stamps
+// compliance records) read it. None comes from the database's now(), which may be another host's
+// clock. For each agent job:
 //   dispatched  the createdAt of the `task.transition` compliance record whose effects include
 //               `dispatch_agent_job` (the n-th such record of a task queued its n-th job): for the
 //               planner the `draft_pr_opened` transition (the draft PR), for later steps the previous
 //               job's end event being applied;
-//   claimed     agent_jobs.started_at (the job runner leased the job);
+//   claimed     the createdAt of the job's `agent_job.started` record, appended right after the job
+//               runner leased the job;
 //   tarball     the job's GET /tarball/:sha reached the simulated GitHub (the n-th of the issue's);
 //   start call  the benchmark wraps the Docker runner (./timing-runner.ts): runner.start() called,
 //   running     runner.start() returned (container created and started),
@@ -228,7 +230,9 @@ async function main(): Promise<void> {
   }
 
   const jobRows = await sql`
-    select j.id, j.task_id, t.issue_number, j.role, j.attempt, j.status, j.started_at
+    select j.id, j.task_id, t.issue_number, j.role, j.attempt, j.status,
+           (select min(r.created_at) from compliance_records r
+             where r.kind = 'agent_job.started' and r.payload->>'jobId' = j.id::text) as claimed_at
       from agent_jobs j join tasks t on t.id = j.task_id
      order by t.issue_number, j.created_at, j.id`;
   const transitionRows = await sql`
@@ -250,7 +254,7 @@ async function main(): Promise<void> {
     role: String(row.role),
     attempt: Number(row.attempt),
     status: String(row.status),
-    claimedAt: row.started_at ? new Date(row.started_at as string).getTime() : null,
+    claimedAt: row.claimed_at ? new Date(row.claimed_at as string).getTime() : null,
   }));
   const transitions: TransitionRow[] = transitionRows.map((row) => {
     const payload = row.payload as { event: string; deliveryId: string; to: string; effects: string[] };

@@ -3,14 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { openDatabase, type Database } from "../../src/db/client.js";
-import { startEmbeddedPostgres } from "../../src/db/embedded.js";
+import { startEmbeddedPostgresOnAnyPort } from "../../src/db/embedded.js";
 import { runMigrations } from "../../src/db/migrate.js";
 
 /** A fresh, migrated database for one benchmark run: on DATABASE_URL's server, else an embedded one. */
 export async function openBenchDatabase(): Promise<{ database: Database; where: string; close(): Promise<void> }> {
   const embedded = process.env.DATABASE_URL
     ? null
-    : await startEmbeddedPostgres({ dataDir: mkdtempSync(join(tmpdir(), "foreman-bench-")), port: 25_000 + Math.floor(Math.random() * 5000), database: "bench_admin" });
+    : await startEmbeddedPostgresOnAnyPort({ dataDir: mkdtempSync(join(tmpdir(), "foreman-bench-")), database: "bench_admin" });
   const adminUrl = process.env.DATABASE_URL ?? embedded!.url;
   const name = `foreman_bench_${Date.now()}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });

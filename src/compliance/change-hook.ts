@@ -35,11 +35,13 @@ const LEASE_MS = 5 * 60_000;
 const MAX_BACKOFF_MS = 60 * 60_000;
 
 /**
- * Queue the change-management notification for a task that reached a terminal state. Call it in
- * the transaction that saves that state; calling it twice for a task queues one notification.
+ * Queue the change-management notification for a task that reached a terminal state, due at `now`.
+ * Call it in the transaction that saves that state; calling it twice for a task queues one
+ * notification. Every time an outbound hook is compared with comes from the injected clock
+ * (`now` here, in `deliverPendingHooks` and in its backoff), never from the database's `now()`.
  */
-export async function enqueueChangeHook(sql: SqlClient, taskId: string): Promise<void> {
-  await insertOutboundHook(sql, { kind: "change", idempotencyKey: taskId, taskId, body: null });
+export async function enqueueChangeHook(sql: SqlClient, taskId: string, now: Date): Promise<void> {
+  await insertOutboundHook(sql, { kind: "change", idempotencyKey: taskId, taskId, body: null, nextAt: now });
 }
 
 /** The `X-Foreman-Signature` header value: `sha256=` + hex HMAC-SHA256 of the raw body. */

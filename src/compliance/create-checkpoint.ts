@@ -55,7 +55,7 @@ export async function createCheckpoint(sql: SqlClient, signer: CheckpointSigner,
     const checkpoint = signCheckpoint({ seq: head.seq, hash: head.hash, time: now.toISOString() }, signer);
     if (!(await insertCheckpoint(tx, checkpoint))) return null;
     if (options.publish) {
-      await insertOutboundHook(tx, { kind: "checkpoint", idempotencyKey: `checkpoint:${checkpoint.seq}`, taskId: null, body: buildCheckpointPublication(checkpoint) });
+      await insertOutboundHook(tx, { kind: "checkpoint", idempotencyKey: `checkpoint:${checkpoint.seq}`, taskId: null, body: buildCheckpointPublication(checkpoint), nextAt: now });
     }
     return checkpoint;
   });

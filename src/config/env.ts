@@ -52,7 +52,8 @@ export const Env = z.object({
   }),
   GHE_PROTOCOL: z.enum(["https", "http"], { error: "must be https or http" }).default("https"),
   HOST: z.string().default("0.0.0.0"),
-  PORT: z.coerce.number().int().min(1, { error: "must be a TCP port, 1-65535" }).max(65535, { error: "must be a TCP port, 1-65535" }).default(3000),
+  // 0 lets the system choose a free port (tests do; the bound port is logged and is `server.port`).
+  PORT: z.coerce.number().int().min(0, { error: "must be a TCP port, 0-65535 (0: any free port)" }).max(65535, { error: "must be a TCP port, 0-65535 (0: any free port)" }).default(3000),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   LOG_FORMAT: z.enum(["json", "pretty"], { error: "must be json or pretty" }).optional(),
   NODE_ENV: z.string().default("development"),

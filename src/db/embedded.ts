@@ -9,6 +9,23 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+/** Why the embedded server did not start: its port is taken, or something else its own log names. */
+export class EmbeddedPostgresError extends Error {
+  /** `PORT_IN_USE`: another process listens on the port (pick another); `START_FAILED`: see the log tail. */
+  readonly code: "PORT_IN_USE" | "START_FAILED";
+  /** The server's last log lines before it exited. */
+  readonly logTail: string;
+  constructor(code: "PORT_IN_USE" | "START_FAILED", message: string, logTail: string) {
+    super(message);
+    this.name = "EmbeddedPostgresError";
+    this.code = code;
+    this.logTail = logTail;
+  }
+}
+
+/** How many of the server's log lines a start failure quotes. */
+const LOG_TAIL_LINES = 30;
+
 /** Options for the embedded server. */
 export interface EmbeddedOptions {
   dataDir: string;
@@ -32,6 +49,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   if (process.getuid?.() === 0) await chmod(dataDir, 0o755);
   const password = await readOrCreatePassword(resolve(dataDir, "postgres-password"));
   const log = options.log ?? (() => {});
+  // The server's own words, kept so that a failed start says what happened (the package rejects
+  // with nothing when the server exits early, which a test runner prints as "Unknown Error: undefined").
+  const recent: string[] = [];
+  const remember = (message: unknown): void => {
+    const text = String(message).trim();
+    log(text);
+    recent.push(...text.split("\n"));
+    recent.splice(0, Math.max(0, recent.length - LOG_TAIL_LINES));
+  };
   const server = new EmbeddedPostgres({
     databaseDir,
     port: options.port,
@@ -40,17 +66,58 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     persistent: true,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
     createPostgresUser: process.getuid?.() === 0,
-    onLog: (message) => log(String(message).trim()),
-    onError: (message) => log(String(message).trim()),
+    onLog: remember,
+    onError: remember,
   });
   const fresh = !existsSync(resolve(databaseDir, "PG_VERSION"));
   if (fresh) await server.initialise();
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    throw describeStartFailure(error, options.port, databaseDir, recent.join("\n"));
+  }
   if (fresh) await server.createDatabase(database);
   return {
     url: `postgres://foreman:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * Start an embedded server on a port of its own for tests and benchmarks: a random port below
+ * Linux's ephemeral range (so it never meets the ports the system hands to `listen(0)` and to
+ * outgoing connections), and another one when that port turns out to be taken. PostgreSQL cannot
+ * bind port 0 and say which port it got, so choosing and retrying is the race-free way.
+ */
+export async function startEmbeddedPostgresOnAnyPort(options: Omit<EmbeddedOptions, "port">, attempts = 5): Promise<EmbeddedDatabase> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startEmbeddedPostgres({ ...options, port: pickUnprivilegedPort() });
+    } catch (error) {
+      if (!(error instanceof EmbeddedPostgresError && error.code === "PORT_IN_USE") || attempt >= attempts) throw error;
+    }
+  }
+}
+
+/** A random port in 20000-32767: above the usual services, below the ephemeral range (32768-60999). */
+export function pickUnprivilegedPort(): number {
+  return 20_000 + Math.floor(Math.random() * 12_768);
+}
+
+function describeStartFailure(error: unknown, port: number, databaseDir: string, logTail: string): Error {
+  if (error instanceof Error) return error;
+  if (/could not bind|address already in use|could not create any TCP\/IP sockets/i.test(logTail)) {
+    return new EmbeddedPostgresError(
+      "PORT_IN_USE",
+      `embedded PostgreSQL could not listen on port ${port}: another process uses it. Set EMBEDDED_POSTGRES_PORT to a free port, or set DATABASE_URL to use your own server. Its log:\n${logTail}`,
+      logTail,
+    );
+  }
+  return new EmbeddedPostgresError(
+    "START_FAILED",
+    `embedded PostgreSQL exited while starting (port ${port}, data ${databaseDir}). Its last log lines:\n${logTail || "(it wrote nothing)"}`,
+    logTail,
+  );
 }
 
 async function readOrCreatePassword(path: string): Promise<string> {

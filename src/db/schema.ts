@@ -256,7 +256,8 @@ export const outboundHooks = pgTable(
     body: text("body"),
     status: text("status").$type<"pending" | "delivered" | "failed" | "skipped">().notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
-    nextAt: timestamp("next_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    // No default: the injected clock that decides when a hook is due also writes when it is due.
+    nextAt: timestamp("next_at", { withTimezone: true, mode: "date" }).notNull(),
     lastError: text("last_error"),
     createdAt: createdAt(),
     deliveredAt: timestamp("delivered_at", { withTimezone: true, mode: "date" }),

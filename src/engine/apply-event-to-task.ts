@@ -110,7 +110,7 @@ export async function applyEventToTask(
     ...effects.filter(isInternalEffect).map((effect) => applyInternalEffect(tx, next, effect, deps)),
     appendComplianceRecords(tx, [...extra, record]),
   ]);
-  if (ended) await enqueueChangeHook(tx, next.id);
+  if (ended) await enqueueChangeHook(tx, next.id, now);
 }
 
 /** Effects that only touch Foreman's own tables run in the transition's transaction: exactly once, with it. */

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startEmbeddedPostgres, type EmbeddedDatabase } from "../../src/db/embedded.js";
+import { startEmbeddedPostgresOnAnyPort, type EmbeddedDatabase } from "../../src/db/embedded.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -21,7 +21,7 @@ export async function setup(project: TestProject): Promise<void> {
   let url = process.env.DATABASE_URL;
   if (!url) {
     const dataDir = mkdtempSync(join(tmpdir(), "foreman-test-pg-"));
-    embedded = await startEmbeddedPostgres({ dataDir, port: 20_000 + Math.floor(Math.random() * 20_000), database: "postgres_admin" });
+    embedded = await startEmbeddedPostgresOnAnyPort({ dataDir, database: "postgres_admin" });
     url = embedded.url;
   }
   project.provide("adminDatabaseUrl", url);

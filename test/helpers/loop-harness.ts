@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import Docker from "dockerode";
 import nock from "nock";
 import { tmpdir } from "node:os";
@@ -90,7 +89,8 @@ export interface LoopForeman {
  * as `<idPrefix>-0000-…` for snapshots). After each test Foreman is stopped, and a request no GitHub
  * mock answered fails the test (Foreman takes the 501 as a failed effect, which a test might not
  * notice otherwise); a failed test prints Foreman's warnings and errors. `server: true` gives
- * Foreman's HTTP server a free port on 127.0.0.1 (for `foreman.server.start()`).
+ * Foreman's HTTP server port 0 on 127.0.0.1: `foreman.server.start()` binds a port the system picks,
+ * and `foreman.server.port` says which.
  */
 export function useLoopForeman(options: { idPrefix: string; env?: Record<string, string>; server?: boolean }): LoopForeman {
   if (!/^[0-9a-f]{8}$/.test(options.idPrefix)) throw new Error(`idPrefix must be 8 hex digits (the first group of a UUID), not ${options.idPrefix}`);
@@ -121,7 +121,7 @@ export function useLoopForeman(options: { idPrefix: string; env?: Record<string,
       AGENT_IMAGE_ALLOWLIST: "foreman-test/*",
       WORKSPACE_DIR: mkdtempSync(join(tmpdir(), "foreman-ws-")),
       PUBLIC_URL: "https://foreman.example.test",
-      ...(options.server ? { HOST: "127.0.0.1", PORT: String(await findFreePort()) } : {}),
+      ...(options.server ? { HOST: "127.0.0.1", PORT: "0" } : {}),
       ...options.env,
     });
     const foreman = await startTestForeman(database!, { env, agents: true });
@@ -165,18 +165,6 @@ export function useLoopForeman(options: { idPrefix: string; env?: Record<string,
     id,
     stable: (text) => text.replaceAll(`${options.idPrefix}-${run}-4000-8000-`, `${options.idPrefix}-0000-4000-8000-`),
   };
-}
-
-/** A TCP port on 127.0.0.1 that nothing listens on now (the system picks it). */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** What `mockGitHub` gives a loop mock, for the helpers below. */

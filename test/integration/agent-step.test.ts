@@ -14,7 +14,6 @@ import { resetTables, useTestDatabase } from "../helpers/test-database.js";
 import { buildTestEnv, startTestForeman, type TestForeman } from "../helpers/test-foreman.js";
 import { TEST_IMAGE } from "./agents/docker-available.js";
 import { buildRepoTarball } from "./agents/repo-tarball.js";
-import { findFreePort } from "../helpers/loop-harness.js";
 
 // Real Docker (skipped without a daemon on a laptop, a failure without one in CI), real PostgreSQL,
 // GitHub simulated with strict nock: the whole coder step as a user would see it.
@@ -60,7 +59,7 @@ beforeEach(async () => {
     POLL_INTERVAL_MS: "50",
     PUBLIC_URL: "https://foreman.example.test",
     HOST: "127.0.0.1",
-    PORT: String(await findFreePort()),
+    PORT: "0",
   });
   foreman = await startTestForeman(database, { env, agents: true });
 });

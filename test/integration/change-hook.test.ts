@@ -16,6 +16,10 @@ const receiverUrl = "https://change.example.com/hooks/foreman";
 let received: Array<{ headers: Headers; body: string }>;
 const silent = { warn: () => {}, error: () => {} };
 const keys = generateCheckpointKeyPair();
+// The clock these tests control: hooks are queued, claimed and backed off on it alone (never the database's now()).
+const T0 = Date.parse("2026-11-21T10:00:00.000Z");
+const at = (ms: number): Date => new Date(T0 + ms);
+const HOUR = 3_600_000;
 
 beforeEach(async () => {
   await resetComplianceTables(database.sql);
@@ -36,8 +40,8 @@ function mockReceiver(...statuses: number[]): void {
   }
 }
 
-function deliver(now: string, config: Partial<Parameters<typeof deliverPendingHooks>[3]> = {}) {
-  return deliverPendingHooks(database.sql, fetch, new Date(now), { changeHookUrl: receiverUrl, changeHookSecret: SECRET, artifacts: store, log: silent, ...config });
+function deliver(now: Date, config: Partial<Parameters<typeof deliverPendingHooks>[3]> = {}) {
+  return deliverPendingHooks(database.sql, fetch, now, { changeHookUrl: receiverUrl, changeHookSecret: SECRET, artifacts: store, log: silent, ...config });
 }
 
 async function hookRows(): Promise<Array<Record<string, unknown>>> {
@@ -47,10 +51,10 @@ async function hookRows(): Promise<Array<Record<string, unknown>>> {
 
 describe("the change-management hook", () => {
   test("a finished task's evidence summary is POSTed once, signed with HMAC-SHA256 over the raw body", async () => {
-    await enqueueChangeHook(database.sql, MERGED_TASK);
-    await enqueueChangeHook(database.sql, MERGED_TASK); // the engine may call it twice: one notification
+    await enqueueChangeHook(database.sql, MERGED_TASK, at(0));
+    await enqueueChangeHook(database.sql, MERGED_TASK, at(0)); // the engine may call it twice: one notification
     mockReceiver(200);
-    expect(await deliver("2026-11-21T10:00:00.000Z")).toEqual({ delivered: 1, retrying: 0, failed: 0, skipped: 0 });
+    expect(await deliver(at(0))).toEqual({ delivered: 1, retrying: 0, failed: 0, skipped: 0 });
     expect(received).toHaveLength(1);
     const [{ headers, body }] = received as [{ headers: Headers; body: string }];
     expect(Object.fromEntries(headers)).toMatchObject({ "content-type": "application/json", "idempotency-key": MERGED_TASK, "x-foreman-event": "task.finished" });
@@ -58,19 +62,19 @@ describe("the change-management hook", () => {
     const expected = Buffer.from(`sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`);
     expect(timingSafeEqual(Buffer.from(headers.get("x-foreman-signature")!), expected)).toBe(true);
     const payload = JSON.parse(body);
-    expect(payload).toMatchObject({ type: "foreman.task.finished", taskId: MERGED_TASK, generatedAt: "2026-11-21T10:00:00.000Z" });
+    expect(payload).toMatchObject({ type: "foreman.task.finished", taskId: MERGED_TASK, generatedAt: at(0).toISOString() });
     expect(payload.summary).toMatchObject({ state: "merged", authorised: { by: "octocat", role: "write" }, approved: { by: "mona" }, evidence: { records: 6, verified: true } });
     expect(await hookRows()).toMatchObject([{ kind: "change", idempotency_key: MERGED_TASK, status: "delivered", attempts: 1, last_error: null, delivered: true }]);
-    expect(await deliver("2026-11-21T11:00:00.000Z")).toEqual({ delivered: 0, retrying: 0, failed: 0, skipped: 0 });
+    expect(await deliver(at(HOUR))).toEqual({ delivered: 0, retrying: 0, failed: 0, skipped: 0 });
   });
 
   test("a failed delivery is retried later with the same bytes, and gives up after the last attempt", async () => {
-    await enqueueChangeHook(database.sql, MERGED_TASK);
+    await enqueueChangeHook(database.sql, MERGED_TASK, at(0));
     mockReceiver(500, 503);
-    expect(await deliver("2026-11-21T10:00:00.000Z")).toMatchObject({ retrying: 1 });
-    expect(await hookRows()).toMatchObject([{ status: "pending", attempts: 1, last_error: "the receiver answered HTTP 500", next_at: "2026-11-21T10:00:30.000Z" }]);
-    expect(await deliver("2026-11-21T10:00:29.999Z")).toMatchObject({ retrying: 0 }); // not due yet
-    expect(await deliver("2026-11-21T10:00:30.000Z", { maxAttempts: 2 })).toMatchObject({ failed: 1 });
+    expect(await deliver(at(0))).toMatchObject({ retrying: 1 });
+    expect(await hookRows()).toMatchObject([{ status: "pending", attempts: 1, last_error: "the receiver answered HTTP 500", next_at: at(30_000).toISOString() }]);
+    expect(await deliver(at(29_999))).toMatchObject({ retrying: 0 }); // not due yet
+    expect(await deliver(at(30_000), { maxAttempts: 2 })).toMatchObject({ failed: 1 });
     expect(await hookRows()).toMatchObject([{ status: "failed", attempts: 2, last_error: "the receiver answered HTTP 503" }]);
     expect(received).toHaveLength(2);
     expect(received[1]!.body).toBe(received[0]!.body);
@@ -78,11 +82,11 @@ describe("the change-management hook", () => {
   });
 
   test("an unreachable receiver is retried; without CHANGE_HOOK_URL the notification is skipped", async () => {
-    await enqueueChangeHook(database.sql, MERGED_TASK);
+    await enqueueChangeHook(database.sql, MERGED_TASK, at(0));
     nock("https://change.example.com").post("/hooks/foreman").replyWithError("connect ECONNREFUSED");
-    expect(await deliver("2026-11-21T10:00:00.000Z")).toMatchObject({ retrying: 1 });
+    expect(await deliver(at(0))).toMatchObject({ retrying: 1 });
     expect((await hookRows())[0]!.last_error).toBe("the receiver could not be reached (connect ECONNREFUSED)");
-    expect(await deliver("2026-11-21T11:00:00.000Z", { changeHookUrl: undefined })).toMatchObject({ skipped: 1 });
+    expect(await deliver(at(HOUR), { changeHookUrl: undefined })).toMatchObject({ skipped: 1 });
     expect(await hookRows()).toMatchObject([{ status: "skipped", last_error: "CHANGE_HOOK_URL is not set" }]);
   });
 
@@ -92,8 +96,8 @@ describe("the change-management hook", () => {
   });
 
   test("a hook for an unknown task fails at once, saying so", async () => {
-    await enqueueChangeHook(database.sql, "00000000-0000-4000-8000-00000000ffff");
-    expect(await deliver("2026-11-21T10:00:00.000Z")).toMatchObject({ failed: 1 });
+    await enqueueChangeHook(database.sql, "00000000-0000-4000-8000-00000000ffff", at(0));
+    expect(await deliver(at(0))).toMatchObject({ failed: 1 });
     expect((await hookRows())[0]!.last_error).toBe("task 00000000-0000-4000-8000-00000000ffff does not exist");
   });
 
@@ -118,10 +122,10 @@ describe("the compliance scheduler", () => {
       .matchHeader("idempotency-key", "checkpoint:8")
       .reply(201);
     nock("https://change.example.com").post("/hooks").matchHeader("idempotency-key", MERGED_TASK).reply(200);
-    await enqueueChangeHook(database.sql, MERGED_TASK);
-    const options = { ...buildCheckpointSchedulerOptions(env, database.sql, silent), now: () => new Date("2026-11-21T10:00:00.000Z") };
+    await enqueueChangeHook(database.sql, MERGED_TASK, at(0));
+    const options = { ...buildCheckpointSchedulerOptions(env, database.sql, silent), now: () => at(0) };
     const first = await runComplianceTick(options);
-    expect(first.checkpoint).toMatchObject({ seq: 8, time: "2026-11-21T10:00:00.000Z" });
+    expect(first.checkpoint).toMatchObject({ seq: 8, time: at(0).toISOString() });
     expect(first.hooks).toEqual({ delivered: 2, retrying: 0, failed: 0, skipped: 0 });
     expect(published[0]).toMatchObject({ type: "foreman.checkpoint", seq: 8, keyId: loadCheckpointSigner(keys.privateKeyPem).keyId });
     expect(verifyCheckpointSignature(published[0] as never, loadCheckpointSigner(keys.privateKeyPem).publicKey)).toBe(true);

@@ -237,9 +237,9 @@ describe("wired into the app", () => {
   });
 
   test("Probot's server answers /api/compliance next to the health routes", async () => {
-    const port = 41_000 + Math.floor(Math.random() * 10_000);
-    foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: String(port), HOST: "127.0.0.1" }) });
+    foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: "0", HOST: "127.0.0.1" }) });
     await foreman.server.start();
+    const port = foreman.server.port;
     expect((await fetch(`http://127.0.0.1:${port}/api/compliance/checkpoints`)).status).toBe(401);
     const { token } = await createToken("auditor");
     const bundle = await readJson(fetch(`http://127.0.0.1:${port}/api/compliance/tasks/${MERGED_TASK}`, { headers: { authorization: `Bearer ${token}` } }));

@@ -69,7 +69,7 @@ describe("the app on a role with only INSERT and SELECT on the evidence", () => 
     const [record] = await appendComplianceRecords(app.sql, [{ taskId: null, kind: "test.append", actor: "app", payload: { ok: true }, createdAt: new Date("2026-11-20T12:00:00.000Z") }]);
     await insertArtifact(app.sql, { sha256: "a".repeat(64), kind: "log", size: 1 });
     await insertArtifact(app.sql, { sha256: "a".repeat(64), kind: "log", size: 1 }); // on conflict do nothing needs INSERT only
-    await insertOutboundHook(app.sql, { kind: "change", idempotencyKey: "k", taskId: null, body: null });
+    await insertOutboundHook(app.sql, { kind: "change", idempotencyKey: "k", taskId: null, body: null, nextAt: new Date("2026-11-20T12:00:00.000Z") });
     await app.sql`update outbound_hooks set attempts = 1`;
     await app.sql`insert into compliance_checkpoints (seq, hash, time, signature, key_id) values (1, ${record!.hash}, 'now', 'sig', 'key')`;
 

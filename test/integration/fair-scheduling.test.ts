@@ -9,7 +9,6 @@ import { resetTables, useTestDatabase } from "../helpers/test-database.js";
 const REPOS = { A: 101, B: 202, C: 303 } as const;
 type RepoName = keyof typeof REPOS;
 const REPO_BY_ID = new Map<number, RepoName>(Object.entries(REPOS).map(([name, id]) => [id, name as RepoName]));
-const T0 = Date.parse("2024-01-01T00:00:00Z");
 
 const database = useTestDatabase();
 let sequence = 0;
@@ -24,23 +23,29 @@ function nextId(): string {
   return `00000000-0000-4000-8000-${String(sequence).padStart(12, "0")}`;
 }
 
-/** One task with one agent job; creation times follow the call order. */
-async function queueJob(repo: RepoName, options: { priority?: number; state?: string; status?: "queued" | "running" | "succeeded"; startedAt?: string; availableInMs?: number } = {}): Promise<string> {
+/**
+ * One task with one agent job; creation times follow the call order. Every time the claim compares
+ * (leases, starts, availability) is on the database's clock, as the claim itself writes them:
+ * `startedAgoMs` and `availableInMs` are offsets from the database's now(), never the test process's.
+ */
+async function queueJob(repo: RepoName, options: { priority?: number; state?: string; status?: "queued" | "running" | "succeeded"; startedAgoMs?: number; availableInMs?: number } = {}): Promise<string> {
   const taskId = nextId();
   const jobId = nextId();
-  const createdAt = new Date(T0 + sequence * 1000).toISOString();
+  const createdAgoSeconds = 100_000 - sequence;
   const status = options.status ?? "queued";
+  const startedAgoSeconds = options.startedAgoMs !== undefined ? options.startedAgoMs / 1000 : status === "queued" ? null : createdAgoSeconds;
   await database.sql`
     insert into tasks (id, installation_id, repo_id, repo_owner, repo_name, default_branch, issue_number, issue_title, type,
                        trigger_label, triggered_by, state, priority, created_at, updated_at)
     values (${taskId}, 1, ${REPOS[repo]}, 'acme', ${repo.toLowerCase()}, 'main', ${sequence}, 'Do a thing', 'feature',
-            'foreman', 'octocat', ${options.state ?? "awaiting_agent"}, ${options.priority ?? 0}, ${createdAt}, ${createdAt})`;
+            'foreman', 'octocat', ${options.state ?? "awaiting_agent"}, ${options.priority ?? 0},
+            now() - make_interval(secs => ${createdAgoSeconds}), now() - make_interval(secs => ${createdAgoSeconds}))`;
   await database.sql`
     insert into agent_jobs (id, task_id, role, profile, base_sha, log_token, status, created_at, available_at, started_at, lease_until)
-    values (${jobId}, ${taskId}, 'coder', 'claude-code', 'base-sha', ${`token-${jobId}`}, ${status}, ${createdAt},
+    values (${jobId}, ${taskId}, 'coder', 'claude-code', 'base-sha', ${`token-${jobId}`}, ${status}, now() - make_interval(secs => ${createdAgoSeconds}),
             now() + make_interval(secs => ${(options.availableInMs ?? 0) / 1000}),
-            ${options.startedAt ?? (status === "queued" ? null : createdAt)},
-            ${status === "running" ? new Date(Date.now() + 60_000).toISOString() : null})`;
+            now() - make_interval(secs => ${startedAgoSeconds}),
+            case when ${status === "running"} then now() + interval '60 seconds' end)`;
   return jobId;
 }
 
@@ -149,8 +154,8 @@ describe("claimNextAgentJob", () => {
 describe("findQueuePosition", () => {
   test("predicts the exact order of claims, with running jobs, past starts and mixed priorities", async () => {
     // A runs one job; B started one most recently and finished it; C never ran a job.
-    await queueJob("A", { status: "running", startedAt: new Date(Date.now() - 60_000).toISOString() });
-    await queueJob("B", { status: "succeeded", startedAt: new Date(Date.now() - 30_000).toISOString() });
+    await queueJob("A", { status: "running", startedAgoMs: 60_000 });
+    await queueJob("B", { status: "succeeded", startedAgoMs: 30_000 });
     const queued = [
       await queueJob("A"),
       await queueJob("B"),

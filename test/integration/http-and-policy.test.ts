@@ -28,7 +28,8 @@ function sign(body: string, secret = TEST_WEBHOOK_SECRET): string {
 }
 
 describe("the HTTP surface", () => {
-  const port = 41_000 + Math.floor(Math.random() * 10_000);
+  // The server binds port 0 and the test reads back the port the system gave it: no race with other files.
+  let port = 0;
 
   // node:http rather than fetch: nock's fetch interceptor cannot pass a request body through to loopback.
   function post(body: string, signature: string): Promise<{ status: number }> {
@@ -46,9 +47,10 @@ describe("the HTTP surface", () => {
   }
 
   test("a webhook with a bad signature is rejected and nothing is stored; a signed one is stored and acknowledged", async () => {
-    foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: String(port), HOST: "127.0.0.1" }) });
+    foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: "0", HOST: "127.0.0.1" }) });
     await foreman.stop(); // only the intake is under test here
     await foreman.server.start();
+    port = foreman.server.port;
     const body = JSON.stringify(buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 3 }));
 
     const forged = await post(body, sign(body, "not-the-secret"));
@@ -65,10 +67,11 @@ describe("the HTTP surface", () => {
   });
 
   test("health and readiness answer without GitHub", async () => {
-    foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: String(port + 1), HOST: "127.0.0.1" }) });
+    foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: "0", HOST: "127.0.0.1" }) });
     await foreman.server.start();
-    expect(await (await fetch(`http://127.0.0.1:${port + 1}/healthz`)).json()).toEqual({ status: "ok" });
-    expect(await (await fetch(`http://127.0.0.1:${port + 1}/readyz`)).json()).toEqual({ status: "ready" });
+    const base = `http://127.0.0.1:${foreman.server.port}`;
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: "ok" });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: "ready" });
   });
 });
 

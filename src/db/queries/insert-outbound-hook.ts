@@ -6,12 +6,14 @@ export interface NewOutboundHook {
   idempotencyKey: string;
   taskId: string | null;
   body: string | null;
+  /** When the first attempt is due, on the injected clock that also decides when it is due (never the database's). */
+  nextAt: Date;
 }
 
 /** Queue a notification; queuing the same kind and key again changes nothing. */
 export async function insertOutboundHook(sql: SqlClient, hook: NewOutboundHook): Promise<void> {
   await sql`
-    insert into outbound_hooks (kind, idempotency_key, task_id, body)
-    values (${hook.kind}, ${hook.idempotencyKey}, ${hook.taskId}, ${hook.body})
+    insert into outbound_hooks (kind, idempotency_key, task_id, body, next_at)
+    values (${hook.kind}, ${hook.idempotencyKey}, ${hook.taskId}, ${hook.body}, ${hook.nextAt.toISOString()})
     on conflict (kind, idempotency_key) do nothing`;
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "outbound_hooks" ALTER COLUMN "next_at" DROP DEFAULT;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The Debian packages Foreman's tests and CI use, besides Docker (scripts/ci/setup-docker.sh).
+# Idempotent, as root: only what is missing is installed.
+#
+#   faketime   the shifted-clock test run (scripts/ci/test-shifted-clock.sh)
+set -euo pipefail
+
+readonly PACKAGES=(faketime)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "[install-packages] already installed: ${PACKAGES[*]}"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "[install-packages] must run as root to install: ${missing[*]}" >&2
+  exit 1
+fi
+echo "[install-packages] apt-get install ${missing[*]}"
+DEBIAN_FRONTEND=noninteractive apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
