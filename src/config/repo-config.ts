@@ -1,11 +1,10 @@
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { AgentProfileOverride, ProfileName } from "../agents/agent-profile.js";
-import { DEFAULT_TASK_CONFIG, PIPELINE_ROLES } from "../workflow/defaults.js";
+import { DEFAULT_TASK_CONFIG, PIPELINE_ROLES, REPO_CONFIG_PATH } from "../workflow/defaults.js";
 import { TaskType, type TaskConfig } from "../workflow/task.js";
 
-/** Where a repository keeps its Foreman settings. */
-export const REPO_CONFIG_PATH = ".github/foreman.yml";
+export { REPO_CONFIG_PATH };
 
 const TASK_TYPES = Object.values(TaskType);
 const labelName = z.string({ error: "must be a label name (text)" }).trim().min(1, { error: "must be a non-empty label name" }).max(50, { error: "must be at most 50 characters (GitHub's label limit)" });

@@ -82,6 +82,8 @@ export const tasks = pgTable(
     type: text("type").notNull(),
     triggerLabel: text("trigger_label").notNull(),
     triggeredBy: text("triggered_by").notNull(),
+    /** What the trigger check said of the label: pending (a silent candidate), not_a_trigger, refused, authorized. */
+    triggerVerdict: text("trigger_verdict").notNull().default("pending"),
     state: text("state").notNull(),
     resumeState: text("resume_state"),
     frozenBy: text("frozen_by"),

@@ -18,7 +18,7 @@ import type { EngineDeps } from "./deps.js";
 import { enqueueChangeHook } from "../compliance/change-hook.js";
 import { findPreviousTriggerLabel, findWaitingTasks, insertCiResult, isRepoRed, saveDefaultBranchCi } from "../db/queries/ci-results.js";
 import { insertInboxEvent } from "../db/queries/insert-inbox-event.js";
-import { buildIssueLane } from "../webhooks/build-inbox-event.js";
+import { buildIssueLane } from "../db/queries/issue-lane.js";
 
 /** Where an event came from, for the log and the compliance record. */
 export interface EventOrigin {
@@ -72,7 +72,7 @@ export async function applyEventToTask(
     newTaskId: deps.newId(),
     newJobId: deps.newId(),
     knownTriggerLabels,
-    repoRed: event.type === EventType.triggerAuthorized && task !== null ? await isRepoRed(tx, task.repo.id) : false,
+    repoRed: event.type === EventType.triggerChecked && task !== null ? await isRepoRed(tx, task.repo.id) : false,
     previousTriggerLabel:
       task === null && event.type === EventType.commandReceived && event.command === "retry" ? await findPreviousTriggerLabel(tx, event.repo.id, event.issue.number) : null,
   };
@@ -95,13 +95,16 @@ export async function applyEventToTask(
       resumeState: next.resumeState,
       effects: effects.map((effect) => effect.kind),
       reason: next.reason,
+      // What the trigger check decided (authorized, refused, not_a_trigger), on the record that decided it.
+      ...(event.type === EventType.triggerChecked ? { triggerVerdict: next.triggerVerdict } : {}),
     },
     createdAt: now,
   };
   const outbox = effects.filter((effect) => !isInternalEffect(effect));
   const saved = next === task ? null : next;
-  // A task that ends drops what it had queued — before its own closing effects are queued — and
-  // its evidence summary is queued for the change-management hook (durably retried; once per task).
+  // A task that ends drops what it had queued — before its own closing effects are queued — and,
+  // if it ever started, its evidence summary is queued for the change-management hook (durably
+  // retried; once per task). A task whose trigger was never authorised is noise to such a system.
   const ended = isTerminalState(next.state) && (task === null || !isTerminalState(task.state));
   if (ended && task !== null) await skipHeldEffects(tx, next.id);
   await Promise.all([
@@ -110,7 +113,7 @@ export async function applyEventToTask(
     ...effects.filter(isInternalEffect).map((effect) => applyInternalEffect(tx, next, effect, deps)),
     appendComplianceRecords(tx, [...extra, record]),
   ]);
-  if (ended) await enqueueChangeHook(tx, next.id, now);
+  if (ended && next.triggerVerdict === "authorized") await enqueueChangeHook(tx, next.id, now);
 }
 
 /** Effects that only touch Foreman's own tables run in the transition's transaction: exactly once, with it. */

@@ -1,7 +1,7 @@
 import type { SqlClient } from "../db/client.js";
 import { appendComplianceRecords, type NewComplianceRecord } from "../db/queries/append-compliance-record.js";
 import { insertTaskEvent } from "../db/queries/insert-task-event.js";
-import { buildIssueLane } from "../webhooks/build-inbox-event.js";
+import { buildIssueLane } from "../db/queries/issue-lane.js";
 import type { DomainEvent } from "../workflow/events.js";
 import type { Task } from "../workflow/task.js";
 import { applyEventToTask } from "./apply-event-to-task.js";

@@ -10,7 +10,7 @@ import { setCheckRun, setStatusCommentId } from "../db/queries/save-task.js";
 import { findRowCheckRun, findRowStatusCommentId, toTask } from "../db/queries/task-row.js";
 import { saveCiFailures } from "../db/queries/ci-results.js";
 import { storeRedactedArtifact } from "../compliance/artifacts.js";
-import { buildIssueLane } from "../webhooks/build-inbox-event.js";
+import { buildIssueLane } from "../db/queries/issue-lane.js";
 import { EffectKind } from "../workflow/effects.js";
 import { EventType, type DomainEvent } from "../workflow/events.js";
 import type { Task } from "../workflow/task.js";

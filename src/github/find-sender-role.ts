@@ -1,27 +1,17 @@
+import { NO_ROLE, type RepoRole } from "../workflow/permissions.js";
 import type { GitHubClient } from "./octokit.js";
 
-/** Roles that may start, freeze or stop Foreman on a repository: triage and above. */
-const ALLOWED_ROLES = new Set(["admin", "maintain", "write", "triage"]);
-
-/** A sender's role on a repository, and whether it may trigger Foreman. */
-export interface SenderRole {
-  role: string;
-  allowed: boolean;
-}
-
 /**
- * Ask GitHub for a user's role on a repo. `role_name` distinguishes triage and maintain (the legacy
- * `permission` field folds them into read and write); custom roles fall back to `permission`.
+ * Ask GitHub for a user's role on a repo: `role_name` (which tells triage and maintain apart) and the
+ * legacy `permission`. A fact only; `src/workflow/permissions.ts` decides what the role may do.
  */
-export async function findSenderRole(octokit: GitHubClient, params: { owner: string; repo: string; username: string }): Promise<SenderRole> {
+export async function findSenderRole(octokit: GitHubClient, params: { owner: string; repo: string; username: string }): Promise<RepoRole> {
   try {
     const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel(params);
-    const role = (data as { role_name?: string }).role_name ?? data.permission;
-    const allowed = ALLOWED_ROLES.has(role) || data.permission === "admin" || data.permission === "write";
-    return { role, allowed };
+    return { role: (data as { role_name?: string }).role_name ?? data.permission, permission: data.permission };
   } catch (error) {
-    // 404: not a collaborator (or a bot account) — no role at all.
-    if ((error as { status?: number }).status === 404) return { role: "none", allowed: false };
+    // 404: not a collaborator (or a bot account): no role at all.
+    if ((error as { status?: number }).status === 404) return NO_ROLE;
     throw error;
   }
 }

@@ -22,11 +22,6 @@ export function toTaskRepo(installationId: number, repository: RepositoryPayload
   };
 }
 
-/** The lane of an issue: events in one lane are processed in order. */
-export function buildIssueLane(repoId: number, issueNumber: number): string {
-  return `repo:${repoId}#${issueNumber}`;
-}
-
 /**
  * A key for what a delivery means, so two deliveries of the same change (two webhooks, a replay
  * with a new id) store one event, while a genuine repeat later (the label removed and added

@@ -49,6 +49,9 @@ export function resolvePipeline(config: TaskConfig, type: keyof TaskConfig["pipe
   return [...(config.pipeline[type] ?? config.pipeline.default ?? DEFAULT_TASK_CONFIG.pipeline.default!)];
 }
 
+/** Where a repository keeps its Foreman settings. */
+export const REPO_CONFIG_PATH = ".github/foreman.yml";
+
 /** Labels with this prefix are always worth checking against the repo config. */
 export const TRIGGER_LABEL_PREFIX = "agent:";
 

@@ -1,4 +1,6 @@
-import type { CiFailure, TaskReason, TaskConfig, TaskRepo } from "./task.js";
+import type { TriggerFacts } from "./authorize.js";
+import type { RepoRole } from "./permissions.js";
+import type { CiFailure, TaskRepo } from "./task.js";
 
 /** Every domain event the workflow understands. Webhook adapters and effect results produce these. */
 export const EventType = Object.freeze({
@@ -9,8 +11,7 @@ export const EventType = Object.freeze({
   pullRequestLabeled: "pull_request_labeled",
   pullRequestUnlabeled: "pull_request_unlabeled",
   pullRequestClosed: "pull_request_closed",
-  triggerAuthorized: "trigger_authorized",
-  triggerRejected: "trigger_rejected",
+  triggerChecked: "trigger_checked",
   branchReady: "branch_ready",
   draftPrOpened: "draft_pr_opened",
   effectFailed: "effect_failed",
@@ -23,7 +24,7 @@ export const EventType = Object.freeze({
   ciResultCollected: "ci_result_collected",
   ciWaitExpired: "ci_wait_expired",
   commandReceived: "command_received",
-  actorAuthorized: "actor_authorized",
+  actorChecked: "actor_checked",
   repoTurnedGreen: "repo_turned_green",
   baseResolved: "base_resolved",
 } as const);
@@ -91,8 +92,8 @@ export type DomainEvent =
       sender: string;
     }
   | ({ type: typeof EventType.commandReceived; command: SlashCommand; commentId: number; onPullRequest: boolean } & IssueEventBase)
-  | ({ type: typeof EventType.triggerAuthorized; config: TaskConfig; permission: string } & TaskEventBase)
-  | ({ type: typeof EventType.triggerRejected; reason: TaskReason } & TaskEventBase)
+  /** What `authorize_trigger` read (the config, the sender's role); the workflow judges it (`judgeTrigger`). */
+  | ({ type: typeof EventType.triggerChecked } & TriggerFacts & TaskEventBase)
   | ({ type: typeof EventType.branchReady; branch: string; baseSha: string; headSha: string; reused: boolean } & TaskEventBase)
   | ({ type: typeof EventType.draftPrOpened; number: number; url: string; reused: boolean } & TaskEventBase)
   | ({ type: typeof EventType.effectFailed; effectKind: string; code: string; message: string } & TaskEventBase)
@@ -110,7 +111,8 @@ export type DomainEvent =
   | ({ type: typeof EventType.jobFailed; jobId: string; code: string; message: string; logTail: string; usage: JobUsage } & TaskEventBase)
   | ({ type: typeof EventType.ciResultCollected; sha: string; verdict: "success" | "failure" | "pending"; failures: CiFailure[] } & TaskEventBase)
   | ({ type: typeof EventType.ciWaitExpired; sha: string } & TaskEventBase)
-  | ({ type: typeof EventType.actorAuthorized; login: string; permission: string; allowed: boolean; action: AuthorizedAction } & TaskEventBase)
+  /** The role of whoever gave a command or asked for changes; the workflow decides what it may do (`maySteerTask`). */
+  | ({ type: typeof EventType.actorChecked; login: string; role: RepoRole; action: AuthorizedAction } & TaskEventBase)
   | ({ type: typeof EventType.repoTurnedGreen } & TaskEventBase)
   | ({ type: typeof EventType.baseResolved; sha: string } & TaskEventBase);
 
@@ -141,6 +143,6 @@ export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
 
 /** Who caused an event: a GitHub login for webhook events, the app for effect results. */
 export function findEventActor(event: DomainEvent): string {
-  if (event.type === EventType.actorAuthorized) return event.login;
+  if (event.type === EventType.actorChecked) return event.login;
   return "sender" in event ? event.sender : "foreman[app]";
 }

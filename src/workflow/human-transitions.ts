@@ -6,6 +6,7 @@ import { CI_FIXER, CODER, dispatchStep, type JobIds } from "./pipeline-transitio
 import { withConfigDefaults } from "./defaults.js";
 import { clearEscalation, display, stop, unchanged, type TransitionResult } from "./transition-result.js";
 import { DEFAULT_TASK_CONFIG } from "./defaults.js";
+import { maySteerTask } from "./permissions.js";
 
 /** States in which the task's work is pushed and a human may ask for more. */
 const REVISABLE: readonly TaskState[] = [TaskState.awaitingCi, TaskState.readyForReview, TaskState.escalated];
@@ -48,12 +49,13 @@ export function onCommandReceived(task: Task, event: EventOf<typeof EventType.co
 }
 
 /** The permission behind a review or a command is known: act on it, or refuse politely (once per person and task). */
-export function onActorAuthorized(task: Task, event: EventOf<typeof EventType.actorAuthorized>, at: string, facts: JobIds): TransitionResult {
+export function onActorChecked(task: Task, event: EventOf<typeof EventType.actorChecked>, at: string, facts: JobIds): TransitionResult {
   const { action, login } = event;
+  const allowed = maySteerTask(event.role);
   // Answers go on the issue, next to the status comment, whether the command came on the issue or the PR.
   const answerOn = task.issueNumber;
   if (action.kind === "review") {
-    if (!event.allowed) return unchanged(task);
+    if (!allowed) return unchanged(task);
     const feedback = { kind: "review" as const, author: login, body: action.body, comments: [], reviewId: action.reviewId };
     // A step is running: the revision follows it (before CI is awaited).
     if (STEPPING.includes(task.state)) return { next: { ...task, updatedAt: at, pipeline: { ...task.pipeline, pendingFeedback: feedback } }, effects: [] };
@@ -65,7 +67,7 @@ export function onActorAuthorized(task: Task, event: EventOf<typeof EventType.ac
   }
   const commentId = action.commentId;
   const note = (text: string): Effect => ({ kind: EffectKind.answerCommand, issueNumber: answerOn, answer: "note", login, command: action.command, text, commentId });
-  if (!event.allowed) {
+  if (!allowed) {
     return { next: task, effects: [{ kind: EffectKind.answerCommand, issueNumber: answerOn, answer: "refusal", login, command: action.command, commentId }] };
   }
   switch (action.command) {

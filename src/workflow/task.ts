@@ -108,6 +108,14 @@ export interface TaskUsage {
   costUsd: number;
 }
 
+/**
+ * What the trigger check said of a task's label. `pending`: not checked yet — the task is a
+ * candidate, and a candidate never writes to GitHub (it may be anybody's `bug` label). `not_a_trigger`:
+ * the config does not list it; the task ended without a word. `refused`: a trigger, but the sender
+ * may not start Foreman or the config is invalid; said once on the issue. `authorized`: the task started.
+ */
+export type TriggerVerdict = "pending" | "not_a_trigger" | "refused" | "authorized";
+
 /** One attempt to resolve one issue. Plain data: the workflow reads and returns it, the engine stores it. */
 export interface Task {
   id: string;
@@ -117,6 +125,8 @@ export interface Task {
   type: TaskType;
   triggerLabel: string;
   triggeredBy: string;
+  /** What the trigger check said; only an `authorized` task acts, only a `pending` or `not_a_trigger` one is always silent. */
+  triggerVerdict: TriggerVerdict;
   state: TaskState;
   /** Where a frozen task resumes. */
   resumeState: TaskState | null;

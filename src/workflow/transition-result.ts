@@ -8,6 +8,14 @@ export interface TransitionResult {
   effects: Effect[];
 }
 
+/**
+ * Whether a task is still a candidate: the trigger check has not judged its label yet. A candidate
+ * writes nothing to GitHub, whatever happens to it (`transition()` holds it to that).
+ */
+export function isCandidate(task: Task): boolean {
+  return task.triggerVerdict === "pending";
+}
+
 /** The effect that re-renders the issue's status comment. */
 export const statusComment: Effect = Object.freeze({ kind: EffectKind.upsertStatusComment });
 

@@ -1,14 +1,17 @@
 import { buildBranchName } from "./build-branch-name.js";
 import { buildDraftPullRequest, buildPlanCommitMessage } from "./build-pull-request.js";
 import { DEFAULT_TASK_CONFIG, isTriggerCandidate, resolvePipeline, withConfigDefaults } from "./defaults.js";
-import { EffectKind, type Effect } from "./effects.js";
+import { judgeTrigger } from "./authorize.js";
+import { EffectKind, isInternalEffect, type Effect } from "./effects.js";
 import { EventType, type DomainEvent, type EventOf } from "./events.js";
 import { TaskState, isTerminalState } from "./states.js";
 import { onJobFailed, onJobFinished, onJobStarted, startPipeline } from "./pipeline-transitions.js";
 import { onCheckSuiteCompleted, onCiResultCollected, onCiWaitExpired } from "./ci-transitions.js";
-import { onActorAuthorized, onCommandReceived, onReviewSubmitted, onSynchronized } from "./human-transitions.js";
+import { onActorChecked, onCommandReceived, onReviewSubmitted, onSynchronized } from "./human-transitions.js";
+import { maySteerTask } from "./permissions.js";
 import { cancelJob, checkRun, display, statusComment, stop, unchanged, type TransitionResult } from "./transition-result.js";
 import { emptyPipeline, ReasonCode, type Task, type TaskConfig, type TaskReason, type TaskType } from "./task.js";
+import { isCandidate } from "./transition-result.js";
 
 export type { TransitionResult } from "./transition-result.js";
 
@@ -42,8 +45,16 @@ export function findPriority(labels: readonly string[] | undefined): number {
 export function transition(task: Task | null, event: DomainEvent, now: Date, facts: TransitionFacts): TransitionResult {
   if (task === null) return startTask(event, now, facts);
   if (isTerminalState(task.state)) return transitionEnded(task, event);
-  if (task.state === TaskState.frozen) return transitionFrozen(task, event, now, facts);
-  return transitionActive(task, event, now, facts);
+  const result = task.state === TaskState.frozen ? transitionFrozen(task, event, now, facts) : transitionActive(task, event, now, facts);
+  // Until the trigger check has judged its label, a task may be anybody's ordinary label: whatever
+  // happens to it (a freeze, an unlabel, a close, a command), it says and writes nothing.
+  return isCandidate(task) && event.type !== EventType.triggerChecked ? silence(result) : result;
+}
+
+/** A candidate's result with only what writes nothing to GitHub: the trigger check's read and Foreman's own tables. */
+function silence(result: TransitionResult): TransitionResult {
+  const effects = result.effects.filter((effect) => effect.kind === EffectKind.authorizeTrigger || isInternalEffect(effect));
+  return effects.length === result.effects.length ? result : { next: result.next, effects };
 }
 
 function startTask(event: DomainEvent, now: Date, facts: TransitionFacts): TransitionResult {
@@ -71,6 +82,7 @@ function startTask(event: DomainEvent, now: Date, facts: TransitionFacts): Trans
     type: guessTaskType(label),
     triggerLabel: label,
     triggeredBy: event.sender,
+    triggerVerdict: "pending",
     state: TaskState.queued,
     resumeState: null,
     frozenBy: null,
@@ -142,10 +154,8 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
       }, at);
     case EventType.pullRequestClosed:
       return onPullRequestClosed(task, event, at);
-    case EventType.triggerAuthorized:
-      return onTriggerAuthorized(task, event, at, facts);
-    case EventType.triggerRejected:
-      return onTriggerRejected(task, event, at);
+    case EventType.triggerChecked:
+      return onTriggerChecked(task, event, at, facts);
     case EventType.repoTurnedGreen:
       if (task.state !== TaskState.waiting || task.config === null) return unchanged(task);
       return beginWork({ ...task, reason: null, updatedAt: at }, task.config);
@@ -182,8 +192,8 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
       return onReviewSubmitted(task, event);
     case EventType.commandReceived:
       return onCommandReceived(task, event);
-    case EventType.actorAuthorized:
-      return onActorAuthorized(task, event, at, facts);
+    case EventType.actorChecked:
+      return onActorChecked(task, event, at, facts);
     default:
       return assertNever(event);
   }
@@ -199,26 +209,24 @@ function onPullRequestClosed(task: Task, event: EventOf<typeof EventType.pullReq
   return merged;
 }
 
-function onTriggerAuthorized(task: Task, event: EventOf<typeof EventType.triggerAuthorized>, at: string, facts: TransitionFacts): TransitionResult {
+/** The trigger check's facts are in: judge them (`judgeTrigger`), then start, wait for green, refuse, or end silently. */
+function onTriggerChecked(task: Task, event: EventOf<typeof EventType.triggerChecked>, at: string, facts: TransitionFacts): TransitionResult {
   if (task.state !== TaskState.queued) return unchanged(task);
-  const type = event.config.triggerLabels[task.triggerLabel];
-  if (type === undefined) {
-    // The label looked like a trigger (agent: prefix) but this repo's config does not list it: stay silent.
-    return {
-      next: {
-        ...task,
-        config: event.config,
-        state: TaskState.cancelled,
-        reason: { code: ReasonCode.notATrigger, message: `\`${task.triggerLabel}\` is not a trigger label in this repository.` },
-        updatedAt: at,
-      },
-      effects: [],
-    };
+  const verdict = judgeTrigger(task.triggerLabel, task.triggeredBy, event, task.repo.defaultBranch);
+  const checked: Task = { ...task, ...(event.config !== null ? { config: event.config } : {}), updatedAt: at };
+  if (verdict.kind === "not_a_trigger") {
+    // Somebody's ordinary label: end without a word on the issue.
+    return { next: { ...checked, triggerVerdict: "not_a_trigger", state: TaskState.cancelled, reason: verdict.reason }, effects: [] };
   }
   // `/foreman retry` is a command: it needs write access, where a label needs triage.
-  if (task.pipeline.origin?.kind === "retry" && BELOW_WRITE.includes(event.permission)) return refuseRetry({ ...task, config: event.config }, at);
-  const authorized: Task = { ...task, config: event.config, type, updatedAt: at };
-  if (facts.repoRed === true && type !== "bugfix") {
+  const retry = task.pipeline.origin?.kind === "retry";
+  if (retry && (verdict.kind === "refused" ? verdict.reason.code === ReasonCode.senderNotAllowed : !maySteerTask(verdict.sender))) return refuseRetry(checked, at);
+  if (verdict.kind === "refused") {
+    const state = verdict.reason.code === ReasonCode.senderNotAllowed ? TaskState.cancelled : TaskState.failed;
+    return stop({ ...checked, triggerVerdict: "refused" }, state, verdict.reason, at);
+  }
+  const authorized: Task = { ...checked, triggerVerdict: "authorized", config: verdict.config, type: verdict.type };
+  if (facts.repoRed === true && verdict.type !== "bugfix") {
     // Red mode: while the default branch's CI fails, only bug fixes start.
     const next: Task = {
       ...authorized,
@@ -230,7 +238,7 @@ function onTriggerAuthorized(task: Task, event: EventOf<typeof EventType.trigger
     };
     return { next, effects: [statusComment] };
   }
-  return beginWork(authorized, event.config);
+  return beginWork(authorized, verdict.config);
 }
 
 /** Create the branch and draft PR — or, in shadow mode, only read the base to run on. */
@@ -252,21 +260,6 @@ function beginWork(task: Task, config: TaskConfig): TransitionResult {
   };
 }
 
-function onTriggerRejected(task: Task, event: EventOf<typeof EventType.triggerRejected>, at: string): TransitionResult {
-  if (task.state !== TaskState.queued) return unchanged(task);
-  // Not a trigger here (someone's ordinary label): end without a word on the issue.
-  if (event.reason.code === ReasonCode.notATrigger) return { next: { ...task, state: TaskState.cancelled, reason: event.reason, updatedAt: at }, effects: [] };
-  if (event.reason.code === ReasonCode.senderNotAllowed && task.pipeline.origin?.kind === "retry") return refuseRetry(task, at);
-  const state = event.reason.code === ReasonCode.senderNotAllowed ? TaskState.cancelled : TaskState.failed;
-  return stop(task, state, event.reason, at);
-}
-
-/**
- * Built-in roles that may label but not give `/foreman` commands. (A custom role reaches
- * `trigger_authorized` only when its base permission is write or admin, so it may.)
- */
-const BELOW_WRITE: readonly string[] = ["triage", "read"];
-
 /**
  * A `/foreman retry` from someone without write access, after the issue's task ended: the fresh
  * task ends at once, and the sender gets one polite refusal (per issue); the status comment of the
@@ -275,7 +268,13 @@ const BELOW_WRITE: readonly string[] = ["triage", "read"];
 function refuseRetry(task: Task, at: string): TransitionResult {
   const commentId = task.pipeline.origin?.kind === "retry" ? task.pipeline.origin.commentId : undefined;
   return {
-    next: { ...task, state: TaskState.cancelled, reason: { code: ReasonCode.senderNotAllowed, message: `@${task.triggeredBy} may not run \`/foreman retry\` (write access is needed).` }, updatedAt: at },
+    next: {
+      ...task,
+      triggerVerdict: "refused",
+      state: TaskState.cancelled,
+      reason: { code: ReasonCode.senderNotAllowed, message: `@${task.triggeredBy} may not run \`/foreman retry\` (write access is needed).` },
+      updatedAt: at,
+    },
     effects: [{ kind: EffectKind.answerCommand, issueNumber: task.issueNumber, answer: "refusal", login: task.triggeredBy, command: "retry", commentId, refusalScope: "issue" }],
   };
 }
@@ -328,13 +327,16 @@ function transitionFrozen(task: Task, event: DomainEvent, now: Date, facts: Tran
     return inner.effects.length > 0 ? { next: task, effects: inner.effects } : unchanged(task);
   }
   if (isTerminalState(inner.next.state)) {
-    // The comment says "frozen"; whatever ends the task must replace that.
-    const effects = inner.effects.some((effect) => effect.kind === EffectKind.upsertStatusComment) ? inner.effects : [...inner.effects, statusComment];
-    return { next: { ...inner.next, resumeState: null }, effects };
+    // The comment says "frozen"; whatever ends the task must replace that (a candidate wrote none).
+    const replaced = isCandidate(task) || inner.effects.includes(statusComment);
+    return { next: { ...inner.next, resumeState: null }, effects: replaced ? inner.effects : [...inner.effects, statusComment] };
   }
   if (inner.next.state === TaskState.frozen) return unchanged(task);
   // While frozen, the PR's check run is not touched (no bot write but the comment): it is redrawn on resume.
-  return { next: { ...inner.next, state: TaskState.frozen, resumeState: inner.next.state }, effects: inner.effects.filter((effect) => effect !== checkRun) };
+  const held = inner.effects.filter((effect) => effect !== checkRun);
+  // A candidate frozen before its label was judged wrote nothing; once it is a task, the issue says it is frozen.
+  const judged = isCandidate(task) && !isCandidate(inner.next) && !held.includes(statusComment) ? [statusComment, ...held] : held;
+  return { next: { ...inner.next, state: TaskState.frozen, resumeState: inner.next.state }, effects: judged };
 }
 
 /**
@@ -342,14 +344,16 @@ function transitionFrozen(task: Task, event: DomainEvent, now: Date, facts: Tran
  * explain; stop and retry say what applies), so a command on an ended task is never met with silence.
  */
 function transitionEnded(task: Task, event: DomainEvent): TransitionResult {
+  // A task whose label was never a trigger here is nobody's business: commands about it meet the silence an issue without a task does.
+  if (task.triggerVerdict === "pending" || task.triggerVerdict === "not_a_trigger") return unchanged(task);
   if (event.type === EventType.commandReceived) return onCommandReceived(task, event);
-  if (event.type !== EventType.actorAuthorized || event.action.kind !== "command") return unchanged(task);
+  if (event.type !== EventType.actorChecked || event.action.kind !== "command") return unchanged(task);
   const { login, action } = event;
   const answer = (kind: "status" | "explain" | "refusal" | "note", text?: string): TransitionResult => ({
     next: task,
     effects: [{ kind: EffectKind.answerCommand, issueNumber: task.issueNumber, answer: kind, login, command: action.command, commentId: action.commentId, ...(text ? { text } : {}) }],
   });
-  if (!event.allowed) return answer("refusal");
+  if (!maySteerTask(event.role)) return answer("refusal");
   switch (action.command) {
     case "status":
     case "explain":

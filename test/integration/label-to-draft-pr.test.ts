@@ -4,6 +4,7 @@ import { buildIssuesPayload, buildPullRequestPayload } from "../helpers/payloads
 import { buildIssueCommentPayload } from "../helpers/more-payloads.js";
 import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
 import { processNextEvent } from "../../src/engine/process-next-event.js";
+import { runNextEffect } from "../../src/engine/run-next-effect.js";
 import { resetTables, useTestDatabase } from "../helpers/test-database.js";
 import { startTestForeman, type TestForeman } from "../helpers/test-foreman.js";
 
@@ -19,7 +20,7 @@ afterEach(async () => {
 });
 
 async function taskRows() {
-  return database.sql`select state, branch, pr_number, status_comment_id::int as status_comment_id, reason, resume_state, frozen_by from tasks order by created_at`;
+  return database.sql`select state, branch, pr_number, status_comment_id::int as status_comment_id, reason, resume_state, frozen_by, trigger_verdict from tasks order by created_at`;
 }
 
 describe("agent label → draft PR", () => {
@@ -150,15 +151,16 @@ describe("agent label → draft PR", () => {
     expect(await processNextEvent(foreman.deps)).toBe(true);
     expect(await taskRows()).toMatchObject([{ state: "queued" }]);
     expect(await processNextEvent(foreman.deps)).toBe(true);
-    const github = mockGitHub().token().createComment(1);
+    // The label is not judged yet (a candidate): the freeze holds it and says nothing, and its trigger
+    // check waits in the outbox until the freeze is lifted. The mock is strict: no request at all.
+    const github = mockGitHub();
     await foreman.worker.start();
     await foreman.settle();
 
     const [task] = await taskRows();
-    expect(task).toMatchObject({ state: "frozen", resume_state: "queued", frozen_by: "octocat" });
-    // Frozen before authorisation: nothing but the comment that says so.
-    expect(github.requests.filter((request) => !request.path.includes("access_tokens")).map((request) => request.method)).toEqual(["POST"]);
-    expect((github.writes()[0]!.body as { body: string }).body).toContain("@octocat added `needs-human-review` on the issue");
+    expect(task).toMatchObject({ state: "frozen", resume_state: "queued", frozen_by: "octocat", trigger_verdict: "pending" });
+    expect(github.requests).toEqual([]);
+    expect(await database.sql`select kind, status from effects order by id`).toMatchObject([{ kind: "authorize_trigger", status: "pending" }]);
   });
 
   test("a label from someone without triage access starts nothing and the status comment says why", async () => {
@@ -294,21 +296,40 @@ describe("agent label → draft PR", () => {
     expect(await taskRows()).toMatchObject([{ state: "cancelled" }]);
   });
 
-  test("removing the agent label while the branch is being made cancels; queued GitHub writes are dropped", async () => {
+  test("removing the agent label before the trigger check ran cancels without a word; the queued check is dropped", async () => {
     await foreman.worker.stop();
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.receive("issues", buildIssuesPayload({ action: "unlabeled", label: "agent:ready", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
     // Apply both events before any effect runs (the worker would race the authorisation against the removal).
     expect(await processNextEvent(foreman.deps)).toBe(true);
     expect(await processNextEvent(foreman.deps)).toBe(true);
-    const github = mockGitHub().token().createComment(1);
+    const github = mockGitHub();
     await foreman.worker.start();
     await foreman.settle();
 
     expect(await taskRows()).toMatchObject([{ state: "cancelled", reason: { code: "AGENT_LABEL_REMOVED" } }]);
+    expect(github.requests).toEqual([]);
+    const effects = await database.sql`select kind, status from effects order by id`;
+    expect(effects.map((effect) => `${effect.kind}:${effect.status}`)).toEqual(["authorize_trigger:skipped"]);
+  });
+
+  test("removing the agent label while the branch is being made cancels; queued GitHub writes are dropped and the issue is told", async () => {
+    const github = mockGitHub().token().permission("Codertocat", "write").config(null);
+    await foreman.worker.stop();
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    expect(await processNextEvent(foreman.deps)).toBe(true);
+    // The trigger check runs (an authorised task now), then the label goes before its branch is made.
+    expect(await runNextEffect(foreman.deps)).not.toBe("none");
+    await foreman.receive("issues", buildIssuesPayload({ action: "unlabeled", label: "agent:ready", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    expect(await processNextEvent(foreman.deps)).toBe(true);
+    github.createComment(1);
+    await foreman.worker.start();
+    await foreman.settle();
+
+    expect(await taskRows()).toMatchObject([{ state: "cancelled", trigger_verdict: "authorized", reason: { code: "AGENT_LABEL_REMOVED" } }]);
     expect(github.writes().map((request) => request.path)).toEqual([`${REPO_PATH}/issues/1/comments`]);
     const effects = await database.sql`select kind, status from effects order by id`;
-    expect(effects.map((effect) => `${effect.kind}:${effect.status}`)).toEqual(["authorize_trigger:skipped", "upsert_status_comment:done"]);
+    expect(effects.map((effect) => `${effect.kind}:${effect.status}`)).toEqual(["authorize_trigger:done", "ensure_branch:skipped", "open_draft_pr:skipped", "upsert_status_comment:done"]);
   });
 
   test("a merged PR ends the task as merged", async () => {

@@ -1,6 +1,7 @@
 import { ALLOWED_AFTER_END, ALLOWED_WHILE_FROZEN } from "../../workflow/effects.js";
 import { TERMINAL_STATES } from "../../workflow/states.js";
 import { DISPLAY_KINDS } from "./insert-effects.js";
+import { buildIssueLaneSql } from "./issue-lane.js";
 import type { SqlClient } from "../client.js";
 import type { TaskRow } from "./task-row.js";
 
@@ -21,6 +22,10 @@ export interface ClaimedEffect {
  * completion and the merge's record for a finished one (ALLOWED_WHILE_FROZEN, ALLOWED_AFTER_END).
  * The lease commits with the caller's statement or transaction; the effect then runs outside any
  * transaction. `onlyTaskId` restricts the claim to one task (to chain a task's effects). Returns the task row too.
+ *
+ * A task's effects also wait while its issue's lane holds an event that is ready: the task first
+ * learns what happened (a freeze, the label removed) and then acts, so an effect the newer event
+ * makes pointless (skipped when the task ends) never reaches GitHub.
  */
 export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs: number, onlyTaskId: string | null = null, paused = false): Promise<ClaimedEffect | null> {
   // Whether an effect of this kind may run for the task's state: a finished task only gets its last
@@ -38,6 +43,9 @@ export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs:
          and f.available_at <= now()
          and (${onlyTaskId}::uuid is null or f.task_id = ${onlyTaskId}::uuid)
          and ${allowed("f.kind")}
+         and not exists (
+               select 1 from webhook_deliveries w
+                where w.status = 'pending' and w.lane = ${sql.unsafe(buildIssueLaneSql("t"))} and w.available_at <= now())
          and not exists (
                select 1 from effects g
                 where g.task_id = f.task_id and g.id < f.id

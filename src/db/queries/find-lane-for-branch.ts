@@ -1,4 +1,4 @@
-import { buildIssueLane } from "../../webhooks/build-inbox-event.js";
+import { buildIssueLane } from "./issue-lane.js";
 import type { SqlClient } from "../client.js";
 
 /** The issue lane of the newest task working on a branch, so its CI events stay in order with the issue's. */

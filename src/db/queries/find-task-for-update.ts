@@ -8,7 +8,7 @@ export type TaskLookup =
   | { by: "issue"; repoId: number; issueNumber: number }
   | { by: "pull_request"; repoId: number; prNumber: number }
   | { by: "branch"; repoId: number; branch: string }
-  /** The issue's newest task, whatever its state (a command about a task that ended). */
+  /** The issue's newest task whose label was a trigger, whatever its state (a command about a task that ended). */
   | { by: "issue_latest"; repoId: number; issueNumber: number };
 
 /** Find the task an event concerns and lock its row for the rest of the transaction. */
@@ -16,6 +16,7 @@ export async function findTaskForUpdate(sql: SqlClient, lookup: TaskLookup): Pro
   if (lookup.by === "issue_latest") {
     const rows = await sql<TaskRow[]>`
       select * from tasks where repo_id = ${lookup.repoId} and issue_number = ${lookup.issueNumber}
+         and trigger_verdict in ('authorized', 'refused')
        order by created_at desc limit 1 for update`;
     return rows[0] ?? null;
   }

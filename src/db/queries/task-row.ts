@@ -1,6 +1,6 @@
 import type { TaskState } from "../../workflow/states.js";
 import { toJsonText } from "../client.js";
-import { emptyPipeline, type PipelineProgress, type Task, type TaskConfig, type TaskReason, type TaskType } from "../../workflow/task.js";
+import { emptyPipeline, type PipelineProgress, type Task, type TaskConfig, type TaskReason, type TaskType, type TriggerVerdict } from "../../workflow/task.js";
 
 /** A row of the tasks table as postgres.js returns it (snake_case; bigint as text). */
 export type TaskRow = Record<string, unknown> & { version: number; status_comment_id: string | number | null };
@@ -8,7 +8,7 @@ export type TaskRow = Record<string, unknown> & { version: number; status_commen
 /** The task columns in insert order; the same list serves `select`. */
 export const TASK_COLUMNS = [
   "id", "installation_id", "repo_id", "repo_owner", "repo_name", "default_branch", "issue_number", "issue_title", "type",
-  "trigger_label", "triggered_by", "state", "resume_state", "frozen_by", "frozen_on", "config", "branch", "base_sha",
+  "trigger_label", "triggered_by", "trigger_verdict", "state", "resume_state", "frozen_by", "frozen_on", "config", "branch", "base_sha",
   "head_sha", "pr_number", "pr_url", "step", "current_job_id", "agent_ms_used", "agent_tokens_used", "agent_cost_usd",
   "priority", "pipeline", "reason", "created_at", "updated_at",
 ] as const;
@@ -34,6 +34,7 @@ export function toTask(row: Record<string, unknown>): Task {
     type: row.type as TaskType,
     triggerLabel: String(row.trigger_label),
     triggeredBy: String(row.triggered_by),
+    triggerVerdict: (row.trigger_verdict as TriggerVerdict | null) ?? "pending",
     state: row.state as TaskState,
     resumeState: (row.resume_state as TaskState | null) ?? null,
     frozenBy: (row.frozen_by as string | null) ?? null,
@@ -69,6 +70,7 @@ export function toTaskColumns(task: Task): Record<(typeof TASK_COLUMNS)[number],
     type: task.type,
     trigger_label: task.triggerLabel,
     triggered_by: task.triggeredBy,
+    trigger_verdict: task.triggerVerdict,
     state: task.state,
     resume_state: task.resumeState,
     frozen_by: task.frozenBy,

@@ -14,11 +14,6 @@ type AuthorizeActorPayload = Omit<Extract<Effect, { kind: "authorize_actor" }>, 
 /** `commentId`, when the workflow passes the command's comment, keys the answer exactly. */
 type AnswerCommandPayload = Omit<Extract<Effect, { kind: "answer_command" }>, "kind"> & { commentId?: number };
 
-/** Roles that may steer a running task (retry, stop, ask for changes): write and above, never triage or read. */
-const STEERING_ROLES: ReadonlySet<string> = new Set(["admin", "maintain", "write"]);
-/** GitHub's built-in roles; any other `role_name` is a custom role, judged by its base permission. */
-const BUILT_IN_ROLES: ReadonlySet<string> = new Set(["admin", "maintain", "write", "triage", "read", "none"]);
-
 const STATE_WORDS: Record<TaskState, string> = {
   queued: "queued: Foreman is checking the label's sender and the repository's settings",
   waiting: "waiting: the default branch's CI is red, and only bugfix tasks start until it is green again",
@@ -44,16 +39,14 @@ const PURPOSE_WORDS: Record<StepPurpose, string> = {
 };
 
 /**
- * `authorize_actor`: read the login's role on the repository. Only write, maintain and admin may
- * steer a task; a custom role counts when its base permission is write or admin. A read only.
+ * `authorize_actor`: read the login's role on the repository. A read only; the workflow decides
+ * what the role may do (`maySteerTask` in src/workflow/permissions.ts).
  */
 export async function runAuthorizeActor({ payload, task, octokit }: EffectInput<AuthorizeActorPayload>): Promise<EffectOutcome> {
-  const sender = await findSenderRole(octokit, { owner: task.repo.owner, repo: task.repo.name, username: payload.login });
-  // For a custom role findSenderRole's `allowed` is exactly "base permission write or admin".
-  const allowed = STEERING_ROLES.has(sender.role) || (sender.allowed && !BUILT_IN_ROLES.has(sender.role));
+  const role = await findSenderRole(octokit, { owner: task.repo.owner, repo: task.repo.name, username: payload.login });
   return {
-    event: { type: EventType.actorAuthorized, taskId: task.id, login: payload.login, permission: sender.role, allowed, action: payload.action },
-    evidence: { login: payload.login, permission: sender.role, allowed, action: payload.action.kind },
+    event: { type: EventType.actorChecked, taskId: task.id, login: payload.login, role, action: payload.action },
+    evidence: { login: payload.login, role: role.role, permission: role.permission, action: payload.action.kind },
   };
 }
 

@@ -176,7 +176,7 @@ describe("/foreman commands in the loop", () => {
       "effect.authorize_actor:foreman[app]",
       "effect.answer_command:foreman[app]",
     ]);
-    expect(records[1]!.payload).toMatchObject({ login: "octocat", permission: "write", allowed: true });
+    expect(records[1]!.payload).toMatchObject({ login: "octocat", role: "write", permission: "write" });
   }, 60_000);
 
   test("a reader's commands are refused once, politely; the running step goes on until a writer stops it", async () => {
@@ -214,7 +214,7 @@ describe("/foreman commands in the loop", () => {
     expect(await listRunningContainers(loop.foreman, TASK)).toHaveLength(1);
     expect(await loop.database.sql`select state from tasks`).toMatchObject([{ state: "running" }]);
     const authorized = await loop.database.sql`select payload from compliance_records where kind = 'effect.authorize_actor' order by seq`;
-    expect(authorized.map((record) => record.payload)).toEqual([0, 1, 2].map(() => expect.objectContaining({ login: "mallory", permission: "read", allowed: false })));
+    expect(authorized.map((record) => record.payload)).toEqual([0, 1, 2].map(() => expect.objectContaining({ login: "mallory", role: "read", permission: "read" })));
 
     // A writer's stop does what mallory's could not.
     await commentAsUser(loop.foreman, { body: "/foreman stop", sender: "lead", commentId: 6004, onPullRequest: false });
@@ -284,7 +284,7 @@ describe("/foreman commands in the loop", () => {
     expect(writeBodies<{ parents: string[] }>(github, "POST", "/git/commits").at(-1)!.parents).toEqual(["plan-sha"]);
     const evidence = await loop.database.sql`select kind, payload from compliance_records where task_id = ${retryTask} and kind in ('effect.ensure_branch', 'effect.open_draft_pr', 'effect.authorize_trigger') order by seq`;
     expect(evidence).toMatchObject([
-      { kind: "effect.authorize_trigger", payload: { sender: "lead", role: "write", allowed: true } },
+      { kind: "effect.authorize_trigger", payload: { sender: "lead", role: "write", permission: "write", configValid: true } },
       { kind: "effect.ensure_branch", payload: { branch: LOOP_BRANCH, headSha: "plan-sha", baseSha: "base-sha", reused: true } },
       { kind: "effect.open_draft_pr", payload: { number: LOOP_PR, reused: true } },
     ]);

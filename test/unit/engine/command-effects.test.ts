@@ -41,6 +41,7 @@ function buildTask(overrides: Partial<Task> = {}): Task {
     type: "bugfix",
     triggerLabel: "agent:bugfix",
     triggeredBy: "alice",
+    triggerVerdict: "authorized",
     state: "running",
     resumeState: null,
     frozenBy: null,
@@ -94,36 +95,35 @@ function buildInput<P>(payload: P, options: { task?: Task; attempt?: number; pub
 const command: AuthorizedAction = { kind: "command", command: "retry", commentId: 700 };
 
 describe("runAuthorizeActor", () => {
+  // The executor only reads the role; what a role may do is src/workflow/permissions.ts (test/unit/workflow/permissions.test.ts).
   it.each([
-    ["admin", "admin", true],
-    ["maintain", "maintain", true],
-    ["write", "write", true],
-    ["triage", "triage", false],
-    ["read", "read", false],
-  ])("%s may steer a task: %s", async (role, permission, allowed) => {
+    ["admin", "admin"],
+    ["maintain", "write"],
+    ["triage", "read"],
+  ])("reports the role GitHub gives (%s) with its legacy permission (%s), and decides nothing", async (role, permission) => {
     const github = mockGitHub().permission("bob", role);
     const outcome = await runAuthorizeActor(buildInput({ login: "bob", action: command }));
     expect(outcome).toEqual({
-      event: { type: "actor_authorized", taskId: TASK_ID, login: "bob", permission, allowed, action: command },
-      evidence: { login: "bob", permission, allowed, action: "command" },
+      event: { type: "actor_checked", taskId: TASK_ID, login: "bob", role: { role, permission }, action: command },
+      evidence: { login: "bob", role, permission, action: "command" },
     });
     expect(github.requests.map((request) => `${request.method} ${request.path}`)).toEqual([`GET ${REPO_PATH}/collaborators/bob/permission`]);
   });
 
-  it("judges a custom role by its base permission", async () => {
+  it("reports a custom role by name, with its base permission", async () => {
     const github = mockGitHub();
     github.scope.get(`${REPO_PATH}/collaborators/carol/permission`).reply(200, { permission: "write", role_name: "release-manager", user: { login: "carol" } });
-    github.scope.get(`${REPO_PATH}/collaborators/dave/permission`).reply(200, { permission: "read", role_name: "auditor", user: { login: "dave" } });
     const review: AuthorizedAction = { kind: "review", reviewId: 1, body: "Please change it." };
-    expect((await runAuthorizeActor(buildInput({ login: "carol", action: review }))).evidence).toEqual({ login: "carol", permission: "release-manager", allowed: true, action: "review" });
-    expect((await runAuthorizeActor(buildInput({ login: "dave", action: review }))).evidence).toEqual({ login: "dave", permission: "auditor", allowed: false, action: "review" });
+    expect((await runAuthorizeActor(buildInput({ login: "carol", action: review }))).evidence).toEqual({ login: "carol", role: "release-manager", permission: "write", action: "review" });
+    expect(github.requests).toHaveLength(1);
   });
 
-  it("refuses someone who is not a collaborator", async () => {
+  it("reports someone who is not a collaborator as role none", async () => {
     const github = mockGitHub();
     github.scope.get(`${REPO_PATH}/collaborators/mallory/permission`).reply(404, { message: "Not Found" });
     const outcome = await runAuthorizeActor(buildInput({ login: "mallory", action: command }));
-    expect(outcome.event).toMatchObject({ type: "actor_authorized", permission: "none", allowed: false });
+    expect(outcome.event).toMatchObject({ type: "actor_checked", role: { role: "none", permission: "none" } });
+    expect(github.requests).toHaveLength(1);
   });
 });
 

@@ -51,6 +51,7 @@ function buildTask(pipeline: Partial<PipelineProgress> = {}, overrides: Partial<
     type: "bugfix",
     triggerLabel: "agent:bugfix",
     triggeredBy: "octocat",
+    triggerVerdict: "authorized",
     state: "running",
     resumeState: null,
     frozenBy: null,

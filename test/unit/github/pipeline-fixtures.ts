@@ -44,6 +44,7 @@ export function makePipelineTask(state: TaskState, overrides: Partial<Task> = {}
     type: "bugfix",
     triggerLabel: "agent:bugfix",
     triggeredBy: "alice",
+    triggerVerdict: "authorized",
     state,
     resumeState: null,
     frozenBy: null,

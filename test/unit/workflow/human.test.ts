@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { EventType, type SlashCommand } from "../../../src/workflow/events.js";
+import type { SlashCommand } from "../../../src/workflow/events.js";
 import type { TaskState } from "../../../src/workflow/states.js";
 import type { CiFailure } from "../../../src/workflow/task.js";
 import { findPriority, transition } from "../../../src/workflow/transition.js";
@@ -123,7 +123,13 @@ describe("/foreman commands", () => {
     expect(transition(task, events.allowedRetry, now, facts)).toEqual({ next: task, effects: [] });
   });
 
-  test.each(["queued", "waiting", "preparing", "awaiting_agent", "running", "ready_for_review"] as TaskState[])("/foreman retry in %s says there is nothing to retry", (state) => {
+  test("a candidate (its label not judged yet) ignores commands: no permission read, no answer", () => {
+    const task = makeTask("queued");
+    expect(transition(task, events.cmdRetry, now, facts)).toEqual({ next: task, effects: [] });
+    expect(transition(task, events.allowedRetry, now, facts)).toEqual({ next: task, effects: [] });
+  });
+
+  test.each(["waiting", "preparing", "awaiting_agent", "running", "ready_for_review"] as TaskState[])("/foreman retry in %s says there is nothing to retry", (state) => {
     const task = makeTask(state);
     const { next, effects } = transition(task, events.allowedRetry, now, facts);
     expect(next).toBe(task);
@@ -216,15 +222,18 @@ describe("/foreman retry when the issue has no active task", () => {
     expect(started.pipeline.origin).toEqual({ kind: "retry", commentId: 504 });
     const refusal = [{ kind: "answer_command", issueNumber: 5, answer: "refusal", login: "dave", command: "retry", commentId: 504, refusalScope: "issue" }];
     // Read access: the trigger check itself refuses.
-    const rejected = transition(started, { type: EventType.triggerRejected, taskId: "task-new", reason: { code: "SENDER_NOT_ALLOWED", message: "no" } }, now, facts);
+    const checked = (role: string, permission = role) => ({ ...events.authorized, taskId: "task-new", config: { ...config, triggerLabels: { "agent:feature": "feature" as const } }, senderRole: { role, permission } });
+    const rejected = transition(started, checked("read"), now, facts);
     expect(rejected.next).toMatchObject({ state: "cancelled", reason: { code: "SENDER_NOT_ALLOWED" } });
     expect(rejected.effects).toEqual(refusal);
     // Triage may label, but a command needs write.
-    const triage = transition(started, { type: EventType.triggerAuthorized, taskId: "task-new", config, permission: "triage" }, now, facts);
+    const triage = transition(started, checked("triage", "read"), now, facts);
     expect(triage.next).toMatchObject({ state: "cancelled" });
     expect(triage.effects).toEqual(refusal);
     // Write access: the task goes ahead as a label would.
-    expect(transition(started, { type: EventType.triggerAuthorized, taskId: "task-new", config, permission: "write" }, now, facts).next).toMatchObject({ state: "preparing" });
+    expect(transition(started, checked("write"), now, facts).next).toMatchObject({ state: "preparing", triggerVerdict: "authorized" });
+    // A custom role based on write is write access.
+    expect(transition(started, checked("release-manager", "write"), now, facts).next).toMatchObject({ state: "preparing" });
   });
 
   test("does nothing without a previous task, on a PR, or for another command", () => {

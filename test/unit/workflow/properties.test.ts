@@ -208,7 +208,8 @@ describe("properties over any sequence of events", () => {
         } else if (isTerminalState(step.next.state)) {
           const late = step.effects.filter((effect) => !isInternalEffect(effect) && !ALLOWED_AFTER_END.includes(effect.kind));
           if (late.length > 0) return `ending a frozen task on ${step.event.type} asked for ${late.map((effect) => effect.kind).join(", ")}, which never run after the end`;
-          if (!kinds.includes("upsert_status_comment")) return `ending a frozen task on ${step.event.type} left the frozen comment`;
+          // A candidate frozen before its label was judged wrote no frozen comment, so there is none to replace.
+          if (step.before.triggerVerdict !== "pending" && !kinds.includes("upsert_status_comment")) return `ending a frozen task on ${step.event.type} left the frozen comment`;
         } else {
           const where = step.before.frozenOn === "pull_request" ? "pull_request_unlabeled" : "issue_unlabeled";
           if (step.event.type !== where) return `${step.event.type} resumed a frozen task`;

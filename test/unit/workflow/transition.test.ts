@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { isCodeRole, withConfigDefaults } from "../../../src/workflow/defaults.js";
 import { findEventActor } from "../../../src/workflow/events.js";
 import { isActiveState, isTerminalState, type TaskState as State } from "../../../src/workflow/states.js";
-import type { TaskConfig } from "../../../src/workflow/task.js";
+import type { Task, TaskConfig } from "../../../src/workflow/task.js";
 import { transition } from "../../../src/workflow/transition.js";
 import { ALL_EVENTS, events, facts, makeFrozenTask, makeTask, now, type EventName } from "./fixtures.js";
 
@@ -47,14 +47,18 @@ const AFTER_PREPARING = { branchReady: "same", baseResolved: "same", prOpened: "
 type WorkingState = "queued" | "waiting" | "preparing" | "awaiting_agent" | "running" | "awaiting_ci" | "ready_for_review" | "escalated";
 
 const ACTIVE_TABLE: Record<WorkingState, Record<EventName, Expected>> = {
+  // A candidate: the trigger check has not judged its label (it may be anybody's `bug`). Whatever
+  // happens to it, it writes nothing to GitHub; only the check's own verdict may speak.
   queued: {
-    ...IGNORED_LABELS, ...NEVER_ACTED_ON, ...COMMANDS, ...NO_JOB_EVENTS, ...NO_CI_EVENTS, ...AFTER_PREPARING,
-    freezeOnIssue: ["frozen", STATUS], freezeOnPr: ["frozen", STATUS], priorityHigh: ["queued", []],
-    removeTrigger: ["cancelled", STATUS], closed: ["cancelled", STATUS], prMerged: ["merged", [...STATUS, "record_merge"]], prClosed: ["closed", STATUS],
+    ...IGNORED_LABELS, ...NEVER_ACTED_ON, ...NO_JOB_EVENTS, ...NO_CI_EVENTS, ...AFTER_PREPARING,
+    // Commands about a candidate meet the silence an issue without a task does: not even the permission read.
+    cmdStatus: "same", cmdExplain: "same", cmdStop: "same", cmdRetry: "same", allowedStatus: "same", allowedExplain: "same", refusedCommand: "same",
+    freezeOnIssue: ["frozen", []], freezeOnPr: ["frozen", []], priorityHigh: ["queued", []],
+    removeTrigger: ["cancelled", []], closed: ["cancelled", []], prMerged: ["merged", []], prClosed: ["closed", []],
     authorized: ["preparing", ["ensure_branch", "open_draft_pr"]], rejectedSender: ["cancelled", STATUS], rejectedConfig: ["failed", STATUS], rejectedNotTrigger: ["cancelled", []],
-    repoTurnedGreen: "same", effectFailed: ["failed", STATUS], statusFailed: ["failed", []],
+    repoTurnedGreen: "same", effectFailed: ["failed", []], statusFailed: ["failed", []],
     humanPush: "same", changesRequested: "same",
-    allowedStop: ["cancelled", STATUS], allowedRetry: keep("answer_command"), allowedReview: "same",
+    allowedStop: ["cancelled", []], allowedRetry: "same", allowedReview: "same",
   },
   // Red mode: a non-bugfix task (label agent:feature) waits for the default branch to turn green.
   waiting: {
@@ -394,7 +398,7 @@ describe("transition: agent jobs", () => {
 });
 
 describe("transition: frozen", () => {
-  const frozenOnIssue = (resumeState: State) => makeFrozenTask(resumeState);
+  const frozenOnIssue = (resumeState: State, overrides: Partial<Task> = {}) => makeFrozenTask(resumeState, "issue", overrides);
 
   test("removing the freeze label where it was put resumes where the task stopped", () => {
     const { next, effects } = transition(frozenOnIssue("preparing"), events.unfreezeIssue, now, facts);
@@ -433,19 +437,39 @@ describe("transition: frozen", () => {
     ["closed", "cancelled", []],
     ["removeTrigger", "cancelled", []],
     ["prMerged", "merged", ["record_merge"]],
-    ["rejectedConfig", "failed", []],
   ] as const)("%s ends a frozen task and replaces the frozen comment", (name, state, more) => {
-    const { next, effects } = transition(frozenOnIssue("queued"), events[name], now, facts);
+    const { next, effects } = transition(frozenOnIssue("preparing"), events[name], now, facts);
     expect(next?.state).toBe(state);
     expect(next?.resumeState).toBeNull();
     expect(effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment", ...more]);
   });
 
-  test("a label the config does not list, found while frozen, still updates the frozen comment", () => {
-    const config = { ...events.authorized.config, triggerLabels: { "bot-please": "feature" as const } };
-    const { next, effects } = transition(frozenOnIssue("queued"), { ...events.authorized, config }, now, facts);
-    expect(next).toMatchObject({ state: "cancelled", reason: { code: "NOT_A_TRIGGER" } });
+  test.each([
+    ["closed", "cancelled"],
+    ["removeTrigger", "cancelled"],
+    ["prMerged", "merged"],
+  ] as const)("%s ends a frozen candidate without a word: it never wrote a frozen comment", (name, state) => {
+    const { next, effects } = transition(frozenOnIssue("queued", { triggerVerdict: "pending" }), events[name], now, facts);
+    expect(next).toMatchObject({ state, resumeState: null, triggerVerdict: "pending" });
+    expect(effects).toEqual([]);
+  });
+
+  test("a frozen candidate judged a trigger but refused says so: an invalid config is reported", () => {
+    const { next, effects } = transition(frozenOnIssue("queued", { triggerVerdict: "pending" }), events.rejectedConfig, now, facts);
+    expect(next).toMatchObject({ state: "failed", triggerVerdict: "refused", reason: { code: "CONFIG_INVALID" } });
     expect(effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment"]);
+  });
+
+  test("a frozen candidate judged a trigger and authorised says it is frozen now, and its branch and PR wait for the thaw", () => {
+    const { next, effects } = transition(frozenOnIssue("queued", { triggerVerdict: "pending" }), events.authorized, now, facts);
+    expect(next).toMatchObject({ state: "frozen", resumeState: "preparing", triggerVerdict: "authorized" });
+    expect(effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment", "ensure_branch", "open_draft_pr"]);
+  });
+
+  test("a label the config does not list, found while frozen, ends the candidate without a word", () => {
+    const { next, effects } = transition(frozenOnIssue("queued", { triggerVerdict: "pending" }), events.rejectedNotTrigger, now, facts);
+    expect(next).toMatchObject({ state: "cancelled", triggerVerdict: "not_a_trigger", reason: { code: "NOT_A_TRIGGER" } });
+    expect(effects).toEqual([]);
   });
 
   test.each(["otherIssueLabel", "reopened", "branchReady"] as const)("%s is ignored while frozen in awaiting_agent", (name) => {

@@ -1,0 +1,42 @@
+/**
+ * Who may do what, in one place. GitHub reports a collaborator's role twice: `role_name` (admin,
+ * maintain, write, triage, read, or the name of an organisation's custom role) and the legacy
+ * `permission` (admin, write, read, none), which folds maintain into write and triage into read,
+ * and gives a custom role its base permission.
+ */
+
+/** A person's role on a repository, as GitHub reported it; `role` is `none` for a non-collaborator. */
+export interface RepoRole {
+  role: string;
+  permission: string;
+}
+
+/** GitHub's built-in roles, weakest first; any other `role_name` is a custom role. */
+export const BUILT_IN_ROLES: readonly string[] = Object.freeze(["none", "read", "triage", "write", "maintain", "admin"]);
+
+/** Built-in roles that may start, freeze or cancel a task by label: triage and above. */
+const LABELLING_ROLES: readonly string[] = Object.freeze(["triage", "write", "maintain", "admin"]);
+
+/** Built-in roles that may steer a task (commands, a review asking for changes, retry): write and above. */
+const STEERING_ROLES: readonly string[] = Object.freeze(["write", "maintain", "admin"]);
+
+/** Legacy permissions that carry write access (a custom role based on write or admin). */
+const WRITE_PERMISSIONS: readonly string[] = Object.freeze(["write", "admin"]);
+
+/** The role a person has when GitHub says they are not a collaborator (404). */
+export const NO_ROLE: RepoRole = Object.freeze({ role: "none", permission: "none" });
+
+/** Whether this role may start a task with an agent label: triage or more, or a custom role based on write or admin. */
+export function mayStartTask(role: RepoRole): boolean {
+  return LABELLING_ROLES.includes(role.role) || WRITE_PERMISSIONS.includes(role.permission);
+}
+
+/**
+ * Whether this role may steer a task: `/foreman` commands, a review that asks for changes, and a
+ * `/foreman retry` that starts a new task. Write, maintain or admin, or a custom role based on
+ * write or admin; never triage or read.
+ */
+export function maySteerTask(role: RepoRole): boolean {
+  if (BUILT_IN_ROLES.includes(role.role)) return STEERING_ROLES.includes(role.role);
+  return WRITE_PERMISSIONS.includes(role.permission);
+}
