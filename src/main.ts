@@ -5,7 +5,7 @@ import { Probot, Server, type Logger } from "probot";
 import { buildGitHubBaseUrl, listSecretValues, type Env } from "./config/env.js";
 import { openDatabase, type Database } from "./db/client.js";
 import type { EngineDeps } from "./engine/deps.js";
-import { createIntake } from "./engine/intake.js";
+import { createIntake } from "./webhooks/intake.js";
 import { Worker, type WorkerOptions } from "./engine/worker.js";
 import { JobRunner } from "./engine/job-runner.js";
 import { DockerRunner, dockerOptionsFromHost } from "./agents/docker-runner.js";
@@ -19,6 +19,9 @@ import { createJobLogRoute } from "./http/job-log-route.js";
 import { buildComplianceRouteOptions } from "./http/compliance-routes.js";
 import { createPauseCheck } from "./engine/pause.js";
 import { FileArtifactStore, resolveArtifactsDir } from "./compliance/artifacts.js";
+import { startCheckpointScheduler, type CheckpointSchedulerOptions } from "./compliance/checkpoint-scheduler.js";
+import { loadCheckpointSigner } from "./chain/checkpoints.js";
+import type { SqlClient } from "./db/client.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
 export interface ForemanOptions {
@@ -32,7 +35,15 @@ export interface ForemanOptions {
   engine?: Partial<Pick<EngineDeps, "now" | "random" | "newId" | "leaseMs" | "retryBaseMs">>;
 }
 
-/** A composed Foreman: the Probot server (not yet listening), the app instance and the worker. */
+/** What `Foreman.start()` starts; everything by default (tests leave out what they drive themselves). */
+export interface StartOptions {
+  /** Listen for HTTP (webhooks, health, the APIs). */
+  listen?: boolean;
+  /** Run the compliance scheduler: checkpoints and the durable delivery of outbound hooks. */
+  compliance?: boolean;
+}
+
+/** A composed Foreman: the Probot server, the app instance, the worker and the job runner, not yet started. */
 export interface Foreman {
   server: Server;
   probot: Probot;
@@ -40,8 +51,28 @@ export interface Foreman {
   /** The agent job runner, when agents are enabled. */
   jobs: JobRunner | null;
   deps: EngineDeps;
-  /** Stop the worker and close the engine's pool (the server and the caller's database are the caller's). */
+  /** Start everything: the HTTP server, the worker, the job runner, the compliance scheduler. Nothing else starts any of them. */
+  start(options?: StartOptions): Promise<void>;
+  /** Stop what `start()` started, waiting for work in flight, and close the engine's pool (the caller's database is the caller's). */
   stop(): Promise<void>;
+}
+
+/** The compliance scheduler's settings from the environment: signing key, policy, publication and hook delivery. */
+export function buildCheckpointSchedulerOptions(env: Env, sql: SqlClient, log: CheckpointSchedulerOptions["log"]): CheckpointSchedulerOptions {
+  return {
+    sql,
+    signer: env.CHECKPOINT_SIGNING_KEY ? loadCheckpointSigner(env.CHECKPOINT_SIGNING_KEY) : null,
+    policy: { everyRecords: env.CHECKPOINT_EVERY_RECORDS, everyMinutes: env.CHECKPOINT_EVERY_MINUTES },
+    publish: env.CHECKPOINT_PUBLISH_URL !== undefined,
+    hooks: {
+      changeHookUrl: env.CHANGE_HOOK_URL,
+      changeHookSecret: env.CHANGE_HOOK_SECRET,
+      checkpointPublishUrl: env.CHECKPOINT_PUBLISH_URL,
+      artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
+      log,
+    },
+    log,
+  };
 }
 
 /** Compose Foreman from its parts: Probot with our Octokit, the webhook handlers, the engine worker. */
@@ -143,15 +174,33 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       )
     : null;
   deps.onJobCancelled = (jobId) => jobs?.cancel(jobId);
+  let listening = false;
+  let stopCompliance: (() => Promise<void>) | null = null;
   return {
     server,
     probot: loaded,
     worker: running,
     jobs,
     deps,
+    async start(startOptions = {}) {
+      if (startOptions.listen !== false) {
+        await server.start();
+        listening = true;
+      }
+      await running.start();
+      await jobs?.start();
+      if (startOptions.compliance !== false) {
+        // Checkpoints and change hooks write through the durable pool (not the engine's async-commit one).
+        stopCompliance = startCheckpointScheduler(buildCheckpointSchedulerOptions(env, database.sql, log.child({ name: "compliance" })));
+      }
+    },
     async stop() {
+      if (listening) await server.stop();
+      listening = false;
       await jobs?.stop();
       await running.stop();
+      await stopCompliance?.();
+      stopCompliance = null;
       await engineDatabase.close();
     },
   };

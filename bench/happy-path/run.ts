@@ -151,8 +151,7 @@ async function main(): Promise<void> {
     worker: { listen: true },
     agents: { enabled: true, runner, heartbeatMs: 1000 },
   });
-  await foreman.worker.start();
-  await foreman.jobs!.start();
+  await foreman.start({ listen: false, compliance: false });
 
   let deliveries = 0;
   const receive = (name: string, payload: Record<string, unknown>) =>
@@ -181,7 +180,7 @@ async function main(): Promise<void> {
     const issue = request.issue;
     if (request.endpoint === "POST /pulls/:number/reviews" && !suiteReceivedAt.has(issue)) {
       suiteReceivedAt.set(issue, Number.NaN);
-      setTimeout(() => deliverGreenSuite(issue).catch((error: unknown) => failures.push(`check_suite of issue ${issue}: ${String(error)}`)), CI_DELAY_MS);
+      setTimeout(() => void deliverGreenSuite(issue).catch((error: unknown) => failures.push(`check_suite of issue ${issue}: ${String(error)}`)), CI_DELAY_MS);
     }
     if (request.endpoint === "POST /graphql (markPullRequestReadyForReview)" && !markedReadyAt.has(issue)) {
       markedReadyAt.set(issue, request.at);

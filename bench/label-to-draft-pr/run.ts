@@ -24,7 +24,7 @@ const foreman = await buildForeman({
   octokitTuning: { retries: 0, retryAfterBaseValue: 1, throttle: false, fetch: github.fetch as typeof fetch },
   worker: { listen: false },
 });
-await foreman.worker.start();
+await foreman.start({ listen: false, compliance: false });
 
 const prRequestAt = new Map<number, number>();
 const waiting = new Map<number, () => void>();

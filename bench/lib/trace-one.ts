@@ -18,7 +18,7 @@ const foreman = await buildForeman({
   octokitTuning: { retries: 0, retryAfterBaseValue: 1, throttle: false, fetch: github.fetch as typeof fetch },
   worker: { listen: false },
 });
-await foreman.worker.start();
+await foreman.start({ listen: false, compliance: false });
 for (const issue of [1, 2, 3]) {
   lines.length = 0;
   const start = performance.now();

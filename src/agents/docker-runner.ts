@@ -4,8 +4,8 @@
  */
 import Docker from "dockerode";
 import type { Readable } from "node:stream";
-import { CircuitBreaker } from "../engine/resilience/circuit-breaker.js";
-import { withTimeout } from "../engine/resilience/with-timeout.js";
+import { CircuitBreaker } from "../resilience/circuit-breaker.js";
+import { withTimeout } from "../resilience/with-timeout.js";
 import { createLogCollector } from "./docker-logs.js";
 import { RUNNER_ERROR_CODES, RunnerError } from "./errors.js";
 import { JOB_LABELS } from "./job-spec.js";

@@ -1,5 +1,5 @@
 import type { Env } from "../config/env.js";
-import { loadCheckpointSigner } from "../compliance/checkpoints.js";
+import { loadCheckpointSigner } from "../chain/checkpoints.js";
 import { createCheckpoint } from "../compliance/create-checkpoint.js";
 import type { SqlClient } from "../db/client.js";
 

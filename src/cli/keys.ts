@@ -1,4 +1,4 @@
-import { generateCheckpointKeyPair } from "../compliance/checkpoints.js";
+import { generateCheckpointKeyPair } from "../chain/checkpoints.js";
 
 const USAGE = "Usage: foreman keys generate";
 

@@ -4,7 +4,7 @@ import { EnvError, parseEnv } from "../config/env.js";
 import { CommandError } from "./command-error.js";
 import { createLogger } from "../logging/create-logger.js";
 import { FileArtifactStore, resolveArtifactsDir } from "../compliance/artifacts.js";
-import { resolveVerifyingKeys } from "../compliance/checkpoints.js";
+import { resolveVerifyingKeys } from "../chain/checkpoints.js";
 import { runCheckpointCommand } from "./checkpoint.js";
 import { runKeysCommand } from "./keys.js";
 import { openConfiguredDatabase } from "./open-configured-database.js";

@@ -1,3 +1,4 @@
+import type { Sql } from "postgres";
 import { userInfo } from "node:os";
 import type { SqlClient } from "../db/client.js";
 import { appendComplianceRecords } from "../db/queries/append-compliance-record.js";
@@ -42,7 +43,7 @@ export async function runPauseCommand(
     if (!paused && deps.pausedByEnv) deps.out("Note: FOREMAN_PAUSED=true is set in the environment, so Foreman stays paused until it is unset.");
     return 0;
   }
-  await (deps.sql as import("postgres").Sql).begin(async (tx) => {
+  await (deps.sql as Sql).begin(async (tx) => {
     await savePauseSetting(tx, paused, reason, operator);
     await appendComplianceRecords(tx, [{ taskId: null, kind: paused ? "system.paused" : "system.resumed", actor: operator, payload: { reason }, createdAt: deps.now ?? new Date() }]);
   });

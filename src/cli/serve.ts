@@ -3,7 +3,6 @@ import { hasAppCredentials, listSecretValues, type Env } from "../config/env.js"
 import { createLogger } from "../logging/create-logger.js";
 import { buildForeman } from "../main.js";
 import { openConfiguredDatabase } from "./open-configured-database.js";
-import { buildCheckpointSchedulerOptions, startCheckpointScheduler } from "../compliance/checkpoint-scheduler.js";
 
 /**
  * `foreman serve`: start the app. Without app credentials it serves Probot's setup page, which
@@ -21,11 +20,7 @@ export async function serve(env: Env): Promise<void> {
   // 2. Probot, the webhook handlers and the engine.
   const foreman = await buildForeman({ env, database: opened.database, log });
   // 3. Listen, then work.
-  await foreman.server.start();
-  await foreman.worker.start();
-  await foreman.jobs?.start();
-  // Checkpoints and change hooks write through the durable pool (not the engine's async-commit one).
-  const stopCompliance = startCheckpointScheduler(buildCheckpointSchedulerOptions(env, opened.database.sql, log.child({ name: "compliance" })));
+  await foreman.start();
   log.info({ port: foreman.server.port, embeddedPostgres: opened.embedded }, "Foreman is running");
 
   let stopping = false;
@@ -33,9 +28,7 @@ export async function serve(env: Env): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "stopping: no new webhooks, finishing work in flight");
-    await foreman.server.stop();
     await foreman.stop();
-    await stopCompliance();
     await opened.close();
     log.info("stopped cleanly");
     process.exit(0);

@@ -1,9 +1,7 @@
 import type { Logger } from "pino";
-import type { Env } from "../config/env.js";
 import type { SqlClient } from "../db/client.js";
-import { FileArtifactStore, resolveArtifactsDir } from "./artifacts.js";
 import { deliverPendingHooks, type HookDeliveryConfig, type HookDeliveryReport } from "./change-hook.js";
-import { loadCheckpointSigner, type CheckpointSigner, type SignedCheckpoint } from "./checkpoints.js";
+import type { CheckpointSigner, SignedCheckpoint } from "../chain/checkpoints.js";
 import { createCheckpoint, type CheckpointPolicy } from "./create-checkpoint.js";
 
 /** What the compliance scheduler needs. */
@@ -26,24 +24,6 @@ export interface CheckpointSchedulerOptions {
 export interface ComplianceTickResult {
   checkpoint: SignedCheckpoint | null;
   hooks: HookDeliveryReport;
-}
-
-/** The scheduler's options from the environment: signing key, policy, publication and hook settings. */
-export function buildCheckpointSchedulerOptions(env: Env, sql: SqlClient, log: Pick<Logger, "warn" | "error">): CheckpointSchedulerOptions {
-  return {
-    sql,
-    signer: env.CHECKPOINT_SIGNING_KEY ? loadCheckpointSigner(env.CHECKPOINT_SIGNING_KEY) : null,
-    policy: { everyRecords: env.CHECKPOINT_EVERY_RECORDS, everyMinutes: env.CHECKPOINT_EVERY_MINUTES },
-    publish: env.CHECKPOINT_PUBLISH_URL !== undefined,
-    hooks: {
-      changeHookUrl: env.CHANGE_HOOK_URL,
-      changeHookSecret: env.CHANGE_HOOK_SECRET,
-      checkpointPublishUrl: env.CHECKPOINT_PUBLISH_URL,
-      artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
-      log,
-    },
-    log,
-  };
 }
 
 /** One round: make a checkpoint if one is due, then deliver due notifications. */

@@ -5,7 +5,7 @@ import { insertCheckpoint } from "../db/queries/insert-checkpoint.js";
 import { insertOutboundHook } from "../db/queries/insert-outbound-hook.js";
 import { tryCheckpointLock } from "../db/queries/try-checkpoint-lock.js";
 import { withTransaction } from "../db/with-transaction.js";
-import { signCheckpoint, type CheckpointSigner, type SignedCheckpoint } from "./checkpoints.js";
+import { signCheckpoint, type CheckpointSigner, type SignedCheckpoint } from "../chain/checkpoints.js";
 
 /** When a checkpoint is due: after this many new records, or this long after the last one if the head moved. */
 export interface CheckpointPolicy {

@@ -4,7 +4,7 @@ import { findTaskDocument } from "../db/queries/find-task-document.js";
 import { listTaskAgentJobs } from "../db/queries/list-task-agent-jobs.js";
 import { listTaskCiResults } from "../db/queries/list-task-ci-results.js";
 import { listArtifactRefs, type ArtifactStatus } from "./artifact-refs.js";
-import type { ChainRecord } from "./chain.js";
+import type { ChainRecord } from "../chain/chain.js";
 import { summarizeEvidence, type EvidenceSummary } from "./evidence-summary.js";
 import { verifyTask, type TaskVerification } from "./verify-task.js";
 import type { ArtifactStore } from "./artifacts.js";

@@ -1,4 +1,4 @@
-import type { ChainRecord } from "./chain.js";
+import type { ChainRecord } from "../chain/chain.js";
 import type { TaskVerification } from "./verify-task.js";
 
 /**

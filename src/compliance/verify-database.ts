@@ -5,9 +5,9 @@ import { listCheckpoints } from "../db/queries/list-checkpoints.js";
 import { listComplianceRecords } from "../db/queries/list-compliance-records.js";
 import { describeArtifactProblem, listArtifactRefs, type ArtifactStatus } from "./artifact-refs.js";
 import type { ArtifactStore } from "./artifacts.js";
-import { GENESIS_HASH, verifyChain, type ChainRecord } from "./chain.js";
+import { GENESIS_HASH, verifyChain, type ChainRecord } from "../chain/chain.js";
 import { checkArtifact } from "./check-artifact.js";
-import { verifyCheckpointSignature, type SignedCheckpoint } from "./checkpoints.js";
+import { verifyCheckpointSignature, type SignedCheckpoint } from "../chain/checkpoints.js";
 
 /** What `verifyDatabase` checks with: the artifact store and the public keys of checkpoints (null: not checked). */
 export interface VerifyDatabaseOptions {

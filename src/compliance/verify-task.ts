@@ -3,7 +3,7 @@ import { findRecordHashes } from "../db/queries/find-record-hashes.js";
 import { listTaskComplianceRecords } from "../db/queries/list-task-compliance-records.js";
 import type { ArtifactStatus } from "./artifact-refs.js";
 import type { ArtifactStore } from "./artifacts.js";
-import { computeRecordHash, GENESIS_HASH, type ChainRecord } from "./chain.js";
+import { computeRecordHash, GENESIS_HASH, type ChainRecord } from "../chain/chain.js";
 import { checkRecordArtifacts, type VerifyFailure } from "./verify-database.js";
 
 /** The result of verifying one task's records. */

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { loadCheckpointSigner, loadPublicKeys } from "../compliance/checkpoints.js";
+import { loadCheckpointSigner, loadPublicKeys } from "../chain/checkpoints.js";
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 

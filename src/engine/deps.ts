@@ -1,3 +1,4 @@
+import type { ArtifactStore } from "../compliance/artifacts.js";
 import type { Logger } from "probot";
 import type { Database } from "../db/client.js";
 import type { GitHubClient } from "../github/octokit.js";
@@ -30,7 +31,7 @@ export interface EngineDeps {
   /** Whether Foreman is paused (FOREMAN_PAUSED or `foreman pause`): only comments and reads run. */
   isPaused?: () => Promise<boolean>;
   /** Where evidence (CI summaries) is stored, content-addressed; with the values to redact first. */
-  evidence?: { store: import("../compliance/artifacts.js").ArtifactStore; secrets: readonly string[] };
+  evidence?: { store: ArtifactStore; secrets: readonly string[] };
   /** Told when a transition cancels a job, so a runner in this process stops it at once. */
   onJobCancelled?: (jobId: string) => void;
 }

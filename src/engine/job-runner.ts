@@ -12,7 +12,7 @@ import { sweepWorkspaces } from "../agents/workspace.js";
 
 // Recovery (stale jobs, orphan containers, expired workspaces) also runs this often while up.
 const RECOVERY_INTERVAL_MS = 5 * 60_000;
-import type { AgentStepDeps } from "./agent-step/run-agent-step.js";
+import type { AgentStepDeps } from "./agent-step/agent-step-deps.js";
 import { runAgentStep } from "./agent-step/run-agent-step.js";
 
 /** Options of the job runner. */

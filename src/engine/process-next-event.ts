@@ -6,7 +6,7 @@ import type { DirectoryEvent } from "../webhooks/adapt-installation-event.js";
 import type { DomainEvent } from "../workflow/events.js";
 import { applyEventToTask } from "./apply-event-to-task.js";
 import type { EngineDeps } from "./deps.js";
-import { computeBackoffMs } from "./errors.js";
+import { computeBackoffMs } from "../resilience/errors.js";
 
 const MAX_EVENT_ATTEMPTS = 5;
 

@@ -16,7 +16,7 @@ import { EventType, type DomainEvent } from "../workflow/events.js";
 import type { Task } from "../workflow/task.js";
 import { applyEventToTask } from "./apply-event-to-task.js";
 import type { EngineDeps } from "./deps.js";
-import { classifyError, computeBackoffMs, type Failure } from "./errors.js";
+import { classifyError, computeBackoffMs, type Failure } from "../resilience/errors.js";
 import type { EffectOutcome } from "./effects/effect-outcome.js";
 import { executeEffect } from "./effects/execute-effect.js";
 

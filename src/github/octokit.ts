@@ -1,6 +1,6 @@
 import { ProbotOctokit } from "probot";
-import { CircuitBreakers, CircuitState } from "../engine/resilience/circuit-breaker.js";
-import { withTimeout } from "../engine/resilience/with-timeout.js";
+import { CircuitBreakers, CircuitState } from "../resilience/circuit-breaker.js";
+import { withTimeout } from "../resilience/with-timeout.js";
 
 /** The longest rate-limit wait done in-process; effect leases are longer than this. */
 export const MAX_IN_PROCESS_WAIT_SECONDS = 60;

@@ -2,7 +2,7 @@ import type { KeyObject } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { FileArtifactStore, resolveArtifactsDir, type ArtifactStore } from "../compliance/artifacts.js";
-import { resolveVerifyingKeys } from "../compliance/checkpoints.js";
+import { resolveVerifyingKeys } from "../chain/checkpoints.js";
 import { buildEvidenceBundle } from "../compliance/evidence-bundle.js";
 import { writeEvidenceTarball } from "../compliance/write-evidence-tarball.js";
 import type { Env } from "../config/env.js";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../compliance/chain.js";
+import { canonicalJson } from "../chain/chain.js";
 import type { TaskRepo } from "../workflow/task.js";
 
 /** The repository fields every adapter reads from a payload. */

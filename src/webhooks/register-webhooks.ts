@@ -3,7 +3,7 @@ import type { Database } from "../db/client.js";
 import { findLaneForBranch } from "../db/queries/find-lane-for-branch.js";
 import { findLaneForPullRequest } from "../db/queries/find-lane-for-pull-request.js";
 import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
-import { isRepoAllowed, type Intake, type RepoPolicy } from "../engine/intake.js";
+import { isRepoAllowed, type Intake, type RepoPolicy } from "./intake.js";
 import { adaptCheckSuiteEvent, buildRepoCiLane } from "./adapt-check-suite-event.js";
 import { adaptInstallationEvent, adaptInstallationRepositoriesEvent } from "./adapt-installation-event.js";
 import { adaptIssueCommentEvent } from "./adapt-issue-comment-event.js";

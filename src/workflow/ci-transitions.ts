@@ -1,9 +1,9 @@
 import { DEFAULT_TASK_CONFIG, withConfigDefaults } from "./defaults.js";
 import { EffectKind, type Effect } from "./effects.js";
-import { EventType, type EventOf } from "./events.js";
+import { type EventType, type EventOf } from "./events.js";
 import { TaskState } from "./states.js";
 import { ReasonCode, type CiFailure, type Task } from "./task.js";
-import { CI_FIXER, dispatchStep, type JobIds } from "./pipeline-transitions.js";
+import { CI_FIXER, dispatchStep, type JobIds } from "./dispatch-step.js";
 import { display, unchanged, type TransitionResult } from "./transition-result.js";
 
 /** Check suite conclusions that count as green. */

@@ -1,8 +1,8 @@
 import { EffectKind, type Effect } from "./effects.js";
-import { EventType, type EventOf } from "./events.js";
+import { type EventType, type EventOf } from "./events.js";
 import { TaskState } from "./states.js";
 import { ReasonCode, type Task } from "./task.js";
-import { CI_FIXER, CODER, dispatchStep, type JobIds } from "./pipeline-transitions.js";
+import { CI_FIXER, CODER, dispatchStep, type JobIds } from "./dispatch-step.js";
 import { withConfigDefaults } from "./defaults.js";
 import { clearEscalation, display, stop, unchanged, type TransitionResult } from "./transition-result.js";
 import { DEFAULT_TASK_CONFIG } from "./defaults.js";

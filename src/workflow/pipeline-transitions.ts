@@ -1,20 +1,11 @@
 import { MUST_CHANGE_ROLES, withConfigDefaults } from "./defaults.js";
 import { EffectKind, type Effect } from "./effects.js";
-import { EventType, type EventOf } from "./events.js";
+import { type EventType, type EventOf } from "./events.js";
 import { TaskState } from "./states.js";
-import { ReasonCode, type StepFeedback, type StepPurpose, type StepRecord, type Task } from "./task.js";
+import { ReasonCode, type StepFeedback, type StepRecord, type Task } from "./task.js";
 import { awaitCi } from "./ci-transitions.js";
+import { CODER, dispatchStep, type JobIds } from "./dispatch-step.js";
 import { display, progress, stop, statusComment, unchanged, type TransitionResult } from "./transition-result.js";
-
-/** Ids the engine hands in for what a transition creates. */
-export interface JobIds {
-  newJobId: string;
-}
-
-/** The role that writes the code, and does revisions. */
-export const CODER = "coder";
-/** The role sent when CI fails. */
-export const CI_FIXER = "ci_fixer";
 
 const SUMMARY_CAP = 300;
 const DETAIL_CAP = 3000;
@@ -22,26 +13,6 @@ const DETAIL_CAP = 3000;
 function capDetail(text: string | null): string | null {
   if (text === null || text.trim() === "") return null;
   return text.length > DETAIL_CAP ? `${text.slice(0, DETAIL_CAP - 1)}…` : text;
-}
-
-/**
- * Queue an agent job for a step on the branch head (the runner starts it when a container slot is
- * free), and add the step to the checklist. `feedback` is what the step must act on (a review, CI failures).
- */
-export function dispatchStep(task: Task, role: string, purpose: StepPurpose, feedback: StepFeedback | null, facts: JobIds): TransitionResult {
-  const baseSha = task.headSha ?? task.baseSha;
-  if (baseSha === null) return stop(task, TaskState.failed, { code: ReasonCode.internalError, message: "Foreman lost track of the branch head; start again." }, task.updatedAt);
-  const step: StepRecord = { role, purpose, status: "queued", jobId: facts.newJobId, commitSha: null, summary: null };
-  return {
-    next: {
-      ...task,
-      state: TaskState.awaitingAgent,
-      step: role,
-      jobId: facts.newJobId,
-      pipeline: { ...task.pipeline, purpose, feedback, steps: [...task.pipeline.steps, step] },
-    },
-    effects: [{ kind: EffectKind.dispatchAgentJob, jobId: facts.newJobId, role, baseSha }],
-  };
 }
 
 /** Start the pipeline's first step (after the draft PR opened, or in shadow mode after reading the base). */

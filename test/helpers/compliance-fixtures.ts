@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type postgres from "postgres";
 import { FileArtifactStore, storeRedactedArtifact } from "../../src/compliance/artifacts.js";
-import type { ChainRecord } from "../../src/compliance/chain.js";
+import type { ChainRecord } from "../../src/chain/chain.js";
 import type { SqlClient } from "../../src/db/client.js";
 import { appendComplianceRecords } from "../../src/db/queries/append-compliance-record.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
+import { verifyChain, type ChainRecord } from "../../src/chain/chain.js";
 import { FileArtifactStore } from "../../src/compliance/artifacts.js";
 import { verifyDatabase } from "../../src/compliance/verify-database.js";
 import { heartbeatAgentJob } from "../../src/db/queries/heartbeat-agent-job.js";

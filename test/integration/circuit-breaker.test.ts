@@ -1,8 +1,8 @@
 import pino from "pino";
 import { Probot } from "probot";
 import { describe, expect, test } from "vitest";
-import { CircuitOpenError, classifyError } from "../../src/engine/errors.js";
-import { CircuitBreakers } from "../../src/engine/resilience/circuit-breaker.js";
+import { CircuitOpenError, classifyError } from "../../src/resilience/errors.js";
+import { CircuitBreakers } from "../../src/resilience/circuit-breaker.js";
 import { buildOctokitClass, type GitHubClient, type OctokitTuning } from "../../src/github/octokit.js";
 import { mockGitHub, REPO, REPO_PATH } from "../helpers/github-mock.js";
 import { INSTALLATION_ID } from "../helpers/payloads.js";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
+import { verifyChain, type ChainRecord } from "../../src/chain/chain.js";
 import { openDatabase } from "../../src/db/client.js";
 import { appendComplianceRecords } from "../../src/db/queries/append-compliance-record.js";
 import { useTestDatabase } from "../helpers/test-database.js";

@@ -1,8 +1,8 @@
 import { chmod, writeFile } from "node:fs/promises";
 import { beforeEach, describe, expect, test } from "vitest";
 import type { FileArtifactStore } from "../../src/compliance/artifacts.js";
-import { GENESIS_HASH, computeRecordHash, type ChainRecord } from "../../src/compliance/chain.js";
-import { generateCheckpointKeyPair, loadCheckpointSigner, loadPublicKeys, resolveVerifyingKeys, signCheckpoint } from "../../src/compliance/checkpoints.js";
+import { GENESIS_HASH, computeRecordHash, type ChainRecord } from "../../src/chain/chain.js";
+import { generateCheckpointKeyPair, loadCheckpointSigner, loadPublicKeys, resolveVerifyingKeys, signCheckpoint } from "../../src/chain/checkpoints.js";
 import { createCheckpoint } from "../../src/compliance/create-checkpoint.js";
 import { runCheckpointCommand } from "../../src/cli/checkpoint.js";
 import { runVerifyCommand } from "../../src/cli/verify.js";

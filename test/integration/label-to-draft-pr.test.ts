@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { mockGitHub, mockLabelToDraftPr, REPO, REPO_PATH } from "../helpers/github-mock.js";
 import { buildIssuesPayload, buildPullRequestPayload } from "../helpers/payloads.js";
 import { buildIssueCommentPayload } from "../helpers/more-payloads.js";
-import { verifyChain, type ChainRecord } from "../../src/compliance/chain.js";
+import { verifyChain, type ChainRecord } from "../../src/chain/chain.js";
 import { processNextEvent } from "../../src/engine/process-next-event.js";
 import { runNextEffect } from "../../src/engine/run-next-effect.js";
 import { resetTables, useTestDatabase } from "../helpers/test-database.js";

@@ -1,4 +1,4 @@
-import { GENESIS_HASH, computeRecordHash, type ChainRecord } from "../../compliance/chain.js";
+import { GENESIS_HASH, computeRecordHash, type ChainRecord } from "../../chain/chain.js";
 import type { SqlClient } from "../client.js";
 
 // One chain for the whole installation of Foreman; appends take turns on this lock until commit.

@@ -1,3 +1,4 @@
+import type { Sql } from "postgres";
 import { HELD_STATES, TERMINAL_STATES } from "../../workflow/states.js";
 import type { SqlClient } from "../client.js";
 import type { TaskRow } from "./task-row.js";
@@ -45,7 +46,7 @@ export interface AgentJobClaimLimits {
  */
 export async function claimNextAgentJob(sql: SqlClient, replica: string, leaseMs: number, limits: AgentJobClaimLimits): Promise<ClaimedAgentJob | null> {
   if (limits.paused) return null;
-  return (sql as import("postgres").Sql).begin(async (tx) => {
+  return (sql as Sql).begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${JOB_CLAIM_LOCK_KEY})`;
     const [counted] = await tx<{ running: number }[]>`
       select count(*)::int as running from agent_jobs where status = 'running' and lease_until > now()`;

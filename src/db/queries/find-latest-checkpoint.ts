@@ -1,4 +1,4 @@
-import type { SignedCheckpoint } from "../../compliance/checkpoints.js";
+import type { SignedCheckpoint } from "../../chain/checkpoints.js";
 import type { SqlClient } from "../client.js";
 
 /** The checkpoint with the highest `seq`, or null when none was made yet. */

@@ -1,4 +1,4 @@
-import type { SignedCheckpoint } from "../../compliance/checkpoints.js";
+import type { SignedCheckpoint } from "../../chain/checkpoints.js";
 import type { SqlClient } from "../client.js";
 
 /** Store a signed checkpoint; false when one already exists at that `seq` (another replica was first). */

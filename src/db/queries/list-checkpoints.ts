@@ -1,4 +1,4 @@
-import type { SignedCheckpoint } from "../../compliance/checkpoints.js";
+import type { SignedCheckpoint } from "../../chain/checkpoints.js";
 import type { SqlClient } from "../client.js";
 
 /** Checkpoints after `afterSeq`, oldest first, at most `limit`. */

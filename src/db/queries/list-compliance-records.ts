@@ -1,4 +1,4 @@
-import type { ChainRecord } from "../../compliance/chain.js";
+import type { ChainRecord } from "../../chain/chain.js";
 import type { SqlClient } from "../client.js";
 
 /** The columns of a record as the hash covers them: `created_at` as ISO 8601 UTC with milliseconds. */

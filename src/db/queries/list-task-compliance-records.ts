@@ -1,4 +1,4 @@
-import type { ChainRecord } from "../../compliance/chain.js";
+import type { ChainRecord } from "../../chain/chain.js";
 import type { SqlClient } from "../client.js";
 import { RECORD_COLUMNS, toChainRecord } from "./list-compliance-records.js";
 

@@ -10,8 +10,8 @@ import { requeueAgentJob } from "../../db/queries/requeue-agent-job.js";
 import { EventType, type DomainEvent, type JobReport, type JobUsage } from "../../workflow/events.js";
 import type { Task } from "../../workflow/task.js";
 import { deliverTaskEvent } from "../deliver-task-event.js";
-import { computeBackoffMs } from "../errors.js";
-import type { AgentStepDeps } from "./run-agent-step.js";
+import { computeBackoffMs } from "../../resilience/errors.js";
+import type { AgentStepDeps } from "./agent-step-deps.js";
 
 const NO_USAGE: JobUsage = { durationMs: 0, tokens: 0, costUsd: 0 };
 

@@ -4,7 +4,6 @@ import type { AgentProfileOverride } from "../../agents/agent-profile.js";
 import { DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "../../agents/guardrails.js";
 import type { AgentJobOutcome } from "../../agents/job-outcome.js";
 import { runAgentJob } from "../../agents/run-agent-job.js";
-import type { Runner } from "../../agents/runner.js";
 import type { ClaimedAgentJob } from "../../db/queries/claim-next-agent-job.js";
 import { heartbeatAgentJob } from "../../db/queries/heartbeat-agent-job.js";
 import { toTask } from "../../db/queries/task-row.js";
@@ -16,30 +15,12 @@ import { EventType } from "../../workflow/events.js";
 import type { Task } from "../../workflow/task.js";
 import { deliverTaskEvent } from "../deliver-task-event.js";
 import { fail, readUsage, requeue, succeed } from "./record-job-outcome.js";
-import type { ArtifactStore } from "../../compliance/artifacts.js";
-import type { EngineDeps } from "../deps.js";
-import { classifyError } from "../errors.js";
+import { classifyError } from "../../resilience/errors.js";
+import type { AgentStepDeps } from "./agent-step-deps.js";
 import { gatherPromptContext } from "./gather-prompt-context.js";
 import type { PromptContext } from "../../prompts/prompt-context.js";
 import { findShadowDiffRefs } from "../../db/queries/find-shadow-diff-refs.js";
 
-/** What the job runner needs beyond the engine. */
-export interface AgentStepDeps {
-  engine: EngineDeps;
-  /** Where prompts, logs and diffs are kept as evidence, content-addressed. */
-  artifacts: ArtifactStore;
-  /** Values to redact from evidence before it is hashed and stored. */
-  secrets: readonly string[];
-  runner: Runner;
-  imageAllowlist: string[];
-  appProfiles: Record<string, AgentProfileOverride>;
-  agentSecrets: Record<string, string>;
-  workspaceDir: string;
-  keepFailedWorkspaceMs: number;
-  heartbeatMs: number;
-  /** Attempts for infrastructure failures and branch moves before the step fails. */
-  maxAttempts: number;
-}
 
 const INFRA = new Set(["INFRA_WORKSPACE", "INFRA_DOCKER_UNAVAILABLE", "INFRA_IMAGE_PULL_FAILED", "INFRA_CONTAINER_FAILED", "INFRA_COLLECT_FAILED"]);
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../../compliance/chain.js";
+import { canonicalJson } from "../../chain/chain.js";
 import { findSenderRole } from "../../github/find-sender-role.js";
 import { postMarkedComment } from "../../github/post-marked-comment.js";
 import { DEFAULT_TASK_CONFIG } from "../../workflow/defaults.js";

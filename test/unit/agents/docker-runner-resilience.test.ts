@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { DockerRunner, isDockerOutage } from "../../../src/agents/docker-runner.js";
 import { RunnerError } from "../../../src/agents/errors.js";
-import { CircuitOpenError, TimeoutError } from "../../../src/engine/errors.js";
-import { CircuitBreaker } from "../../../src/engine/resilience/circuit-breaker.js";
+import { CircuitOpenError, TimeoutError } from "../../../src/resilience/errors.js";
+import { CircuitBreaker } from "../../../src/resilience/circuit-breaker.js";
 
 // A fake Docker daemon on a Unix socket: it answers, hangs up, or never answers, as each test says.
 // The breaker runs on a fake clock; the timeout on fake timers.

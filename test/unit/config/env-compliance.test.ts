@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { generateCheckpointKeyPair } from "../../../src/compliance/checkpoints.js";
+import { generateCheckpointKeyPair } from "../../../src/chain/checkpoints.js";
 import { EnvError, listSecretValues, parseEnv } from "../../../src/config/env.js";
 
 function problemsOf(source: Record<string, string>): string[] {

@@ -1,4 +1,4 @@
-import { ProbotOctokit } from "probot";
+import { type ProbotOctokit } from "probot";
 import { buildOctokitClass, type GitHubClient } from "../../../src/github/octokit.js";
 import { DEFAULT_TASK_CONFIG } from "../../../src/workflow/defaults.js";
 import type { TaskState } from "../../../src/workflow/states.js";

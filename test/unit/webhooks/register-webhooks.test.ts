@@ -4,7 +4,7 @@ import { Probot } from "probot";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { findLaneForBranch } from "../../../src/db/queries/find-lane-for-branch.js";
 import type { NewInboxEvent } from "../../../src/db/queries/insert-inbox-event.js";
-import type { RepoPolicy } from "../../../src/engine/intake.js";
+import type { RepoPolicy } from "../../../src/webhooks/intake.js";
 import { registerWebhooks } from "../../../src/webhooks/register-webhooks.js";
 import { REPO } from "../../helpers/github-mock.js";
 import { buildCheckSuitePayload, buildIssueCommentPayload, buildReviewPayload, buildSynchronizePayload } from "../../helpers/more-payloads.js";
@@ -40,7 +40,7 @@ function buildApp(policy: RepoPolicy = OPEN): Probot {
       return true;
     },
   };
-  probot.load((app) => registerWebhooks(app, { database, intake, policy }));
+  void probot.load((app) => registerWebhooks(app, { database, intake, policy }));
   return probot;
 }
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { canonicalJson, computeRecordHash, GENESIS_HASH, verifyChain, type ChainRecord } from "../../../src/compliance/chain.js";
+import { canonicalJson, computeRecordHash, GENESIS_HASH, verifyChain, type ChainRecord } from "../../../src/chain/chain.js";
 
 const body = fc.record({
   taskId: fc.option(fc.uuid(), { nil: null }),

@@ -1,6 +1,6 @@
 import { describe, expect, test, vi } from "vitest";
-import { CircuitOpenError, classifyError } from "../../../src/engine/errors.js";
-import { CircuitBreaker, CircuitBreakers, CircuitState } from "../../../src/engine/resilience/circuit-breaker.js";
+import { CircuitOpenError, classifyError } from "../../../src/resilience/errors.js";
+import { CircuitBreaker, CircuitBreakers, CircuitState } from "../../../src/resilience/circuit-breaker.js";
 
 const request = { method: "GET", url: "https://api.github.com/repos/acme/api" };
 const outage = () => Object.assign(new Error("Bad Gateway"), { status: 502, request });

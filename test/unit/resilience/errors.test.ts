@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { classifyError, computeBackoffMs } from "../../../src/engine/errors.js";
+import { classifyError, computeBackoffMs } from "../../../src/resilience/errors.js";
 
 const request = { method: "POST", url: "https://api.github.com/repos/acme/api/pulls?x=1" };
 

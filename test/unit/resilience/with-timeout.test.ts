@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { classifyError, isOutageError, TimeoutError } from "../../../src/engine/errors.js";
-import { withTimeout } from "../../../src/engine/resilience/with-timeout.js";
+import { classifyError, isOutageError, TimeoutError } from "../../../src/resilience/errors.js";
+import { withTimeout } from "../../../src/resilience/with-timeout.js";
 
 const call = { service: "GitHub", action: "GET /repos/{owner}/{repo}" };
 

@@ -1,4 +1,4 @@
-import { TimeoutError } from "../errors.js";
+import { TimeoutError } from "./errors.js";
 
 /** What a timed call is, for the TimeoutError's message. */
 export interface TimedCall {

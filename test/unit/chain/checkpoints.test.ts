@@ -7,7 +7,7 @@ import {
   loadPublicKeys,
   signCheckpoint,
   verifyCheckpointSignature,
-} from "../../../src/compliance/checkpoints.js";
+} from "../../../src/chain/checkpoints.js";
 import { buildCheckpointPublication, isCheckpointDue } from "../../../src/compliance/create-checkpoint.js";
 
 const pair = generateCheckpointKeyPair();

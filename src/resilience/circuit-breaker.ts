@@ -1,4 +1,4 @@
-import { CircuitOpenError, isOutageError } from "../errors.js";
+import { CircuitOpenError, isOutageError } from "./errors.js";
 
 /** Consecutive counted failures that open a circuit. */
 export const DEFAULT_FAILURE_THRESHOLD = 5;

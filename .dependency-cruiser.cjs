@@ -1,0 +1,118 @@
+/**
+ * Foreman's layers, checked on every `npm run lint` (docs/architecture.md shows the graph).
+ * Floors, top to bottom; an import may only point down or sideways within its folder:
+ *
+ *   entry points   src/main.ts, src/index.ts, src/cli/
+ *   http           src/http/           (routes on Probot's server)
+ *   engine         src/engine/         (runs the workflow: inbox, outbox, job runner)
+ *   adapters       src/webhooks/ (GitHub → events), src/github/ and src/agents/ (Foreman → the world),
+ *                  src/compliance/, src/prompts/, src/config/
+ *   storage        src/db/
+ *   leaves         src/workflow/ (the pure state machine), src/chain/ (hash chain and checkpoint
+ *                  crypto), src/resilience/ (timeouts, circuit breakers, the error mapper), src/logging/
+ */
+const LEAVES = "^src/(workflow|chain|resilience|logging)/";
+
+module.exports = {
+  forbidden: [
+    {
+      name: "no-cycles",
+      severity: "error",
+      comment: "Two modules that import each other are one module in two files: merge them or move the shared part down.",
+      from: { path: "^src/" },
+      to: { circular: true },
+    },
+    {
+      name: "workflow-is-pure",
+      severity: "error",
+      comment: "src/workflow/ decides from data alone: no I/O, no clock, no database, no other Foreman folder (AGENTS.md rule 1).",
+      from: { path: "^src/workflow/" },
+      to: { pathNot: ["^src/workflow/", "^node_modules/@sindresorhus/slugify/"] },
+    },
+    {
+      name: "chain-is-a-pure-leaf",
+      severity: "error",
+      comment: "The hash chain and checkpoint crypto are pure: canonical JSON and node:crypto only.",
+      from: { path: "^src/chain/" },
+      to: { pathNot: ["^src/chain/", "^node_modules/canonicalize/", "^crypto$", "^node:crypto$"] },
+    },
+    {
+      name: "resilience-is-a-leaf",
+      severity: "error",
+      comment: "Timeouts, circuit breakers and the error mapper know nothing of Foreman's other folders.",
+      from: { path: "^src/resilience/" },
+      to: { path: "^src/", pathNot: ["^src/resilience/", "^src/logging/"] },
+    },
+    {
+      name: "logging-is-a-leaf",
+      severity: "error",
+      from: { path: "^src/logging/" },
+      to: { path: "^src/", pathNot: "^src/logging/" },
+    },
+    {
+      name: "db-stays-low",
+      severity: "error",
+      comment: "Storage knows the workflow's types and the chain's hash, nothing above it.",
+      from: { path: "^src/db/" },
+      to: { path: "^src/", pathNot: ["^src/db/", LEAVES] },
+    },
+    {
+      name: "adapters-never-import-the-engine",
+      severity: "error",
+      comment: "Adapters (github, agents, webhooks, compliance, prompts, config) are called by the engine; they never call it.",
+      from: { path: "^src/(github|agents|webhooks|compliance|prompts|config)/" },
+      to: { path: "^src/(engine|http|cli)/|^src/(main|index)\\.ts$" },
+    },
+    {
+      name: "outbound-adapters-stay-apart",
+      severity: "error",
+      comment: "GitHub calls and agent containers are separate adapters: neither reaches into the other, the database or the compliance trail.",
+      from: { path: "^src/(github|agents)/" },
+      // agents/changes.ts is plain data (the change set an agent made), which the push takes.
+      to: { path: "^src/(db|webhooks|compliance|github|agents)/", pathNot: ["^src/$1/", "^src/agents/changes\\.ts$"] },
+    },
+    {
+      name: "compliance-does-not-read-the-environment",
+      severity: "error",
+      comment: "The composition root turns the environment into settings; compliance takes settings.",
+      from: { path: "^src/compliance/" },
+      to: { path: "^src/(config|webhooks|github|agents|prompts)/" },
+    },
+    {
+      name: "config-stays-below-its-users",
+      severity: "error",
+      from: { path: "^src/config/" },
+      to: { path: "^src/(db|webhooks|github|compliance|prompts)/" },
+    },
+    {
+      name: "entry-points-are-not-imported",
+      severity: "error",
+      comment: "Nothing but an entry point imports an entry point.",
+      from: { path: "^src/", pathNot: "^src/(cli/|main\\.ts$|index\\.ts$)" },
+      to: { path: "^src/(cli/|main\\.ts$|index\\.ts$)" },
+    },
+    {
+      name: "engine-does-not-import-http",
+      severity: "error",
+      from: { path: "^src/engine/" },
+      to: { path: "^src/http/" },
+    },
+    {
+      name: "no-unresolvable-imports",
+      severity: "error",
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"], extensions: [".ts", ".js", ".json"] },
+    reporterOptions: {
+      dot: {
+        collapsePattern: "^src/(workflow|chain|resilience|logging|db|webhooks|github|agents|compliance|prompts|config|engine|http|cli)/",
+      },
+    },
+  },
+};

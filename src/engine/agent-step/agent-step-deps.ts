@@ -1,0 +1,22 @@
+import type { AgentProfileOverride } from "../../agents/agent-profile.js";
+import type { Runner } from "../../agents/runner.js";
+import type { ArtifactStore } from "../../compliance/artifacts.js";
+import type { EngineDeps } from "../deps.js";
+
+/** What the job runner needs beyond the engine. */
+export interface AgentStepDeps {
+  engine: EngineDeps;
+  /** Where prompts, logs and diffs are kept as evidence, content-addressed. */
+  artifacts: ArtifactStore;
+  /** Values to redact from evidence before it is hashed and stored. */
+  secrets: readonly string[];
+  runner: Runner;
+  imageAllowlist: string[];
+  appProfiles: Record<string, AgentProfileOverride>;
+  agentSecrets: Record<string, string>;
+  workspaceDir: string;
+  keepFailedWorkspaceMs: number;
+  heartbeatMs: number;
+  /** Attempts for infrastructure failures and branch moves before the step fails. */
+  maxAttempts: number;
+}
