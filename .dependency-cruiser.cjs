@@ -18,14 +18,16 @@ module.exports = {
     {
       name: "no-cycles",
       severity: "error",
-      comment: "Two modules that import each other are one module in two files: merge them or move the shared part down.",
+      comment:
+        "Two modules that import each other are one module in two files: merge them or move the shared part down.",
       from: { path: "^src/" },
       to: { circular: true },
     },
     {
       name: "workflow-is-pure",
       severity: "error",
-      comment: "src/workflow/ decides from data alone: no I/O, no clock, no database, no other Foreman folder (AGENTS.md rule 1).",
+      comment:
+        "src/workflow/ decides from data alone: no I/O, no clock, no database, no other Foreman folder (AGENTS.md rule 1).",
       from: { path: "^src/workflow/" },
       to: { pathNot: ["^src/workflow/", "^node_modules/@sindresorhus/slugify/"] },
     },
@@ -59,14 +61,16 @@ module.exports = {
     {
       name: "adapters-never-import-the-engine",
       severity: "error",
-      comment: "Adapters (github, agents, webhooks, compliance, prompts, config) are called by the engine; they never call it.",
+      comment:
+        "Adapters (github, agents, webhooks, compliance, prompts, config) are called by the engine; they never call it.",
       from: { path: "^src/(github|agents|webhooks|compliance|prompts|config)/" },
       to: { path: "^src/(engine|http|cli)/|^src/(main|index)\\.ts$" },
     },
     {
       name: "outbound-adapters-stay-apart",
       severity: "error",
-      comment: "GitHub calls and agent containers are separate adapters: neither reaches into the other, the database or the compliance trail.",
+      comment:
+        "GitHub calls and agent containers are separate adapters: neither reaches into the other, the database or the compliance trail.",
       from: { path: "^src/(github|agents)/" },
       // agents/changes.ts is plain data (the change set an agent made), which the push takes.
       to: { path: "^src/(db|webhooks|compliance|github|agents)/", pathNot: ["^src/$1/", "^src/agents/changes\\.ts$"] },
@@ -108,10 +112,15 @@ module.exports = {
     doNotFollow: { path: "node_modules" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
-    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"], extensions: [".ts", ".js", ".json"] },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default"],
+      extensions: [".ts", ".js", ".json"],
+    },
     reporterOptions: {
       dot: {
-        collapsePattern: "^src/(workflow|chain|resilience|logging|db|webhooks|github|agents|compliance|prompts|config|engine|http|cli)/",
+        collapsePattern:
+          "^src/(workflow|chain|resilience|logging|db|webhooks|github|agents|compliance|prompts|config|engine|http|cli)/",
       },
     },
   },

@@ -58,7 +58,11 @@ export interface Foreman {
 }
 
 /** The compliance scheduler's settings from the environment: signing key, policy, publication and hook delivery. */
-export function buildCheckpointSchedulerOptions(env: Env, sql: SqlClient, log: CheckpointSchedulerOptions["log"]): CheckpointSchedulerOptions {
+export function buildCheckpointSchedulerOptions(
+  env: Env,
+  sql: SqlClient,
+  log: CheckpointSchedulerOptions["log"],
+): CheckpointSchedulerOptions {
   return {
     sql,
     signer: env.CHECKPOINT_SIGNING_KEY ? loadCheckpointSigner(env.CHECKPOINT_SIGNING_KEY) : null,
@@ -80,11 +84,15 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   const { env, database, log } = options;
   const ProbotClass = Probot.defaults({
     appId: env.APP_ID,
-    privateKey: getPrivateKey({ env: { PRIVATE_KEY: env.PRIVATE_KEY, PRIVATE_KEY_PATH: env.PRIVATE_KEY_PATH } }) ?? undefined,
+    privateKey:
+      getPrivateKey({ env: { PRIVATE_KEY: env.PRIVATE_KEY, PRIVATE_KEY_PATH: env.PRIVATE_KEY_PATH } }) ?? undefined,
     secret: env.WEBHOOK_SECRET,
     baseUrl: buildGitHubBaseUrl(env),
     log,
-    Octokit: buildOctokitClass(options.octokitTuning ?? DEFAULT_OCTOKIT_TUNING, { timeoutMs: env.GITHUB_TIMEOUT_MS, log }),
+    Octokit: buildOctokitClass(options.octokitTuning ?? DEFAULT_OCTOKIT_TUNING, {
+      timeoutMs: env.GITHUB_TIMEOUT_MS,
+      log,
+    }),
   });
   const server = new Server({
     Probot: ProbotClass,
@@ -149,30 +157,33 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     ...options.worker,
   });
   const running = worker;
-  const jobs = options.agents?.enabled ?? env.AGENTS_ENABLED
-    ? new JobRunner(
-        {
-          engine: deps,
-          artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
-          secrets: listSecretValues(env),
-          runner: options.agents?.runner ?? new DockerRunner(dockerOptionsFromHost(env.DOCKER_HOST), { timeoutMs: env.DOCKER_TIMEOUT_MS }),
-          imageAllowlist: parseGlobList(env.AGENT_IMAGE_ALLOWLIST),
-          appProfiles: loadAgentProfiles(env.AGENT_PROFILES_FILE),
-          agentSecrets: env.agentSecrets,
-          workspaceDir: resolve(env.WORKSPACE_DIR ?? `${env.DATA_DIR}/workspaces`),
-          keepFailedWorkspaceMs: env.KEEP_FAILED_WORKSPACE_MINUTES * 60_000,
-          heartbeatMs: options.agents?.heartbeatMs ?? 1000,
-          maxAttempts: 3,
-        },
-        {
-          maxConcurrent: env.MAX_CONCURRENT_JOBS,
-          maxPerRepo: env.MAX_JOBS_PER_REPO,
-          ...(deps.isPaused ? { isPaused: deps.isPaused } : {}),
-          pollIntervalMs: env.POLL_INTERVAL_MS,
-          listen: options.worker?.listen ?? true,
-        },
-      )
-    : null;
+  const jobs =
+    (options.agents?.enabled ?? env.AGENTS_ENABLED)
+      ? new JobRunner(
+          {
+            engine: deps,
+            artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
+            secrets: listSecretValues(env),
+            runner:
+              options.agents?.runner ??
+              new DockerRunner(dockerOptionsFromHost(env.DOCKER_HOST), { timeoutMs: env.DOCKER_TIMEOUT_MS }),
+            imageAllowlist: parseGlobList(env.AGENT_IMAGE_ALLOWLIST),
+            appProfiles: loadAgentProfiles(env.AGENT_PROFILES_FILE),
+            agentSecrets: env.agentSecrets,
+            workspaceDir: resolve(env.WORKSPACE_DIR ?? `${env.DATA_DIR}/workspaces`),
+            keepFailedWorkspaceMs: env.KEEP_FAILED_WORKSPACE_MINUTES * 60_000,
+            heartbeatMs: options.agents?.heartbeatMs ?? 1000,
+            maxAttempts: 3,
+          },
+          {
+            maxConcurrent: env.MAX_CONCURRENT_JOBS,
+            maxPerRepo: env.MAX_JOBS_PER_REPO,
+            ...(deps.isPaused ? { isPaused: deps.isPaused } : {}),
+            pollIntervalMs: env.POLL_INTERVAL_MS,
+            listen: options.worker?.listen ?? true,
+          },
+        )
+      : null;
   deps.onJobCancelled = (jobId) => jobs?.cancel(jobId);
   let listening = false;
   let stopCompliance: (() => Promise<void>) | null = null;
@@ -191,7 +202,9 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       await jobs?.start();
       if (startOptions.compliance !== false) {
         // Checkpoints and change hooks write through the durable pool (not the engine's async-commit one).
-        stopCompliance = startCheckpointScheduler(buildCheckpointSchedulerOptions(env, database.sql, log.child({ name: "compliance" })));
+        stopCompliance = startCheckpointScheduler(
+          buildCheckpointSchedulerOptions(env, database.sql, log.child({ name: "compliance" })),
+        );
       }
     },
     async stop() {

@@ -25,7 +25,15 @@ const WARMUP = 2;
 const runs = Math.max(20, Number(process.argv[2] ?? 25));
 const run = promisify(execFile);
 
-const profile: ResolvedProfile = { name: "script", image: IMAGE, command: [], env: [], network: "none", timeoutSeconds: 60, memoryMb: 256 };
+const profile: ResolvedProfile = {
+  name: "script",
+  image: IMAGE,
+  command: [],
+  env: [],
+  network: "none",
+  timeoutSeconds: 60,
+  memoryMb: 256,
+};
 
 async function main(): Promise<void> {
   // The entry point is where the environment is read; the runner only gets options.
@@ -48,13 +56,21 @@ async function main(): Promise<void> {
 
     async function timeForemanJob(index: number): Promise<number> {
       const started = performance.now();
-      const spec = buildContainerSpec(profile, { taskId: "bench", jobId: `bench-${process.pid}-${index}`, replica: "bench", paths, hostEnv: {}, script: "echo hi" });
+      const spec = buildContainerSpec(profile, {
+        taskId: "bench",
+        jobId: `bench-${process.pid}-${index}`,
+        replica: "bench",
+        paths,
+        hostEnv: {},
+        script: "echo hi",
+      });
       if (!spec.ok) throw new Error(spec.error.message);
       const handle = await runner.start(spec.value);
       const exit = await runner.wait(handle, { timeoutMs: 60_000 });
       const logs = await runner.logs(handle);
       await runner.remove(handle);
-      if (exit.exitCode !== 0 || logs.lines[0]?.line !== "hi") throw new Error(`unexpected job result ${JSON.stringify({ exit, logs })}`);
+      if (exit.exitCode !== 0 || logs.lines[0]?.line !== "hi")
+        throw new Error(`unexpected job result ${JSON.stringify({ exit, logs })}`);
       return performance.now() - started;
     }
 

@@ -60,8 +60,15 @@ function json(status: number, body: unknown): Response {
 /** What a redraw says: a check run's status and conclusion, a comment's first line of text. */
 function describeBody(body: Record<string, any> | undefined): string {
   if (body === undefined) return "";
-  if (typeof body.status === "string") return [body.status, body.conclusion, body.output?.title].filter(Boolean).join(" · ");
-  if (typeof body.body === "string") return body.body.split("\n").find((text: string) => text.trim() !== "" && !text.startsWith("<!--"))?.slice(0, 80) ?? "";
+  if (typeof body.status === "string")
+    return [body.status, body.conclusion, body.output?.title].filter(Boolean).join(" · ");
+  if (typeof body.body === "string")
+    return (
+      body.body
+        .split("\n")
+        .find((text: string) => text.trim() !== "" && !text.startsWith("<!--"))
+        ?.slice(0, 80) ?? ""
+    );
   return "";
 }
 
@@ -87,7 +94,10 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
   /** Trees created by a push, waiting for the commit that names them (which says whose they are). */
   const pendingTrees = new Map<string, LoopRequest>();
   const branches = new Map<string, { issue: number; head: string }>();
-  const pulls = new Map<number, { issue: number; branch: string; draft: boolean; nodeId: string; reviewers: string[] }>();
+  const pulls = new Map<
+    number,
+    { issue: number; branch: string; draft: boolean; nodeId: string; reviewers: string[] }
+  >();
   const pullOfNode = new Map<string, number>();
   const comments = new Map<number, { issue: number; onPull: number | null; body: string }>();
   const reviews = new Map<number, Array<{ id: number; body: string; commitId: string }>>();
@@ -99,14 +109,16 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
   let nextReview = 800_000;
   let nextObject = 0;
 
-  const issueOfSha = (sha: string | undefined): number | null => (sha === undefined ? null : (commits.get(sha)?.issue ?? null));
+  const issueOfSha = (sha: string | undefined): number | null =>
+    sha === undefined ? null : (commits.get(sha)?.issue ?? null);
   const issueOfPull = (number: number): number | null => pulls.get(number)?.issue ?? null;
   const issueOfBranch = (branch: string): number | null => {
     const match = BRANCH_ISSUE.exec(branch);
     return match ? Number(match[1]) : null;
   };
   /** An issue or PR number in a path: PRs are numbered from firstPullNumber up. */
-  const issueOfNumber = (number: number): number | null => (number >= options.firstPullNumber ? issueOfPull(number) : number);
+  const issueOfNumber = (number: number): number | null =>
+    number >= options.firstPullNumber ? issueOfPull(number) : number;
 
   function answer(request: LoopRequest, body: Record<string, any> | undefined): Response {
     const { method, path } = request;
@@ -120,7 +132,12 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
     const group = (index: number): string => match![index]!;
 
     if (route("POST", /^\/app\/installations\/\d+\/access_tokens$/, "/app/installations/:id/access_tokens")) {
-      return json(201, { token: "ghs_benchmark", expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: "all" });
+      return json(201, {
+        token: "ghs_benchmark",
+        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+        permissions: {},
+        repository_selection: "all",
+      });
     }
     if (route("POST", /^\/graphql$/, "/graphql")) {
       const query = String(body?.query ?? "");
@@ -128,12 +145,16 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
         request.endpoint = "POST /graphql (markPullRequestReadyForReview)";
         const number = pullOfNode.get(String(body?.variables?.pullRequestId));
         const pull = number === undefined ? undefined : pulls.get(number);
-        if (!pull) return json(200, { data: null, errors: [{ type: "NOT_FOUND", message: "Could not resolve to a node" }] });
+        if (!pull)
+          return json(200, { data: null, errors: [{ type: "NOT_FOUND", message: "Could not resolve to a node" }] });
         request.issue = pull.issue;
         pull.draft = false;
         return json(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } });
       }
-      return json(200, { data: null, errors: [{ message: "the benchmark's GitHub knows only markPullRequestReadyForReview" }] });
+      return json(200, {
+        data: null,
+        errors: [{ message: "the benchmark's GitHub knows only markPullRequestReadyForReview" }],
+      });
     }
     if (!path.startsWith(`${repoPath}/`)) return notFound(request);
     const sub = path.slice(repoPath.length);
@@ -151,18 +172,33 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       return json(200, { permission: "write", role_name: "write", user: { login } });
     }
     if (routeIn("GET", /^\/contents\/\.github\/foreman\.yml$/, "/contents/.github/foreman.yml")) {
-      return json(200, { type: "file", encoding: "base64", content: Buffer.from(options.config).toString("base64"), path: ".github/foreman.yml", name: "foreman.yml", sha: buildSha(options.config) });
+      return json(200, {
+        type: "file",
+        encoding: "base64",
+        content: Buffer.from(options.config).toString("base64"),
+        path: ".github/foreman.yml",
+        name: "foreman.yml",
+        sha: buildSha(options.config),
+      });
     }
     if (routeIn("GET", /^\/branches\/([^/]+)$/, "/branches/:branch")) {
       if (group(1) !== options.defaultBranch) return notFound(request);
-      return json(200, { name: options.defaultBranch, commit: { sha: baseCommit.sha, commit: { tree: { sha: baseTree } } } });
+      return json(200, {
+        name: options.defaultBranch,
+        commit: { sha: baseCommit.sha, commit: { tree: { sha: baseTree } } },
+      });
     }
 
     // Git data: the plan commit, the branch, the agent's push.
     if (routeIn("POST", /^\/git\/commits$/, "/git/commits")) {
       const parents: string[] = body?.parents ?? [];
       const issue = issueOfSha(parents[0]) ?? Number(/#(\d+)/.exec(String(body?.message ?? ""))?.[1] ?? NaN);
-      const commit: Commit = { sha: buildSha(`commit:${++nextObject}`), tree: String(body?.tree), parents, issue: Number.isNaN(issue) ? null : issue };
+      const commit: Commit = {
+        sha: buildSha(`commit:${++nextObject}`),
+        tree: String(body?.tree),
+        parents,
+        issue: Number.isNaN(issue) ? null : issue,
+      };
       commits.set(commit.sha, commit);
       request.issue = commit.issue;
       const tree = pendingTrees.get(commit.tree);
@@ -170,13 +206,22 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
         tree.issue = commit.issue;
         pendingTrees.delete(commit.tree);
       }
-      return json(201, { sha: commit.sha, tree: { sha: commit.tree }, parents: parents.map((sha) => ({ sha })), verification: { verified: true, reason: "valid" } });
+      return json(201, {
+        sha: commit.sha,
+        tree: { sha: commit.tree },
+        parents: parents.map((sha) => ({ sha })),
+        verification: { verified: true, reason: "valid" },
+      });
     }
     if (routeIn("GET", /^\/git\/commits\/([0-9a-f]+)$/, "/git/commits/:sha")) {
       const commit = commits.get(group(1));
       if (!commit) return notFound(request);
       request.issue = commit.issue;
-      return json(200, { sha: commit.sha, tree: { sha: commit.tree }, parents: commit.parents.map((sha) => ({ sha })) });
+      return json(200, {
+        sha: commit.sha,
+        tree: { sha: commit.tree },
+        parents: commit.parents.map((sha) => ({ sha })),
+      });
     }
     if (routeIn("POST", /^\/git\/trees$/, "/git/trees")) {
       const sha = buildSha(`tree:${++nextObject}`);
@@ -187,7 +232,11 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
     if (routeIn("GET", /^\/git\/trees\/([0-9a-f]+)$/, "/git/trees/:sha")) {
       const commit = commits.get(group(1));
       request.issue = commit?.issue ?? null;
-      return json(200, { sha: commit?.tree ?? group(1), truncated: false, tree: [{ path: "README.md", mode: "100644", type: "blob", sha: buildSha("blob:readme"), size: 12 }] });
+      return json(200, {
+        sha: commit?.tree ?? group(1),
+        truncated: false,
+        tree: [{ path: "README.md", mode: "100644", type: "blob", sha: buildSha("blob:readme"), size: 12 }],
+      });
     }
     if (routeIn("POST", /^\/git\/refs$/, "/git/refs")) {
       const branch = String(body?.ref ?? "").replace(/^refs\/heads\//, "");
@@ -210,13 +259,17 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       if (!branch) return json(422, { message: "Reference does not exist" });
       const target = commits.get(String(body?.sha));
       // A compare-and-swap: without force, only a fast-forward from the current head is taken.
-      if (!body?.force && !target?.parents.includes(branch.head)) return json(422, { message: "Update is not a fast forward" });
+      if (!body?.force && !target?.parents.includes(branch.head))
+        return json(422, { message: "Update is not a fast forward" });
       branch.head = String(body?.sha);
       return json(200, { ref: `refs/heads/${group(1)}`, object: { type: "commit", sha: branch.head } });
     }
     if (routeIn("GET", /^\/tarball\/([0-9a-f]+)$/, "/tarball/:sha")) {
       request.issue = issueOfSha(group(1));
-      return new Response(new Uint8Array(options.tarball), { status: 200, headers: { "content-type": "application/x-gzip" } });
+      return new Response(new Uint8Array(options.tarball), {
+        status: 200,
+        headers: { "content-type": "application/x-gzip" },
+      });
     }
     if (routeIn("GET", /^\/compare\/([0-9a-f]+)\.\.\.([0-9a-f]+)$/, "/compare/:base...:head")) {
       request.issue = issueOfSha(group(2));
@@ -233,7 +286,13 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       const nodeId = `PR_bench${number}`;
       pulls.set(number, { issue, branch, draft: body?.draft === true, nodeId, reviewers: [] });
       pullOfNode.set(nodeId, number);
-      return json(201, { number, node_id: nodeId, draft: body?.draft === true, html_url: `https://github.com/${options.owner}/${options.repo}/pull/${number}`, head: { ref: branch, sha: branches.get(branch)?.head } });
+      return json(201, {
+        number,
+        node_id: nodeId,
+        draft: body?.draft === true,
+        html_url: `https://github.com/${options.owner}/${options.repo}/pull/${number}`,
+        head: { ref: branch, sha: branches.get(branch)?.head },
+      });
     }
     if (routeIn("GET", /^\/pulls$/, "/pulls")) {
       // `head=owner:branch&state=open`: the look-before-create of a retried open_draft_pr.
@@ -245,19 +304,41 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       request.issue = pull?.issue ?? null;
       if (!pull) return notFound(request);
       const head = branches.get(pull.branch)?.head;
-      return json(200, { number, node_id: pull.nodeId, draft: pull.draft, state: "open", merged: false, head: { ref: pull.branch, sha: head }, base: { ref: options.defaultBranch } });
+      return json(200, {
+        number,
+        node_id: pull.nodeId,
+        draft: pull.draft,
+        state: "open",
+        merged: false,
+        head: { ref: pull.branch, sha: head },
+        base: { ref: options.defaultBranch },
+      });
     }
     if (routeIn("POST", /^\/pulls\/(\d+)\/reviews$/, "/pulls/:number/reviews")) {
       const number = Number(group(1));
       request.issue = issueOfPull(number);
       const review = { id: nextReview++, body: String(body?.body ?? ""), commitId: String(body?.commit_id ?? "") };
       reviews.set(number, [...(reviews.get(number) ?? []), review]);
-      return json(200, { id: review.id, state: "COMMENTED", commit_id: review.commitId, user: { login: "foreman[bot]", type: "Bot" } });
+      return json(200, {
+        id: review.id,
+        state: "COMMENTED",
+        commit_id: review.commitId,
+        user: { login: "foreman[bot]", type: "Bot" },
+      });
     }
     if (routeIn("GET", /^\/pulls\/(\d+)\/reviews$/, "/pulls/:number/reviews")) {
       const number = Number(group(1));
       request.issue = issueOfPull(number);
-      return json(200, (reviews.get(number) ?? []).map((review) => ({ id: review.id, body: review.body, state: "COMMENTED", commit_id: review.commitId, user: { login: "foreman[bot]", type: "Bot" } })));
+      return json(
+        200,
+        (reviews.get(number) ?? []).map((review) => ({
+          id: review.id,
+          body: review.body,
+          state: "COMMENTED",
+          commit_id: review.commitId,
+          user: { login: "foreman[bot]", type: "Bot" },
+        })),
+      );
     }
     if (routeIn("POST", /^\/pulls\/(\d+)\/requested_reviewers$/, "/pulls/:number/requested_reviewers")) {
       const number = Number(group(1));
@@ -270,13 +351,28 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
     if (routeIn("GET", /^\/issues\/(\d+)$/, "/issues/:number")) {
       const number = Number(group(1));
       request.issue = issueOfNumber(number);
-      return json(200, { number, title: `Benchmark issue ${number}`, body: "The README says teh instead of the.", user: { login: `bench-user-${number}` }, labels: [{ name: "agent:ready" }], state: "open" });
+      return json(200, {
+        number,
+        title: `Benchmark issue ${number}`,
+        body: "The README says teh instead of the.",
+        user: { login: `bench-user-${number}` },
+        labels: [{ name: "agent:ready" }],
+        state: "open",
+      });
     }
     if (routeIn("GET", /^\/issues\/(\d+)\/comments$/, "/issues/:number/comments")) {
       const number = Number(group(1));
       request.issue = issueOfNumber(number);
       const thread = [...comments.entries()].filter(([, comment]) => (comment.onPull ?? comment.issue) === number);
-      return json(200, thread.map(([id, comment]) => ({ id, body: comment.body, user: { login: "foreman[bot]", type: "Bot" }, created_at: new Date().toISOString() })));
+      return json(
+        200,
+        thread.map(([id, comment]) => ({
+          id,
+          body: comment.body,
+          user: { login: "foreman[bot]", type: "Bot" },
+          created_at: new Date().toISOString(),
+        })),
+      );
     }
     if (routeIn("POST", /^\/issues\/(\d+)\/comments$/, "/issues/:number/comments")) {
       const number = Number(group(1));
@@ -300,16 +396,31 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       const number = Number(group(1));
       request.endpoint = number >= options.firstPullNumber ? "POST /issues/:pr/labels" : "POST /issues/:issue/labels";
       request.issue = issueOfNumber(number);
-      return json(200, ((body?.labels as string[] | undefined) ?? []).map((name, id) => ({ id, name })));
+      return json(
+        200,
+        ((body?.labels as string[] | undefined) ?? []).map((name, id) => ({ id, name })),
+      );
     }
 
     // Checks: Foreman's own check run, and CI's suites.
     if (routeIn("POST", /^\/check-runs$/, "/check-runs")) {
-      const run: CheckRun = { id: nextCheckRun++, issue: issueOfSha(body?.head_sha), headSha: String(body?.head_sha), status: String(body?.status ?? "queued"), conclusion: body?.conclusion ?? null };
+      const run: CheckRun = {
+        id: nextCheckRun++,
+        issue: issueOfSha(body?.head_sha),
+        headSha: String(body?.head_sha),
+        status: String(body?.status ?? "queued"),
+        conclusion: body?.conclusion ?? null,
+      };
       if (run.conclusion !== null) run.status = "completed";
       checkRuns.set(run.id, run);
       request.issue = run.issue;
-      return json(201, { id: run.id, head_sha: run.headSha, status: run.status, conclusion: run.conclusion, name: body?.name });
+      return json(201, {
+        id: run.id,
+        head_sha: run.headSha,
+        status: run.status,
+        conclusion: run.conclusion,
+        name: body?.name,
+      });
     }
     if (routeIn("PATCH", /^\/check-runs\/(\d+)$/, "/check-runs/:id")) {
       const run = checkRuns.get(Number(group(1)));
@@ -326,15 +437,40 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
     if (routeIn("GET", /^\/commits\/([0-9a-f]+)\/check-runs$/, "/commits/:sha/check-runs")) {
       const runs = [...checkRuns.values()].filter((run) => run.headSha === group(1));
       request.issue = issueOfSha(group(1));
-      return json(200, { total_count: runs.length, check_runs: runs.map((run) => ({ id: run.id, name: "foreman", status: run.status, conclusion: run.conclusion, head_sha: run.headSha })) });
+      return json(200, {
+        total_count: runs.length,
+        check_runs: runs.map((run) => ({
+          id: run.id,
+          name: "foreman",
+          status: run.status,
+          conclusion: run.conclusion,
+          head_sha: run.headSha,
+        })),
+      });
     }
     if (routeIn("GET", /^\/commits\/([0-9a-f]+)\/check-suites$/, "/commits/:sha/check-suites")) {
       const sha = group(1);
       request.issue = issueOfSha(sha);
       const suite = suites.get(sha);
       const listed = suite
-        ? [{ id: suite.id, status: "completed", conclusion: suite.conclusion, head_sha: sha, app: { slug: "github-actions", id: 15368 } }]
-        : [{ id: 0, status: "in_progress", conclusion: null, head_sha: sha, app: { slug: "github-actions", id: 15368 } }];
+        ? [
+            {
+              id: suite.id,
+              status: "completed",
+              conclusion: suite.conclusion,
+              head_sha: sha,
+              app: { slug: "github-actions", id: 15368 },
+            },
+          ]
+        : [
+            {
+              id: 0,
+              status: "in_progress",
+              conclusion: null,
+              head_sha: sha,
+              app: { slug: "github-actions", id: 15368 },
+            },
+          ];
       return json(200, { total_count: listed.length, check_suites: listed });
     }
     return notFound(request);
@@ -354,7 +490,15 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
     const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
     const text = typeof init?.body === "string" ? init.body : undefined;
     const body = text ? (JSON.parse(text) as Record<string, any>) : undefined;
-    const request: LoopRequest = { method, endpoint: "", path: decodeURIComponent(url.pathname), at: Date.now(), issue: null, status: 0, note: describeBody(body) };
+    const request: LoopRequest = {
+      method,
+      endpoint: "",
+      path: decodeURIComponent(url.pathname),
+      at: Date.now(),
+      issue: null,
+      status: 0,
+      note: describeBody(body),
+    };
     if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
     const response = answer(request, body);
     // A fetched Response knows its URL (Octokit's pagination reads it); a constructed one does not.

@@ -65,7 +65,17 @@ export function buildStepTimings(
       const applied = rows.find((row) => row.deliveryId === `job:${job.id}:finished`);
       const dispatched = dispatches[index];
       const tarballAt = tarballs.get(job.issue)?.[index];
-      if (tarballAt === undefined || !container || container.runningAt === null || container.exitedAt === null || container.removedAt === null || !applied || !dispatched || job.claimedAt === null || job.attempt !== 1) {
+      if (
+        tarballAt === undefined ||
+        !container ||
+        container.runningAt === null ||
+        container.exitedAt === null ||
+        container.removedAt === null ||
+        !applied ||
+        !dispatched ||
+        job.claimedAt === null ||
+        job.attempt !== 1
+      ) {
         incomplete.push(`${job.role} of issue ${job.issue} (attempt ${job.attempt}, ${job.status})`);
         return;
       }
@@ -96,7 +106,9 @@ export function formatSpread(values: readonly number[]): string {
 export function summarizeGitHubCalls(requests: readonly LoopRequest[], issues: readonly number[]) {
   const calls = requests.filter((request) => !request.endpoint.startsWith("POST /app/"));
   const counted = new Set(issues);
-  const perIssue = new Map(issues.map((issue) => [issue, { reads: 0, writes: 0, byEndpoint: new Map<string, number>() }]));
+  const perIssue = new Map(
+    issues.map((issue) => [issue, { reads: 0, writes: 0, byEndpoint: new Map<string, number>() }]),
+  );
   let sharedReads = 0;
   const sharedReadEndpoints = new Map<string, number>();
   const unattributedWrites: string[] = [];

@@ -54,7 +54,15 @@ import { buildTestEnv } from "../../test/helpers/test-foreman.js";
 import { openBenchDatabase } from "../lib/bench-database.js";
 import { fmt, quantile } from "../lib/stats.js";
 import { createLoopGitHub, type LoopRequest } from "./loop-github.js";
-import { buildStepTimings, formatSpread, mean, summarizeGitHubCalls, type JobRow, type StepTiming, type TransitionRow } from "./report.js";
+import {
+  buildStepTimings,
+  formatSpread,
+  mean,
+  summarizeGitHubCalls,
+  type JobRow,
+  type StepTiming,
+  type TransitionRow,
+} from "./report.js";
 import { wrapRunnerWithTimes } from "./timing-runner.js";
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 100);
@@ -65,7 +73,10 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? MAX_CONCURRENT_JOBS);
 const AGENT_SECONDS = Number(process.env.BENCH_AGENT_SECONDS ?? 2);
 const CI_DELAY_MS = Number(process.env.BENCH_CI_DELAY_MS ?? 2000);
 const LATENCY_MS = Number(process.env.BENCH_GITHUB_LATENCY_MS ?? 0);
-const REVIEWERS = (process.env.BENCH_REVIEWERS ?? "").split(",").map((login) => login.trim()).filter(Boolean);
+const REVIEWERS = (process.env.BENCH_REVIEWERS ?? "")
+  .split(",")
+  .map((login) => login.trim())
+  .filter(Boolean);
 const TASK_TIMEOUT_MS = 180_000;
 const WRITE_TARGET = 12;
 const IMAGE = "foreman-test/busybox:latest";
@@ -82,9 +93,21 @@ function buildResultCommand(result: Record<string, unknown>): string {
 function buildBenchConfig(agentSeconds: number, reviewers: readonly string[]): string {
   const wait = agentSeconds > 0 ? `sleep ${agentSeconds} && ` : "";
   const scripts: Record<string, string> = {
-    "planner-script": wait + buildResultCommand({ status: "success", summary: "Planned the fix.", body: "1. Fix the spelling of 'the' in README.md.\n2. Nothing else." }),
+    "planner-script":
+      wait +
+      buildResultCommand({
+        status: "success",
+        summary: "Planned the fix.",
+        body: "1. Fix the spelling of 'the' in README.md.\n2. Nothing else.",
+      }),
     "coder-script": `${wait}cd /workspace && printf 'The README.\\n' > README.md && ${buildResultCommand({ status: "success", summary: "Fixed the spelling in README.md.", title: "Fix README spelling" })}`,
-    "reviewer-script": wait + buildResultCommand({ status: "success", summary: "The change is right.", review: { body: "Fixes the typo and nothing else. Looks good." } }),
+    "reviewer-script":
+      wait +
+      buildResultCommand({
+        status: "success",
+        summary: "The change is right.",
+        review: { body: "Fixes the typo and nothing else. Looks good." },
+      }),
   };
   return [
     "agent: coder-script",
@@ -127,7 +150,9 @@ async function main(): Promise<void> {
   const log = createLogger({
     level: process.env.BENCH_LOG ?? "warn",
     secrets: [],
-    destination: process.env.BENCH_LOG ? process.stderr : new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+    destination: process.env.BENCH_LOG
+      ? process.stderr
+      : new Writable({ write: (_chunk, _encoding, callback) => callback() }),
   });
   const foreman = await buildForeman({
     env: buildTestEnv({
@@ -170,7 +195,13 @@ async function main(): Promise<void> {
     if (!found) throw new Error(`issue ${issue} has no branch`);
     const suiteId = 5_000_000 + issue;
     github.completeSuite(found.head, suiteId, "success");
-    const payload = buildCheckSuitePayload({ headBranch: found.branch, headSha: found.head, conclusion: "success", suiteId, app: "github-actions" });
+    const payload = buildCheckSuitePayload({
+      headBranch: found.branch,
+      headSha: found.head,
+      conclusion: "success",
+      suiteId,
+      app: "github-actions",
+    });
     payload.repository.default_branch = DEFAULT_BRANCH;
     suiteReceivedAt.set(issue, Date.now());
     await receive("check_suite", payload);
@@ -180,7 +211,13 @@ async function main(): Promise<void> {
     const issue = request.issue;
     if (request.endpoint === "POST /pulls/:number/reviews" && !suiteReceivedAt.has(issue)) {
       suiteReceivedAt.set(issue, Number.NaN);
-      setTimeout(() => void deliverGreenSuite(issue).catch((error: unknown) => failures.push(`check_suite of issue ${issue}: ${String(error)}`)), CI_DELAY_MS);
+      setTimeout(
+        () =>
+          void deliverGreenSuite(issue).catch((error: unknown) =>
+            failures.push(`check_suite of issue ${issue}: ${String(error)}`),
+          ),
+        CI_DELAY_MS,
+      );
     }
     if (request.endpoint === "POST /graphql (markPullRequestReadyForReview)" && !markedReadyAt.has(issue)) {
       markedReadyAt.set(issue, request.at);
@@ -202,11 +239,22 @@ async function main(): Promise<void> {
           setTimeout(() => resolve(false), TASK_TIMEOUT_MS).unref();
         });
         labelledAt.set(issue, Date.now());
-        await receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: issue, title: `Benchmark issue ${issue}`, sender: `bench-user-${issue}` }));
+        await receive(
+          "issues",
+          buildIssuesPayload({
+            action: "labeled",
+            label: "agent:ready",
+            issueNumber: issue,
+            title: `Benchmark issue ${issue}`,
+            sender: `bench-user-${issue}`,
+          }),
+        );
         if (!(await ready)) stuck.push(issue);
         if (markedReadyAt.size >= reported + 10) {
           reported = markedReadyAt.size - (markedReadyAt.size % 10);
-          process.stderr.write(`  ${markedReadyAt.size}/${TASKS} ready after ${fmt((Date.now() - startedAt) / 1000)} s\n`);
+          process.stderr.write(
+            `  ${markedReadyAt.size}/${TASKS} ready after ${fmt((Date.now() - startedAt) / 1000)} s\n`,
+          );
         }
       }
     }),
@@ -237,7 +285,8 @@ async function main(): Promise<void> {
   const transitionRows = await sql`
     select task_id, seq, created_at, payload from compliance_records where kind = 'task.transition' order by seq`;
   const stateRows = await sql`select state, count(*)::int as count from tasks group by state order by state`;
-  const effectRows = await sql`select kind, status, count(*)::int as count from effects group by kind, status order by kind, status`;
+  const effectRows =
+    await sql`select kind, status, count(*)::int as count from effects group by kind, status order by kind, status`;
   const retriedRows = await sql`
     select t.issue_number, f.kind, f.attempts, f.status, f.last_error from effects f join tasks t on t.id = f.task_id
      where f.attempts > 1 or f.last_error is not null order by t.issue_number, f.id`;
@@ -257,10 +306,20 @@ async function main(): Promise<void> {
   }));
   const transitions: TransitionRow[] = transitionRows.map((row) => {
     const payload = row.payload as { event: string; deliveryId: string; to: string; effects: string[] };
-    return { taskId: String(row.task_id), seq: Number(row.seq), at: new Date(row.created_at as string).getTime(), event: payload.event, deliveryId: payload.deliveryId, to: payload.to, effects: payload.effects };
+    return {
+      taskId: String(row.task_id),
+      seq: Number(row.seq),
+      at: new Date(row.created_at as string).getTime(),
+      event: payload.event,
+      deliveryId: payload.deliveryId,
+      to: payload.to,
+      effects: payload.effects,
+    };
   });
   const tarballs = new Map<number, number[]>();
-  for (const request of github.requests) if (request.endpoint === "GET /tarball/:sha" && request.issue !== null) tarballs.set(request.issue, [...(tarballs.get(request.issue) ?? []), request.at]);
+  for (const request of github.requests)
+    if (request.endpoint === "GET /tarball/:sha" && request.issue !== null)
+      tarballs.set(request.issue, [...(tarballs.get(request.issue) ?? []), request.at]);
   const { steps, incomplete } = buildStepTimings(jobs, transitions, times, tarballs);
   const readyIssues = [...markedReadyAt.keys()].sort((a, b) => a - b);
   const calls = summarizeGitHubCalls(github.requests, readyIssues);
@@ -268,58 +327,126 @@ async function main(): Promise<void> {
   // Per task: label → draft PR request, CI → ready, and the totals.
   const taskOfIssue = new Map(jobs.map((job) => [job.issue, job.taskId]));
   const draftPrRequestAt = new Map<number, number>();
-  for (const request of github.requests) if (request.endpoint === "POST /pulls" && request.issue !== null && request.status === 201) draftPrRequestAt.set(request.issue, request.at);
+  for (const request of github.requests)
+    if (request.endpoint === "POST /pulls" && request.issue !== null && request.status === 201)
+      draftPrRequestAt.set(request.issue, request.at);
   const labelToDraft = readyIssues.map((issue) => draftPrRequestAt.get(issue)! - labelledAt.get(issue)!);
-  const readyApplied = new Map(transitions.filter((row) => row.to === "ready_for_review").map((row) => [row.taskId, row.at]));
-  const suiteToReadyState = readyIssues.map((issue) => readyApplied.get(taskOfIssue.get(issue)!)! - suiteReceivedAt.get(issue)!);
+  const readyApplied = new Map(
+    transitions.filter((row) => row.to === "ready_for_review").map((row) => [row.taskId, row.at]),
+  );
+  const suiteToReadyState = readyIssues.map(
+    (issue) => readyApplied.get(taskOfIssue.get(issue)!)! - suiteReceivedAt.get(issue)!,
+  );
   const suiteToGraphql = readyIssues.map((issue) => markedReadyAt.get(issue)! - suiteReceivedAt.get(issue)!);
   const endToEnd = readyIssues.map((issue) => markedReadyAt.get(issue)! - labelledAt.get(issue)!);
   const stepsOf = (issue: number) => steps.filter((step) => step.issue === issue);
   const perTaskOverhead = readyIssues
     .filter((issue) => stepsOf(issue).length === 3)
     .map((issue) => {
-      const own = stepsOf(issue).reduce((sum, step) => sum + (step.runningAt - step.dispatchedAt) + (step.appliedAt - step.exitedAt), 0);
-      return own + (draftPrRequestAt.get(issue)! - labelledAt.get(issue)!) + (markedReadyAt.get(issue)! - suiteReceivedAt.get(issue)!);
+      const own = stepsOf(issue).reduce(
+        (sum, step) => sum + (step.runningAt - step.dispatchedAt) + (step.appliedAt - step.exitedAt),
+        0,
+      );
+      return (
+        own +
+        (draftPrRequestAt.get(issue)! - labelledAt.get(issue)!) +
+        (markedReadyAt.get(issue)! - suiteReceivedAt.get(issue)!)
+      );
     });
-  const agentTime = readyIssues.map((issue) => stepsOf(issue).reduce((sum, step) => sum + (step.exitedAt - step.runningAt), 0));
+  const agentTime = readyIssues.map((issue) =>
+    stepsOf(issue).reduce((sum, step) => sum + (step.exitedAt - step.runningAt), 0),
+  );
 
   const wallSeconds = (lastReadyAt - startedAt) / 1000;
   const meanWrites = mean(calls.writes);
   const line = (text = "") => console.log(text);
-  line(`happy path: label → planner → coder → reviewer → CI green → ready for review, ${TASKS} tasks on ${OWNER}/${REPO}, ${bench.where}`);
-  line(`  settings: DISPLAY_DELAY_MS=${DISPLAY_DELAY_MS}, MAX_CONCURRENT_JOBS=${MAX_CONCURRENT_JOBS}, MAX_JOBS_PER_REPO=${MAX_JOBS_PER_REPO}, WORKER_CONCURRENCY=8, POLL_INTERVAL_MS=1000, LISTEN on`);
-  line(`            ${Math.min(IN_FLIGHT, TASKS)} tasks in flight; busybox script agents (${IMAGE}) that sleep ${AGENT_SECONDS} s; CI green ${CI_DELAY_MS} ms after the review; GitHub in-process, +${LATENCY_MS} ms per call; reviewers: ${REVIEWERS.length > 0 ? REVIEWERS.join(", ") : "none"}`);
-  line(`  tasks ready for review: ${readyIssues.length} of ${TASKS}${stuck.length > 0 ? `; stuck after ${TASK_TIMEOUT_MS / 1000} s: issues ${stuck.join(", ")}` : ""}`);
+  line(
+    `happy path: label → planner → coder → reviewer → CI green → ready for review, ${TASKS} tasks on ${OWNER}/${REPO}, ${bench.where}`,
+  );
+  line(
+    `  settings: DISPLAY_DELAY_MS=${DISPLAY_DELAY_MS}, MAX_CONCURRENT_JOBS=${MAX_CONCURRENT_JOBS}, MAX_JOBS_PER_REPO=${MAX_JOBS_PER_REPO}, WORKER_CONCURRENCY=8, POLL_INTERVAL_MS=1000, LISTEN on`,
+  );
+  line(
+    `            ${Math.min(IN_FLIGHT, TASKS)} tasks in flight; busybox script agents (${IMAGE}) that sleep ${AGENT_SECONDS} s; CI green ${CI_DELAY_MS} ms after the review; GitHub in-process, +${LATENCY_MS} ms per call; reviewers: ${REVIEWERS.length > 0 ? REVIEWERS.join(", ") : "none"}`,
+  );
+  line(
+    `  tasks ready for review: ${readyIssues.length} of ${TASKS}${stuck.length > 0 ? `; stuck after ${TASK_TIMEOUT_MS / 1000} s: issues ${stuck.join(", ")}` : ""}`,
+  );
   line(`  task states: ${stateRows.map((row) => `${row.state} ${row.count}`).join(", ")}`);
   if (failures.length > 0) line(`  benchmark failures: ${failures.join("; ")}`);
   line();
-  line(`GitHub calls per task, label → ready (with the redraws after it), ${readyIssues.length} tasks; the installation token (once an hour) not counted`);
-  line(`  reads   mean ${fmt(mean(calls.reads))}  min ${fmt(Math.min(...calls.reads))}  max ${fmt(Math.max(...calls.reads))}   (incl. ${fmt(calls.share)} repo-level reads per task: ${[...calls.sharedReadEndpoints].map(([endpoint, count]) => `${endpoint} ×${count}`).join(", ")})`);
-  line(`  writes  mean ${fmt(meanWrites)}  min ${Math.min(...calls.writes)}  max ${Math.max(...calls.writes)}   target ≤ ${WRITE_TARGET} per task: ${meanWrites <= WRITE_TARGET && Math.max(...calls.writes) <= WRITE_TARGET ? "met" : "NOT met"}`);
+  line(
+    `GitHub calls per task, label → ready (with the redraws after it), ${readyIssues.length} tasks; the installation token (once an hour) not counted`,
+  );
+  line(
+    `  reads   mean ${fmt(mean(calls.reads))}  min ${fmt(Math.min(...calls.reads))}  max ${fmt(Math.max(...calls.reads))}   (incl. ${fmt(calls.share)} repo-level reads per task: ${[...calls.sharedReadEndpoints].map(([endpoint, count]) => `${endpoint} ×${count}`).join(", ")})`,
+  );
+  line(
+    `  writes  mean ${fmt(meanWrites)}  min ${Math.min(...calls.writes)}  max ${Math.max(...calls.writes)}   target ≤ ${WRITE_TARGET} per task: ${meanWrites <= WRITE_TARGET && Math.max(...calls.writes) <= WRITE_TARGET ? "met" : "NOT met"}`,
+  );
   line("  writes by endpoint (per task)                       mean   min   max");
-  for (const row of calls.breakdown) line(`    ${row.endpoint.padEnd(48)} ${row.mean.toFixed(2).padStart(5)} ${String(row.min).padStart(5)} ${String(row.max).padStart(5)}`);
-  const redraws = calls.breakdown.filter((row) => row.endpoint === "PATCH /issues/comments/:id" || row.endpoint.includes("/check-runs"));
-  line(`  of which status comment edits and check-run writes: ${fmt(redraws.reduce((sum, row) => sum + row.mean, 0))} per task`);
-  if (calls.unattributedWrites.length > 0) line(`  writes no task could be named for: ${calls.unattributedWrites.join(", ")}`);
+  for (const row of calls.breakdown)
+    line(
+      `    ${row.endpoint.padEnd(48)} ${row.mean.toFixed(2).padStart(5)} ${String(row.min).padStart(5)} ${String(row.max).padStart(5)}`,
+    );
+  const redraws = calls.breakdown.filter(
+    (row) => row.endpoint === "PATCH /issues/comments/:id" || row.endpoint.includes("/check-runs"),
+  );
+  line(
+    `  of which status comment edits and check-run writes: ${fmt(redraws.reduce((sum, row) => sum + row.mean, 0))} per task`,
+  );
+  if (calls.unattributedWrites.length > 0)
+    line(`  writes no task could be named for: ${calls.unattributedWrites.join(", ")}`);
   const unknown = github.unknownRoutes();
-  line(`  routes the simulated GitHub did not know: ${unknown.size === 0 ? "none" : [...unknown].map(([route, count]) => `${route} ×${count}`).join(", ")}`);
+  line(
+    `  routes the simulated GitHub did not know: ${unknown.size === 0 ? "none" : [...unknown].map(([route, count]) => `${route} ×${count}`).join(", ")}`,
+  );
   line();
-  line(`orchestration overhead per step, ms (everything but the agent's container run; ${steps.length} steps${incomplete.length > 0 ? `, ${incomplete.length} left out: ${incomplete.slice(0, 5).join("; ")}` : ""})`);
-  line("  step       before: dispatched → container running                after: container exited → end event applied");
+  line(
+    `orchestration overhead per step, ms (everything but the agent's container run; ${steps.length} steps${incomplete.length > 0 ? `, ${incomplete.length} left out: ${incomplete.slice(0, 5).join("; ")}` : ""})`,
+  );
+  line(
+    "  step       before: dispatched → container running                after: container exited → end event applied",
+  );
   for (const role of ["planner", "coder", "reviewer"]) {
     const own = steps.filter((step) => step.role === role);
-    line(`  ${role.padEnd(9)}  ${formatSpread(own.map((step) => step.runningAt - step.dispatchedAt))}    ${formatSpread(own.map((step) => step.appliedAt - step.exitedAt))}`);
+    line(
+      `  ${role.padEnd(9)}  ${formatSpread(own.map((step) => step.runningAt - step.dispatchedAt))}    ${formatSpread(own.map((step) => step.appliedAt - step.exitedAt))}`,
+    );
   }
-  line(`  all steps  ${formatSpread(steps.map((step) => step.runningAt - step.dispatchedAt))}    ${formatSpread(steps.map((step) => step.appliedAt - step.exitedAt))}`);
+  line(
+    `  all steps  ${formatSpread(steps.map((step) => step.runningAt - step.dispatchedAt))}    ${formatSpread(steps.map((step) => step.appliedAt - step.exitedAt))}`,
+  );
   line("  where it goes, all steps:");
   const part = (name: string, values: number[]) => line(`    ${name.padEnd(72)} ${formatSpread(values)}`);
-  part("queue: dispatched → job leased", steps.map((step) => step.claimedAt - step.dispatchedAt));
-  part("leased → tarball request (job_started applied, prompt read + rendered)", steps.map((step) => step.tarballAt - step.claimedAt));
-  part("tarball request → docker create (download, workspace)", steps.map((step) => step.startCalledAt - step.tarballAt));
-  part("docker create + start", steps.map((step) => step.runningAt - step.startCalledAt));
-  part("logs + container removal", steps.map((step) => step.removedAt - step.exitedAt));
-  part("collect, push (coder), evidence, end event applied", steps.map((step) => step.appliedAt - step.removedAt));
-  part("(the agent itself: container running → exited; not overhead)", steps.map((step) => step.exitedAt - step.runningAt));
+  part(
+    "queue: dispatched → job leased",
+    steps.map((step) => step.claimedAt - step.dispatchedAt),
+  );
+  part(
+    "leased → tarball request (job_started applied, prompt read + rendered)",
+    steps.map((step) => step.tarballAt - step.claimedAt),
+  );
+  part(
+    "tarball request → docker create (download, workspace)",
+    steps.map((step) => step.startCalledAt - step.tarballAt),
+  );
+  part(
+    "docker create + start",
+    steps.map((step) => step.runningAt - step.startCalledAt),
+  );
+  part(
+    "logs + container removal",
+    steps.map((step) => step.removedAt - step.exitedAt),
+  );
+  part(
+    "collect, push (coder), evidence, end event applied",
+    steps.map((step) => step.appliedAt - step.removedAt),
+  );
+  part(
+    "(the agent itself: container running → exited; not overhead)",
+    steps.map((step) => step.exitedAt - step.runningAt),
+  );
   line("  around the agent steps:");
   part("label webhook received → draft PR request", labelToDraft);
   part("CI green (check_suite received) → ready_for_review applied", suiteToReadyState);
@@ -329,34 +456,79 @@ async function main(): Promise<void> {
   part("agents running (3 containers)", agentTime);
   part("label → PR ready, end to end (incl. the CI delay)", endToEnd);
   line();
-  line(`wall time ${fmt(wallSeconds)} s for ${readyIssues.length} tasks (first label → last PR ready): ${fmt((readyIssues.length / wallSeconds) * 60)} tasks/minute; all effects settled ${Number.isNaN(settledAt) ? "NOT within 60 s" : `${fmt((settledAt - lastReadyAt) / 1000)} s later`}`);
+  line(
+    `wall time ${fmt(wallSeconds)} s for ${readyIssues.length} tasks (first label → last PR ready): ${fmt((readyIssues.length / wallSeconds) * 60)} tasks/minute; all effects settled ${Number.isNaN(settledAt) ? "NOT within 60 s" : `${fmt((settledAt - lastReadyAt) / 1000)} s later`}`,
+  );
   if (retriedRows.length > 0) {
-    line(`  effects retried: ${retriedRows.map((row) => `issue ${row.issue_number} ${row.kind} ×${row.attempts} ${row.status} (${String(row.last_error ?? "").slice(0, 120)})`).join("; ")}`);
+    line(
+      `  effects retried: ${retriedRows.map((row) => `issue ${row.issue_number} ${row.kind} ×${row.attempts} ${row.status} (${String(row.last_error ?? "").slice(0, 120)})`).join("; ")}`,
+    );
   }
-  if (effectRows.some((row) => row.status === "failed")) line(`  failed effects: ${effectRows.filter((row) => row.status === "failed").map((row) => `${row.kind} ${row.count}`).join(", ")}`);
+  if (effectRows.some((row) => row.status === "failed"))
+    line(
+      `  failed effects: ${effectRows
+        .filter((row) => row.status === "failed")
+        .map((row) => `${row.kind} ${row.count}`)
+        .join(", ")}`,
+    );
   line(`  median per task label → ready ${fmt(quantile(endToEnd, 0.5) / 1000)} s`);
   // BENCH_TRACE=<issue>, or by default the task with the most writes when tasks differ.
   const writesOf = new Map(readyIssues.map((issue, index) => [issue, calls.writes[index]!]));
-  const heaviest = readyIssues.reduce((most, issue) => (writesOf.get(issue)! > writesOf.get(most)! ? issue : most), readyIssues[0] ?? 0);
-  const traced = process.env.BENCH_TRACE ? Number(process.env.BENCH_TRACE) : Math.max(...calls.writes) > Math.min(...calls.writes) ? heaviest : null;
-  if (traced !== null) printTrace(traced, { labelledAt, suiteReceivedAt, requests: github.requests, transitions, steps, taskId: taskOfIssue.get(traced) ?? "" });
+  const heaviest = readyIssues.reduce(
+    (most, issue) => (writesOf.get(issue)! > writesOf.get(most)! ? issue : most),
+    readyIssues[0] ?? 0,
+  );
+  const traced = process.env.BENCH_TRACE
+    ? Number(process.env.BENCH_TRACE)
+    : Math.max(...calls.writes) > Math.min(...calls.writes)
+      ? heaviest
+      : null;
+  if (traced !== null)
+    printTrace(traced, {
+      labelledAt,
+      suiteReceivedAt,
+      requests: github.requests,
+      transitions,
+      steps,
+      taskId: taskOfIssue.get(traced) ?? "",
+    });
 }
 
 /** One task's timeline, ms after its label: GitHub calls, transitions (event → state, effects), containers. */
 function printTrace(
   issue: number,
-  data: { labelledAt: Map<number, number>; suiteReceivedAt: Map<number, number>; requests: readonly LoopRequest[]; transitions: readonly TransitionRow[]; steps: readonly StepTiming[]; taskId: string },
+  data: {
+    labelledAt: Map<number, number>;
+    suiteReceivedAt: Map<number, number>;
+    requests: readonly LoopRequest[];
+    transitions: readonly TransitionRow[];
+    steps: readonly StepTiming[];
+    taskId: string;
+  },
 ): void {
   const start = data.labelledAt.get(issue);
   if (start === undefined) return;
   const events: Array<[number, string]> = [
-    ...data.requests.filter((request) => request.issue === issue).map((request): [number, string] => [request.at, `${request.method === "GET" ? "  read " : "  WRITE"} ${request.endpoint}${request.note ? `  (${request.note})` : ""}`]),
-    ...data.transitions.filter((row) => row.taskId === data.taskId).map((row): [number, string] => [row.at, `state  ${row.event} → ${row.to}  [${row.effects.join(", ")}]`]),
-    ...data.steps.filter((step) => step.issue === issue).flatMap((step): Array<[number, string]> => [[step.runningAt, `agent  ${step.role} container running`], [step.exitedAt, `agent  ${step.role} container exited`]]),
+    ...data.requests
+      .filter((request) => request.issue === issue)
+      .map((request): [number, string] => [
+        request.at,
+        `${request.method === "GET" ? "  read " : "  WRITE"} ${request.endpoint}${request.note ? `  (${request.note})` : ""}`,
+      ]),
+    ...data.transitions
+      .filter((row) => row.taskId === data.taskId)
+      .map((row): [number, string] => [row.at, `state  ${row.event} → ${row.to}  [${row.effects.join(", ")}]`]),
+    ...data.steps
+      .filter((step) => step.issue === issue)
+      .flatMap((step): Array<[number, string]> => [
+        [step.runningAt, `agent  ${step.role} container running`],
+        [step.exitedAt, `agent  ${step.role} container exited`],
+      ]),
     [data.suiteReceivedAt.get(issue) ?? Number.NaN, "ci     check_suite.completed (success) received"],
   ];
   console.log(`\ntimeline of issue ${issue} (ms after its label)`);
-  for (const [at, text] of events.sort((a, b) => a[0] - b[0])) console.log(`  ${String(at - start).padStart(6)}  ${text}`);
+  for (const [at, text] of events.sort((a, b) => a[0] - b[0]))
+    console.log(`  ${String(at - start).padStart(6)}  ${text}`);
 }
 
 await main();

@@ -16,7 +16,11 @@ const WARMUP = 10;
 
 const bench = await openBenchDatabase();
 const github = createFakeGitHub("Codertocat", "Hello-World");
-const silent = createLogger({ level: process.env.BENCH_LOG ?? "warn", secrets: [], destination: process.env.BENCH_LOG ? process.stderr : new Writable({ write: (_c, _e, cb) => cb() }) });
+const silent = createLogger({
+  level: process.env.BENCH_LOG ?? "warn",
+  secrets: [],
+  destination: process.env.BENCH_LOG ? process.stderr : new Writable({ write: (_c, _e, cb) => cb() }),
+});
 const foreman = await buildForeman({
   env: buildTestEnv({ WORKER_CONCURRENCY: "8", POLL_INTERVAL_MS: "1000" }),
   database: bench.database,
@@ -37,7 +41,12 @@ github.onRequest((request) => {
 
 async function labelIssue(issue: number): Promise<number> {
   const seen = new Promise<void>((resolve) => waiting.set(issue, resolve));
-  const payload = buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: issue, title: `Benchmark issue ${issue}` });
+  const payload = buildIssuesPayload({
+    action: "labeled",
+    label: "agent:ready",
+    issueNumber: issue,
+    title: `Benchmark issue ${issue}`,
+  });
   const start = performance.now();
   await foreman.probot.receive({ id: `bench-${issue}`, name: "issues", payload } as never);
   await seen;
@@ -55,8 +64,15 @@ for (let issue = WARMUP + 1; issue <= WARMUP + TASKS; issue += 1) {
   // Let the task finish (label, status comment) before the next one, so every call is counted to it.
   await foreman.worker.whenIdle();
   const calls = github.requests.slice(before).filter((request) => !request.path.includes("access_tokens"));
-  perTask.push({ reads: calls.filter((request) => request.method === "GET").length, writes: calls.filter((request) => request.method !== "GET").length });
-  if (process.env.BENCH_DEBUG && perTask.at(-1)!.writes !== 5) console.log(issue, calls.map((call) => `${call.method} ${call.path}`));
+  perTask.push({
+    reads: calls.filter((request) => request.method === "GET").length,
+    writes: calls.filter((request) => request.method !== "GET").length,
+  });
+  if (process.env.BENCH_DEBUG && perTask.at(-1)!.writes !== 5)
+    console.log(
+      issue,
+      calls.map((call) => `${call.method} ${call.path}`),
+    );
 }
 
 // 2. Burst: TASKS labels delivered at once (throughput and tail under load).
@@ -74,9 +90,17 @@ await foreman.stop();
 await bench.close();
 
 console.log(`label → draft PR, ${TASKS} tasks per mode, ${bench.where}, GitHub in-process at zero latency`);
-console.log(`  sequential: overhead webhook receipt → draft-PR request  p50 ${fmt(quantile(sequential, 0.5))} ms  p95 ${fmt(quantile(sequential, 0.95))} ms  max ${fmt(Math.max(...sequential))} ms   (target p95 < 25 ms)`);
-console.log(`  burst of ${TASKS}:                                        p50 ${fmt(quantile(burst, 0.5))} ms  p95 ${fmt(quantile(burst, 0.95))} ms  max ${fmt(Math.max(...burst))} ms`);
-console.log(`  GitHub per task: reads ${fmt(quantile(reads, 0.5))} (max ${Math.max(...reads)}), writes ${fmt(quantile(writes, 0.5))} (max ${Math.max(...writes)})   floor: 3 reads + 4 writes to a draft PR, + the status comment (target ≤ 5 writes; the foreman check run waits for the first pushed work)`);
-console.log("    reads: sender permission, .github/foreman.yml, base branch head; writes: plan commit, branch ref, draft PR, PR label, status comment");
+console.log(
+  `  sequential: overhead webhook receipt → draft-PR request  p50 ${fmt(quantile(sequential, 0.5))} ms  p95 ${fmt(quantile(sequential, 0.95))} ms  max ${fmt(Math.max(...sequential))} ms   (target p95 < 25 ms)`,
+);
+console.log(
+  `  burst of ${TASKS}:                                        p50 ${fmt(quantile(burst, 0.5))} ms  p95 ${fmt(quantile(burst, 0.95))} ms  max ${fmt(Math.max(...burst))} ms`,
+);
+console.log(
+  `  GitHub per task: reads ${fmt(quantile(reads, 0.5))} (max ${Math.max(...reads)}), writes ${fmt(quantile(writes, 0.5))} (max ${Math.max(...writes)})   floor: 3 reads + 4 writes to a draft PR, + the status comment (target ≤ 5 writes; the foreman check run waits for the first pushed work)`,
+);
+console.log(
+  "    reads: sender permission, .github/foreman.yml, base branch head; writes: plan commit, branch ref, draft PR, PR label, status comment",
+);
 console.log(`  tasks in awaiting_agent: ${done} of ${WARMUP + 2 * TASKS}`);
 process.exit(0);

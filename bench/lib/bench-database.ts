@@ -10,7 +10,10 @@ import { runMigrations } from "../../src/db/migrate.js";
 export async function openBenchDatabase(): Promise<{ database: Database; where: string; close(): Promise<void> }> {
   const embedded = process.env.DATABASE_URL
     ? null
-    : await startEmbeddedPostgresOnAnyPort({ dataDir: mkdtempSync(join(tmpdir(), "foreman-bench-")), database: "bench_admin" });
+    : await startEmbeddedPostgresOnAnyPort({
+        dataDir: mkdtempSync(join(tmpdir(), "foreman-bench-")),
+        database: "bench_admin",
+      });
   const adminUrl = process.env.DATABASE_URL ?? embedded!.url;
   const name = `foreman_bench_${Date.now()}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });

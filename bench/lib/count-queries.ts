@@ -15,15 +15,37 @@ import { createFakeGitHub } from "./fake-github.js";
 const bench = await openBenchDatabase();
 const github = createFakeGitHub("Codertocat", "Hello-World");
 const log = createLogger({ level: "warn", secrets: [], destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-const foreman = await buildForeman({ env: buildTestEnv(), database: bench.database, log, octokitTuning: { retries: 0, retryAfterBaseValue: 1, throttle: false, fetch: github.fetch as typeof fetch }, worker: { listen: false } });
+const foreman = await buildForeman({
+  env: buildTestEnv(),
+  database: bench.database,
+  log,
+  octokitTuning: { retries: 0, retryAfterBaseValue: 1, throttle: false, fetch: github.fetch as typeof fetch },
+  worker: { listen: false },
+});
 let queries: string[] = [];
-const traced = postgres(bench.database.url, { max: 4, connection: { synchronous_commit: "off" }, debug: (_c: number, q: string) => queries.push(q.replace(/\s+/g, " ").trim().slice(0, 60)) });
-foreman.deps.database = { db: drizzle(traced, { schema }), sql: traced, url: bench.database.url, close: () => traced.end() };
+const traced = postgres(bench.database.url, {
+  max: 4,
+  connection: { synchronous_commit: "off" },
+  debug: (_c: number, q: string) => queries.push(q.replace(/\s+/g, " ").trim().slice(0, 60)),
+});
+foreman.deps.database = {
+  db: drizzle(traced, { schema }),
+  sql: traced,
+  url: bench.database.url,
+  close: () => traced.end(),
+};
 for (let issue = 1; issue <= Number(process.env.N ?? 6); issue += 1) {
   const out: string[] = [];
-  await foreman.probot.receive({ id: `c-${issue}`, name: "issues", payload: buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: issue }) } as never);
+  await foreman.probot.receive({
+    id: `c-${issue}`,
+    name: "issues",
+    payload: buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: issue }),
+  } as never);
   for (let i = 0; i < 12; i += 1) {
-    for (const [name, step] of [["event", processNextEvent], ["effect", runNextEffect]] as const) {
+    for (const [name, step] of [
+      ["event", processNextEvent],
+      ["effect", runNextEffect],
+    ] as const) {
       queries = [];
       const t = performance.now();
       const did = await step(foreman.deps);

@@ -28,18 +28,26 @@ export function createFakeGitHub(owner: string, repo: string) {
     const path = decodeURIComponent(url.pathname);
     const body = init?.body ? JSON.parse(String(init.body)) : undefined;
     const issueMatch = /\/issues\/(\d+)\//.exec(path) ?? /agent\/(\d+)-/.exec(JSON.stringify(body ?? "") + path);
-    const request: FakeRequest = { method, path, at: performance.now(), issue: issueMatch ? Number(issueMatch[1]) : null };
+    const request: FakeRequest = {
+      method,
+      path,
+      at: performance.now(),
+      issue: issueMatch ? Number(issueMatch[1]) : null,
+    };
     requests.push(request);
     for (const listener of listeners) listener(request);
     const base = `/repos/${owner}/${repo}`;
     if (method === "POST" && /^\/app\/installations\/\d+\/access_tokens$/.test(path)) {
       return json(201, { token: "ghs_benchmark", expires_at: new Date(Date.now() + 3_600_000).toISOString() });
     }
-    if (method === "GET" && path.startsWith(`${base}/collaborators/`)) return json(200, { permission: "write", role_name: "write" });
+    if (method === "GET" && path.startsWith(`${base}/collaborators/`))
+      return json(200, { permission: "write", role_name: "write" });
     if (method === "GET" && path === `${base}/contents/.github/foreman.yml`) return json(404, { message: "Not Found" });
-    if (method === "GET" && path.startsWith(`${base}/branches/`)) return json(200, { commit: { sha: "base", commit: { tree: { sha: "tree" } } } });
+    if (method === "GET" && path.startsWith(`${base}/branches/`))
+      return json(200, { commit: { sha: "base", commit: { tree: { sha: "tree" } } } });
     if (method === "POST" && path === `${base}/git/commits`) return json(201, { sha: `plan-${requests.length}` });
-    if (method === "POST" && path === `${base}/git/refs`) return json(201, { ref: body.ref, object: { sha: body.sha } });
+    if (method === "POST" && path === `${base}/git/refs`)
+      return json(201, { ref: body.ref, object: { sha: body.sha } });
     if (method === "POST" && path === `${base}/pulls`) {
       const number = nextPr++;
       prByBranch.set(body.head, number);

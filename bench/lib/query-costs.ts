@@ -17,7 +17,9 @@ await time("select 1 (drizzle execute)", () => db.execute(sql`select 1`));
 await time("select 1 (postgres.js)", () => bench.database.sql`select 1`);
 await time("probe inbox", () => hasReadyInboxEvent(raw));
 await time("claim effect (empty)", () => claimNextEffect(raw, "w", 1000));
-await time("find task for update (tx)", () => raw.begin((tx) => findTaskForUpdate(tx, { by: "id", taskId: "00000000-0000-4000-8000-000000000001" })));
+await time("find task for update (tx)", () =>
+  raw.begin((tx) => findTaskForUpdate(tx, { by: "id", taskId: "00000000-0000-4000-8000-000000000001" })),
+);
 await time("empty tx", () => db.transaction(async () => {}));
 await bench.close();
 process.exit(0);

@@ -22,8 +22,16 @@ const foreman = await buildForeman({
 for (const issue of Array.from({ length: Number(process.env.N ?? 4) }, (_, i) => i + 1)) {
   const steps: string[] = [];
   let t = performance.now();
-  const mark = (name: string) => { const now = performance.now(); steps.push(`${name} ${(now - t).toFixed(1)}`); t = now; };
-  await foreman.probot.receive({ id: `s-${issue}`, name: "issues", payload: buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: issue }) } as never);
+  const mark = (name: string) => {
+    const now = performance.now();
+    steps.push(`${name} ${(now - t).toFixed(1)}`);
+    t = now;
+  };
+  await foreman.probot.receive({
+    id: `s-${issue}`,
+    name: "issues",
+    payload: buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: issue }),
+  } as never);
   mark("receive");
   for (let i = 0; i < 12; i += 1) {
     if (await processNextEvent(foreman.deps)) mark("event");

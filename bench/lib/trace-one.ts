@@ -10,7 +10,16 @@ import { createFakeGitHub } from "./fake-github.js";
 const bench = await openBenchDatabase();
 const github = createFakeGitHub("Codertocat", "Hello-World");
 const lines: string[] = [];
-const log = createLogger({ level: "debug", secrets: [], destination: new Writable({ write: (chunk, _e, cb) => { lines.push(`${performance.now().toFixed(1)} ${JSON.parse(String(chunk)).msg}`); cb(); } }) });
+const log = createLogger({
+  level: "debug",
+  secrets: [],
+  destination: new Writable({
+    write: (chunk, _e, cb) => {
+      lines.push(`${performance.now().toFixed(1)} ${JSON.parse(String(chunk)).msg}`);
+      cb();
+    },
+  }),
+});
 const foreman = await buildForeman({
   env: buildTestEnv({ WORKER_CONCURRENCY: process.env.CONC ?? "8" }),
   database: bench.database,
@@ -23,11 +32,19 @@ for (const issue of [1, 2, 3]) {
   lines.length = 0;
   const start = performance.now();
   github.requests.length = 0;
-  await foreman.probot.receive({ id: `t-${issue}`, name: "issues", payload: buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: issue }) } as never);
+  await foreman.probot.receive({
+    id: `t-${issue}`,
+    name: "issues",
+    payload: buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: issue }),
+  } as never);
   await foreman.worker.whenIdle();
   console.log(`--- issue ${issue}`);
-  for (const request of github.requests) console.log(`${(request.at - start).toFixed(1).padStart(7)} ms  ${request.method} ${request.path}`);
-  for (const line of lines) console.log(`         ${(Number(line.split(" ")[0]) - start).toFixed(1)} log: ${line.split(" ").slice(1).join(" ")}`);
+  for (const request of github.requests)
+    console.log(`${(request.at - start).toFixed(1).padStart(7)} ms  ${request.method} ${request.path}`);
+  for (const line of lines)
+    console.log(
+      `         ${(Number(line.split(" ")[0]) - start).toFixed(1)} log: ${line.split(" ").slice(1).join(" ")}`,
+    );
 }
 await foreman.stop();
 await bench.close();

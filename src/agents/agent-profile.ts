@@ -24,8 +24,16 @@ const profileFields = {
   command: z.array(z.string().max(100_000)).max(256),
   env: z.array(z.string().regex(ENV_NAME, "must be an environment variable name")).max(64),
   network: z.enum(["none", "bridge"]),
-  timeoutSeconds: z.number().int().min(10).max(24 * 60 * 60),
-  memoryMb: z.number().int().min(64).max(256 * 1024),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(24 * 60 * 60),
+  memoryMb: z
+    .number()
+    .int()
+    .min(64)
+    .max(256 * 1024),
   cpus: z.number().min(0.1).max(128).optional(),
   pidsLimit: z.number().int().min(16).max(1_000_000).optional(),
   user: z

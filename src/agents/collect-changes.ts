@@ -2,7 +2,13 @@
  * Collects what the agent changed in the workspace, relative to the base commit, using the
  * host-only git directory (so nothing the agent wrote into /workspace/.git is trusted).
  */
-import { listAddedLines, type CollectedChanges, type FileChange, type FileMode, type UnsupportedChange } from "./changes.js";
+import {
+  listAddedLines,
+  type CollectedChanges,
+  type FileChange,
+  type FileMode,
+  type UnsupportedChange,
+} from "./changes.js";
 import { runGit, type GitContext } from "./git.js";
 
 /** Where the workspace is and its host-only git directory. */
@@ -36,24 +42,50 @@ export async function collectChanges(
   // Stage everything, untracked files included; .gitignore and info/exclude still apply.
   await runGit(git, ["add", "--all"]);
   const diff = (format: string): Promise<Buffer> =>
-    runGit(git, ["diff", "--cached", format, "-z", "--no-abbrev", "--no-renames", "--no-ext-diff", "--no-textconv", "HEAD"]);
+    runGit(git, [
+      "diff",
+      "--cached",
+      format,
+      "-z",
+      "--no-abbrev",
+      "--no-renames",
+      "--no-ext-diff",
+      "--no-textconv",
+      "HEAD",
+    ]);
   const raw = parseRaw(await diff("--raw"));
   const numstat = parseNumstat(await diff("--numstat"));
   const baseFileCount = countNul(await runGit(git, ["ls-tree", "-r", "-z", "--name-only", "HEAD"]));
 
   const unsupported: UnsupportedChange[] = [];
   const wanted = raw.filter((entry) => entry.status !== "D" && PUSHABLE_MODES.has(entry.newMode));
-  const sizes = await readBlobSizes(git, wanted.flatMap((entry) => [entry.newSha, entry.oldSha]));
+  const sizes = await readBlobSizes(
+    git,
+    wanted.flatMap((entry) => [entry.newSha, entry.oldSha]),
+  );
   const readable = new Set(wanted.filter((entry) => (sizes.get(entry.newSha) ?? 0) <= maxFileBytes));
   // An oversized previous version is not read: then every line counts as new for the secret scan.
-  const previous = [...readable].filter((entry) => entry.status !== "A" && (sizes.get(entry.oldSha) ?? 0) <= maxFileBytes);
-  const blobs = await readBlobs(git, [...[...readable].map((entry) => entry.newSha), ...previous.map((entry) => entry.oldSha)]);
+  const previous = [...readable].filter(
+    (entry) => entry.status !== "A" && (sizes.get(entry.oldSha) ?? 0) <= maxFileBytes,
+  );
+  const blobs = await readBlobs(git, [
+    ...[...readable].map((entry) => entry.newSha),
+    ...previous.map((entry) => entry.oldSha),
+  ]);
 
   const changes: FileChange[] = [];
   for (const entry of raw) {
     const counts = numstat.get(entry.path) ?? { added: 0, deleted: 0, binary: false };
     if (entry.status === "D") {
-      changes.push({ path: entry.path, status: "deleted", mode: toMode(entry.oldMode), binary: counts.binary, addedLines: 0, deletedLines: counts.deleted, addedText: [] });
+      changes.push({
+        path: entry.path,
+        status: "deleted",
+        mode: toMode(entry.oldMode),
+        binary: counts.binary,
+        addedLines: 0,
+        deletedLines: counts.deleted,
+        addedText: [],
+      });
       continue;
     }
     if (!PUSHABLE_MODES.has(entry.newMode)) {
@@ -62,12 +94,15 @@ export async function collectChanges(
     }
     const content = blobs.get(entry.newSha);
     if (content === undefined) {
-      unsupported.push({ path: entry.path, reason: `file is ${sizes.get(entry.newSha) ?? "?"} bytes; the limit is ${maxFileBytes} bytes` });
+      unsupported.push({
+        path: entry.path,
+        reason: `file is ${sizes.get(entry.newSha) ?? "?"} bytes; the limit is ${maxFileBytes} bytes`,
+      });
       continue;
     }
     const text = decodeText(content);
     const binary = counts.binary || text === null;
-    const before = entry.status === "A" ? "" : decodeText(blobs.get(entry.oldSha) ?? Buffer.alloc(0)) ?? "";
+    const before = entry.status === "A" ? "" : (decodeText(blobs.get(entry.oldSha) ?? Buffer.alloc(0)) ?? "");
     changes.push({
       path: entry.path,
       status: entry.status === "A" ? "added" : "modified",
@@ -88,7 +123,14 @@ function parseRaw(output: Buffer): RawEntry[] {
   const entries: RawEntry[] = [];
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const [oldMode, newMode, oldSha, newSha, status] = (fields[i] ?? "").replace(/^:/, "").split(" ");
-    if (oldMode === undefined || newMode === undefined || oldSha === undefined || newSha === undefined || status === undefined) continue;
+    if (
+      oldMode === undefined ||
+      newMode === undefined ||
+      oldSha === undefined ||
+      newSha === undefined ||
+      status === undefined
+    )
+      continue;
     entries.push({ oldMode, newMode, oldSha, newSha, status: status.charAt(0), path: fields[i + 1] ?? "" });
   }
   return entries;
@@ -128,7 +170,8 @@ async function readBlobs(git: GitContext, shas: readonly string[]): Promise<Map<
     const headerEnd = output.indexOf(10, offset);
     if (headerEnd === -1) break;
     const [sha, type, size] = output.subarray(offset, headerEnd).toString("utf8").split(" ");
-    if (sha === undefined || type === "missing" || size === undefined) throw new Error(`git cat-file could not read object ${sha ?? "?"}`);
+    if (sha === undefined || type === "missing" || size === undefined)
+      throw new Error(`git cat-file could not read object ${sha ?? "?"}`);
     const start = headerEnd + 1;
     blobs.set(sha, output.subarray(start, start + Number(size)));
     offset = start + Number(size) + 1;

@@ -45,7 +45,9 @@ export function dockerOptionsFromHost(dockerHost: string | undefined): Docker.Do
     const url = new URL(`http://${dockerHost.slice("tcp://".length)}`);
     return { protocol: "http", host: url.hostname, port: url.port === "" ? 2375 : Number(url.port) };
   }
-  throw new Error(`DOCKER_HOST "${dockerHost}" is not supported here: use unix:///path/to/docker.sock or tcp://host:port.`);
+  throw new Error(
+    `DOCKER_HOST "${dockerHost}" is not supported here: use unix:///path/to/docker.sock or tcp://host:port.`,
+  );
 }
 
 /** Runs agent containers on one Docker daemon. */
@@ -64,8 +66,13 @@ export class DockerRunner implements Runner {
   async ping(): Promise<boolean> {
     try {
       // dockerode accepts the signal here; its type declarations do not say so.
-      const ping = this.docker.ping.bind(this.docker) as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>;
-      await withTimeout((signal) => ping({ abortSignal: signal }), this.timeoutMs, { service: "Docker", action: "ping" });
+      const ping = this.docker.ping.bind(this.docker) as unknown as (options: {
+        abortSignal: AbortSignal;
+      }) => Promise<unknown>;
+      await withTimeout((signal) => ping({ abortSignal: signal }), this.timeoutMs, {
+        service: "Docker",
+        action: "ping",
+      });
       return true;
     } catch {
       return false;
@@ -88,10 +95,16 @@ export class DockerRunner implements Runner {
     try {
       await this.call("start", (signal) => container.start({ abortSignal: signal }));
     } catch (error) {
-      await this.call("remove", (signal) => container.remove({ force: true, abortSignal: signal })).catch(() => undefined);
+      await this.call("remove", (signal) => container.remove({ force: true, abortSignal: signal })).catch(
+        () => undefined,
+      );
       // No HTTP status: the daemon did not answer (or is failing fast), not a verdict on this container.
       if (statusOf(error) === undefined) throw toRunnerError(error, "start");
-      throw new RunnerError(RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED, `Container for job ${spec.Labels?.[JOB_LABELS.job] ?? "?"} did not start: ${describe(error)}`, { cause: error });
+      throw new RunnerError(
+        RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED,
+        `Container for job ${spec.Labels?.[JOB_LABELS.job] ?? "?"} did not start: ${describe(error)}`,
+        { cause: error },
+      );
     }
     // The image's content id, for the record of what ran (a tag can move; the id cannot).
     const info = await this.call("inspect", (signal) => container.inspect({ abortSignal: signal })).catch(() => null);
@@ -112,13 +125,18 @@ export class DockerRunner implements Runner {
     const deadline = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
     });
-    const first = await Promise.race([exited.then(() => "exited" as const), deadline]).finally(() => clearTimeout(timer));
+    const first = await Promise.race([exited.then(() => "exited" as const), deadline]).finally(() =>
+      clearTimeout(timer),
+    );
     if (first === "timeout") {
       // The wall clock is up: no grace period, the agent has had its time.
       await this.call("kill", (signal) => container.kill({ abortSignal: signal })).catch(ignoreStatus(404, 409));
       await exited;
     }
-    const info = await guard(this.call("inspect", (signal) => container.inspect({ abortSignal: signal })), "inspect");
+    const info = await guard(
+      this.call("inspect", (signal) => container.inspect({ abortSignal: signal })),
+      "inspect",
+    );
     return {
       exitCode: typeof info.State.ExitCode === "number" ? info.State.ExitCode : null,
       oomKilled: info.State.OOMKilled === true,
@@ -130,10 +148,17 @@ export class DockerRunner implements Runner {
     const container = this.docker.getContainer(handle.containerId);
     // `t` in the query only: dockerode would also send the options as a JSON body, which the
     // daemon does not read when it answers 304 at once — the unread body then fails with EPIPE.
-    const stopOptions = (signal: AbortSignal) => ({ _query: { t: options.graceSeconds }, _body: {}, abortSignal: signal }) as unknown as Docker.ContainerStopOptions;
+    const stopOptions = (signal: AbortSignal) =>
+      ({
+        _query: { t: options.graceSeconds },
+        _body: {},
+        abortSignal: signal,
+      }) as unknown as Docker.ContainerStopOptions;
     // 304: already stopped; 404: already gone. Both mean the job is not running, as asked.
     // The daemon answers after the grace period, so that is added to the timeout.
-    await this.call("stop", (signal) => container.stop(stopOptions(signal)), options.graceSeconds * 1000).catch(ignoreStatus(304, 404));
+    await this.call("stop", (signal) => container.stop(stopOptions(signal)), options.graceSeconds * 1000).catch(
+      ignoreStatus(304, 404),
+    );
   }
 
   async logs(handle: JobHandle, options: { maxBytes?: number } = {}): Promise<CapturedLogs> {
@@ -142,7 +167,9 @@ export class DockerRunner implements Runner {
     // follow: true streams instead of buffering the whole log; on an exited container it ends at EOF.
     // The timeout covers opening the stream; reading it lasts as long as the output does.
     const stream = (await guard(
-      this.call("read logs", (signal) => container.logs({ follow: true, stdout: true, stderr: true, timestamps: true, abortSignal: signal })),
+      this.call("read logs", (signal) =>
+        container.logs({ follow: true, stdout: true, stderr: true, timestamps: true, abortSignal: signal }),
+      ),
       "read logs of",
     )) as unknown as Readable;
     for await (const chunk of stream) collector.push(chunk as Buffer);
@@ -151,12 +178,22 @@ export class DockerRunner implements Runner {
 
   async remove(handle: JobHandle): Promise<void> {
     const container = this.docker.getContainer(handle.containerId);
-    await this.call("remove", (signal) => container.remove({ force: true, v: true, abortSignal: signal })).catch(ignoreStatus(404, 409));
+    await this.call("remove", (signal) => container.remove({ force: true, v: true, abortSignal: signal })).catch(
+      ignoreStatus(404, 409),
+    );
   }
 
   async listOrphans(liveJobIds: ReadonlySet<string>, options: { replica?: string } = {}): Promise<OrphanContainer[]> {
-    const labels = [JOB_LABELS.job, ...(options.replica === undefined ? [] : [`${JOB_LABELS.replica}=${options.replica}`])];
-    const containers = await guard(this.call("list", (signal) => this.docker.listContainers({ all: true, filters: { label: labels }, abortSignal: signal })), "list");
+    const labels = [
+      JOB_LABELS.job,
+      ...(options.replica === undefined ? [] : [`${JOB_LABELS.replica}=${options.replica}`]),
+    ];
+    const containers = await guard(
+      this.call("list", (signal) =>
+        this.docker.listContainers({ all: true, filters: { label: labels }, abortSignal: signal }),
+      ),
+      "list",
+    );
     return containers
       .map((info) => ({
         containerId: info.Id,
@@ -202,7 +239,9 @@ export class DockerRunner implements Runner {
     try {
       const progress = (await this.docker.pull(image)) as NodeJS.ReadableStream;
       await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(progress, (error: Error | null) => (error === null ? resolve() : reject(error)));
+        this.docker.modem.followProgress(progress, (error: Error | null) =>
+          error === null ? resolve() : reject(error),
+        );
       });
     } catch (error) {
       throw new RunnerError(
@@ -225,9 +264,17 @@ async function guard<T>(promise: Promise<T>, action: string): Promise<T> {
 
 function toRunnerError(error: unknown, action: string): RunnerError {
   if (error instanceof RunnerError) return error;
-  const code = statusOf(error) === undefined ? RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE : RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED;
-  const hint = code === RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE ? " (is the Docker daemon running and reachable at DOCKER_HOST?)" : "";
-  return new RunnerError(code, `Docker could not ${action} a job container${hint}: ${describe(error)}`, { cause: error });
+  const code =
+    statusOf(error) === undefined
+      ? RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE
+      : RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED;
+  const hint =
+    code === RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE
+      ? " (is the Docker daemon running and reachable at DOCKER_HOST?)"
+      : "";
+  return new RunnerError(code, `Docker could not ${action} a job container${hint}: ${describe(error)}`, {
+    cause: error,
+  });
 }
 
 function ignoreStatus(...statuses: number[]): (error: unknown) => void {

@@ -64,7 +64,11 @@ export function buildExecutionLog(lines: readonly LogLine[], options: ExecutionL
     line: `[foreman] execution log truncated: ${all.length - head.length - tail.length} lines omitted (limit ${maxBytes} bytes)`,
   };
   const kept = [...head.map((item) => item.entry), marker, ...tail.map((item) => item.entry)];
-  const jsonl = [...head.map((item) => item.json), `${JSON.stringify(marker)}\n`, ...tail.map((item) => item.json)].join("");
+  const jsonl = [
+    ...head.map((item) => item.json),
+    `${JSON.stringify(marker)}\n`,
+    ...tail.map((item) => item.json),
+  ].join("");
   return { entries: kept, jsonl, truncated: true };
 }
 

@@ -56,7 +56,11 @@ export function runGit(
       { cwd, env: GIT_ENV, encoding: "buffer", maxBuffer: options.maxBuffer ?? 256 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error !== null) {
-          reject(new Error(`git ${args[0] ?? ""} failed: ${stderr.toString("utf8").trim() || error.message}`, { cause: error }));
+          reject(
+            new Error(`git ${args[0] ?? ""} failed: ${stderr.toString("utf8").trim() || error.message}`, {
+              cause: error,
+            }),
+          );
         } else {
           resolve(stdout);
         }

@@ -55,7 +55,8 @@ export const DEFAULT_GUARDRAIL_RULES: GuardrailRules = Object.freeze({
 });
 
 /** The verdict on a diff. */
-export type GuardrailVerdict = { readonly ok: true } | { readonly ok: false; readonly violations: readonly Violation[] };
+export type GuardrailVerdict =
+  { readonly ok: true } | { readonly ok: false; readonly violations: readonly Violation[] };
 
 // A ratio over a handful of files is noise: deleting 2 of 3 files is an ordinary refactor.
 const MIN_DELETIONS_FOR_RATIO = 3;
@@ -121,7 +122,11 @@ function checkPath(change: FileChange, rules: GuardrailRules): Violation[] {
       message: `\`${change.path}\` is outside the paths agents may change in this repository (${rules.allowedPaths.join(", ")}).`,
     });
   }
-  if (change.mode === "120000" && change.content !== undefined && isEscapingLink(change.path, change.content.toString("utf8"))) {
+  if (
+    change.mode === "120000" &&
+    change.content !== undefined &&
+    isEscapingLink(change.path, change.content.toString("utf8"))
+  ) {
     violations.push({
       rule: GUARDRAIL_RULES.symlinkEscape,
       path: change.path,

@@ -218,7 +218,11 @@ export function listAgentArtifactExcludes(profile: Pick<AgentProfile, "promptFil
   return [".aider*", "/.windsurf/workflows/entry-workflow.md", ...own.map((file) => `/${file}`)];
 }
 
-function findLimitViolation(name: string, profile: AgentProfile, limits: ProfileLimits | undefined): ProfileError | null {
+function findLimitViolation(
+  name: string,
+  profile: AgentProfile,
+  limits: ProfileLimits | undefined,
+): ProfileError | null {
   if (limits === undefined) return null;
   const asked: Record<keyof ProfileLimits, number | undefined> = {
     timeoutSeconds: profile.timeoutSeconds,

@@ -50,8 +50,7 @@ export function buildRedactor(secretValues: readonly string[]): Redactor {
   const literals = listSecretLiterals(secretValues);
   // One alternation, one pass: occurrences are replaced left to right and a replacement is
   // never scanned again, so overlapping secrets cannot leave a fragment that re-forms one.
-  const literalPattern =
-    literals.length === 0 ? null : new RegExp(literals.map(escapeRegExp).join("|"), "g");
+  const literalPattern = literals.length === 0 ? null : new RegExp(literals.map(escapeRegExp).join("|"), "g");
   return (text) => {
     const withoutLiterals = literalPattern === null ? text : text.replace(literalPattern, REDACTED);
     return redactGithubTokens(withoutLiterals);

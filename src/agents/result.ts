@@ -13,7 +13,12 @@ export type ResultProblem = "missing" | "not_a_file" | "too_large" | "invalid_js
 /** A parsed result, or the reason there is none. */
 export type ReadResultOutcome =
   | { readonly ok: true; readonly result: AgentResult }
-  | { readonly ok: false; readonly code: "RESULT_MISSING" | "RESULT_INVALID"; readonly reason: ResultProblem; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly code: "RESULT_MISSING" | "RESULT_INVALID";
+      readonly reason: ResultProblem;
+      readonly message: string;
+    };
 
 /** Largest result.json Foreman reads. */
 export const RESULT_MAX_BYTES = 256 * 1024;
@@ -58,21 +63,37 @@ export async function readResult(outDir: string, options: { maxBytes?: number } 
       case "missing":
         return problem("RESULT_MISSING", "missing", "The agent exited without writing /foreman/out/result.json.");
       case "not_a_file":
-        return problem("RESULT_INVALID", "not_a_file", "/foreman/out/result.json is not a regular file (a symlink, directory or pipe); it was not read.");
+        return problem(
+          "RESULT_INVALID",
+          "not_a_file",
+          "/foreman/out/result.json is not a regular file (a symlink, directory or pipe); it was not read.",
+        );
       case "too_large":
-        return problem("RESULT_INVALID", "too_large", `/foreman/out/result.json is ${file.size ?? "over"} bytes; the limit is ${maxBytes} bytes.`);
+        return problem(
+          "RESULT_INVALID",
+          "too_large",
+          `/foreman/out/result.json is ${file.size ?? "over"} bytes; the limit is ${maxBytes} bytes.`,
+        );
     }
   }
   let json: unknown;
   try {
     json = JSON.parse(file.content.toString("utf8"));
   } catch (error) {
-    return problem("RESULT_INVALID", "invalid_json", `/foreman/out/result.json is not valid JSON: ${(error as Error).message}.`);
+    return problem(
+      "RESULT_INVALID",
+      "invalid_json",
+      `/foreman/out/result.json is not valid JSON: ${(error as Error).message}.`,
+    );
   }
   const parsed = AgentResult.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
-    return problem("RESULT_INVALID", "schema_mismatch", `/foreman/out/result.json does not match the result schema: ${issues.join("; ")}.`);
+    return problem(
+      "RESULT_INVALID",
+      "schema_mismatch",
+      `/foreman/out/result.json does not match the result schema: ${issues.join("; ")}.`,
+    );
   }
   return { ok: true, result: parsed.data };
 }

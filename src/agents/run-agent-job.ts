@@ -20,7 +20,12 @@ import { RunnerError } from "./errors.js";
 import { buildExecutionLog, formatLogTail, type ExecutionLog } from "./execution-log.js";
 import { checkChanges, DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "./guardrails.js";
 import { buildContainerSpec, collectForwardedEnv, SANDBOX_DEFAULTS } from "./job-spec.js";
-import { AGENT_JOB_FAILURE_CODES as CODES, type AgentJobFailed, type AgentJobOutcome, type JobRunFacts } from "./job-outcome.js";
+import {
+  AGENT_JOB_FAILURE_CODES as CODES,
+  type AgentJobFailed,
+  type AgentJobOutcome,
+  type JobRunFacts,
+} from "./job-outcome.js";
 import { listAgentArtifactExcludes, resolveProfile, type ProfileSources, type ResolvedProfile } from "./profiles.js";
 import { buildRedactor, type Redactor } from "./redact.js";
 import { buildResultFromOutput, readFileSafely, readResult, type ReadResultOutcome } from "./result.js";
@@ -140,7 +145,10 @@ async function runInWorkspace(
     // 4. Wait.
     waited = await deps.runner.wait(handle, { timeoutMs: profile.timeoutSeconds * 1000 });
     // 5. Logs.
-    const captured = await deps.runner.logs(handle, request.logMaxBytes === undefined ? {} : { maxBytes: request.logMaxBytes });
+    const captured = await deps.runner.logs(
+      handle,
+      request.logMaxBytes === undefined ? {} : { maxBytes: request.logMaxBytes },
+    );
     log = buildExecutionLog(captured.lines, { redact, now: deps.now() });
   } catch (error) {
     return failFromRunner(error);
@@ -148,15 +156,44 @@ async function runInWorkspace(
     deps.signal?.removeEventListener("abort", stopOnAbort);
     await deps.runner.remove(handle).catch(() => undefined);
   }
-  const run: JobRunFacts = { image: profile.image, imageId: handle.imageId ?? null, profile: profile.name, exitCode: waited.exitCode, durationMs: deps.now().getTime() - startedAt };
+  const run: JobRunFacts = {
+    image: profile.image,
+    imageId: handle.imageId ?? null,
+    profile: profile.name,
+    exitCode: waited.exitCode,
+    durationMs: deps.now().getTime() - startedAt,
+  };
   // Messages can quote what the agent wrote (a JSON parse error shows a snippet): redact them too.
-  const failed = (code: AgentJobFailed["code"], message: string, extra: Partial<AgentJobFailed> = {}): AgentJobFailed =>
-    ({ kind: "failed", code, message: redact(message), logTail: formatLogTail(log), log, run, ...extra });
+  const failed = (
+    code: AgentJobFailed["code"],
+    message: string,
+    extra: Partial<AgentJobFailed> = {},
+  ): AgentJobFailed => ({
+    kind: "failed",
+    code,
+    message: redact(message),
+    logTail: formatLogTail(log),
+    log,
+    run,
+    ...extra,
+  });
 
   if (isAborted(deps.signal)) return failed(CODES.AGENT_STOPPED, "The job was stopped while the agent was running.");
-  if (waited.timedOut) return failed(CODES.AGENT_TIMEOUT, `The agent did not finish within ${profile.timeoutSeconds} seconds and was stopped. Raise \`timeoutSeconds\` of profile "${profile.name}" or narrow the issue.`);
-  if (waited.oomKilled && waited.exitCode !== 0) return failed(CODES.AGENT_OOM, `The agent ran out of memory (${profile.memoryMb} MB) and was killed. Raise \`memoryMb\` of profile "${profile.name}".`);
-  if (waited.exitCode !== 0) return failed(CODES.AGENT_EXIT_NONZERO, `The agent exited with code ${waited.exitCode ?? "unknown"}. The end of its log is below.`);
+  if (waited.timedOut)
+    return failed(
+      CODES.AGENT_TIMEOUT,
+      `The agent did not finish within ${profile.timeoutSeconds} seconds and was stopped. Raise \`timeoutSeconds\` of profile "${profile.name}" or narrow the issue.`,
+    );
+  if (waited.oomKilled && waited.exitCode !== 0)
+    return failed(
+      CODES.AGENT_OOM,
+      `The agent ran out of memory (${profile.memoryMb} MB) and was killed. Raise \`memoryMb\` of profile "${profile.name}".`,
+    );
+  if (waited.exitCode !== 0)
+    return failed(
+      CODES.AGENT_EXIT_NONZERO,
+      `The agent exited with code ${waited.exitCode ?? "unknown"}. The end of its log is below.`,
+    );
 
   // 6. Result.
   const read = await readAgentResult(workspace, profile);
@@ -168,13 +205,21 @@ async function runInWorkspace(
   try {
     collected = await collectChanges(workspace);
   } catch (error) {
-    return failed(CODES.INFRA_COLLECT_FAILED, `The agent's changes could not be read from the workspace: ${describe(error)}`, { result });
+    return failed(
+      CODES.INFRA_COLLECT_FAILED,
+      `The agent's changes could not be read from the workspace: ${describe(error)}`,
+      { result },
+    );
   }
   const rules: GuardrailRules = { ...DEFAULT_GUARDRAIL_RULES, ...request.guardrails, forwardedSecrets: secrets };
   const verdict = request.discardChanges ? ({ ok: true } as const) : checkChanges(collected.changes, rules, collected);
   if (!verdict.ok) {
     const list = verdict.violations.map((violation) => `- ${violation.message}`).join("\n");
-    return failed(CODES.GUARDRAIL_REJECTED, `The agent's changes were not pushed because they break ${verdict.violations.length === 1 ? "a guardrail" : "guardrails"}:\n${list}`, { violations: verdict.violations, result });
+    return failed(
+      CODES.GUARDRAIL_REJECTED,
+      `The agent's changes were not pushed because they break ${verdict.violations.length === 1 ? "a guardrail" : "guardrails"}:\n${list}`,
+      { violations: verdict.violations, result },
+    );
   }
   return { kind: "succeeded", result, changes: collected.changes, baseCommit: workspace.baseCommit, log, run };
 }

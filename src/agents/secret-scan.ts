@@ -13,13 +13,18 @@ const PATTERNS: readonly SecretPattern[] = [
   { kind: "a GitHub token", pattern: /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}/ },
   { kind: "a GitHub fine-grained token", pattern: /\bgithub_pat_[A-Za-z0-9_]{20,}/ },
   // AWS's documentation keys end in EXAMPLE (AKIAIOSFODNN7EXAMPLE); they are not credentials.
-  { kind: "an AWS access key id", pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/, check: (match) => !match[0].endsWith("EXAMPLE") },
+  {
+    kind: "an AWS access key id",
+    pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/,
+    check: (match) => !match[0].endsWith("EXAMPLE"),
+  },
   { kind: "a private key", pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/ },
   { kind: "a Slack token", pattern: /\bxox[abprs]-[A-Za-z0-9-]{10,}/ },
   {
     // key = "value" where the key names a credential and the value looks random, not a placeholder.
     kind: "a hard-coded credential",
-    pattern: /\b[\w.-]*(?:api[_-]?key|secret|token|passw(?:or)?d|access[_-]?key)[\w.-]*["']?\s*[:=]\s*["']([^"'\s]{16,})["']/i,
+    pattern:
+      /\b[\w.-]*(?:api[_-]?key|secret|token|passw(?:or)?d|access[_-]?key)[\w.-]*["']?\s*[:=]\s*["']([^"'\s]{16,})["']/i,
     check: (match) => shannonEntropy(match[1] ?? "") >= 3.5,
   },
 ];

@@ -114,8 +114,7 @@ export async function sweepWorkspaces(
     const meta = await readMeta(jobDir).catch(() => null);
     // Not ours (no readable metadata): leave it alone.
     if (meta === null) continue;
-    const expiry =
-      meta.keepUntil !== null ? Date.parse(meta.keepUntil) : Date.parse(meta.createdAt) + abandonedAfterMs;
+    const expiry = meta.keepUntil !== null ? Date.parse(meta.keepUntil) : Date.parse(meta.createdAt) + abandonedAfterMs;
     if (Number.isFinite(expiry) && expiry <= now.getTime()) {
       await rm(jobDir, { recursive: true, force: true });
       removed.push(entry.name);
@@ -145,7 +144,10 @@ async function readMeta(jobDir: string): Promise<JobMeta> {
 async function writeExcludes(gitDir: string, patterns: readonly string[]): Promise<void> {
   if (patterns.length === 0) return;
   await mkdir(join(gitDir, "info"), { recursive: true });
-  await writeFile(join(gitDir, "info", "exclude"), `# agent tool state, kept out of the diff\n${patterns.join("\n")}\n`);
+  await writeFile(
+    join(gitDir, "info", "exclude"),
+    `# agent tool state, kept out of the diff\n${patterns.join("\n")}\n`,
+  );
 }
 
 /**

@@ -47,19 +47,34 @@ export type ChainVerdict = { ok: true; count: number; headHash: string } | { ok:
  * Walk records in `seq` order and recompute every link. Names the first record whose sequence
  * number skips, whose `prev_hash` does not match, or whose hash does not match its content.
  */
-export function verifyChain(records: readonly ChainRecord[], start: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH }): ChainVerdict {
+export function verifyChain(
+  records: readonly ChainRecord[],
+  start: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH },
+): ChainVerdict {
   let expectedSeq = start.seq + 1;
   let prevHash = start.hash;
   for (const record of records) {
     if (record.seq !== expectedSeq) {
-      return { ok: false, seq: record.seq, problem: `expected seq ${expectedSeq}, found ${record.seq} (a record is missing or out of order)` };
+      return {
+        ok: false,
+        seq: record.seq,
+        problem: `expected seq ${expectedSeq}, found ${record.seq} (a record is missing or out of order)`,
+      };
     }
     if (record.prevHash !== prevHash) {
-      return { ok: false, seq: record.seq, problem: `prev_hash ${record.prevHash} does not match the previous record's hash ${prevHash}` };
+      return {
+        ok: false,
+        seq: record.seq,
+        problem: `prev_hash ${record.prevHash} does not match the previous record's hash ${prevHash}`,
+      };
     }
     const hash = computeRecordHash(prevHash, record);
     if (hash !== record.hash) {
-      return { ok: false, seq: record.seq, problem: `stored hash ${record.hash} does not match its content (recomputed ${hash})` };
+      return {
+        ok: false,
+        seq: record.seq,
+        problem: `stored hash ${record.hash} does not match its content (recomputed ${hash})`,
+      };
     }
     prevHash = record.hash;
     expectedSeq += 1;

@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from "node:crypto";
 import { canonicalJson } from "./chain.js";
 
 /** What a checkpoint states: the chain had `seq` records ending in `hash` at `time` (ISO 8601 UTC). */
@@ -35,7 +43,10 @@ export function buildCheckpointMessage(body: CheckpointBody): Buffer {
 
 /** A key's id: the first 16 hex characters of the sha256 of its public key (SPKI DER). */
 export function computeKeyId(publicKey: KeyObject): string {
-  return createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(publicKey.export({ type: "spki", format: "der" }))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 /** Sign `{seq, hash, time}` with an Ed25519 private key. */
@@ -67,7 +78,9 @@ export function loadCheckpointSigner(pem: string): CheckpointSigner {
     throw new Error("is not a PEM private key; create one with `foreman keys generate`");
   }
   if (privateKey.asymmetricKeyType !== "ed25519") {
-    throw new Error(`is a ${privateKey.asymmetricKeyType ?? "unknown"} key, not Ed25519; create one with \`foreman keys generate\``);
+    throw new Error(
+      `is a ${privateKey.asymmetricKeyType ?? "unknown"} key, not Ed25519; create one with \`foreman keys generate\``,
+    );
   }
   const publicKey = createPublicKey(privateKey);
   return { privateKey, publicKey, keyId: computeKeyId(publicKey) };
@@ -76,11 +89,13 @@ export function loadCheckpointSigner(pem: string): CheckpointSigner {
 /** Load one or more PEM Ed25519 public keys (several after a key rotation), by key id. */
 export function loadPublicKeys(pem: string): Map<string, KeyObject> {
   const blocks = unescapePem(pem).match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g) ?? [];
-  if (blocks.length === 0) throw new Error("holds no PEM public key (-----BEGIN PUBLIC KEY-----); `foreman keys generate` prints one");
+  if (blocks.length === 0)
+    throw new Error("holds no PEM public key (-----BEGIN PUBLIC KEY-----); `foreman keys generate` prints one");
   const keys = new Map<string, KeyObject>();
   for (const block of blocks) {
     const key = createPublicKey(block);
-    if (key.asymmetricKeyType !== "ed25519") throw new Error(`holds a ${key.asymmetricKeyType ?? "unknown"} key, not Ed25519`);
+    if (key.asymmetricKeyType !== "ed25519")
+      throw new Error(`holds a ${key.asymmetricKeyType ?? "unknown"} key, not Ed25519`);
     keys.set(computeKeyId(key), key);
   }
   return keys;
@@ -97,7 +112,10 @@ export function generateCheckpointKeyPair(): GeneratedKeyPair {
 }
 
 /** The keys that check checkpoints: CHECKPOINT_PUBLIC_KEY, else the signing key's public half, else none. */
-export function resolveVerifyingKeys(env: { CHECKPOINT_PUBLIC_KEY?: string | undefined; CHECKPOINT_SIGNING_KEY?: string | undefined }): Map<string, KeyObject> | null {
+export function resolveVerifyingKeys(env: {
+  CHECKPOINT_PUBLIC_KEY?: string | undefined;
+  CHECKPOINT_SIGNING_KEY?: string | undefined;
+}): Map<string, KeyObject> | null {
   if (env.CHECKPOINT_PUBLIC_KEY) return loadPublicKeys(env.CHECKPOINT_PUBLIC_KEY);
   if (env.CHECKPOINT_SIGNING_KEY) {
     const signer = loadCheckpointSigner(env.CHECKPOINT_SIGNING_KEY);

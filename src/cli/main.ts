@@ -56,7 +56,11 @@ async function main(argv: string[]): Promise<number> {
       }
       const opened = await openDatabaseWithoutMigrating(env);
       try {
-        const deps = { sql: opened.database.sql, artifacts: new FileArtifactStore(resolveArtifactsDir(env)), publicKeys: resolveVerifyingKeys(env) };
+        const deps = {
+          sql: opened.database.sql,
+          artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
+          publicKeys: resolveVerifyingKeys(env),
+        };
         return await runVerifyCommand(args, { ...deps, out: (text) => console.log(text) });
       } finally {
         await opened.close();
@@ -67,7 +71,11 @@ async function main(argv: string[]): Promise<number> {
       const log = createLogger({ level: "warn", format: env.LOG_FORMAT, secrets: [] });
       const opened = await openConfiguredDatabase(env, log);
       try {
-        return await runPauseCommand(command, args, { sql: opened.database.sql, out: (text) => console.log(text), pausedByEnv: env.FOREMAN_PAUSED });
+        return await runPauseCommand(command, args, {
+          sql: opened.database.sql,
+          out: (text) => console.log(text),
+          pausedByEnv: env.FOREMAN_PAUSED,
+        });
       } finally {
         await opened.close();
       }
@@ -78,7 +86,9 @@ async function main(argv: string[]): Promise<number> {
       const opened = await openConfiguredDatabase(env, log);
       try {
         const out = (text: string) => console.log(text);
-        return command === "tokens" ? await runTokensCommand(args, { sql: opened.database.sql, out }) : await runCheckpointCommand(env, opened.database.sql, out);
+        return command === "tokens"
+          ? await runTokensCommand(args, { sql: opened.database.sql, out })
+          : await runCheckpointCommand(env, opened.database.sql, out);
       } finally {
         await opened.close();
       }

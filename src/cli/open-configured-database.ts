@@ -13,10 +13,19 @@ export interface OpenedDatabase {
 
 /** `DATABASE_URL` when set; otherwise the embedded PostgreSQL under `DATA_DIR`. Migrations are applied either way. */
 export async function openConfiguredDatabase(env: Env, log: Logger): Promise<OpenedDatabase> {
-  const embedded = env.DATABASE_URL === undefined
-    ? await startEmbeddedPostgres({ dataDir: env.DATA_DIR, port: env.EMBEDDED_POSTGRES_PORT, log: (line) => log.debug({ name: "postgres" }, line) })
-    : null;
-  if (embedded) log.info({ dataDir: env.DATA_DIR, port: env.EMBEDDED_POSTGRES_PORT }, "started embedded PostgreSQL (set DATABASE_URL to use your own server)");
+  const embedded =
+    env.DATABASE_URL === undefined
+      ? await startEmbeddedPostgres({
+          dataDir: env.DATA_DIR,
+          port: env.EMBEDDED_POSTGRES_PORT,
+          log: (line) => log.debug({ name: "postgres" }, line),
+        })
+      : null;
+  if (embedded)
+    log.info(
+      { dataDir: env.DATA_DIR, port: env.EMBEDDED_POSTGRES_PORT },
+      "started embedded PostgreSQL (set DATABASE_URL to use your own server)",
+    );
   const database = openDatabase(embedded?.url ?? env.DATABASE_URL!);
   try {
     await runMigrations(database);

@@ -9,10 +9,15 @@ import { startEmbeddedPostgres } from "../db/embedded.js";
  * started (stop `foreman serve` first: one server per data folder).
  */
 export async function openDatabaseWithoutMigrating(env: Env): Promise<{ database: Database; close(): Promise<void> }> {
-  const embedded = env.DATABASE_URL === undefined ? await startEmbeddedPostgres({ dataDir: env.DATA_DIR, port: env.EMBEDDED_POSTGRES_PORT }) : null;
+  const embedded =
+    env.DATABASE_URL === undefined
+      ? await startEmbeddedPostgres({ dataDir: env.DATA_DIR, port: env.EMBEDDED_POSTGRES_PORT })
+      : null;
   const database = openDatabase(embedded?.url ?? env.DATABASE_URL!, { max: 2 });
   // A database without Foreman's tables is a wrong address, not a broken trail: say so plainly.
-  const [found] = await database.sql<{ ok: boolean }[]>`select to_regclass('compliance_records') is not null and to_regclass('compliance_checkpoints') is not null as ok`;
+  const [found] = await database.sql<
+    { ok: boolean }[]
+  >`select to_regclass('compliance_records') is not null and to_regclass('compliance_checkpoints') is not null as ok`;
   if (!found?.ok) {
     await database.close();
     await embedded?.stop();

@@ -25,30 +25,56 @@ export async function runPauseCommand(
   }
   const current = await findPauseSetting(deps.sql);
   if (command === "pause" && args.includes("--status")) {
-    deps.out(current?.paused ? `Foreman is paused (by ${current.by} at ${current.at}${current.reason ? `: ${current.reason}` : ""}).` : deps.pausedByEnv ? "No runtime pause is set." : "Foreman is not paused.");
-    if (deps.pausedByEnv) deps.out("Foreman is paused by its environment (FOREMAN_PAUSED=true); `foreman resume` cannot lift that: unset it and restart.");
+    deps.out(
+      current?.paused
+        ? `Foreman is paused (by ${current.by} at ${current.at}${current.reason ? `: ${current.reason}` : ""}).`
+        : deps.pausedByEnv
+          ? "No runtime pause is set."
+          : "Foreman is not paused.",
+    );
+    if (deps.pausedByEnv)
+      deps.out(
+        "Foreman is paused by its environment (FOREMAN_PAUSED=true); `foreman resume` cannot lift that: unset it and restart.",
+      );
     return 0;
   }
   const reasonAt = args.indexOf("--reason");
   if (reasonAt >= 0 && (args[reasonAt + 1] === undefined || args[reasonAt + 1]!.startsWith("--"))) {
     throw new CommandError('--reason needs a text, e.g. foreman pause --reason "incident 42"');
   }
-  const unknown = args.filter((arg, index) => arg.startsWith("--") && arg !== "--reason" && arg !== "--status" && !(reasonAt >= 0 && index === reasonAt + 1));
+  const unknown = args.filter(
+    (arg, index) =>
+      arg.startsWith("--") && arg !== "--reason" && arg !== "--status" && !(reasonAt >= 0 && index === reasonAt + 1),
+  );
   if (unknown.length > 0) throw new CommandError(`unknown option ${unknown[0]}\n\n${PAUSE_USAGE}`);
   const reason = reasonAt >= 0 ? args[reasonAt + 1]! : null;
   const operator = deps.operator ?? `operator:${safeUser()}`;
   const paused = command === "pause";
   if ((current?.paused ?? false) === paused) {
     deps.out(paused ? "Foreman was already paused; nothing changed." : "Foreman was not paused; nothing changed.");
-    if (!paused && deps.pausedByEnv) deps.out("Note: FOREMAN_PAUSED=true is set in the environment, so Foreman stays paused until it is unset.");
+    if (!paused && deps.pausedByEnv)
+      deps.out("Note: FOREMAN_PAUSED=true is set in the environment, so Foreman stays paused until it is unset.");
     return 0;
   }
   await (deps.sql as Sql).begin(async (tx) => {
     await savePauseSetting(tx, paused, reason, operator);
-    await appendComplianceRecords(tx, [{ taskId: null, kind: paused ? "system.paused" : "system.resumed", actor: operator, payload: { reason }, createdAt: deps.now ?? new Date() }]);
+    await appendComplianceRecords(tx, [
+      {
+        taskId: null,
+        kind: paused ? "system.paused" : "system.resumed",
+        actor: operator,
+        payload: { reason },
+        createdAt: deps.now ?? new Date(),
+      },
+    ]);
   });
-  deps.out(paused ? "Foreman is paused: running agents stop within seconds and no task moves until `foreman resume`." : "Foreman resumed: held tasks continue where they stopped.");
-  if (!paused && deps.pausedByEnv) deps.out("Note: FOREMAN_PAUSED=true is set in the environment, so Foreman stays paused until it is unset.");
+  deps.out(
+    paused
+      ? "Foreman is paused: running agents stop within seconds and no task moves until `foreman resume`."
+      : "Foreman resumed: held tasks continue where they stopped.",
+  );
+  if (!paused && deps.pausedByEnv)
+    deps.out("Note: FOREMAN_PAUSED=true is set in the environment, so Foreman stays paused until it is unset.");
   return 0;
 }
 

@@ -49,18 +49,38 @@ function isUsageError(error: unknown): error is Error {
   return error instanceof UsageError || String((error as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
 }
 
-async function createToken(args: readonly string[], deps: TokensCommandDeps, now: Date, actor: string): Promise<number> {
-  const { values } = parseArgs({ args: [...args], options: { name: { type: "string" }, role: { type: "string" } }, strict: true });
+async function createToken(
+  args: readonly string[],
+  deps: TokensCommandDeps,
+  now: Date,
+  actor: string,
+): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { name: { type: "string" }, role: { type: "string" } },
+    strict: true,
+  });
   const name = values.name?.trim() ?? "";
-  if (name.length === 0 || name.length > 100) throw new UsageError("--name is required (1-100 characters): who or what uses the token");
+  if (name.length === 0 || name.length > 100)
+    throw new UsageError("--name is required (1-100 characters): who or what uses the token");
   if (!isApiRole(values.role)) throw new UsageError(`--role must be one of ${Object.values(ApiRole).join(", ")}`);
   const token = generateApiToken();
   const id = randomUUID();
   await withTransaction(deps.sql, async (tx) => {
     await insertApiToken(tx, { id, name, role: values.role!, tokenSha256: hashApiToken(token) });
-    await appendComplianceRecords(tx, [{ taskId: null, kind: "api_token.created", actor, payload: { tokenId: id, name, role: values.role }, createdAt: now }]);
+    await appendComplianceRecords(tx, [
+      {
+        taskId: null,
+        kind: "api_token.created",
+        actor,
+        payload: { tokenId: id, name, role: values.role },
+        createdAt: now,
+      },
+    ]);
   });
-  deps.out(`Created token ${id} "${name}" (${values.role}). It is shown only this once; Foreman keeps only its hash:\n\n${token}\n\nUse it as: Authorization: Bearer ${token.slice(0, 8)}…`);
+  deps.out(
+    `Created token ${id} "${name}" (${values.role}). It is shown only this once; Foreman keeps only its hash:\n\n${token}\n\nUse it as: Authorization: Bearer ${token.slice(0, 8)}…`,
+  );
   return 0;
 }
 
@@ -70,7 +90,15 @@ async function printTokens(deps: TokensCommandDeps): Promise<number> {
     deps.out("No API tokens. Create one with: foreman tokens create --name <name> --role auditor");
     return 0;
   }
-  const lines = tokens.map((token) => [token.id, token.role.padEnd(8), token.createdAt, token.revokedAt ? `revoked ${token.revokedAt}` : "active".padEnd(28), token.name].join("  "));
+  const lines = tokens.map((token) =>
+    [
+      token.id,
+      token.role.padEnd(8),
+      token.createdAt,
+      token.revokedAt ? `revoked ${token.revokedAt}` : "active".padEnd(28),
+      token.name,
+    ].join("  "),
+  );
   deps.out([`${"id".padEnd(36)}  role      created               status${" ".repeat(24)}name`, ...lines].join("\n"));
   return 0;
 }
@@ -79,7 +107,16 @@ async function revokeToken(id: string, deps: TokensCommandDeps, now: Date, actor
   if (!UUID.test(id)) throw new UsageError(`"${id}" is not a token id; \`foreman tokens list\` shows them`);
   const revoked = await withTransaction(deps.sql, async (tx) => {
     const row = await revokeApiToken(tx, id, now.toISOString());
-    if (row) await appendComplianceRecords(tx, [{ taskId: null, kind: "api_token.revoked", actor, payload: { tokenId: id, name: row.name, role: row.role }, createdAt: now }]);
+    if (row)
+      await appendComplianceRecords(tx, [
+        {
+          taskId: null,
+          kind: "api_token.revoked",
+          actor,
+          payload: { tokenId: id, name: row.name, role: row.role },
+          createdAt: now,
+        },
+      ]);
     return row;
   });
   if (!revoked) {

@@ -33,7 +33,12 @@ export async function runVerifyCommand(args: readonly string[], deps: VerifyComm
   try {
     ({ values } = parseArgs({
       args: [...args],
-      options: { task: { type: "string" }, coverage: { type: "boolean" }, json: { type: "boolean" }, "page-size": { type: "string" } },
+      options: {
+        task: { type: "string" },
+        coverage: { type: "boolean" },
+        json: { type: "boolean" },
+        "page-size": { type: "string" },
+      },
       strict: true,
     }));
   } catch (error) {
@@ -42,7 +47,8 @@ export async function runVerifyCommand(args: readonly string[], deps: VerifyComm
   }
   const pageSize = Number(values["page-size"] ?? 1000);
   if (!Number.isInteger(pageSize) || pageSize < 1) return usage(deps, "--page-size must be a positive whole number");
-  if (values.task !== undefined && values.coverage) return usage(deps, "--task and --coverage are separate checks; run them one at a time");
+  if (values.task !== undefined && values.coverage)
+    return usage(deps, "--task and --coverage are separate checks; run them one at a time");
   const print = (human: string, json: unknown) => deps.out(values.json ? JSON.stringify(json, null, 2) : human);
 
   if (values.coverage) {
@@ -54,7 +60,8 @@ export async function runVerifyCommand(args: readonly string[], deps: VerifyComm
     if (!UUID.test(values.task)) return usage(deps, `--task needs a task id (a UUID), not "${values.task}"`);
     const taskId = values.task.toLowerCase();
     const { chain, artifactStatus: _statuses, ...result } = await verifyTask(deps.sql, taskId, deps.artifacts);
-    if (chain.length === 0 && !(await findTaskDocument(deps.sql, taskId))) return usage(deps, `there is no task ${taskId} and no record for it`);
+    if (chain.length === 0 && !(await findTaskDocument(deps.sql, taskId)))
+      return usage(deps, `there is no task ${taskId} and no record for it`);
     print(describeTask(result), result);
     return result.ok ? 0 : 1;
   }
@@ -72,30 +79,44 @@ function usage(deps: VerifyCommandDeps, message: string): 2 {
 export function describeTrail(result: DatabaseVerification): string {
   const lines: string[] = [];
   if (result.failure) {
-    lines.push(`Compliance trail: BROKEN at record ${result.failure.seq}`, `  record ${result.failure.seq}: ${result.failure.problem}`);
+    lines.push(
+      `Compliance trail: BROKEN at record ${result.failure.seq}`,
+      `  record ${result.failure.seq}: ${result.failure.problem}`,
+    );
     lines.push(`  ${result.records} record(s) before it verified.`);
   } else {
     lines.push("Compliance trail: OK");
-    lines.push(result.head ? `  records      ${result.records} (seq 1-${result.head.seq}), head ${result.head.hash}` : "  records      none yet");
+    lines.push(
+      result.head
+        ? `  records      ${result.records} (seq 1-${result.head.seq}), head ${result.head.hash}`
+        : "  records      none yet",
+    );
   }
   lines.push(`  artifacts    ${result.artifacts.storeChecked ? `${result.artifacts.checked} checked` : "not checked"}`);
   const signatures = result.checkpoints.signaturesChecked ? "signatures checked" : "signatures NOT checked";
-  lines.push(`  checkpoints  ${result.checkpoints.total} (${result.checkpoints.matched} matched the chain; ${signatures}; latest at seq ${result.checkpoints.latestSeq ?? "-"})`);
+  lines.push(
+    `  checkpoints  ${result.checkpoints.total} (${result.checkpoints.matched} matched the chain; ${signatures}; latest at seq ${result.checkpoints.latestSeq ?? "-"})`,
+  );
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   return lines.join("\n");
 }
 
 /** The human-readable report of one task's check. */
 export function describeTask(result: TaskVerification): string {
-  const artifacts = result.artifacts.storeChecked ? `${result.artifacts.checked} artifact(s) checked` : "artifacts not checked";
-  if (result.failure) return `Task ${result.taskId}: BROKEN at record ${result.failure.seq}\n  record ${result.failure.seq}: ${result.failure.problem}`;
+  const artifacts = result.artifacts.storeChecked
+    ? `${result.artifacts.checked} artifact(s) checked`
+    : "artifacts not checked";
+  if (result.failure)
+    return `Task ${result.taskId}: BROKEN at record ${result.failure.seq}\n  record ${result.failure.seq}: ${result.failure.problem}`;
   return `Task ${result.taskId}: OK (${result.records} record(s), ${artifacts})`;
 }
 
 /** The human-readable report of the coverage check. */
 export function describeCoverage(report: CoverageReport): string {
   const lines = [`Evidence coverage of merged tasks: ${report.percent}% (${report.covered} of ${report.merged})`];
-  for (const gap of report.gaps) lines.push(`  ${gap.repository}#${gap.issueNumber} (task ${gap.taskId}): missing ${gap.missing.join(", ")}`);
-  if (report.merged - report.covered > report.gaps.length) lines.push(`  … and ${report.merged - report.covered - report.gaps.length} more`);
+  for (const gap of report.gaps)
+    lines.push(`  ${gap.repository}#${gap.issueNumber} (task ${gap.taskId}): missing ${gap.missing.join(", ")}`);
+  if (report.merged - report.covered > report.gaps.length)
+    lines.push(`  … and ${report.merged - report.covered - report.gaps.length} more`);
   return lines.join("\n");
 }

@@ -123,7 +123,13 @@ export interface ArtifactRef {
  * The file is written before the row: a rolled-back transaction leaves an unreferenced file, never a
  * row without its file.
  */
-export async function storeRedactedArtifact(store: ArtifactStore, sql: SqlClient, text: string, kind: string, secrets: readonly string[]): Promise<ArtifactRef & { size: number }> {
+export async function storeRedactedArtifact(
+  store: ArtifactStore,
+  sql: SqlClient,
+  text: string,
+  kind: string,
+  secrets: readonly string[],
+): Promise<ArtifactRef & { size: number }> {
   const bytes = Buffer.from(redactSecrets(text, secrets), "utf8");
   const stored = await store.put(bytes, kind);
   await insertArtifact(sql, { sha256: stored.sha256, kind, size: stored.size });

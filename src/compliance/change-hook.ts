@@ -55,10 +55,20 @@ export function computeHookBackoffMs(attempts: number): number {
 }
 
 /** The change hook's JSON for a task: its evidence summary (null when the task is unknown). */
-export async function buildChangeHookBody(sql: SqlClient, taskId: string, store: ArtifactStore | null, now: Date): Promise<string | null> {
+export async function buildChangeHookBody(
+  sql: SqlClient,
+  taskId: string,
+  store: ArtifactStore | null,
+  now: Date,
+): Promise<string | null> {
   const bundle = await buildEvidenceBundle(sql, taskId, store, now);
   if (!bundle) return null;
-  return JSON.stringify({ type: "foreman.task.finished", taskId, generatedAt: bundle.generatedAt, summary: bundle.summary });
+  return JSON.stringify({
+    type: "foreman.task.finished",
+    taskId,
+    generatedAt: bundle.generatedAt,
+    summary: bundle.summary,
+  });
 }
 
 /**
@@ -67,24 +77,52 @@ export async function buildChangeHookBody(sql: SqlClient, taskId: string, store:
  * is retried with backoff on a later call, never blocks the caller, and ends as `failed` after
  * `maxAttempts`. Several replicas may call this at once.
  */
-export async function deliverPendingHooks(sql: SqlClient, fetchFn: typeof fetch, now: Date, config: HookDeliveryConfig = {}): Promise<HookDeliveryReport> {
+export async function deliverPendingHooks(
+  sql: SqlClient,
+  fetchFn: typeof fetch,
+  now: Date,
+  config: HookDeliveryConfig = {},
+): Promise<HookDeliveryReport> {
   const report: HookDeliveryReport = { delivered: 0, retrying: 0, failed: 0, skipped: 0 };
-  const claimed = await claimDueOutboundHooks(sql, now.toISOString(), new Date(now.getTime() + LEASE_MS).toISOString(), config.batchSize ?? 20);
+  const claimed = await claimDueOutboundHooks(
+    sql,
+    now.toISOString(),
+    new Date(now.getTime() + LEASE_MS).toISOString(),
+    config.batchSize ?? 20,
+  );
   for (const hook of claimed) {
     const outcome = await deliverOne(sql, fetchFn, now, config, hook);
     await finishOutboundHook(sql, hook.id, outcome);
     if (outcome.status === "delivered") report.delivered += 1;
     else if (outcome.status === "pending") report.retrying += 1;
     else report[outcome.status] += 1;
-    if (outcome.status === "pending") config.log?.warn({ hookId: hook.id, kind: hook.kind, attempt: hook.attempts, error: outcome.error }, "outbound hook failed; will retry");
-    if (outcome.status === "failed") config.log?.error({ hookId: hook.id, kind: hook.kind, attempt: hook.attempts, error: outcome.error }, "outbound hook failed for good");
+    if (outcome.status === "pending")
+      config.log?.warn(
+        { hookId: hook.id, kind: hook.kind, attempt: hook.attempts, error: outcome.error },
+        "outbound hook failed; will retry",
+      );
+    if (outcome.status === "failed")
+      config.log?.error(
+        { hookId: hook.id, kind: hook.kind, attempt: hook.attempts, error: outcome.error },
+        "outbound hook failed for good",
+      );
   }
   return report;
 }
 
-async function deliverOne(sql: SqlClient, fetchFn: typeof fetch, now: Date, config: HookDeliveryConfig, hook: ClaimedOutboundHook): Promise<OutboundHookOutcome> {
+async function deliverOne(
+  sql: SqlClient,
+  fetchFn: typeof fetch,
+  now: Date,
+  config: HookDeliveryConfig,
+  hook: ClaimedOutboundHook,
+): Promise<OutboundHookOutcome> {
   const url = hook.kind === "change" ? config.changeHookUrl : config.checkpointPublishUrl;
-  if (!url) return { status: "skipped", error: `${hook.kind === "change" ? "CHANGE_HOOK_URL" : "CHECKPOINT_PUBLISH_URL"} is not set` };
+  if (!url)
+    return {
+      status: "skipped",
+      error: `${hook.kind === "change" ? "CHANGE_HOOK_URL" : "CHECKPOINT_PUBLISH_URL"} is not set`,
+    };
   let body = hook.body;
   if (body === null) {
     const built = hook.taskId ? await buildChangeHookBody(sql, hook.taskId, config.artifacts ?? null, now) : null;
@@ -98,10 +136,16 @@ async function deliverOne(sql: SqlClient, fetchFn: typeof fetch, now: Date, conf
     "x-foreman-event": hook.kind === "change" ? "task.finished" : "checkpoint",
     "x-foreman-delivery": String(hook.id),
   };
-  if (hook.kind === "change" && config.changeHookSecret) headers["x-foreman-signature"] = signHookBody(body, config.changeHookSecret);
+  if (hook.kind === "change" && config.changeHookSecret)
+    headers["x-foreman-signature"] = signHookBody(body, config.changeHookSecret);
   let error: string;
   try {
-    const response = await fetchFn(url, { method: "POST", headers, body, signal: AbortSignal.timeout(config.timeoutMs ?? 10_000) });
+    const response = await fetchFn(url, {
+      method: "POST",
+      headers,
+      body,
+      signal: AbortSignal.timeout(config.timeoutMs ?? 10_000),
+    });
     await response.body?.cancel().catch(() => {});
     if (response.ok) return { status: "delivered", at: now.toISOString() };
     error = `the receiver answered HTTP ${response.status}`;
@@ -109,5 +153,9 @@ async function deliverOne(sql: SqlClient, fetchFn: typeof fetch, now: Date, conf
     error = `the receiver could not be reached (${(caught as Error).message})`;
   }
   if (hook.attempts >= (config.maxAttempts ?? 20)) return { status: "failed", error };
-  return { status: "pending", nextAt: new Date(now.getTime() + computeHookBackoffMs(hook.attempts)).toISOString(), error };
+  return {
+    status: "pending",
+    nextAt: new Date(now.getTime() + computeHookBackoffMs(hook.attempts)).toISOString(),
+    error,
+  };
 }

@@ -19,12 +19,19 @@ export interface CoverageReport {
 }
 
 /** The records every merged task must have: how it got a draft PR, the merge itself, and the merge's approvals and commit. */
-export const EXPECTED_MERGED_EVIDENCE = Object.freeze(["effect.open_draft_pr", "task.transition to merged", "effect.record_merge"] as const);
+export const EXPECTED_MERGED_EVIDENCE = Object.freeze([
+  "effect.open_draft_pr",
+  "task.transition to merged",
+  "effect.record_merge",
+] as const);
 
 const FIRST_ID = "00000000-0000-0000-0000-000000000000";
 
 /** Check every merged task (in pages) for the expected records; list up to `maxGaps` tasks lacking them. */
-export async function checkCoverage(sql: SqlClient, options: { pageSize?: number; maxGaps?: number } = {}): Promise<CoverageReport> {
+export async function checkCoverage(
+  sql: SqlClient,
+  options: { pageSize?: number; maxGaps?: number } = {},
+): Promise<CoverageReport> {
   const pageSize = options.pageSize ?? 1000;
   const report: CoverageReport = { merged: 0, covered: 0, percent: 100, gaps: [] };
   let afterId = FIRST_ID;
@@ -38,7 +45,8 @@ export async function checkCoverage(sql: SqlClient, options: { pageSize?: number
         ...(task.hasRecordMerge ? [] : [EXPECTED_MERGED_EVIDENCE[2]]),
       ];
       if (missing.length === 0) report.covered += 1;
-      else if (report.gaps.length < (options.maxGaps ?? 100)) report.gaps.push({ taskId: task.taskId, repository: task.repository, issueNumber: task.issueNumber, missing });
+      else if (report.gaps.length < (options.maxGaps ?? 100))
+        report.gaps.push({ taskId: task.taskId, repository: task.repository, issueNumber: task.issueNumber, missing });
     }
     if (page.length < pageSize) break;
     afterId = page.at(-1)!.taskId;

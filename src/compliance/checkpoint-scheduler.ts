@@ -29,8 +29,13 @@ export interface ComplianceTickResult {
 /** One round: make a checkpoint if one is due, then deliver due notifications. */
 export async function runComplianceTick(options: CheckpointSchedulerOptions): Promise<ComplianceTickResult> {
   const now = (options.now ?? (() => new Date()))();
-  const checkpoint = options.signer ? await createCheckpoint(options.sql, options.signer, now, { policy: options.policy, publish: options.publish }) : null;
-  const hooks = await deliverPendingHooks(options.sql, options.fetch ?? fetch, now, { ...options.hooks, log: options.hooks.log ?? options.log });
+  const checkpoint = options.signer
+    ? await createCheckpoint(options.sql, options.signer, now, { policy: options.policy, publish: options.publish })
+    : null;
+  const hooks = await deliverPendingHooks(options.sql, options.fetch ?? fetch, now, {
+    ...options.hooks,
+    log: options.hooks.log ?? options.log,
+  });
   return { checkpoint, hooks };
 }
 

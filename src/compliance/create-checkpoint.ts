@@ -22,7 +22,12 @@ export interface CreateCheckpointOptions {
 }
 
 /** Whether to sign the head now. Never when the head has not moved since the last checkpoint. Pure. */
-export function isCheckpointDue(head: { seq: number } | null, last: Pick<SignedCheckpoint, "seq" | "time"> | null, now: Date, policy?: CheckpointPolicy): boolean {
+export function isCheckpointDue(
+  head: { seq: number } | null,
+  last: Pick<SignedCheckpoint, "seq" | "time"> | null,
+  now: Date,
+  policy?: CheckpointPolicy,
+): boolean {
   if (!head || head.seq <= (last?.seq ?? 0)) return false;
   if (!last || !policy) return true;
   if (head.seq - last.seq >= policy.everyRecords) return true;
@@ -46,7 +51,12 @@ export function buildCheckpointPublication(checkpoint: SignedCheckpoint): string
  * Sign the current chain head and store the checkpoint; null when there is nothing new to sign,
  * it is not due yet, or another replica is making one right now.
  */
-export async function createCheckpoint(sql: SqlClient, signer: CheckpointSigner, now: Date, options: CreateCheckpointOptions = {}): Promise<SignedCheckpoint | null> {
+export async function createCheckpoint(
+  sql: SqlClient,
+  signer: CheckpointSigner,
+  now: Date,
+  options: CreateCheckpointOptions = {},
+): Promise<SignedCheckpoint | null> {
   return withTransaction(sql, async (tx) => {
     if (!(await tryCheckpointLock(tx))) return null;
     const head = await findChainHead(tx);
@@ -55,7 +65,13 @@ export async function createCheckpoint(sql: SqlClient, signer: CheckpointSigner,
     const checkpoint = signCheckpoint({ seq: head.seq, hash: head.hash, time: now.toISOString() }, signer);
     if (!(await insertCheckpoint(tx, checkpoint))) return null;
     if (options.publish) {
-      await insertOutboundHook(tx, { kind: "checkpoint", idempotencyKey: `checkpoint:${checkpoint.seq}`, taskId: null, body: buildCheckpointPublication(checkpoint), nextAt: now });
+      await insertOutboundHook(tx, {
+        kind: "checkpoint",
+        idempotencyKey: `checkpoint:${checkpoint.seq}`,
+        taskId: null,
+        body: buildCheckpointPublication(checkpoint),
+        nextAt: now,
+      });
     }
     return checkpoint;
   });

@@ -40,7 +40,12 @@ export interface EvidenceBundle {
 }
 
 /** Collect a task's evidence bundle; null when there is no such task and no record names it. */
-export async function buildEvidenceBundle(sql: SqlClient, taskId: string, store: ArtifactStore | null, now: Date): Promise<EvidenceBundle | null> {
+export async function buildEvidenceBundle(
+  sql: SqlClient,
+  taskId: string,
+  store: ArtifactStore | null,
+  now: Date,
+): Promise<EvidenceBundle | null> {
   const task = await findTaskDocument(sql, taskId);
   const checked = await verifyTask(sql, taskId, store);
   if (!task && checked.chain.length === 0) return null;
@@ -55,7 +60,14 @@ export async function buildEvidenceBundle(sql: SqlClient, taskId: string, store:
   const artifacts = [...refs].map(([sha256, kind]): BundleArtifact => {
     const status = store ? (artifactStatus.get(sha256) ?? "missing") : "unchecked";
     const row = rows.get(sha256);
-    return { sha256, kind, size: row?.size ?? null, storedAt: row?.createdAt ?? null, status, file: status === "ok" ? `artifacts/${sha256}` : null };
+    return {
+      sha256,
+      kind,
+      size: row?.size ?? null,
+      storedAt: row?.createdAt ?? null,
+      status,
+      file: status === "ok" ? `artifacts/${sha256}` : null,
+    };
   });
   const taskDocument = task ?? { id: taskId };
   return {

@@ -15,13 +15,38 @@ export interface EvidenceSummary {
   /** Who started the work, with what label, and their repository role when it was checked. */
   authorised: { by: string | null; role: string | null; label: string | null };
   /** CI on the task's final head: each suite seen on it, and Foreman's verdict; null before any CI reported. */
-  tested: { headSha: string | null; verdict: string | null; suites: Array<{ app: string; suiteId: number; conclusion: string }> } | null;
+  tested: {
+    headSha: string | null;
+    verdict: string | null;
+    suites: Array<{ app: string; suiteId: number; conclusion: string }>;
+  } | null;
   /** Who merged the pull request and who approved it (each reviewer's latest verdict), and the merge commit; null unless merged. */
-  approved: { by: string; at: string; approvals: Array<{ login: string; commitId: string | null }>; mergeCommitSha: string | null } | null;
+  approved: {
+    by: string;
+    at: string;
+    approvals: Array<{ login: string; commitId: string | null }>;
+    mergeCommitSha: string | null;
+  } | null;
   /** What changed: the branch, the pull request and the commit SHAs the records name. */
-  implemented: { branch: string | null; baseSha: string | null; headSha: string | null; prNumber: number | null; prUrl: string | null; commits: string[] };
+  implemented: {
+    branch: string | null;
+    baseSha: string | null;
+    headSha: string | null;
+    prNumber: number | null;
+    prUrl: string | null;
+    commits: string[];
+  };
   /** Where the evidence is and whether it verified. */
-  evidence: { records: number; firstSeq: number | null; lastSeq: number | null; lastHash: string | null; artifacts: number; verified: boolean; problem: string | null; api: string };
+  evidence: {
+    records: number;
+    firstSeq: number | null;
+    lastSeq: number | null;
+    lastHash: string | null;
+    artifacts: number;
+    verified: boolean;
+    problem: string | null;
+    api: string;
+  };
 }
 
 // Payload fields whose values are commit SHAs (effect evidence: the plan commit, agent pushes, the merge).
@@ -37,20 +62,35 @@ function integer(value: unknown): number | null {
 }
 
 function payloadOf(record: ChainRecord): Record<string, unknown> {
-  return record.payload !== null && typeof record.payload === "object" ? (record.payload as Record<string, unknown>) : {};
+  return record.payload !== null && typeof record.payload === "object"
+    ? (record.payload as Record<string, unknown>)
+    : {};
 }
 
 /** Summarise a task's evidence from its row (JSON, column names), its records and their verification. Pure. */
-export function summarizeEvidence(task: Record<string, unknown>, records: readonly ChainRecord[], verification: TaskVerification, artifactCount: number): EvidenceSummary {
+export function summarizeEvidence(
+  task: Record<string, unknown>,
+  records: readonly ChainRecord[],
+  verification: TaskVerification,
+  artifactCount: number,
+): EvidenceSummary {
   const taskId = text(task.id) ?? verification.taskId;
   const authorisation = records.find((record) => record.kind === "effect.authorize_trigger");
   const merge = records.find((record) => record.kind === "task.transition" && payloadOf(record).to === "merged");
   const mergeRecord = records.find((record) => record.kind === "effect.record_merge");
   const finalHead = text(task.head_sha);
   const suites = records
-    .filter((record) => record.kind === "ci.suite_completed" && finalHead !== null && payloadOf(record).headSha === finalHead)
-    .map((record) => ({ app: String(payloadOf(record).app), suiteId: Number(payloadOf(record).suiteId), conclusion: String(payloadOf(record).conclusion) }));
-  const verdict = records.filter((record) => record.kind === "effect.collect_ci_result" && payloadOf(record).sha === finalHead).at(-1);
+    .filter(
+      (record) => record.kind === "ci.suite_completed" && finalHead !== null && payloadOf(record).headSha === finalHead,
+    )
+    .map((record) => ({
+      app: String(payloadOf(record).app),
+      suiteId: Number(payloadOf(record).suiteId),
+      conclusion: String(payloadOf(record).conclusion),
+    }));
+  const verdict = records
+    .filter((record) => record.kind === "effect.collect_ci_result" && payloadOf(record).sha === finalHead)
+    .at(-1);
   const commits = new Set<string>();
   for (const record of records) {
     const payload = payloadOf(record);
@@ -72,12 +112,18 @@ export function summarizeEvidence(task: Record<string, unknown>, records: readon
       role: authorisation ? text(payloadOf(authorisation).role) : null,
       label: text(task.trigger_label),
     },
-    tested: suites.length === 0 && !verdict ? null : { headSha: finalHead, verdict: verdict ? text(payloadOf(verdict).verdict) : null, suites },
+    tested:
+      suites.length === 0 && !verdict
+        ? null
+        : { headSha: finalHead, verdict: verdict ? text(payloadOf(verdict).verdict) : null, suites },
     approved: merge
       ? {
           by: merge.actor,
           at: merge.createdAt,
-          approvals: ((mergeRecord ? payloadOf(mergeRecord).approvals : []) as Array<{ login: string; commitId: string | null }> | undefined ?? []).map((approval) => ({ login: approval.login, commitId: approval.commitId ?? null })),
+          approvals: (
+            ((mergeRecord ? payloadOf(mergeRecord).approvals : []) as
+              Array<{ login: string; commitId: string | null }> | undefined) ?? []
+          ).map((approval) => ({ login: approval.login, commitId: approval.commitId ?? null })),
           mergeCommitSha: mergeRecord ? text(payloadOf(mergeRecord).mergeCommitSha) : null,
         }
       : null,

@@ -43,7 +43,11 @@ const DEFAULT_PAGE_SIZE = 1000;
  */
 export async function verifyDatabase(sql: SqlClient, options: VerifyDatabaseOptions): Promise<DatabaseVerification> {
   const run = (tx: SqlClient) => walkTrail(tx, options);
-  if ("begin" in sql) return (await (sql as postgres.Sql).begin("isolation level repeatable read read only", run)) as DatabaseVerification;
+  if ("begin" in sql)
+    return (await (sql as postgres.Sql).begin(
+      "isolation level repeatable read read only",
+      run,
+    )) as DatabaseVerification;
   return run(sql);
 }
 
@@ -57,7 +61,12 @@ async function walkTrail(sql: SqlClient, options: VerifyDatabaseOptions): Promis
     records: 0,
     head: null,
     artifacts: { checked: 0, storeChecked: options.artifacts !== null },
-    checkpoints: { total: checkpoints.length, matched: 0, signaturesChecked: options.publicKeys !== null, latestSeq: checkpoints.at(-1)?.seq ?? null },
+    checkpoints: {
+      total: checkpoints.length,
+      matched: 0,
+      signaturesChecked: options.publicKeys !== null,
+      latestSeq: checkpoints.at(-1)?.seq ?? null,
+    },
     failure: null,
     warnings: [],
   };
@@ -78,7 +87,9 @@ async function walkTrail(sql: SqlClient, options: VerifyDatabaseOptions): Promis
     for (const record of page) {
       if (record.seq >= brokenAt) break;
       const checkpoint = checkpointAt.get(record.seq);
-      const problem = (checkpoint ? checkCheckpoint(checkpoint, record, options.publicKeys) : null) ?? (await checkRecordArtifacts(record, options.artifacts, artifactStatus));
+      const problem =
+        (checkpoint ? checkCheckpoint(checkpoint, record, options.publicKeys) : null) ??
+        (await checkRecordArtifacts(record, options.artifacts, artifactStatus));
       if (problem) return fail(record.seq, problem);
       if (checkpoint) result.checkpoints.matched += 1;
       result.records += 1;
@@ -97,12 +108,16 @@ async function walkTrail(sql: SqlClient, options: VerifyDatabaseOptions): Promis
     );
   }
   if (!result.checkpoints.signaturesChecked && checkpoints.length > 0) {
-    result.warnings.push("checkpoint signatures were not checked: set CHECKPOINT_PUBLIC_KEY (or CHECKPOINT_SIGNING_KEY) to check them");
+    result.warnings.push(
+      "checkpoint signatures were not checked: set CHECKPOINT_PUBLIC_KEY (or CHECKPOINT_SIGNING_KEY) to check them",
+    );
   }
   if (!result.artifacts.storeChecked) result.warnings.push("artifacts were not checked: no artifact store");
   const unanchored = start.seq - (result.checkpoints.latestSeq ?? 0);
   if (unanchored > 0) {
-    result.warnings.push(`${unanchored} record(s) after the last checkpoint are protected by the chain only; removing them from the end would not be detected`);
+    result.warnings.push(
+      `${unanchored} record(s) after the last checkpoint are protected by the chain only; removing them from the end would not be detected`,
+    );
   }
   return result;
 }
@@ -117,10 +132,15 @@ async function loadAllCheckpoints(sql: SqlClient, pageSize: number): Promise<Sig
 }
 
 /** Whether a checkpoint is genuine and still matches the record at its `seq`; null when it does. */
-export function checkCheckpoint(checkpoint: SignedCheckpoint, record: ChainRecord, publicKeys: ReadonlyMap<string, KeyObject> | null): string | null {
+export function checkCheckpoint(
+  checkpoint: SignedCheckpoint,
+  record: ChainRecord,
+  publicKeys: ReadonlyMap<string, KeyObject> | null,
+): string | null {
   if (publicKeys) {
     const key = publicKeys.get(checkpoint.keyId);
-    if (!key) return `checkpoint at seq ${checkpoint.seq} was signed by key ${checkpoint.keyId}, which is not among the configured public keys (CHECKPOINT_PUBLIC_KEY)`;
+    if (!key)
+      return `checkpoint at seq ${checkpoint.seq} was signed by key ${checkpoint.keyId}, which is not among the configured public keys (CHECKPOINT_PUBLIC_KEY)`;
     if (!verifyCheckpointSignature(checkpoint, key)) {
       return `checkpoint at seq ${checkpoint.seq} has an invalid signature: its seq, hash or time were changed after it was signed`;
     }
@@ -132,7 +152,11 @@ export function checkCheckpoint(checkpoint: SignedCheckpoint, record: ChainRecor
 }
 
 /** Check the artifacts a record references (each address once per run); null when all are present and intact. */
-export async function checkRecordArtifacts(record: ChainRecord, store: ArtifactStore | null, seen: Map<string, ArtifactStatus>): Promise<string | null> {
+export async function checkRecordArtifacts(
+  record: ChainRecord,
+  store: ArtifactStore | null,
+  seen: Map<string, ArtifactStatus>,
+): Promise<string | null> {
   const refs = listArtifactRefs(record.payload);
   if (!refs.ok) return refs.problem;
   if (!store) return null;

@@ -26,7 +26,10 @@ export interface TaskMaterial {
  * is checked on its own: its hash from its content and `prev_hash`, and that `prev_hash` is the hash
  * of the record just before it in the chain. Pure; `predecessors` maps `seq` to the stored hash.
  */
-export function verifyTaskLinks(records: readonly ChainRecord[], predecessors: ReadonlyMap<number, string>): VerifyFailure | null {
+export function verifyTaskLinks(
+  records: readonly ChainRecord[],
+  predecessors: ReadonlyMap<number, string>,
+): VerifyFailure | null {
   for (const record of records) {
     const hash = computeRecordHash(record.prevHash, record);
     if (hash !== record.hash) {
@@ -34,26 +37,39 @@ export function verifyTaskLinks(records: readonly ChainRecord[], predecessors: R
     }
     const expected = record.seq === 1 ? GENESIS_HASH : predecessors.get(record.seq - 1);
     if (expected === undefined) {
-      return { seq: record.seq, problem: `record ${record.seq - 1}, which record ${record.seq} follows, is missing from the chain` };
+      return {
+        seq: record.seq,
+        problem: `record ${record.seq - 1}, which record ${record.seq} follows, is missing from the chain`,
+      };
     }
     if (record.prevHash !== expected) {
-      return { seq: record.seq, problem: `prev_hash ${record.prevHash} is not the hash of record ${record.seq - 1} (${expected})` };
+      return {
+        seq: record.seq,
+        problem: `prev_hash ${record.prevHash} is not the hash of record ${record.seq - 1} (${expected})`,
+      };
     }
   }
   return null;
 }
 
 /** Verify one task's records and the artifacts they reference, reading them from the database. */
-export async function verifyTask(sql: SqlClient, taskId: string, store: ArtifactStore | null): Promise<TaskVerification & TaskMaterial> {
+export async function verifyTask(
+  sql: SqlClient,
+  taskId: string,
+  store: ArtifactStore | null,
+): Promise<TaskVerification & TaskMaterial> {
   const records = await listTaskComplianceRecords(sql, taskId);
   const predecessors = await findRecordHashes(
     sql,
     records.filter((record) => record.seq > 1).map((record) => record.seq - 1),
   );
   const linkFailure = verifyTaskLinks(records, predecessors);
-  const artifacts = store ? await checkArtifacts(records, store) : { seen: new Map<string, ArtifactStatus>(), failure: null };
+  const artifacts = store
+    ? await checkArtifacts(records, store)
+    : { seen: new Map<string, ArtifactStatus>(), failure: null };
   // The earlier of the two problems is the one to name.
-  const failure = [linkFailure, artifacts.failure].filter((entry) => entry !== null).sort((a, b) => a.seq - b.seq)[0] ?? null;
+  const failure =
+    [linkFailure, artifacts.failure].filter((entry) => entry !== null).sort((a, b) => a.seq - b.seq)[0] ?? null;
   return {
     ok: failure === null,
     taskId,
@@ -65,7 +81,10 @@ export async function verifyTask(sql: SqlClient, taskId: string, store: Artifact
   };
 }
 
-async function checkArtifacts(records: readonly ChainRecord[], store: ArtifactStore): Promise<{ seen: Map<string, ArtifactStatus>; failure: VerifyFailure | null }> {
+async function checkArtifacts(
+  records: readonly ChainRecord[],
+  store: ArtifactStore,
+): Promise<{ seen: Map<string, ArtifactStatus>; failure: VerifyFailure | null }> {
   const seen = new Map<string, ArtifactStatus>();
   let failure: VerifyFailure | null = null;
   for (const record of records) {

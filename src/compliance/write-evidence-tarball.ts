@@ -16,7 +16,11 @@ export function buildTarballRoot(taskId: string): string {
  * `<root>/artifacts/<sha256>` for every artifact that is present and intact. The files are staged in
  * a private temporary folder, which is removed afterwards; every entry carries the bundle's time.
  */
-export async function writeEvidenceTarball(bundle: EvidenceBundle, store: ArtifactStore | null, destination: Writable): Promise<void> {
+export async function writeEvidenceTarball(
+  bundle: EvidenceBundle,
+  store: ArtifactStore | null,
+  destination: Writable,
+): Promise<void> {
   const staging = await mkdtemp(join(tmpdir(), "foreman-bundle-"));
   try {
     const root = buildTarballRoot(String(bundle.task.id ?? bundle.verification.taskId));

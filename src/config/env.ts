@@ -41,7 +41,11 @@ const pemKey = (load: (pem: string) => unknown) =>
  * Secrets accept `NAME_FILE` (a path whose contents are the value), the Docker/Kubernetes convention.
  */
 export const Env = z.object({
-  APP_ID: z.coerce.number().int().positive({ error: "must be the numeric App ID from the app's settings page" }).optional(),
+  APP_ID: z.coerce
+    .number()
+    .int()
+    .positive({ error: "must be the numeric App ID from the app's settings page" })
+    .optional(),
   PRIVATE_KEY: optionalText,
   PRIVATE_KEY_PATH: optionalText,
   WEBHOOK_SECRET: optionalText,
@@ -53,15 +57,26 @@ export const Env = z.object({
   GHE_PROTOCOL: z.enum(["https", "http"], { error: "must be https or http" }).default("https"),
   HOST: z.string().default("0.0.0.0"),
   // 0 lets the system choose a free port (tests do; the bound port is logged and is `server.port`).
-  PORT: z.coerce.number().int().min(0, { error: "must be a TCP port, 0-65535 (0: any free port)" }).max(65535, { error: "must be a TCP port, 0-65535 (0: any free port)" }).default(3000),
+  PORT: z.coerce
+    .number()
+    .int()
+    .min(0, { error: "must be a TCP port, 0-65535 (0: any free port)" })
+    .max(65535, { error: "must be a TCP port, 0-65535 (0: any free port)" })
+    .default(3000),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   LOG_FORMAT: z.enum(["json", "pretty"], { error: "must be json or pretty" }).optional(),
   NODE_ENV: z.string().default("development"),
   DATABASE_URL: optionalText.refine((url) => url === undefined || /^postgres(ql)?:\/\//.test(url), {
-    error: "must be a postgres:// URL, e.g. postgres://foreman@db:5432/foreman (or unset it to use the embedded PostgreSQL)",
+    error:
+      "must be a postgres:// URL, e.g. postgres://foreman@db:5432/foreman (or unset it to use the embedded PostgreSQL)",
   }),
   DATA_DIR: z.string().default("./data"),
-  EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535, { error: "must be a TCP port, 1-65535" }).default(5488),
+  EMBEDDED_POSTGRES_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535, { error: "must be a TCP port, 1-65535" })
+    .default(5488),
   PRODUCTION_MODE: z.stringbool({ error: "must be true or false" }).default(false),
   ALLOWED_REPOS: repoList,
   WORKER_CONCURRENCY: positiveInt(8),
@@ -84,7 +99,10 @@ export const Env = z.object({
   MAX_JOBS_PER_REPO: positiveInt(2),
   WORKSPACE_DIR: optionalText,
   KEEP_FAILED_WORKSPACE_MINUTES: z.coerce.number().int().min(0).default(60),
-  DEFAULT_AGENT: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "must be a profile name such as claude-code" }).default("claude-code"),
+  DEFAULT_AGENT: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "must be a profile name such as claude-code" })
+    .default("claude-code"),
   AGENT_PROFILES_FILE: optionalText,
   AGENT_ENV_ALLOWLIST: optionalText,
   PUBLIC_URL: z.url({ error: "must be the URL people reach Foreman at, e.g. https://foreman.example.com" }).optional(),
@@ -93,7 +111,9 @@ export const Env = z.object({
   CHECKPOINT_PUBLIC_KEY: pemKey(loadPublicKeys),
   CHECKPOINT_EVERY_RECORDS: positiveInt(100),
   CHECKPOINT_EVERY_MINUTES: positiveInt(15),
-  CHECKPOINT_PUBLISH_URL: z.url({ error: "must be a URL such as https://transparency.example.com/foreman/checkpoints" }).optional(),
+  CHECKPOINT_PUBLISH_URL: z
+    .url({ error: "must be a URL such as https://transparency.example.com/foreman/checkpoints" })
+    .optional(),
   CHANGE_HOOK_URL: z.url({ error: "must be a URL such as https://change.example.com/hooks/foreman" }).optional(),
   CHANGE_HOOK_SECRET: optionalText,
 });
@@ -105,7 +125,14 @@ export type Env = z.infer<typeof Env> & {
 };
 
 /** Variables the built-in agent profiles ask for; forwarded to agents unless AGENT_ENV_ALLOWLIST says otherwise. */
-export const DEFAULT_AGENT_ENV = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "LLM_API_KEY", "LLM_MODEL", "WINDSURF_TOKEN"] as const;
+export const DEFAULT_AGENT_ENV = [
+  "ANTHROPIC_API_KEY",
+  "OPENAI_API_KEY",
+  "GEMINI_API_KEY",
+  "LLM_API_KEY",
+  "LLM_MODEL",
+  "WINDSURF_TOKEN",
+] as const;
 
 /** Start-up refused: each line names a variable, what is wrong, and how to fix it. */
 export class EnvError extends Error {
@@ -115,7 +142,14 @@ export class EnvError extends Error {
   }
 }
 
-const SECRET_NAMES = ["PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL", "CHECKPOINT_SIGNING_KEY", "CHECKPOINT_PUBLIC_KEY", "CHANGE_HOOK_SECRET"] as const;
+const SECRET_NAMES = [
+  "PRIVATE_KEY",
+  "WEBHOOK_SECRET",
+  "DATABASE_URL",
+  "CHECKPOINT_SIGNING_KEY",
+  "CHECKPOINT_PUBLIC_KEY",
+  "CHANGE_HOOK_SECRET",
+] as const;
 
 /** Parse the environment once at start-up; throws EnvError listing every problem. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
@@ -125,18 +159,26 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.join(".");
-      const shown = (SECRET_NAMES as readonly string[]).includes(name) ? "(hidden)" : JSON.stringify(resolved[name] ?? "");
+      const shown = (SECRET_NAMES as readonly string[]).includes(name)
+        ? "(hidden)"
+        : JSON.stringify(resolved[name] ?? "");
       problems.push(`${name}=${shown}: ${issue.message}`);
     }
   }
   if (parsed.success) problems.push(...checkCombinations(parsed.data));
   if (problems.length > 0) throw new EnvError(problems);
-  const names = parsed.data!.AGENT_ENV_ALLOWLIST?.split(",").map((name) => name.trim()).filter(Boolean) ?? [...DEFAULT_AGENT_ENV];
+  const names = parsed
+    .data!.AGENT_ENV_ALLOWLIST?.split(",")
+    .map((name) => name.trim())
+    .filter(Boolean) ?? [...DEFAULT_AGENT_ENV];
   const agentSecrets = Object.fromEntries(names.flatMap((name) => (resolved[name] ? [[name, resolved[name]!]] : [])));
   return { ...parsed.data!, agentSecrets };
 }
 
-function resolveSecretFiles(source: Record<string, string | undefined>, problems: string[]): Record<string, string | undefined> {
+function resolveSecretFiles(
+  source: Record<string, string | undefined>,
+  problems: string[],
+): Record<string, string | undefined> {
   const resolved = { ...source };
   for (const name of SECRET_NAMES) {
     const path = source[`${name}_FILE`];
@@ -148,7 +190,9 @@ function resolveSecretFiles(source: Record<string, string | undefined>, problems
     try {
       resolved[name] = readFileSync(path, "utf8").trim();
     } catch (error) {
-      problems.push(`${name}_FILE=${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? "error"}); point it at a readable file`);
+      problems.push(
+        `${name}_FILE=${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? "error"}); point it at a readable file`,
+      );
     }
   }
   return resolved;
@@ -158,29 +202,45 @@ function checkCombinations(env: z.infer<typeof Env>): string[] {
   const problems: string[] = [];
   const hasKey = env.PRIVATE_KEY !== undefined || env.PRIVATE_KEY_PATH !== undefined;
   if (env.APP_ID !== undefined && !hasKey) {
-    problems.push("PRIVATE_KEY: APP_ID is set but no private key is; set PRIVATE_KEY (or PRIVATE_KEY_PATH) to the app's .pem key");
+    problems.push(
+      "PRIVATE_KEY: APP_ID is set but no private key is; set PRIVATE_KEY (or PRIVATE_KEY_PATH) to the app's .pem key",
+    );
   }
   if (env.APP_ID === undefined && hasKey) {
     problems.push("APP_ID: a private key is set but APP_ID is not; set APP_ID to the app's numeric ID");
   }
   if (env.APP_ID !== undefined && env.WEBHOOK_SECRET === undefined) {
-    problems.push("WEBHOOK_SECRET: required once the app is registered; set it to the webhook secret from the app's settings");
+    problems.push(
+      "WEBHOOK_SECRET: required once the app is registered; set it to the webhook secret from the app's settings",
+    );
   }
   if (env.PRODUCTION_MODE && env.ALLOWED_REPOS.length === 0) {
-    problems.push("ALLOWED_REPOS: PRODUCTION_MODE=true acts only on listed repos, and none are listed; set ALLOWED_REPOS=owner/name,…");
+    problems.push(
+      "ALLOWED_REPOS: PRODUCTION_MODE=true acts only on listed repos, and none are listed; set ALLOWED_REPOS=owner/name,…",
+    );
   }
   if (env.CHANGE_HOOK_URL !== undefined && env.CHANGE_HOOK_SECRET === undefined) {
-    problems.push("CHANGE_HOOK_SECRET: CHANGE_HOOK_URL is set but no secret to sign the hook with; set CHANGE_HOOK_SECRET (or CHANGE_HOOK_SECRET_FILE)");
+    problems.push(
+      "CHANGE_HOOK_SECRET: CHANGE_HOOK_URL is set but no secret to sign the hook with; set CHANGE_HOOK_SECRET (or CHANGE_HOOK_SECRET_FILE)",
+    );
   }
   if (env.CHECKPOINT_PUBLISH_URL !== undefined && env.CHECKPOINT_SIGNING_KEY === undefined) {
-    problems.push("CHECKPOINT_SIGNING_KEY: CHECKPOINT_PUBLISH_URL is set but checkpoints are not signed; set CHECKPOINT_SIGNING_KEY (see `foreman keys generate`)");
+    problems.push(
+      "CHECKPOINT_SIGNING_KEY: CHECKPOINT_PUBLISH_URL is set but checkpoints are not signed; set CHECKPOINT_SIGNING_KEY (see `foreman keys generate`)",
+    );
   }
   return problems;
 }
 
 /** Secret values that must never appear in a log line (the logger redacts them at the stream). */
 export function listSecretValues(env: Env): string[] {
-  const values = [env.WEBHOOK_SECRET, env.PRIVATE_KEY, env.CHANGE_HOOK_SECRET, env.CHECKPOINT_SIGNING_KEY, ...Object.values(env.agentSecrets)];
+  const values = [
+    env.WEBHOOK_SECRET,
+    env.PRIVATE_KEY,
+    env.CHANGE_HOOK_SECRET,
+    env.CHECKPOINT_SIGNING_KEY,
+    ...Object.values(env.agentSecrets),
+  ];
   if (env.DATABASE_URL) {
     const password = new URL(env.DATABASE_URL).password;
     if (password) values.push(password, decodeURIComponent(password));

@@ -13,7 +13,10 @@ export function loadAgentProfiles(path: string | undefined): Record<string, Agen
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new Error(`AGENT_PROFILES_FILE=${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? "error"}); point it at a readable YAML file`, { cause: error });
+    throw new Error(
+      `AGENT_PROFILES_FILE=${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? "error"}); point it at a readable YAML file`,
+      { cause: error },
+    );
   }
   const parsed = AppProfiles.safeParse(parse(text) ?? {});
   if (!parsed.success) {

@@ -7,7 +7,11 @@ import { TaskType, type TaskConfig } from "../workflow/task.js";
 export { REPO_CONFIG_PATH };
 
 const TASK_TYPES = Object.values(TaskType);
-const labelName = z.string({ error: "must be a label name (text)" }).trim().min(1, { error: "must be a non-empty label name" }).max(50, { error: "must be at most 50 characters (GitHub's label limit)" });
+const labelName = z
+  .string({ error: "must be a label name (text)" })
+  .trim()
+  .min(1, { error: "must be a non-empty label name" })
+  .max(50, { error: "must be at most 50 characters (GitHub's label limit)" });
 
 const pipelineSteps = z
   .array(z.enum(PIPELINE_ROLES, { error: `must be one of ${PIPELINE_ROLES.join(", ")}` }))
@@ -46,7 +50,10 @@ export const RepoConfig = z
       .default({}),
     budgets: z
       .strictObject({
-        agentMinutes: z.number().positive({ error: "must be a number of minutes above 0" }).default(DEFAULT_TASK_CONFIG.budgets.agentMinutes),
+        agentMinutes: z
+          .number()
+          .positive({ error: "must be a number of minutes above 0" })
+          .default(DEFAULT_TASK_CONFIG.budgets.agentMinutes),
         tokens: z.number().int().positive().nullable().default(null),
         costUsd: z.number().positive().nullable().default(null),
       })
@@ -55,20 +62,53 @@ export const RepoConfig = z
     mode: z.enum(["normal", "shadow"], { error: "must be normal or shadow" }).default("normal"),
     /** The steps, in order: one list for every task type, or lists by type with `default` for the rest. */
     pipeline: z
-      .union([pipelineSteps, z.strictObject(Object.fromEntries([...TASK_TYPES, "default"].map((key) => [key, pipelineSteps.optional()])))], {
-        error: `must be a list of roles (${PIPELINE_ROLES.join(", ")}) or a mapping from task type (${TASK_TYPES.join(", ")}, default) to such a list`,
-      })
-      .transform((value) => (Array.isArray(value) ? { default: value } : { default: DEFAULT_TASK_CONFIG.pipeline.default, ...value }))
+      .union(
+        [
+          pipelineSteps,
+          z.strictObject(Object.fromEntries([...TASK_TYPES, "default"].map((key) => [key, pipelineSteps.optional()]))),
+        ],
+        {
+          error: `must be a list of roles (${PIPELINE_ROLES.join(", ")}) or a mapping from task type (${TASK_TYPES.join(", ")}, default) to such a list`,
+        },
+      )
+      .transform((value) =>
+        Array.isArray(value) ? { default: value } : { default: DEFAULT_TASK_CONFIG.pipeline.default, ...value },
+      )
       .default({ default: [...DEFAULT_TASK_CONFIG.pipeline.default!] }),
     /** Per role: the agent profile it uses. */
-    roles: z.partialRecord(z.enum([...PIPELINE_ROLES, "ci_fixer"], { error: `must be a role: ${[...PIPELINE_ROLES, "ci_fixer"].join(", ")}` }), z.strictObject({ agent: ProfileName.optional() })).default({}),
-    maxReviewRevisions: z.number().int().min(0, { error: "must be 0 or more" }).max(5, { error: "must be at most 5" }).default(DEFAULT_TASK_CONFIG.maxReviewRevisions),
-    maxCiAttempts: z.number().int().min(0, { error: "must be 0 or more" }).max(10, { error: "must be at most 10" }).default(DEFAULT_TASK_CONFIG.maxCiAttempts),
+    roles: z
+      .partialRecord(
+        z.enum([...PIPELINE_ROLES, "ci_fixer"], {
+          error: `must be a role: ${[...PIPELINE_ROLES, "ci_fixer"].join(", ")}`,
+        }),
+        z.strictObject({ agent: ProfileName.optional() }),
+      )
+      .default({}),
+    maxReviewRevisions: z
+      .number()
+      .int()
+      .min(0, { error: "must be 0 or more" })
+      .max(5, { error: "must be at most 5" })
+      .default(DEFAULT_TASK_CONFIG.maxReviewRevisions),
+    maxCiAttempts: z
+      .number()
+      .int()
+      .min(0, { error: "must be 0 or more" })
+      .max(10, { error: "must be at most 10" })
+      .default(DEFAULT_TASK_CONFIG.maxCiAttempts),
     ci: z
       .strictObject({
-        apps: z.array(z.string().min(1), { error: "must be a list of app slugs (e.g. github-actions)" }).min(1).default([...DEFAULT_TASK_CONFIG.ci.apps]),
-        waitMinutes: z.number().positive({ error: "must be a number of minutes above 0" }).default(DEFAULT_TASK_CONFIG.ci.waitMinutes),
-        whenMissing: z.enum(["wait", "ready"], { error: "must be wait or ready" }).default(DEFAULT_TASK_CONFIG.ci.whenMissing),
+        apps: z
+          .array(z.string().min(1), { error: "must be a list of app slugs (e.g. github-actions)" })
+          .min(1)
+          .default([...DEFAULT_TASK_CONFIG.ci.apps]),
+        waitMinutes: z
+          .number()
+          .positive({ error: "must be a number of minutes above 0" })
+          .default(DEFAULT_TASK_CONFIG.ci.waitMinutes),
+        whenMissing: z
+          .enum(["wait", "ready"], { error: "must be wait or ready" })
+          .default(DEFAULT_TASK_CONFIG.ci.whenMissing),
       })
       .default({ ...DEFAULT_TASK_CONFIG.ci, apps: [...DEFAULT_TASK_CONFIG.ci.apps] }),
     reviewers: z
@@ -95,7 +135,10 @@ export function parseRepoConfig(text: string | null): RepoConfigResult {
   }
   const value: unknown = document.toJS() ?? {};
   if (typeof value !== "object" || Array.isArray(value)) {
-    return { ok: false, problems: ["the file must be a YAML mapping of settings (key: value), not a list or a single value"] };
+    return {
+      ok: false,
+      problems: ["the file must be a YAML mapping of settings (key: value), not a list or a single value"],
+    };
   }
   const parsed = RepoConfig.safeParse(value);
   if (parsed.success) return { ok: true, config: parsed.data };
@@ -105,7 +148,9 @@ export function parseRepoConfig(text: string | null): RepoConfigResult {
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys" && issue.path.length > 0) {
     const where = issue.path.map(String).join(".");
-    return issue.keys.map((key) => `unknown key \`${where}.${key}\`: check its spelling against the README's table of settings`).join("; ");
+    return issue.keys
+      .map((key) => `unknown key \`${where}.${key}\`: check its spelling against the README's table of settings`)
+      .join("; ");
   }
   if (issue.code === "unrecognized_keys") {
     const known = Object.keys(RepoConfig.shape);

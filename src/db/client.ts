@@ -66,7 +66,9 @@ function withPreparedStatements<T extends postgres.Sql | postgres.TransactionSql
         return (...args: unknown[]) => {
           const callback = args.at(-1) as (tx: postgres.TransactionSql) => unknown;
           const rest = args.slice(0, -1);
-          return (target as postgres.Sql).begin(...(rest as [string]), (tx: postgres.TransactionSql) => callback(withPreparedStatements(tx)));
+          return (target as postgres.Sql).begin(...(rest as [string]), (tx: postgres.TransactionSql) =>
+            callback(withPreparedStatements(tx)),
+          );
         };
       }
       const value = Reflect.get(target, property, receiver);

@@ -89,7 +89,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
  * outgoing connections), and another one when that port turns out to be taken. PostgreSQL cannot
  * bind port 0 and say which port it got, so choosing and retrying is the race-free way.
  */
-export async function startEmbeddedPostgresOnAnyPort(options: Omit<EmbeddedOptions, "port">, attempts = 5): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgresOnAnyPort(
+  options: Omit<EmbeddedOptions, "port">,
+  attempts = 5,
+): Promise<EmbeddedDatabase> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await startEmbeddedPostgres({ ...options, port: pickUnprivilegedPort() });

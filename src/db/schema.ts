@@ -1,5 +1,18 @@
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
@@ -63,7 +76,9 @@ export const webhookDeliveries = pgTable(
   (table) => [
     uniqueIndex("webhook_deliveries_delivery_id_key").on(table.deliveryId),
     uniqueIndex("webhook_deliveries_dedupe_key_key").on(table.dedupeKey),
-    index("webhook_deliveries_pending_idx").on(table.lane, table.id).where(sql`status = 'pending'`),
+    index("webhook_deliveries_pending_idx")
+      .on(table.lane, table.id)
+      .where(sql`status = 'pending'`),
   ],
 );
 
@@ -151,7 +166,9 @@ export const effects = pgTable(
     doneAt: timestamp("done_at", { withTimezone: true, mode: "date" }),
   },
   (table) => [
-    index("effects_open_idx").on(table.taskId, table.id).where(sql`status in ('pending', 'running')`),
+    index("effects_open_idx")
+      .on(table.taskId, table.id)
+      .where(sql`status in ('pending', 'running')`),
   ],
 );
 
@@ -168,7 +185,10 @@ export const complianceRecords = pgTable(
     hash: text("hash").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
   },
-  (table) => [index("compliance_records_task_idx").on(table.taskId, table.seq), uniqueIndex("compliance_records_hash_key").on(table.hash)],
+  (table) => [
+    index("compliance_records_task_idx").on(table.taskId, table.seq),
+    uniqueIndex("compliance_records_hash_key").on(table.hash),
+  ],
 );
 
 /** One container run of an agent for one step of a task: queued, leased by a replica, finished. */
@@ -182,7 +202,10 @@ export const agentJobs = pgTable(
     role: text("role").notNull(),
     profile: text("profile").notNull(),
     image: text("image"),
-    status: text("status").$type<"queued" | "running" | "succeeded" | "failed" | "cancelled">().notNull().default("queued"),
+    status: text("status")
+      .$type<"queued" | "running" | "succeeded" | "failed" | "cancelled">()
+      .notNull()
+      .default("queued"),
     attempt: integer("attempt").notNull().default(1),
     /** The branch head the job works on; the push is a fast-forward from it or nothing. */
     baseSha: text("base_sha").notNull(),
@@ -208,7 +231,9 @@ export const agentJobs = pgTable(
     createdAt: createdAt(),
   },
   (table) => [
-    index("agent_jobs_queue_idx").on(table.availableAt).where(sql`status = 'queued'`),
+    index("agent_jobs_queue_idx")
+      .on(table.availableAt)
+      .where(sql`status = 'queued'`),
     index("agent_jobs_task_idx").on(table.taskId),
   ],
 );
@@ -266,7 +291,9 @@ export const outboundHooks = pgTable(
   },
   (table) => [
     uniqueIndex("outbound_hooks_kind_key").on(table.kind, table.idempotencyKey),
-    index("outbound_hooks_due_idx").on(table.nextAt).where(sql`status = 'pending'`),
+    index("outbound_hooks_due_idx")
+      .on(table.nextAt)
+      .where(sql`status = 'pending'`),
   ],
 );
 
@@ -286,7 +313,10 @@ export const ciResults = pgTable(
     failures: jsonb("failures"),
     createdAt: createdAt(),
   },
-  (table) => [index("ci_results_task_idx").on(table.taskId, table.id), uniqueIndex("ci_results_suite_key").on(table.suiteId, table.conclusion, table.headSha)],
+  (table) => [
+    index("ci_results_task_idx").on(table.taskId, table.id),
+    uniqueIndex("ci_results_suite_key").on(table.suiteId, table.conclusion, table.headSha),
+  ],
 );
 
 /** Runtime switches an operator sets (the global pause); every change is also a compliance record. */

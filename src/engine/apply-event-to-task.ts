@@ -16,7 +16,13 @@ import { isTerminalState } from "../workflow/states.js";
 import { transition } from "../workflow/transition.js";
 import type { EngineDeps } from "./deps.js";
 import { enqueueChangeHook } from "../compliance/change-hook.js";
-import { findPreviousTriggerLabel, findWaitingTasks, insertCiResult, isRepoRed, saveDefaultBranchCi } from "../db/queries/ci-results.js";
+import {
+  findPreviousTriggerLabel,
+  findWaitingTasks,
+  insertCiResult,
+  isRepoRed,
+  saveDefaultBranchCi,
+} from "../db/queries/ci-results.js";
 import { insertInboxEvent } from "../db/queries/insert-inbox-event.js";
 import { buildIssueLane } from "../db/queries/issue-lane.js";
 
@@ -31,7 +37,8 @@ function buildLookup(event: DomainEvent): TaskLookup | null {
   if (event.type === EventType.checkSuiteCompleted) {
     return event.headBranch === null ? null : { by: "branch", repoId: event.repo.id, branch: event.headBranch };
   }
-  if (event.type === EventType.commandReceived && event.onPullRequest) return { by: "pull_request", repoId: event.repo.id, prNumber: event.issue.number };
+  if (event.type === EventType.commandReceived && event.onPullRequest)
+    return { by: "pull_request", repoId: event.repo.id, prNumber: event.issue.number };
   if ("issue" in event) return { by: "issue", repoId: event.repo.id, issueNumber: event.issue.number };
   return { by: "pull_request", repoId: event.repo.id, prNumber: event.prNumber };
 }
@@ -64,7 +71,8 @@ export async function applyEventToTask(
     row = await findTaskForUpdate(tx, { by: "issue_latest", repoId: event.repo.id, issueNumber: event.issue.number });
   }
   const task = row ? toTask(row) : null;
-  const knownTriggerLabels = task === null && "repo" in event && needsKnownLabels(event) ? await findKnownTriggerLabels(tx, event.repo.id) : [];
+  const knownTriggerLabels =
+    task === null && "repo" in event && needsKnownLabels(event) ? await findKnownTriggerLabels(tx, event.repo.id) : [];
   const now = deps.now();
   // What GitHub reported is recorded whether or not it moves a task: CI results, reviews, commands.
   extra = [...extra, ...(await recordObservation(tx, event, task, deps))];
@@ -74,14 +82,19 @@ export async function applyEventToTask(
     knownTriggerLabels,
     repoRed: event.type === EventType.triggerChecked && task !== null ? await isRepoRed(tx, task.repo.id) : false,
     previousTriggerLabel:
-      task === null && event.type === EventType.commandReceived && event.command === "retry" ? await findPreviousTriggerLabel(tx, event.repo.id, event.issue.number) : null,
+      task === null && event.type === EventType.commandReceived && event.command === "retry"
+        ? await findPreviousTriggerLabel(tx, event.repo.id, event.issue.number)
+        : null,
   };
   const { next, effects } = transition(task, event, now, facts);
   if (next === null || (next === task && effects.length === 0)) {
     if (extra.length > 0) await appendComplianceRecords(tx, extra);
     return;
   }
-  deps.log.info({ taskId: next.id, deliveryId: origin.deliveryId, event: event.type, from: task?.state ?? null, to: next.state }, "task transition");
+  deps.log.info(
+    { taskId: next.id, deliveryId: origin.deliveryId, event: event.type, from: task?.state ?? null, to: next.state },
+    "task transition",
+  );
   const record: NewComplianceRecord = {
     taskId: next.id,
     kind: "task.transition",
@@ -108,7 +121,11 @@ export async function applyEventToTask(
   const ended = isTerminalState(next.state) && (task === null || !isTerminalState(task.state));
   if (ended && task !== null) await skipHeldEffects(tx, next.id);
   await Promise.all([
-    task === null || row === null ? insertTask(tx, next) : saved === null ? null : saveTask(tx, next, Number(row.version)),
+    task === null || row === null
+      ? insertTask(tx, next)
+      : saved === null
+        ? null
+        : saveTask(tx, next, Number(row.version)),
     insertEffects(tx, next.id, outbox, deps.displayDelayMs ?? 0),
     ...effects.filter(isInternalEffect).map((effect) => applyInternalEffect(tx, next, effect, deps)),
     appendComplianceRecords(tx, [...extra, record]),
@@ -131,7 +148,11 @@ async function applyInternalEffect(
     // A timer is a delayed event in the task's own lane, so it never holds up the issue's events.
     const event: DomainEvent = { type: EventType.ciWaitExpired, taskId: task.id, sha: effect.sha };
     const id = `timer:ci:${task.id}:${effect.sha}`;
-    await insertInboxEvent(tx, { deliveryId: id, dedupeKey: id, source: "effect", eventName: event.type, lane: `timer:${task.id}`, event }, effect.afterMs);
+    await insertInboxEvent(
+      tx,
+      { deliveryId: id, dedupeKey: id, source: "effect", eventName: event.type, lane: `timer:${task.id}`, event },
+      effect.afterMs,
+    );
     return;
   }
   // A role may have its own agent (`roles: { reviewer: { agent: … } }`); else the repo's, else the operator's.
@@ -143,31 +164,115 @@ async function applyInternalEffect(
  * Record what GitHub reported, in the same transaction: every completed check suite (and the default
  * branch's CI for red mode, waking waiting tasks when it turns green), every review, every command.
  */
-async function recordObservation(tx: SqlClient, event: DomainEvent, task: Task | null, deps: EngineDeps): Promise<NewComplianceRecord[]> {
+async function recordObservation(
+  tx: SqlClient,
+  event: DomainEvent,
+  task: Task | null,
+  deps: EngineDeps,
+): Promise<NewComplianceRecord[]> {
   const createdAt = deps.now();
   switch (event.type) {
     case EventType.checkSuiteCompleted: {
       const onHead = task !== null && task.headSha === event.headSha;
-      await insertCiResult(tx, { repoId: event.repo.id, taskId: task?.id ?? null, suiteId: event.suiteId, headSha: event.headSha, headBranch: event.headBranch, app: event.app, conclusion: event.conclusion });
+      await insertCiResult(tx, {
+        repoId: event.repo.id,
+        taskId: task?.id ?? null,
+        suiteId: event.suiteId,
+        headSha: event.headSha,
+        headBranch: event.headBranch,
+        app: event.app,
+        conclusion: event.conclusion,
+      });
       if (event.headBranch === event.repo.defaultBranch && event.appId !== deps.appId) {
         const conclusion = ["success", "neutral", "skipped"].includes(event.conclusion) ? "success" : "failure";
-        const { turnedGreen } = await saveDefaultBranchCi(tx, { id: event.repo.id, installationId: event.repo.installationId, fullName: `${event.repo.owner}/${event.repo.name}` }, event.headSha, conclusion);
+        const { turnedGreen } = await saveDefaultBranchCi(
+          tx,
+          {
+            id: event.repo.id,
+            installationId: event.repo.installationId,
+            fullName: `${event.repo.owner}/${event.repo.name}`,
+          },
+          event.headSha,
+          conclusion,
+        );
         if (turnedGreen) {
           for (const waiting of await findWaitingTasks(tx, event.repo.id)) {
             const green: DomainEvent = { type: EventType.repoTurnedGreen, taskId: waiting.id };
             const id = `green:${waiting.id}:${event.suiteId}`;
-            await insertInboxEvent(tx, { deliveryId: id, dedupeKey: id, source: "effect", eventName: green.type, lane: buildIssueLane(event.repo.id, waiting.issueNumber), event: green });
+            await insertInboxEvent(tx, {
+              deliveryId: id,
+              dedupeKey: id,
+              source: "effect",
+              eventName: green.type,
+              lane: buildIssueLane(event.repo.id, waiting.issueNumber),
+              event: green,
+            });
           }
         }
       }
-      return [{ taskId: task?.id ?? null, kind: "ci.suite_completed", actor: event.app, payload: { repoId: event.repo.id, suiteId: event.suiteId, headSha: event.headSha, headBranch: event.headBranch, app: event.app, conclusion: event.conclusion, onTaskHead: onHead }, createdAt }];
+      return [
+        {
+          taskId: task?.id ?? null,
+          kind: "ci.suite_completed",
+          actor: event.app,
+          payload: {
+            repoId: event.repo.id,
+            suiteId: event.suiteId,
+            headSha: event.headSha,
+            headBranch: event.headBranch,
+            app: event.app,
+            conclusion: event.conclusion,
+            onTaskHead: onHead,
+          },
+          createdAt,
+        },
+      ];
     }
     case EventType.pullRequestReviewSubmitted:
-      return [{ taskId: task?.id ?? null, kind: "review.submitted", actor: event.sender, payload: { repoId: event.repo.id, prNumber: event.prNumber, reviewId: event.reviewId, state: event.state, commitId: event.commitId, bot: event.senderIsBot }, createdAt }];
+      return [
+        {
+          taskId: task?.id ?? null,
+          kind: "review.submitted",
+          actor: event.sender,
+          payload: {
+            repoId: event.repo.id,
+            prNumber: event.prNumber,
+            reviewId: event.reviewId,
+            state: event.state,
+            commitId: event.commitId,
+            bot: event.senderIsBot,
+          },
+          createdAt,
+        },
+      ];
     case EventType.commandReceived:
-      return [{ taskId: task?.id ?? null, kind: "command.received", actor: event.sender, payload: { repoId: event.repo.id, issueNumber: event.issue.number, command: event.command, commentId: event.commentId, onPullRequest: event.onPullRequest }, createdAt }];
+      return [
+        {
+          taskId: task?.id ?? null,
+          kind: "command.received",
+          actor: event.sender,
+          payload: {
+            repoId: event.repo.id,
+            issueNumber: event.issue.number,
+            command: event.command,
+            commentId: event.commentId,
+            onPullRequest: event.onPullRequest,
+          },
+          createdAt,
+        },
+      ];
     case EventType.pullRequestSynchronized:
-      return event.senderIsBot || task === null ? [] : [{ taskId: task.id, kind: "branch.pushed_by_human", actor: event.sender, payload: { prNumber: event.prNumber, headSha: event.headSha }, createdAt }];
+      return event.senderIsBot || task === null
+        ? []
+        : [
+            {
+              taskId: task.id,
+              kind: "branch.pushed_by_human",
+              actor: event.sender,
+              payload: { prNumber: event.prNumber, headSha: event.headSha },
+              createdAt,
+            },
+          ];
     default:
       return [];
   }

@@ -21,7 +21,14 @@ export async function deliverTaskEvent(
   records: NewComplianceRecord[],
 ): Promise<"applied" | "queued" | "duplicate"> {
   const lane = buildIssueLane(task.repo.id, task.issueNumber);
-  const stored = await insertTaskEvent(tx, { deliveryId, dedupeKey: deliveryId, source: "effect", eventName: event.type, lane, event });
+  const stored = await insertTaskEvent(tx, {
+    deliveryId,
+    dedupeKey: deliveryId,
+    source: "effect",
+    eventName: event.type,
+    lane,
+    event,
+  });
   if (stored === "apply") {
     await applyEventToTask(tx, event, { deliveryId, eventName: event.type }, deps, records);
     return "applied";

@@ -91,9 +91,17 @@ export class JobRunner {
     for (const stale of await findStaleAgentJobs(sql)) {
       if (stale.attempt < this.deps.maxAttempts) {
         this.deps.engine.log.warn({ jobId: stale.id, taskId: stale.taskId }, "agent job lost its runner; queued again");
-        await requeueAgentJob(sql, { id: stale.id, baseSha: stale.baseSha, delayMs: 0, reason: "the runner stopped while the job ran" });
+        await requeueAgentJob(sql, {
+          id: stale.id,
+          baseSha: stale.baseSha,
+          delayMs: 0,
+          reason: "the runner stopped while the job ran",
+        });
       } else {
-        this.deps.engine.log.error({ jobId: stale.id, taskId: stale.taskId }, "agent job lost its runner on its last attempt; failing it");
+        this.deps.engine.log.error(
+          { jobId: stale.id, taskId: stale.taskId },
+          "agent job lost its runner on its last attempt; failing it",
+        );
         await this.#failLostJob(stale.id, stale.taskId, stale.attempt);
       }
     }
@@ -104,16 +112,27 @@ export class JobRunner {
         // installation sharing the Docker host (staging beside production) is left alone.
         const orphans = await runner.listOrphans(await findLiveAgentJobIds(sql));
         const jobIdOf = (label: string) => label.replace(/-\d+$/, "");
-        const known = await findKnownAgentJobIds(sql, orphans.map((orphan) => jobIdOf(orphan.jobId)));
-        const ours = orphans.filter((orphan) => orphan.replica === this.deps.engine.replicaId || known.has(jobIdOf(orphan.jobId)));
-        for (const orphan of ours) await runner.remove({ containerId: orphan.containerId, taskId: orphan.taskId, jobId: orphan.jobId });
+        const known = await findKnownAgentJobIds(
+          sql,
+          orphans.map((orphan) => jobIdOf(orphan.jobId)),
+        );
+        const ours = orphans.filter(
+          (orphan) => orphan.replica === this.deps.engine.replicaId || known.has(jobIdOf(orphan.jobId)),
+        );
+        for (const orphan of ours)
+          await runner.remove({ containerId: orphan.containerId, taskId: orphan.taskId, jobId: orphan.jobId });
         if (ours.length > 0) this.deps.engine.log.warn({ count: ours.length }, "removed orphaned agent containers");
       } catch (error) {
         // Foreman still serves webhooks without Docker; jobs then fail on the issue, saying Docker is unreachable.
-        this.deps.engine.log.warn({ err: error }, "the Docker daemon is unreachable: agent jobs cannot run until it is (see DOCKER_HOST)");
+        this.deps.engine.log.warn(
+          { err: error },
+          "the Docker daemon is unreachable: agent jobs cannot run until it is (see DOCKER_HOST)",
+        );
       }
     }
-    const swept = await sweepWorkspaces(this.deps.workspaceDir, this.deps.engine.now(), { liveJobIds: await findLiveAgentJobIds(sql) });
+    const swept = await sweepWorkspaces(this.deps.workspaceDir, this.deps.engine.now(), {
+      liveJobIds: await findLiveAgentJobIds(sql),
+    });
     if (swept.length > 0) this.deps.engine.log.info({ count: swept.length }, "removed expired agent workspaces");
   }
 
@@ -125,10 +144,36 @@ export class JobRunner {
       if (!row) return;
       const task = toTask(row);
       const usage = { durationMs: 0, tokens: 0, costUsd: 0 };
-      await finishAgentJob(tx, { id: jobId, status: "failed", image: null, exitCode: null, failureCode: "INFRA_CONTAINER_LOST", failureMessage: message, result: null, usage, prompt: null, promptSha256: null, log: null, pushedSha: null });
-      await deliverTaskEvent(tx, engine, task, { type: EventType.jobFailed, taskId, jobId, code: "INFRA_CONTAINER_LOST", message, logTail: "", usage }, `job:${jobId}:finished`, [
-        { taskId, kind: "agent_job.finished", actor: "foreman[app]", payload: { jobId, status: "failed", failureCode: "INFRA_CONTAINER_LOST", attempt }, createdAt: engine.now() },
-      ]);
+      await finishAgentJob(tx, {
+        id: jobId,
+        status: "failed",
+        image: null,
+        exitCode: null,
+        failureCode: "INFRA_CONTAINER_LOST",
+        failureMessage: message,
+        result: null,
+        usage,
+        prompt: null,
+        promptSha256: null,
+        log: null,
+        pushedSha: null,
+      });
+      await deliverTaskEvent(
+        tx,
+        engine,
+        task,
+        { type: EventType.jobFailed, taskId, jobId, code: "INFRA_CONTAINER_LOST", message, logTail: "", usage },
+        `job:${jobId}:finished`,
+        [
+          {
+            taskId,
+            kind: "agent_job.finished",
+            actor: "foreman[app]",
+            payload: { jobId, status: "failed", failureCode: "INFRA_CONTAINER_LOST", attempt },
+            createdAt: engine.now(),
+          },
+        ],
+      );
     });
   }
 
@@ -172,7 +217,12 @@ export class JobRunner {
         const controller = new AbortController();
         const id = claimed.id;
         const done = runAgentStep(this.deps, claimed, controller.signal)
-          .catch((error: unknown) => engine.log.error({ err: error, jobId: id }, "agent job crashed; its lease will expire and it will run again"))
+          .catch((error: unknown) =>
+            engine.log.error(
+              { err: error, jobId: id },
+              "agent job crashed; its lease will expire and it will run again",
+            ),
+          )
           .finally(() => {
             this.#jobs.delete(id);
             this.wake();

@@ -1,5 +1,9 @@
 import type { SqlClient } from "../db/client.js";
-import { claimNextInboxEvent, hasReadyInboxEvent, type ClaimedInboxEvent } from "../db/queries/claim-next-inbox-event.js";
+import {
+  claimNextInboxEvent,
+  hasReadyInboxEvent,
+  type ClaimedInboxEvent,
+} from "../db/queries/claim-next-inbox-event.js";
 import { recordInboxEventFailure } from "../db/queries/finish-inbox-event.js";
 import { markRepositoriesRemoved, upsertInstallation, upsertRepositories } from "../db/queries/upsert-installation.js";
 import type { DirectoryEvent } from "../webhooks/adapt-installation-event.js";
@@ -34,7 +38,10 @@ export async function processNextEvent(deps: EngineDeps): Promise<boolean> {
     const failed: ClaimedInboxEvent = claimed;
     const attempt = failed.attempts + 1;
     const retryIn = attempt < MAX_EVENT_ATTEMPTS ? computeBackoffMs(attempt, deps.random, deps.retryBaseMs) : null;
-    deps.log.error({ err: error, deliveryId: failed.deliveryId, lane: failed.lane, attempt }, "processing an event failed");
+    deps.log.error(
+      { err: error, deliveryId: failed.deliveryId, lane: failed.lane, attempt },
+      "processing an event failed",
+    );
     await recordInboxEventFailure(deps.database.sql, failed.id, String((error as Error)?.message ?? error), retryIn);
     return true;
   }

@@ -53,10 +53,18 @@ interface Step {
 async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promise<Step> {
   const { sql } = deps.database;
   const task = toTask(claimed.task);
-  const log = deps.log.child({ taskId: task.id, effectId: claimed.id, effect: claimed.kind, attempt: claimed.attempts });
+  const log = deps.log.child({
+    taskId: task.id,
+    effectId: claimed.id,
+    effect: claimed.kind,
+    attempt: claimed.attempts,
+  });
 
   // An older status update is pointless when a newer one is queued: it would render the same task.
-  if ((claimed.kind === EffectKind.upsertStatusComment || claimed.kind === EffectKind.upsertCheckRun) && (await hasNewerStatusEffect(sql, task.id, claimed.id, claimed.kind))) {
+  if (
+    (claimed.kind === EffectKind.upsertStatusComment || claimed.kind === EffectKind.upsertCheckRun) &&
+    (await hasNewerStatusEffect(sql, task.id, claimed.id, claimed.kind))
+  ) {
     await markEffectDone(sql, claimed.id);
     return { next: null, queued: false };
   }
@@ -64,7 +72,9 @@ async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promi
   try {
     const statusCommentId =
       findRowStatusCommentId(claimed.task) ??
-      (claimed.kind === EffectKind.upsertStatusComment ? await findStatusCommentId(sql, task.repo.id, task.issueNumber) : null);
+      (claimed.kind === EffectKind.upsertStatusComment
+        ? await findStatusCommentId(sql, task.repo.id, task.issueNumber)
+        : null);
     outcome = await executeEffect(claimed.kind, {
       payload: claimed.payload,
       task,
@@ -95,19 +105,37 @@ async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promi
   return step;
 }
 
-async function recordSuccess(deps: EngineDeps, claimed: ClaimedEffect, task: Task, outcome: EffectOutcome): Promise<Step> {
+async function recordSuccess(
+  deps: EngineDeps,
+  claimed: ClaimedEffect,
+  task: Task,
+  outcome: EffectOutcome,
+): Promise<Step> {
   // CI summaries are evidence: redacted, stored by hash, named by the record.
   const artifacts = [];
   if (outcome.event?.type === EventType.ciResultCollected && outcome.event.failures.length > 0 && deps.evidence) {
-    const text = outcome.event.failures.map((failure) => `## ${failure.name}\n\n${failure.summary}\n\n${failure.logTail}`).join("\n\n");
-    const stored = await storeRedactedArtifact(deps.evidence.store, deps.database.sql, text, "ci-summary", deps.evidence.secrets);
+    const text = outcome.event.failures
+      .map((failure) => `## ${failure.name}\n\n${failure.summary}\n\n${failure.logTail}`)
+      .join("\n\n");
+    const stored = await storeRedactedArtifact(
+      deps.evidence.store,
+      deps.database.sql,
+      text,
+      "ci-summary",
+      deps.evidence.secrets,
+    );
     artifacts.push({ sha256: stored.sha256, kind: stored.kind });
   }
   const record: NewComplianceRecord = {
     taskId: task.id,
     kind: `effect.${claimed.kind}`,
     actor: APP_ACTOR,
-    payload: { effectId: claimed.id, attempt: claimed.attempts, ...outcome.evidence, ...(artifacts.length > 0 ? { artifacts } : {}) },
+    payload: {
+      effectId: claimed.id,
+      attempt: claimed.attempts,
+      ...outcome.evidence,
+      ...(artifacts.length > 0 ? { artifacts } : {}),
+    },
     createdAt: deps.now(),
   };
   return deps.database.sql.begin(async (tx) => {
@@ -115,12 +143,25 @@ async function recordSuccess(deps: EngineDeps, claimed: ClaimedEffect, task: Tas
     await Promise.all([
       outcome.statusCommentId !== undefined ? setStatusCommentId(tx, task.id, outcome.statusCommentId) : null,
       outcome.checkRun !== undefined ? setCheckRun(tx, task.id, outcome.checkRun) : null,
-      outcome.event?.type === EventType.ciResultCollected ? saveCiFailures(tx, task.id, outcome.event.sha, outcome.event.failures) : null,
+      outcome.event?.type === EventType.ciResultCollected
+        ? saveCiFailures(tx, task.id, outcome.event.sha, outcome.event.failures)
+        : null,
       outcome.knownTriggerLabels
-        ? saveKnownTriggerLabels(tx, { id: task.repo.id, installationId: task.repo.installationId, fullName: `${task.repo.owner}/${task.repo.name}` }, outcome.knownTriggerLabels)
+        ? saveKnownTriggerLabels(
+            tx,
+            {
+              id: task.repo.id,
+              installationId: task.repo.installationId,
+              fullName: `${task.repo.owner}/${task.repo.name}`,
+            },
+            outcome.knownTriggerLabels,
+          )
         : null,
     ]);
-    return { ...step, next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false) };
+    return {
+      ...step,
+      next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false),
+    };
   });
 }
 
@@ -132,10 +173,19 @@ async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Tas
     payload: { effectId: claimed.id, attempt: claimed.attempts, ...failure },
     createdAt: deps.now(),
   };
-  const event: DomainEvent = { type: EventType.effectFailed, taskId: task.id, effectKind: claimed.kind, code: failure.code, message: failure.message };
+  const event: DomainEvent = {
+    type: EventType.effectFailed,
+    taskId: task.id,
+    effectKind: claimed.kind,
+    code: failure.code,
+    message: failure.message,
+  };
   return deps.database.sql.begin(async (tx) => {
     const step = await feedBack(tx, deps, claimed, task, "failed", failure.message, event, record);
-    return { ...step, next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false) };
+    return {
+      ...step,
+      next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false),
+    };
   });
 }
 
@@ -155,7 +205,13 @@ async function feedBack(
   record: NewComplianceRecord,
 ): Promise<Step> {
   const origin = { deliveryId: `effect:${claimed.id}`, eventName: event?.type ?? "" };
-  const result = event && { ...origin, dedupeKey: origin.deliveryId, source: "effect" as const, lane: buildIssueLane(task.repo.id, task.issueNumber), event };
+  const result = event && {
+    ...origin,
+    dedupeKey: origin.deliveryId,
+    source: "effect" as const,
+    lane: buildIssueLane(task.repo.id, task.issueNumber),
+    event,
+  };
   const completed = await completeEffect(tx, { id: claimed.id, taskId: task.id, status, error }, result);
   if (completed.stored === "apply" && event) await applyEventToTask(tx, event, origin, deps, [record], completed.task);
   else await appendComplianceRecords(tx, [record]);

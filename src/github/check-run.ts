@@ -25,18 +25,38 @@ type CheckRun = { id: number; status: string; conclusion: string | null };
  * nor changes its conclusion, so when an update does not take (a retried task going back to work,
  * an escalation that ends in a merge) a new run replaces it on the same SHA.
  */
-export async function upsertCheckRun(octokit: GitHubClient, params: UpsertCheckRunParams): Promise<{ id: number; created: boolean; superseded: number | null }> {
+export async function upsertCheckRun(
+  octokit: GitHubClient,
+  params: UpsertCheckRunParams,
+): Promise<{ id: number; created: boolean; superseded: number | null }> {
   const { owner, repo, headSha, view } = params;
   if (params.known?.sha === headSha && (await tryUpdateCheckRun(octokit, { owner, repo, id: params.known.id, view }))) {
     return { id: params.known.id, created: false, superseded: null };
   }
   if (params.lookFirst) {
-    const existing = await findUpdatableCheckRun(octokit, { owner, repo, headSha, view, skipId: params.known?.id ?? null });
-    if (existing && (await tryUpdateCheckRun(octokit, { owner, repo, id: existing.id, view }))) return { id: existing.id, created: false, superseded: null };
+    const existing = await findUpdatableCheckRun(octokit, {
+      owner,
+      repo,
+      headSha,
+      view,
+      skipId: params.known?.id ?? null,
+    });
+    if (existing && (await tryUpdateCheckRun(octokit, { owner, repo, id: existing.id, view })))
+      return { id: existing.id, created: false, superseded: null };
   }
-  const { data } = await octokit.rest.checks.create({ owner, repo, name: CHECK_RUN_NAME, head_sha: headSha, external_id: params.externalId, ...toFields(view) });
+  const { data } = await octokit.rest.checks.create({
+    owner,
+    repo,
+    name: CHECK_RUN_NAME,
+    head_sha: headSha,
+    external_id: params.externalId,
+    ...toFields(view),
+  });
   // The head moved (a fix was pushed): the run on the earlier commit must not spin forever.
-  const superseded = params.known && params.known.sha !== headSha ? await closeSupersededRun(octokit, { owner, repo, id: params.known.id, headSha }) : null;
+  const superseded =
+    params.known && params.known.sha !== headSha
+      ? await closeSupersededRun(octokit, { owner, repo, id: params.known.id, headSha })
+      : null;
   return { id: data.id, created: true, superseded };
 }
 
@@ -44,7 +64,10 @@ export async function upsertCheckRun(octokit: GitHubClient, params: UpsertCheckR
  * Complete the run left on an earlier head as neutral, pointing at the new head. A run that is
  * already completed (GitHub answers 422 or keeps its conclusion) is left as it is: done either way.
  */
-async function closeSupersededRun(octokit: GitHubClient, params: { owner: string; repo: string; id: number; headSha: string }): Promise<number | null> {
+async function closeSupersededRun(
+  octokit: GitHubClient,
+  params: { owner: string; repo: string; id: number; headSha: string },
+): Promise<number | null> {
   const applied = await tryUpdateCheckRun(octokit, {
     owner: params.owner,
     repo: params.repo,
@@ -61,9 +84,17 @@ async function closeSupersededRun(octokit: GitHubClient, params: { owner: string
 }
 
 // Whether GitHub applied the status and conclusion (it ignores or refuses them on a completed run).
-async function tryUpdateCheckRun(octokit: GitHubClient, params: { owner: string; repo: string; id: number; view: CheckRunView }): Promise<boolean> {
+async function tryUpdateCheckRun(
+  octokit: GitHubClient,
+  params: { owner: string; repo: string; id: number; view: CheckRunView },
+): Promise<boolean> {
   try {
-    const { data } = await octokit.rest.checks.update({ owner: params.owner, repo: params.repo, check_run_id: params.id, ...toFields(params.view) });
+    const { data } = await octokit.rest.checks.update({
+      owner: params.owner,
+      repo: params.repo,
+      check_run_id: params.id,
+      ...toFields(params.view),
+    });
     return isApplied(data, params.view);
   } catch (error) {
     if ((error as { status?: number }).status === 422) return false;
@@ -76,8 +107,18 @@ async function findUpdatableCheckRun(
   octokit: GitHubClient,
   params: { owner: string; repo: string; headSha: string; view: CheckRunView; skipId: number | null },
 ): Promise<CheckRun | null> {
-  const { data } = await octokit.rest.checks.listForRef({ owner: params.owner, repo: params.repo, ref: params.headSha, check_name: CHECK_RUN_NAME, per_page: 100 });
-  const usable = data.check_runs.filter((run) => run.id !== params.skipId && (run.status !== "completed" || (params.view.conclusion !== null && run.conclusion === params.view.conclusion)));
+  const { data } = await octokit.rest.checks.listForRef({
+    owner: params.owner,
+    repo: params.repo,
+    ref: params.headSha,
+    check_name: CHECK_RUN_NAME,
+    per_page: 100,
+  });
+  const usable = data.check_runs.filter(
+    (run) =>
+      run.id !== params.skipId &&
+      (run.status !== "completed" || (params.view.conclusion !== null && run.conclusion === params.view.conclusion)),
+  );
   return usable.reduce<CheckRun | null>((newest, run) => (newest === null || run.id > newest.id ? run : newest), null);
 }
 

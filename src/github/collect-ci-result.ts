@@ -31,7 +31,13 @@ export interface CollectCiResultParams {
 }
 
 const PASSING_CONCLUSIONS: readonly string[] = ["success", "neutral", "skipped"];
-const FAILING_RUN_CONCLUSIONS: readonly string[] = ["failure", "timed_out", "cancelled", "action_required", "startup_failure"];
+const FAILING_RUN_CONCLUSIONS: readonly string[] = [
+  "failure",
+  "timed_out",
+  "cancelled",
+  "action_required",
+  "startup_failure",
+];
 const ACTIONS_APP = "github-actions";
 
 const MAX_FAILURES = 10;
@@ -60,16 +66,29 @@ export async function collectCiResult(octokit: GitHubClient, params: CollectCiRe
   const all = await octokit.paginate(octokit.rest.checks.listSuitesForRef, { owner, repo, ref: sha, per_page: 100 });
   const suites: CiSuite[] = all.map((suite) => {
     const app = suite.app?.slug ?? null;
-    return { id: suite.id, app, status: suite.status, conclusion: suite.conclusion, counted: app !== null && params.apps.includes(app) };
+    return {
+      id: suite.id,
+      app,
+      status: suite.status,
+      conclusion: suite.conclusion,
+      counted: app !== null && params.apps.includes(app),
+    };
   });
   const counted = suites.filter((suite) => suite.counted);
-  if (counted.length === 0 || counted.some((suite) => suite.status !== "completed")) return { verdict: "pending", failures: [], suites };
+  if (counted.length === 0 || counted.some((suite) => suite.status !== "completed"))
+    return { verdict: "pending", failures: [], suites };
   const failing = counted.filter((suite) => !PASSING_CONCLUSIONS.includes(suite.conclusion ?? ""));
   if (failing.length === 0) return { verdict: "success", failures: [], suites };
 
   const failures: CiFailure[] = [];
   for (const suite of failing) {
-    const runs: CheckRun[] = await octokit.paginate(octokit.rest.checks.listForSuite, { owner, repo, check_suite_id: suite.id, filter: "latest", per_page: 100 });
+    const runs: CheckRun[] = await octokit.paginate(octokit.rest.checks.listForSuite, {
+      owner,
+      repo,
+      check_suite_id: suite.id,
+      filter: "latest",
+      per_page: 100,
+    });
     for (const run of runs.filter((candidate) => FAILING_RUN_CONCLUSIONS.includes(candidate.conclusion ?? ""))) {
       if (failures.length >= MAX_FAILURES) return { verdict: "failure", failures, suites };
       failures.push(await describeFailure(octokit, { owner, repo, run }));
@@ -78,25 +97,53 @@ export async function collectCiResult(octokit: GitHubClient, params: CollectCiRe
   return { verdict: "failure", failures, suites };
 }
 
-async function describeFailure(octokit: GitHubClient, params: { owner: string; repo: string; run: CheckRun }): Promise<CiFailure> {
+async function describeFailure(
+  octokit: GitHubClient,
+  params: { owner: string; repo: string; run: CheckRun },
+): Promise<CiFailure> {
   const { owner, repo, run } = params;
-  const parts = [run.output.title, run.output.summary, run.output.text ? capBytes(run.output.text, MAX_TEXT_BYTES) : null];
+  const parts = [
+    run.output.title,
+    run.output.summary,
+    run.output.text ? capBytes(run.output.text, MAX_TEXT_BYTES) : null,
+  ];
   if (run.output.annotations_count > 0) {
-    const { data } = await octokit.rest.checks.listAnnotations({ owner, repo, check_run_id: run.id, per_page: MAX_ANNOTATIONS });
-    parts.push(data.slice(0, MAX_ANNOTATIONS).map((annotation) => `${annotation.path}:${annotation.start_line} — ${annotation.message ?? ""}`).join("\n"));
+    const { data } = await octokit.rest.checks.listAnnotations({
+      owner,
+      repo,
+      check_run_id: run.id,
+      per_page: MAX_ANNOTATIONS,
+    });
+    parts.push(
+      data
+        .slice(0, MAX_ANNOTATIONS)
+        .map((annotation) => `${annotation.path}:${annotation.start_line} — ${annotation.message ?? ""}`)
+        .join("\n"),
+    );
   }
-  const summary = capBytes(parts.filter((part): part is string => Boolean(part?.trim())).join("\n\n"), MAX_SUMMARY_BYTES);
+  const summary = capBytes(
+    parts.filter((part): part is string => Boolean(part?.trim())).join("\n\n"),
+    MAX_SUMMARY_BYTES,
+  );
   // An Actions check run's id is its job's id.
   const logTail = run.app?.slug === ACTIONS_APP ? await readJobLogTail(octokit, { owner, repo, jobId: run.id }) : "";
   return { name: run.name, summary, logTail };
 }
 
 /** The last lines of an Actions job's log; "" when the app may not read Actions or the log is gone. */
-async function readJobLogTail(octokit: GitHubClient, params: { owner: string; repo: string; jobId: number }): Promise<string> {
+async function readJobLogTail(
+  octokit: GitHubClient,
+  params: { owner: string; repo: string; jobId: number },
+): Promise<string> {
   let raw: string;
   try {
     // Unparsed, so the log streams through a small window instead of sitting in memory whole.
-    const response = await octokit.rest.actions.downloadJobLogsForWorkflowRun({ owner: params.owner, repo: params.repo, job_id: params.jobId, request: { parseSuccessResponseBody: false } });
+    const response = await octokit.rest.actions.downloadJobLogsForWorkflowRun({
+      owner: params.owner,
+      repo: params.repo,
+      job_id: params.jobId,
+      request: { parseSuccessResponseBody: false },
+    });
     raw = await readWindow(response.data as unknown);
   } catch (error) {
     const status = (error as { status?: number }).status;

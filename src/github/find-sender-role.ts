@@ -5,7 +5,10 @@ import type { GitHubClient } from "./octokit.js";
  * Ask GitHub for a user's role on a repo: `role_name` (which tells triage and maintain apart) and the
  * legacy `permission`. A fact only; `src/workflow/permissions.ts` decides what the role may do.
  */
-export async function findSenderRole(octokit: GitHubClient, params: { owner: string; repo: string; username: string }): Promise<RepoRole> {
+export async function findSenderRole(
+  octokit: GitHubClient,
+  params: { owner: string; repo: string; username: string },
+): Promise<RepoRole> {
   try {
     const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel(params);
     return { role: (data as { role_name?: string }).role_name ?? data.permission, permission: data.permission };

@@ -8,8 +8,15 @@ const MARK_READY = `mutation ($pullRequestId: ID!) {
 }`;
 
 /** Take a draft PR out of draft. A PR that is already ready is left alone, so this is idempotent. */
-export async function markReadyForReview(octokit: GitHubClient, params: { owner: string; repo: string; prNumber: number }): Promise<{ alreadyReady: boolean }> {
-  const { data } = await octokit.rest.pulls.get({ owner: params.owner, repo: params.repo, pull_number: params.prNumber });
+export async function markReadyForReview(
+  octokit: GitHubClient,
+  params: { owner: string; repo: string; prNumber: number },
+): Promise<{ alreadyReady: boolean }> {
+  const { data } = await octokit.rest.pulls.get({
+    owner: params.owner,
+    repo: params.repo,
+    pull_number: params.prNumber,
+  });
   if (!data.draft) return { alreadyReady: true };
   await octokit.graphql(MARK_READY, { pullRequestId: data.node_id });
   return { alreadyReady: false };

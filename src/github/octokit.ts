@@ -37,8 +37,16 @@ export interface GitHubResilience {
 }
 
 /** Build the Octokit class handed to Probot: retry, throttling, and per installation a timeout and a circuit breaker. */
-export function buildOctokitClass(tuning: OctokitTuning = DEFAULT_OCTOKIT_TUNING, resilience: GitHubResilience = { timeoutMs: DEFAULT_GITHUB_TIMEOUT_MS }): typeof ProbotOctokit {
-  const breakers = resilience.breakers ?? new CircuitBreakers({ service: "GitHub", onStateChange: (key, state) => reportCircuitChange(resilience.log, key, state) });
+export function buildOctokitClass(
+  tuning: OctokitTuning = DEFAULT_OCTOKIT_TUNING,
+  resilience: GitHubResilience = { timeoutMs: DEFAULT_GITHUB_TIMEOUT_MS },
+): typeof ProbotOctokit {
+  const breakers =
+    resilience.breakers ??
+    new CircuitBreakers({
+      service: "GitHub",
+      onStateChange: (key, state) => reportCircuitChange(resilience.log, key, state),
+    });
   const Tuned = ProbotOctokit.defaults((instanceOptions: Record<string, unknown>) => ({
     ...instanceOptions,
     ...(tuning.fetch ? { request: { ...(instanceOptions.request as object | undefined), fetch: tuning.fetch } } : {}),
@@ -48,8 +56,10 @@ export function buildOctokitClass(tuning: OctokitTuning = DEFAULT_OCTOKIT_TUNING
       retryAfterBaseValue: tuning.retryAfterBaseValue,
       // Wait out a short limit in-process; a longer one fails the attempt, which is retried durably
       // later. Waiting longer than an effect's lease would let another worker run it concurrently.
-      onRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 2 && retryAfter <= MAX_IN_PROCESS_WAIT_SECONDS,
-      onSecondaryRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 2 && retryAfter <= MAX_IN_PROCESS_WAIT_SECONDS,
+      onRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>
+        retryCount < 2 && retryAfter <= MAX_IN_PROCESS_WAIT_SECONDS,
+      onSecondaryRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>
+        retryCount < 2 && retryAfter <= MAX_IN_PROCESS_WAIT_SECONDS,
     },
   })) as typeof ProbotOctokit;
   const guard = buildRequestGuard(breakers, resilience.timeoutMs);
@@ -61,10 +71,16 @@ export function buildOctokitClass(tuning: OctokitTuning = DEFAULT_OCTOKIT_TUNING
   };
 }
 
-type RequestHook = (options: { method: string; url: string; request?: { signal?: AbortSignal | null } }) => Promise<unknown>;
+type RequestHook = (options: {
+  method: string;
+  url: string;
+  request?: { signal?: AbortSignal | null };
+}) => Promise<unknown>;
 
 interface GuardedOctokit {
-  hook: { wrap(name: "request", wrap: (request: RequestHook, options: Parameters<RequestHook>[0]) => Promise<unknown>): void };
+  hook: {
+    wrap(name: "request", wrap: (request: RequestHook, options: Parameters<RequestHook>[0]) => Promise<unknown>): void;
+  };
 }
 
 /**
@@ -92,6 +108,7 @@ function buildRequestGuard(breakers: CircuitBreakers, timeoutMs: number) {
 }
 
 function reportCircuitChange(log: GitHubResilience["log"], installationId: string, state: CircuitState): void {
-  if (state === CircuitState.open) log?.warn({ installationId, state }, "GitHub keeps failing for an installation; its calls fail fast for a while");
+  if (state === CircuitState.open)
+    log?.warn({ installationId, state }, "GitHub keeps failing for an installation; its calls fail fast for a while");
   else log?.info({ installationId, state }, "GitHub circuit breaker changed state");
 }

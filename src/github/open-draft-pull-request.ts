@@ -20,7 +20,10 @@ export interface OpenDraftPullRequestParams {
 }
 
 /** Open the task's draft PR, or adopt the open PR its branch already has (GitHub allows one). */
-export async function openDraftPullRequest(octokit: GitHubClient, params: OpenDraftPullRequestParams): Promise<PullRequestOutcome> {
+export async function openDraftPullRequest(
+  octokit: GitHubClient,
+  params: OpenDraftPullRequestParams,
+): Promise<PullRequestOutcome> {
   const { owner, repo, branch } = params;
   if (params.lookFirst) {
     const existing = await findOpenPullRequest(octokit, { owner, repo, branch });
@@ -46,8 +49,17 @@ export async function openDraftPullRequest(octokit: GitHubClient, params: OpenDr
   }
 }
 
-async function findOpenPullRequest(octokit: GitHubClient, params: { owner: string; repo: string; branch: string }): Promise<PullRequestOutcome | null> {
-  const { data } = await octokit.rest.pulls.list({ owner: params.owner, repo: params.repo, head: `${params.owner}:${params.branch}`, state: "open", per_page: 1 });
+async function findOpenPullRequest(
+  octokit: GitHubClient,
+  params: { owner: string; repo: string; branch: string },
+): Promise<PullRequestOutcome | null> {
+  const { data } = await octokit.rest.pulls.list({
+    owner: params.owner,
+    repo: params.repo,
+    head: `${params.owner}:${params.branch}`,
+    state: "open",
+    per_page: 1,
+  });
   const [pr] = data;
   return pr ? { number: pr.number, url: pr.html_url, reused: true } : null;
 }

@@ -10,11 +10,21 @@ export async function postMarkedComment(
 ): Promise<{ commentId: number; created: boolean }> {
   const tag = `<!-- ${params.marker} -->`;
   if (params.lookFirst) {
-    for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, { owner: params.owner, repo: params.repo, issue_number: params.issueNumber, per_page: 100 })) {
+    for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, {
+      owner: params.owner,
+      repo: params.repo,
+      issue_number: params.issueNumber,
+      per_page: 100,
+    })) {
       const found = page.data.find((comment) => comment.body?.includes(tag));
       if (found) return { commentId: found.id, created: false };
     }
   }
-  const { data } = await octokit.rest.issues.createComment({ owner: params.owner, repo: params.repo, issue_number: params.issueNumber, body: `${tag}\n${params.body}` });
+  const { data } = await octokit.rest.issues.createComment({
+    owner: params.owner,
+    repo: params.repo,
+    issue_number: params.issueNumber,
+    body: `${tag}\n${params.body}`,
+  });
   return { commentId: data.id, created: true };
 }

@@ -44,17 +44,35 @@ export async function postReview(octokit: GitHubClient, params: PostReviewParams
     const existing = await findMarkedReview(octokit, params, tag);
     if (existing !== null) return { reviewId: existing, inline: null, created: false };
   }
-  const base = { owner: params.owner, repo: params.repo, pull_number: params.prNumber, commit_id: params.commitSha, event: "COMMENT" as const };
+  const base = {
+    owner: params.owner,
+    repo: params.repo,
+    pull_number: params.prNumber,
+    commit_id: params.commitSha,
+    event: "COMMENT" as const,
+  };
   if (params.comments.length > 0) {
     try {
-      const comments = params.comments.map((comment) => ({ path: comment.path, line: comment.line, side: "RIGHT" as const, body: comment.body }));
-      const { data } = await octokit.rest.pulls.createReview({ ...base, body: cap(`${tag}\n${params.body}`), comments });
+      const comments = params.comments.map((comment) => ({
+        path: comment.path,
+        line: comment.line,
+        side: "RIGHT" as const,
+        body: comment.body,
+      }));
+      const { data } = await octokit.rest.pulls.createReview({
+        ...base,
+        body: cap(`${tag}\n${params.body}`),
+        comments,
+      });
       return { reviewId: data.id, inline: comments.length, created: true };
     } catch (error) {
       if ((error as { status?: number }).status !== 422) throw error;
     }
   }
-  const { data } = await octokit.rest.pulls.createReview({ ...base, body: cap(`${tag}\n${foldComments(params.body, params.comments)}`) });
+  const { data } = await octokit.rest.pulls.createReview({
+    ...base,
+    body: cap(`${tag}\n${foldComments(params.body, params.comments)}`),
+  });
   return { reviewId: data.id, inline: 0, created: true };
 }
 
@@ -62,12 +80,19 @@ export async function postReview(octokit: GitHubClient, params: PostReviewParams
 export function foldComments(body: string, comments: readonly ReviewComment[]): string {
   if (comments.length === 0) return body;
   // Continuation lines are indented so a multi-line comment stays inside its list item.
-  const items = comments.map((comment) => `- \`${comment.path}:${comment.line}\` — ${comment.body.trim().replace(/\n/g, "\n  ")}`);
+  const items = comments.map(
+    (comment) => `- \`${comment.path}:${comment.line}\` — ${comment.body.trim().replace(/\n/g, "\n  ")}`,
+  );
   return `${body}\n\n${items.join("\n")}`;
 }
 
 async function findMarkedReview(octokit: GitHubClient, params: PostReviewParams, tag: string): Promise<number | null> {
-  for await (const page of octokit.paginate.iterator(octokit.rest.pulls.listReviews, { owner: params.owner, repo: params.repo, pull_number: params.prNumber, per_page: 100 })) {
+  for await (const page of octokit.paginate.iterator(octokit.rest.pulls.listReviews, {
+    owner: params.owner,
+    repo: params.repo,
+    pull_number: params.prNumber,
+    per_page: 100,
+  })) {
     const found = page.data.find((review) => review.body?.includes(tag));
     if (found) return found.id;
   }
@@ -75,5 +100,7 @@ async function findMarkedReview(octokit: GitHubClient, params: PostReviewParams,
 }
 
 function cap(body: string): string {
-  return body.length > MAX_BODY_LENGTH ? `${body.slice(0, MAX_BODY_LENGTH - 40)}\n\n… (cut: the review was too long)` : body;
+  return body.length > MAX_BODY_LENGTH
+    ? `${body.slice(0, MAX_BODY_LENGTH - 40)}\n\n… (cut: the review was too long)`
+    : body;
 }

@@ -12,7 +12,12 @@ import { findBranchHead } from "./find-branch-head.js";
 
 /** The slice of Octokit this needs (so any compatible Octokit, e.g. Probot's, can be passed). */
 export type GitDataClient = {
-  readonly rest: { readonly git: Pick<Octokit["rest"]["git"], "getRef" | "getCommit" | "createBlob" | "createTree" | "createCommit" | "updateRef"> };
+  readonly rest: {
+    readonly git: Pick<
+      Octokit["rest"]["git"],
+      "getRef" | "getCommit" | "createBlob" | "createTree" | "createCommit" | "updateRef"
+    >;
+  };
 };
 
 /** Where to push what. */
@@ -32,7 +37,12 @@ export type PushOutcome =
   | { readonly kind: "pushed"; readonly commitSha: string; readonly treeSha: string }
   | { readonly kind: "already_pushed"; readonly commitSha: string; readonly treeSha: string }
   | { readonly kind: "no_changes"; readonly headSha: string | null }
-  | { readonly kind: "conflict"; readonly expectedHeadSha: string; readonly actualHeadSha: string | null; readonly message: string }
+  | {
+      readonly kind: "conflict";
+      readonly expectedHeadSha: string;
+      readonly actualHeadSha: string | null;
+      readonly message: string;
+    }
   | { readonly kind: "branch_missing"; readonly message: string };
 
 type TreeEntry = NonNullable<Parameters<Octokit["rest"]["git"]["createTree"]>[0]>["tree"][number];
@@ -43,7 +53,10 @@ export async function pushChanges(octokit: GitDataClient, params: PushChangesPar
   const { owner, repo, branch, expectedHeadSha } = params;
   const head = await findBranchHead(octokit, params);
   if (head === null) {
-    return { kind: "branch_missing", message: `Branch ${branch} no longer exists in ${owner}/${repo}; nothing was pushed.` };
+    return {
+      kind: "branch_missing",
+      message: `Branch ${branch} no longer exists in ${owner}/${repo}; nothing was pushed.`,
+    };
   }
 
   if (head !== expectedHeadSha) {
@@ -62,7 +75,13 @@ export async function pushChanges(octokit: GitDataClient, params: PushChangesPar
   const treeSha = await createChangeTree(octokit, params, base.tree.sha);
   if (treeSha === base.tree.sha) return { kind: "no_changes", headSha: head };
   // No author, no committer: GitHub then signs the commit as the app and shows it verified.
-  const { data: commit } = await octokit.rest.git.createCommit({ owner, repo, message: params.message, tree: treeSha, parents: [expectedHeadSha] });
+  const { data: commit } = await octokit.rest.git.createCommit({
+    owner,
+    repo,
+    message: params.message,
+    tree: treeSha,
+    parents: [expectedHeadSha],
+  });
   try {
     await octokit.rest.git.updateRef({ owner, repo, ref: `heads/${branch}`, sha: commit.sha, force: false });
   } catch (error) {
@@ -74,7 +93,11 @@ export async function pushChanges(octokit: GitDataClient, params: PushChangesPar
 }
 
 // Creates the tree "base tree + changes" (and a blob per binary file) and returns its sha.
-async function createChangeTree(octokit: GitDataClient, params: PushChangesParams, baseTreeSha: string): Promise<string> {
+async function createChangeTree(
+  octokit: GitDataClient,
+  params: PushChangesParams,
+  baseTreeSha: string,
+): Promise<string> {
   const { owner, repo } = params;
   const sorted = [...params.changes].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const tree: TreeEntry[] = [];
@@ -82,10 +105,20 @@ async function createChangeTree(octokit: GitDataClient, params: PushChangesParam
     if (change.status === "deleted") {
       tree.push({ path: change.path, mode: change.mode, type: "blob", sha: null });
     } else if (change.binary) {
-      const { data: blob } = await octokit.rest.git.createBlob({ owner, repo, content: (change.content ?? Buffer.alloc(0)).toString("base64"), encoding: "base64" });
+      const { data: blob } = await octokit.rest.git.createBlob({
+        owner,
+        repo,
+        content: (change.content ?? Buffer.alloc(0)).toString("base64"),
+        encoding: "base64",
+      });
       tree.push({ path: change.path, mode: change.mode, type: "blob", sha: blob.sha });
     } else {
-      tree.push({ path: change.path, mode: change.mode, type: "blob", content: (change.content ?? Buffer.alloc(0)).toString("utf8") });
+      tree.push({
+        path: change.path,
+        mode: change.mode,
+        type: "blob",
+        content: (change.content ?? Buffer.alloc(0)).toString("utf8"),
+      });
     }
   }
   const { data } = await octokit.rest.git.createTree({ owner, repo, base_tree: baseTreeSha, tree });

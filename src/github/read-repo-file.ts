@@ -1,7 +1,10 @@
 import type { GitHubClient } from "./octokit.js";
 
 /** Read a text file from a repo at a ref; null when it does not exist. */
-export async function readRepoFile(octokit: GitHubClient, params: { owner: string; repo: string; path: string; ref?: string }): Promise<string | null> {
+export async function readRepoFile(
+  octokit: GitHubClient,
+  params: { owner: string; repo: string; path: string; ref?: string },
+): Promise<string | null> {
   try {
     const { data } = await octokit.rest.repos.getContent(params);
     if (Array.isArray(data) || data.type !== "file" || !("content" in data)) return null;

@@ -59,9 +59,20 @@ const TITLES: Record<TaskState, (task: Task) => string> = {
   failed: () => "Failed",
 };
 
-const STEP_ICONS: Record<StepRecord["status"], string> = { queued: "⏳", running: "⚙️", succeeded: "✅", failed: "❌", stopped: "⏹️" };
+const STEP_ICONS: Record<StepRecord["status"], string> = {
+  queued: "⏳",
+  running: "⚙️",
+  succeeded: "✅",
+  failed: "❌",
+  stopped: "⏹️",
+};
 
-const PURPOSES: Record<StepPurpose, string> = { pipeline: "", review_revision: "review revision", ci_fix: "CI fix", human_revision: "human revision" };
+const PURPOSES: Record<StepPurpose, string> = {
+  pipeline: "",
+  review_revision: "review revision",
+  ci_fix: "CI fix",
+  human_revision: "human revision",
+};
 
 /** The check run's conclusion for a task in this state; null while the task is still working. */
 export function decideCheckRunConclusion(state: TaskState): CheckRunConclusion | null {
@@ -72,7 +83,9 @@ export function decideCheckRunConclusion(state: TaskState): CheckRunConclusion |
 export function renderCheckRun(task: Task, links: CheckRunLinks): CheckRunView {
   const conclusion = decideCheckRunConclusion(task.state);
   const completed = conclusion !== null;
-  const tail = [renderCiAttempts(task), renderReason(task), completed ? renderEvidence(links) : null].filter((part): part is string => part !== null);
+  const tail = [renderCiAttempts(task), renderReason(task), completed ? renderEvidence(links) : null].filter(
+    (part): part is string => part !== null,
+  );
   const head = `Foreman task \`${task.id}\` for issue #${task.issueNumber} (\`${task.triggerLabel}\`).`;
   const budget = MAX_SUMMARY_LENGTH - [head, ...tail].reduce((sum, part) => sum + part.length + 2, 0);
   return {
@@ -122,7 +135,10 @@ function renderReason(task: Task): string | null {
   if (!task.reason) return null;
   const line = `### Why\n\n**${task.reason.code}:** ${oneLine(task.reason.message, 1_000)}`;
   if (!task.reason.detail) return line;
-  const detail = task.reason.detail.length > MAX_REASON_DETAIL_LENGTH ? `…${task.reason.detail.slice(-MAX_REASON_DETAIL_LENGTH)}` : task.reason.detail;
+  const detail =
+    task.reason.detail.length > MAX_REASON_DETAIL_LENGTH
+      ? `…${task.reason.detail.slice(-MAX_REASON_DETAIL_LENGTH)}`
+      : task.reason.detail;
   // Longer than any run of backticks in the detail, so it cannot close the block early.
   const fence = "`".repeat(Math.max(3, ...[...detail.matchAll(/`+/g)].map((run) => run[0].length + 1)));
   return `${line}\n\n${fence}\n${detail}\n${fence}`;
@@ -131,7 +147,9 @@ function renderReason(task: Task): string | null {
 function renderEvidence(links: CheckRunLinks): string {
   const lines = ["### Evidence", ""];
   if (links.evidenceUrl) lines.push(`- Compliance evidence: ${links.evidenceUrl}`);
-  lines.push(links.recordHash ? `- Latest compliance record: \`${links.recordHash}\`` : "- Latest compliance record: none yet");
+  lines.push(
+    links.recordHash ? `- Latest compliance record: \`${links.recordHash}\`` : "- Latest compliance record: none yet",
+  );
   return lines.join("\n");
 }
 

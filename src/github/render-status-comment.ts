@@ -26,21 +26,36 @@ const HEADLINES: Record<Task["state"], { icon: string; headline: string }> = {
 };
 
 const FIXES: Partial<Record<string, string>> = {
-  [ReasonCode.senderNotAllowed]: "someone with triage, write, maintain or admin access on this repository can add the label.",
+  [ReasonCode.senderNotAllowed]:
+    "someone with triage, write, maintain or admin access on this repository can add the label.",
   [ReasonCode.configInvalid]: "fix `.github/foreman.yml` on the default branch, then remove and re-add the label.",
-  [ReasonCode.githubError]: "check the app's permissions and GitHub's status, then remove and re-add the label to start again.",
-  [ReasonCode.agentFailed]: "read the agent's log below; fix what it tripped on (or the issue's description), then remove and re-add the label.",
-  [ReasonCode.agentNoChanges]: "make the issue more specific about what should change, then remove and re-add the label.",
-  [ReasonCode.configError]: "fix the agent settings named above (`agent`/`profiles` in .github/foreman.yml, or the operator's configuration), then re-add the label.",
-  [ReasonCode.infrastructureError]: "this is a problem of the machine that runs Foreman (its Docker host or its GitHub connection), not of your repository: tell the operator, then remove and re-add the label.",
-  [ReasonCode.ciFailedTooOften]: "push a fix to the branch yourself, or comment `/foreman retry` to give the agents another round.",
-  [ReasonCode.sideWriteFailed]: "the task goes on. Check that the app has the permissions in app.yml (checks: write; pull requests: write) and that configured `reviewers` are collaborators.",
-  [ReasonCode.noCi]: "if this repository has no CI, set `ci.whenMissing: ready` in .github/foreman.yml; if its CI is another app, list it under `ci.apps`.",
-  [ReasonCode.internalError]: "this is a fault in Foreman, not in your repository: tell the operator (the task id is above), then remove and re-add the label to start again.",
+  [ReasonCode.githubError]:
+    "check the app's permissions and GitHub's status, then remove and re-add the label to start again.",
+  [ReasonCode.agentFailed]:
+    "read the agent's log below; fix what it tripped on (or the issue's description), then remove and re-add the label.",
+  [ReasonCode.agentNoChanges]:
+    "make the issue more specific about what should change, then remove and re-add the label.",
+  [ReasonCode.configError]:
+    "fix the agent settings named above (`agent`/`profiles` in .github/foreman.yml, or the operator's configuration), then re-add the label.",
+  [ReasonCode.infrastructureError]:
+    "this is a problem of the machine that runs Foreman (its Docker host or its GitHub connection), not of your repository: tell the operator, then remove and re-add the label.",
+  [ReasonCode.ciFailedTooOften]:
+    "push a fix to the branch yourself, or comment `/foreman retry` to give the agents another round.",
+  [ReasonCode.sideWriteFailed]:
+    "the task goes on. Check that the app has the permissions in app.yml (checks: write; pull requests: write) and that configured `reviewers` are collaborators.",
+  [ReasonCode.noCi]:
+    "if this repository has no CI, set `ci.whenMissing: ready` in .github/foreman.yml; if its CI is another app, list it under `ci.apps`.",
+  [ReasonCode.internalError]:
+    "this is a fault in Foreman, not in your repository: tell the operator (the task id is above), then remove and re-add the label to start again.",
 };
 
 /** The Markdown of the issue's status comment for a task as it is now. */
-export function renderStatusComment(task: Task, webBaseUrl: string, logUrl: string | null = null, queuePosition: number | null = null): string {
+export function renderStatusComment(
+  task: Task,
+  webBaseUrl: string,
+  logUrl: string | null = null,
+  queuePosition: number | null = null,
+): string {
   const freezeLabel = task.config?.freezeLabel ?? DEFAULT_TASK_CONFIG.freezeLabel;
   const { icon, headline } = HEADLINES[task.state];
   return template({
@@ -107,7 +122,10 @@ function summarize(task: Task, freezeLabel: string, queuePosition: number | null
     case "preparing":
       return "Creating the task branch with a plan commit and opening a draft pull request.";
     case "awaiting_agent": {
-      const place = queuePosition === null ? "as soon as a container slot is free" : `when a container slot is free (${ordinal(queuePosition)} in the queue)`;
+      const place =
+        queuePosition === null
+          ? "as soon as a container slot is free"
+          : `when a container slot is free (${ordinal(queuePosition)} in the queue)`;
       return task.prNumber === null
         ? `The ${task.step ?? "agent"} step starts ${place}.`
         : `Draft PR #${task.prNumber} is open on \`${task.branch}\`. The ${task.step ?? "agent"} step starts ${place}.`;
@@ -130,6 +148,7 @@ function summarize(task: Task, freezeLabel: string, queuePosition: number | null
 }
 
 function ordinal(n: number): string {
-  const suffix = n % 100 >= 11 && n % 100 <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[n % 10] ?? "th";
+  const suffix =
+    n % 100 >= 11 && n % 100 <= 13 ? "th" : (({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[n % 10] ?? "th");
   return `${n}${suffix}`;
 }

@@ -10,12 +10,21 @@ export async function requestReviewers(
 ): Promise<{ requested: boolean; problem?: string }> {
   if (params.users.length === 0 && params.teams.length === 0) return { requested: false };
   try {
-    await octokit.rest.pulls.requestReviewers({ owner: params.owner, repo: params.repo, pull_number: params.prNumber, reviewers: [...params.users], team_reviewers: [...params.teams] });
+    await octokit.rest.pulls.requestReviewers({
+      owner: params.owner,
+      repo: params.repo,
+      pull_number: params.prNumber,
+      reviewers: [...params.users],
+      team_reviewers: [...params.teams],
+    });
   } catch (error) {
     // A configured reviewer who is not a collaborator (422) must not fail a task whose work is done:
     // the PR is ready either way; the problem is recorded and shown.
     if ((error as { status?: number }).status !== 422) throw error;
-    return { requested: false, problem: `GitHub refused the reviewers (${(error as Error).message}); check \`reviewers\` in .github/foreman.yml` };
+    return {
+      requested: false,
+      problem: `GitHub refused the reviewers (${(error as Error).message}); check \`reviewers\` in .github/foreman.yml`,
+    };
   }
   return { requested: true };
 }

@@ -19,7 +19,10 @@ export interface UpsertStatusCommentParams {
  * Create or edit the issue's single status comment. On a retry without a known id it looks for the
  * marker first, so a crash between creating the comment and recording its id never makes a second one.
  */
-export async function upsertStatusComment(octokit: GitHubClient, params: UpsertStatusCommentParams): Promise<{ commentId: number; created: boolean }> {
+export async function upsertStatusComment(
+  octokit: GitHubClient,
+  params: UpsertStatusCommentParams,
+): Promise<{ commentId: number; created: boolean }> {
   const { owner, repo } = params;
   const body = params.body.includes(STATUS_MARKER) ? params.body : `${STATUS_MARKER}\n${params.body}`;
   let commentId = params.commentId;

@@ -19,7 +19,11 @@ function unauthorized(reason: string): Authentication {
  * The lookup is by sha256 of the presented token, so its timing reveals nothing about stored tokens;
  * the final comparison is constant-time anyway.
  */
-export async function authenticateRequest(sql: SqlClient, header: string | undefined, allowed: readonly ApiRole[]): Promise<Authentication> {
+export async function authenticateRequest(
+  sql: SqlClient,
+  header: string | undefined,
+  allowed: readonly ApiRole[],
+): Promise<Authentication> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
   if (!match) return unauthorized("No API token was sent.");
   const token = match[1]!;
@@ -33,7 +37,10 @@ export async function authenticateRequest(sql: SqlClient, header: string | undef
     return {
       ok: false,
       status: 403,
-      body: { error: "forbidden", message: `The token "${row.name}" has the role ${role}; this needs one of: ${allowed.join(", ")}. Ask an administrator for a token with the right role.` },
+      body: {
+        error: "forbidden",
+        message: `The token "${row.name}" has the role ${role}; this needs one of: ${allowed.join(", ")}. Ask an administrator for a token with the right role.`,
+      },
     };
   }
   return { ok: true, token: { id: row.id, name: row.name, role } };

@@ -40,16 +40,33 @@ export function createComplianceRoutes(deps: ComplianceRouteDeps) {
     if (url.pathname !== "/api/compliance" && !url.pathname.startsWith("/api/compliance/")) return false;
     try {
       const auth = await authenticateRequest(deps.sql, req.headers.authorization, COMPLIANCE_READERS);
-      if (!auth.ok) return reply(res, auth.status, auth.body, auth.status === 401 ? { "www-authenticate": 'Bearer realm="foreman"' } : {});
+      if (!auth.ok)
+        return reply(
+          res,
+          auth.status,
+          auth.body,
+          auth.status === 401 ? { "www-authenticate": 'Bearer realm="foreman"' } : {},
+        );
       if (req.method !== "GET") {
-        return reply(res, 405, { error: "method_not_allowed", message: "The compliance API is read-only: only GET is served." }, { allow: "GET" });
+        return reply(
+          res,
+          405,
+          { error: "method_not_allowed", message: "The compliance API is read-only: only GET is served." },
+          { allow: "GET" },
+        );
       }
       if (url.pathname === "/api/compliance/checkpoints") return await sendCheckpoints(deps, url, res);
       const task = TASK_PATH.exec(url.pathname);
-      if (!task) return reply(res, 404, { error: "not_found", message: "Unknown compliance path. Use /api/compliance/tasks/<task id>, …/bundle.tar.gz or /api/compliance/checkpoints." });
+      if (!task)
+        return reply(res, 404, {
+          error: "not_found",
+          message:
+            "Unknown compliance path. Use /api/compliance/tasks/<task id>, …/bundle.tar.gz or /api/compliance/checkpoints.",
+        });
       const taskId = task[1]!.toLowerCase();
       const bundle = await buildEvidenceBundle(deps.sql, taskId, deps.artifacts, (deps.now ?? (() => new Date()))());
-      if (!bundle) return reply(res, 404, { error: "not_found", message: `No task ${taskId} and no compliance record for it.` });
+      if (!bundle)
+        return reply(res, 404, { error: "not_found", message: `No task ${taskId} and no compliance record for it.` });
       if (!task[2]) return reply(res, 200, bundle);
       res.writeHead(200, {
         "content-type": "application/gzip",
@@ -64,7 +81,10 @@ export function createComplianceRoutes(deps: ComplianceRouteDeps) {
         res.destroy();
         return true;
       }
-      return reply(res, 500, { error: "internal", message: "Foreman could not read the evidence; the server log has the details." });
+      return reply(res, 500, {
+        error: "internal",
+        message: "Foreman could not read the evidence; the server log has the details.",
+      });
     }
   };
 }
@@ -76,11 +96,20 @@ async function sendCheckpoints(deps: ComplianceRouteDeps, url: URL, res: ServerR
     return reply(res, 400, { error: "bad_request", message: "`after` must be a seq (0 or more) and `limit` 1-1000." });
   }
   const checkpoints = await listCheckpoints(deps.sql, after, limit);
-  const publicKeys = [...(deps.publicKeys ?? new Map<string, KeyObject>())].map(([keyId, key]) => ({ keyId, pem: key.export({ type: "spki", format: "pem" }).toString() }));
-  return reply(res, 200, { checkpoints, next: checkpoints.length === limit ? checkpoints.at(-1)!.seq : null, publicKeys });
+  const publicKeys = [...(deps.publicKeys ?? new Map<string, KeyObject>())].map(([keyId, key]) => ({
+    keyId,
+    pem: key.export({ type: "spki", format: "pem" }).toString(),
+  }));
+  return reply(res, 200, {
+    checkpoints,
+    next: checkpoints.length === limit ? checkpoints.at(-1)!.seq : null,
+    publicKeys,
+  });
 }
 
 function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): true {
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers })
+    .end(JSON.stringify(body));
   return true;
 }

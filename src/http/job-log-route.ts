@@ -16,14 +16,20 @@ export function createJobLogRoute(database: Database) {
     const found = await findAgentJobLog(database.sql, match[1]!);
     const token = url.searchParams.get("token") ?? "";
     if (!found || !sameSecret(token, found.token)) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "No such log. Use the link from the issue's status comment." }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: "No such log. Use the link from the issue's status comment." }));
       return true;
     }
     if (found.log === null) {
-      res.writeHead(202, { "content-type": "application/json" }).end(JSON.stringify({ status: "The job has not finished; its log is stored when it ends." }));
+      res
+        .writeHead(202, { "content-type": "application/json" })
+        .end(JSON.stringify({ status: "The job has not finished; its log is stored when it ends." }));
       return true;
     }
-    res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "private, no-store" }).end(found.log);
+    res
+      .writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "private, no-store" })
+      .end(found.log);
     return true;
   };
 }

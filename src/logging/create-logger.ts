@@ -18,12 +18,19 @@ export interface LoggerOptions {
  * slips into a message, an error or a request dump is replaced before it is written.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const destination = options.destination ?? (options.format === "pretty" ? pretty({ colorize: true }) : process.stdout);
+  const destination =
+    options.destination ?? (options.format === "pretty" ? pretty({ colorize: true }) : process.stdout);
   const redacting = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       destination.write(redactSecrets(chunk.toString("utf8"), options.secrets));
       callback();
     },
   });
-  return pino({ level: options.level, redact: { paths: ["req.headers.authorization", "headers.authorization", "*.token"], censor: "[REDACTED]" } }, redacting);
+  return pino(
+    {
+      level: options.level,
+      redact: { paths: ["req.headers.authorization", "headers.authorization", "*.token"], censor: "[REDACTED]" },
+    },
+    redacting,
+  );
 }

@@ -3,7 +3,8 @@
  * no assumption about its length or alphabet, so new token formats are still caught.
  */
 // A token already redacted upstream (`ghs_[REDACTED]`) is left as it is.
-const TOKEN_PATTERN = /\b(?:ghp|gho|ghu|ghs|ghr)_(?!\[REDACTED\])[^\s"'`<>,;)\]}]*|\bgithub_pat_(?!\[REDACTED\])[^\s"'`<>,;)\]}]*/g;
+const TOKEN_PATTERN =
+  /\b(?:ghp|gho|ghu|ghs|ghr)_(?!\[REDACTED\])[^\s"'`<>,;)\]}]*|\bgithub_pat_(?!\[REDACTED\])[^\s"'`<>,;)\]}]*/g;
 const PRIVATE_KEY_PATTERN = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g;
 
 /** Replace GitHub tokens, private keys and the given literal secrets in a text with `[REDACTED]`. */

@@ -14,8 +14,7 @@ import {
 
 /** Templates ready to render, or every reason they are not. */
 export type LoadTemplatesResult =
-  | { ok: true; templates: PromptTemplates }
-  | { ok: false; errors: PromptTemplateError[] };
+  { ok: true; templates: PromptTemplates } | { ok: false; errors: PromptTemplateError[] };
 
 /** A repo template larger than this is refused: a prompt template is instructions, not data. */
 export const MAX_REPO_TEMPLATE_CHARS = 64_000;
@@ -116,5 +115,9 @@ function findCompileError(source: string): string | null {
 }
 
 function sortKeys(record: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key] ?? ""]));
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((key) => [key, record[key] ?? ""]),
+  );
 }

@@ -61,7 +61,9 @@ export function renderPrompt(
     if (rendered.text !== "") sections.push(rendered.text);
   }
   const text = `${sections.join("\n\n")}\n`;
-  const partialKeys = Object.keys(templates.sources).filter((key) => findPartialName(key) !== null && !sectionKeys.includes(key));
+  const partialKeys = Object.keys(templates.sources).filter(
+    (key) => findPartialName(key) !== null && !sectionKeys.includes(key),
+  );
   return {
     ok: true,
     text,
@@ -105,6 +107,9 @@ function renderTemplate(
   } catch (error) {
     const file = describeTemplateFile(templates, key);
     const reason = error instanceof Error ? error.message : String(error);
-    return { ok: false, error: { code: "PROMPT_RENDER_FAILED", key, file, message: `${file} failed to render: ${reason}` } };
+    return {
+      ok: false,
+      error: { code: "PROMPT_RENDER_FAILED", key, file, message: `${file} failed to render: ${reason}` },
+    };
   }
 }

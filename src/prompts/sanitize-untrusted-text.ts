@@ -22,8 +22,7 @@ const MARKDOWN_COMMENT = /^ {0,3}\[[^\]\n]*\]:[ \t]*(?:#|<>)(?:[ \t].*)?$\n?/gm;
 
 // Zero-width, bidi controls, word joiners and invisible operators, BOM, soft hyphen, Arabic letter
 // mark, Mongolian vowel separator and the tag block: all render as nothing and can hide text.
-const INVISIBLE =
-  /[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu;
+const INVISIBLE = /[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu;
 
 // ANSI escape sequences (CI logs are full of colour codes) and the C0/C1 controls other than tab
 // and newline: meaningless in a prompt, and able to rewrite a terminal line when echoed.
@@ -50,7 +49,9 @@ export function sanitizeUntrustedText(text: string, options: SanitizeOptions = {
 
 /** Sanitise a one-line field (title, login, label, path): no line breaks, small cap, marker on the same line. */
 export function sanitizeUntrustedLine(text: string, maxChars = 300): string {
-  const clean = sanitizeUntrustedText(text, { maxChars: Number.MAX_SAFE_INTEGER }).replace(/\s*\n\s*/g, " ").trim();
+  const clean = sanitizeUntrustedText(text, { maxChars: Number.MAX_SAFE_INTEGER })
+    .replace(/\s*\n\s*/g, " ")
+    .trim();
   if (clean.length <= maxChars) return clean;
   const end = findHeadEnd(clean, maxChars);
   return `${clean.slice(0, end)} [… truncated by Foreman: ${formatCount(clean.length - end)} more characters not shown]`;

@@ -127,7 +127,10 @@ export class CircuitBreakers {
     let breaker = this.#breakers.get(key);
     if (!breaker) {
       const { onStateChange, ...options } = this.options;
-      breaker = new CircuitBreaker({ ...options, ...(onStateChange ? { onStateChange: (state: CircuitState) => onStateChange(key, state) } : {}) });
+      breaker = new CircuitBreaker({
+        ...options,
+        ...(onStateChange ? { onStateChange: (state: CircuitState) => onStateChange(key, state) } : {}),
+      });
       this.#breakers.set(key, breaker);
     }
     return breaker;

@@ -35,7 +35,8 @@ export class CircuitOpenError extends Error {
     /** How long until the breaker lets a trial call through (0: one is under way). */
     readonly retryAfterMs: number,
   ) {
-    const next = retryAfterMs > 0 ? `it tries again in ${Math.ceil(retryAfterMs / 1000)} s` : "a trial call is under way";
+    const next =
+      retryAfterMs > 0 ? `it tries again in ${Math.ceil(retryAfterMs / 1000)} s` : "a trial call is under way";
     super(`${service} kept failing, so Foreman paused its calls to it; ${next}.`);
     this.name = "CircuitOpenError";
   }
@@ -67,26 +68,55 @@ interface HttpLikeError {
 
 /** The one mapper from a thrown error to a Failure. */
 export function classifyError(error: unknown): Failure {
-  if (error instanceof CircuitOpenError || error instanceof TimeoutError) return { code: error.code, retryable: true, message: summarizeDetail(error.message) };
+  if (error instanceof CircuitOpenError || error instanceof TimeoutError)
+    return { code: error.code, retryable: true, message: summarizeDetail(error.message) };
   const http = error as HttpLikeError;
   const status = typeof http?.status === "number" ? http.status : undefined;
   // Messages end up on issues: first line only, capped, and never a token.
   const detail = summarizeDetail(http?.response?.data?.message ?? http?.message ?? String(error));
-  const what = http?.request?.method && http.request.url ? `${http.request.method} ${stripQuery(http.request.url)}` : "a GitHub request";
+  const what =
+    http?.request?.method && http.request.url
+      ? `${http.request.method} ${stripQuery(http.request.url)}`
+      : "a GitHub request";
   if (status === undefined) {
     const network = /ECONN|ETIMEDOUT|EAI_AGAIN|socket|fetch failed|network/i.test(detail);
     return network
       ? { code: ErrorCode.githubUnavailable, retryable: true, message: `GitHub could not be reached (${detail}).` }
       : { code: ErrorCode.internal, retryable: false, message: `Foreman hit an internal error: ${detail}` };
   }
-  const rateLimited = status === 429 || (status === 403 && (http.response?.headers?.["x-ratelimit-remaining"] === "0" || /rate limit/i.test(detail)));
-  if (rateLimited) return { code: ErrorCode.githubRateLimited, retryable: true, message: `GitHub's rate limit was reached during ${what}.` };
-  if (status >= 500) return { code: ErrorCode.githubUnavailable, retryable: true, message: `GitHub answered ${status} to ${what} (${detail}).` };
+  const rateLimited =
+    status === 429 ||
+    (status === 403 && (http.response?.headers?.["x-ratelimit-remaining"] === "0" || /rate limit/i.test(detail)));
+  if (rateLimited)
+    return {
+      code: ErrorCode.githubRateLimited,
+      retryable: true,
+      message: `GitHub's rate limit was reached during ${what}.`,
+    };
+  if (status >= 500)
+    return {
+      code: ErrorCode.githubUnavailable,
+      retryable: true,
+      message: `GitHub answered ${status} to ${what} (${detail}).`,
+    };
   if (status === 401 || status === 403) {
-    return { code: ErrorCode.githubForbidden, retryable: false, message: `GitHub refused ${what} (${status}: ${detail}); the app may lack a permission on this repository.` };
+    return {
+      code: ErrorCode.githubForbidden,
+      retryable: false,
+      message: `GitHub refused ${what} (${status}: ${detail}); the app may lack a permission on this repository.`,
+    };
   }
-  if (status === 404) return { code: ErrorCode.githubNotFound, retryable: false, message: `GitHub could not find what ${what} asked for (404: ${detail}).` };
-  return { code: ErrorCode.githubRejected, retryable: false, message: `GitHub rejected ${what} (${status}: ${detail}).` };
+  if (status === 404)
+    return {
+      code: ErrorCode.githubNotFound,
+      retryable: false,
+      message: `GitHub could not find what ${what} asked for (404: ${detail}).`,
+    };
+  return {
+    code: ErrorCode.githubRejected,
+    retryable: false,
+    message: `GitHub rejected ${what} (${status}: ${detail}).`,
+  };
 }
 
 function summarizeDetail(text: string): string {

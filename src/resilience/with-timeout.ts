@@ -12,7 +12,12 @@ export interface TimedCall {
  * Run `fn` with a signal that aborts after `timeoutMs`, and reject with a TimeoutError at that
  * moment even if `fn` ignores the signal. An aborted `parent` signal aborts `fn` too.
  */
-export async function withTimeout<T>(fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number, call: TimedCall, parent?: AbortSignal): Promise<T> {
+export async function withTimeout<T>(
+  fn: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number,
+  call: TimedCall,
+  parent?: AbortSignal,
+): Promise<T> {
   const controller = new AbortController();
   const abortFromParent = () => controller.abort(parent?.reason);
   if (parent?.aborted) abortFromParent();

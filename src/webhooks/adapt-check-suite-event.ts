@@ -10,7 +10,12 @@ type CheckSuitePayload = Context<"check_suite.completed">["payload"];
  * the suite's branch, or the repo's CI lane (`buildRepoCiLane`) for other branches; the caller
  * supplies it.
  */
-export function adaptCheckSuiteEvent(deliveryId: string, payload: CheckSuitePayload, installationId: number, lane: string): NewInboxEvent {
+export function adaptCheckSuiteEvent(
+  deliveryId: string,
+  payload: CheckSuitePayload,
+  installationId: number,
+  lane: string,
+): NewInboxEvent {
   const repo = toTaskRepo(installationId, payload.repository);
   const suite = payload.check_suite;
   const conclusion = suite.conclusion ?? "neutral";
@@ -29,7 +34,13 @@ export function adaptCheckSuiteEvent(deliveryId: string, payload: CheckSuitePayl
   return {
     deliveryId,
     // A re-run completes the same suite again, possibly with another conclusion: that is new.
-    dedupeKey: buildDedupeKey({ event: "check_suite.completed", repo: repo.id, suite: suite.id, conclusion, sha: suite.head_sha }),
+    dedupeKey: buildDedupeKey({
+      event: "check_suite.completed",
+      repo: repo.id,
+      suite: suite.id,
+      conclusion,
+      sha: suite.head_sha,
+    }),
     source: "github",
     eventName: "check_suite.completed",
     lane,

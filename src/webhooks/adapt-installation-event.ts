@@ -10,7 +10,9 @@ export type DirectoryEvent =
 type InstallationPayload = Context<"installation">["payload"];
 type InstallationRepositoriesPayload = Context<"installation_repositories">["payload"];
 
-function toRepositoryFacts(repos: ReadonlyArray<{ id: number; full_name: string; private: boolean }> | undefined): RepositoryFacts[] {
+function toRepositoryFacts(
+  repos: ReadonlyArray<{ id: number; full_name: string; private: boolean }> | undefined,
+): RepositoryFacts[] {
   return (repos ?? []).map((repo) => ({ id: repo.id, fullName: repo.full_name, private: repo.private }));
 }
 
@@ -23,7 +25,8 @@ export function adaptInstallationEvent(deliveryId: string, payload: Installation
       id: payload.installation.id,
       accountLogin: account?.login ?? account?.slug ?? "unknown",
       accountType: account?.type ?? "Enterprise",
-      suspended: payload.action === "suspend" || (payload.action !== "unsuspend" && payload.installation.suspended_at != null),
+      suspended:
+        payload.action === "suspend" || (payload.action !== "unsuspend" && payload.installation.suspended_at != null),
       deleted: payload.action === "deleted",
     },
     added: payload.action === "created" ? toRepositoryFacts(payload.repositories) : [],
@@ -39,7 +42,10 @@ export function adaptInstallationEvent(deliveryId: string, payload: Installation
 }
 
 /** `installation_repositories.added|removed` → a directory event. */
-export function adaptInstallationRepositoriesEvent(deliveryId: string, payload: InstallationRepositoriesPayload): NewInboxEvent {
+export function adaptInstallationRepositoriesEvent(
+  deliveryId: string,
+  payload: InstallationRepositoriesPayload,
+): NewInboxEvent {
   const event: DirectoryEvent = {
     type: "repositories_changed",
     installationId: payload.installation.id,

@@ -13,7 +13,11 @@ type IssueCommentPayload = Context<"issue_comment.created">["payload"];
  * bots, without a command or with an unknown one → null. The lane is the issue's; for a comment on
  * a PR it is the PR's own lane, which the caller replaces with the owning task's lane when known.
  */
-export function adaptIssueCommentEvent(deliveryId: string, payload: IssueCommentPayload, installationId: number): NewInboxEvent | null {
+export function adaptIssueCommentEvent(
+  deliveryId: string,
+  payload: IssueCommentPayload,
+  installationId: number,
+): NewInboxEvent | null {
   // Foreman's own comments (and other apps') quote commands in their help text; never act on them.
   if (payload.sender.type === "Bot") return null;
   const parsed = parseSlashCommand(payload.comment.body ?? "");
@@ -35,7 +39,9 @@ export function adaptIssueCommentEvent(deliveryId: string, payload: IssueComment
     dedupeKey: buildDedupeKey({ event: "issue_comment.created", repo: repo.id, comment: payload.comment.id }),
     source: "github",
     eventName: "issue_comment.created",
-    lane: onPullRequest ? buildPullRequestLane(repo.id, payload.issue.number) : buildIssueLane(repo.id, payload.issue.number),
+    lane: onPullRequest
+      ? buildPullRequestLane(repo.id, payload.issue.number)
+      : buildIssueLane(repo.id, payload.issue.number),
     event,
   };
 }

@@ -7,11 +7,21 @@ import { buildDedupeKey, toTaskRepo } from "./build-inbox-event.js";
 type IssuesPayload = Context<"issues">["payload"];
 
 /** `issues.labeled|unlabeled|closed|reopened` → a domain event for the inbox; other actions → null. */
-export function adaptIssuesEvent(deliveryId: string, payload: IssuesPayload, installationId: number): NewInboxEvent | null {
+export function adaptIssuesEvent(
+  deliveryId: string,
+  payload: IssuesPayload,
+  installationId: number,
+): NewInboxEvent | null {
   const repo = toTaskRepo(installationId, payload.repository);
   // Only the labels the workflow reads (priority), so stored events stay small.
-  const priority = (payload.issue.labels ?? []).flatMap((label) => (label?.name.startsWith("priority:") ? [label.name] : []));
-  const issue = { number: payload.issue.number, title: payload.issue.title, ...(priority.length > 0 ? { labels: priority } : {}) };
+  const priority = (payload.issue.labels ?? []).flatMap((label) =>
+    label?.name.startsWith("priority:") ? [label.name] : [],
+  );
+  const issue = {
+    number: payload.issue.number,
+    title: payload.issue.title,
+    ...(priority.length > 0 ? { labels: priority } : {}),
+  };
   if (payload.issue.pull_request) return null; // PR labels arrive as pull_request events too
   const base = { repo, issue, sender: payload.sender.login };
   let event: DomainEvent;
@@ -19,13 +29,21 @@ export function adaptIssuesEvent(deliveryId: string, payload: IssuesPayload, ins
     case "labeled":
     case "unlabeled":
       if (!payload.label) return null;
-      event = { type: payload.action === "labeled" ? EventType.issueLabeled : EventType.issueUnlabeled, label: payload.label.name, ...base };
+      event = {
+        type: payload.action === "labeled" ? EventType.issueLabeled : EventType.issueUnlabeled,
+        label: payload.label.name,
+        ...base,
+      };
       break;
     case "closed":
       event = { type: EventType.issueClosed, ...base };
       break;
     case "reopened":
-      event = { type: EventType.issueReopened, labels: (payload.issue.labels ?? []).flatMap((label) => (label ? [label.name] : [])), ...base };
+      event = {
+        type: EventType.issueReopened,
+        labels: (payload.issue.labels ?? []).flatMap((label) => (label ? [label.name] : [])),
+        ...base,
+      };
       break;
     default:
       return null;

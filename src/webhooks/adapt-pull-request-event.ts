@@ -35,13 +35,23 @@ export function adaptPullRequestEvent(
       break;
     case "closed": {
       const merged = pr.merged === true;
-      event = { type: EventType.pullRequestClosed, merged, mergeCommitSha: merged ? (pr.merge_commit_sha ?? null) : null, ...base };
+      event = {
+        type: EventType.pullRequestClosed,
+        merged,
+        mergeCommitSha: merged ? (pr.merge_commit_sha ?? null) : null,
+        ...base,
+      };
       meaning = { label: null, at: pr.updated_at };
       break;
     }
     case "synchronize":
       // A push to the PR's branch: the same head SHA means the same push, however often delivered.
-      event = { type: EventType.pullRequestSynchronized, headSha: pr.head.sha, senderIsBot: payload.sender?.type === "Bot", ...base };
+      event = {
+        type: EventType.pullRequestSynchronized,
+        headSha: pr.head.sha,
+        senderIsBot: payload.sender?.type === "Bot",
+        ...base,
+      };
       meaning = { head: pr.head.sha };
       break;
     default:
@@ -49,7 +59,12 @@ export function adaptPullRequestEvent(
   }
   return {
     deliveryId,
-    dedupeKey: buildDedupeKey({ event: `pull_request.${payload.action}`, repo: repo.id, pr: base.prNumber, ...meaning }),
+    dedupeKey: buildDedupeKey({
+      event: `pull_request.${payload.action}`,
+      repo: repo.id,
+      pr: base.prNumber,
+      ...meaning,
+    }),
     source: "github",
     eventName: `pull_request.${payload.action}`,
     lane,

@@ -6,7 +6,12 @@ import { buildDedupeKey, toTaskRepo } from "./build-inbox-event.js";
 type PullRequestReviewPayload = Context<"pull_request_review.submitted">["payload"];
 type ReviewState = EventOf<typeof EventType.pullRequestReviewSubmitted>["state"];
 
-const REVIEW_STATES: ReadonlySet<string> = new Set<ReviewState>(["approved", "changes_requested", "commented", "dismissed"]);
+const REVIEW_STATES: ReadonlySet<string> = new Set<ReviewState>([
+  "approved",
+  "changes_requested",
+  "commented",
+  "dismissed",
+]);
 
 /**
  * `pull_request_review.submitted` → `pull_request_review_submitted`; a state Foreman does not know

@@ -25,7 +25,10 @@ export function createIntake(database: Database, wake: () => void, log: Logger):
   return {
     async record(event) {
       const stored = await insertInboxEvent(database.sql, event);
-      log.debug({ deliveryId: event.deliveryId, lane: event.lane, stored }, stored ? "event stored" : "duplicate event ignored");
+      log.debug(
+        { deliveryId: event.deliveryId, lane: event.lane, stored },
+        stored ? "event stored" : "duplicate event ignored",
+      );
       if (stored) wake();
       return stored;
     },

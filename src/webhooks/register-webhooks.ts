@@ -38,7 +38,9 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
   // The installation a delivery acts for, or null when Foreman must stay silent on the repo.
   const allowedInstallation = (payload: RepoEventPayload): number | null => {
     const installationId = payload.installation?.id;
-    return installationId === undefined || !isRepoAllowed(deps.policy, payload.repository.full_name) ? null : installationId;
+    return installationId === undefined || !isRepoAllowed(deps.policy, payload.repository.full_name)
+      ? null
+      : installationId;
   };
   // A PR's events go to its task's issue lane when a task owns it, so they stay in order with the issue's.
   const findPullRequestLane = async (repoId: number, prNumber: number): Promise<string> =>
@@ -47,24 +49,47 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
   app.on(["issues.labeled", "issues.unlabeled", "issues.closed", "issues.reopened"], async (context) => {
     const installationId = allowedInstallation(context.payload);
     if (installationId === null) return;
-    const log = context.log.child({ deliveryId: context.id, repo: context.payload.repository.full_name, issue: context.payload.issue.number });
+    const log = context.log.child({
+      deliveryId: context.id,
+      repo: context.payload.repository.full_name,
+      issue: context.payload.issue.number,
+    });
     await store(adaptIssuesEvent(context.id, context.payload, installationId), log);
   });
 
-  app.on(["pull_request.labeled", "pull_request.unlabeled", "pull_request.closed", "pull_request.synchronize"], async (context) => {
-    const installationId = allowedInstallation(context.payload);
-    if (installationId === null) return;
-    const { repository, pull_request: pr } = context.payload;
-    const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, pr: pr.number });
-    await store(adaptPullRequestEvent(context.id, context.payload, installationId, await findPullRequestLane(repository.id, pr.number)), log);
-  });
+  app.on(
+    ["pull_request.labeled", "pull_request.unlabeled", "pull_request.closed", "pull_request.synchronize"],
+    async (context) => {
+      const installationId = allowedInstallation(context.payload);
+      if (installationId === null) return;
+      const { repository, pull_request: pr } = context.payload;
+      const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, pr: pr.number });
+      await store(
+        adaptPullRequestEvent(
+          context.id,
+          context.payload,
+          installationId,
+          await findPullRequestLane(repository.id, pr.number),
+        ),
+        log,
+      );
+    },
+  );
 
   app.on("pull_request_review.submitted", async (context) => {
     const installationId = allowedInstallation(context.payload);
     if (installationId === null) return;
     const { repository, pull_request: pr } = context.payload;
     const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, pr: pr.number });
-    await store(adaptPullRequestReviewEvent(context.id, context.payload, installationId, await findPullRequestLane(repository.id, pr.number)), log);
+    await store(
+      adaptPullRequestReviewEvent(
+        context.id,
+        context.payload,
+        installationId,
+        await findPullRequestLane(repository.id, pr.number),
+      ),
+      log,
+    );
   });
 
   app.on("check_suite.completed", async (context) => {
@@ -72,8 +97,13 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
     if (installationId === null) return;
     const { repository, check_suite: suite } = context.payload;
     const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, suiteId: suite.id });
-    const taskLane = suite.head_branch ? await findLaneForBranch(deps.database.sql, repository.id, suite.head_branch) : null;
-    await store(adaptCheckSuiteEvent(context.id, context.payload, installationId, taskLane ?? buildRepoCiLane(repository.id)), log);
+    const taskLane = suite.head_branch
+      ? await findLaneForBranch(deps.database.sql, repository.id, suite.head_branch)
+      : null;
+    await store(
+      adaptCheckSuiteEvent(context.id, context.payload, installationId, taskLane ?? buildRepoCiLane(repository.id)),
+      log,
+    );
   });
 
   app.on("issue_comment.created", async (context) => {
@@ -83,7 +113,8 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
     const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, issue: issue.number });
     const event = adaptIssueCommentEvent(context.id, context.payload, installationId);
     // Only a command on a PR needs the database: most comments are not commands.
-    const taskLane = event && issue.pull_request ? await findLaneForPullRequest(deps.database.sql, repository.id, issue.number) : null;
+    const taskLane =
+      event && issue.pull_request ? await findLaneForPullRequest(deps.database.sql, repository.id, issue.number) : null;
     await store(event && taskLane ? { ...event, lane: taskLane } : event, log);
   });
 
@@ -92,6 +123,9 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
   });
 
   app.on("installation_repositories", async (context) => {
-    await store(adaptInstallationRepositoriesEvent(context.id, context.payload), context.log.child({ deliveryId: context.id }));
+    await store(
+      adaptInstallationRepositoriesEvent(context.id, context.payload),
+      context.log.child({ deliveryId: context.id }),
+    );
   });
 }

@@ -39,9 +39,17 @@ export function isTriggerLabel(label: string, facts: Pick<TriggerFacts, "config"
  * the sender's role, or an invalid config), or authorised with the config to run on. The config
  * is read before the role, so a label the config does not list costs no permission read.
  */
-export function judgeTrigger(label: string, sender: string, facts: TriggerFacts, defaultBranch: string): TriggerVerdict {
+export function judgeTrigger(
+  label: string,
+  sender: string,
+  facts: TriggerFacts,
+  defaultBranch: string,
+): TriggerVerdict {
   if (!isTriggerLabel(label, facts) || facts.senderRole === null) {
-    return { kind: "not_a_trigger", reason: { code: ReasonCode.notATrigger, message: `\`${label}\` is not a trigger label in this repository.` } };
+    return {
+      kind: "not_a_trigger",
+      reason: { code: ReasonCode.notATrigger, message: `\`${label}\` is not a trigger label in this repository.` },
+    };
   }
   if (!mayStartTask(facts.senderRole)) {
     return {
@@ -61,5 +69,10 @@ export function judgeTrigger(label: string, sender: string, facts: TriggerFacts,
       },
     };
   }
-  return { kind: "authorized", config: facts.config, type: facts.config.triggerLabels[label]!, sender: facts.senderRole };
+  return {
+    kind: "authorized",
+    config: facts.config,
+    type: facts.config.triggerLabels[label]!,
+    sender: facts.senderRole,
+  };
 }

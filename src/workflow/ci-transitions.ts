@@ -18,9 +18,18 @@ export function awaitCi(task: Task): TransitionResult {
   const known = task.pipeline.ci;
   if (known !== null && known.sha === sha) {
     // CI finished on this head while the last steps (a review) ran: read its verdict now.
-    return { next, effects: [...display(next), { kind: EffectKind.collectCiResult, sha, suiteId: known.suiteId, apps: config.ci.apps }] };
+    return {
+      next,
+      effects: [
+        ...display(next),
+        { kind: EffectKind.collectCiResult, sha, suiteId: known.suiteId, apps: config.ci.apps },
+      ],
+    };
   }
-  return { next, effects: [...display(next), { kind: EffectKind.scheduleCiWait, sha, afterMs: config.ci.waitMinutes * 60_000 }] };
+  return {
+    next,
+    effects: [...display(next), { kind: EffectKind.scheduleCiWait, sha, afterMs: config.ci.waitMinutes * 60_000 }],
+  };
 }
 
 /**
@@ -28,10 +37,18 @@ export function awaitCi(task: Task): TransitionResult {
  * records every suite): while steps still run it is remembered; when the task waits for CI, its
  * verdict is read (failing checks, annotations, log tails; and whether other suites still run).
  */
-export function onCheckSuiteCompleted(task: Task, event: EventOf<typeof EventType.checkSuiteCompleted>, at: string): TransitionResult {
+export function onCheckSuiteCompleted(
+  task: Task,
+  event: EventOf<typeof EventType.checkSuiteCompleted>,
+  at: string,
+): TransitionResult {
   const config = withConfigDefaults(task.config);
   if (event.headSha !== task.headSha || !config.ci.apps.includes(event.app)) return unchanged(task);
-  const ci = { sha: event.headSha, conclusion: GREEN.has(event.conclusion) ? ("success" as const) : ("failure" as const), suiteId: event.suiteId };
+  const ci = {
+    sha: event.headSha,
+    conclusion: GREEN.has(event.conclusion) ? ("success" as const) : ("failure" as const),
+    suiteId: event.suiteId,
+  };
   if (task.state === TaskState.running || task.state === TaskState.awaitingAgent) {
     return { next: { ...task, pipeline: { ...task.pipeline, ci }, updatedAt: at }, effects: [] };
   }
@@ -43,26 +60,53 @@ export function onCheckSuiteCompleted(task: Task, event: EventOf<typeof EventTyp
 }
 
 /** The verdict of CI on the head: green → ready for review; red → a `ci_fixer` step, or escalation when the attempts are spent. */
-export function onCiResultCollected(task: Task, event: EventOf<typeof EventType.ciResultCollected>, at: string, facts: JobIds): TransitionResult {
-  if (task.state !== TaskState.awaitingCi || event.sha !== task.headSha || event.verdict === "pending") return unchanged(task);
+export function onCiResultCollected(
+  task: Task,
+  event: EventOf<typeof EventType.ciResultCollected>,
+  at: string,
+  facts: JobIds,
+): TransitionResult {
+  if (task.state !== TaskState.awaitingCi || event.sha !== task.headSha || event.verdict === "pending")
+    return unchanged(task);
   const config = withConfigDefaults(task.config);
   const current: Task = { ...task, reason: null, updatedAt: at };
   if (event.verdict === "success") return goReady(current, null);
   if (task.pipeline.ciAttempts < config.maxCiAttempts) {
-    const attempt: Task = { ...current, pipeline: { ...current.pipeline, ciAttempts: current.pipeline.ciAttempts + 1 } };
-    const dispatched = dispatchStep(attempt, CI_FIXER, "ci_fix", { kind: "ci", sha: event.sha, failures: event.failures }, facts);
+    const attempt: Task = {
+      ...current,
+      pipeline: { ...current.pipeline, ciAttempts: current.pipeline.ciAttempts + 1 },
+    };
+    const dispatched = dispatchStep(
+      attempt,
+      CI_FIXER,
+      "ci_fix",
+      { kind: "ci", sha: event.sha, failures: event.failures },
+      facts,
+    );
     return { next: dispatched.next, effects: [...display(dispatched.next!), ...dispatched.effects] };
   }
   return escalate(current, event.failures);
 }
 
 /** No CI suite came for the head in time: keep waiting (and say so), or go ready with a note, as the repo chose. */
-export function onCiWaitExpired(task: Task, event: EventOf<typeof EventType.ciWaitExpired>, at: string): TransitionResult {
-  if (task.state !== TaskState.awaitingCi || event.sha !== task.pipeline.waitingCiSha || task.pipeline.ci?.sha === event.sha) return unchanged(task);
+export function onCiWaitExpired(
+  task: Task,
+  event: EventOf<typeof EventType.ciWaitExpired>,
+  at: string,
+): TransitionResult {
+  if (
+    task.state !== TaskState.awaitingCi ||
+    event.sha !== task.pipeline.waitingCiSha ||
+    task.pipeline.ci?.sha === event.sha
+  )
+    return unchanged(task);
   const config = withConfigDefaults(task.config);
   const minutes = config.ci.waitMinutes;
   if (config.ci.whenMissing === "ready") {
-    return goReady({ ...task, updatedAt: at }, `No CI reported on ${event.sha.slice(0, 7)} within ${minutes} minutes, so Foreman marked this PR ready without CI (\`ci.whenMissing: ready\` in .github/foreman.yml). Please test it yourself before merging.`);
+    return goReady(
+      { ...task, updatedAt: at },
+      `No CI reported on ${event.sha.slice(0, 7)} within ${minutes} minutes, so Foreman marked this PR ready without CI (\`ci.whenMissing: ready\` in .github/foreman.yml). Please test it yourself before merging.`,
+    );
   }
   const next: Task = {
     ...task,
@@ -84,7 +128,12 @@ export function goReady(task: Task, note: string | null): TransitionResult {
     // A note is posted by the same action that marks the PR ready, so it can never claim what has not happened.
     effects.push({ kind: EffectKind.markReadyForReview, prNumber: task.prNumber, ...(note !== null ? { note } : {}) });
     if (config.reviewers.users.length > 0 || config.reviewers.teams.length > 0) {
-      effects.push({ kind: EffectKind.requestReviewers, prNumber: task.prNumber, users: config.reviewers.users, teams: config.reviewers.teams });
+      effects.push({
+        kind: EffectKind.requestReviewers,
+        prNumber: task.prNumber,
+        users: config.reviewers.users,
+        teams: config.reviewers.teams,
+      });
     }
   }
   return { next, effects: [...effects, ...display(next)] };
@@ -101,11 +150,19 @@ export function escalate(task: Task, failures: CiFailure[]): TransitionResult {
   const message = `CI still fails (${names}) after ${attempts} ci_fixer ${attempts === 1 ? "attempt" : "attempts"} (the limit is ${config.maxCiAttempts}), so Foreman stopped and asks a human to look.`;
   // The failures are kept: `/foreman retry` hands them to the next ci_fixer.
   const sha = task.headSha ?? "";
-  const next: Task = { ...task, state: TaskState.escalated, reason: { code: ReasonCode.ciFailedTooOften, message }, pipeline: { ...task.pipeline, feedback: { kind: "ci", sha, failures } } };
+  const next: Task = {
+    ...task,
+    state: TaskState.escalated,
+    reason: { code: ReasonCode.ciFailedTooOften, message },
+    pipeline: { ...task.pipeline, feedback: { kind: "ci", sha, failures } },
+  };
   const effects: Effect[] = [];
   if (task.prNumber !== null) {
     effects.push({ kind: EffectKind.addLabels, issueNumber: task.prNumber, labels: [freezeLabel] });
-    const triedLines = tried.map((step, index) => `${index + 1}. ${step.status === "succeeded" ? `pushed ${step.commitSha?.slice(0, 7) ?? "nothing"}` : step.status}: ${step.summary ?? "no summary"}`);
+    const triedLines = tried.map(
+      (step, index) =>
+        `${index + 1}. ${step.status === "succeeded" ? `pushed ${step.commitSha?.slice(0, 7) ?? "nothing"}` : step.status}: ${step.summary ?? "no summary"}`,
+    );
     const failureLines = failures.map((failure) => `- **${failure.name}**: ${oneLine(failure.summary, 400)}`);
     effects.push({
       kind: EffectKind.postPullRequestComment,
@@ -133,6 +190,10 @@ export function escalate(task: Task, failures: CiFailure[]): TransitionResult {
 
 /** A check's summary on one line (title, summary and annotations run together), capped. */
 function oneLine(text: string, cap: number): string {
-  const flat = text.split("\n").map((line) => line.trim()).filter(Boolean).join(" · ");
+  const flat = text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(" · ");
   return flat.length > cap ? `${flat.slice(0, cap - 1)}…` : flat;
 }

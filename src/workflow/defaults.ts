@@ -26,7 +26,14 @@ export const DEFAULT_TASK_CONFIG: TaskConfig = Object.freeze({
 }) as unknown as TaskConfig;
 
 /** The roles a pipeline may name; each has a prompt in prompts/roles/. */
-export const PIPELINE_ROLES = Object.freeze(["planner", "coder", "reviewer", "test_author", "security", "scribe"] as const);
+export const PIPELINE_ROLES = Object.freeze([
+  "planner",
+  "coder",
+  "reviewer",
+  "test_author",
+  "security",
+  "scribe",
+] as const);
 
 /** Roles that read and report; what they change in the workspace is never pushed. */
 export const REVIEW_ROLES: readonly string[] = Object.freeze(["planner", "reviewer", "security"]);

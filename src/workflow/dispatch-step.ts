@@ -17,9 +17,21 @@ export const CI_FIXER = "ci_fixer";
  * Queue an agent job for a step on the branch head (the runner starts it when a container slot is
  * free), and add the step to the checklist. `feedback` is what the step must act on (a review, CI failures).
  */
-export function dispatchStep(task: Task, role: string, purpose: StepPurpose, feedback: StepFeedback | null, facts: JobIds): TransitionResult {
+export function dispatchStep(
+  task: Task,
+  role: string,
+  purpose: StepPurpose,
+  feedback: StepFeedback | null,
+  facts: JobIds,
+): TransitionResult {
   const baseSha = task.headSha ?? task.baseSha;
-  if (baseSha === null) return stop(task, TaskState.failed, { code: ReasonCode.internalError, message: "Foreman lost track of the branch head; start again." }, task.updatedAt);
+  if (baseSha === null)
+    return stop(
+      task,
+      TaskState.failed,
+      { code: ReasonCode.internalError, message: "Foreman lost track of the branch head; start again." },
+      task.updatedAt,
+    );
   const step: StepRecord = { role, purpose, status: "queued", jobId: facts.newJobId, commitSha: null, summary: null };
   return {
     next: {
@@ -32,4 +44,3 @@ export function dispatchStep(task: Task, role: string, purpose: StepPurpose, fee
     effects: [{ kind: EffectKind.dispatchAgentJob, jobId: facts.newJobId, role, baseSha }],
   };
 }
-

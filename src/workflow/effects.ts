@@ -41,14 +41,30 @@ export type Effect =
   /** Create or update the `foreman` check run on the PR head from the task as stored (completed when the task ended). */
   | { kind: typeof EffectKind.upsertCheckRun }
   /** A review with `event: COMMENT` (never APPROVE or REQUEST_CHANGES), found again by its marker. */
-  | { kind: typeof EffectKind.postReview; prNumber: number; commitSha: string; marker: string; body: string; comments: Array<{ path: string; line: number; body: string }> }
+  | {
+      kind: typeof EffectKind.postReview;
+      prNumber: number;
+      commitSha: string;
+      marker: string;
+      body: string;
+      comments: Array<{ path: string; line: number; body: string }>;
+    }
   | { kind: typeof EffectKind.markReadyForReview; prNumber: number; note?: string }
   | { kind: typeof EffectKind.requestReviewers; prNumber: number; users: string[]; teams: string[] }
   /** Read a completed suite's failing checks (summaries, annotations, log tails) and whether every suite on the SHA is done. */
   | { kind: typeof EffectKind.collectCiResult; sha: string; suiteId: number; apps: string[] }
   | { kind: typeof EffectKind.authorizeActor; login: string; action: AuthorizedAction }
   /** Reply to a comment command: a status, an explanation, or a polite refusal (once per user and task). */
-  | { kind: typeof EffectKind.answerCommand; issueNumber: number; answer: "status" | "explain" | "refusal" | "note"; login: string; command: string; text?: string; commentId?: number; refusalScope?: "task" | "issue" }
+  | {
+      kind: typeof EffectKind.answerCommand;
+      issueNumber: number;
+      answer: "status" | "explain" | "refusal" | "note";
+      login: string;
+      command: string;
+      text?: string;
+      commentId?: number;
+      refusalScope?: "task" | "issue";
+    }
   /** At merge: record the approving reviews and the merge commit (reads only). */
   | { kind: typeof EffectKind.recordMerge; prNumber: number; mergeCommitSha: string | null }
   /** Shadow mode: read the default branch head to run on (no branch, no PR). */
@@ -68,12 +84,22 @@ export const ALLOWED_WHILE_FROZEN: readonly EffectKind[] = Object.freeze([
 ]);
 
 /** Effects that still run for a finished task: its last words, the check run's completion, and the merge's record. */
-export const ALLOWED_AFTER_END: readonly EffectKind[] = Object.freeze([...ALLOWED_WHILE_FROZEN, EffectKind.upsertCheckRun, EffectKind.recordMerge]);
+export const ALLOWED_AFTER_END: readonly EffectKind[] = Object.freeze([
+  ...ALLOWED_WHILE_FROZEN,
+  EffectKind.upsertCheckRun,
+  EffectKind.recordMerge,
+]);
 
 /**
  * Effects the engine applies inside the transition's own transaction, because they only touch
  * Foreman's database (queue or cancel a job); all others go to the outbox and run after commit.
  */
-export function isInternalEffect(effect: Effect): effect is Extract<Effect, { kind: "dispatch_agent_job" | "cancel_agent_job" | "schedule_ci_wait" }> {
-  return effect.kind === EffectKind.dispatchAgentJob || effect.kind === EffectKind.cancelAgentJob || effect.kind === EffectKind.scheduleCiWait;
+export function isInternalEffect(
+  effect: Effect,
+): effect is Extract<Effect, { kind: "dispatch_agent_job" | "cancel_agent_job" | "schedule_ci_wait" }> {
+  return (
+    effect.kind === EffectKind.dispatchAgentJob ||
+    effect.kind === EffectKind.cancelAgentJob ||
+    effect.kind === EffectKind.scheduleCiWait
+  );
 }

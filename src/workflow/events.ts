@@ -68,7 +68,11 @@ export type DomainEvent =
   | ({ type: typeof EventType.issueReopened; labels: string[] } & IssueEventBase)
   | ({ type: typeof EventType.pullRequestLabeled; label: string } & PullRequestEventBase)
   | ({ type: typeof EventType.pullRequestUnlabeled; label: string } & PullRequestEventBase)
-  | ({ type: typeof EventType.pullRequestClosed; merged: boolean; mergeCommitSha: string | null } & PullRequestEventBase)
+  | ({
+      type: typeof EventType.pullRequestClosed;
+      merged: boolean;
+      mergeCommitSha: string | null;
+    } & PullRequestEventBase)
   | ({ type: typeof EventType.pullRequestSynchronized; headSha: string; senderIsBot: boolean } & PullRequestEventBase)
   | ({
       type: typeof EventType.pullRequestReviewSubmitted;
@@ -91,10 +95,21 @@ export type DomainEvent =
       conclusion: string;
       sender: string;
     }
-  | ({ type: typeof EventType.commandReceived; command: SlashCommand; commentId: number; onPullRequest: boolean } & IssueEventBase)
+  | ({
+      type: typeof EventType.commandReceived;
+      command: SlashCommand;
+      commentId: number;
+      onPullRequest: boolean;
+    } & IssueEventBase)
   /** What `authorize_trigger` read (the config, the sender's role); the workflow judges it (`judgeTrigger`). */
   | ({ type: typeof EventType.triggerChecked } & TriggerFacts & TaskEventBase)
-  | ({ type: typeof EventType.branchReady; branch: string; baseSha: string; headSha: string; reused: boolean } & TaskEventBase)
+  | ({
+      type: typeof EventType.branchReady;
+      branch: string;
+      baseSha: string;
+      headSha: string;
+      reused: boolean;
+    } & TaskEventBase)
   | ({ type: typeof EventType.draftPrOpened; number: number; url: string; reused: boolean } & TaskEventBase)
   | ({ type: typeof EventType.effectFailed; effectKind: string; code: string; message: string } & TaskEventBase)
   | ({ type: typeof EventType.jobStarted; jobId: string; profile: string } & TaskEventBase)
@@ -108,8 +123,20 @@ export type DomainEvent =
       usage: JobUsage;
       report: JobReport;
     } & TaskEventBase)
-  | ({ type: typeof EventType.jobFailed; jobId: string; code: string; message: string; logTail: string; usage: JobUsage } & TaskEventBase)
-  | ({ type: typeof EventType.ciResultCollected; sha: string; verdict: "success" | "failure" | "pending"; failures: CiFailure[] } & TaskEventBase)
+  | ({
+      type: typeof EventType.jobFailed;
+      jobId: string;
+      code: string;
+      message: string;
+      logTail: string;
+      usage: JobUsage;
+    } & TaskEventBase)
+  | ({
+      type: typeof EventType.ciResultCollected;
+      sha: string;
+      verdict: "success" | "failure" | "pending";
+      failures: CiFailure[];
+    } & TaskEventBase)
   | ({ type: typeof EventType.ciWaitExpired; sha: string } & TaskEventBase)
   /** The role of whoever gave a command or asked for changes; the workflow decides what it may do (`maySteerTask`). */
   | ({ type: typeof EventType.actorChecked; login: string; role: RepoRole; action: AuthorizedAction } & TaskEventBase)
@@ -121,8 +148,7 @@ export type SlashCommand = "retry" | "stop" | "status" | "explain";
 
 /** What a permission check was for: a comment command, or a human review asking for changes. */
 export type AuthorizedAction =
-  | { kind: "command"; command: SlashCommand; commentId: number }
-  | { kind: "review"; reviewId: number; body: string };
+  { kind: "command"; command: SlashCommand; commentId: number } | { kind: "review"; reviewId: number; body: string };
 
 /** What a finished agent said beyond its summary: its verdict, a plan or PR body, a review. */
 export interface JobReport {

@@ -12,7 +12,14 @@ export interface RepoRole {
 }
 
 /** GitHub's built-in roles, weakest first; any other `role_name` is a custom role. */
-export const BUILT_IN_ROLES: readonly string[] = Object.freeze(["none", "read", "triage", "write", "maintain", "admin"]);
+export const BUILT_IN_ROLES: readonly string[] = Object.freeze([
+  "none",
+  "read",
+  "triage",
+  "write",
+  "maintain",
+  "admin",
+]);
 
 /** Built-in roles that may start, freeze or cancel a task by label: triage and above. */
 const LABELLING_ROLES: readonly string[] = Object.freeze(["triage", "write", "maintain", "admin"]);

@@ -23,18 +23,35 @@ export function startPipeline(task: Task, facts: JobIds): TransitionResult {
 }
 
 /** Set the status of the checklist line of `jobId`. */
-function markStep(task: Task, jobId: string, status: StepRecord["status"], extra: Partial<StepRecord> = {}): Task["pipeline"] {
-  return { ...task.pipeline, steps: task.pipeline.steps.map((step) => (step.jobId === jobId ? { ...step, status, ...extra } : step)) };
+function markStep(
+  task: Task,
+  jobId: string,
+  status: StepRecord["status"],
+  extra: Partial<StepRecord> = {},
+): Task["pipeline"] {
+  return {
+    ...task.pipeline,
+    steps: task.pipeline.steps.map((step) => (step.jobId === jobId ? { ...step, status, ...extra } : step)),
+  };
 }
 
 export function onJobStarted(task: Task, event: EventOf<typeof EventType.jobStarted>, at: string): TransitionResult {
   if (task.state !== TaskState.awaitingAgent || event.jobId !== task.jobId) return unchanged(task);
-  const next: Task = { ...task, state: TaskState.running, pipeline: markStep(task, event.jobId, "running"), updatedAt: at };
+  const next: Task = {
+    ...task,
+    state: TaskState.running,
+    pipeline: markStep(task, event.jobId, "running"),
+    updatedAt: at,
+  };
   return { next, effects: progress(next) };
 }
 
 function addUsage(task: Task, usage: { durationMs: number; tokens: number; costUsd: number }): Task["usage"] {
-  return { agentMs: task.usage.agentMs + usage.durationMs, tokens: task.usage.tokens + usage.tokens, costUsd: task.usage.costUsd + usage.costUsd };
+  return {
+    agentMs: task.usage.agentMs + usage.durationMs,
+    tokens: task.usage.tokens + usage.tokens,
+    costUsd: task.usage.costUsd + usage.costUsd,
+  };
 }
 
 /** The first budget a task has gone over, in words; null when within all of them. */
@@ -44,7 +61,8 @@ function findBudgetOverrun(task: Task): string | null {
   if (task.usage.agentMs > budgets.agentMinutes * 60_000) {
     return `Agents have worked ${Math.round(task.usage.agentMs / 60_000)} minutes on this task, over its budget of ${budgets.agentMinutes} minutes.`;
   }
-  if (budgets.tokens !== null && task.usage.tokens > budgets.tokens) return `Agents used ${task.usage.tokens} tokens, over the task's budget of ${budgets.tokens}.`;
+  if (budgets.tokens !== null && task.usage.tokens > budgets.tokens)
+    return `Agents used ${task.usage.tokens} tokens, over the task's budget of ${budgets.tokens}.`;
   if (budgets.costUsd !== null && task.usage.costUsd > budgets.costUsd) {
     return `Agents spent $${task.usage.costUsd.toFixed(2)}, over the task's budget of $${budgets.costUsd.toFixed(2)}.`;
   }
@@ -62,7 +80,12 @@ function isCurrentJob(task: Task, jobId: string): boolean {
  * is posted as a comment-only review (and "needs changes" sends one bounded revision to the coder),
  * code was pushed. Then the pipeline moves on: the next step, or CI.
  */
-export function onJobFinished(task: Task, event: EventOf<typeof EventType.jobFinished>, at: string, facts: JobIds): TransitionResult {
+export function onJobFinished(
+  task: Task,
+  event: EventOf<typeof EventType.jobFinished>,
+  at: string,
+  facts: JobIds,
+): TransitionResult {
   if (!isCurrentJob(task, event.jobId)) return unchanged(task);
   const config = withConfigDefaults(task.config);
   const role = task.step ?? CODER;
@@ -74,18 +97,28 @@ export function onJobFinished(task: Task, event: EventOf<typeof EventType.jobFin
     jobId: null,
     usage: addUsage(task, event.usage),
     // In shadow mode the status comment is the only place the results go.
-    pipeline: markStep(task, event.jobId, "succeeded", { commitSha: event.commitSha, summary, ...(shadow ? { detail: capDetail(event.report.review?.body ?? event.report.body) } : {}) }),
+    pipeline: markStep(task, event.jobId, "succeeded", {
+      commitSha: event.commitSha,
+      summary,
+      ...(shadow ? { detail: capDetail(event.report.review?.body ?? event.report.body) } : {}),
+    }),
     updatedAt: at,
   };
   if (event.commitSha === null && MUST_CHANGE_ROLES.includes(role) && !shadow) {
-    return stop(spent, TaskState.failed, {
-      code: ReasonCode.agentNoChanges,
-      message: `The ${role} step finished without changing anything. Its summary: ${event.summary}`,
-    }, at);
+    return stop(
+      spent,
+      TaskState.failed,
+      {
+        code: ReasonCode.agentNoChanges,
+        message: `The ${role} step finished without changing anything. Its summary: ${event.summary}`,
+      },
+      at,
+    );
   }
   const pushed: Task = { ...spent, headSha: event.commitSha ?? spent.headSha, reason: null };
   const overrun = findBudgetOverrun(pushed);
-  if (overrun) return stop(pushed, TaskState.failed, { code: ReasonCode.budgetExceeded, message: `${overrun} ${BUDGET_FIX}` }, at);
+  if (overrun)
+    return stop(pushed, TaskState.failed, { code: ReasonCode.budgetExceeded, message: `${overrun} ${BUDGET_FIX}` }, at);
 
   const effects: Effect[] = [];
   let next = pushed;
@@ -93,7 +126,12 @@ export function onJobFinished(task: Task, event: EventOf<typeof EventType.jobFin
     const plan = event.report.body ?? event.summary;
     next = { ...next, pipeline: { ...next.pipeline, plan } };
     if (!shadow && task.prNumber !== null) {
-      effects.push({ kind: EffectKind.postPullRequestComment, prNumber: task.prNumber, marker: `foreman:plan:${task.id}`, body: `### 🗺️ Foreman's plan\n\n${plan}` });
+      effects.push({
+        kind: EffectKind.postPullRequestComment,
+        prNumber: task.prNumber,
+        marker: `foreman:plan:${task.id}`,
+        body: `### 🗺️ Foreman's plan\n\n${plan}`,
+      });
     }
   }
   if (role === "reviewer" || role === "security") {
@@ -111,8 +149,17 @@ export function onJobFinished(task: Task, event: EventOf<typeof EventType.jobFin
       });
     }
     if (event.report.status === "needs_changes" && next.pipeline.reviewRevisions < config.maxReviewRevisions) {
-      const feedback: StepFeedback = { kind: "review", author: `the ${role} agent`, body: review.body || event.summary, comments: review.comments, reviewId: null };
-      const revising: Task = { ...next, pipeline: { ...next.pipeline, reviewRevisions: next.pipeline.reviewRevisions + 1 } };
+      const feedback: StepFeedback = {
+        kind: "review",
+        author: `the ${role} agent`,
+        body: review.body || event.summary,
+        comments: review.comments,
+        reviewId: null,
+      };
+      const revising: Task = {
+        ...next,
+        pipeline: { ...next.pipeline, reviewRevisions: next.pipeline.reviewRevisions + 1 },
+      };
       const dispatched = dispatchStep(revising, CODER, "review_revision", feedback, facts);
       return { next: dispatched.next, effects: [...effects, ...progress(dispatched.next!), ...dispatched.effects] };
     }
@@ -128,14 +175,28 @@ function advance(task: Task, facts: JobIds): TransitionResult {
     const nextIndex = index + 1;
     const role = roles[nextIndex];
     if (role !== undefined) {
-      const dispatched = dispatchStep({ ...task, pipeline: { ...task.pipeline, index: nextIndex } }, role, "pipeline", null, facts);
+      const dispatched = dispatchStep(
+        { ...task, pipeline: { ...task.pipeline, index: nextIndex } },
+        role,
+        "pipeline",
+        null,
+        facts,
+      );
       return { next: dispatched.next, effects: [...progress(dispatched.next!), ...dispatched.effects] };
     }
   }
   const pending = task.pipeline.pendingFeedback;
   if (pending !== null && withConfigDefaults(task.config).mode !== "shadow") {
     // A human asked for changes while the step ran: that revision comes before CI is awaited.
-    const revising: Task = { ...task, pipeline: { ...task.pipeline, pendingFeedback: null, humanRevisions: task.pipeline.humanRevisions + 1, ciAttempts: 0 } };
+    const revising: Task = {
+      ...task,
+      pipeline: {
+        ...task.pipeline,
+        pendingFeedback: null,
+        humanRevisions: task.pipeline.humanRevisions + 1,
+        ciAttempts: 0,
+      },
+    };
     const dispatched = dispatchStep(revising, CODER, "human_revision", pending, facts);
     return { next: dispatched.next, effects: [...display(dispatched.next!), ...dispatched.effects] };
   }
@@ -147,24 +208,59 @@ function advance(task: Task, facts: JobIds): TransitionResult {
   return awaitCi({ ...task, pipeline: { ...task.pipeline, feedback: null } });
 }
 
-const CONFIG_CODES = new Set(["PROFILE_UNKNOWN", "PROFILE_INVALID", "PROFILE_SECRET_MISSING", "PROFILE_SECRET_FORBIDDEN", "IMAGE_NOT_ALLOWED"]);
+const CONFIG_CODES = new Set([
+  "PROFILE_UNKNOWN",
+  "PROFILE_INVALID",
+  "PROFILE_SECRET_MISSING",
+  "PROFILE_SECRET_FORBIDDEN",
+  "IMAGE_NOT_ALLOWED",
+]);
 
-export function onJobFailed(task: Task, event: EventOf<typeof EventType.jobFailed>, at: string, facts: JobIds): TransitionResult {
+export function onJobFailed(
+  task: Task,
+  event: EventOf<typeof EventType.jobFailed>,
+  at: string,
+  facts: JobIds,
+): TransitionResult {
   if (!isCurrentJob(task, event.jobId)) return unchanged(task);
   if (event.code === "AGENT_STOPPED") {
     // Stopped for a freeze (or a pause): the step starts over on resume, on a fresh job, with the same feedback.
-    const stopped: Task = { ...task, jobId: null, usage: addUsage(task, event.usage), pipeline: markStep(task, event.jobId, "stopped"), updatedAt: at };
+    const stopped: Task = {
+      ...task,
+      jobId: null,
+      usage: addUsage(task, event.usage),
+      pipeline: markStep(task, event.jobId, "stopped"),
+      updatedAt: at,
+    };
     const again = dispatchStep(stopped, task.step ?? CODER, task.pipeline.purpose, task.pipeline.feedback, facts);
     // The comment said "an agent is working"; it now waits again (while frozen, the comment stays as it is).
     return { next: again.next, effects: [statusComment, ...again.effects] };
   }
-  const spent: Task = { ...task, jobId: null, usage: addUsage(task, event.usage), pipeline: markStep(task, event.jobId, "failed"), updatedAt: at };
+  const spent: Task = {
+    ...task,
+    jobId: null,
+    usage: addUsage(task, event.usage),
+    pipeline: markStep(task, event.jobId, "failed"),
+    updatedAt: at,
+  };
   const detail = event.logTail ? { detail: event.logTail } : {};
-  if (event.code === "BUDGET_EXCEEDED") return stop(spent, TaskState.failed, { code: ReasonCode.budgetExceeded, message: `${event.message} ${BUDGET_FIX}` }, at);
-  if (CONFIG_CODES.has(event.code)) return stop(spent, TaskState.failed, { code: ReasonCode.configError, message: event.message }, at);
+  if (event.code === "BUDGET_EXCEEDED")
+    return stop(
+      spent,
+      TaskState.failed,
+      { code: ReasonCode.budgetExceeded, message: `${event.message} ${BUDGET_FIX}` },
+      at,
+    );
+  if (CONFIG_CODES.has(event.code))
+    return stop(spent, TaskState.failed, { code: ReasonCode.configError, message: event.message }, at);
   // Foreman's host failed (Docker, GitHub, a lost container) after its retries: not the agent's fault.
   if (event.code.startsWith("INFRA_") || event.code === "PUSH_FAILED") {
-    return stop(spent, TaskState.failed, { code: ReasonCode.infrastructureError, message: event.message, ...detail }, at);
+    return stop(
+      spent,
+      TaskState.failed,
+      { code: ReasonCode.infrastructureError, message: event.message, ...detail },
+      at,
+    );
   }
   const failed = stop(spent, TaskState.failed, { code: ReasonCode.agentFailed, message: event.message, ...detail }, at);
   if (event.code === "GUARDRAIL_REJECTED" && task.prNumber !== null) {

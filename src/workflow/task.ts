@@ -178,7 +178,13 @@ export interface CiFailure {
 
 /** What the next step must act on. */
 export type StepFeedback =
-  | { kind: "review"; author: string; body: string; comments: Array<{ path?: string; line?: number; body: string }>; reviewId: number | null }
+  | {
+      kind: "review";
+      author: string;
+      body: string;
+      comments: Array<{ path?: string; line?: number; body: string }>;
+      reviewId: number | null;
+    }
   | { kind: "ci"; sha: string; failures: CiFailure[] };
 
 /** The pipeline's progress, stored with the task. */
@@ -211,5 +217,18 @@ export interface PipelineProgress {
 
 /** A pipeline that has not started. */
 export function emptyPipeline(): PipelineProgress {
-  return { roles: [], index: 0, purpose: "pipeline", plan: null, feedback: null, reviewRevisions: 0, ciAttempts: 0, humanRevisions: 0, ci: null, waitingCiSha: null, pendingFeedback: null, steps: [] };
+  return {
+    roles: [],
+    index: 0,
+    purpose: "pipeline",
+    plan: null,
+    feedback: null,
+    reviewRevisions: 0,
+    ciAttempts: 0,
+    humanRevisions: 0,
+    ci: null,
+    waitingCiSha: null,
+    pendingFeedback: null,
+    steps: [],
+  };
 }

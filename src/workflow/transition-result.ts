@@ -56,12 +56,16 @@ export function stop(task: Task, state: TaskState, reason: TaskReason, at: strin
 
 /** Withdraw the task's queued job or stop its running one. */
 export function cancelJob(task: Task): Effect[] {
-  return task.jobId !== null && task.jobId !== task.pipeline.stoppedJobId && (task.state === TaskState.awaitingAgent || task.state === TaskState.running)
+  return task.jobId !== null &&
+    task.jobId !== task.pipeline.stoppedJobId &&
+    (task.state === TaskState.awaitingAgent || task.state === TaskState.running)
     ? [{ kind: EffectKind.cancelAgentJob, jobId: task.jobId }]
     : [];
 }
 
 /** Leaving `escalated`: the freeze label Foreman put on the PR comes off, so the PR says what is true. */
 export function clearEscalation(task: Task, freezeLabel: string): Effect[] {
-  return task.state === TaskState.escalated && task.prNumber !== null ? [{ kind: EffectKind.removeLabel, issueNumber: task.prNumber, label: freezeLabel }] : [];
+  return task.state === TaskState.escalated && task.prNumber !== null
+    ? [{ kind: EffectKind.removeLabel, issueNumber: task.prNumber, label: freezeLabel }]
+    : [];
 }

@@ -9,7 +9,15 @@ import { onJobFailed, onJobFinished, onJobStarted, startPipeline } from "./pipel
 import { onCheckSuiteCompleted, onCiResultCollected, onCiWaitExpired } from "./ci-transitions.js";
 import { onActorChecked, onCommandReceived, onReviewSubmitted, onSynchronized } from "./human-transitions.js";
 import { maySteerTask } from "./permissions.js";
-import { cancelJob, checkRun, display, statusComment, stop, unchanged, type TransitionResult } from "./transition-result.js";
+import {
+  cancelJob,
+  checkRun,
+  display,
+  statusComment,
+  stop,
+  unchanged,
+  type TransitionResult,
+} from "./transition-result.js";
 import { emptyPipeline, ReasonCode, type Task, type TaskConfig, type TaskReason, type TaskType } from "./task.js";
 import { isCandidate } from "./transition-result.js";
 
@@ -34,7 +42,9 @@ const PRIORITY_LABELS: Readonly<Record<string, number>> = Object.freeze({ "prior
 
 /** A task's priority from the issue's labels: the highest priority label wins. */
 export function findPriority(labels: readonly string[] | undefined): number {
-  const values = (labels ?? []).map((label) => PRIORITY_LABELS[label]).filter((value): value is number => value !== undefined);
+  const values = (labels ?? [])
+    .map((label) => PRIORITY_LABELS[label])
+    .filter((value): value is number => value !== undefined);
   return values.length === 0 ? 0 : Math.max(...values);
 }
 
@@ -45,7 +55,10 @@ export function findPriority(labels: readonly string[] | undefined): number {
 export function transition(task: Task | null, event: DomainEvent, now: Date, facts: TransitionFacts): TransitionResult {
   if (task === null) return startTask(event, now, facts);
   if (isTerminalState(task.state)) return transitionEnded(task, event);
-  const result = task.state === TaskState.frozen ? transitionFrozen(task, event, now, facts) : transitionActive(task, event, now, facts);
+  const result =
+    task.state === TaskState.frozen
+      ? transitionFrozen(task, event, now, facts)
+      : transitionActive(task, event, now, facts);
   // Until the trigger check has judged its label, a task may be anybody's ordinary label: whatever
   // happens to it (a freeze, an unlabel, a close, a command), it says and writes nothing.
   return isCandidate(task) && event.type !== EventType.triggerChecked ? silence(result) : result;
@@ -53,7 +66,9 @@ export function transition(task: Task | null, event: DomainEvent, now: Date, fac
 
 /** A candidate's result with only what writes nothing to GitHub: the trigger check's read and Foreman's own tables. */
 function silence(result: TransitionResult): TransitionResult {
-  const effects = result.effects.filter((effect) => effect.kind === EffectKind.authorizeTrigger || isInternalEffect(effect));
+  const effects = result.effects.filter(
+    (effect) => effect.kind === EffectKind.authorizeTrigger || isInternalEffect(effect),
+  );
   return effects.length === result.effects.length ? result : { next: result.next, effects };
 }
 
@@ -69,7 +84,14 @@ function startTask(event: DomainEvent, now: Date, facts: TransitionFacts): Trans
     // `/foreman retry` on an issue whose task ended: a fresh task with the same label; authorisation checks the sender.
     label = facts.previousTriggerLabel ?? undefined;
   }
-  if (label === undefined || !(event.type === EventType.issueLabeled || event.type === EventType.issueReopened || event.type === EventType.commandReceived)) {
+  if (
+    label === undefined ||
+    !(
+      event.type === EventType.issueLabeled ||
+      event.type === EventType.issueReopened ||
+      event.type === EventType.commandReceived
+    )
+  ) {
     return unchanged(null);
   }
   const at = now.toISOString();
@@ -97,7 +119,12 @@ function startTask(event: DomainEvent, now: Date, facts: TransitionFacts): Trans
     jobId: null,
     usage: { agentMs: 0, tokens: 0, costUsd: 0 },
     priority: findPriority(labels),
-    pipeline: { ...emptyPipeline(), ...(event.type === EventType.commandReceived ? { origin: { kind: "retry" as const, commentId: event.commentId } } : {}) },
+    pipeline: {
+      ...emptyPipeline(),
+      ...(event.type === EventType.commandReceived
+        ? { origin: { kind: "retry" as const, commentId: event.commentId } }
+        : {}),
+    },
     reason: null,
     createdAt: at,
     updatedAt: at,
@@ -121,7 +148,11 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
         return { next: { ...task, priority: PRIORITY_LABELS[event.label]!, updatedAt: at }, effects: [] };
       }
       // An escalated task already waits for a human: Foreman put the label on its PR itself.
-      if (event.label !== freezeLabel || (task.state === TaskState.escalated && event.type === EventType.pullRequestLabeled)) return unchanged(task);
+      if (
+        event.label !== freezeLabel ||
+        (task.state === TaskState.escalated && event.type === EventType.pullRequestLabeled)
+      )
+        return unchanged(task);
       return {
         next: {
           ...task,
@@ -140,18 +171,28 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
         return { next: { ...task, priority: 0, updatedAt: at }, effects: [] };
       }
       if (event.label !== task.triggerLabel) return unchanged(task);
-      return stop(task, TaskState.cancelled, {
-        code: ReasonCode.labelRemoved,
-        message: `@${event.sender} removed the \`${event.label}\` label, so Foreman stopped. The branch and any PR are left for you.`,
-      }, at);
+      return stop(
+        task,
+        TaskState.cancelled,
+        {
+          code: ReasonCode.labelRemoved,
+          message: `@${event.sender} removed the \`${event.label}\` label, so Foreman stopped. The branch and any PR are left for you.`,
+        },
+        at,
+      );
     case EventType.pullRequestUnlabeled:
     case EventType.issueReopened:
       return unchanged(task);
     case EventType.issueClosed:
-      return stop(task, TaskState.cancelled, {
-        code: ReasonCode.issueClosed,
-        message: `@${event.sender} closed the issue, so Foreman stopped. The branch and any PR are left for you.`,
-      }, at);
+      return stop(
+        task,
+        TaskState.cancelled,
+        {
+          code: ReasonCode.issueClosed,
+          message: `@${event.sender} closed the issue, so Foreman stopped. The branch and any PR are left for you.`,
+        },
+        at,
+      );
     case EventType.pullRequestClosed:
       return onPullRequestClosed(task, event, at);
     case EventType.triggerChecked:
@@ -162,7 +203,14 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
     case EventType.branchReady:
       if (task.state !== TaskState.preparing) return unchanged(task);
       return {
-        next: { ...task, branch: event.branch, baseSha: event.baseSha, headSha: event.headSha, pipeline: { ...task.pipeline, planSha: event.headSha }, updatedAt: at },
+        next: {
+          ...task,
+          branch: event.branch,
+          baseSha: event.baseSha,
+          headSha: event.headSha,
+          pipeline: { ...task.pipeline, planSha: event.headSha },
+          updatedAt: at,
+        },
         effects: [],
       };
     case EventType.baseResolved: {
@@ -199,28 +247,57 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
   }
 }
 
-function onPullRequestClosed(task: Task, event: EventOf<typeof EventType.pullRequestClosed>, at: string): TransitionResult {
+function onPullRequestClosed(
+  task: Task,
+  event: EventOf<typeof EventType.pullRequestClosed>,
+  at: string,
+): TransitionResult {
   if (!event.merged) {
-    return stop(task, TaskState.closed, { code: ReasonCode.prClosed, message: `@${event.sender} closed #${event.prNumber} without merging, so Foreman stopped.` }, at);
+    return stop(
+      task,
+      TaskState.closed,
+      {
+        code: ReasonCode.prClosed,
+        message: `@${event.sender} closed #${event.prNumber} without merging, so Foreman stopped.`,
+      },
+      at,
+    );
   }
-  const merged = stop(task, TaskState.merged, { code: ReasonCode.prMerged, message: `@${event.sender} merged #${event.prNumber}.` }, at);
+  const merged = stop(
+    task,
+    TaskState.merged,
+    { code: ReasonCode.prMerged, message: `@${event.sender} merged #${event.prNumber}.` },
+    at,
+  );
   // The record of the change: who approved it and the merge commit.
   merged.effects.push({ kind: EffectKind.recordMerge, prNumber: event.prNumber, mergeCommitSha: event.mergeCommitSha });
   return merged;
 }
 
 /** The trigger check's facts are in: judge them (`judgeTrigger`), then start, wait for green, refuse, or end silently. */
-function onTriggerChecked(task: Task, event: EventOf<typeof EventType.triggerChecked>, at: string, facts: TransitionFacts): TransitionResult {
+function onTriggerChecked(
+  task: Task,
+  event: EventOf<typeof EventType.triggerChecked>,
+  at: string,
+  facts: TransitionFacts,
+): TransitionResult {
   if (task.state !== TaskState.queued) return unchanged(task);
   const verdict = judgeTrigger(task.triggerLabel, task.triggeredBy, event, task.repo.defaultBranch);
   const checked: Task = { ...task, ...(event.config !== null ? { config: event.config } : {}), updatedAt: at };
   if (verdict.kind === "not_a_trigger") {
     // Somebody's ordinary label: end without a word on the issue.
-    return { next: { ...checked, triggerVerdict: "not_a_trigger", state: TaskState.cancelled, reason: verdict.reason }, effects: [] };
+    return {
+      next: { ...checked, triggerVerdict: "not_a_trigger", state: TaskState.cancelled, reason: verdict.reason },
+      effects: [],
+    };
   }
   // `/foreman retry` is a command: it needs write access, where a label needs triage.
   const retry = task.pipeline.origin?.kind === "retry";
-  if (retry && (verdict.kind === "refused" ? verdict.reason.code === ReasonCode.senderNotAllowed : !maySteerTask(verdict.sender))) return refuseRetry(checked, at);
+  if (
+    retry &&
+    (verdict.kind === "refused" ? verdict.reason.code === ReasonCode.senderNotAllowed : !maySteerTask(verdict.sender))
+  )
+    return refuseRetry(checked, at);
   if (verdict.kind === "refused") {
     const state = verdict.reason.code === ReasonCode.senderNotAllowed ? TaskState.cancelled : TaskState.failed;
     return stop({ ...checked, triggerVerdict: "refused" }, state, verdict.reason, at);
@@ -246,7 +323,10 @@ function beginWork(task: Task, config: TaskConfig): TransitionResult {
   const settings = withConfigDefaults(config);
   const pipeline = { ...task.pipeline, roles: resolvePipeline(settings, task.type) };
   if (settings.mode === "shadow") {
-    return { next: { ...task, state: TaskState.preparing, pipeline }, effects: [{ kind: EffectKind.resolveBase, baseBranch: task.repo.defaultBranch }] };
+    return {
+      next: { ...task, state: TaskState.preparing, pipeline },
+      effects: [{ kind: EffectKind.resolveBase, baseBranch: task.repo.defaultBranch }],
+    };
   }
   const branch = buildBranchName(config.branchPrefix, task.issueNumber, task.issueTitle);
   const next: Task = { ...task, state: TaskState.preparing, branch, pipeline };
@@ -254,7 +334,12 @@ function beginWork(task: Task, config: TaskConfig): TransitionResult {
   return {
     next,
     effects: [
-      { kind: EffectKind.ensureBranch, branch, baseBranch: task.repo.defaultBranch, planMessage: buildPlanCommitMessage(task) },
+      {
+        kind: EffectKind.ensureBranch,
+        branch,
+        baseBranch: task.repo.defaultBranch,
+        planMessage: buildPlanCommitMessage(task),
+      },
       { kind: EffectKind.openDraftPr, branch, baseBranch: task.repo.defaultBranch, title: pr.title, body: pr.body },
     ],
   };
@@ -272,17 +357,36 @@ function refuseRetry(task: Task, at: string): TransitionResult {
       ...task,
       triggerVerdict: "refused",
       state: TaskState.cancelled,
-      reason: { code: ReasonCode.senderNotAllowed, message: `@${task.triggeredBy} may not run \`/foreman retry\` (write access is needed).` },
+      reason: {
+        code: ReasonCode.senderNotAllowed,
+        message: `@${task.triggeredBy} may not run \`/foreman retry\` (write access is needed).`,
+      },
       updatedAt: at,
     },
-    effects: [{ kind: EffectKind.answerCommand, issueNumber: task.issueNumber, answer: "refusal", login: task.triggeredBy, command: "retry", commentId, refusalScope: "issue" }],
+    effects: [
+      {
+        kind: EffectKind.answerCommand,
+        issueNumber: task.issueNumber,
+        answer: "refusal",
+        login: task.triggeredBy,
+        command: "retry",
+        commentId,
+        refusalScope: "issue",
+      },
+    ],
   };
 }
 
-function onDraftPrOpened(task: Task, event: EventOf<typeof EventType.draftPrOpened>, at: string, facts: TransitionFacts): TransitionResult {
+function onDraftPrOpened(
+  task: Task,
+  event: EventOf<typeof EventType.draftPrOpened>,
+  at: string,
+  facts: TransitionFacts,
+): TransitionResult {
   if (task.state !== TaskState.preparing) return unchanged(task);
   const labels = task.config?.prLabels ?? [];
-  const effects: Effect[] = labels.length > 0 ? [{ kind: EffectKind.addLabels, issueNumber: event.number, labels }] : [];
+  const effects: Effect[] =
+    labels.length > 0 ? [{ kind: EffectKind.addLabels, issueNumber: event.number, labels }] : [];
   const opened: Task = { ...task, prNumber: event.number, prUrl: event.url, updatedAt: at };
   // The first step works on the branch head the plan commit made.
   const started = startPipeline(opened, facts);
@@ -292,11 +396,21 @@ function onDraftPrOpened(task: Task, event: EventOf<typeof EventType.draftPrOpen
 function onEffectFailed(task: Task, event: EventOf<typeof EventType.effectFailed>, at: string): TransitionResult {
   // A check run not drawn or reviewers not asked is worth saying on the issue, not worth ending the task.
   if (event.effectKind === EffectKind.upsertCheckRun || event.effectKind === EffectKind.requestReviewers) {
-    const what = event.effectKind === EffectKind.upsertCheckRun ? "draw its `foreman` check run on the PR" : "ask the configured reviewers";
-    const next: Task = { ...task, reason: { code: ReasonCode.sideWriteFailed, message: `Foreman could not ${what}: ${event.message}` }, updatedAt: at };
+    const what =
+      event.effectKind === EffectKind.upsertCheckRun
+        ? "draw its `foreman` check run on the PR"
+        : "ask the configured reviewers";
+    const next: Task = {
+      ...task,
+      reason: { code: ReasonCode.sideWriteFailed, message: `Foreman could not ${what}: ${event.message}` },
+      updatedAt: at,
+    };
     return { next, effects: [statusComment] };
   }
-  const reason: TaskReason = { code: event.code === "INTERNAL" ? ReasonCode.internalError : ReasonCode.githubError, message: event.message };
+  const reason: TaskReason = {
+    code: event.code === "INTERNAL" ? ReasonCode.internalError : ReasonCode.githubError,
+    message: event.message,
+  };
   const next: Task = { ...task, state: TaskState.failed, reason, updatedAt: at };
   // When the status comment itself cannot be written, asking for another one would only fail again.
   const shown = event.effectKind === EffectKind.upsertStatusComment ? [] : display(next);
@@ -313,10 +427,20 @@ function transitionFrozen(task: Task, event: DomainEvent, now: Date, facts: Tran
   const freezeLabel = task.config?.freezeLabel ?? DEFAULT_TASK_CONFIG.freezeLabel;
   const unfreezeType = task.frozenOn === "pull_request" ? EventType.pullRequestUnlabeled : EventType.issueUnlabeled;
   if (event.type === unfreezeType && event.label === freezeLabel) {
-    const next: Task = { ...task, state: task.resumeState ?? TaskState.queued, resumeState: null, frozenBy: null, frozenOn: null, updatedAt: at };
+    const next: Task = {
+      ...task,
+      state: task.resumeState ?? TaskState.queued,
+      resumeState: null,
+      frozenBy: null,
+      frozenOn: null,
+      updatedAt: at,
+    };
     return { next, effects: display(next) };
   }
-  if ((event.type === EventType.issueLabeled || event.type === EventType.pullRequestLabeled) && event.label === freezeLabel) {
+  if (
+    (event.type === EventType.issueLabeled || event.type === EventType.pullRequestLabeled) &&
+    event.label === freezeLabel
+  ) {
     return unchanged(task);
   }
   const resumeState = task.resumeState ?? TaskState.queued;
@@ -329,13 +453,17 @@ function transitionFrozen(task: Task, event: DomainEvent, now: Date, facts: Tran
   if (isTerminalState(inner.next.state)) {
     // The comment says "frozen"; whatever ends the task must replace that (a candidate wrote none).
     const replaced = isCandidate(task) || inner.effects.includes(statusComment);
-    return { next: { ...inner.next, resumeState: null }, effects: replaced ? inner.effects : [...inner.effects, statusComment] };
+    return {
+      next: { ...inner.next, resumeState: null },
+      effects: replaced ? inner.effects : [...inner.effects, statusComment],
+    };
   }
   if (inner.next.state === TaskState.frozen) return unchanged(task);
   // While frozen, the PR's check run is not touched (no bot write but the comment): it is redrawn on resume.
   const held = inner.effects.filter((effect) => effect !== checkRun);
   // A candidate frozen before its label was judged wrote nothing; once it is a task, the issue says it is frozen.
-  const judged = isCandidate(task) && !isCandidate(inner.next) && !held.includes(statusComment) ? [statusComment, ...held] : held;
+  const judged =
+    isCandidate(task) && !isCandidate(inner.next) && !held.includes(statusComment) ? [statusComment, ...held] : held;
   return { next: { ...inner.next, state: TaskState.frozen, resumeState: inner.next.state }, effects: judged };
 }
 
@@ -351,7 +479,17 @@ function transitionEnded(task: Task, event: DomainEvent): TransitionResult {
   const { login, action } = event;
   const answer = (kind: "status" | "explain" | "refusal" | "note", text?: string): TransitionResult => ({
     next: task,
-    effects: [{ kind: EffectKind.answerCommand, issueNumber: task.issueNumber, answer: kind, login, command: action.command, commentId: action.commentId, ...(text ? { text } : {}) }],
+    effects: [
+      {
+        kind: EffectKind.answerCommand,
+        issueNumber: task.issueNumber,
+        answer: kind,
+        login,
+        command: action.command,
+        commentId: action.commentId,
+        ...(text ? { text } : {}),
+      },
+    ],
   });
   if (!maySteerTask(event.role)) return answer("refusal");
   switch (action.command) {
@@ -361,7 +499,10 @@ function transitionEnded(task: Task, event: DomainEvent): TransitionResult {
     case "stop":
       return answer("note", `@${login}: this task has already ended (\`${task.state}\`); there is nothing to stop.`);
     case "retry":
-      return answer("note", `@${login}: this task has ended (\`${task.state}\`). Comment \`/foreman retry\` on issue #${task.issueNumber} to start a new one, or add the agent label again.`);
+      return answer(
+        "note",
+        `@${login}: this task has ended (\`${task.state}\`). Comment \`/foreman retry\` on issue #${task.issueNumber} to start a new one, or add the agent label again.`,
+      );
   }
 }
 

@@ -41,17 +41,71 @@ export async function insertTask(sql: SqlClient, id: string, state: string, issu
 export async function seedTrail(sql: SqlClient, store: FileArtifactStore): Promise<ChainRecord[]> {
   await insertTask(sql, MERGED_TASK, "merged", 7);
   await insertTask(sql, OTHER_TASK, "cancelled", 8);
-  const prompt = await storeRedactedArtifact(store, sql, "Fix the bug. Token: ghp_abcdefghijklmnop and secret hunter22", "prompt", ["hunter22"]);
+  const prompt = await storeRedactedArtifact(
+    store,
+    sql,
+    "Fix the bug. Token: ghp_abcdefghijklmnop and secret hunter22",
+    "prompt",
+    ["hunter22"],
+  );
   const at = (minute: number) => new Date(Date.UTC(2026, 10, 20, 12, minute));
   const records = [
-    { taskId: MERGED_TASK, kind: "task.transition", actor: "octocat", payload: { from: null, to: "queued", event: "trigger_labeled" }, createdAt: at(0) },
-    { taskId: MERGED_TASK, kind: "effect.authorize_trigger", actor: "foreman[app]", payload: { sender: "octocat", role: "write", allowed: true }, createdAt: at(1) },
-    { taskId: OTHER_TASK, kind: "task.transition", actor: "hubot", payload: { from: null, to: "cancelled" }, createdAt: at(2) },
-    { taskId: MERGED_TASK, kind: "effect.ensure_branch", actor: "foreman[app]", payload: { branch: "agent/7-fix", headSha: "c".repeat(40), baseSha: "b".repeat(40) }, createdAt: at(3) },
-    { taskId: MERGED_TASK, kind: "agent.prompt", actor: "foreman[app]", payload: { role: "coder", artifacts: [{ sha256: prompt.sha256, kind: prompt.kind }] }, createdAt: at(4) },
-    { taskId: MERGED_TASK, kind: "effect.open_draft_pr", actor: "foreman[app]", payload: { number: 107, url: "https://github.com/acme/api/pull/107", reused: false }, createdAt: at(5) },
-    { taskId: null, kind: "api_token.created", actor: "cli:root", payload: { tokenId: "x", name: "audit", role: "auditor" }, createdAt: at(6) },
-    { taskId: MERGED_TASK, kind: "task.transition", actor: "mona", payload: { from: "ready_for_review", to: "merged" }, createdAt: at(7) },
+    {
+      taskId: MERGED_TASK,
+      kind: "task.transition",
+      actor: "octocat",
+      payload: { from: null, to: "queued", event: "trigger_labeled" },
+      createdAt: at(0),
+    },
+    {
+      taskId: MERGED_TASK,
+      kind: "effect.authorize_trigger",
+      actor: "foreman[app]",
+      payload: { sender: "octocat", role: "write", allowed: true },
+      createdAt: at(1),
+    },
+    {
+      taskId: OTHER_TASK,
+      kind: "task.transition",
+      actor: "hubot",
+      payload: { from: null, to: "cancelled" },
+      createdAt: at(2),
+    },
+    {
+      taskId: MERGED_TASK,
+      kind: "effect.ensure_branch",
+      actor: "foreman[app]",
+      payload: { branch: "agent/7-fix", headSha: "c".repeat(40), baseSha: "b".repeat(40) },
+      createdAt: at(3),
+    },
+    {
+      taskId: MERGED_TASK,
+      kind: "agent.prompt",
+      actor: "foreman[app]",
+      payload: { role: "coder", artifacts: [{ sha256: prompt.sha256, kind: prompt.kind }] },
+      createdAt: at(4),
+    },
+    {
+      taskId: MERGED_TASK,
+      kind: "effect.open_draft_pr",
+      actor: "foreman[app]",
+      payload: { number: 107, url: "https://github.com/acme/api/pull/107", reused: false },
+      createdAt: at(5),
+    },
+    {
+      taskId: null,
+      kind: "api_token.created",
+      actor: "cli:root",
+      payload: { tokenId: "x", name: "audit", role: "auditor" },
+      createdAt: at(6),
+    },
+    {
+      taskId: MERGED_TASK,
+      kind: "task.transition",
+      actor: "mona",
+      payload: { from: "ready_for_review", to: "merged" },
+      createdAt: at(7),
+    },
   ];
   const appended: ChainRecord[] = [];
   for (const record of records) appended.push(...(await appendComplianceRecords(sql, [record])));

@@ -23,7 +23,11 @@ export function mockGitHub(baseUrl = "https://api.github.com") {
   const requests: RecordedRequest[] = [];
   const record = (req: Request, _interceptor: unknown, body: string) => {
     const url = new URL(req.url);
-    requests.push({ method: req.method, path: decodeURIComponent(url.pathname + url.search), body: body ? JSON.parse(body) : undefined });
+    requests.push({
+      method: req.method,
+      path: decodeURIComponent(url.pathname + url.search),
+      body: body ? JSON.parse(body) : undefined,
+    });
   };
   const scope = nock(baseUrl);
   scope.on("request", record);
@@ -43,34 +47,64 @@ export function mockGitHub(baseUrl = "https://api.github.com") {
       scope
         .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
         .times(times)
-        .reply(201, { token: "ghs_installationtokenfortests", expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: "all" });
+        .reply(201, {
+          token: "ghs_installationtokenfortests",
+          expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+          permissions: {},
+          repository_selection: "all",
+        });
       return this;
     },
     permission(login: string, role: string) {
       const legacy = role === "maintain" ? "write" : role === "triage" ? "read" : role;
-      scope.get(`${REPO_PATH}/collaborators/${login}/permission`).reply(200, { permission: legacy, role_name: role, user: { login } });
+      scope
+        .get(`${REPO_PATH}/collaborators/${login}/permission`)
+        .reply(200, { permission: legacy, role_name: role, user: { login } });
       return this;
     },
     config(text: string | null) {
-      const route = scope.get(`${REPO_PATH}/contents/${encodeURIComponent(".github/foreman.yml")}`).query({ ref: REPO.defaultBranch });
+      const route = scope
+        .get(`${REPO_PATH}/contents/${encodeURIComponent(".github/foreman.yml")}`)
+        .query({ ref: REPO.defaultBranch });
       if (text === null) route.reply(404, { message: "Not Found" });
-      else route.reply(200, { type: "file", encoding: "base64", content: Buffer.from(text).toString("base64"), path: ".github/foreman.yml", name: "foreman.yml", sha: "cfg" });
+      else
+        route.reply(200, {
+          type: "file",
+          encoding: "base64",
+          content: Buffer.from(text).toString("base64"),
+          path: ".github/foreman.yml",
+          name: "foreman.yml",
+          sha: "cfg",
+        });
       return this;
     },
     branch(sha = "base-sha", treeSha = "base-tree-sha") {
-      scope.get(`${REPO_PATH}/branches/${REPO.defaultBranch}`).reply(200, { name: REPO.defaultBranch, commit: { sha, commit: { tree: { sha: treeSha } } } });
+      scope
+        .get(`${REPO_PATH}/branches/${REPO.defaultBranch}`)
+        .reply(200, { name: REPO.defaultBranch, commit: { sha, commit: { tree: { sha: treeSha } } } });
       return this;
     },
     planCommit(sha = "plan-sha") {
-      scope.post(`${REPO_PATH}/git/commits`, (body: { message?: string }) => body.message?.startsWith("Plan: ") === true).reply(201, { sha });
+      scope
+        .post(`${REPO_PATH}/git/commits`, (body: { message?: string }) => body.message?.startsWith("Plan: ") === true)
+        .reply(201, { sha });
       return this;
     },
     createRef(status = 201) {
-      scope.post(`${REPO_PATH}/git/refs`).reply(status, status === 201 ? { ref: "refs/heads/x", object: { sha: "plan-sha" } } : { message: "Reference already exists" });
+      scope
+        .post(`${REPO_PATH}/git/refs`)
+        .reply(
+          status,
+          status === 201
+            ? { ref: "refs/heads/x", object: { sha: "plan-sha" } }
+            : { message: "Reference already exists" },
+        );
       return this;
     },
     pull(number: number) {
-      scope.post(`${REPO_PATH}/pulls`).reply(201, { number, html_url: `https://github.com/${REPO.owner}/${REPO.name}/pull/${number}` });
+      scope
+        .post(`${REPO_PATH}/pulls`)
+        .reply(201, { number, html_url: `https://github.com/${REPO.owner}/${REPO.name}/pull/${number}` });
       return this;
     },
     labels(issueNumber: number) {
@@ -94,6 +128,19 @@ export function mockGitHub(baseUrl = "https://api.github.com") {
 }
 
 /** The whole floor from a label to a visible draft PR with its status comment. */
-export function mockLabelToDraftPr(github: ReturnType<typeof mockGitHub>, issue: number, pr: number, sender = "Codertocat") {
-  return github.permission(sender, "write").config(null).branch().planCommit().createRef().pull(pr).labels(pr).createComment(issue);
+export function mockLabelToDraftPr(
+  github: ReturnType<typeof mockGitHub>,
+  issue: number,
+  pr: number,
+  sender = "Codertocat",
+) {
+  return github
+    .permission(sender, "write")
+    .config(null)
+    .branch()
+    .planCommit()
+    .createRef()
+    .pull(pr)
+    .labels(pr)
+    .createComment(issue);
 }

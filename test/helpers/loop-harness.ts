@@ -27,19 +27,34 @@ const GET_REF_PATH = `${REPO_PATH}/git/ref/${encodeURIComponent(`heads/${LOOP_BR
 const ESCALATION_LABEL = "needs-human-review";
 
 /** Writes result.json from a JSON literal. */
-const result = (json: Record<string, unknown>) => `printf '%s' '${JSON.stringify(json).replace(/'/g, "'\\''")}' > /foreman/out/result.json`;
+const result = (json: Record<string, unknown>) =>
+  `printf '%s' '${JSON.stringify(json).replace(/'/g, "'\\''")}' > /foreman/out/result.json`;
 
 /** Scripts that behave like each role. */
 export const ROLE_SCRIPTS = {
-  planner: result({ status: "success", summary: "Planned the fix.", body: "1. Fix the spelling of 'the' in README.md.\n2. Nothing else." }),
+  planner: result({
+    status: "success",
+    summary: "Planned the fix.",
+    body: "1. Fix the spelling of 'the' in README.md.\n2. Nothing else.",
+  }),
   coder: `cd /workspace && printf 'The README.\\n' > README.md && ${result({ status: "success", summary: "Fixed the spelling in README.md.", title: "Fix README spelling" })}`,
-  reviewer: result({ status: "success", summary: "The change is right.", review: { body: "Fixes the typo and nothing else. Looks good." } }),
-  reviewerNeedsChanges: result({ status: "needs_changes", summary: "Add a trailing note.", review: { body: "Please also add a note line to README.md." } }),
+  reviewer: result({
+    status: "success",
+    summary: "The change is right.",
+    review: { body: "Fixes the typo and nothing else. Looks good." },
+  }),
+  reviewerNeedsChanges: result({
+    status: "needs_changes",
+    summary: "Add a trailing note.",
+    review: { body: "Please also add a note line to README.md." },
+  }),
   fixer: `cd /workspace && printf 'The README.\\nFixed for CI.\\n' > README.md && ${result({ status: "success", summary: "Made the lint check pass." })}`,
 } as const;
 
 /** A `.github/foreman.yml` with one script profile per role. */
-export function buildLoopConfig(options: { reviewer?: string; pipeline?: string[]; extra?: string[]; reviewers?: string[] } = {}): string {
+export function buildLoopConfig(
+  options: { reviewer?: string; pipeline?: string[]; extra?: string[]; reviewers?: string[] } = {},
+): string {
   const profile = (name: string, script: string) => [
     `  ${name}:`,
     `    image: ${TEST_IMAGE}`,
@@ -92,8 +107,13 @@ export interface LoopForeman {
  * Foreman's HTTP server port 0 on 127.0.0.1: `foreman.server.start()` binds a port the system picks,
  * and `foreman.server.port` says which.
  */
-export function useLoopForeman(options: { idPrefix: string; env?: Record<string, string>; server?: boolean }): LoopForeman {
-  if (!/^[0-9a-f]{8}$/.test(options.idPrefix)) throw new Error(`idPrefix must be 8 hex digits (the first group of a UUID), not ${options.idPrefix}`);
+export function useLoopForeman(options: {
+  idPrefix: string;
+  env?: Record<string, string>;
+  server?: boolean;
+}): LoopForeman {
+  if (!/^[0-9a-f]{8}$/.test(options.idPrefix))
+    throw new Error(`idPrefix must be 8 hex digits (the first group of a UUID), not ${options.idPrefix}`);
   const run = randomBytes(2).toString("hex");
   const id = (n: number) => `${options.idPrefix}-${run}-4000-8000-${String(n).padStart(12, "0")}`;
   let database: TestDatabase | undefined;
@@ -101,7 +121,8 @@ export function useLoopForeman(options: { idPrefix: string; env?: Record<string,
   const unmatched: string[] = [];
   const onNoMatch = (request: Request) => {
     const url = new URL(request.url);
-    if (url.hostname === "api.github.com") unmatched.push(`${request.method} ${decodeURIComponent(url.pathname + url.search)}`);
+    if (url.hostname === "api.github.com")
+      unmatched.push(`${request.method} ${decodeURIComponent(url.pathname + url.search)}`);
   };
 
   beforeAll(async () => {
@@ -135,7 +156,8 @@ export function useLoopForeman(options: { idPrefix: string; env?: Record<string,
     await foreman?.stop();
     // What went wrong inside Foreman (failed effects, events, jobs) says more than the assertion.
     if (context.task.result?.state === "fail") {
-      for (const line of foreman?.logs.filter((entry) => /"level":(40|50|60)/.test(entry)) ?? []) console.error(line.trimEnd());
+      for (const line of foreman?.logs.filter((entry) => /"level":(40|50|60)/.test(entry)) ?? [])
+        console.error(line.trimEnd());
     }
     if (unmatched.length > 0) {
       // A hook that throws skips the hooks after it, among them the strict check of
@@ -182,20 +204,33 @@ export function mockLoopGitHub(config: string) {
     ...github,
     /** `login`'s role on the repository, read `times` times. */
     permission(login: string, role: "write" | "read", times = 1) {
-      scope.get(`${REPO_PATH}/collaborators/${login}/permission`).times(times).reply(200, { permission: role, role_name: role, user: { login } });
+      scope
+        .get(`${REPO_PATH}/collaborators/${login}/permission`)
+        .times(times)
+        .reply(200, { permission: role, role_name: role, user: { login } });
       return this;
     },
     /** Label → draft PR #7 with the status comment, each read and write once; redraws and the issue's reads as `mockRedraws`. */
     draftPr() {
       this.permission("Codertocat", "write");
-      github.config(config).branch("base-sha", "base-tree-sha").planCommit("plan-sha").createRef().pull(LOOP_PR).labels(LOOP_PR).createComment(1);
+      github
+        .config(config)
+        .branch("base-sha", "base-tree-sha")
+        .planCommit("plan-sha")
+        .createRef()
+        .pull(LOOP_PR)
+        .labels(LOOP_PR)
+        .createComment(1);
       mockRedraws(github);
       return this;
     },
     /** What the host reads to render a step's prompt and build its workspace at `sha`, for `times` steps that start there. */
     async stepReads(sha: string, options: { times?: number; files?: Record<string, string> } = {}) {
       const files = options.files ?? { "README.md": "Teh README.\n" };
-      await this.stepReadsInTurn(sha, Array.from({ length: options.times ?? 1 }, () => files));
+      await this.stepReadsInTurn(
+        sha,
+        Array.from({ length: options.times ?? 1 }, () => files),
+      );
       return this;
     },
     /**
@@ -209,13 +244,23 @@ export function mockLoopGitHub(config: string) {
         tree: Object.keys(files).map((path) => ({ path, type: "blob", mode: "100644", sha: `${path}-blob` })),
       }));
       const tarballs = await Promise.all(fileSets.map((files) => buildRepoTarball(files)));
-      scope.get(`${REPO_PATH}/git/trees/${sha}`).query({ recursive: "true" }).times(fileSets.length).reply(200, () => trees.shift());
-      scope.get(`${REPO_PATH}/tarball/${sha}`).times(fileSets.length).reply(200, () => tarballs.shift(), { "content-type": "application/x-gzip" });
+      scope
+        .get(`${REPO_PATH}/git/trees/${sha}`)
+        .query({ recursive: "true" })
+        .times(fileSets.length)
+        .reply(200, () => trees.shift());
+      scope
+        .get(`${REPO_PATH}/tarball/${sha}`)
+        .times(fileSets.length)
+        .reply(200, () => tarballs.shift(), { "content-type": "application/x-gzip" });
       return this;
     },
     /** The reviewer's diff of the work so far, read by `times` reviewer runs. */
     diff(head: string, times = 1) {
-      scope.get(`${REPO_PATH}/compare/${encodeURIComponent(`base-sha...${head}`)}`).times(times).reply(200, "diff --git a/README.md b/README.md\n-Teh README.\n+The README.\n");
+      scope
+        .get(`${REPO_PATH}/compare/${encodeURIComponent(`base-sha...${head}`)}`)
+        .times(times)
+        .reply(200, "diff --git a/README.md b/README.md\n-Teh README.\n+The README.\n");
       return this;
     },
     /**
@@ -224,16 +269,30 @@ export function mockLoopGitHub(config: string) {
      * The ref is read once by the push; `refReads: 2` when a retried task adopted the branch before.
      */
     push(parent: string, commit: string, options: { refReads?: number } = {}) {
-      scope.get(GET_REF_PATH).times(options.refReads ?? 1).reply(200, { ref: `refs/heads/${LOOP_BRANCH}`, object: { sha: parent } });
-      scope.get(`${REPO_PATH}/git/commits/${parent}`).reply(200, { sha: parent, tree: { sha: `${parent}-tree` }, parents: [{ sha: "base-sha" }] });
-      scope.post(`${REPO_PATH}/git/trees`, (body: { base_tree?: string }) => body.base_tree === `${parent}-tree`).reply(201, { sha: `${commit}-tree` });
-      scope.post(`${REPO_PATH}/git/commits`, (body: { parents?: string[] }) => body.parents?.[0] === parent).reply(201, { sha: commit });
+      scope
+        .get(GET_REF_PATH)
+        .times(options.refReads ?? 1)
+        .reply(200, { ref: `refs/heads/${LOOP_BRANCH}`, object: { sha: parent } });
+      scope
+        .get(`${REPO_PATH}/git/commits/${parent}`)
+        .reply(200, { sha: parent, tree: { sha: `${parent}-tree` }, parents: [{ sha: "base-sha" }] });
+      scope
+        .post(`${REPO_PATH}/git/trees`, (body: { base_tree?: string }) => body.base_tree === `${parent}-tree`)
+        .reply(201, { sha: `${commit}-tree` });
+      scope
+        .post(`${REPO_PATH}/git/commits`, (body: { parents?: string[] }) => body.parents?.[0] === parent)
+        .reply(201, { sha: commit });
       scope.patch(REF_PATH, { sha: commit, force: false }).reply(200, { object: { sha: commit } });
       return this;
     },
     /** The plan posted on the PR. */
     planComment() {
-      scope.post(`${REPO_PATH}/issues/${LOOP_PR}/comments`, (body: { body?: string }) => body.body?.includes("foreman:plan:") === true).reply(201, { id: 801 });
+      scope
+        .post(
+          `${REPO_PATH}/issues/${LOOP_PR}/comments`,
+          (body: { body?: string }) => body.body?.includes("foreman:plan:") === true,
+        )
+        .reply(201, { id: 801 });
       return this;
     },
     /** A comment-only review. */
@@ -243,15 +302,37 @@ export function mockLoopGitHub(config: string) {
     },
     /** CI's suites on `sha`, and (for a failure) the failing check runs of the suite. */
     ciVerdict(sha: string, conclusion: "success" | "failure", suiteId: number) {
-      scope.get(`${REPO_PATH}/commits/${sha}/check-suites`).query(true).reply(200, {
-        total_count: 1,
-        check_suites: [{ id: suiteId, status: "completed", conclusion, head_sha: sha, app: { slug: "github-actions", id: 15368 } }],
-      });
-      if (conclusion === "failure") {
-        scope.get(`${REPO_PATH}/check-suites/${suiteId}/check-runs`).query(true).reply(200, {
+      scope
+        .get(`${REPO_PATH}/commits/${sha}/check-suites`)
+        .query(true)
+        .reply(200, {
           total_count: 1,
-          check_runs: [{ id: suiteId * 10, name: "lint", status: "completed", conclusion: "failure", app: { slug: "github-actions" }, output: { title: "1 error", summary: "README.md:2 needs a note line", text: null, annotations_count: 0 } }],
+          check_suites: [
+            { id: suiteId, status: "completed", conclusion, head_sha: sha, app: { slug: "github-actions", id: 15368 } },
+          ],
         });
+      if (conclusion === "failure") {
+        scope
+          .get(`${REPO_PATH}/check-suites/${suiteId}/check-runs`)
+          .query(true)
+          .reply(200, {
+            total_count: 1,
+            check_runs: [
+              {
+                id: suiteId * 10,
+                name: "lint",
+                status: "completed",
+                conclusion: "failure",
+                app: { slug: "github-actions" },
+                output: {
+                  title: "1 error",
+                  summary: "README.md:2 needs a note line",
+                  text: null,
+                  annotations_count: 0,
+                },
+              },
+            ],
+          });
         scope.get(`${REPO_PATH}/actions/jobs/${suiteId * 10}/logs`).reply(404, { message: "Not Found" });
       }
       return this;
@@ -259,32 +340,50 @@ export function mockLoopGitHub(config: string) {
     /** `GET /pulls/7`, answered with each body in turn (the draft PR before ready, the merged PR at merge). */
     pullReads(bodies: Array<Record<string, unknown>>) {
       const queue = [...bodies];
-      scope.get(`${REPO_PATH}/pulls/${LOOP_PR}`).times(bodies.length).reply(200, () => queue.shift());
+      scope
+        .get(`${REPO_PATH}/pulls/${LOOP_PR}`)
+        .times(bodies.length)
+        .reply(200, () => queue.shift());
       return this;
     },
     /** The GraphQL mutation that takes the PR out of draft. */
     markReady() {
-      scope.post("/graphql", (body: { query?: string }) => body.query?.includes("markPullRequestReadyForReview") === true).reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } });
+      scope
+        .post("/graphql", (body: { query?: string }) => body.query?.includes("markPullRequestReadyForReview") === true)
+        .reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } });
       return this;
     },
     /** `times` comments of Foreman's on the issue whose body carries `marker` (`foreman:answer:`, `foreman:refusal:`). */
     issueComments(marker: string, times = 1, id = 9100) {
-      scope.post(`${REPO_PATH}/issues/1/comments`, (body: { body?: string }) => body.body?.includes(marker) === true).times(times).reply(201, { id });
+      scope
+        .post(`${REPO_PATH}/issues/1/comments`, (body: { body?: string }) => body.body?.includes(marker) === true)
+        .times(times)
+        .reply(201, { id });
       return this;
     },
     /** Escalated `times` times: the `needs-human-review` label added to the PR each time. */
     escalationLabel(times = 1) {
-      scope.post(`${REPO_PATH}/issues/${LOOP_PR}/labels`, { labels: [ESCALATION_LABEL] }).times(times).reply(200, [{ name: ESCALATION_LABEL }]);
+      scope
+        .post(`${REPO_PATH}/issues/${LOOP_PR}/labels`, { labels: [ESCALATION_LABEL] })
+        .times(times)
+        .reply(200, [{ name: ESCALATION_LABEL }]);
       return this;
     },
     /** The escalation's comment on the PR. */
     escalationComment(id = 802) {
-      scope.post(`${REPO_PATH}/issues/${LOOP_PR}/comments`, (body: { body?: string }) => body.body?.includes("foreman:escalated:") === true).reply(201, { id });
+      scope
+        .post(
+          `${REPO_PATH}/issues/${LOOP_PR}/comments`,
+          (body: { body?: string }) => body.body?.includes("foreman:escalated:") === true,
+        )
+        .reply(201, { id });
       return this;
     },
     /** Leaving `escalated`: the label comes off the PR (GitHub answers 404 when someone already took it off). */
     escalationLabelRemoved(status: 200 | 404 = 200) {
-      scope.delete(`${REPO_PATH}/issues/${LOOP_PR}/labels/${ESCALATION_LABEL}`).reply(status, status === 200 ? [] : { message: "Label does not exist" });
+      scope
+        .delete(`${REPO_PATH}/issues/${LOOP_PR}/labels/${ESCALATION_LABEL}`)
+        .reply(status, status === 200 ? [] : { message: "Label does not exist" });
       return this;
     },
   };
@@ -303,14 +402,33 @@ export type LoopGitHub = ReturnType<typeof mockLoopGitHub>;
 export function mockRedraws(github: Pick<GitHubMock, "display">): void {
   let checkRunIds = 700;
   github.display.patch(`${REPO_PATH}/issues/comments/9001`).optionally().reply(200, { id: 9001 });
-  github.display.post(`${REPO_PATH}/check-runs`).optionally().reply(201, () => ({ id: ++checkRunIds }));
-  github.display.patch(/\/repos\/Codertocat\/Hello-World\/check-runs\/\d+$/).optionally().reply(200, { id: 701 });
-  github.display.get(`${REPO_PATH}/issues/1`).optionally().reply(200, { number: 1, title: "Spelling error in the README file", body: "It says teh.", user: { login: "Codertocat" }, labels: [] });
+  github.display
+    .post(`${REPO_PATH}/check-runs`)
+    .optionally()
+    .reply(201, () => ({ id: ++checkRunIds }));
+  github.display
+    .patch(/\/repos\/Codertocat\/Hello-World\/check-runs\/\d+$/)
+    .optionally()
+    .reply(200, { id: 701 });
+  github.display
+    .get(`${REPO_PATH}/issues/1`)
+    .optionally()
+    .reply(200, {
+      number: 1,
+      title: "Spelling error in the README file",
+      body: "It says teh.",
+      user: { login: "Codertocat" },
+      labels: [],
+    });
   github.display.get(`${REPO_PATH}/issues/1/comments`).query({ per_page: "100" }).optionally().reply(200, []);
 }
 
 /** `actionWrites` of one pushed step: a tree, a commit, the branch moved. */
-export const PUSH_WRITES: readonly string[] = Object.freeze(["POST /git/trees", "POST /git/commits", `PATCH /git/refs/heads/${LOOP_BRANCH}`]);
+export const PUSH_WRITES: readonly string[] = Object.freeze([
+  "POST /git/trees",
+  "POST /git/commits",
+  `PATCH /git/refs/heads/${LOOP_BRANCH}`,
+]);
 
 /** `actionWrites` from the label to the draft PR with its status comment. */
 export const DRAFT_PR_WRITES: readonly string[] = Object.freeze([
@@ -335,8 +453,19 @@ export function labelIssue(foreman: TestForeman): Promise<void> {
 }
 
 /** Deliver a completed check suite of GitHub Actions on the task branch. */
-export function completeSuite(foreman: TestForeman, sha: string, conclusion: "success" | "failure", suiteId: number): Promise<void> {
-  const payload = buildCheckSuitePayload({ headBranch: LOOP_BRANCH, headSha: sha, conclusion, suiteId, app: "github-actions" });
+export function completeSuite(
+  foreman: TestForeman,
+  sha: string,
+  conclusion: "success" | "failure",
+  suiteId: number,
+): Promise<void> {
+  const payload = buildCheckSuitePayload({
+    headBranch: LOOP_BRANCH,
+    headSha: sha,
+    conclusion,
+    suiteId,
+    app: "github-actions",
+  });
   payload.repository.default_branch = REPO.defaultBranch;
   return foreman.receive("check_suite", payload);
 }
@@ -348,7 +477,9 @@ function describeWrites(github: Pick<GitHubMock, "writes">): string[] {
 
 /** The writes that are not redraws (status comment edits, check runs: their count depends on timing), as "METHOD /path". */
 export function actionWrites(github: Pick<GitHubMock, "writes">): string[] {
-  return describeWrites(github).filter((write) => !/^PATCH \/issues\/comments\/\d+$/.test(write) && !write.includes("/check-runs"));
+  return describeWrites(github).filter(
+    (write) => !/^PATCH \/issues\/comments\/\d+$/.test(write) && !write.includes("/check-runs"),
+  );
 }
 
 /** Every write since the `from`-th (redraws included), as "METHOD /path". */
@@ -357,7 +488,10 @@ export function writesSince(github: Pick<GitHubMock, "writes">, from: number): s
 }
 
 /** A `/foreman` command (or any comment) by a user, on the PR by default. */
-export function commentAsUser(foreman: TestForeman, options: { body: string; sender: string; commentId: number; onPullRequest?: boolean }): Promise<void> {
+export function commentAsUser(
+  foreman: TestForeman,
+  options: { body: string; sender: string; commentId: number; onPullRequest?: boolean },
+): Promise<void> {
   const onPullRequest = options.onPullRequest ?? true;
   const payload = buildIssueCommentPayload({
     body: options.body,
@@ -388,29 +522,49 @@ export interface LoopTask {
 
 /** The task (the first one, when a test has several). */
 export async function readLoopTask(database: Database): Promise<LoopTask> {
-  const [task] = (await database.sql`select state, head_sha, step, reason, pipeline from tasks order by created_at limit 1`) as unknown as [LoopTask];
+  const [task] =
+    (await database.sql`select state, head_sha, step, reason, pipeline from tasks order by created_at limit 1`) as unknown as [
+      LoopTask,
+    ];
   return task;
 }
 
 /** The task's agent jobs in order: role, status, base commit and prompt. */
-export async function readLoopJobs(database: Database): Promise<Array<{ role: string; status: string; base_sha: string; prompt: string | null }>> {
-  return (await database.sql`select role, status, base_sha, prompt from agent_jobs order by created_at, id`) as unknown as Array<{ role: string; status: string; base_sha: string; prompt: string | null }>;
+export async function readLoopJobs(
+  database: Database,
+): Promise<Array<{ role: string; status: string; base_sha: string; prompt: string | null }>> {
+  return (await database.sql`select role, status, base_sha, prompt from agent_jobs order by created_at, id`) as unknown as Array<{
+    role: string;
+    status: string;
+    base_sha: string;
+    prompt: string | null;
+  }>;
 }
 
 /** The agent containers of a task that this Foreman started and that still run (other test files run containers too). */
 export function listRunningContainers(foreman: TestForeman, taskId: string) {
-  return new Docker().listContainers({ filters: { label: [`foreman.task=${taskId}`, `foreman.replica=${foreman.deps.replicaId}`] } });
+  return new Docker().listContainers({
+    filters: { label: [`foreman.task=${taskId}`, `foreman.replica=${foreman.deps.replicaId}`] },
+  });
 }
 
 /** Wait until the task's `role` step runs in its container and the task knows it, with every effect done. */
 export async function waitForRunningStep(loop: LoopForeman, taskId: string, role: string): Promise<void> {
-  await expect.poll(async () => (await listRunningContainers(loop.foreman, taskId)).length, { timeout: 30_000, interval: 100 }).toBe(1);
-  await expect.poll(async () => (await loop.database.sql`select state, step from tasks`)[0], { timeout: 10_000 }).toMatchObject({ state: "running", step: role });
+  await expect
+    .poll(async () => (await listRunningContainers(loop.foreman, taskId)).length, { timeout: 30_000, interval: 100 })
+    .toBe(1);
+  await expect
+    .poll(async () => (await loop.database.sql`select state, step from tasks`)[0], { timeout: 10_000 })
+    .toMatchObject({ state: "running", step: role });
   await loop.foreman.worker.whenIdle();
 }
 
 /** The bodies of Foreman's writes to one path, in order. */
-export function writeBodies<T = Record<string, unknown>>(github: Pick<GitHubMock, "writes">, method: string, path: string): T[] {
+export function writeBodies<T = Record<string, unknown>>(
+  github: Pick<GitHubMock, "writes">,
+  method: string,
+  path: string,
+): T[] {
   return github
     .writes()
     .filter((request) => request.method === method && request.path === `${REPO_PATH}${path}`)
@@ -421,7 +575,12 @@ export function writeBodies<T = Record<string, unknown>>(github: Pick<GitHubMock
 export function lastStatusComment(github: Pick<GitHubMock, "writes">): string {
   const bodies = github
     .writes()
-    .filter((request) => request.path.endsWith("/issues/comments/9001") || (request.path.endsWith("/issues/1/comments") && (request.body as { body?: string }).body?.startsWith("<!-- foreman:status -->") === true))
+    .filter(
+      (request) =>
+        request.path.endsWith("/issues/comments/9001") ||
+        (request.path.endsWith("/issues/1/comments") &&
+          (request.body as { body?: string }).body?.startsWith("<!-- foreman:status -->") === true),
+    )
     .map((request) => (request.body as { body: string }).body);
   return bodies.at(-1) ?? "";
 }

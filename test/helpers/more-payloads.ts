@@ -117,7 +117,12 @@ export function buildIssueCommentPayload(options: IssueCommentPayloadOptions): R
   payload.comment.id = options.commentId ?? payload.comment.id;
   if (options.onPullRequest) {
     const url = `https://github.com/${payload.repository.full_name}/pull/${options.issueNumber}`;
-    payload.issue.pull_request = { url: `https://api.github.com/repos/${payload.repository.full_name}/pulls/${options.issueNumber}`, html_url: url, diff_url: `${url}.diff`, patch_url: `${url}.patch` };
+    payload.issue.pull_request = {
+      url: `https://api.github.com/repos/${payload.repository.full_name}/pulls/${options.issueNumber}`,
+      html_url: url,
+      diff_url: `${url}.diff`,
+      patch_url: `${url}.patch`,
+    };
   } else {
     delete payload.issue.pull_request;
   }

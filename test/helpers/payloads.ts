@@ -35,14 +35,18 @@ export interface IssuePayloadOptions {
 
 /** An `issues.*` payload from the documented example, pointed at our installation and issue. */
 export function buildIssuesPayload(options: IssuePayloadOptions): Record<string, any> {
-  const base = loadExample("issues", options.action === "closed" ? "labeled" : options.action === "reopened" ? "reopened" : options.action);
+  const base = loadExample(
+    "issues",
+    options.action === "closed" ? "labeled" : options.action === "reopened" ? "reopened" : options.action,
+  );
   base.action = options.action;
   base.installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
   base.issue.number = options.issueNumber ?? base.issue.number;
   base.issue.title = options.title ?? base.issue.title;
   base.issue.updated_at = options.updatedAt ?? base.issue.updated_at;
   base.sender.login = options.sender ?? base.sender.login;
-  if (options.labels) base.issue.labels = options.labels.map((name, id) => ({ id, name, color: "ededed", default: false }));
+  if (options.labels)
+    base.issue.labels = options.labels.map((name, id) => ({ id, name, color: "ededed", default: false }));
   if (options.label !== undefined) base.label = { ...(base.label ?? {}), name: options.label };
   else delete base.label;
   delete base.issue.pull_request;

@@ -6,7 +6,9 @@ import { createLogger } from "../../src/logging/create-logger.js";
 import { buildForeman, type Foreman } from "../../src/main.js";
 
 /** A real RSA key, so Probot signs real app JWTs against the simulated GitHub. */
-export const TEST_PRIVATE_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+export const TEST_PRIVATE_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .privateKey.export({ type: "pkcs1", format: "pem" })
+  .toString();
 
 /** The webhook secret of the test app. */
 export const TEST_WEBHOOK_SECRET = "test-webhook-secret";
@@ -44,7 +46,10 @@ export function buildSequentialIds(): () => string {
 }
 
 /** Compose the real app over a test database, with HTTP retries off (nock answers instantly) and fast durable retries. */
-export async function startTestForeman(database: Database, options: { env?: Env; leaseMs?: number; agents?: boolean } = {}): Promise<TestForeman> {
+export async function startTestForeman(
+  database: Database,
+  options: { env?: Env; leaseMs?: number; agents?: boolean } = {},
+): Promise<TestForeman> {
   const env = options.env ?? buildTestEnv();
   const logs: string[] = [];
   const sink = new Writable({
@@ -53,7 +58,11 @@ export async function startTestForeman(database: Database, options: { env?: Env;
       callback();
     },
   });
-  const log = createLogger({ level: env.LOG_LEVEL === "silent" ? "info" : env.LOG_LEVEL, secrets: [TEST_WEBHOOK_SECRET], destination: sink });
+  const log = createLogger({
+    level: env.LOG_LEVEL === "silent" ? "info" : env.LOG_LEVEL,
+    secrets: [TEST_WEBHOOK_SECRET],
+    destination: sink,
+  });
   const foreman = await buildForeman({
     env,
     database,

@@ -70,7 +70,15 @@ afterEach(async () => {
 /** Label → draft PR, with the agent settings in the repo config; the status comment is then edited freely. */
 function mockUpToDraftPr(config: string, options: { commentEdits?: boolean } = {}) {
   const github = mockGitHub().token();
-  github.permission("Codertocat", "write").config(config).branch("base-sha", "base-tree-sha").planCommit("plan-sha").createRef().pull(7).labels(7).createComment(1);
+  github
+    .permission("Codertocat", "write")
+    .config(config)
+    .branch("base-sha", "base-tree-sha")
+    .planCommit("plan-sha")
+    .createRef()
+    .pull(7)
+    .labels(7)
+    .createComment(1);
   // How many times the comment is edited depends on how fast the agent is (older updates are skipped).
   if (options.commentEdits !== false) {
     // Redraws coalesce: when a newer one is queued, an older one is skipped (even the first edit).
@@ -83,28 +91,46 @@ function mockUpToDraftPr(config: string, options: { commentEdits?: boolean } = {
 
 /** The status comment's latest text: its creation, or its last edit. */
 function lastStatusWrite(github: ReturnType<typeof mockGitHub>) {
-  return github.writes().filter((request) => request.path.endsWith("/issues/1/comments") || request.path.endsWith("/issues/comments/9001")).at(-1);
+  return github
+    .writes()
+    .filter((request) => request.path.endsWith("/issues/1/comments") || request.path.endsWith("/issues/comments/9001"))
+    .at(-1);
 }
 
 /** What the host reads to render the prompt and build the workspace. */
 async function mockAgentReads(github: ReturnType<typeof mockGitHub>) {
-  github.scope.get(`${REPO_PATH}/issues/1`).reply(200, { number: 1, title: "Spelling error in the README file", body: "It says teh.", user: { login: "Codertocat" }, labels: [] });
+  github.scope
+    .get(`${REPO_PATH}/issues/1`)
+    .reply(200, {
+      number: 1,
+      title: "Spelling error in the README file",
+      body: "It says teh.",
+      user: { login: "Codertocat" },
+      labels: [],
+    });
   github.scope.get(`${REPO_PATH}/issues/1/comments`).query({ per_page: "100" }).reply(200, []);
-  github.scope.get(`${REPO_PATH}/git/trees/plan-sha`).query({ recursive: "true" }).reply(200, {
-    sha: "base-tree-sha",
-    truncated: false,
-    tree: [
-      { path: "README.md", type: "blob", mode: "100644", sha: "r1" },
-      { path: "old.txt", type: "blob", mode: "100644", sha: "o1" },
-    ],
-  });
+  github.scope
+    .get(`${REPO_PATH}/git/trees/plan-sha`)
+    .query({ recursive: "true" })
+    .reply(200, {
+      sha: "base-tree-sha",
+      truncated: false,
+      tree: [
+        { path: "README.md", type: "blob", mode: "100644", sha: "r1" },
+        { path: "old.txt", type: "blob", mode: "100644", sha: "o1" },
+      ],
+    });
   const tarball = await buildRepoTarball({ "README.md": "Teh README.\n", "old.txt": "old\n" });
   github.scope.get(`${REPO_PATH}/tarball/plan-sha`).reply(200, tarball, { "content-type": "application/x-gzip" });
 }
 
 async function readChain(): Promise<ChainRecord[]> {
-  const rows = await database.sql`select seq::int, task_id as "taskId", kind, actor, payload, prev_hash as "prevHash", hash, created_at as "createdAt" from compliance_records order by seq`;
-  return rows.map((row) => ({ ...row, createdAt: new Date(row.createdAt as string).toISOString() })) as unknown as ChainRecord[];
+  const rows =
+    await database.sql`select seq::int, task_id as "taskId", kind, actor, payload, prev_hash as "prevHash", hash, created_at as "createdAt" from compliance_records order by seq`;
+  return rows.map((row) => ({
+    ...row,
+    createdAt: new Date(row.createdAt as string).toISOString(),
+  })) as unknown as ChainRecord[];
 }
 
 describe("the coder step in a real container", () => {
@@ -112,15 +138,23 @@ describe("the coder step in a real container", () => {
     const github = mockUpToDraftPr(buildConfig(FIXER));
     await mockAgentReads(github);
     github.scope.get(REF_PATH).reply(200, { ref: `refs/heads/${BRANCH}`, object: { sha: "plan-sha" } });
-    github.scope.get(`${REPO_PATH}/git/commits/plan-sha`).reply(200, { sha: "plan-sha", tree: { sha: "base-tree-sha" }, parents: [{ sha: "base-sha" }] });
+    github.scope
+      .get(`${REPO_PATH}/git/commits/plan-sha`)
+      .reply(200, { sha: "plan-sha", tree: { sha: "base-tree-sha" }, parents: [{ sha: "base-sha" }] });
     github.scope.post(`${REPO_PATH}/git/trees`).reply(201, { sha: "agent-tree-sha" });
-    github.scope.post(`${REPO_PATH}/git/commits`, (body: { parents?: string[] }) => body.parents?.[0] === "plan-sha").reply(201, { sha: "agent-commit-sha" });
-    github.scope.patch(`${REPO_PATH}/git/refs/${encodeURIComponent(`heads/${BRANCH}`)}`).reply(200, { object: { sha: "agent-commit-sha" } });
+    github.scope
+      .post(`${REPO_PATH}/git/commits`, (body: { parents?: string[] }) => body.parents?.[0] === "plan-sha")
+      .reply(201, { sha: "agent-commit-sha" });
+    github.scope
+      .patch(`${REPO_PATH}/git/refs/${encodeURIComponent(`heads/${BRANCH}`)}`)
+      .reply(200, { object: { sha: "agent-commit-sha" } });
 
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
 
-    const writes = github.writes().filter((request) => !request.path.includes("/issues/") && !request.path.includes("/check-runs"));
+    const writes = github
+      .writes()
+      .filter((request) => !request.path.includes("/issues/") && !request.path.includes("/check-runs"));
     expect(writes.map((request) => `${request.method} ${request.path}`)).toEqual([
       `POST ${REPO_PATH}/git/commits`,
       `POST ${REPO_PATH}/git/refs`,
@@ -154,16 +188,25 @@ describe("the coder step in a real container", () => {
     expect(job!.prompt).toContain("Spelling error in the README file");
     expect(job!.prompt_sha256).toMatch(/^[0-9a-f]{64}$/);
     const lastComment = lastStatusWrite(github);
-    expect((lastComment!.body as { body: string }).body).toContain("The work is pushed to #7 (head agent-c). Waiting for CI.");
+    expect((lastComment!.body as { body: string }).body).toContain(
+      "The work is pushed to #7 (head agent-c). Waiting for CI.",
+    );
 
     // The status comment links the job's log; the link serves the redacted JSONL, a wrong token nothing.
-    const link = /\[latest job\]\((https:\/\/foreman\.example\.test(\/jobs\/[^)]+))\)/.exec((lastComment!.body as { body: string }).body);
+    const link = /\[latest job\]\((https:\/\/foreman\.example\.test(\/jobs\/[^)]+))\)/.exec(
+      (lastComment!.body as { body: string }).body,
+    );
     expect(link?.[2]).toMatch(new RegExp(`^/jobs/${jobId}/log\\?token=[0-9a-f]{64}$`));
     await foreman.server.start();
     const served = await fetch(`http://127.0.0.1:${foreman.server.port}${link![2]}`);
     expect(served.status).toBe(200);
-    const lines = (await served.text()).trim().split("\n").map((line) => JSON.parse(line) as { stream: string; line: string });
-    expect(lines).toContainEqual(expect.objectContaining({ stream: "stdout", line: "fixing README with ghs_[REDACTED]" }));
+    const lines = (await served.text())
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { stream: string; line: string });
+    expect(lines).toContainEqual(
+      expect.objectContaining({ stream: "stdout", line: "fixing README with ghs_[REDACTED]" }),
+    );
     expect(JSON.stringify(lines)).not.toContain("secrettokenvalue");
     expect((await fetch(`http://127.0.0.1:${foreman.server.port}/jobs/${jobId}/log?token=guess`)).status).toBe(404);
     await foreman.server.stop();
@@ -171,7 +214,10 @@ describe("the coder step in a real container", () => {
     const chain = await readChain();
     expect(verifyChain(chain)).toMatchObject({ ok: true });
     const finished = chain.find((record) => record.kind === "agent_job.finished");
-    expect(finished).toMatchObject({ actor: "agent:fixer", payload: { status: "succeeded", pushedSha: "agent-commit-sha", model: "script-1", push: "pushed" } });
+    expect(finished).toMatchObject({
+      actor: "agent:fixer",
+      payload: { status: "succeeded", pushedSha: "agent-commit-sha", model: "script-1", push: "pushed" },
+    });
     expect((finished!.payload as { changes: unknown[] }).changes).toEqual(
       expect.arrayContaining([{ path: "old.txt", status: "deleted", added: 0, deleted: 1 }]),
     );
@@ -207,26 +253,49 @@ describe("the coder step in a real container", () => {
     await mockAgentReads(github);
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     const docker = new Docker();
-    const running = () => docker.listContainers({ filters: { label: ["foreman.task=00000000-0000-4000-8000-000000000001"] } });
+    const running = () =>
+      docker.listContainers({ filters: { label: ["foreman.task=00000000-0000-4000-8000-000000000001"] } });
     await expect.poll(async () => (await running()).length, { timeout: 60_000, interval: 200 }).toBe(1);
 
-    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "needs-human-review", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    await foreman.receive(
+      "issues",
+      buildIssuesPayload({
+        action: "labeled",
+        label: "needs-human-review",
+        issueNumber: 1,
+        sender: "lead",
+        updatedAt: "2030-01-01T00:00:00Z",
+      }),
+    );
     await expect.poll(async () => (await running()).length, { timeout: 15_000, interval: 100 }).toBe(0);
     // The runner then reports the stopped job, and the task queues the step again.
-    await expect.poll(async () => (await database.sql`select count(*)::int as n from agent_jobs where status = 'queued'`)[0]?.n, { timeout: 15_000 }).toBe(1);
+    await expect
+      .poll(async () => (await database.sql`select count(*)::int as n from agent_jobs where status = 'queued'`)[0]?.n, {
+        timeout: 15_000,
+      })
+      .toBe(1);
     await foreman.worker.whenIdle();
 
     const [task] = await database.sql`select state, resume_state, frozen_by from tasks`;
     expect(task).toMatchObject({ state: "frozen", resume_state: "awaiting_agent", frozen_by: "lead" });
     const jobs = await database.sql`select status, failure_code from agent_jobs order by created_at`;
-    expect(jobs.map((job) => `${job.status}:${job.failure_code ?? ""}`)).toEqual(["cancelled:AGENT_STOPPED", "queued:"]);
+    expect(jobs.map((job) => `${job.status}:${job.failure_code ?? ""}`)).toEqual([
+      "cancelled:AGENT_STOPPED",
+      "queued:",
+    ]);
     // The queued job waits: nothing else runs while the task is frozen.
     expect((await running()).length).toBe(0);
 
     // End it: the queued job is withdrawn.
-    await foreman.receive("issues", buildIssuesPayload({ action: "closed", issueNumber: 1, sender: "lead", updatedAt: "2030-01-02T00:00:00Z" }));
+    await foreman.receive(
+      "issues",
+      buildIssuesPayload({ action: "closed", issueNumber: 1, sender: "lead", updatedAt: "2030-01-02T00:00:00Z" }),
+    );
     await foreman.settle();
-    expect((await database.sql`select status from agent_jobs order by created_at`).map((job) => job.status)).toEqual(["cancelled", "cancelled"]);
+    expect((await database.sql`select status from agent_jobs order by created_at`).map((job) => job.status)).toEqual([
+      "cancelled",
+      "cancelled",
+    ]);
     expect(REPO.owner).toBe("Codertocat");
   }, 120_000);
 
@@ -240,12 +309,16 @@ describe("the coder step in a real container", () => {
 
     await lost(1);
     await foreman.jobs!.recover();
-    expect(await database.sql`select status, attempt from agent_jobs`).toMatchObject([{ status: "queued", attempt: 2 }]);
+    expect(await database.sql`select status, attempt from agent_jobs`).toMatchObject([
+      { status: "queued", attempt: 2 },
+    ]);
 
     await lost(3);
     await foreman.jobs!.recover();
     await foreman.worker.whenIdle();
-    expect(await database.sql`select status, failure_code from agent_jobs`).toMatchObject([{ status: "failed", failure_code: "INFRA_CONTAINER_LOST" }]);
+    expect(await database.sql`select status, failure_code from agent_jobs`).toMatchObject([
+      { status: "failed", failure_code: "INFRA_CONTAINER_LOST" },
+    ]);
     const [task] = await database.sql`select state, reason from tasks`;
     expect(task).toMatchObject({ state: "failed", reason: { code: "INFRASTRUCTURE_ERROR" } });
     const comment = (lastStatusWrite(github)!.body as { body: string }).body;
@@ -260,9 +333,13 @@ describe("the coder step in a real container", () => {
     const [task] = await database.sql`select state, reason from tasks`;
     expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_CONFIG_ERROR" } });
     const comment = (lastStatusWrite(github)!.body as { body: string }).body;
-    expect(comment).toContain('Unknown agent profile "no-such-agent". Known profiles: aider, claude-code, codex, gemini, openhands, script, windsurf.');
+    expect(comment).toContain(
+      'Unknown agent profile "no-such-agent". Known profiles: aider, claude-code, codex, gemini, openhands, script, windsurf.',
+    );
     // Nothing beyond the draft PR was read or written: no issue thread, no tarball, no container.
-    expect(github.requests.filter((request) => request.path.includes("/tarball/") || request.path.endsWith("/issues/1"))).toEqual([]);
+    expect(
+      github.requests.filter((request) => request.path.includes("/tarball/") || request.path.endsWith("/issues/1")),
+    ).toEqual([]);
   }, 120_000);
 
   test("a diff that touches a protected path is not pushed, and the PR says why", async () => {
@@ -276,9 +353,13 @@ describe("the coder step in a real container", () => {
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
 
-    expect(github.writes().some((request) => request.path.includes("/git/trees") || request.path.includes("/git/refs/"))).toBe(false);
+    expect(
+      github.writes().some((request) => request.path.includes("/git/trees") || request.path.includes("/git/refs/")),
+    ).toBe(false);
     const prComment = github.writes().find((request) => request.path.endsWith("/issues/7/comments"));
-    expect((prComment!.body as { body: string }).body).toMatch(/^<!-- foreman:guardrails:[0-9a-f-]{36} -->\n### 🛑 Foreman did not push the coder step's changes\n\n/);
+    expect((prComment!.body as { body: string }).body).toMatch(
+      /^<!-- foreman:guardrails:[0-9a-f-]{36} -->\n### 🛑 Foreman did not push the coder step's changes\n\n/,
+    );
     expect((prComment!.body as { body: string }).body).toContain(".github/workflows/ci.yml");
     const [task] = await database.sql`select state, reason from tasks`;
     expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_FAILED" } });
@@ -293,7 +374,16 @@ describe("the coder step in a real container", () => {
     const [{ id }] = (await database.sql`select id from agent_jobs`) as unknown as [{ id: string }];
     expect(await heartbeatAgentJob(database.sql, id, 60_000)).toEqual({ cancelRequested: false });
 
-    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "needs-human-review", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    await foreman.receive(
+      "issues",
+      buildIssuesPayload({
+        action: "labeled",
+        label: "needs-human-review",
+        issueNumber: 1,
+        sender: "lead",
+        updatedAt: "2030-01-01T00:00:00Z",
+      }),
+    );
     await foreman.worker.whenIdle();
     expect(await database.sql`select state from tasks`).toMatchObject([{ state: "frozen" }]);
     expect(await heartbeatAgentJob(database.sql, id, 60_000)).toEqual({ cancelRequested: true });

@@ -26,7 +26,10 @@ afterEach(async () => {
 
 /** GitHub's own published example, as an App receives it (with the installation). */
 function publishedExample(action: "labeled" | "unlabeled"): Record<string, any> {
-  return { ...loadExample("issues", action), installation: { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" } };
+  return {
+    ...loadExample("issues", action),
+    installation: { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" },
+  };
 }
 
 /** Deliver webhooks together, as a burst: all are stored before the worker looks at any. */
@@ -42,7 +45,8 @@ async function tasks() {
 }
 
 async function transitionsRecorded(): Promise<string[]> {
-  const rows = await database.sql`select payload->>'event' as event, payload->>'to' as "to" from compliance_records where kind = 'task.transition' order by seq`;
+  const rows =
+    await database.sql`select payload->>'event' as event, payload->>'to' as "to" from compliance_records where kind = 'task.transition' order by seq`;
   return rows.map((row) => `${row.event} → ${row.to}`);
 }
 
@@ -57,10 +61,14 @@ describe("a candidate task writes nothing to GitHub", () => {
     await deliverAtOnce(["issues", publishedExample("labeled")], ["issues", publishedExample("unlabeled")]);
 
     expect(github.requests).toEqual([]);
-    expect(await tasks()).toMatchObject([{ state: "cancelled", trigger_label: "bug", trigger_verdict: "pending", code: "AGENT_LABEL_REMOVED" }]);
+    expect(await tasks()).toMatchObject([
+      { state: "cancelled", trigger_label: "bug", trigger_verdict: "pending", code: "AGENT_LABEL_REMOVED" },
+    ]);
     expect(await transitionsRecorded()).toEqual(["issue_labeled → queued", "issue_unlabeled → cancelled"]);
     // The queued trigger check was dropped with the task: it never ran.
-    expect(await database.sql`select kind, status from effects`).toMatchObject([{ kind: "authorize_trigger", status: "skipped" }]);
+    expect(await database.sql`select kind, status from effects`).toMatchObject([
+      { kind: "authorize_trigger", status: "skipped" },
+    ]);
     expect(await hooksQueued()).toBe(0);
   });
 
@@ -68,7 +76,15 @@ describe("a candidate task writes nothing to GitHub", () => {
     const github = mockGitHub();
     await deliverAtOnce(
       ["issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 })],
-      ["issues", buildIssuesPayload({ action: "unlabeled", label: "agent:ready", issueNumber: 1, updatedAt: "2019-05-15T15:21:00Z" })],
+      [
+        "issues",
+        buildIssuesPayload({
+          action: "unlabeled",
+          label: "agent:ready",
+          issueNumber: 1,
+          updatedAt: "2019-05-15T15:21:00Z",
+        }),
+      ],
     );
     expect(github.requests).toEqual([]);
     expect(await tasks()).toMatchObject([{ state: "cancelled", trigger_verdict: "pending" }]);
@@ -78,11 +94,23 @@ describe("a candidate task writes nothing to GitHub", () => {
     const github = mockGitHub();
     await deliverAtOnce(
       ["issues", buildIssuesPayload({ action: "labeled", label: "bug", issueNumber: 1 })],
-      ["issues", buildIssuesPayload({ action: "labeled", label: "needs-human-review", issueNumber: 1, updatedAt: "2019-05-15T15:21:00Z" })],
+      [
+        "issues",
+        buildIssuesPayload({
+          action: "labeled",
+          label: "needs-human-review",
+          issueNumber: 1,
+          updatedAt: "2019-05-15T15:21:00Z",
+        }),
+      ],
       ["issues", buildIssuesPayload({ action: "closed", issueNumber: 1, updatedAt: "2019-05-15T15:22:00Z" })],
     );
     expect(github.requests).toEqual([]);
-    expect(await transitionsRecorded()).toEqual(["issue_labeled → queued", "issue_labeled → frozen", "issue_closed → cancelled"]);
+    expect(await transitionsRecorded()).toEqual([
+      "issue_labeled → queued",
+      "issue_labeled → frozen",
+      "issue_closed → cancelled",
+    ]);
     expect(await hooksQueued()).toBe(0);
   });
 
@@ -90,13 +118,25 @@ describe("a candidate task writes nothing to GitHub", () => {
     const github = mockGitHub();
     await deliverAtOnce(
       ["issues", buildIssuesPayload({ action: "labeled", label: "bug", issueNumber: 1 })],
-      ["issue_comment", buildIssueCommentPayload({ issueNumber: 1, body: "/foreman status", commentId: 7001, sender: "octocat" })],
-      ["issue_comment", buildIssueCommentPayload({ issueNumber: 1, body: "/foreman stop", commentId: 7002, sender: "octocat" })],
-      ["issues", buildIssuesPayload({ action: "unlabeled", label: "bug", issueNumber: 1, updatedAt: "2019-05-15T15:21:00Z" })],
+      [
+        "issue_comment",
+        buildIssueCommentPayload({ issueNumber: 1, body: "/foreman status", commentId: 7001, sender: "octocat" }),
+      ],
+      [
+        "issue_comment",
+        buildIssueCommentPayload({ issueNumber: 1, body: "/foreman stop", commentId: 7002, sender: "octocat" }),
+      ],
+      [
+        "issues",
+        buildIssuesPayload({ action: "unlabeled", label: "bug", issueNumber: 1, updatedAt: "2019-05-15T15:21:00Z" }),
+      ],
     );
     expect(github.requests).toEqual([]);
     // Once it ended as nobody's business, a later command finds no task to answer for either.
-    await foreman.receive("issue_comment", buildIssueCommentPayload({ issueNumber: 1, body: "/foreman status", commentId: 7003, sender: "octocat" }));
+    await foreman.receive(
+      "issue_comment",
+      buildIssueCommentPayload({ issueNumber: 1, body: "/foreman status", commentId: 7003, sender: "octocat" }),
+    );
     await foreman.settle();
     expect(github.requests).toEqual([]);
   });
@@ -117,7 +157,9 @@ describe("a candidate task writes nothing to GitHub", () => {
     const github = mockGitHub().token().config("triggerLabels:\n  agent:ready: ready\n");
     await foreman.receive("issues", publishedExample("labeled"));
     await foreman.settle();
-    expect(await tasks()).toMatchObject([{ state: "cancelled", trigger_verdict: "not_a_trigger", code: "NOT_A_TRIGGER" }]);
+    expect(await tasks()).toMatchObject([
+      { state: "cancelled", trigger_verdict: "not_a_trigger", code: "NOT_A_TRIGGER" },
+    ]);
     await foreman.receive("issues", publishedExample("unlabeled"));
     await foreman.settle();
     // No permission read for a label the config does not list, and no write of any kind.

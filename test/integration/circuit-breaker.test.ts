@@ -17,7 +17,12 @@ const NO_RETRIES: OctokitTuning = { retries: 0, retryAfterBaseValue: 1, throttle
 async function buildInstallationClient(tuning: OctokitTuning = NO_RETRIES) {
   const clock = { now: 1_000_000 };
   const breakers = new CircuitBreakers({ service: "GitHub", now: () => clock.now });
-  const probot = new Probot({ appId: 12345, privateKey: TEST_PRIVATE_KEY, log: pino({ level: "silent" }), Octokit: buildOctokitClass(tuning, { timeoutMs: 30_000, breakers }) });
+  const probot = new Probot({
+    appId: 12345,
+    privateKey: TEST_PRIVATE_KEY,
+    log: pino({ level: "silent" }),
+    Octokit: buildOctokitClass(tuning, { timeoutMs: 30_000, breakers }),
+  });
   const octokit = (await probot.auth(INSTALLATION_ID)) as GitHubClient;
   const getIssue = () => octokit.rest.issues.get({ owner: REPO.owner, repo: REPO.name, issue_number: 1 });
   return { clock, octokit, getIssue };
@@ -74,7 +79,10 @@ describe("GitHub circuit breaker per installation", () => {
   test("the installation token a probe needs is fetched inside the probe, not refused as a second call", async () => {
     const { clock, getIssue } = await buildInstallationClient();
     const github = mockGitHub();
-    github.scope.post(`/app/installations/${INSTALLATION_ID}/access_tokens`).times(5).reply(500, { message: "Server Error" });
+    github.scope
+      .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
+      .times(5)
+      .reply(500, { message: "Server Error" });
     for (let i = 0; i < 5; i += 1) await expect(getIssue()).rejects.toMatchObject({ status: 500 });
     await expect(getIssue()).rejects.toBeInstanceOf(CircuitOpenError);
     clock.now += 60_000;
@@ -90,7 +98,10 @@ describe("GitHub circuit breaker per installation", () => {
     github.scope.post(`${REPO_PATH}/git/refs`).times(5).reply(422, { message: "Reference already exists" });
     github.scope.get(ISSUE).reply(200, { number: 1 });
     for (let i = 0; i < 5; i += 1) await expect(getIssue()).rejects.toMatchObject({ status: 404 });
-    for (let i = 0; i < 5; i += 1) await expect(octokit.rest.git.createRef({ owner: REPO.owner, repo: REPO.name, ref: "refs/heads/x", sha: "abc" })).rejects.toMatchObject({ status: 422 });
+    for (let i = 0; i < 5; i += 1)
+      await expect(
+        octokit.rest.git.createRef({ owner: REPO.owner, repo: REPO.name, ref: "refs/heads/x", sha: "abc" }),
+      ).rejects.toMatchObject({ status: 422 });
     await expect(getIssue()).resolves.toMatchObject({ status: 200 });
   });
 
@@ -98,7 +109,8 @@ describe("GitHub circuit breaker per installation", () => {
     const { getIssue, octokit } = await buildInstallationClient();
     const github = mockGitHub().token();
     github.scope.post("/graphql").times(5).reply(503, { message: "Service Unavailable" });
-    for (let i = 0; i < 5; i += 1) await expect(octokit.graphql("query { viewer { login } }")).rejects.toMatchObject({ status: 503 });
+    for (let i = 0; i < 5; i += 1)
+      await expect(octokit.graphql("query { viewer { login } }")).rejects.toMatchObject({ status: 503 });
     await expect(getIssue()).rejects.toBeInstanceOf(CircuitOpenError);
   });
 

@@ -14,7 +14,12 @@ import { createCheckpoint } from "../../src/compliance/create-checkpoint.js";
 import { runTokensCommand } from "../../src/cli/tokens.js";
 import { parseEnv } from "../../src/config/env.js";
 import { buildComplianceRouteOptions, createComplianceRoutes } from "../../src/http/compliance-routes.js";
-import { createTempArtifactStore, MERGED_TASK, resetComplianceTables, seedTrail } from "../helpers/compliance-fixtures.js";
+import {
+  createTempArtifactStore,
+  MERGED_TASK,
+  resetComplianceTables,
+  seedTrail,
+} from "../helpers/compliance-fixtures.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
 import { buildTestEnv, startTestForeman, type TestForeman } from "../helpers/test-foreman.js";
 
@@ -30,7 +35,12 @@ beforeAll(async () => {
   database = await createTestDatabase();
   // The routes as Probot mounts them, on a plain node:http server on a free port.
   server = createServer((req, res) => {
-    const routes = createComplianceRoutes({ sql: database.sql, artifacts: store, publicKeys: new Map([[signer.keyId, signer.publicKey]]), now: () => NOW });
+    const routes = createComplianceRoutes({
+      sql: database.sql,
+      artifacts: store,
+      publicKeys: new Map([[signer.keyId, signer.publicKey]]),
+      now: () => NOW,
+    });
     void routes(req, res).then((handled) => {
       if (!handled) res.writeHead(404).end();
     });
@@ -50,7 +60,13 @@ beforeEach(async () => {
 
 async function createToken(role: string): Promise<{ id: string; token: string }> {
   let output = "";
-  expect(await runTokensCommand(["create", "--name", `${role} user`, "--role", role], { sql: database.sql, out: (text) => (output = text), actor: "cli:test" })).toBe(0);
+  expect(
+    await runTokensCommand(["create", "--name", `${role} user`, "--role", role], {
+      sql: database.sql,
+      out: (text) => (output = text),
+      actor: "cli:test",
+    }),
+  ).toBe(0);
   return { id: /Created token (\S+)/.exec(output)![1]!, token: /^(fmn_\S+)$/m.exec(output)![1]! };
 }
 
@@ -80,7 +96,8 @@ describe("API tokens", () => {
     await runTokensCommand(["list"], { sql: database.sql, out: (text) => (listing = text) });
     expect(listing).toContain("revoked 20");
 
-    const records = await database.sql`select kind, actor, payload from compliance_records where kind like 'api_token.%' and actor = 'cli:test' order by seq`;
+    const records =
+      await database.sql`select kind, actor, payload from compliance_records where kind like 'api_token.%' and actor = 'cli:test' order by seq`;
     expect(records.map((record) => ({ ...record }))).toEqual([
       { kind: "api_token.created", actor: "cli:test", payload: { tokenId: id, name: "auditor user", role: "auditor" } },
       { kind: "api_token.revoked", actor: "cli:test", payload: { tokenId: id, name: "auditor user", role: "auditor" } },
@@ -126,7 +143,8 @@ describe("authentication and roles on /api/compliance", () => {
     expect(forbidden.status).toBe(403);
     expect(await readJson(forbidden)).toEqual({
       error: "forbidden",
-      message: 'The token "operator user" has the role operator; this needs one of: admin, auditor. Ask an administrator for a token with the right role.',
+      message:
+        'The token "operator user" has the role operator; this needs one of: admin, auditor. Ask an administrator for a token with the right role.',
     });
     for (const role of ["auditor", "admin"]) {
       const { token } = await createToken(role);
@@ -141,7 +159,9 @@ describe("authentication and roles on /api/compliance", () => {
     expect((await get("/api/compliance/records", token)).status).toBe(404);
     const missing = await get("/api/compliance/tasks/00000000-0000-4000-8000-00000000ffff", token);
     expect(missing.status).toBe(404);
-    expect((await readJson(missing)).message).toBe("No task 00000000-0000-4000-8000-00000000ffff and no compliance record for it.");
+    expect((await readJson(missing)).message).toBe(
+      "No task 00000000-0000-4000-8000-00000000ffff and no compliance record for it.",
+    );
     expect((await get("/api/other", token)).status).toBe(404);
     expect((await get("/api/compliance/checkpoints?limit=0", token)).status).toBe(400);
   });
@@ -157,9 +177,24 @@ describe("evidence", () => {
     expect(bundle.task).toMatchObject({ id: MERGED_TASK, state: "merged", repo_owner: "acme", issue_number: 7 });
     expect(bundle.records).toEqual(own);
     const promptSha = (own[3]!.payload as { artifacts: Array<{ sha256: string }> }).artifacts[0]!.sha256;
-    expect(bundle.artifacts).toEqual([{ sha256: promptSha, kind: "prompt", size: 52, storedAt: expect.stringMatching(/Z$/), status: "ok", file: `artifacts/${promptSha}` }]);
+    expect(bundle.artifacts).toEqual([
+      {
+        sha256: promptSha,
+        kind: "prompt",
+        size: 52,
+        storedAt: expect.stringMatching(/Z$/),
+        status: "ok",
+        file: `artifacts/${promptSha}`,
+      },
+    ]);
     expect(bundle.agentJobs).toEqual([]);
-    expect(bundle.verification).toEqual({ ok: true, taskId: MERGED_TASK, records: 6, artifacts: { checked: 1, storeChecked: true }, failure: null });
+    expect(bundle.verification).toEqual({
+      ok: true,
+      taskId: MERGED_TASK,
+      records: 6,
+      artifacts: { checked: 1, storeChecked: true },
+      failure: null,
+    });
     expect(bundle.summary).toEqual({
       taskId: MERGED_TASK,
       repository: "acme/api",
@@ -170,8 +205,24 @@ describe("evidence", () => {
       authorised: { by: "octocat", role: "write", label: "agent:ready" },
       tested: null,
       approved: { by: "mona", at: "2026-11-20T12:07:00.000Z", approvals: [], mergeCommitSha: null },
-      implemented: { branch: "agent/7-fix", baseSha: "b".repeat(40), headSha: "c".repeat(40), prNumber: 107, prUrl: "https://github.com/acme/api/pull/107", commits: ["b".repeat(40), "c".repeat(40)] },
-      evidence: { records: 6, firstSeq: 1, lastSeq: 8, lastHash: own.at(-1)!.hash, artifacts: 1, verified: true, problem: null, api: `/api/compliance/tasks/${MERGED_TASK}` },
+      implemented: {
+        branch: "agent/7-fix",
+        baseSha: "b".repeat(40),
+        headSha: "c".repeat(40),
+        prNumber: 107,
+        prUrl: "https://github.com/acme/api/pull/107",
+        commits: ["b".repeat(40), "c".repeat(40)],
+      },
+      evidence: {
+        records: 6,
+        firstSeq: 1,
+        lastSeq: 8,
+        lastHash: own.at(-1)!.hash,
+        artifacts: 1,
+        verified: true,
+        problem: null,
+        api: `/api/compliance/tasks/${MERGED_TASK}`,
+      },
     });
   });
 
@@ -191,7 +242,10 @@ describe("evidence", () => {
     const { token } = await createToken("auditor");
     const bundle = await readJson(get(`/api/compliance/tasks/${MERGED_TASK}`, token));
     expect(bundle.verification).toMatchObject({ ok: false, failure: { seq: 4 } });
-    expect(bundle.summary.evidence).toMatchObject({ verified: false, problem: expect.stringMatching(/^record 4: stored hash/) });
+    expect(bundle.summary.evidence).toMatchObject({
+      verified: false,
+      problem: expect.stringMatching(/^record 4: stored hash/),
+    });
   });
 
   test("GET …/bundle.tar.gz: evidence.json plus every artifact file, in one folder", async () => {
@@ -199,7 +253,9 @@ describe("evidence", () => {
     const response = await get(`/api/compliance/tasks/${MERGED_TASK}/bundle.tar.gz`, token);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("application/gzip");
-    expect(response.headers.get("content-disposition")).toBe(`attachment; filename="foreman-evidence-${MERGED_TASK}.tar.gz"`);
+    expect(response.headers.get("content-disposition")).toBe(
+      `attachment; filename="foreman-evidence-${MERGED_TASK}.tar.gz"`,
+    );
     const into = await mkdtemp(join(tmpdir(), "foreman-bundle-test-"));
     await pipeline(Readable.fromWeb(response.body as never), extract({ cwd: into }));
     const root = join(into, `foreman-evidence-${MERGED_TASK}`);
@@ -208,16 +264,28 @@ describe("evidence", () => {
     expect(evidence).toEqual(json);
     const sha = evidence.artifacts[0].sha256;
     expect(await readdir(join(root, "artifacts"))).toEqual([sha]);
-    expect(await readFile(join(root, "artifacts", sha), "utf8")).toBe("Fix the bug. Token: [REDACTED] and secret [REDACTED]");
+    expect(await readFile(join(root, "artifacts", sha), "utf8")).toBe(
+      "Fix the bug. Token: [REDACTED] and secret [REDACTED]",
+    );
   });
 
   test("GET /api/compliance/checkpoints lists the signed checkpoints, paged, with the public key", async () => {
     await createCheckpoint(database.sql, signer, new Date("2026-11-20T13:00:00.000Z"));
     const { token } = await createToken("auditor");
     const body = await readJson(get("/api/compliance/checkpoints", token));
-    expect(body.checkpoints).toEqual([{ seq: 8, hash: trail[7]!.hash, time: "2026-11-20T13:00:00.000Z", signature: expect.any(String), keyId: signer.keyId }]);
+    expect(body.checkpoints).toEqual([
+      {
+        seq: 8,
+        hash: trail[7]!.hash,
+        time: "2026-11-20T13:00:00.000Z",
+        signature: expect.any(String),
+        keyId: signer.keyId,
+      },
+    ]);
     expect(body.next).toBeNull();
-    expect(body.publicKeys).toEqual([{ keyId: signer.keyId, pem: signer.publicKey.export({ type: "spki", format: "pem" }).toString() }]);
+    expect(body.publicKeys).toEqual([
+      { keyId: signer.keyId, pem: signer.publicKey.export({ type: "spki", format: "pem" }).toString() },
+    ]);
     expect((await readJson(get("/api/compliance/checkpoints?after=8", token))).checkpoints).toEqual([]);
     expect((await readJson(get("/api/compliance/checkpoints?limit=1", token))).next).toBe(8);
   });
@@ -233,7 +301,10 @@ describe("wired into the app", () => {
 
   test("the routes' options come from the environment: ARTIFACTS_DIR and the checkpoint keys", () => {
     const options = buildComplianceRouteOptions(parseEnv({ DATA_DIR: "/var/lib/foreman" }));
-    expect(options).toEqual({ artifacts: expect.objectContaining({ root: "/var/lib/foreman/artifacts" }), publicKeys: null });
+    expect(options).toEqual({
+      artifacts: expect.objectContaining({ root: "/var/lib/foreman/artifacts" }),
+      publicKeys: null,
+    });
   });
 
   test("Probot's server answers /api/compliance next to the health routes", async () => {
@@ -242,7 +313,11 @@ describe("wired into the app", () => {
     const port = foreman.server.port;
     expect((await fetch(`http://127.0.0.1:${port}/api/compliance/checkpoints`)).status).toBe(401);
     const { token } = await createToken("auditor");
-    const bundle = await readJson(fetch(`http://127.0.0.1:${port}/api/compliance/tasks/${MERGED_TASK}`, { headers: { authorization: `Bearer ${token}` } }));
+    const bundle = await readJson(
+      fetch(`http://127.0.0.1:${port}/api/compliance/tasks/${MERGED_TASK}`, {
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    );
     expect(bundle.records).toHaveLength(6);
   });
 });

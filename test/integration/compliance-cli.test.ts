@@ -20,11 +20,21 @@ afterAll(async () => {
 
 /** Run the real `foreman` command (through tsx) against the test database; resolve with its exit code and output. */
 function foreman(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, DATABASE_URL: database.url, ARTIFACTS_DIR: store.root, LOG_LEVEL: "silent" };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    DATABASE_URL: database.url,
+    ARTIFACTS_DIR: store.root,
+    LOG_LEVEL: "silent",
+  };
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", ...args],
+      { cwd: ROOT, env },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -43,7 +53,10 @@ describe("the foreman command", () => {
     expect(JSON.parse(bad.stdout).failure.seq).toBe(8);
 
     expect((await foreman("verify", "--nope")).code).toBe(2);
-    expect(await foreman("verify", "--help")).toMatchObject({ code: 0, stdout: expect.stringContaining("Usage: foreman verify") });
+    expect(await foreman("verify", "--help")).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining("Usage: foreman verify"),
+    });
   });
 
   test("keys generate prints an Ed25519 key pair; tokens create prints a token once", async () => {

@@ -2,14 +2,27 @@ import { chmod, writeFile } from "node:fs/promises";
 import { beforeEach, describe, expect, test } from "vitest";
 import type { FileArtifactStore } from "../../src/compliance/artifacts.js";
 import { GENESIS_HASH, computeRecordHash, type ChainRecord } from "../../src/chain/chain.js";
-import { generateCheckpointKeyPair, loadCheckpointSigner, loadPublicKeys, resolveVerifyingKeys, signCheckpoint } from "../../src/chain/checkpoints.js";
+import {
+  generateCheckpointKeyPair,
+  loadCheckpointSigner,
+  loadPublicKeys,
+  resolveVerifyingKeys,
+  signCheckpoint,
+} from "../../src/chain/checkpoints.js";
 import { createCheckpoint } from "../../src/compliance/create-checkpoint.js";
 import { runCheckpointCommand } from "../../src/cli/checkpoint.js";
 import { runVerifyCommand } from "../../src/cli/verify.js";
 import { parseEnv } from "../../src/config/env.js";
 import { insertCheckpoint } from "../../src/db/queries/insert-checkpoint.js";
 import { appendComplianceRecords } from "../../src/db/queries/append-compliance-record.js";
-import { createTempArtifactStore, insertTask, MERGED_TASK, OTHER_TASK, resetComplianceTables, seedTrail } from "../helpers/compliance-fixtures.js";
+import {
+  createTempArtifactStore,
+  insertTask,
+  MERGED_TASK,
+  OTHER_TASK,
+  resetComplianceTables,
+  seedTrail,
+} from "../helpers/compliance-fixtures.js";
 import { useTestDatabase } from "../helpers/test-database.js";
 
 const database = useTestDatabase();
@@ -27,7 +40,12 @@ beforeEach(async () => {
 
 async function verify(...args: string[]): Promise<{ code: number; output: string }> {
   let output = "";
-  const code = await runVerifyCommand(args, { sql: database.sql, artifacts: store, publicKeys, out: (text) => (output += text) });
+  const code = await runVerifyCommand(args, {
+    sql: database.sql,
+    artifacts: store,
+    publicKeys,
+    out: (text) => (output += text),
+  });
   return { code, output };
 }
 
@@ -58,8 +76,16 @@ describe("foreman verify on a good trail", () => {
   test("--json gives the same result for machines", async () => {
     const { code, output } = await verify("--json");
     expect(code).toBe(0);
-    expect(JSON.parse(output)).toMatchObject({ ok: true, records: 8, failure: null, artifacts: { checked: 1, storeChecked: true }, checkpoints: { total: 0 } });
-    expect(JSON.parse(output).warnings).toEqual(["8 record(s) after the last checkpoint are protected by the chain only; removing them from the end would not be detected"]);
+    expect(JSON.parse(output)).toMatchObject({
+      ok: true,
+      records: 8,
+      failure: null,
+      artifacts: { checked: 1, storeChecked: true },
+      checkpoints: { total: 0 },
+    });
+    expect(JSON.parse(output).warnings).toEqual([
+      "8 record(s) after the last checkpoint are protected by the chain only; removing them from the end would not be detected",
+    ]);
   });
 
   test("the stored prompt was redacted before it was hashed", async () => {
@@ -83,7 +109,10 @@ describe("foreman verify on tampered copies names the first bad record", () => {
     await tamper("delete from compliance_records where seq = 5");
     const { code, output } = await verify("--json");
     expect(code).toBe(1);
-    expect(JSON.parse(output).failure).toEqual({ seq: 6, problem: "expected seq 5, found 6 (a record is missing or out of order)" });
+    expect(JSON.parse(output).failure).toEqual({
+      seq: 6,
+      problem: "expected seq 5, found 6 (a record is missing or out of order)",
+    });
   });
 
   test("an artifact file altered on disk", async () => {
@@ -92,7 +121,9 @@ describe("foreman verify on tampered copies names the first bad record", () => {
     await writeFile(store.pathOf(ref.sha256), "Fix the bug. Also add a backdoor.");
     const { code, output } = await verify();
     expect(code).toBe(1);
-    expect(output).toContain(`Compliance trail: BROKEN at record 5\n  record 5: artifact ${ref.sha256} (prompt) has been changed`);
+    expect(output).toContain(
+      `Compliance trail: BROKEN at record 5\n  record 5: artifact ${ref.sha256} (prompt) has been changed`,
+    );
   });
 
   test("an artifact file removed", async () => {
@@ -110,7 +141,13 @@ describe("foreman verify on tampered copies names the first bad record", () => {
     for (const record of trail.slice(2)) {
       const body = record.seq === 3 ? { ...record, actor: "mallory" } : record;
       const hash = computeRecordHash(prevHash, body);
-      await tamper("update compliance_records set actor = $1, prev_hash = $2, hash = $3 where seq = $4", body.actor, prevHash, hash, record.seq);
+      await tamper(
+        "update compliance_records set actor = $1, prev_hash = $2, hash = $3 where seq = $4",
+        body.actor,
+        prevHash,
+        hash,
+        record.seq,
+      );
       prevHash = hash;
     }
     const { code, output } = await verify("--json");
@@ -131,16 +168,27 @@ describe("foreman verify on tampered copies names the first bad record", () => {
   });
 
   test("a checkpoint edited, or signed by an unknown key", async () => {
-    await insertCheckpoint(database.sql, { ...signCheckpoint({ seq: 4, hash: trail[3]!.hash, time: "2026-11-20T13:00:00.000Z" }, signer), time: "2026-11-20T13:00:00.001Z" });
-    expect(JSON.parse((await verify("--json")).output).failure).toEqual({ seq: 4, problem: "checkpoint at seq 4 has an invalid signature: its seq, hash or time were changed after it was signed" });
+    await insertCheckpoint(database.sql, {
+      ...signCheckpoint({ seq: 4, hash: trail[3]!.hash, time: "2026-11-20T13:00:00.000Z" }, signer),
+      time: "2026-11-20T13:00:00.001Z",
+    });
+    expect(JSON.parse((await verify("--json")).output).failure).toEqual({
+      seq: 4,
+      problem: "checkpoint at seq 4 has an invalid signature: its seq, hash or time were changed after it was signed",
+    });
 
     await resetComplianceTables(database.sql);
     trail = await seedTrail(database.sql, store);
     const stranger = loadCheckpointSigner(generateCheckpointKeyPair().privateKeyPem);
-    await insertCheckpoint(database.sql, signCheckpoint({ seq: 2, hash: trail[1]!.hash, time: "2026-11-20T13:00:00.000Z" }, stranger));
+    await insertCheckpoint(
+      database.sql,
+      signCheckpoint({ seq: 2, hash: trail[1]!.hash, time: "2026-11-20T13:00:00.000Z" }, stranger),
+    );
     const { code, output } = await verify();
     expect(code).toBe(1);
-    expect(output).toContain(`record 2: checkpoint at seq 2 was signed by key ${stranger.keyId}, which is not among the configured public keys`);
+    expect(output).toContain(
+      `record 2: checkpoint at seq 2 was signed by key ${stranger.keyId}, which is not among the configured public keys`,
+    );
   });
 
   test("a malformed artifacts field", async () => {
@@ -151,15 +199,23 @@ describe("foreman verify on tampered copies names the first bad record", () => {
 
 describe("foreman verify --task", () => {
   test("a task's records are checked against the chain they are a subset of", async () => {
-    expect(await verify("--task", MERGED_TASK)).toEqual({ code: 0, output: `Task ${MERGED_TASK}: OK (6 record(s), 1 artifact(s) checked)` });
-    expect(await verify("--task", OTHER_TASK)).toEqual({ code: 0, output: `Task ${OTHER_TASK}: OK (1 record(s), 0 artifact(s) checked)` });
+    expect(await verify("--task", MERGED_TASK)).toEqual({
+      code: 0,
+      output: `Task ${MERGED_TASK}: OK (6 record(s), 1 artifact(s) checked)`,
+    });
+    expect(await verify("--task", OTHER_TASK)).toEqual({
+      code: 0,
+      output: `Task ${OTHER_TASK}: OK (1 record(s), 0 artifact(s) checked)`,
+    });
   });
 
   test("a record of another task removed from the chain breaks the link of the next record of this task", async () => {
     await tamper("delete from compliance_records where seq = 3");
     const { code, output } = await verify("--task", MERGED_TASK);
     expect(code).toBe(1);
-    expect(output).toBe(`Task ${MERGED_TASK}: BROKEN at record 4\n  record 4: record 3, which record 4 follows, is missing from the chain`);
+    expect(output).toBe(
+      `Task ${MERGED_TASK}: BROKEN at record 4\n  record 4: record 3, which record 4 follows, is missing from the chain`,
+    );
   });
 
   test("a changed record and a changed predecessor are named", async () => {
@@ -168,7 +224,9 @@ describe("foreman verify --task", () => {
     await resetComplianceTables(database.sql);
     trail = await seedTrail(database.sql, store);
     await tamper(`update compliance_records set hash = $1 where seq = 3`, "f".repeat(64));
-    expect((await verify("--task", MERGED_TASK)).output).toContain(`record 4: prev_hash ${trail[2]!.hash} is not the hash of record 3 (${"f".repeat(64)})`);
+    expect((await verify("--task", MERGED_TASK)).output).toContain(
+      `record 4: prev_hash ${trail[2]!.hash} is not the hash of record 3 (${"f".repeat(64)})`,
+    );
   });
 });
 
@@ -180,7 +238,13 @@ describe("foreman verify --coverage", () => {
       output: `Evidence coverage of merged tasks: 0% (0 of 1)\n  acme/api#7 (task ${MERGED_TASK}): missing effect.record_merge`,
     });
     await appendComplianceRecords(database.sql, [
-      { taskId: MERGED_TASK, kind: "effect.record_merge", actor: "foreman[app]", payload: { prNumber: 107, mergeCommitSha: "d".repeat(40), approvals: [{ login: "mona", state: "APPROVED" }] }, createdAt: new Date() },
+      {
+        taskId: MERGED_TASK,
+        kind: "effect.record_merge",
+        actor: "foreman[app]",
+        payload: { prNumber: 107, mergeCommitSha: "d".repeat(40), approvals: [{ login: "mona", state: "APPROVED" }] },
+        createdAt: new Date(),
+      },
     ]);
     expect(await verify("--coverage")).toEqual({ code: 0, output: "Evidence coverage of merged tasks: 100% (1 of 1)" });
     await insertTask(database.sql, "00000000-0000-4000-8000-0000000000c3", "merged", 9);
@@ -189,7 +253,11 @@ describe("foreman verify --coverage", () => {
     expect(output).toBe(
       "Evidence coverage of merged tasks: 50% (1 of 2)\n  acme/api#9 (task 00000000-0000-4000-8000-0000000000c3): missing effect.open_draft_pr, task.transition to merged, effect.record_merge",
     );
-    expect(JSON.parse((await verify("--coverage", "--json")).output)).toMatchObject({ merged: 2, covered: 1, percent: 50 });
+    expect(JSON.parse((await verify("--coverage", "--json")).output)).toMatchObject({
+      merged: 2,
+      covered: 1,
+      percent: 50,
+    });
   });
 });
 
@@ -199,7 +267,10 @@ describe("usage", () => {
     [["--task", "12"], '--task needs a task id (a UUID), not "12"'],
     [["--task", MERGED_TASK, "--coverage"], "--task and --coverage are separate checks"],
     [["--page-size", "0"], "--page-size must be a positive whole number"],
-    [["--task", "00000000-0000-4000-8000-00000000ffff"], "there is no task 00000000-0000-4000-8000-00000000ffff and no record for it"],
+    [
+      ["--task", "00000000-0000-4000-8000-00000000ffff"],
+      "there is no task 00000000-0000-4000-8000-00000000ffff and no record for it",
+    ],
   ])("%j → exit 2", async (args, message) => {
     const { code, output } = await verify(...args);
     expect(code).toBe(2);
@@ -208,15 +279,24 @@ describe("usage", () => {
   });
 
   test("the verifying key comes from CHECKPOINT_PUBLIC_KEY, else from the signing key, else none", () => {
-    expect([...resolveVerifyingKeys({ CHECKPOINT_PUBLIC_KEY: keys.publicKeyPem, CHECKPOINT_SIGNING_KEY: undefined })!.keys()]).toEqual([keys.keyId]);
-    expect([...resolveVerifyingKeys({ CHECKPOINT_PUBLIC_KEY: undefined, CHECKPOINT_SIGNING_KEY: keys.privateKeyPem })!.keys()]).toEqual([keys.keyId]);
+    expect([
+      ...resolveVerifyingKeys({ CHECKPOINT_PUBLIC_KEY: keys.publicKeyPem, CHECKPOINT_SIGNING_KEY: undefined })!.keys(),
+    ]).toEqual([keys.keyId]);
+    expect([
+      ...resolveVerifyingKeys({ CHECKPOINT_PUBLIC_KEY: undefined, CHECKPOINT_SIGNING_KEY: keys.privateKeyPem })!.keys(),
+    ]).toEqual([keys.keyId]);
     expect(resolveVerifyingKeys({ CHECKPOINT_PUBLIC_KEY: undefined, CHECKPOINT_SIGNING_KEY: undefined })).toBeNull();
   });
 
   test("without keys or a store, verify still checks the chain and says what it did not check", async () => {
     await createCheckpoint(database.sql, signer, new Date("2026-11-20T13:00:00.000Z"));
     let output = "";
-    const code = await runVerifyCommand([], { sql: database.sql, artifacts: null, publicKeys: null, out: (text) => (output = text) });
+    const code = await runVerifyCommand([], {
+      sql: database.sql,
+      artifacts: null,
+      publicKeys: null,
+      out: (text) => (output = text),
+    });
     expect(code).toBe(0);
     expect(output).toContain("artifacts    not checked");
     expect(output).toContain("warning: checkpoint signatures were not checked");
@@ -234,7 +314,9 @@ describe("checkpoints in the database", () => {
       ["DELETE", "delete from compliance_checkpoints"],
       ["TRUNCATE", "truncate compliance_checkpoints"],
     ]) {
-      await expect(database.sql.unsafe(statement!)).rejects.toThrow(`compliance_checkpoints is append-only: ${operation} is not allowed`);
+      await expect(database.sql.unsafe(statement!)).rejects.toThrow(
+        `compliance_checkpoints is append-only: ${operation} is not allowed`,
+      );
     }
     expect(GENESIS_HASH).toBe(trail[0]!.prevHash);
   });

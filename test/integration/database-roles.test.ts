@@ -18,7 +18,10 @@ const adminUrl = inject("adminDatabaseUrl");
 const opened: Database[] = [];
 
 function renamed(sql: string): string {
-  return sql.replaceAll("foreman_owner", names.owner).replaceAll("foreman_app", names.app).replace(/DATABASE foreman\b/g, `DATABASE ${names.database}`);
+  return sql
+    .replaceAll("foreman_owner", names.owner)
+    .replaceAll("foreman_app", names.app)
+    .replace(/DATABASE foreman\b/g, `DATABASE ${names.database}`);
 }
 
 /** The statements of a script (comments removed), in order. */
@@ -66,10 +69,24 @@ describe("the app on a role with only INSERT and SELECT on the evidence", () => 
 
     const app = connect("app");
     await runMigrations(app); // what every `foreman serve` start does: nothing pending, so it passes
-    const [record] = await appendComplianceRecords(app.sql, [{ taskId: null, kind: "test.append", actor: "app", payload: { ok: true }, createdAt: new Date("2026-11-20T12:00:00.000Z") }]);
+    const [record] = await appendComplianceRecords(app.sql, [
+      {
+        taskId: null,
+        kind: "test.append",
+        actor: "app",
+        payload: { ok: true },
+        createdAt: new Date("2026-11-20T12:00:00.000Z"),
+      },
+    ]);
     await insertArtifact(app.sql, { sha256: "a".repeat(64), kind: "log", size: 1 });
     await insertArtifact(app.sql, { sha256: "a".repeat(64), kind: "log", size: 1 }); // on conflict do nothing needs INSERT only
-    await insertOutboundHook(app.sql, { kind: "change", idempotencyKey: "k", taskId: null, body: null, nextAt: new Date("2026-11-20T12:00:00.000Z") });
+    await insertOutboundHook(app.sql, {
+      kind: "change",
+      idempotencyKey: "k",
+      taskId: null,
+      body: null,
+      nextAt: new Date("2026-11-20T12:00:00.000Z"),
+    });
     await app.sql`update outbound_hooks set attempts = 1`;
     await app.sql`insert into compliance_checkpoints (seq, hash, time, signature, key_id) values (1, ${record!.hash}, 'now', 'sig', 'key')`;
 
@@ -85,6 +102,9 @@ describe("the app on a role with only INSERT and SELECT on the evidence", () => 
     ]) {
       await expect(app.sql.unsafe(statement), statement).rejects.toMatchObject({ code: "42501" });
     }
-    expect(await verifyDatabase(app.sql, { artifacts: null, publicKeys: null })).toMatchObject({ ok: true, records: 1 });
+    expect(await verifyDatabase(app.sql, { artifacts: null, publicKeys: null })).toMatchObject({
+      ok: true,
+      records: 1,
+    });
   });
 });

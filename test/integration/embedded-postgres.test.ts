@@ -10,7 +10,11 @@ import { EmbeddedPostgresError, pickUnprivilegedPort, startEmbeddedPostgres } fr
 import { createLogger } from "../../src/logging/create-logger.js";
 import { buildTestEnv } from "../helpers/test-foreman.js";
 
-const log = createLogger({ level: "info", secrets: [], destination: new Writable({ write: (_chunk, _encoding, callback) => callback() }) });
+const log = createLogger({
+  level: "info",
+  secrets: [],
+  destination: new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+});
 
 /**
  * Open the configured (embedded) database; when the chosen port turns out to be taken by another
@@ -18,11 +22,19 @@ const log = createLogger({ level: "info", secrets: [], destination: new Writable
  */
 async function openOnSomePort(dataDir: string, port?: number): Promise<{ opened: OpenedDatabase; env: Env }> {
   for (let attempt = 1; ; attempt += 1) {
-    const env = { ...buildTestEnv({ DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(port ?? pickUnprivilegedPort()) }), DATABASE_URL: undefined };
+    const env = {
+      ...buildTestEnv({ DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(port ?? pickUnprivilegedPort()) }),
+      DATABASE_URL: undefined,
+    };
     try {
       return { opened: await openConfiguredDatabase(env, log), env };
     } catch (error) {
-      if (!(error instanceof EmbeddedPostgresError && error.code === "PORT_IN_USE") || attempt >= 5 || port !== undefined) throw error;
+      if (
+        !(error instanceof EmbeddedPostgresError && error.code === "PORT_IN_USE") ||
+        attempt >= 5 ||
+        port !== undefined
+      )
+        throw error;
     }
   }
 }
@@ -33,7 +45,8 @@ test("without DATABASE_URL Foreman runs on an embedded PostgreSQL under DATA_DIR
   const dataDir = mkdtempSync(join(tmpdir(), "foreman-embedded-"));
   const { opened: first, env } = await openOnSomePort(dataDir);
   expect(first.embedded).toBe(true);
-  await first.database.sql`insert into installations (id, account_login, account_type) values (1, 'acme', 'Organization')`;
+  await first.database
+    .sql`insert into installations (id, account_login, account_type) values (1, 'acme', 'Organization')`;
   await first.close();
 
   const { opened: second } = await openOnSomePort(dataDir, env.EMBEDDED_POSTGRES_PORT);
@@ -49,10 +62,15 @@ test("without DATABASE_URL Foreman runs on an embedded PostgreSQL under DATA_DIR
 test("a server that cannot start says why, in its own words: a taken port names the port and the setting to change", async () => {
   const squatter = createServer();
   // Listen on every address, IPv4 and IPv6, so that no loopback address of the port is left to PostgreSQL.
-  await new Promise<void>((resolve, reject) => squatter.once("error", reject).listen({ port: 0, host: "::", ipv6Only: false }, resolve));
+  await new Promise<void>((resolve, reject) =>
+    squatter.once("error", reject).listen({ port: 0, host: "::", ipv6Only: false }, resolve),
+  );
   const { port } = squatter.address() as { port: number };
   try {
-    const failure = await startEmbeddedPostgres({ dataDir: mkdtempSync(join(tmpdir(), "foreman-embedded-")), port }).then(
+    const failure = await startEmbeddedPostgres({
+      dataDir: mkdtempSync(join(tmpdir(), "foreman-embedded-")),
+      port,
+    }).then(
       () => null,
       (error: unknown) => error,
     );

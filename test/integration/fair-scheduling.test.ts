@@ -28,12 +28,22 @@ function nextId(): string {
  * (leases, starts, availability) is on the database's clock, as the claim itself writes them:
  * `startedAgoMs` and `availableInMs` are offsets from the database's now(), never the test process's.
  */
-async function queueJob(repo: RepoName, options: { priority?: number; state?: string; status?: "queued" | "running" | "succeeded"; startedAgoMs?: number; availableInMs?: number } = {}): Promise<string> {
+async function queueJob(
+  repo: RepoName,
+  options: {
+    priority?: number;
+    state?: string;
+    status?: "queued" | "running" | "succeeded";
+    startedAgoMs?: number;
+    availableInMs?: number;
+  } = {},
+): Promise<string> {
   const taskId = nextId();
   const jobId = nextId();
   const createdAgoSeconds = 100_000 - sequence;
   const status = options.status ?? "queued";
-  const startedAgoSeconds = options.startedAgoMs !== undefined ? options.startedAgoMs / 1000 : status === "queued" ? null : createdAgoSeconds;
+  const startedAgoSeconds =
+    options.startedAgoMs !== undefined ? options.startedAgoMs / 1000 : status === "queued" ? null : createdAgoSeconds;
   await database.sql`
     insert into tasks (id, installation_id, repo_id, repo_owner, repo_name, default_branch, issue_number, issue_title, type,
                        trigger_label, triggered_by, state, priority, created_at, updated_at)
@@ -59,7 +69,12 @@ async function queueFivePerRepo(): Promise<Map<string, RepoName>> {
 }
 
 async function claim(limits: Partial<AgentJobClaimLimits> = {}) {
-  return claimNextAgentJob(database.sql, "test-replica", 60_000, { maxRunning: 2, maxPerRepo: 2, paused: false, ...limits });
+  return claimNextAgentJob(database.sql, "test-replica", 60_000, {
+    maxRunning: 2,
+    maxPerRepo: 2,
+    paused: false,
+    ...limits,
+  });
 }
 
 async function finishJob(jobId: string): Promise<void> {
@@ -128,7 +143,8 @@ describe("claimNextAgentJob", () => {
   test("the per-repository limit holds while the global limit has room", async () => {
     const repoOf = await queueFivePerRepo();
     const starts: RepoName[] = [];
-    for (let claimed = await claim({ maxRunning: 10 }); claimed; claimed = await claim({ maxRunning: 10 })) starts.push(repoOf.get(claimed.id)!);
+    for (let claimed = await claim({ maxRunning: 10 }); claimed; claimed = await claim({ maxRunning: 10 }))
+      starts.push(repoOf.get(claimed.id)!);
     expect(starts.join("")).toBe("ABCABC");
     expect(await countRunning()).toEqual({ A: 2, B: 2, C: 2 });
     // A job waiting for its repository's slot keeps its place in the queue.
@@ -176,7 +192,12 @@ describe("findQueuePosition", () => {
     expect(predicted).toHaveLength(queued.length);
 
     const claimed: string[] = [];
-    for (let job = await claim({ maxRunning: 100, maxPerRepo: 100 }); job; job = await claim({ maxRunning: 100, maxPerRepo: 100 })) claimed.push(job.id);
+    for (
+      let job = await claim({ maxRunning: 100, maxPerRepo: 100 });
+      job;
+      job = await claim({ maxRunning: 100, maxPerRepo: 100 })
+    )
+      claimed.push(job.id);
     expect(claimed).toEqual(predicted);
     // Held tasks and jobs in a retry's backoff are not waiting for a slot; neither is a started job.
     expect(await findQueuePosition(database.sql, frozen)).toBeNull();

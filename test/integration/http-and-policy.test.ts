@@ -35,7 +35,18 @@ describe("the HTTP surface", () => {
   function post(body: string, signature: string): Promise<{ status: number }> {
     return new Promise((resolve, reject) => {
       const req = request(
-        { host: "127.0.0.1", port, path: "/api/github/webhooks", method: "POST", headers: { "content-type": "application/json", "x-github-event": "issues", "x-github-delivery": "d-http-1", "x-hub-signature-256": signature } },
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/api/github/webhooks",
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "x-github-event": "issues",
+            "x-github-delivery": "d-http-1",
+            "x-hub-signature-256": signature,
+          },
+        },
         (res) => {
           res.resume();
           res.on("end", () => resolve({ status: res.statusCode ?? 0 }));
@@ -77,14 +88,18 @@ describe("the HTTP surface", () => {
 
 describe("where Foreman acts", () => {
   test("production mode ignores repos outside ALLOWED_REPOS: nothing stored, no request, no comment", async () => {
-    foreman = await startTestForeman(database, { env: buildTestEnv({ PRODUCTION_MODE: "true", ALLOWED_REPOS: "acme/other" }) });
+    foreman = await startTestForeman(database, {
+      env: buildTestEnv({ PRODUCTION_MODE: "true", ALLOWED_REPOS: "acme/other" }),
+    });
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
     expect(await countInbox()).toBe(0);
   });
 
   test("production mode acts on an allowed repo (matched case-insensitively)", async () => {
-    foreman = await startTestForeman(database, { env: buildTestEnv({ PRODUCTION_MODE: "true", ALLOWED_REPOS: "codertocat/hello-world" }) });
+    foreman = await startTestForeman(database, {
+      env: buildTestEnv({ PRODUCTION_MODE: "true", ALLOWED_REPOS: "codertocat/hello-world" }),
+    });
     const github = mockGitHub().token();
     mockLabelToDraftPr(github, 1, 7);
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
@@ -99,7 +114,9 @@ describe("where Foreman acts", () => {
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
     expect(github.writes()).toHaveLength(5);
-    const comment = github.writes().find((request) => request.path.endsWith("/issues/1/comments"))!.body as { body: string };
+    const comment = github.writes().find((request) => request.path.endsWith("/issues/1/comments"))!.body as {
+      body: string;
+    };
     expect(comment.body).toContain("(https://ghe.acme.test/Codertocat/Hello-World/tree/agent/1-");
   });
 
@@ -114,8 +131,11 @@ describe("where Foreman acts", () => {
     await foreman.settle();
 
     const installations = await database.sql`select id::int, account_login, suspended from installations`;
-    expect(installations.map((row) => ({ ...row }))).toEqual([{ id: created.installation.id, account_login: created.installation.account.login, suspended: false }]);
-    const repos = await database.sql`select full_name, removed_at is not null as removed from repositories order by full_name`;
+    expect(installations.map((row) => ({ ...row }))).toEqual([
+      { id: created.installation.id, account_login: created.installation.account.login, suspended: false },
+    ]);
+    const repos =
+      await database.sql`select full_name, removed_at is not null as removed from repositories order by full_name`;
     const removedNames = new Set(removed.repositories_removed.map((repo: { full_name: string }) => repo.full_name));
     for (const repo of repos) expect(repo.removed).toBe(removedNames.has(repo.full_name as string));
     expect(repos.length).toBeGreaterThan(0);

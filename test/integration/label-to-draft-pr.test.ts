@@ -28,7 +28,15 @@ describe("agent label → draft PR", () => {
     const github = mockGitHub().token();
     mockLabelToDraftPr(github, 1, 7);
 
-    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1, title: "Spelling error in the README file" }));
+    await foreman.receive(
+      "issues",
+      buildIssuesPayload({
+        action: "labeled",
+        label: "agent:ready",
+        issueNumber: 1,
+        title: "Spelling error in the README file",
+      }),
+    );
     await foreman.settle();
 
     expect(github.reads().map((request) => request.path)).toEqual([
@@ -45,7 +53,8 @@ describe("agent label → draft PR", () => {
       `POST ${REPO_PATH}/issues/1/comments`,
     ]);
     expect(writes[0]!.body).toEqual({
-      message: "Plan: Spelling error in the README file\n\nForeman starts work on #1. This empty commit opens the branch; agent steps follow.",
+      message:
+        "Plan: Spelling error in the README file\n\nForeman starts work on #1. This empty commit opens the branch; agent steps follow.",
       tree: "base-tree-sha",
       parents: ["base-sha"],
     });
@@ -88,7 +97,12 @@ describe("agent label → draft PR", () => {
     `);
 
     const [task] = await taskRows();
-    expect(task).toMatchObject({ state: "awaiting_agent", branch: "agent/1-spelling-error-in-the-readme-file", pr_number: 7, status_comment_id: 9001 });
+    expect(task).toMatchObject({
+      state: "awaiting_agent",
+      branch: "agent/1-spelling-error-in-the-readme-file",
+      pr_number: 7,
+      status_comment_id: 9001,
+    });
   });
 
   test("the run leaves an unbroken compliance chain: one transition record per state change, one record per action", async () => {
@@ -97,10 +111,16 @@ describe("agent label → draft PR", () => {
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
 
-    const rows = await database.sql`select seq::int, task_id as "taskId", kind, actor, payload, prev_hash as "prevHash", hash, created_at as "createdAt" from compliance_records order by seq`;
-    const records = rows.map((row) => ({ ...row, createdAt: new Date(row.createdAt as string).toISOString() })) as unknown as ChainRecord[];
+    const rows =
+      await database.sql`select seq::int, task_id as "taskId", kind, actor, payload, prev_hash as "prevHash", hash, created_at as "createdAt" from compliance_records order by seq`;
+    const records = rows.map((row) => ({
+      ...row,
+      createdAt: new Date(row.createdAt as string).toISOString(),
+    })) as unknown as ChainRecord[];
     expect(verifyChain(records)).toMatchObject({ ok: true, count: records.length });
-    const transitions = records.filter((record) => record.kind === "task.transition").map((record) => (record.payload as { to: string }).to);
+    const transitions = records
+      .filter((record) => record.kind === "task.transition")
+      .map((record) => (record.payload as { to: string }).to);
     expect(transitions).toEqual(["queued", "preparing", "preparing", "awaiting_agent"]);
     expect(records.filter((record) => record.kind.startsWith("effect.")).map((record) => record.kind)).toEqual([
       "effect.authorize_trigger",
@@ -109,7 +129,10 @@ describe("agent label → draft PR", () => {
       "effect.add_labels",
       "effect.upsert_status_comment",
     ]);
-    expect(records[0]).toMatchObject({ actor: "Codertocat", payload: { event: "issue_labeled", from: null, to: "queued" } });
+    expect(records[0]).toMatchObject({
+      actor: "Codertocat",
+      payload: { event: "issue_labeled", from: null, to: "queued" },
+    });
   });
 
   test("a redelivery with the same delivery id makes no second effect", async () => {
@@ -128,11 +151,31 @@ describe("agent label → draft PR", () => {
 
   test("the same label delivered twice under two ids, at the same time as another issue's label, makes one task per issue", async () => {
     const github = mockGitHub().token();
-    github.permission("Codertocat", "write").permission("Codertocat", "write").config(null).config(null).branch().branch();
-    github.planCommit("plan-1").planCommit("plan-2").createRef().createRef().pull(7).pull(8).labels(7).labels(8).createComment(1, 1001).createComment(2, 1002);
+    github
+      .permission("Codertocat", "write")
+      .permission("Codertocat", "write")
+      .config(null)
+      .config(null)
+      .branch()
+      .branch();
+    github
+      .planCommit("plan-1")
+      .planCommit("plan-2")
+      .createRef()
+      .createRef()
+      .pull(7)
+      .pull(8)
+      .labels(7)
+      .labels(8)
+      .createComment(1, 1001)
+      .createComment(2, 1002);
     const first = buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1, title: "First" });
     const second = buildIssuesPayload({ action: "labeled", label: "agent:bugfix", issueNumber: 2, title: "Second" });
-    await Promise.all([foreman.receive("issues", first, "hook-1"), foreman.receive("issues", first, "hook-2"), foreman.receive("issues", second, "hook-3")]);
+    await Promise.all([
+      foreman.receive("issues", first, "hook-1"),
+      foreman.receive("issues", first, "hook-2"),
+      foreman.receive("issues", second, "hook-3"),
+    ]);
     await foreman.settle();
 
     const tasks = await database.sql`select issue_number, type, state, pr_number from tasks order by issue_number`;
@@ -146,7 +189,16 @@ describe("agent label → draft PR", () => {
   test("events of one issue are applied in the order they arrived", async () => {
     await foreman.worker.stop();
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
-    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "needs-human-review", issueNumber: 1, sender: "octocat", updatedAt: "2019-05-15T15:21:00Z" }));
+    await foreman.receive(
+      "issues",
+      buildIssuesPayload({
+        action: "labeled",
+        label: "needs-human-review",
+        issueNumber: 1,
+        sender: "octocat",
+        updatedAt: "2019-05-15T15:21:00Z",
+      }),
+    );
     // The lane hands out the label first, then the freeze, whichever worker asks.
     expect(await processNextEvent(foreman.deps)).toBe(true);
     expect(await taskRows()).toMatchObject([{ state: "queued" }]);
@@ -158,14 +210,24 @@ describe("agent label → draft PR", () => {
     await foreman.settle();
 
     const [task] = await taskRows();
-    expect(task).toMatchObject({ state: "frozen", resume_state: "queued", frozen_by: "octocat", trigger_verdict: "pending" });
+    expect(task).toMatchObject({
+      state: "frozen",
+      resume_state: "queued",
+      frozen_by: "octocat",
+      trigger_verdict: "pending",
+    });
     expect(github.requests).toEqual([]);
-    expect(await database.sql`select kind, status from effects order by id`).toMatchObject([{ kind: "authorize_trigger", status: "pending" }]);
+    expect(await database.sql`select kind, status from effects order by id`).toMatchObject([
+      { kind: "authorize_trigger", status: "pending" },
+    ]);
   });
 
   test("a label from someone without triage access starts nothing and the status comment says why", async () => {
     const github = mockGitHub().token().config(null).permission("drive-by", "read").createComment(1);
-    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1, sender: "drive-by" }));
+    await foreman.receive(
+      "issues",
+      buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1, sender: "drive-by" }),
+    );
     await foreman.settle();
 
     expect(github.writes().map((request) => request.path)).toEqual([`${REPO_PATH}/issues/1/comments`]);
@@ -192,7 +254,11 @@ describe("agent label → draft PR", () => {
   });
 
   test("an invalid .github/foreman.yml is named key by key on the issue and nothing else happens", async () => {
-    const github = mockGitHub().token().permission("Codertocat", "admin").config("freezeLabel: 3\nbranchPrefix: bots\nprLabel: [x]\n").createComment(1);
+    const github = mockGitHub()
+      .token()
+      .permission("Codertocat", "admin")
+      .config("freezeLabel: 3\nbranchPrefix: bots\nprLabel: [x]\n")
+      .createComment(1);
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
 
@@ -223,15 +289,35 @@ describe("agent label → draft PR", () => {
   });
 
   test("a custom trigger label works the first time, and ordinary labels cost nothing once the config is known", async () => {
-    const config = "triggerLabels:\n  bot-please: feature\nprLabels: [bot, needs-review-later]\nbranchPrefix: bots/foreman/\n";
-    const github = mockGitHub().token().config(config).permission("Codertocat", "maintain").branch().planCommit().createRef().pull(8).labels(8).createComment(2);
+    const config =
+      "triggerLabels:\n  bot-please: feature\nprLabels: [bot, needs-review-later]\nbranchPrefix: bots/foreman/\n";
+    const github = mockGitHub()
+      .token()
+      .config(config)
+      .permission("Codertocat", "maintain")
+      .branch()
+      .planCommit()
+      .createRef()
+      .pull(8)
+      .labels(8)
+      .createComment(2);
     // Foreman has never read this repo's config: any label may be a custom trigger, so it reads it.
-    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "bot-please", issueNumber: 2, title: "Add dark mode" }));
+    await foreman.receive(
+      "issues",
+      buildIssuesPayload({ action: "labeled", label: "bot-please", issueNumber: 2, title: "Add dark mode" }),
+    );
     await foreman.settle();
     const writes = github.writes();
-    expect(writes.find((request) => request.path.endsWith("/git/refs"))!.body).toEqual({ ref: "refs/heads/bots/foreman/2-add-dark-mode", sha: "plan-sha" });
-    expect(writes.find((request) => request.path.endsWith("/labels"))!.body).toEqual({ labels: ["bot", "needs-review-later"] });
-    expect(await database.sql`select type, state from tasks`).toMatchObject([{ type: "feature", state: "awaiting_agent" }]);
+    expect(writes.find((request) => request.path.endsWith("/git/refs"))!.body).toEqual({
+      ref: "refs/heads/bots/foreman/2-add-dark-mode",
+      sha: "plan-sha",
+    });
+    expect(writes.find((request) => request.path.endsWith("/labels"))!.body).toEqual({
+      labels: ["bot", "needs-review-later"],
+    });
+    expect(await database.sql`select type, state from tasks`).toMatchObject([
+      { type: "feature", state: "awaiting_agent" },
+    ]);
 
     // Now the labels are known: an ordinary label on another issue makes no request at all.
     const before = github.requests.length;
@@ -242,10 +328,15 @@ describe("agent label → draft PR", () => {
 
   test("an agent: label the repo config does not list ends silently, without asking for the sender's role", async () => {
     const github = mockGitHub().token().config("triggerLabels:\n  bot-please: feature\n");
-    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1, sender: "drive-by" }));
+    await foreman.receive(
+      "issues",
+      buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1, sender: "drive-by" }),
+    );
     await foreman.settle();
     expect(github.writes()).toEqual([]);
-    expect(github.reads().map((request) => request.path)).toEqual([`${REPO_PATH}/contents/.github/foreman.yml?ref=master`]);
+    expect(github.reads().map((request) => request.path)).toEqual([
+      `${REPO_PATH}/contents/.github/foreman.yml?ref=master`,
+    ]);
     expect(await taskRows()).toMatchObject([{ state: "cancelled", reason: { code: "NOT_A_TRIGGER" } }]);
   });
 
@@ -256,19 +347,47 @@ describe("agent label → draft PR", () => {
     await foreman.settle();
     github.updateComment().updateComment();
     const branch = "agent/1-spelling-error-in-the-readme-file";
-    await foreman.receive("pull_request", buildPullRequestPayload({ action: "labeled", prNumber: 7, headRef: branch, label: "needs-human-review", sender: "lead" }));
+    await foreman.receive(
+      "pull_request",
+      buildPullRequestPayload({
+        action: "labeled",
+        prNumber: 7,
+        headRef: branch,
+        label: "needs-human-review",
+        sender: "lead",
+      }),
+    );
     await foreman.settle();
     expect(await taskRows()).toMatchObject([{ state: "frozen", resume_state: "awaiting_agent", frozen_by: "lead" }]);
-    expect((github.writes().at(-1)!.body as { body: string }).body).toContain("@lead added `needs-human-review` on the pull request");
-    expect(github.writes().slice(5).map((request) => `${request.method} ${request.path}`)).toEqual([`PATCH ${REPO_PATH}/issues/comments/9001`]);
+    expect((github.writes().at(-1)!.body as { body: string }).body).toContain(
+      "@lead added `needs-human-review` on the pull request",
+    );
+    expect(
+      github
+        .writes()
+        .slice(5)
+        .map((request) => `${request.method} ${request.path}`),
+    ).toEqual([`PATCH ${REPO_PATH}/issues/comments/9001`]);
 
-    await foreman.receive("pull_request", buildPullRequestPayload({ action: "unlabeled", prNumber: 7, headRef: branch, label: "needs-human-review", sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    await foreman.receive(
+      "pull_request",
+      buildPullRequestPayload({
+        action: "unlabeled",
+        prNumber: 7,
+        headRef: branch,
+        label: "needs-human-review",
+        sender: "lead",
+        updatedAt: "2030-01-01T00:00:00Z",
+      }),
+    );
     await foreman.settle();
     expect(await taskRows()).toMatchObject([{ state: "awaiting_agent", resume_state: null, frozen_by: null }]);
-    expect(github.writes().slice(5).map((request) => `${request.method} ${request.path}`)).toEqual([
-      `PATCH ${REPO_PATH}/issues/comments/9001`,
-      `PATCH ${REPO_PATH}/issues/comments/9001`,
-    ]);
+    expect(
+      github
+        .writes()
+        .slice(5)
+        .map((request) => `${request.method} ${request.path}`),
+    ).toEqual([`PATCH ${REPO_PATH}/issues/comments/9001`, `PATCH ${REPO_PATH}/issues/comments/9001`]);
   });
 
   test("closing the issue cancels the task, says so, and leaves the PR alone", async () => {
@@ -277,18 +396,42 @@ describe("agent label → draft PR", () => {
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
     github.updateComment();
-    await foreman.receive("issues", buildIssuesPayload({ action: "closed", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    await foreman.receive(
+      "issues",
+      buildIssuesPayload({ action: "closed", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }),
+    );
     await foreman.settle();
 
     expect(await taskRows()).toMatchObject([{ state: "cancelled", reason: { code: "ISSUE_CLOSED" } }]);
-    expect(github.writes().slice(5).map((request) => `${request.method} ${request.path}`)).toEqual([`PATCH ${REPO_PATH}/issues/comments/9001`]);
-    const comment = github.writes().find((request) => request.path.endsWith("/comments/9001"))!.body as { body: string };
+    expect(
+      github
+        .writes()
+        .slice(5)
+        .map((request) => `${request.method} ${request.path}`),
+    ).toEqual([`PATCH ${REPO_PATH}/issues/comments/9001`]);
+    const comment = github.writes().find((request) => request.path.endsWith("/comments/9001"))!.body as {
+      body: string;
+    };
     expect(comment.body).toContain("@lead closed the issue, so Foreman stopped");
 
     // Asked about afterwards, the ended task still answers (a writer's `/foreman status`), and stays as it is.
     github.permission("lead", "write");
-    github.scope.post(`${REPO_PATH}/issues/1/comments`, (body: { body?: string }) => body.body?.includes("foreman:answer:") === true).reply(201, { id: 9050 });
-    await foreman.receive("issue_comment", buildIssueCommentPayload({ body: "/foreman status", issueNumber: 1, sender: "lead", senderType: "User", commentId: 4242 }));
+    github.scope
+      .post(
+        `${REPO_PATH}/issues/1/comments`,
+        (body: { body?: string }) => body.body?.includes("foreman:answer:") === true,
+      )
+      .reply(201, { id: 9050 });
+    await foreman.receive(
+      "issue_comment",
+      buildIssueCommentPayload({
+        body: "/foreman status",
+        issueNumber: 1,
+        sender: "lead",
+        senderType: "User",
+        commentId: 4242,
+      }),
+    );
     await foreman.settle();
     const answer = github.writes().at(-1)!.body as { body: string };
     expect(answer.body).toContain("@lead, here is where this task stands.");
@@ -299,7 +442,16 @@ describe("agent label → draft PR", () => {
   test("removing the agent label before the trigger check ran cancels without a word; the queued check is dropped", async () => {
     await foreman.worker.stop();
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
-    await foreman.receive("issues", buildIssuesPayload({ action: "unlabeled", label: "agent:ready", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    await foreman.receive(
+      "issues",
+      buildIssuesPayload({
+        action: "unlabeled",
+        label: "agent:ready",
+        issueNumber: 1,
+        sender: "lead",
+        updatedAt: "2030-01-01T00:00:00Z",
+      }),
+    );
     // Apply both events before any effect runs (the worker would race the authorisation against the removal).
     expect(await processNextEvent(foreman.deps)).toBe(true);
     expect(await processNextEvent(foreman.deps)).toBe(true);
@@ -320,16 +472,32 @@ describe("agent label → draft PR", () => {
     expect(await processNextEvent(foreman.deps)).toBe(true);
     // The trigger check runs (an authorised task now), then the label goes before its branch is made.
     expect(await runNextEffect(foreman.deps)).not.toBe("none");
-    await foreman.receive("issues", buildIssuesPayload({ action: "unlabeled", label: "agent:ready", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
+    await foreman.receive(
+      "issues",
+      buildIssuesPayload({
+        action: "unlabeled",
+        label: "agent:ready",
+        issueNumber: 1,
+        sender: "lead",
+        updatedAt: "2030-01-01T00:00:00Z",
+      }),
+    );
     expect(await processNextEvent(foreman.deps)).toBe(true);
     github.createComment(1);
     await foreman.worker.start();
     await foreman.settle();
 
-    expect(await taskRows()).toMatchObject([{ state: "cancelled", trigger_verdict: "authorized", reason: { code: "AGENT_LABEL_REMOVED" } }]);
+    expect(await taskRows()).toMatchObject([
+      { state: "cancelled", trigger_verdict: "authorized", reason: { code: "AGENT_LABEL_REMOVED" } },
+    ]);
     expect(github.writes().map((request) => request.path)).toEqual([`${REPO_PATH}/issues/1/comments`]);
     const effects = await database.sql`select kind, status from effects order by id`;
-    expect(effects.map((effect) => `${effect.kind}:${effect.status}`)).toEqual(["authorize_trigger:done", "ensure_branch:skipped", "open_draft_pr:skipped", "upsert_status_comment:done"]);
+    expect(effects.map((effect) => `${effect.kind}:${effect.status}`)).toEqual([
+      "authorize_trigger:done",
+      "ensure_branch:skipped",
+      "open_draft_pr:skipped",
+      "upsert_status_comment:done",
+    ]);
   });
 
   test("a merged PR ends the task as merged", async () => {
@@ -338,17 +506,38 @@ describe("agent label → draft PR", () => {
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
     github.updateComment();
-    await foreman.receive("pull_request", buildPullRequestPayload({ action: "closed", prNumber: 7, headRef: "agent/1-spelling-error-in-the-readme-file", merged: true, sender: "lead" }));
+    await foreman.receive(
+      "pull_request",
+      buildPullRequestPayload({
+        action: "closed",
+        prNumber: 7,
+        headRef: "agent/1-spelling-error-in-the-readme-file",
+        merged: true,
+        sender: "lead",
+      }),
+    );
     await foreman.settle();
     expect(await taskRows()).toMatchObject([{ state: "merged" }]);
   });
 
   test("a transient GitHub error is retried durably; a permanent one fails the task in plain words", async () => {
-    const github = mockGitHub().token().permission("Codertocat", "write").config(null).branch().planCommit().createRef();
+    const github = mockGitHub()
+      .token()
+      .permission("Codertocat", "write")
+      .config(null)
+      .branch()
+      .planCommit()
+      .createRef();
     github.scope.post(`${REPO_PATH}/pulls`).reply(502, { message: "Bad Gateway" });
-    github.scope.post(`${REPO_PATH}/pulls`).reply(422, { message: "Validation Failed", errors: [{ message: "No commits between master and agent/1" }] });
+    github.scope
+      .post(`${REPO_PATH}/pulls`)
+      .reply(422, { message: "Validation Failed", errors: [{ message: "No commits between master and agent/1" }] });
     // Each retry looks for an existing PR before creating one.
-    github.scope.get(`${REPO_PATH}/pulls`).query({ head: `${REPO.owner}:agent/1-spelling-error-in-the-readme-file`, state: "open", per_page: "1" }).times(2).reply(200, []);
+    github.scope
+      .get(`${REPO_PATH}/pulls`)
+      .query({ head: `${REPO.owner}:agent/1-spelling-error-in-the-readme-file`, state: "open", per_page: "1" })
+      .times(2)
+      .reply(200, []);
     github.createComment(1);
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
@@ -375,11 +564,15 @@ describe("crash recovery", () => {
     await first.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await new Promise((resolve) => setTimeout(resolve, 200));
     await first.stop();
-    expect(await database.sql`select kind, status from effects where kind = 'ensure_branch'`).toMatchObject([{ status: "running" }]);
+    expect(await database.sql`select kind, status from effects where kind = 'ensure_branch'`).toMatchObject([
+      { status: "running" },
+    ]);
 
     // The restarted replica: the lease expires, the effect runs again, looks first, adopts the branch.
     github.token();
-    github.scope.get(`${REPO_PATH}/git/ref/${encodeURIComponent("heads/agent/1-spelling-error-in-the-readme-file")}`).reply(200, { ref: "refs/heads/agent/1-spelling-error-in-the-readme-file", object: { sha: "plan-sha" } });
+    github.scope
+      .get(`${REPO_PATH}/git/ref/${encodeURIComponent("heads/agent/1-spelling-error-in-the-readme-file")}`)
+      .reply(200, { ref: "refs/heads/agent/1-spelling-error-in-the-readme-file", object: { sha: "plan-sha" } });
     github.pull(7).labels(7).createComment(1);
     await new Promise((resolve) => setTimeout(resolve, 350));
     foreman = await startTestForeman(database, { leaseMs: 300 });

@@ -11,7 +11,13 @@ beforeEach(async () => {
 
 function run(command: "pause" | "resume", args: string[], pausedByEnv = false) {
   const lines: string[] = [];
-  const done = runPauseCommand(command, args, { sql: database.sql, out: (text) => lines.push(text), operator: "operator:alice", now: new Date("2026-11-21T01:00:00Z"), pausedByEnv });
+  const done = runPauseCommand(command, args, {
+    sql: database.sql,
+    out: (text) => lines.push(text),
+    operator: "operator:alice",
+    now: new Date("2026-11-21T01:00:00Z"),
+    pausedByEnv,
+  });
   return done.then((code) => ({ code, output: lines.join("\n") }));
 }
 
@@ -19,7 +25,9 @@ describe("foreman pause / resume", () => {
   test("pause, status, resume: stored for every replica, each change on the record with who made it", async () => {
     expect(await run("pause", ["--status"])).toEqual({ code: 0, output: "Foreman is not paused." });
     expect((await run("pause", ["--reason", "incident 42"])).output).toContain("Foreman is paused");
-    expect((await run("pause", ["--status"])).output).toMatch(/^Foreman is paused \(by operator:alice at .+: incident 42\)\.$/);
+    expect((await run("pause", ["--status"])).output).toMatch(
+      /^Foreman is paused \(by operator:alice at .+: incident 42\)\.$/,
+    );
     expect((await run("pause", [])).output).toBe("Foreman was already paused; nothing changed.");
     expect((await run("resume", [])).output).toBe("Foreman resumed: held tasks continue where they stopped.");
     expect((await run("resume", [])).output).toBe("Foreman was not paused; nothing changed.");
@@ -31,7 +39,9 @@ describe("foreman pause / resume", () => {
   });
 
   test("the environment's pause is said, and cannot be lifted from the CLI", async () => {
-    expect((await run("pause", ["--status"], true)).output).toContain("paused by its environment (FOREMAN_PAUSED=true)");
+    expect((await run("pause", ["--status"], true)).output).toContain(
+      "paused by its environment (FOREMAN_PAUSED=true)",
+    );
     await run("pause", []);
     expect((await run("resume", [], true)).output).toContain("FOREMAN_PAUSED=true is set in the environment");
   });

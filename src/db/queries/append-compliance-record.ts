@@ -17,19 +17,31 @@ export interface NewComplianceRecord {
  * Append records to the chain inside the caller's transaction. A transaction-scoped advisory lock
  * serialises appends across workers and replicas, so the chain never forks.
  */
-export async function appendComplianceRecords(sql: SqlClient, entries: readonly NewComplianceRecord[]): Promise<ChainRecord[]> {
+export async function appendComplianceRecords(
+  sql: SqlClient,
+  entries: readonly NewComplianceRecord[],
+): Promise<ChainRecord[]> {
   if (entries.length === 0) return [];
   // Sent together, executed in order: the head is read by a statement that starts only after the
   // lock is held, so under READ COMMITTED it sees the previous holder's committed append.
   const lock = sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`.execute();
-  const head = sql<{ seq: string; hash: string }[]>`select seq, hash from compliance_records order by seq desc limit 1`.execute();
+  const head = sql<
+    { seq: string; hash: string }[]
+  >`select seq, hash from compliance_records order by seq desc limit 1`.execute();
   const [, [last]] = await Promise.all([lock, head]);
   let seq = last ? Number(last.seq) : 0;
   let prevHash = last?.hash ?? GENESIS_HASH;
   const rows: ChainRecord[] = [];
   for (const entry of entries) {
     seq += 1;
-    const body = { seq, taskId: entry.taskId, kind: entry.kind, actor: entry.actor, payload: entry.payload, createdAt: entry.createdAt.toISOString() };
+    const body = {
+      seq,
+      taskId: entry.taskId,
+      kind: entry.kind,
+      actor: entry.actor,
+      payload: entry.payload,
+      createdAt: entry.createdAt.toISOString(),
+    };
     const hash = computeRecordHash(prevHash, body);
     rows.push({ ...body, prevHash, hash });
     prevHash = hash;

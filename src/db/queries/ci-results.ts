@@ -21,7 +21,12 @@ export async function insertCiResult(sql: SqlClient, result: NewCiResult): Promi
 }
 
 /** Attach the failing checks Foreman read to the task's stored suites of that SHA. */
-export async function saveCiFailures(sql: SqlClient, taskId: string, sha: string, failures: readonly CiFailure[]): Promise<void> {
+export async function saveCiFailures(
+  sql: SqlClient,
+  taskId: string,
+  sha: string,
+  failures: readonly CiFailure[],
+): Promise<void> {
   await sql`update ci_results set failures = ${toJsonText(failures)} where task_id = ${taskId} and head_sha = ${sha}`;
 }
 
@@ -30,7 +35,12 @@ export async function saveCiFailures(sql: SqlClient, taskId: string, sha: string
  * repo just turned green, so waiting tasks can start. The suite that completed last wins, whatever
  * its app (Foreman's own check runs' suites are left out by the caller).
  */
-export async function saveDefaultBranchCi(sql: SqlClient, repo: { id: number; installationId: number; fullName: string }, sha: string, conclusion: "success" | "failure"): Promise<{ turnedGreen: boolean }> {
+export async function saveDefaultBranchCi(
+  sql: SqlClient,
+  repo: { id: number; installationId: number; fullName: string },
+  sha: string,
+  conclusion: "success" | "failure",
+): Promise<{ turnedGreen: boolean }> {
   const [row] = await sql<{ was: string | null }[]>`
     with before as (select default_branch_ci as was from repositories where id = ${repo.id})
     insert into repositories (id, installation_id, full_name, default_branch_ci, default_branch_ci_sha, default_branch_ci_at)
@@ -43,18 +53,29 @@ export async function saveDefaultBranchCi(sql: SqlClient, repo: { id: number; in
 
 /** Whether the repo is in red mode: the latest completed suite on its default branch failed. */
 export async function isRepoRed(sql: SqlClient, repoId: number): Promise<boolean> {
-  const [row] = await sql<{ ci: string | null }[]>`select default_branch_ci as ci from repositories where id = ${repoId}`;
+  const [row] = await sql<
+    { ci: string | null }[]
+  >`select default_branch_ci as ci from repositories where id = ${repoId}`;
   return row?.ci === "failure";
 }
 
 /** Tasks of a repo waiting for green (red mode), with their lanes. */
-export async function findWaitingTasks(sql: SqlClient, repoId: number): Promise<Array<{ id: string; issueNumber: number }>> {
-  const rows = await sql<{ id: string; issue_number: number }[]>`select id, issue_number from tasks where repo_id = ${repoId} and state = 'waiting' order by created_at`;
+export async function findWaitingTasks(
+  sql: SqlClient,
+  repoId: number,
+): Promise<Array<{ id: string; issueNumber: number }>> {
+  const rows = await sql<
+    { id: string; issue_number: number }[]
+  >`select id, issue_number from tasks where repo_id = ${repoId} and state = 'waiting' order by created_at`;
   return rows.map((row) => ({ id: String(row.id), issueNumber: Number(row.issue_number) }));
 }
 
 /** The trigger label of the issue's latest task whose label was a trigger (for `/foreman retry` after it ended). */
-export async function findPreviousTriggerLabel(sql: SqlClient, repoId: number, issueNumber: number): Promise<string | null> {
+export async function findPreviousTriggerLabel(
+  sql: SqlClient,
+  repoId: number,
+  issueNumber: number,
+): Promise<string | null> {
   const [row] = await sql<{ label: string }[]>`
     select trigger_label as label from tasks
      where repo_id = ${repoId} and issue_number = ${issueNumber} and trigger_verdict in ('authorized', 'refused')

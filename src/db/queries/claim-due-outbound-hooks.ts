@@ -14,8 +14,22 @@ export interface ClaimedOutboundHook {
  * Lease up to `limit` pending notifications that are due at `now`: count the attempt and push
  * `next_at` to `leaseUntil`, so a replica that dies mid-delivery leaves it to be tried again then.
  */
-export async function claimDueOutboundHooks(sql: SqlClient, now: string, leaseUntil: string, limit: number): Promise<ClaimedOutboundHook[]> {
-  const rows = await sql<Array<{ id: string; kind: "change" | "checkpoint"; idempotencyKey: string; taskId: string | null; body: string | null; attempts: number }>>`
+export async function claimDueOutboundHooks(
+  sql: SqlClient,
+  now: string,
+  leaseUntil: string,
+  limit: number,
+): Promise<ClaimedOutboundHook[]> {
+  const rows = await sql<
+    Array<{
+      id: string;
+      kind: "change" | "checkpoint";
+      idempotencyKey: string;
+      taskId: string | null;
+      body: string | null;
+      attempts: number;
+    }>
+  >`
     update outbound_hooks set attempts = attempts + 1, next_at = ${leaseUntil}
     where id in (
       select id from outbound_hooks where status = 'pending' and next_at <= ${now}

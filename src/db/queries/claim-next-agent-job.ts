@@ -44,7 +44,12 @@ export interface AgentJobClaimLimits {
  * jobs already run with a live lease anywhere or Foreman is paused. Serialised by an advisory lock,
  * so two replicas cannot both take the last slot.
  */
-export async function claimNextAgentJob(sql: SqlClient, replica: string, leaseMs: number, limits: AgentJobClaimLimits): Promise<ClaimedAgentJob | null> {
+export async function claimNextAgentJob(
+  sql: SqlClient,
+  replica: string,
+  leaseMs: number,
+  limits: AgentJobClaimLimits,
+): Promise<ClaimedAgentJob | null> {
   if (limits.paused) return null;
   return (sql as Sql).begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${JOB_CLAIM_LOCK_KEY})`;

@@ -27,10 +27,18 @@ export interface ClaimedEffect {
  * learns what happened (a freeze, the label removed) and then acts, so an effect the newer event
  * makes pointless (skipped when the task ends) never reaches GitHub.
  */
-export async function claimNextEffect(sql: SqlClient, workerId: string, leaseMs: number, onlyTaskId: string | null = null, paused = false): Promise<ClaimedEffect | null> {
+export async function claimNextEffect(
+  sql: SqlClient,
+  workerId: string,
+  leaseMs: number,
+  onlyTaskId: string | null = null,
+  paused = false,
+): Promise<ClaimedEffect | null> {
   // Whether an effect of this kind may run for the task's state: a finished task only gets its last
   // words, a frozen one (or every task while Foreman is paused) only its comments.
-  const allowed = (kind: string) => sql`(case when ${paused}::boolean then ${sql(kind)} = any(${ALLOWED_WHILE_FROZEN as string[]})
+  const allowed = (
+    kind: string,
+  ) => sql`(case when ${paused}::boolean then ${sql(kind)} = any(${ALLOWED_WHILE_FROZEN as string[]})
                   when t.state = any(${TERMINAL_STATES as string[]}) then ${sql(kind)} = any(${ALLOWED_AFTER_END as string[]})
                   when t.state = 'frozen' then ${sql(kind)} = any(${ALLOWED_WHILE_FROZEN as string[]})
                   else true end)`;

@@ -41,6 +41,7 @@ export async function completeEffect(
       from locked`;
   const [row] = rows;
   if (!row) throw new Error(`effect ${effect.id} belongs to missing task ${effect.taskId}`);
-  const stored = result === null ? "none" : row.stored === null ? "duplicate" : row.stored === "done" ? "apply" : "queued";
+  const stored =
+    result === null ? "none" : row.stored === null ? "duplicate" : row.stored === "done" ? "apply" : "queued";
   return { task: row.task, stored };
 }

@@ -4,7 +4,10 @@ import type { SqlClient } from "../client.js";
  * The diff artifacts of a shadow-mode task's code steps, oldest first: in shadow mode nothing is
  * pushed, so a later reviewer reads the change from the evidence Foreman kept.
  */
-export async function findShadowDiffRefs(sql: SqlClient, taskId: string): Promise<Array<{ role: string; sha256: string }>> {
+export async function findShadowDiffRefs(
+  sql: SqlClient,
+  taskId: string,
+): Promise<Array<{ role: string; sha256: string }>> {
   const rows = await sql<Array<{ role: string; sha256: string }>>`
     select r.payload->>'role' as role, a->>'sha256' as sha256
       from compliance_records r, jsonb_array_elements(r.payload->'artifacts') a

@@ -1,7 +1,9 @@
 import type { SqlClient } from "../client.js";
 
 /** Jobs marked running whose lease ran out: their runner died. */
-export async function findStaleAgentJobs(sql: SqlClient): Promise<Array<{ id: string; attempt: number; baseSha: string; taskId: string }>> {
+export async function findStaleAgentJobs(
+  sql: SqlClient,
+): Promise<Array<{ id: string; attempt: number; baseSha: string; taskId: string }>> {
   const rows = await sql<{ id: string; attempt: number; base_sha: string; task_id: string }[]>`
     select id, attempt, base_sha, task_id from agent_jobs where status = 'running' and lease_until < now()`;
   return rows.map((row) => ({ id: row.id, attempt: row.attempt, baseSha: row.base_sha, taskId: row.task_id }));
@@ -17,6 +19,8 @@ export async function findKnownAgentJobIds(sql: SqlClient, ids: readonly string[
 
 /** Container job labels (`<job id>-<attempt>`) of jobs running with a live lease: their containers are not orphans. */
 export async function findLiveAgentJobIds(sql: SqlClient): Promise<Set<string>> {
-  const rows = await sql<{ id: string }[]>`select id || '-' || attempt as id from agent_jobs where status = 'running' and lease_until >= now()`;
+  const rows = await sql<
+    { id: string }[]
+  >`select id || '-' || attempt as id from agent_jobs where status = 'running' and lease_until >= now()`;
   return new Set(rows.map((row) => row.id));
 }

@@ -23,7 +23,12 @@ export async function skipHeldEffects(sql: SqlClient, taskId: string): Promise<v
 }
 
 /** Whether a newer status-comment effect is queued for the task (then an older one can be skipped). */
-export async function hasNewerStatusEffect(sql: SqlClient, taskId: string, afterId: number, kind: string = EffectKind.upsertStatusComment): Promise<boolean> {
+export async function hasNewerStatusEffect(
+  sql: SqlClient,
+  taskId: string,
+  afterId: number,
+  kind: string = EffectKind.upsertStatusComment,
+): Promise<boolean> {
   const rows = await sql`
     select 1 from effects
      where task_id = ${taskId} and kind = ${kind} and status = 'pending' and id > ${afterId}

@@ -1,7 +1,12 @@
 import type { SqlClient } from "../client.js";
 
 /** Record a failed processing attempt: retry after `retryInMs`, or give up (null), which unblocks the lane. */
-export async function recordInboxEventFailure(sql: SqlClient, id: number, error: string, retryInMs: number | null): Promise<void> {
+export async function recordInboxEventFailure(
+  sql: SqlClient,
+  id: number,
+  error: string,
+  retryInMs: number | null,
+): Promise<void> {
   await sql`
     update webhook_deliveries
        set attempts = attempts + 1,

@@ -5,7 +5,12 @@ export const DISPLAY_KINDS: readonly string[] = [EffectKind.upsertStatusComment,
 import { toJsonText, type SqlClient } from "../client.js";
 
 /** Queue a transition's effects in the caller's transaction, in order; they run only after commit. */
-export async function insertEffects(sql: SqlClient, taskId: string, list: readonly Effect[], displayDelayMs = 0): Promise<void> {
+export async function insertEffects(
+  sql: SqlClient,
+  taskId: string,
+  list: readonly Effect[],
+  displayDelayMs = 0,
+): Promise<void> {
   if (list.length === 0) return;
   // One multi-row insert: ids (and so the run order) follow the list's order.
   const values = list

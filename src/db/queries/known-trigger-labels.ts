@@ -16,7 +16,11 @@ export async function findKnownTriggerLabels(sql: SqlClient, repoId: number): Pr
 }
 
 /** Remember the repo's trigger labels and when they were read (creating the repository row if the install event was missed). */
-export async function saveKnownTriggerLabels(sql: SqlClient, repo: { id: number; installationId: number; fullName: string }, labels: string[]): Promise<void> {
+export async function saveKnownTriggerLabels(
+  sql: SqlClient,
+  repo: { id: number; installationId: number; fullName: string },
+  labels: string[],
+): Promise<void> {
   await sql`
     insert into repositories (id, installation_id, full_name, known_trigger_labels, config_read_at)
     values (${repo.id}, ${repo.installationId}, ${repo.fullName}, ${toJsonText(labels)}, now())

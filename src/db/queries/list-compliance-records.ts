@@ -21,6 +21,9 @@ export function toChainRecord(row: Record<string, unknown>): ChainRecord {
 
 /** One page of the chain: up to `limit` records after `afterSeq`, in `seq` order. */
 export async function listComplianceRecords(sql: SqlClient, afterSeq: number, limit: number): Promise<ChainRecord[]> {
-  const rows = await sql.unsafe(`select ${RECORD_COLUMNS} from compliance_records where seq > $1 order by seq limit $2`, [afterSeq, limit]);
+  const rows = await sql.unsafe(
+    `select ${RECORD_COLUMNS} from compliance_records where seq > $1 order by seq limit $2`,
+    [afterSeq, limit],
+  );
   return rows.map((row) => toChainRecord(row));
 }

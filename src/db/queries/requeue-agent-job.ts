@@ -1,7 +1,10 @@
 import type { SqlClient } from "../client.js";
 
 /** Put a job back in the queue for another attempt after `delayMs` (an infrastructure failure, a moved branch). */
-export async function requeueAgentJob(sql: SqlClient, job: { id: string; baseSha: string; delayMs: number; reason: string }): Promise<void> {
+export async function requeueAgentJob(
+  sql: SqlClient,
+  job: { id: string; baseSha: string; delayMs: number; reason: string },
+): Promise<void> {
   await sql`
     update agent_jobs
        set status = 'queued', attempt = attempt + 1, base_sha = ${job.baseSha}, lease_until = null, replica = null,

@@ -1,22 +1,60 @@
 import type { TaskState } from "../../workflow/states.js";
 import { toJsonText } from "../client.js";
-import { emptyPipeline, type PipelineProgress, type Task, type TaskConfig, type TaskReason, type TaskType, type TriggerVerdict } from "../../workflow/task.js";
+import {
+  emptyPipeline,
+  type PipelineProgress,
+  type Task,
+  type TaskConfig,
+  type TaskReason,
+  type TaskType,
+  type TriggerVerdict,
+} from "../../workflow/task.js";
 
 /** A row of the tasks table as postgres.js returns it (snake_case; bigint as text). */
 export type TaskRow = Record<string, unknown> & { version: number; status_comment_id: string | number | null };
 
 /** The task columns in insert order; the same list serves `select`. */
 export const TASK_COLUMNS = [
-  "id", "installation_id", "repo_id", "repo_owner", "repo_name", "default_branch", "issue_number", "issue_title", "type",
-  "trigger_label", "triggered_by", "trigger_verdict", "state", "resume_state", "frozen_by", "frozen_on", "config", "branch", "base_sha",
-  "head_sha", "pr_number", "pr_url", "step", "current_job_id", "agent_ms_used", "agent_tokens_used", "agent_cost_usd",
-  "priority", "pipeline", "reason", "created_at", "updated_at",
+  "id",
+  "installation_id",
+  "repo_id",
+  "repo_owner",
+  "repo_name",
+  "default_branch",
+  "issue_number",
+  "issue_title",
+  "type",
+  "trigger_label",
+  "triggered_by",
+  "trigger_verdict",
+  "state",
+  "resume_state",
+  "frozen_by",
+  "frozen_on",
+  "config",
+  "branch",
+  "base_sha",
+  "head_sha",
+  "pr_number",
+  "pr_url",
+  "step",
+  "current_job_id",
+  "agent_ms_used",
+  "agent_tokens_used",
+  "agent_cost_usd",
+  "priority",
+  "pipeline",
+  "reason",
+  "created_at",
+  "updated_at",
 ] as const;
 
 const nullableNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 // Duck-typed, not instanceof: a Date made by postgres.js may come from another module realm (vitest).
 const iso = (value: unknown) =>
-  typeof (value as Date | null)?.toISOString === "function" ? (value as Date).toISOString() : new Date(String(value)).toISOString();
+  typeof (value as Date | null)?.toISOString === "function"
+    ? (value as Date).toISOString()
+    : new Date(String(value)).toISOString();
 
 /** Turn a stored row into the workflow's plain Task. */
 export function toTask(row: Record<string, unknown>): Task {
@@ -47,7 +85,11 @@ export function toTask(row: Record<string, unknown>): Task {
     prUrl: (row.pr_url as string | null) ?? null,
     step: (row.step as string | null) ?? null,
     jobId: (row.current_job_id as string | null) ?? null,
-    usage: { agentMs: Number(row.agent_ms_used ?? 0), tokens: Number(row.agent_tokens_used ?? 0), costUsd: Number(row.agent_cost_usd ?? 0) },
+    usage: {
+      agentMs: Number(row.agent_ms_used ?? 0),
+      tokens: Number(row.agent_tokens_used ?? 0),
+      costUsd: Number(row.agent_cost_usd ?? 0),
+    },
     priority: Number(row.priority ?? 0),
     pipeline: { ...emptyPipeline(), ...((row.pipeline as PipelineProgress | null) ?? {}) },
     reason: (row.reason as TaskReason | null) ?? null,

@@ -5,6 +5,8 @@ const CHECKPOINT_LOCK_KEY = 7_340_013;
 
 /** Try to take the checkpoint lock until the caller's transaction ends; false if another replica holds it. */
 export async function tryCheckpointLock(sql: SqlClient): Promise<boolean> {
-  const [row] = await sql<Array<{ locked: boolean }>>`select pg_try_advisory_xact_lock(${CHECKPOINT_LOCK_KEY}) as locked`;
+  const [row] = await sql<
+    Array<{ locked: boolean }>
+  >`select pg_try_advisory_xact_lock(${CHECKPOINT_LOCK_KEY}) as locked`;
   return row?.locked === true;
 }

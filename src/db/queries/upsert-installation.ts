@@ -27,9 +27,18 @@ export async function upsertInstallation(sql: SqlClient, facts: InstallationFact
 }
 
 /** Record repositories an installation added (or re-added). */
-export async function upsertRepositories(sql: SqlClient, installationId: number, repos: readonly RepositoryFacts[]): Promise<void> {
+export async function upsertRepositories(
+  sql: SqlClient,
+  installationId: number,
+  repos: readonly RepositoryFacts[],
+): Promise<void> {
   if (repos.length === 0) return;
-  const rows = repos.map((repo) => ({ id: repo.id, installation_id: installationId, full_name: repo.fullName, private: repo.private }));
+  const rows = repos.map((repo) => ({
+    id: repo.id,
+    installation_id: installationId,
+    full_name: repo.fullName,
+    private: repo.private,
+  }));
   await sql`
     insert into repositories ${sql(rows, "id", "installation_id", "full_name", "private")}
     on conflict (id) do update

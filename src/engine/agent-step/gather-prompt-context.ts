@@ -1,7 +1,13 @@
 import { readRepoFile } from "../../github/read-repo-file.js";
 import type { GitHubClient } from "../../github/octokit.js";
 import { STATUS_MARKER } from "../../github/upsert-status-comment.js";
-import type { PromptCiFailure, PromptConstraints, PromptContext, PromptReview, PromptRole } from "../../prompts/prompt-context.js";
+import type {
+  PromptCiFailure,
+  PromptConstraints,
+  PromptContext,
+  PromptReview,
+  PromptRole,
+} from "../../prompts/prompt-context.js";
 import { isTemplateKey, REPO_PROMPTS_DIRECTORY } from "../../prompts/prompt-templates.js";
 import type { StepFeedback, Task } from "../../workflow/task.js";
 
@@ -27,7 +33,14 @@ export interface GatheredContext {
  */
 export async function gatherPromptContext(
   octokit: GitHubClient,
-  input: { task: Task; role: string; attempt: number; baseSha: string; constraints: PromptConstraints; shadowDiff?: string | null },
+  input: {
+    task: Task;
+    role: string;
+    attempt: number;
+    baseSha: string;
+    constraints: PromptConstraints;
+    shadowDiff?: string | null;
+  },
 ): Promise<GatheredContext> {
   const { task } = input;
   const owner = task.repo.owner;
@@ -37,21 +50,36 @@ export async function gatherPromptContext(
     octokit.rest.issues.listComments({ owner, repo, issue_number: task.issueNumber, per_page: 100 }),
     octokit.rest.git.getTree({ owner, repo, tree_sha: input.baseSha, recursive: "true" }),
     // In shadow mode nothing was pushed: the change so far is what earlier steps would have pushed.
-    DIFF_ROLES.includes(input.role) ? (input.shadowDiff ? Promise.resolve(capDiff(input.shadowDiff)) : readChangeDiff(octokit, task, input.baseSha)) : Promise.resolve(null),
+    DIFF_ROLES.includes(input.role)
+      ? input.shadowDiff
+        ? Promise.resolve(capDiff(input.shadowDiff))
+        : readChangeDiff(octokit, task, input.baseSha)
+      : Promise.resolve(null),
     readReviewFeedback(octokit, task, task.pipeline.feedback),
   ]);
   const paths = tree.data.tree.filter((entry) => entry.type === "blob" && entry.path).map((entry) => entry.path!);
   const read = (path: string) => readRepoFile(octokit, { owner, repo, path, ref: input.baseSha });
   const guidancePaths = GUIDANCE_FILES.filter((path) => paths.includes(path));
-  const overridePaths = paths.filter((path) => path.startsWith(`${REPO_PROMPTS_DIRECTORY}/`) && isTemplateKey(path.slice(REPO_PROMPTS_DIRECTORY.length + 1)));
+  const overridePaths = paths.filter(
+    (path) =>
+      path.startsWith(`${REPO_PROMPTS_DIRECTORY}/`) && isTemplateKey(path.slice(REPO_PROMPTS_DIRECTORY.length + 1)),
+  );
   const [guidance, overrides] = await Promise.all([
     Promise.all(guidancePaths.map(async (path) => ({ path, content: (await read(path)) ?? "" }))),
-    Promise.all(overridePaths.map(async (path) => [path.slice(REPO_PROMPTS_DIRECTORY.length + 1), (await read(path)) ?? ""] as const)),
+    Promise.all(
+      overridePaths.map(
+        async (path) => [path.slice(REPO_PROMPTS_DIRECTORY.length + 1), (await read(path)) ?? ""] as const,
+      ),
+    ),
   ]);
   const thread = comments.data
     .filter((comment) => !comment.body?.includes(STATUS_MARKER))
     .slice(-MAX_COMMENTS)
-    .map((comment) => ({ author: comment.user?.login ?? "ghost", body: comment.body ?? "", createdAt: comment.created_at }));
+    .map((comment) => ({
+      author: comment.user?.login ?? "ghost",
+      body: comment.body ?? "",
+      createdAt: comment.created_at,
+    }));
   const ciFailures = buildCiFailures(task.pipeline.feedback);
   // The planner writes the plan; every later step follows it.
   const plan = input.role !== "planner" ? task.pipeline.plan : null;
@@ -63,7 +91,9 @@ export async function gatherPromptContext(
         title: issue.data.title,
         body: issue.data.body ?? "",
         author: issue.data.user?.login ?? "ghost",
-        labels: issue.data.labels.map((label) => (typeof label === "string" ? label : (label.name ?? ""))).filter(Boolean),
+        labels: issue.data.labels
+          .map((label) => (typeof label === "string" ? label : (label.name ?? "")))
+          .filter(Boolean),
       },
       comments: thread,
       taskType: task.type,
@@ -112,7 +142,11 @@ export function capDiff(diff: string): string {
  * The review a revision step acts on. A human's review is stored without its inline comments
  * (the webhook does not carry them), so those are read from GitHub here.
  */
-async function readReviewFeedback(octokit: GitHubClient, task: Task, feedback: StepFeedback | null): Promise<PromptReview | null> {
+async function readReviewFeedback(
+  octokit: GitHubClient,
+  task: Task,
+  feedback: StepFeedback | null,
+): Promise<PromptReview | null> {
   if (feedback?.kind !== "review") return null;
   const review: PromptReview = { author: feedback.author, body: feedback.body, comments: [...feedback.comments] };
   if (feedback.reviewId === null || task.prNumber === null) return review;
@@ -125,7 +159,11 @@ async function readReviewFeedback(octokit: GitHubClient, task: Task, feedback: S
   });
   for (const comment of inline) {
     // `line` is null when the comment is on a line the branch has since changed (an outdated comment).
-    review.comments.push({ path: comment.path, ...(typeof comment.line === "number" ? { line: comment.line } : {}), body: comment.body });
+    review.comments.push({
+      path: comment.path,
+      ...(typeof comment.line === "number" ? { line: comment.line } : {}),
+      body: comment.body,
+    });
   }
   return review;
 }
@@ -133,5 +171,9 @@ async function readReviewFeedback(octokit: GitHubClient, task: Task, feedback: S
 /** The failing checks a `ci_fixer` step is told about, or null when the feedback is not CI. */
 function buildCiFailures(feedback: StepFeedback | null): PromptCiFailure[] | null {
   if (feedback?.kind !== "ci") return null;
-  return feedback.failures.map((failure) => ({ name: failure.name, summary: failure.summary, logTail: failure.logTail }));
+  return feedback.failures.map((failure) => ({
+    name: failure.name,
+    summary: failure.summary,
+    logTail: failure.logTail,
+  }));
 }

@@ -23,7 +23,12 @@ export function readUsage(outcome: AgentJobOutcome): JobUsage {
 }
 
 /** Put the job back in the queue with backoff (infrastructure trouble, a moved branch). */
-export async function requeue(deps: AgentStepDeps, job: ClaimedAgentJob, baseSha: string, reason: string): Promise<void> {
+export async function requeue(
+  deps: AgentStepDeps,
+  job: ClaimedAgentJob,
+  baseSha: string,
+  reason: string,
+): Promise<void> {
   const delayMs = computeBackoffMs(job.attempt, deps.engine.random, deps.engine.retryBaseMs);
   deps.engine.log.warn({ jobId: job.id, attempt: job.attempt, delayMs, reason }, "agent job will be retried");
   await requeueAgentJob(deps.engine.database.sql, { id: job.id, baseSha, delayMs, reason });
@@ -38,25 +43,39 @@ export async function fail(
   message: string,
   logTail: string,
   usage: JobUsage | null,
-  evidence: { prompt: string; promptSha256: string; log: string | null; image: string | null; imageId?: string | null; exitCode: number | null } | null,
+  evidence: {
+    prompt: string;
+    promptSha256: string;
+    log: string | null;
+    image: string | null;
+    imageId?: string | null;
+    exitCode: number | null;
+  } | null,
   result: unknown = null,
 ): Promise<void> {
   const spent = usage ?? NO_USAGE;
   const status = code === "AGENT_STOPPED" ? "cancelled" : "failed";
-  await finish(deps, job, task, { type: EventType.jobFailed, taskId: task.id, jobId: job.id, code, message, logTail, usage: spent }, {
-    id: job.id,
-    status,
-    image: evidence?.image ?? null,
-    exitCode: evidence?.exitCode ?? null,
-    failureCode: code,
-    failureMessage: message,
-    result,
-    usage: spent,
-    prompt: evidence?.prompt ?? null,
-    promptSha256: evidence?.promptSha256 ?? null,
-    log: evidence?.log ?? null,
-    pushedSha: null,
-  }, { failureCode: code, ...(evidence?.imageId ? { imageId: evidence.imageId } : {}) });
+  await finish(
+    deps,
+    job,
+    task,
+    { type: EventType.jobFailed, taskId: task.id, jobId: job.id, code, message, logTail, usage: spent },
+    {
+      id: job.id,
+      status,
+      image: evidence?.image ?? null,
+      exitCode: evidence?.exitCode ?? null,
+      failureCode: code,
+      failureMessage: message,
+      result,
+      usage: spent,
+      prompt: evidence?.prompt ?? null,
+      promptSha256: evidence?.promptSha256 ?? null,
+      log: evidence?.log ?? null,
+      pushedSha: null,
+    },
+    { failureCode: code, ...(evidence?.imageId ? { imageId: evidence.imageId } : {}) },
+  );
 }
 
 /** How a succeeded job's change reached the branch, or why it did not. */
@@ -82,29 +101,54 @@ export async function succeed(
   const commitSha = "commitSha" in push ? push.commitSha : null;
   // In shadow mode nothing reaches the branch, so the status comment shows what would have.
   const body = push.kind === "skipped_shadow" ? summarizeChanges(job.role, changes) : (result.body ?? null);
-  const event: DomainEvent = { type: EventType.jobFinished, taskId: task.id, jobId: job.id, baseSha: job.baseSha, commitSha, summary: result.summary, usage, report: buildJobReport(result, body) };
-  await finish(deps, job, task, event, {
-    id: job.id,
-    status: "succeeded",
-    image: evidence.image,
-    exitCode: evidence.exitCode,
-    failureCode: null,
-    failureMessage: null,
-    result,
+  const event: DomainEvent = {
+    type: EventType.jobFinished,
+    taskId: task.id,
+    jobId: job.id,
+    baseSha: job.baseSha,
+    commitSha,
+    summary: result.summary,
     usage,
-    prompt: evidence.prompt,
-    promptSha256: evidence.promptSha256,
-    log: evidence.log,
-    pushedSha: commitSha,
-  }, {
-    model: result.model ?? null,
-    // What ran, by content: the image's id as the Docker engine reported it.
-    imageId: outcome.run.imageId ?? null,
-    changes: changes.map((change) => ({ path: change.path, status: change.status, added: change.addedLines, deleted: change.deletedLines })),
-    push: push.kind,
-    ...(push.kind === "skipped_review_role" ? { ignoredChanges: changes.length } : {}),
-    result: { status: result.status, summary: result.summary },
-  }, [{ kind: "agent-diff", text: renderDiffEvidence(changes) }, { kind: "agent-result", text: JSON.stringify(result, null, 2) }]);
+    report: buildJobReport(result, body),
+  };
+  await finish(
+    deps,
+    job,
+    task,
+    event,
+    {
+      id: job.id,
+      status: "succeeded",
+      image: evidence.image,
+      exitCode: evidence.exitCode,
+      failureCode: null,
+      failureMessage: null,
+      result,
+      usage,
+      prompt: evidence.prompt,
+      promptSha256: evidence.promptSha256,
+      log: evidence.log,
+      pushedSha: commitSha,
+    },
+    {
+      model: result.model ?? null,
+      // What ran, by content: the image's id as the Docker engine reported it.
+      imageId: outcome.run.imageId ?? null,
+      changes: changes.map((change) => ({
+        path: change.path,
+        status: change.status,
+        added: change.addedLines,
+        deleted: change.deletedLines,
+      })),
+      push: push.kind,
+      ...(push.kind === "skipped_review_role" ? { ignoredChanges: changes.length } : {}),
+      result: { status: result.status, summary: result.summary },
+    },
+    [
+      { kind: "agent-diff", text: renderDiffEvidence(changes) },
+      { kind: "agent-result", text: JSON.stringify(result, null, 2) },
+    ],
+  );
 }
 
 /** What the task learns from a finished agent beyond its summary; `body` is the agent's unless the caller has a better one. */
@@ -125,9 +169,18 @@ export function summarizeChanges(role: string, changes: readonly FileChange[]): 
   const added = changes.reduce((sum, change) => sum + change.addedLines, 0);
   const deleted = changes.reduce((sum, change) => sum + change.deletedLines, 0);
   const files = changes.length === 1 ? "1 file" : `${changes.length} files`;
-  const lines = changes.slice(0, MAX_SUMMARY_FILES).map((change) => `- \`${change.path.replace(/[`\r\n]/g, "?")}\` ${change.status}${change.binary ? " (binary)" : ""} (+${change.addedLines} -${change.deletedLines})`);
+  const lines = changes
+    .slice(0, MAX_SUMMARY_FILES)
+    .map(
+      (change) =>
+        `- \`${change.path.replace(/[`\r\n]/g, "?")}\` ${change.status}${change.binary ? " (binary)" : ""} (+${change.addedLines} -${change.deletedLines})`,
+    );
   if (changes.length > MAX_SUMMARY_FILES) lines.push(`- … and ${changes.length - MAX_SUMMARY_FILES} more files`);
-  return [`Shadow mode: the ${role} step would change ${files} (+${added} -${deleted}); nothing was pushed.`, "", ...lines].join("\n");
+  return [
+    `Shadow mode: the ${role} step would change ${files} (+${added} -${deleted}); nothing was pushed.`,
+    "",
+    ...lines,
+  ].join("\n");
 }
 
 /** Store the job's end and evidence, and hand its event to the task, in one transaction. */

@@ -21,8 +21,13 @@ import { gatherPromptContext } from "./gather-prompt-context.js";
 import type { PromptContext } from "../../prompts/prompt-context.js";
 import { findShadowDiffRefs } from "../../db/queries/find-shadow-diff-refs.js";
 
-
-const INFRA = new Set(["INFRA_WORKSPACE", "INFRA_DOCKER_UNAVAILABLE", "INFRA_IMAGE_PULL_FAILED", "INFRA_CONTAINER_FAILED", "INFRA_COLLECT_FAILED"]);
+const INFRA = new Set([
+  "INFRA_WORKSPACE",
+  "INFRA_DOCKER_UNAVAILABLE",
+  "INFRA_IMAGE_PULL_FAILED",
+  "INFRA_CONTAINER_FAILED",
+  "INFRA_COLLECT_FAILED",
+]);
 
 /**
  * Run one leased job end to end: tell the task it started, render the prompt, run the container
@@ -36,9 +41,28 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
   const octokit = await engine.github(task.repo.installationId);
   const actor = `agent:${claimed.profile}`;
   await engine.database.sql.begin((tx) =>
-    deliverTaskEvent(tx, engine, task, { type: EventType.jobStarted, taskId: task.id, jobId: claimed.id, profile: claimed.profile }, `job:${claimed.id}:started:${claimed.attempt}`, [
-      { taskId: task.id, kind: "agent_job.started", actor, payload: { jobId: claimed.id, role: claimed.role, profile: claimed.profile, attempt: claimed.attempt, baseSha: claimed.baseSha }, createdAt: engine.now() },
-    ]),
+    deliverTaskEvent(
+      tx,
+      engine,
+      task,
+      { type: EventType.jobStarted, taskId: task.id, jobId: claimed.id, profile: claimed.profile },
+      `job:${claimed.id}:started:${claimed.attempt}`,
+      [
+        {
+          taskId: task.id,
+          kind: "agent_job.started",
+          actor,
+          payload: {
+            jobId: claimed.id,
+            role: claimed.role,
+            profile: claimed.profile,
+            attempt: claimed.attempt,
+            baseSha: claimed.baseSha,
+          },
+          createdAt: engine.now(),
+        },
+      ],
+    ),
   );
 
   // 1. The profile and its secrets: a configuration problem is reported before anything is read or run.
@@ -55,7 +79,16 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
   // Budgets: a task already over its agent time does not start another container.
   const budgetMinutes = task.config?.budgets.agentMinutes;
   if (budgetMinutes !== undefined && task.usage.agentMs >= budgetMinutes * 60_000) {
-    return fail(deps, claimed, task, "BUDGET_EXCEEDED", `Agents have already worked ${Math.round(task.usage.agentMs / 60_000)} minutes on this task, its budget of ${budgetMinutes} minutes.`, "", null, null);
+    return fail(
+      deps,
+      claimed,
+      task,
+      "BUDGET_EXCEEDED",
+      `Agents have already worked ${Math.round(task.usage.agentMs / 60_000)} minutes on this task, its budget of ${budgetMinutes} minutes.`,
+      "",
+      null,
+      null,
+    );
   }
 
   // 2. The prompt, from what GitHub says at the job's base commit.
@@ -69,17 +102,43 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
       attempt: claimed.attempt,
       baseSha: claimed.baseSha,
       shadowDiff: task.config?.mode === "shadow" ? await readShadowDiff(deps, task.id) : null,
-      constraints: { protectedPaths: [...guardrails.protectedPaths], allowedPaths: guardrails.allowedPaths ? [...guardrails.allowedPaths] : undefined, maxFiles: guardrails.maxFiles, maxChangedLines: guardrails.maxChangedLines },
+      constraints: {
+        protectedPaths: [...guardrails.protectedPaths],
+        allowedPaths: guardrails.allowedPaths ? [...guardrails.allowedPaths] : undefined,
+        maxFiles: guardrails.maxFiles,
+        maxChangedLines: guardrails.maxChangedLines,
+      },
     });
     const templates = await loadTemplates(gathered.overrides);
-    if (!templates.ok) return await fail(deps, claimed, task, "PROFILE_INVALID", templates.errors.map((error) => `${error.file}: ${error.message}`).join("; "), "", null, null);
+    if (!templates.ok)
+      return await fail(
+        deps,
+        claimed,
+        task,
+        "PROFILE_INVALID",
+        templates.errors.map((error) => `${error.file}: ${error.message}`).join("; "),
+        "",
+        null,
+        null,
+      );
     const rendered = renderPrompt(templates.templates, gathered.context);
-    if (!("text" in rendered)) return await fail(deps, claimed, task, "PROFILE_INVALID", `${rendered.error.file}: ${rendered.error.message}`, "", null, null);
+    if (!("text" in rendered))
+      return await fail(
+        deps,
+        claimed,
+        task,
+        "PROFILE_INVALID",
+        `${rendered.error.file}: ${rendered.error.message}`,
+        "",
+        null,
+        null,
+      );
     prompt = { text: rendered.text, sha256: rendered.sha256 };
     promptContext = gathered.context;
   } catch (error) {
     const failure = classifyError(error);
-    if (failure.retryable && claimed.attempt < deps.maxAttempts) return await requeue(deps, claimed, claimed.baseSha, failure.message);
+    if (failure.retryable && claimed.attempt < deps.maxAttempts)
+      return await requeue(deps, claimed, claimed.baseSha, failure.message);
     return await fail(deps, claimed, task, "INFRA_GITHUB", failure.message, "", null, null);
   }
 
@@ -132,7 +191,11 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
       {
         runner: deps.runner,
         fetchTarball: async () => {
-          const { data } = await octokit.rest.repos.downloadTarballArchive({ owner: task.repo.owner, repo: task.repo.name, ref: claimed.baseSha });
+          const { data } = await octokit.rest.repos.downloadTarballArchive({
+            owner: task.repo.owner,
+            repo: task.repo.name,
+            ref: claimed.baseSha,
+          });
           return new Uint8Array(data as ArrayBuffer);
         },
         now: engine.now,
@@ -143,24 +206,64 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
     clearInterval(beat);
   }
   const usage = readUsage(outcome);
-  const evidence = { prompt: prompt.text, promptSha256: prompt.sha256, log: outcome.log?.jsonl ?? null, image: outcome.run?.image ?? null, imageId: outcome.run?.imageId ?? null, exitCode: outcome.run?.exitCode ?? null };
+  const evidence = {
+    prompt: prompt.text,
+    promptSha256: prompt.sha256,
+    log: outcome.log?.jsonl ?? null,
+    image: outcome.run?.image ?? null,
+    imageId: outcome.run?.imageId ?? null,
+    exitCode: outcome.run?.exitCode ?? null,
+  };
 
   // 4. The outcome: retry what infrastructure broke; report what the agent could not do.
   if (outcome.kind === "failed") {
-    if (INFRA.has(outcome.code) && claimed.attempt < deps.maxAttempts) return requeue(deps, claimed, claimed.baseSha, outcome.message);
+    if (INFRA.has(outcome.code) && claimed.attempt < deps.maxAttempts)
+      return requeue(deps, claimed, claimed.baseSha, outcome.message);
     // The runner's message already lists every broken guardrail.
-    return fail(deps, claimed, task, outcome.code, outcome.message, outcome.logTail, usage, evidence, outcome.result ?? null);
+    return fail(
+      deps,
+      claimed,
+      task,
+      outcome.code,
+      outcome.message,
+      outcome.logTail,
+      usage,
+      evidence,
+      outcome.result ?? null,
+    );
   }
   if (outcome.result.status === "failure") {
-    return fail(deps, claimed, task, "AGENT_REPORTED_FAILURE", `The agent reported that it could not do the work: ${outcome.result.summary}`, "", usage, evidence, outcome.result);
+    return fail(
+      deps,
+      claimed,
+      task,
+      "AGENT_REPORTED_FAILURE",
+      `The agent reported that it could not do the work: ${outcome.result.summary}`,
+      "",
+      usage,
+      evidence,
+      outcome.result,
+    );
   }
   // Last look before writing to GitHub: a freeze or an end that came in meanwhile wins.
   if ((await heartbeatAgentJob(engine.database.sql, claimed.id, engine.leaseMs)).cancelRequested) {
-    return fail(deps, claimed, task, "AGENT_STOPPED", "The task was frozen or ended while the agent ran; nothing was pushed.", "", usage, evidence, outcome.result);
+    return fail(
+      deps,
+      claimed,
+      task,
+      "AGENT_STOPPED",
+      "The task was frozen or ended while the agent ran; nothing was pushed.",
+      "",
+      usage,
+      evidence,
+      outcome.result,
+    );
   }
   // 5. The push: review roles only report (their workspace changes are dropped), and shadow mode never pushes.
-  if (!isCodeRole(claimed.role)) return succeed(deps, claimed, task, outcome, usage, evidence, { kind: "skipped_review_role" });
-  if (task.config?.mode === "shadow") return succeed(deps, claimed, task, outcome, usage, evidence, { kind: "skipped_shadow" });
+  if (!isCodeRole(claimed.role))
+    return succeed(deps, claimed, task, outcome, usage, evidence, { kind: "skipped_review_role" });
+  if (task.config?.mode === "shadow")
+    return succeed(deps, claimed, task, outcome, usage, evidence, { kind: "skipped_shadow" });
   let pushed: PushOutcome;
   try {
     pushed = await pushChanges(octokit, {
@@ -173,20 +276,33 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
     });
   } catch (error) {
     const failure = classifyError(error);
-    if (failure.retryable && claimed.attempt < deps.maxAttempts) return requeue(deps, claimed, claimed.baseSha, failure.message);
+    if (failure.retryable && claimed.attempt < deps.maxAttempts)
+      return requeue(deps, claimed, claimed.baseSha, failure.message);
     return fail(deps, claimed, task, "PUSH_FAILED", failure.message, "", usage, evidence, outcome.result);
   }
   if (pushed.kind === "conflict") {
     // A human pushed meanwhile: their commit is kept and the step runs again on top of it.
-    if (pushed.actualHeadSha && claimed.attempt < deps.maxAttempts) return requeue(deps, claimed, pushed.actualHeadSha, pushed.message);
+    if (pushed.actualHeadSha && claimed.attempt < deps.maxAttempts)
+      return requeue(deps, claimed, pushed.actualHeadSha, pushed.message);
     return fail(deps, claimed, task, "BRANCH_MOVED", pushed.message, "", usage, evidence, outcome.result);
   }
-  if (pushed.kind === "branch_missing") return fail(deps, claimed, task, "BRANCH_MISSING", pushed.message, "", usage, evidence, outcome.result);
-  return succeed(deps, claimed, task, outcome, usage, evidence, pushed.kind === "no_changes" ? { kind: "no_changes" } : { kind: pushed.kind, commitSha: pushed.commitSha });
+  if (pushed.kind === "branch_missing")
+    return fail(deps, claimed, task, "BRANCH_MISSING", pushed.message, "", usage, evidence, outcome.result);
+  return succeed(
+    deps,
+    claimed,
+    task,
+    outcome,
+    usage,
+    evidence,
+    pushed.kind === "no_changes" ? { kind: "no_changes" } : { kind: pushed.kind, commitSha: pushed.commitSha },
+  );
 }
 
 function buildGuardrails(task: Task, secrets: Record<string, string>): GuardrailRules {
-  const repo = (task.config?.guardrails ?? {}) as Partial<Pick<GuardrailRules, "maxFiles" | "maxChangedLines" | "maxDeletedFiles" | "protectedPaths" | "allowedPaths">>;
+  const repo = (task.config?.guardrails ?? {}) as Partial<
+    Pick<GuardrailRules, "maxFiles" | "maxChangedLines" | "maxDeletedFiles" | "protectedPaths" | "allowedPaths">
+  >;
   // A repo may only tighten: lower limits win, protected paths add up.
   return {
     ...DEFAULT_GUARDRAIL_RULES,
@@ -203,7 +319,6 @@ function buildCommitMessage(task: Task, job: ClaimedAgentJob, title: string | un
   const subject = (title ?? `${job.role}: ${task.issueTitle}`).split("\n")[0]!.slice(0, 72);
   return `${subject}\n\n${summary.slice(0, 4000)}\n\nForeman-Task: ${task.id}\nForeman-Job: ${job.id}`;
 }
-
 
 /** A shadow task's change so far: the diff evidence of its code steps, from the artifact store. */
 async function readShadowDiff(deps: AgentStepDeps, taskId: string): Promise<string | null> {

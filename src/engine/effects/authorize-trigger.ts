@@ -19,8 +19,15 @@ export async function authorizeTrigger({ payload, task, octokit }: EffectInput<P
   const text = await readRepoFile(octokit, { owner, repo, path: REPO_CONFIG_PATH, ref: defaultBranch });
   const parsed = parseRepoConfig(text);
   const config = parsed.ok ? parsed.config : null;
-  const senderRole = isTriggerLabel(payload.label, { config }) ? await findSenderRole(octokit, { owner, repo, username: payload.sender }) : null;
-  const facts: TriggerFacts = { config, problems: parsed.ok ? [] : parsed.problems, configFound: text !== null, senderRole };
+  const senderRole = isTriggerLabel(payload.label, { config })
+    ? await findSenderRole(octokit, { owner, repo, username: payload.sender })
+    : null;
+  const facts: TriggerFacts = {
+    config,
+    problems: parsed.ok ? [] : parsed.problems,
+    configFound: text !== null,
+    senderRole,
+  };
   return {
     event: { type: EventType.triggerChecked, taskId: task.id, ...facts },
     // Flat for auditors: who, which label, what the config said, the role GitHub reported.
@@ -34,6 +41,12 @@ export async function authorizeTrigger({ payload, task, octokit }: EffectInput<P
       permission: senderRole?.permission ?? null,
     },
     // What the config lists beyond the agent: prefix, so later labels are filtered without a task.
-    ...(config !== null ? { knownTriggerLabels: Object.keys(config.triggerLabels).filter((label) => !label.startsWith(TRIGGER_LABEL_PREFIX)) } : {}),
+    ...(config !== null
+      ? {
+          knownTriggerLabels: Object.keys(config.triggerLabels).filter(
+            (label) => !label.startsWith(TRIGGER_LABEL_PREFIX),
+          ),
+        }
+      : {}),
   };
 }

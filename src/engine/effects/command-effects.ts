@@ -42,7 +42,11 @@ const PURPOSE_WORDS: Record<StepPurpose, string> = {
  * `authorize_actor`: read the login's role on the repository. A read only; the workflow decides
  * what the role may do (`maySteerTask` in src/workflow/permissions.ts).
  */
-export async function runAuthorizeActor({ payload, task, octokit }: EffectInput<AuthorizeActorPayload>): Promise<EffectOutcome> {
+export async function runAuthorizeActor({
+  payload,
+  task,
+  octokit,
+}: EffectInput<AuthorizeActorPayload>): Promise<EffectOutcome> {
   const role = await findSenderRole(octokit, { owner: task.repo.owner, repo: task.repo.name, username: payload.login });
   return {
     event: { type: EventType.actorChecked, taskId: task.id, login: payload.login, role, action: payload.action },
@@ -91,7 +95,12 @@ async function renderAnswer(input: EffectInput<AnswerCommandPayload>): Promise<s
   const { payload, task } = input;
   switch (payload.answer) {
     case "refusal":
-      return renderRefusal(payload.login, payload.command, task.config?.freezeLabel ?? DEFAULT_TASK_CONFIG.freezeLabel, payload.refusalScope ?? "task");
+      return renderRefusal(
+        payload.login,
+        payload.command,
+        task.config?.freezeLabel ?? DEFAULT_TASK_CONFIG.freezeLabel,
+        payload.refusalScope ?? "task",
+      );
     case "status":
       return renderStatus(payload.login, task);
     case "explain":
@@ -133,9 +142,15 @@ function renderFacts(task: Task): string[] {
   const { pipeline } = task;
   const maxCiAttempts = task.config?.maxCiAttempts ?? DEFAULT_TASK_CONFIG.maxCiAttempts;
   const lines = [`- **State:** ${describeState(task)} (\`${task.state}\`)`];
-  const position = pipeline.roles.length > 0 && pipeline.purpose === "pipeline" ? `, step ${pipeline.index + 1} of ${pipeline.roles.length}` : "";
-  lines.push(`- **Current step:** ${task.step ? `\`${task.step}\` (${PURPOSE_WORDS[pipeline.purpose]}${position})` : "none right now"}`);
-  if (pipeline.roles.length > 0) lines.push(`- **Pipeline:** ${pipeline.roles.map((role) => `\`${role}\``).join(" → ")}`);
+  const position =
+    pipeline.roles.length > 0 && pipeline.purpose === "pipeline"
+      ? `, step ${pipeline.index + 1} of ${pipeline.roles.length}`
+      : "";
+  lines.push(
+    `- **Current step:** ${task.step ? `\`${task.step}\` (${PURPOSE_WORDS[pipeline.purpose]}${position})` : "none right now"}`,
+  );
+  if (pipeline.roles.length > 0)
+    lines.push(`- **Pipeline:** ${pipeline.roles.map((role) => `\`${role}\``).join(" → ")}`);
   lines.push(`- **CI fix attempts:** ${pipeline.ciAttempts} of ${maxCiAttempts} used`);
   if (pipeline.ci) lines.push(`- **Latest CI:** ${pipeline.ci.conclusion} on ${pipeline.ci.sha.slice(0, 7)}`);
   lines.push(`- **Pull request:** ${task.prNumber !== null ? `#${task.prNumber}` : "none yet"}`);
@@ -148,7 +163,13 @@ function describeState(task: Task): string {
   return `frozen by ${task.frozenBy ?? "someone"} on the ${task.frozenOn === "pull_request" ? "pull request" : "issue"}${resumes}`;
 }
 
-async function renderExplanation({ payload, task, sql, publicUrl, webBaseUrl }: EffectInput<AnswerCommandPayload>): Promise<string> {
+async function renderExplanation({
+  payload,
+  task,
+  sql,
+  publicUrl,
+  webBaseUrl,
+}: EffectInput<AnswerCommandPayload>): Promise<string> {
   const repoUrl = `${webBaseUrl}/${task.repo.owner}/${task.repo.name}`;
   const lines = [
     `@${payload.login}, here is what Foreman did on this task and why.`,
@@ -162,15 +183,21 @@ async function renderExplanation({ payload, task, sql, publicUrl, webBaseUrl }: 
   ];
   if (task.pipeline.steps.length === 0) lines.push("No agent step has run yet.");
   task.pipeline.steps.forEach((step, index) => {
-    const commit = step.commitSha ? `pushed [${step.commitSha.slice(0, 7)}](${repoUrl}/commit/${step.commitSha})` : "no commit";
+    const commit = step.commitSha
+      ? `pushed [${step.commitSha.slice(0, 7)}](${repoUrl}/commit/${step.commitSha})`
+      : "no commit";
     const summary = step.summary ? `: ${step.summary.replace(/\s+/g, " ").trim()}` : "";
     lines.push(`${index + 1}. \`${step.role}\` (${PURPOSE_WORDS[step.purpose]}), ${step.status}, ${commit}${summary}`);
   });
-  if (task.pipeline.plan) lines.push("", "<details><summary>The plan</summary>", "", task.pipeline.plan.trim(), "", "</details>");
+  if (task.pipeline.plan)
+    lines.push("", "<details><summary>The plan</summary>", "", task.pipeline.plan.trim(), "", "</details>");
   if (task.reason) lines.push("", `**Why:** ${task.reason.message}`);
   lines.push("", "**Links**", "", `- Pull request: ${task.prNumber !== null ? `#${task.prNumber}` : "none yet"}`);
   if (publicUrl !== null) {
-    for (const job of await listJobLogTokens(sql, task.id)) lines.push(`- [Log of the \`${job.role}\` job](${publicUrl}/jobs/${job.id}/log?token=${job.logToken}) (${job.status})`);
+    for (const job of await listJobLogTokens(sql, task.id))
+      lines.push(
+        `- [Log of the \`${job.role}\` job](${publicUrl}/jobs/${job.id}/log?token=${job.logToken}) (${job.status})`,
+      );
     lines.push(`- Evidence record (needs an auditor API token): ${publicUrl}/api/compliance/tasks/${task.id}`);
   }
   return lines.join("\n");

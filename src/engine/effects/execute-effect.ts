@@ -2,8 +2,20 @@ import { EffectKind } from "../../workflow/effects.js";
 import { authorizeTrigger } from "./authorize-trigger.js";
 import { runAnswerCommand, runAuthorizeActor } from "./command-effects.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
-import { runCollectCiResult, runMarkReadyForReview, runPostReview, runRequestReviewers, runUpsertCheckRun } from "./pipeline-effects.js";
-import { runAddLabels, runEnsureBranch, runOpenDraftPr, runPostPullRequestComment, runRemoveLabel } from "./prepare-pull-request.js";
+import {
+  runCollectCiResult,
+  runMarkReadyForReview,
+  runPostReview,
+  runRequestReviewers,
+  runUpsertCheckRun,
+} from "./pipeline-effects.js";
+import {
+  runAddLabels,
+  runEnsureBranch,
+  runOpenDraftPr,
+  runPostPullRequestComment,
+  runRemoveLabel,
+} from "./prepare-pull-request.js";
 import { runRecordMerge, runResolveBase } from "./shadow-and-merge-effects.js";
 import { runUpsertStatusComment } from "./update-status-comment.js";
 

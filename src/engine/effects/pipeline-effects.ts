@@ -18,13 +18,29 @@ type RequestReviewersPayload = Omit<Extract<Effect, { kind: "request_reviewers" 
 type CollectCiResultPayload = Omit<Extract<Effect, { kind: "collect_ci_result" }>, "kind">;
 
 /** Create or update the `foreman` check run on the PR head from the task as stored; the engine stores the returned run. */
-export async function runUpsertCheckRun({ task, octokit, attempt, checkRun, publicUrl, webBaseUrl, sql }: EffectInput<unknown>): Promise<EffectOutcome> {
+export async function runUpsertCheckRun({
+  task,
+  octokit,
+  attempt,
+  checkRun,
+  publicUrl,
+  webBaseUrl,
+  sql,
+}: EffectInput<unknown>): Promise<EffectOutcome> {
   const sha = task.headSha ?? task.baseSha;
   if (sha === null || task.prNumber === null) return { evidence: {} };
   // A completed run cites the chain as it stands, so a reader can check the trail it summarises.
-  const recordHash = decideCheckRunConclusion(task.state) === null ? null : await findLatestTaskRecordHash(sql, task.id);
+  const recordHash =
+    decideCheckRunConclusion(task.state) === null ? null : await findLatestTaskRecordHash(sql, task.id);
   // Each step links its job's redacted log (unguessable links; only with a public URL).
-  const logUrls = publicUrl ? Object.fromEntries((await listJobLogTokens(sql, task.id)).map((job) => [job.id, `${publicUrl}/jobs/${job.id}/log?token=${job.logToken}`])) : {};
+  const logUrls = publicUrl
+    ? Object.fromEntries(
+        (await listJobLogTokens(sql, task.id)).map((job) => [
+          job.id,
+          `${publicUrl}/jobs/${job.id}/log?token=${job.logToken}`,
+        ]),
+      )
+    : {};
   const view = renderCheckRun(task, {
     logUrls,
     evidenceUrl: publicUrl ? `${publicUrl}/api/compliance/tasks/${task.id}` : null,
@@ -56,7 +72,12 @@ export async function runUpsertCheckRun({ task, octokit, attempt, checkRun, publ
 }
 
 /** Post the review a reviewer step wrote, as a comment-only review, once (found again by its marker). */
-export async function runPostReview({ payload, task, octokit, attempt }: EffectInput<PostReviewPayload>): Promise<EffectOutcome> {
+export async function runPostReview({
+  payload,
+  task,
+  octokit,
+  attempt,
+}: EffectInput<PostReviewPayload>): Promise<EffectOutcome> {
   const { reviewId, inline, created } = await postReview(octokit, {
     owner: task.repo.owner,
     repo: task.repo.name,
@@ -71,26 +92,77 @@ export async function runPostReview({ payload, task, octokit, attempt }: EffectI
 }
 
 /** Take the task's draft PR out of draft (nothing to do when it already is). */
-export async function runMarkReadyForReview({ payload, task, octokit, attempt }: EffectInput<MarkReadyPayload>): Promise<EffectOutcome> {
-  const { alreadyReady } = await markReadyForReview(octokit, { owner: task.repo.owner, repo: task.repo.name, prNumber: payload.prNumber });
+export async function runMarkReadyForReview({
+  payload,
+  task,
+  octokit,
+  attempt,
+}: EffectInput<MarkReadyPayload>): Promise<EffectOutcome> {
+  const { alreadyReady } = await markReadyForReview(octokit, {
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    prNumber: payload.prNumber,
+  });
   // The note (ready without CI) is said only once the PR really is ready; found again by its marker.
   const noted = payload.note
-    ? await postMarkedComment(octokit, { owner: task.repo.owner, repo: task.repo.name, issueNumber: payload.prNumber, marker: `foreman:ready-note:${task.id}:${task.headSha ?? ""}`, body: `### ℹ️ ${payload.note}`, lookFirst: attempt > 1 })
+    ? await postMarkedComment(octokit, {
+        owner: task.repo.owner,
+        repo: task.repo.name,
+        issueNumber: payload.prNumber,
+        marker: `foreman:ready-note:${task.id}:${task.headSha ?? ""}`,
+        body: `### ℹ️ ${payload.note}`,
+        lookFirst: attempt > 1,
+      })
     : null;
-  return { evidence: { prNumber: payload.prNumber, alreadyReady, ...(noted ? { noteCommentId: noted.commentId } : {}) } };
+  return {
+    evidence: { prNumber: payload.prNumber, alreadyReady, ...(noted ? { noteCommentId: noted.commentId } : {}) },
+  };
 }
 
 /** Ask the repo's configured reviewers to review the PR (nothing when none are configured). */
-export async function runRequestReviewers({ payload, task, octokit }: EffectInput<RequestReviewersPayload>): Promise<EffectOutcome> {
-  const { requested, problem } = await requestReviewers(octokit, { owner: task.repo.owner, repo: task.repo.name, prNumber: payload.prNumber, users: payload.users, teams: payload.teams });
-  return { evidence: { prNumber: payload.prNumber, users: payload.users, teams: payload.teams, requested, ...(problem ? { problem } : {}) } };
+export async function runRequestReviewers({
+  payload,
+  task,
+  octokit,
+}: EffectInput<RequestReviewersPayload>): Promise<EffectOutcome> {
+  const { requested, problem } = await requestReviewers(octokit, {
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    prNumber: payload.prNumber,
+    users: payload.users,
+    teams: payload.teams,
+  });
+  return {
+    evidence: {
+      prNumber: payload.prNumber,
+      users: payload.users,
+      teams: payload.teams,
+      requested,
+      ...(problem ? { problem } : {}),
+    },
+  };
 }
 
 /** Read CI's verdict on a head SHA and what failed; feeds `ci_result_collected` back. Reads only, so a retry is harmless. */
-export async function runCollectCiResult({ payload, task, octokit }: EffectInput<CollectCiResultPayload>): Promise<EffectOutcome> {
-  const { verdict, failures, suites } = await collectCiResult(octokit, { owner: task.repo.owner, repo: task.repo.name, sha: payload.sha, apps: payload.apps });
+export async function runCollectCiResult({
+  payload,
+  task,
+  octokit,
+}: EffectInput<CollectCiResultPayload>): Promise<EffectOutcome> {
+  const { verdict, failures, suites } = await collectCiResult(octokit, {
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    sha: payload.sha,
+    apps: payload.apps,
+  });
   return {
     event: { type: EventType.ciResultCollected, taskId: task.id, sha: payload.sha, verdict, failures },
-    evidence: { sha: payload.sha, suiteId: payload.suiteId, verdict, suites, failing: failures.map((failure) => failure.name) },
+    evidence: {
+      sha: payload.sha,
+      suiteId: payload.suiteId,
+      verdict,
+      suites,
+      failing: failures.map((failure) => failure.name),
+    },
   };
 }

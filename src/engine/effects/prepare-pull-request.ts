@@ -12,7 +12,12 @@ type RemoveLabelPayload = Omit<Extract<Effect, { kind: "remove_label" }>, "kind"
 type PostCommentPayload = Omit<Extract<Effect, { kind: "post_pr_comment" }>, "kind">;
 
 /** Create (or adopt) the task branch with its plan commit. */
-export async function runEnsureBranch({ payload, task, octokit, attempt }: EffectInput<EnsureBranchPayload>): Promise<EffectOutcome> {
+export async function runEnsureBranch({
+  payload,
+  task,
+  octokit,
+  attempt,
+}: EffectInput<EnsureBranchPayload>): Promise<EffectOutcome> {
   const outcome = await ensureBranch(octokit, {
     owner: task.repo.owner,
     repo: task.repo.name,
@@ -28,7 +33,12 @@ export async function runEnsureBranch({ payload, task, octokit, attempt }: Effec
 }
 
 /** Open (or adopt) the task's draft PR. */
-export async function runOpenDraftPr({ payload, task, octokit, attempt }: EffectInput<OpenDraftPrPayload>): Promise<EffectOutcome> {
+export async function runOpenDraftPr({
+  payload,
+  task,
+  octokit,
+  attempt,
+}: EffectInput<OpenDraftPrPayload>): Promise<EffectOutcome> {
   const outcome = await openDraftPullRequest(octokit, {
     owner: task.repo.owner,
     repo: task.repo.name,
@@ -46,14 +56,28 @@ export async function runOpenDraftPr({ payload, task, octokit, attempt }: Effect
 
 /** Add labels to an issue or PR; adding a label that is already there changes nothing, so this is idempotent. */
 export async function runAddLabels({ payload, task, octokit }: EffectInput<AddLabelsPayload>): Promise<EffectOutcome> {
-  await octokit.rest.issues.addLabels({ owner: task.repo.owner, repo: task.repo.name, issue_number: payload.issueNumber, labels: payload.labels });
+  await octokit.rest.issues.addLabels({
+    owner: task.repo.owner,
+    repo: task.repo.name,
+    issue_number: payload.issueNumber,
+    labels: payload.labels,
+  });
   return { evidence: { issueNumber: payload.issueNumber, labels: payload.labels } };
 }
 
 /** Take a label off an issue or PR; a label that is already gone (404) counts as removed, so this is idempotent. */
-export async function runRemoveLabel({ payload, task, octokit }: EffectInput<RemoveLabelPayload>): Promise<EffectOutcome> {
+export async function runRemoveLabel({
+  payload,
+  task,
+  octokit,
+}: EffectInput<RemoveLabelPayload>): Promise<EffectOutcome> {
   try {
-    await octokit.rest.issues.removeLabel({ owner: task.repo.owner, repo: task.repo.name, issue_number: payload.issueNumber, name: payload.label });
+    await octokit.rest.issues.removeLabel({
+      owner: task.repo.owner,
+      repo: task.repo.name,
+      issue_number: payload.issueNumber,
+      name: payload.label,
+    });
   } catch (error) {
     if ((error as { status?: number }).status !== 404) throw error;
     return { evidence: { issueNumber: payload.issueNumber, label: payload.label, removed: false } };
@@ -62,7 +86,12 @@ export async function runRemoveLabel({ payload, task, octokit }: EffectInput<Rem
 }
 
 /** Post an explanation on the PR (a rejected diff, for one), once, found again by its marker. */
-export async function runPostPullRequestComment({ payload, task, octokit, attempt }: EffectInput<PostCommentPayload>): Promise<EffectOutcome> {
+export async function runPostPullRequestComment({
+  payload,
+  task,
+  octokit,
+  attempt,
+}: EffectInput<PostCommentPayload>): Promise<EffectOutcome> {
   const { commentId, created } = await postMarkedComment(octokit, {
     owner: task.repo.owner,
     repo: task.repo.name,

@@ -19,7 +19,9 @@ export async function requireDocker(): Promise<void> {
     );
   }
   if (!(await testRunner.hasImage(TEST_IMAGE))) {
-    throw new Error(`The Docker daemon is up but ${TEST_IMAGE} is missing: run scripts/ci/setup-docker.sh (as root) to build it.`);
+    throw new Error(
+      `The Docker daemon is up but ${TEST_IMAGE} is missing: run scripts/ci/setup-docker.sh (as root) to build it.`,
+    );
   }
 }
 

@@ -8,7 +8,15 @@ import { TEST_IMAGE, testRunner as runner } from "./docker-available.js";
 import { buildRepoTarball } from "./repo-tarball.js";
 import { createTempDir } from "./sandbox-fixtures.js";
 
-const profile: ResolvedProfile = { name: "script", image: TEST_IMAGE, command: [], env: [], network: "none", timeoutSeconds: 60, memoryMb: 128 };
+const profile: ResolvedProfile = {
+  name: "script",
+  image: TEST_IMAGE,
+  command: [],
+  env: [],
+  network: "none",
+  timeoutSeconds: 60,
+  memoryMb: 128,
+};
 
 describe("DockerRunner on a real Docker engine", () => {
   const replica = `runner-test-${randomUUID()}`;
@@ -29,9 +37,24 @@ describe("DockerRunner on a real Docker engine", () => {
     await temp.cleanup();
   });
 
-  async function start(script: string, patch: Partial<ResolvedProfile> = {}, jobId = `job-${randomUUID()}`): Promise<JobHandle> {
-    const ws: PreparedWorkspace = await prepareWorkspace({ baseDir: temp.dir, jobId, tarball, prompt: "p", context: {}, sandboxUser: { uid: 65534, gid: 65534 }, now: new Date() });
-    const spec = buildContainerSpec({ ...profile, ...patch }, { taskId: "task-r", jobId, replica, paths: ws, hostEnv: {}, script });
+  async function start(
+    script: string,
+    patch: Partial<ResolvedProfile> = {},
+    jobId = `job-${randomUUID()}`,
+  ): Promise<JobHandle> {
+    const ws: PreparedWorkspace = await prepareWorkspace({
+      baseDir: temp.dir,
+      jobId,
+      tarball,
+      prompt: "p",
+      context: {},
+      sandboxUser: { uid: 65534, gid: 65534 },
+      now: new Date(),
+    });
+    const spec = buildContainerSpec(
+      { ...profile, ...patch },
+      { taskId: "task-r", jobId, replica, paths: ws, hostEnv: {}, script },
+    );
     if (!spec.ok) throw new Error(spec.error.message);
     const handle = await runner.start(spec.value);
     handles.push(handle);
@@ -40,11 +63,16 @@ describe("DockerRunner on a real Docker engine", () => {
 
   it("demultiplexes stdout and stderr with engine timestamps", async () => {
     const handle = await start("echo to-out; echo to-err >&2; printf 'no newline'");
-    expect(await runner.wait(handle, { timeoutMs: 30_000 })).toEqual({ exitCode: 0, oomKilled: false, timedOut: false });
+    expect(await runner.wait(handle, { timeoutMs: 30_000 })).toEqual({
+      exitCode: 0,
+      oomKilled: false,
+      timedOut: false,
+    });
     const logs = await runner.logs(handle);
     expect(logs.omittedBytes).toBe(0);
     // Docker copies the two streams independently: order within a stream is kept, across them it is not.
-    const of = (stream: string): string[] => logs.lines.filter((line) => line.stream === stream).map((line) => line.line);
+    const of = (stream: string): string[] =>
+      logs.lines.filter((line) => line.stream === stream).map((line) => line.line);
     expect([of("stdout"), of("stderr"), logs.lines.length]).toEqual([["to-out", "no newline"], ["to-err"], 3]);
     for (const line of logs.lines) expect(line.t).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/);
   });
@@ -68,7 +96,11 @@ describe("DockerRunner on a real Docker engine", () => {
 
   it("reports an OOM kill", async () => {
     const handle = await start("head -c 200m /dev/zero | tail", { memoryMb: 64 });
-    expect(await runner.wait(handle, { timeoutMs: 30_000 })).toEqual({ exitCode: 137, oomKilled: true, timedOut: false });
+    expect(await runner.wait(handle, { timeoutMs: 30_000 })).toEqual({
+      exitCode: 137,
+      oomKilled: true,
+      timedOut: false,
+    });
   });
 
   it("stops a running job with SIGTERM, without waiting out the grace period", async () => {
@@ -76,7 +108,11 @@ describe("DockerRunner on a real Docker engine", () => {
     await waitUntilRunning(handle.containerId);
     await runner.stop(handle, { graceSeconds: 20 });
     // 143 = SIGTERM: the agent ended on the polite signal; 137 would mean the SIGKILL after the grace period.
-    expect(await runner.wait(handle, { timeoutMs: 5000 })).toEqual({ exitCode: 143, oomKilled: false, timedOut: false });
+    expect(await runner.wait(handle, { timeoutMs: 5000 })).toEqual({
+      exitCode: 143,
+      oomKilled: false,
+      timedOut: false,
+    });
     await runner.stop(handle, { graceSeconds: 1 });
   }, 60_000);
 
@@ -84,7 +120,11 @@ describe("DockerRunner on a real Docker engine", () => {
     const handle = await start("trap '' TERM; while true; do sleep 1; done");
     await waitUntilRunning(handle.containerId);
     await runner.stop(handle, { graceSeconds: 1 });
-    expect(await runner.wait(handle, { timeoutMs: 5000 })).toEqual({ exitCode: 137, oomKilled: false, timedOut: false });
+    expect(await runner.wait(handle, { timeoutMs: 5000 })).toEqual({
+      exitCode: 137,
+      oomKilled: false,
+      timedOut: false,
+    });
   }, 60_000);
 
   it("finds and removes orphans by label after a simulated crash", async () => {
@@ -95,9 +135,13 @@ describe("DockerRunner on a real Docker engine", () => {
     expect(await runner.listOrphans(new Set([live.jobId]), { replica })).toEqual([
       { containerId: orphan.containerId, taskId: "task-r", jobId, replica, state: "running" },
     ]);
-    expect(await runner.removeOrphans(new Set([live.jobId]), { replica })).toMatchObject([{ containerId: orphan.containerId }]);
+    expect(await runner.removeOrphans(new Set([live.jobId]), { replica })).toMatchObject([
+      { containerId: orphan.containerId },
+    ]);
     expect(await runner.listOrphans(new Set([live.jobId]), { replica })).toEqual([]);
-    expect((await runner.listOrphans(new Set(), { replica })).map((found) => found.containerId)).toEqual([live.containerId]);
+    expect((await runner.listOrphans(new Set(), { replica })).map((found) => found.containerId)).toEqual([
+      live.containerId,
+    ]);
   });
 
   it("treats stopping and removing a vanished container as done", async () => {

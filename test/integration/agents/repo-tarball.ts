@@ -4,7 +4,8 @@ import { dirname, join } from "node:path";
 import { c as createTar } from "tar";
 
 /** A file of a fixture repository: text, or a mode/symlink variant. */
-export type FixtureFile = string | { readonly content: string | Buffer; readonly executable?: boolean } | { readonly symlink: string };
+export type FixtureFile =
+  string | { readonly content: string | Buffer; readonly executable?: boolean } | { readonly symlink: string };
 
 /** The top-level directory GitHub puts in a tarball: owner-repo-sha. */
 export const TARBALL_TOP_DIR = "octo-widgets-0123abc";

@@ -8,7 +8,12 @@ import { buildRepoTarball } from "./repo-tarball.js";
 import { createTempDir, scriptJob } from "./sandbox-fixtures.js";
 
 // A runner that plays a scripted container: it "runs" by writing into the mounted out dir.
-function fakeRunner(behaviour: { wait?: WaitOutcome; start?: () => never; lines?: CapturedLogs["lines"]; act?: (outDir: string) => Promise<void> }) {
+function fakeRunner(behaviour: {
+  wait?: WaitOutcome;
+  start?: () => never;
+  lines?: CapturedLogs["lines"];
+  act?: (outDir: string) => Promise<void>;
+}) {
   const calls: string[] = [];
   let outDir = "";
   const runner: Runner = {
@@ -16,7 +21,11 @@ function fakeRunner(behaviour: { wait?: WaitOutcome; start?: () => never; lines?
       calls.push("start");
       behaviour.start?.();
       outDir = (spec.HostConfig?.Binds ?? []).find((bind) => bind.includes(":/foreman/out:"))?.split(":")[0] ?? "";
-      return { containerId: "c1", taskId: spec.Labels?.["foreman.task"] ?? "", jobId: spec.Labels?.["foreman.job"] ?? "" };
+      return {
+        containerId: "c1",
+        taskId: spec.Labels?.["foreman.task"] ?? "",
+        jobId: spec.Labels?.["foreman.job"] ?? "",
+      };
     },
     async wait(_handle, options) {
       calls.push(`wait:${options.timeoutMs}`);
@@ -60,11 +69,16 @@ describe("runAgentJob outcomes", () => {
   it("reports a configuration error before downloading anything or starting a container", async () => {
     const { runner, calls } = fakeRunner({});
     let fetched = false;
-    const outcome = await runAgentJob(scriptJob(temp.dir, "true", { agentSecrets: {} }), { runner, now, fetchTarball: async () => ((fetched = true), tarball) });
+    const outcome = await runAgentJob(scriptJob(temp.dir, "true", { agentSecrets: {} }), {
+      runner,
+      now,
+      fetchTarball: async () => ((fetched = true), tarball),
+    });
     expect(outcome).toEqual({
       kind: "failed",
       code: "PROFILE_SECRET_MISSING",
-      message: 'Agent profile "script" needs AGENT_API_KEY, but it is not set on the Foreman server. An operator must set this variable in the agent secrets.',
+      message:
+        'Agent profile "script" needs AGENT_API_KEY, but it is not set on the Foreman server. An operator must set this variable in the agent secrets.',
       logTail: "",
       log: null,
       run: null,
@@ -73,12 +87,20 @@ describe("runAgentJob outcomes", () => {
   });
 
   it("maps a wall-clock timeout to AGENT_TIMEOUT with the profile's limit", async () => {
-    const { runner, calls } = fakeRunner({ wait: { exitCode: 137, oomKilled: false, timedOut: true }, lines: [{ t: null, stream: "stdout", line: "still thinking" }] });
-    const outcome = await runAgentJob(scriptJob(temp.dir, "sleep 1000"), { runner, now, fetchTarball: async () => tarball });
+    const { runner, calls } = fakeRunner({
+      wait: { exitCode: 137, oomKilled: false, timedOut: true },
+      lines: [{ t: null, stream: "stdout", line: "still thinking" }],
+    });
+    const outcome = await runAgentJob(scriptJob(temp.dir, "sleep 1000"), {
+      runner,
+      now,
+      fetchTarball: async () => tarball,
+    });
     expect(outcome).toMatchObject({
       kind: "failed",
       code: "AGENT_TIMEOUT",
-      message: 'The agent did not finish within 900 seconds and was stopped. Raise `timeoutSeconds` of profile "script" or narrow the issue.',
+      message:
+        'The agent did not finish within 900 seconds and was stopped. Raise `timeoutSeconds` of profile "script" or narrow the issue.',
       logTail: "still thinking",
     });
     expect(calls).toEqual(["start", "wait:900000", "logs", "remove"]);
@@ -86,37 +108,78 @@ describe("runAgentJob outcomes", () => {
 
   it("maps engine failures to INFRA codes and still removes the workspace", async () => {
     const start = (): never => {
-      throw new RunnerError("INFRA_IMAGE_PULL_FAILED", 'Image "x" is not on the Docker host and could not be pulled: 404.');
+      throw new RunnerError(
+        "INFRA_IMAGE_PULL_FAILED",
+        'Image "x" is not on the Docker host and could not be pulled: 404.',
+      );
     };
     const { runner } = fakeRunner({ start });
     const outcome = await runAgentJob(scriptJob(temp.dir, "true"), { runner, now, fetchTarball: async () => tarball });
-    expect(outcome).toEqual({ kind: "failed", code: "INFRA_IMAGE_PULL_FAILED", message: 'Image "x" is not on the Docker host and could not be pulled: 404.', logTail: "", log: null, run: null });
+    expect(outcome).toEqual({
+      kind: "failed",
+      code: "INFRA_IMAGE_PULL_FAILED",
+      message: 'Image "x" is not on the Docker host and could not be pulled: 404.',
+      logTail: "",
+      log: null,
+      run: null,
+    });
     expect(await readdir(temp.dir)).toEqual([]);
   });
 
   it("maps a broken tarball to INFRA_WORKSPACE", async () => {
     const { runner, calls } = fakeRunner({});
-    const outcome = await runAgentJob(scriptJob(temp.dir, "true"), { runner, now, fetchTarball: async () => Buffer.from("not a tarball at all") });
+    const outcome = await runAgentJob(scriptJob(temp.dir, "true"), {
+      runner,
+      now,
+      fetchTarball: async () => Buffer.from("not a tarball at all"),
+    });
     expect(outcome).toMatchObject({ kind: "failed", code: "INFRA_WORKSPACE" });
     expect(calls).toEqual([]);
     expect(await readdir(temp.dir)).toEqual([]);
   });
 
   it("uses the CLI's output file when the agent wrote no result.json", async () => {
-    const { runner } = fakeRunner({ act: (outDir) => writeFile(join(outDir, "claude-output.txt"), "Renamed the helper.\n") });
+    const { runner } = fakeRunner({
+      act: (outDir) => writeFile(join(outDir, "claude-output.txt"), "Renamed the helper.\n"),
+    });
     const request = scriptJob(temp.dir, "true", {
-      profileSources: { builtIn: {}, appProfiles: { bot: { image: "x", command: ["bot"], env: [], network: "none", timeoutSeconds: 60, memoryMb: 128, outputFile: "claude-output.txt" } }, imageAllowlist: [] },
+      profileSources: {
+        builtIn: {},
+        appProfiles: {
+          bot: {
+            image: "x",
+            command: ["bot"],
+            env: [],
+            network: "none",
+            timeoutSeconds: 60,
+            memoryMb: 128,
+            outputFile: "claude-output.txt",
+          },
+        },
+        imageAllowlist: [],
+      },
       profileName: "bot",
     });
     const outcome = await runAgentJob(request, { runner, now, fetchTarball: async () => tarball });
-    expect(outcome).toMatchObject({ kind: "succeeded", result: { status: "success", summary: "Renamed the helper." }, changes: [] });
+    expect(outcome).toMatchObject({
+      kind: "succeeded",
+      result: { status: "success", summary: "Renamed the helper." },
+      changes: [],
+    });
   });
 
   it("keeps a failed job's directory when asked, marked for the sweeper", async () => {
     const { runner } = fakeRunner({ wait: { exitCode: 1, oomKilled: false, timedOut: false } });
     const request = scriptJob(temp.dir, "false", { keepFailedWorkspaceMs: 3_600_000 });
-    expect(await runAgentJob(request, { runner, now, fetchTarball: async () => tarball })).toMatchObject({ kind: "failed", code: "AGENT_EXIT_NONZERO" });
+    expect(await runAgentJob(request, { runner, now, fetchTarball: async () => tarball })).toMatchObject({
+      kind: "failed",
+      code: "AGENT_EXIT_NONZERO",
+    });
     const meta = JSON.parse(await readFile(join(temp.dir, request.jobId, "foreman-job.json"), "utf8"));
-    expect(meta).toEqual({ jobId: request.jobId, createdAt: "2025-01-01T00:00:00.000Z", keepUntil: "2025-01-01T01:00:00.000Z" });
+    expect(meta).toEqual({
+      jobId: request.jobId,
+      createdAt: "2025-01-01T00:00:00.000Z",
+      keepUntil: "2025-01-01T01:00:00.000Z",
+    });
   });
 });

@@ -15,19 +15,34 @@ describe("runAgentJob on a real Docker engine", () => {
 
   beforeAll(async () => {
     temp = await createTempDir("foreman-job-");
-    tarball = await buildRepoTarball({ "README.md": "# Widgets\n", "old.txt": "obsolete\n", "tool.sh": "echo tool\n", "src/keep.ts": "export {};\n" });
+    tarball = await buildRepoTarball({
+      "README.md": "# Widgets\n",
+      "old.txt": "obsolete\n",
+      "tool.sh": "echo tool\n",
+      "src/keep.ts": "export {};\n",
+    });
   });
 
   afterAll(async () => {
     await temp.cleanup();
   });
 
-  function run(script: string, overrides: Partial<AgentJobRequest> = {}, onStarted?: (handle: JobHandle) => void): Promise<AgentJobOutcome> {
-    return runAgentJob(scriptJob(temp.dir, script, overrides), { runner, fetchTarball: async () => tarball, now, ...(onStarted ? { onStarted } : {}) });
+  function run(
+    script: string,
+    overrides: Partial<AgentJobRequest> = {},
+    onStarted?: (handle: JobHandle) => void,
+  ): Promise<AgentJobOutcome> {
+    return runAgentJob(scriptJob(temp.dir, script, overrides), {
+      runner,
+      fetchTarball: async () => tarball,
+      now,
+      ...(onStarted ? { onStarted } : {}),
+    });
   }
 
   function succeeded(outcome: AgentJobOutcome) {
-    if (outcome.kind !== "succeeded") throw new Error(`expected success, got ${outcome.code}: ${outcome.message}\n${outcome.logTail}`);
+    if (outcome.kind !== "succeeded")
+      throw new Error(`expected success, got ${outcome.code}: ${outcome.message}\n${outcome.logTail}`);
     return outcome;
   }
 
@@ -49,10 +64,45 @@ describe("runAgentJob on a real Docker engine", () => {
     );
     expect(outcome.result).toEqual({ status: "success", summary: "Fix the widget." });
     expect(outcome.changes).toEqual([
-      { path: "README.md", status: "modified", mode: "100644", content: Buffer.from("# Widgets\npatched\n"), binary: false, addedLines: 1, deletedLines: 0, addedText: [{ lineNumber: 2, text: "patched" }] },
-      { path: "old.txt", status: "deleted", mode: "100644", binary: false, addedLines: 0, deletedLines: 1, addedText: [] },
-      { path: "src/util/y.ts", status: "added", mode: "100644", content: Buffer.from("export const y = 2;\n"), binary: false, addedLines: 1, deletedLines: 0, addedText: [{ lineNumber: 1, text: "export const y = 2;" }] },
-      { path: "tool.sh", status: "modified", mode: "100755", content: Buffer.from("echo tool\n"), binary: false, addedLines: 0, deletedLines: 0, addedText: [] },
+      {
+        path: "README.md",
+        status: "modified",
+        mode: "100644",
+        content: Buffer.from("# Widgets\npatched\n"),
+        binary: false,
+        addedLines: 1,
+        deletedLines: 0,
+        addedText: [{ lineNumber: 2, text: "patched" }],
+      },
+      {
+        path: "old.txt",
+        status: "deleted",
+        mode: "100644",
+        binary: false,
+        addedLines: 0,
+        deletedLines: 1,
+        addedText: [],
+      },
+      {
+        path: "src/util/y.ts",
+        status: "added",
+        mode: "100644",
+        content: Buffer.from("export const y = 2;\n"),
+        binary: false,
+        addedLines: 1,
+        deletedLines: 0,
+        addedText: [{ lineNumber: 1, text: "export const y = 2;" }],
+      },
+      {
+        path: "tool.sh",
+        status: "modified",
+        mode: "100755",
+        content: Buffer.from("echo tool\n"),
+        binary: false,
+        addedLines: 0,
+        deletedLines: 0,
+        addedText: [],
+      },
     ]);
     expect(outcome.run).toMatchObject({ image: "foreman-test/busybox:latest", profile: "script", exitCode: 0 });
   });
@@ -95,7 +145,12 @@ describe("runAgentJob on a real Docker engine", () => {
   });
 
   it("fails with RESULT_MISSING when the agent writes no result.json", async () => {
-    expect(await run("echo working")).toMatchObject({ kind: "failed", code: "RESULT_MISSING", message: "The agent exited without writing /foreman/out/result.json.", logTail: "working" });
+    expect(await run("echo working")).toMatchObject({
+      kind: "failed",
+      code: "RESULT_MISSING",
+      message: "The agent exited without writing /foreman/out/result.json.",
+      logTail: "working",
+    });
   });
 
   it("fails with RESULT_INVALID on malformed JSON", async () => {
@@ -114,7 +169,9 @@ describe("runAgentJob on a real Docker engine", () => {
   });
 
   it("fails with AGENT_OOM when the agent exceeds its memory", async () => {
-    const outcome = await run("head -c 200m /dev/zero | tail", { profileSources: testProfileSources({ memoryMb: 64 }) });
+    const outcome = await run("head -c 200m /dev/zero | tail", {
+      profileSources: testProfileSources({ memoryMb: 64 }),
+    });
     expect(outcome).toMatchObject({
       kind: "failed",
       code: "AGENT_OOM",
@@ -124,15 +181,25 @@ describe("runAgentJob on a real Docker engine", () => {
   });
 
   it("redacts tokens and forwarded secrets the agent prints, in the JSONL log and the result", async () => {
-    const outcome = succeeded(await run(['echo "token ghs_PrintedByTheAgent99 key $AGENT_API_KEY"', writeResult("used $AGENT_API_KEY")].join("\n")));
-    expect(outcome.log.entries.map(({ stream, line }) => ({ stream, line }))).toEqual([{ stream: "stdout", line: "token ghs_[REDACTED] key [REDACTED]" }]);
+    const outcome = succeeded(
+      await run(
+        ['echo "token ghs_PrintedByTheAgent99 key $AGENT_API_KEY"', writeResult("used $AGENT_API_KEY")].join("\n"),
+      ),
+    );
+    expect(outcome.log.entries.map(({ stream, line }) => ({ stream, line }))).toEqual([
+      { stream: "stdout", line: "token ghs_[REDACTED] key [REDACTED]" },
+    ]);
     expect(outcome.log.jsonl).not.toContain("PrintedByTheAgent99");
     expect(outcome.log.jsonl).not.toContain(AGENT_SECRET);
     expect(outcome.result.summary).toBe("used [REDACTED]");
   });
 
   it("rejects a diff that touches a protected path, and pushes nothing", async () => {
-    const outcome = await run(["mkdir -p .github/workflows", "echo 'on: push' > .github/workflows/x.yml", writeResult("added a workflow")].join("\n"));
+    const outcome = await run(
+      ["mkdir -p .github/workflows", "echo 'on: push' > .github/workflows/x.yml", writeResult("added a workflow")].join(
+        "\n",
+      ),
+    );
     expect(outcome).toMatchObject({
       kind: "failed",
       code: "GUARDRAIL_REJECTED",
@@ -144,7 +211,12 @@ describe("runAgentJob on a real Docker engine", () => {
   });
 
   it("a job whose changes are discarded (a review role) is not judged by the guardrails; its changes are still listed", async () => {
-    const outcome = succeeded(await run(["mkdir -p .github/workflows", "echo 'on: push' > .github/workflows/x.yml", writeResult("reviewed")].join("\n"), { discardChanges: true }));
+    const outcome = succeeded(
+      await run(
+        ["mkdir -p .github/workflows", "echo 'on: push' > .github/workflows/x.yml", writeResult("reviewed")].join("\n"),
+        { discardChanges: true },
+      ),
+    );
     expect(outcome.changes.map((change) => change.path)).toEqual([".github/workflows/x.yml"]);
   });
 
@@ -157,14 +229,20 @@ describe("runAgentJob on a real Docker engine", () => {
       signal: controller.signal,
       onStarted: () => controller.abort(),
     });
-    expect(outcome).toMatchObject({ kind: "failed", code: "AGENT_STOPPED", message: "The job was stopped while the agent was running." });
+    expect(outcome).toMatchObject({
+      kind: "failed",
+      code: "AGENT_STOPPED",
+      message: "The job was stopped while the agent was running.",
+    });
   });
 
   it("leaves no container and no workspace behind", async () => {
     let containerId = "";
     succeeded(await run(writeResult("done"), {}, (handle) => (containerId = handle.containerId)));
     expect(containerId).not.toBe("");
-    expect((await runner.listOrphans(new Set(), { replica: "test-replica" })).map((orphan) => orphan.containerId)).not.toContain(containerId);
+    expect(
+      (await runner.listOrphans(new Set(), { replica: "test-replica" })).map((orphan) => orphan.containerId),
+    ).not.toContain(containerId);
     expect(await readdir(temp.dir)).toEqual([]);
   });
 });

@@ -22,7 +22,11 @@ export function testProfileSources(script: AgentProfileOverride = {}): ProfileSo
 }
 
 /** A script job request with unique ids, against a fresh workspace base directory. */
-export function scriptJob(workspaceBaseDir: string, script: string, overrides: Partial<AgentJobRequest> = {}): AgentJobRequest {
+export function scriptJob(
+  workspaceBaseDir: string,
+  script: string,
+  overrides: Partial<AgentJobRequest> = {},
+): AgentJobRequest {
   return {
     taskId: "task-1",
     jobId: `job-${randomUUID()}`,

@@ -1,11 +1,28 @@
-import { lstat, mkdtemp, readFile, readlink, rm, stat, symlink, unlink, writeFile, chmod, mkdir } from "node:fs/promises";
+import {
+  lstat,
+  mkdtemp,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  unlink,
+  writeFile,
+  chmod,
+  mkdir,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Header } from "tar";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { collectChanges } from "../../../src/agents/collect-changes.js";
 import { runGit } from "../../../src/agents/git.js";
-import { prepareWorkspace, removeWorkspace, sweepWorkspaces, type PreparedWorkspace } from "../../../src/agents/workspace.js";
+import {
+  prepareWorkspace,
+  removeWorkspace,
+  sweepWorkspaces,
+  type PreparedWorkspace,
+} from "../../../src/agents/workspace.js";
 import { buildRepoTarball } from "./repo-tarball.js";
 
 let baseDir: string;
@@ -20,13 +37,30 @@ afterEach(async () => {
   await rm(baseDir, { recursive: true, force: true });
 });
 
-async function prepare(files: Parameters<typeof buildRepoTarball>[0], jobId = "job-1", excludes: string[] = []): Promise<PreparedWorkspace> {
-  return prepareWorkspace({ baseDir, jobId, tarball: await buildRepoTarball(files), prompt: "Do the thing.", context: { issue: 7 }, sandboxUser, excludes, now });
+async function prepare(
+  files: Parameters<typeof buildRepoTarball>[0],
+  jobId = "job-1",
+  excludes: string[] = [],
+): Promise<PreparedWorkspace> {
+  return prepareWorkspace({
+    baseDir,
+    jobId,
+    tarball: await buildRepoTarball(files),
+    prompt: "Do the thing.",
+    context: { issue: 7 },
+    sandboxUser,
+    excludes,
+    now,
+  });
 }
 
 describe("prepareWorkspace", () => {
   it("unpacks the tarball without its top directory, commits it once, and writes prompt, context and out", async () => {
-    const ws = await prepare({ "README.md": "# Widgets\n", "bin/run": { content: "#!/bin/sh\n", executable: true }, "docs/link": { symlink: "../README.md" } });
+    const ws = await prepare({
+      "README.md": "# Widgets\n",
+      "bin/run": { content: "#!/bin/sh\n", executable: true },
+      "docs/link": { symlink: "../README.md" },
+    });
     expect(await readFile(join(ws.workspaceDir, "README.md"), "utf8")).toBe("# Widgets\n");
     expect(await readlink(join(ws.workspaceDir, "docs/link"))).toBe("../README.md");
     expect(await readFile(ws.promptPath, "utf8")).toBe("Do the thing.");
@@ -47,7 +81,8 @@ describe("prepareWorkspace", () => {
     const sandboxPaths = [ws.workspaceDir, join(ws.workspaceDir, "a.txt"), join(ws.workspaceDir, ".git"), ws.outDir];
     const hostPaths = [ws.jobDir, ws.gitDir, ws.promptPath, ws.contextPath];
     if (process.getuid?.() === 0) {
-      for (const path of sandboxPaths) expect([(await lstat(path)).uid, (await lstat(path)).gid]).toEqual([65534, 65534]);
+      for (const path of sandboxPaths)
+        expect([(await lstat(path)).uid, (await lstat(path)).gid]).toEqual([65534, 65534]);
       for (const path of hostPaths) expect((await lstat(path)).uid).toBe(0);
     } else {
       // Without root: the sandbox's tree is made world-writable, the host's files are not.
@@ -65,13 +100,26 @@ describe("prepareWorkspace", () => {
       tarEntry("octo-widgets-0123abc/hard", "Link", "", "/etc/passwd"),
     ];
     const tarball = Buffer.concat([...entries, Buffer.alloc(1024)]);
-    const ws = await prepareWorkspace({ baseDir, jobId: "job-evil", tarball, prompt: "", context: {}, sandboxUser, now });
+    const ws = await prepareWorkspace({
+      baseDir,
+      jobId: "job-evil",
+      tarball,
+      prompt: "",
+      context: {},
+      sandboxUser,
+      now,
+    });
     expect(ws.skippedEntries).toEqual([
       { path: "octo-widgets-0123abc/evil", reason: 'symlink to "/etc" points outside the repository' },
       { path: "octo-widgets-0123abc/../../escape.txt", reason: "path contains '..'" },
       { path: "octo-widgets-0123abc/hard", reason: "unsupported entry type Link" },
     ]);
-    const tree = await runGit({ gitDir: ws.gitDir, workTree: ws.workspaceDir }, ["ls-tree", "-r", "--name-only", "HEAD"]);
+    const tree = await runGit({ gitDir: ws.gitDir, workTree: ws.workspaceDir }, [
+      "ls-tree",
+      "-r",
+      "--name-only",
+      "HEAD",
+    ]);
     expect(tree.toString("utf8")).toBe("ok.txt\n");
   });
 
@@ -82,7 +130,13 @@ describe("prepareWorkspace", () => {
 
 describe("collectChanges", () => {
   it("lists added (untracked), modified, deleted, mode and symlink changes exactly", async () => {
-    const ws = await prepare({ "keep.txt": "same\n", "edit.txt": "one\ntwo\n", "gone.txt": "bye\n", "tool.sh": "echo\n", "node_modules/.keep": "" });
+    const ws = await prepare({
+      "keep.txt": "same\n",
+      "edit.txt": "one\ntwo\n",
+      "gone.txt": "bye\n",
+      "tool.sh": "echo\n",
+      "node_modules/.keep": "",
+    });
     await writeFile(join(ws.workspaceDir, ".gitignore"), "node_modules/\n");
     await writeFile(join(ws.workspaceDir, "edit.txt"), "one\n2\nthree\n");
     await unlink(join(ws.workspaceDir, "gone.txt"));
@@ -97,20 +151,88 @@ describe("collectChanges", () => {
     expect(collected.baseFileCount).toBe(5);
     expect(collected.unsupported).toEqual([]);
     expect(collected.changes).toEqual([
-      { path: ".gitignore", status: "added", mode: "100644", content: Buffer.from("node_modules/\n"), binary: false, addedLines: 1, deletedLines: 0, addedText: [{ lineNumber: 1, text: "node_modules/" }] },
-      { path: "edit.txt", status: "modified", mode: "100644", content: Buffer.from("one\n2\nthree\n"), binary: false, addedLines: 2, deletedLines: 1, addedText: [{ lineNumber: 2, text: "2" }, { lineNumber: 3, text: "three" }] },
-      { path: "gone.txt", status: "deleted", mode: "100644", binary: false, addedLines: 0, deletedLines: 1, addedText: [] },
-      { path: "new/alias", status: "added", mode: "120000", content: Buffer.from("file.md"), binary: false, addedLines: 1, deletedLines: 0, addedText: [{ lineNumber: 1, text: "file.md" }] },
-      { path: "new/file.md", status: "added", mode: "100644", content: Buffer.from("hello\n"), binary: false, addedLines: 1, deletedLines: 0, addedText: [{ lineNumber: 1, text: "hello" }] },
-      { path: "new/image.bin", status: "added", mode: "100644", content: Buffer.from([0, 1, 2, 255]), binary: true, addedLines: 0, deletedLines: 0, addedText: [] },
-      { path: "tool.sh", status: "modified", mode: "100755", content: Buffer.from("echo\n"), binary: false, addedLines: 0, deletedLines: 0, addedText: [] },
+      {
+        path: ".gitignore",
+        status: "added",
+        mode: "100644",
+        content: Buffer.from("node_modules/\n"),
+        binary: false,
+        addedLines: 1,
+        deletedLines: 0,
+        addedText: [{ lineNumber: 1, text: "node_modules/" }],
+      },
+      {
+        path: "edit.txt",
+        status: "modified",
+        mode: "100644",
+        content: Buffer.from("one\n2\nthree\n"),
+        binary: false,
+        addedLines: 2,
+        deletedLines: 1,
+        addedText: [
+          { lineNumber: 2, text: "2" },
+          { lineNumber: 3, text: "three" },
+        ],
+      },
+      {
+        path: "gone.txt",
+        status: "deleted",
+        mode: "100644",
+        binary: false,
+        addedLines: 0,
+        deletedLines: 1,
+        addedText: [],
+      },
+      {
+        path: "new/alias",
+        status: "added",
+        mode: "120000",
+        content: Buffer.from("file.md"),
+        binary: false,
+        addedLines: 1,
+        deletedLines: 0,
+        addedText: [{ lineNumber: 1, text: "file.md" }],
+      },
+      {
+        path: "new/file.md",
+        status: "added",
+        mode: "100644",
+        content: Buffer.from("hello\n"),
+        binary: false,
+        addedLines: 1,
+        deletedLines: 0,
+        addedText: [{ lineNumber: 1, text: "hello" }],
+      },
+      {
+        path: "new/image.bin",
+        status: "added",
+        mode: "100644",
+        content: Buffer.from([0, 1, 2, 255]),
+        binary: true,
+        addedLines: 0,
+        deletedLines: 0,
+        addedText: [],
+      },
+      {
+        path: "tool.sh",
+        status: "modified",
+        mode: "100755",
+        content: Buffer.from("echo\n"),
+        binary: false,
+        addedLines: 0,
+        deletedLines: 0,
+        addedText: [],
+      },
     ]);
   });
 
   it("ignores what the agent plants in /workspace/.git (hooks, fsmonitor) and honours excludes", async () => {
     const ws = await prepare({ "a.txt": "a\n" }, "job-2", ["/windsurf-output.txt"]);
     const marker = join(baseDir, "pwned");
-    await writeFile(join(ws.workspaceDir, ".git/config"), `[core]\n\tfsmonitor = touch ${marker}\n\thooksPath = /tmp\n`);
+    await writeFile(
+      join(ws.workspaceDir, ".git/config"),
+      `[core]\n\tfsmonitor = touch ${marker}\n\thooksPath = /tmp\n`,
+    );
     await writeFile(join(ws.workspaceDir, "windsurf-output.txt"), "progress\n");
     await writeFile(join(ws.workspaceDir, "a.txt"), "b\n");
     const collected = await collectChanges(ws);
@@ -160,8 +282,20 @@ describe("removeWorkspace and sweepWorkspaces", () => {
 });
 
 // One raw tar entry (header + padded body); node-tar's packer refuses to write unsafe ones.
-function tarEntry(path: string, type: "File" | "Directory" | "SymbolicLink" | "Link", body = "", linkpath = ""): Buffer {
-  const header = new Header({ path, type, size: Buffer.byteLength(body), mode: type === "Directory" ? 0o755 : 0o644, linkpath, mtime: new Date(0) });
+function tarEntry(
+  path: string,
+  type: "File" | "Directory" | "SymbolicLink" | "Link",
+  body = "",
+  linkpath = "",
+): Buffer {
+  const header = new Header({
+    path,
+    type,
+    size: Buffer.byteLength(body),
+    mode: type === "Directory" ? 0o755 : 0o644,
+    linkpath,
+    mtime: new Date(0),
+  });
   const block = Buffer.alloc(512);
   header.encode(block, 0);
   const padded = Buffer.alloc(Math.ceil(Buffer.byteLength(body) / 512) * 512);

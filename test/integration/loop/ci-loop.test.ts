@@ -37,7 +37,11 @@ async function runPipeline(config: string, codeShaReads: number) {
   github.diff("code-sha").review();
   await labelIssue(loop.foreman);
   await loop.foreman.settle();
-  expect(await readLoopTask(loop.database)).toMatchObject({ state: "awaiting_ci", head_sha: "code-sha", step: "reviewer" });
+  expect(await readLoopTask(loop.database)).toMatchObject({
+    state: "awaiting_ci",
+    head_sha: "code-sha",
+    step: "reviewer",
+  });
   return github;
 }
 
@@ -50,7 +54,12 @@ describe("the CI loop", () => {
     github.push("code-sha", "fix1-sha");
     await completeSuite(loop.foreman, "code-sha", "failure", 42);
     await loop.foreman.settle();
-    expect(await readLoopTask(loop.database)).toMatchObject({ state: "awaiting_ci", head_sha: "fix1-sha", step: "ci_fixer", pipeline: { ciAttempts: 1 } });
+    expect(await readLoopTask(loop.database)).toMatchObject({
+      state: "awaiting_ci",
+      head_sha: "fix1-sha",
+      step: "ci_fixer",
+      pipeline: { ciAttempts: 1 },
+    });
     const fixer1 = (await readLoopJobs(loop.database)).at(-1)!;
     expect(fixer1).toMatchObject({ role: "ci_fixer", status: "succeeded", base_sha: "code-sha" });
     expect(fixer1.prompt).toContain("### lint");
@@ -62,8 +71,16 @@ describe("the CI loop", () => {
     github.push("fix1-sha", "fix2-sha");
     await completeSuite(loop.foreman, "fix1-sha", "failure", 43);
     await loop.foreman.settle();
-    expect(await readLoopTask(loop.database)).toMatchObject({ state: "awaiting_ci", head_sha: "fix2-sha", pipeline: { ciAttempts: 2 } });
-    expect((await readLoopJobs(loop.database)).at(-1)).toMatchObject({ role: "ci_fixer", status: "succeeded", base_sha: "fix1-sha" });
+    expect(await readLoopTask(loop.database)).toMatchObject({
+      state: "awaiting_ci",
+      head_sha: "fix2-sha",
+      pipeline: { ciAttempts: 2 },
+    });
+    expect((await readLoopJobs(loop.database)).at(-1)).toMatchObject({
+      role: "ci_fixer",
+      status: "succeeded",
+      base_sha: "fix1-sha",
+    });
 
     // CI fails a third time: the attempts are spent, a human is asked.
     github.ciVerdict("fix2-sha", "failure", 44).escalationLabel().escalationComment();
@@ -71,14 +88,34 @@ describe("the CI loop", () => {
     await loop.foreman.settle();
 
     const escalated = await readLoopTask(loop.database);
-    expect(escalated).toMatchObject({ state: "escalated", head_sha: "fix2-sha", reason: { code: "CI_FAILED_TOO_OFTEN" } });
-    expect((await readLoopJobs(loop.database)).map((job) => job.role)).toEqual(["planner", "coder", "reviewer", "ci_fixer", "ci_fixer"]);
-    expect(actionWrites(github)).toEqual([...PIPELINE_WRITES, ...PUSH_WRITES, ...PUSH_WRITES, `POST /issues/${LOOP_PR}/labels`, `POST /issues/${LOOP_PR}/comments`]);
+    expect(escalated).toMatchObject({
+      state: "escalated",
+      head_sha: "fix2-sha",
+      reason: { code: "CI_FAILED_TOO_OFTEN" },
+    });
+    expect((await readLoopJobs(loop.database)).map((job) => job.role)).toEqual([
+      "planner",
+      "coder",
+      "reviewer",
+      "ci_fixer",
+      "ci_fixer",
+    ]);
+    expect(actionWrites(github)).toEqual([
+      ...PIPELINE_WRITES,
+      ...PUSH_WRITES,
+      ...PUSH_WRITES,
+      `POST /issues/${LOOP_PR}/labels`,
+      `POST /issues/${LOOP_PR}/comments`,
+    ]);
     const writes = github.writes();
-    expect(writes.filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/labels`)).map((request) => request.body)).toEqual([{ labels: ["ai-generated"] }, { labels: ["needs-human-review"] }]);
+    expect(
+      writes.filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/labels`)).map((request) => request.body),
+    ).toEqual([{ labels: ["ai-generated"] }, { labels: ["needs-human-review"] }]);
     // Never marked ready: no GraphQL mutation at all.
     expect(writes.some((request) => request.path === "/graphql")).toBe(false);
-    const escalation = (writes.filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/comments`)).at(-1)!.body as { body: string }).body;
+    const escalation = (
+      writes.filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/comments`)).at(-1)!.body as { body: string }
+    ).body;
     expect(loop.stable(escalation)).toMatchInlineSnapshot(`
       "<!-- foreman:escalated:b0000000-0000-4000-8000-000000000001:fix2-sha -->
       ### 🙋 Foreman needs a human here
@@ -96,7 +133,13 @@ describe("the CI loop", () => {
     `);
 
     // GitHub tells Foreman about the label it added itself: the task stays escalated (it is not a freeze).
-    const labeled = buildPullRequestPayload({ action: "labeled", prNumber: LOOP_PR, headRef: LOOP_BRANCH, label: "needs-human-review", sender: "foreman[bot]" });
+    const labeled = buildPullRequestPayload({
+      action: "labeled",
+      prNumber: LOOP_PR,
+      headRef: LOOP_BRANCH,
+      label: "needs-human-review",
+      sender: "foreman[bot]",
+    });
     labeled.sender.type = "Bot";
     await loop.foreman.receive("pull_request", labeled);
     await loop.foreman.settle();
@@ -111,18 +154,39 @@ describe("the CI loop", () => {
     await commentAsUser(loop.foreman, { body: "/foreman retry", sender: "octocat", commentId: 7001 });
     await loop.foreman.settle();
 
-    expect(github.reads().filter((request) => request.path.endsWith("/permission")).map((request) => request.path)).toEqual([
+    expect(
+      github
+        .reads()
+        .filter((request) => request.path.endsWith("/permission"))
+        .map((request) => request.path),
+    ).toEqual([
       `${REPO_PATH}/collaborators/Codertocat/permission`, // the label's sender
       `${REPO_PATH}/collaborators/octocat/permission`, // the retry's sender
     ]);
-    expect(await readLoopTask(loop.database)).toMatchObject({ state: "awaiting_ci", head_sha: "fix3-sha", reason: null, pipeline: { ciAttempts: 1 } });
+    expect(await readLoopTask(loop.database)).toMatchObject({
+      state: "awaiting_ci",
+      head_sha: "fix3-sha",
+      reason: null,
+      pipeline: { ciAttempts: 1 },
+    });
     const jobs = await readLoopJobs(loop.database);
     expect(jobs.map((job) => job.role)).toEqual(["planner", "coder", "reviewer", "ci_fixer", "ci_fixer", "ci_fixer"]);
     // The retry's fixer is told what failed last (the failures kept at escalation).
     expect(jobs.at(-1)).toMatchObject({ role: "ci_fixer", status: "succeeded", base_sha: "fix2-sha" });
     expect(jobs.at(-1)!.prompt).toContain(LINT_SUMMARY);
-    expect(actionWrites(github).slice(PIPELINE_WRITES.length + 2 * PUSH_WRITES.length + 2)).toEqual(["POST /issues/1/comments", `DELETE /issues/${LOOP_PR}/labels/needs-human-review`, ...PUSH_WRITES]);
-    const note = (github.writes().find((request) => request.path.endsWith("/issues/1/comments") && JSON.stringify(request.body).includes("foreman:answer:"))!.body as { body: string }).body;
+    expect(actionWrites(github).slice(PIPELINE_WRITES.length + 2 * PUSH_WRITES.length + 2)).toEqual([
+      "POST /issues/1/comments",
+      `DELETE /issues/${LOOP_PR}/labels/needs-human-review`,
+      ...PUSH_WRITES,
+    ]);
+    const note = (
+      github
+        .writes()
+        .find(
+          (request) =>
+            request.path.endsWith("/issues/1/comments") && JSON.stringify(request.body).includes("foreman:answer:"),
+        )!.body as { body: string }
+    ).body;
     expect(loop.stable(note)).toMatchInlineSnapshot(`
       "<!-- foreman:answer:b0000000-0000-4000-8000-000000000001:retry:octocat:c7001 -->
       @octocat asked to retry: Foreman runs another ci_fixer step (up to 2 CI attempts)."
@@ -140,17 +204,44 @@ describe("the CI loop", () => {
       github.push(head, heads[attempt + 1]!);
       await completeSuite(loop.foreman, head, "failure", 42 + attempt);
       await loop.foreman.settle();
-      expect(await readLoopTask(loop.database)).toMatchObject({ state: "awaiting_ci", head_sha: heads[attempt + 1], pipeline: { ciAttempts: attempt + 1 } });
+      expect(await readLoopTask(loop.database)).toMatchObject({
+        state: "awaiting_ci",
+        head_sha: heads[attempt + 1],
+        pipeline: { ciAttempts: attempt + 1 },
+      });
     }
     github.ciVerdict("fix3-sha", "failure", 45).escalationLabel().escalationComment();
     await completeSuite(loop.foreman, "fix3-sha", "failure", 45);
     await loop.foreman.settle();
 
-    expect(await readLoopTask(loop.database)).toMatchObject({ state: "escalated", head_sha: "fix3-sha", pipeline: { ciAttempts: 3 } });
-    expect((await readLoopJobs(loop.database)).filter((job) => job.role === "ci_fixer").map((job) => job.base_sha)).toEqual(["code-sha", "fix1-sha", "fix2-sha"]);
-    expect(actionWrites(github)).toEqual([...PIPELINE_WRITES, ...PUSH_WRITES, ...PUSH_WRITES, ...PUSH_WRITES, `POST /issues/${LOOP_PR}/labels`, `POST /issues/${LOOP_PR}/comments`]);
-    expect(github.writes().filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/labels`)).at(-1)!.body).toEqual({ labels: ["needs-human-review"] });
-    const escalation = (github.writes().filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/comments`)).at(-1)!.body as { body: string }).body;
+    expect(await readLoopTask(loop.database)).toMatchObject({
+      state: "escalated",
+      head_sha: "fix3-sha",
+      pipeline: { ciAttempts: 3 },
+    });
+    expect(
+      (await readLoopJobs(loop.database)).filter((job) => job.role === "ci_fixer").map((job) => job.base_sha),
+    ).toEqual(["code-sha", "fix1-sha", "fix2-sha"]);
+    expect(actionWrites(github)).toEqual([
+      ...PIPELINE_WRITES,
+      ...PUSH_WRITES,
+      ...PUSH_WRITES,
+      ...PUSH_WRITES,
+      `POST /issues/${LOOP_PR}/labels`,
+      `POST /issues/${LOOP_PR}/comments`,
+    ]);
+    expect(
+      github
+        .writes()
+        .filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/labels`))
+        .at(-1)!.body,
+    ).toEqual({ labels: ["needs-human-review"] });
+    const escalation = (
+      github
+        .writes()
+        .filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/comments`))
+        .at(-1)!.body as { body: string }
+    ).body;
     expect(escalation).toContain("after 3 ci_fixer attempts (the limit is 3)");
     expect(escalation).toMatch(/1\. pushed fix1-sh[\s\S]*2\. pushed fix2-sh[\s\S]*3\. pushed fix3-sh/);
     expect(github.writes().some((request) => request.path === "/graphql")).toBe(false);
@@ -163,7 +254,11 @@ describe("the CI loop", () => {
     github.push("code-sha", "fix1-sha");
     await completeSuite(loop.foreman, "code-sha", "failure", 42);
     await loop.foreman.settle();
-    expect(await readLoopTask(loop.database)).toMatchObject({ state: "awaiting_ci", head_sha: "fix1-sha", pipeline: { ciAttempts: 1 } });
+    expect(await readLoopTask(loop.database)).toMatchObject({
+      state: "awaiting_ci",
+      head_sha: "fix1-sha",
+      pipeline: { ciAttempts: 1 },
+    });
     const fixer = (await readLoopJobs(loop.database)).at(-1)!;
     expect(fixer).toMatchObject({ role: "ci_fixer", status: "succeeded", base_sha: "code-sha" });
     expect(fixer.prompt).toContain(LINT_SUMMARY);
@@ -173,15 +268,35 @@ describe("the CI loop", () => {
     await completeSuite(loop.foreman, "fix1-sha", "success", 43);
     await loop.foreman.settle();
 
-    expect(await readLoopTask(loop.database)).toMatchObject({ state: "ready_for_review", head_sha: "fix1-sha", reason: null });
-    expect((await readLoopJobs(loop.database)).map((job) => job.role)).toEqual(["planner", "coder", "reviewer", "ci_fixer"]);
+    expect(await readLoopTask(loop.database)).toMatchObject({
+      state: "ready_for_review",
+      head_sha: "fix1-sha",
+      reason: null,
+    });
+    expect((await readLoopJobs(loop.database)).map((job) => job.role)).toEqual([
+      "planner",
+      "coder",
+      "reviewer",
+      "ci_fixer",
+    ]);
     expect(actionWrites(github)).toEqual([...PIPELINE_WRITES, ...PUSH_WRITES, "POST /graphql"]);
     // No escalation: the PR's only label is the one it opened with, and no escalation comment.
-    expect(github.writes().filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/labels`)).map((request) => request.body)).toEqual([{ labels: ["ai-generated"] }]);
+    expect(
+      github
+        .writes()
+        .filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/labels`))
+        .map((request) => request.body),
+    ).toEqual([{ labels: ["ai-generated"] }]);
     expect(JSON.stringify(github.writes())).not.toContain("foreman:escalated:");
     // The check run left on the reviewed commit was completed when the fix moved the head on.
-    const superseded = github.writes().filter((request) => request.method === "PATCH" && JSON.stringify(request.body).includes("Superseded by fix1-sh"));
-    expect(superseded.map((request) => request.body)).toEqual([expect.objectContaining({ status: "completed", conclusion: "neutral" })]);
+    const superseded = github
+      .writes()
+      .filter(
+        (request) => request.method === "PATCH" && JSON.stringify(request.body).includes("Superseded by fix1-sh"),
+      );
+    expect(superseded.map((request) => request.body)).toEqual([
+      expect.objectContaining({ status: "completed", conclusion: "neutral" }),
+    ]);
   }, 60_000);
 
   test("a human pushes while the task awaits CI → the head moves to the human's commit; CI on the old head moves nothing; CI green on the human's commit → ready for review", async () => {
@@ -189,23 +304,44 @@ describe("the CI loop", () => {
     const before = actionWrites(github).length;
 
     // octocat pushes on top of the agents' work (GitHub says so with pull_request.synchronize).
-    await loop.foreman.receive("pull_request", buildSynchronizePayload({ prNumber: LOOP_PR, headRef: LOOP_BRANCH, headSha: "human-sha", sender: "octocat", senderType: "User" }));
+    await loop.foreman.receive(
+      "pull_request",
+      buildSynchronizePayload({
+        prNumber: LOOP_PR,
+        headRef: LOOP_BRANCH,
+        headSha: "human-sha",
+        sender: "octocat",
+        senderType: "User",
+      }),
+    );
     await loop.foreman.settle();
-    expect(await loop.database.sql`select state, head_sha, pipeline->>'waitingCiSha' as waiting, pipeline->'ci' as ci from tasks`).toMatchObject([{ state: "awaiting_ci", head_sha: "human-sha", waiting: "human-sha", ci: null }]);
+    expect(
+      await loop.database
+        .sql`select state, head_sha, pipeline->>'waitingCiSha' as waiting, pipeline->'ci' as ci from tasks`,
+    ).toMatchObject([{ state: "awaiting_ci", head_sha: "human-sha", waiting: "human-sha", ci: null }]);
     // The foreman check run moves to the human's commit; nothing else is written.
     expect(actionWrites(github).slice(before)).toEqual([]);
     // CI is awaited on the human's commit (with the missing-CI timer for it).
-    expect(await loop.database.sql`select delivery_id from webhook_deliveries where delivery_id like 'timer:ci:%' order by delivery_id`).toEqual([
+    expect(
+      await loop.database
+        .sql`select delivery_id from webhook_deliveries where delivery_id like 'timer:ci:%' order by delivery_id`,
+    ).toEqual([
       { delivery_id: `timer:ci:${loop.id(1)}:code-sha` },
       { delivery_id: `timer:ci:${loop.id(1)}:human-sha` },
     ]);
-    const checkRuns = github.writes().filter((request) => request.method === "POST" && request.path.endsWith("/check-runs"));
+    const checkRuns = github
+      .writes()
+      .filter((request) => request.method === "POST" && request.path.endsWith("/check-runs"));
     expect(checkRuns.at(-1)!.body).toMatchObject({ head_sha: "human-sha", status: "in_progress" });
 
     // CI fails on the agents' old head: recorded, but the task no longer waits for it (no read, no ci_fixer).
     await completeSuite(loop.foreman, "code-sha", "failure", 42);
     await loop.foreman.settle();
-    expect(await readLoopTask(loop.database)).toMatchObject({ state: "awaiting_ci", head_sha: "human-sha", pipeline: { ciAttempts: 0 } });
+    expect(await readLoopTask(loop.database)).toMatchObject({
+      state: "awaiting_ci",
+      head_sha: "human-sha",
+      pipeline: { ciAttempts: 0 },
+    });
     expect((await readLoopJobs(loop.database)).map((job) => job.role)).toEqual(["planner", "coder", "reviewer"]);
     expect(github.reads().some((request) => request.path.includes("/check-suites"))).toBe(false);
 
@@ -214,10 +350,15 @@ describe("the CI loop", () => {
     github.pullReads([{ number: LOOP_PR, draft: true, node_id: "PR_kwDOAAABc84" }]).markReady();
     await completeSuite(loop.foreman, "human-sha", "success", 43);
     await loop.foreman.settle();
-    expect(await readLoopTask(loop.database)).toMatchObject({ state: "ready_for_review", head_sha: "human-sha", reason: null });
+    expect(await readLoopTask(loop.database)).toMatchObject({
+      state: "ready_for_review",
+      head_sha: "human-sha",
+      reason: null,
+    });
     expect(actionWrites(github)).toEqual([...PIPELINE_WRITES, "POST /graphql"]);
     // On the record: the human's push, and both suites (the old head's as not on the task's head).
-    const records = await loop.database.sql`select kind, actor, payload from compliance_records where kind in ('branch.pushed_by_human', 'ci.suite_completed') order by seq`;
+    const records = await loop.database
+      .sql`select kind, actor, payload from compliance_records where kind in ('branch.pushed_by_human', 'ci.suite_completed') order by seq`;
     expect(records).toMatchObject([
       { kind: "branch.pushed_by_human", actor: "octocat", payload: { prNumber: LOOP_PR, headSha: "human-sha" } },
       { kind: "ci.suite_completed", payload: { headSha: "code-sha", conclusion: "failure", onTaskHead: false } },
@@ -248,7 +389,10 @@ describe("the CI loop", () => {
         return [201, comment];
       });
     // Read once: by the retried second escalation, looking for its marker.
-    github.scope.get(`${REPO_PATH}/issues/${LOOP_PR}/comments`).query({ per_page: "100" }).reply(200, () => posted);
+    github.scope
+      .get(`${REPO_PATH}/issues/${LOOP_PR}/comments`)
+      .query({ per_page: "100" })
+      .reply(200, () => posted);
     github.escalationLabel(2);
 
     // CI red → one ci_fixer → CI red again: escalated (the limit is 1).

@@ -39,7 +39,10 @@ async function mockCoderThenSlowReviewer() {
   const github = mockLoopGitHub(config).draftPr();
   await github.stepReads("plan-sha");
   github.push("plan-sha", "code-sha");
-  await github.stepReadsInTurn("code-sha", [{ "README.md": "The README.\n", slow: "1\n" }, { "README.md": "The README.\n" }]);
+  await github.stepReadsInTurn("code-sha", [
+    { "README.md": "The README.\n", slow: "1\n" },
+    { "README.md": "The README.\n" },
+  ]);
   // Each reviewer run reads the change so far.
   github.diff("code-sha", 2).review();
   return github;
@@ -64,13 +67,26 @@ describe("freeze and global pause while an agent works", () => {
     await waitForRunningStep(loop, TASK, "reviewer");
 
     const atFreeze = github.writes().length;
-    await loop.foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "needs-human-review", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:00:00Z" }));
-    await expect.poll(async () => (await listRunningContainers(loop.foreman, TASK)).length, { timeout: 5_000, interval: 100 }).toBe(0);
+    await loop.foreman.receive(
+      "issues",
+      buildIssuesPayload({
+        action: "labeled",
+        label: "needs-human-review",
+        issueNumber: 1,
+        sender: "lead",
+        updatedAt: "2030-01-01T00:00:00Z",
+      }),
+    );
+    await expect
+      .poll(async () => (await listRunningContainers(loop.foreman, TASK)).length, { timeout: 5_000, interval: 100 })
+      .toBe(0);
     // The stopped step is queued again, and waits.
     await expect.poll(readJobs, { timeout: 10_000 }).toEqual(STOPPED);
     await loop.foreman.settle();
 
-    expect(await loop.database.sql`select state, resume_state, frozen_by, frozen_on from tasks`).toMatchObject([{ state: "frozen", resume_state: "awaiting_agent", frozen_by: "lead", frozen_on: "issue" }]);
+    expect(await loop.database.sql`select state, resume_state, frozen_by, frozen_on from tasks`).toMatchObject([
+      { state: "frozen", resume_state: "awaiting_agent", frozen_by: "lead", frozen_on: "issue" },
+    ]);
     expect(await readJobs()).toEqual(STOPPED);
     expect(await listRunningContainers(loop.foreman, TASK)).toHaveLength(0);
     // While frozen: the status comment, and nothing else (the check run on code-sha is not touched, no review).
@@ -78,18 +94,32 @@ describe("freeze and global pause while an agent works", () => {
     expect(whileFrozen.length).toBeGreaterThan(0);
     expect(whileFrozen.filter((write) => write !== "PATCH /issues/comments/9001")).toEqual([]);
     expect(lastStatusComment(github)).toContain("### 🧊 Foreman: frozen");
-    expect(lastStatusComment(github)).toContain("@lead added `needs-human-review` on the issue. Foreman does nothing more until the label is removed; then it resumes where it stopped.");
+    expect(lastStatusComment(github)).toContain(
+      "@lead added `needs-human-review` on the issue. Foreman does nothing more until the label is removed; then it resumes where it stopped.",
+    );
     expect(lastStatusComment(github)).toContain("| State | `frozen` (resumes in `awaiting_agent`) |");
 
-    await loop.foreman.receive("issues", buildIssuesPayload({ action: "unlabeled", label: "needs-human-review", issueNumber: 1, sender: "lead", updatedAt: "2030-01-01T00:01:00Z" }));
+    await loop.foreman.receive(
+      "issues",
+      buildIssuesPayload({
+        action: "unlabeled",
+        label: "needs-human-review",
+        issueNumber: 1,
+        sender: "lead",
+        updatedAt: "2030-01-01T00:01:00Z",
+      }),
+    );
     await loop.foreman.settle();
 
-    expect(await loop.database.sql`select state, head_sha, step from tasks`).toMatchObject([{ state: "awaiting_ci", head_sha: "code-sha", step: "reviewer" }]);
+    expect(await loop.database.sql`select state, head_sha, step from tasks`).toMatchObject([
+      { state: "awaiting_ci", head_sha: "code-sha", step: "reviewer" },
+    ]);
     expect(await readJobs()).toEqual(["coder:succeeded:", "reviewer:cancelled:AGENT_STOPPED", "reviewer:succeeded:"]);
     expect(actionWrites(github)).toEqual(WRITES_TO_CI);
     expect(lastStatusComment(github)).toMatch(/✅ `coder` · pushed code-sh[\s\S]*⏸️ `reviewer`[\s\S]*✅ `reviewer`/);
     // The freeze and its lifting are transitions on the record, by the person who did them.
-    const transitions = await loop.database.sql`select actor, payload->>'from' as "from", payload->>'to' as "to" from compliance_records where kind = 'task.transition' and actor = 'lead' order by seq`;
+    const transitions = await loop.database
+      .sql`select actor, payload->>'from' as "from", payload->>'to' as "to" from compliance_records where kind = 'task.transition' and actor = 'lead' order by seq`;
     expect(transitions.at(0)).toMatchObject({ from: "running", to: "frozen" });
     expect(transitions.at(-1)).toMatchObject({ from: "frozen", to: "awaiting_agent" });
   }, 60_000);
@@ -101,8 +131,16 @@ describe("freeze and global pause while an agent works", () => {
 
     const out: string[] = [];
     const atPause = github.writes().length;
-    expect(await runPauseCommand("pause", ["--reason", "incident 42"], { sql: loop.database.sql, out: (text) => out.push(text), operator: "operator:alice" })).toBe(0);
-    await expect.poll(async () => (await listRunningContainers(loop.foreman, TASK)).length, { timeout: 5_000, interval: 100 }).toBe(0);
+    expect(
+      await runPauseCommand("pause", ["--reason", "incident 42"], {
+        sql: loop.database.sql,
+        out: (text) => out.push(text),
+        operator: "operator:alice",
+      }),
+    ).toBe(0);
+    await expect
+      .poll(async () => (await listRunningContainers(loop.foreman, TASK)).length, { timeout: 5_000, interval: 100 })
+      .toBe(0);
     // The stopped step is queued again and stays queued: the runner leases nothing while paused.
     await expect.poll(readJobs, { timeout: 10_000 }).toEqual(STOPPED);
     await loop.foreman.jobs!.whenIdle();
@@ -114,19 +152,28 @@ describe("freeze and global pause while an agent works", () => {
     // Nothing but the status comment while paused (the check run waits for the resume).
     expect(writesSince(github, atPause).filter((write) => write !== "PATCH /issues/comments/9001")).toEqual([]);
 
-    expect(await runPauseCommand("resume", [], { sql: loop.database.sql, out: (text) => out.push(text), operator: "operator:alice" })).toBe(0);
+    expect(
+      await runPauseCommand("resume", [], {
+        sql: loop.database.sql,
+        out: (text) => out.push(text),
+        operator: "operator:alice",
+      }),
+    ).toBe(0);
     // The pause check is cached for a second: wait for the runner to lease the step again, then for the rest.
     await expect.poll(async () => (await readJobs())[2], { timeout: 10_000 }).not.toBe("reviewer:queued:");
     await loop.foreman.settle();
 
-    expect(await loop.database.sql`select state, head_sha from tasks`).toMatchObject([{ state: "awaiting_ci", head_sha: "code-sha" }]);
+    expect(await loop.database.sql`select state, head_sha from tasks`).toMatchObject([
+      { state: "awaiting_ci", head_sha: "code-sha" },
+    ]);
     expect(await readJobs()).toEqual(["coder:succeeded:", "reviewer:cancelled:AGENT_STOPPED", "reviewer:succeeded:"]);
     expect(actionWrites(github)).toEqual(WRITES_TO_CI);
     expect(out).toEqual([
       "Foreman is paused: running agents stop within seconds and no task moves until `foreman resume`.",
       "Foreman resumed: held tasks continue where they stopped.",
     ]);
-    const records = await loop.database.sql`select task_id, kind, actor, payload from compliance_records where kind like 'system.%' order by seq`;
+    const records = await loop.database
+      .sql`select task_id, kind, actor, payload from compliance_records where kind like 'system.%' order by seq`;
     expect(records.map((record) => ({ ...record }))).toEqual([
       { task_id: null, kind: "system.paused", actor: "operator:alice", payload: { reason: "incident 42" } },
       { task_id: null, kind: "system.resumed", actor: "operator:alice", payload: { reason: null } },

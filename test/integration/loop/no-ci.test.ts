@@ -1,5 +1,17 @@
 import { describe, expect, test } from "vitest";
-import { actionWrites, buildLoopConfig, DRAFT_PR_WRITES, labelIssue, lastStatusComment, LOOP_PR, mockLoopGitHub, PUSH_WRITES, readLoopTask, useLoopForeman, writeBodies } from "../../helpers/loop-harness.js";
+import {
+  actionWrites,
+  buildLoopConfig,
+  DRAFT_PR_WRITES,
+  labelIssue,
+  lastStatusComment,
+  LOOP_PR,
+  mockLoopGitHub,
+  PUSH_WRITES,
+  readLoopTask,
+  useLoopForeman,
+  writeBodies,
+} from "../../helpers/loop-harness.js";
 import { REPO_PATH } from "../../helpers/github-mock.js";
 import "../agents/docker-available.js"; // fails the file, saying what to do, without a Docker daemon and the test image
 
@@ -10,7 +22,10 @@ const loop = useLoopForeman({ idPrefix: "a1000000" });
 
 /** One coder step, and a CI wait of 60 ms. */
 function config(whenMissing: "ready" | "wait"): string {
-  return buildLoopConfig({ pipeline: ["coder"], extra: ["ci:", "  waitMinutes: 0.001", `  whenMissing: ${whenMissing}`] });
+  return buildLoopConfig({
+    pipeline: ["coder"],
+    extra: ["ci:", "  waitMinutes: 0.001", `  whenMissing: ${whenMissing}`],
+  });
 }
 
 describe("a repository without CI", () => {
@@ -19,17 +34,32 @@ describe("a repository without CI", () => {
     await github.stepReads("plan-sha");
     github.push("plan-sha", "code-sha");
     github.pullReads([{ number: LOOP_PR, draft: true, node_id: "PR_kwDOAAABc84" }]).markReady();
-    github.scope.post(`${REPO_PATH}/issues/${LOOP_PR}/comments`, (body: { body?: string }) => body.body?.includes("foreman:ready-note:") === true).reply(201, { id: 880 });
+    github.scope
+      .post(
+        `${REPO_PATH}/issues/${LOOP_PR}/comments`,
+        (body: { body?: string }) => body.body?.includes("foreman:ready-note:") === true,
+      )
+      .reply(201, { id: 880 });
 
     await labelIssue(loop.foreman);
     // The timer is due 60 ms after CI is awaited; the task moves when it fires.
-    await expect.poll(async () => (await readLoopTask(loop.database)).state, { timeout: 30_000 }).toBe("ready_for_review");
+    await expect
+      .poll(async () => (await readLoopTask(loop.database)).state, { timeout: 30_000 })
+      .toBe("ready_for_review");
     await loop.foreman.settle();
 
-    expect(actionWrites(github)).toEqual([...DRAFT_PR_WRITES, ...PUSH_WRITES, "POST /graphql", `POST /issues/${LOOP_PR}/comments`]);
+    expect(actionWrites(github)).toEqual([
+      ...DRAFT_PR_WRITES,
+      ...PUSH_WRITES,
+      "POST /graphql",
+      `POST /issues/${LOOP_PR}/comments`,
+    ]);
     const [note] = writeBodies<{ body: string }>(github, "POST", `/issues/${LOOP_PR}/comments`);
-    expect(note!.body).toContain("No CI reported on code-sh within 0.001 minutes, so Foreman marked this PR ready without CI");
-    const records = await loop.database.sql`select kind, payload->>'event' as event from compliance_records where kind = 'task.transition' order by seq`;
+    expect(note!.body).toContain(
+      "No CI reported on code-sh within 0.001 minutes, so Foreman marked this PR ready without CI",
+    );
+    const records = await loop.database
+      .sql`select kind, payload->>'event' as event from compliance_records where kind = 'task.transition' order by seq`;
     expect(records.map((record) => record.event)).toContain("ci_wait_expired");
   }, 120_000);
 
@@ -39,7 +69,9 @@ describe("a repository without CI", () => {
     github.push("plan-sha", "code-sha");
 
     await labelIssue(loop.foreman);
-    await expect.poll(async () => (await readLoopTask(loop.database)).reason?.code ?? null, { timeout: 30_000 }).toBe("NO_CI");
+    await expect
+      .poll(async () => (await readLoopTask(loop.database)).reason?.code ?? null, { timeout: 30_000 })
+      .toBe("NO_CI");
     await loop.foreman.settle();
 
     expect(await readLoopTask(loop.database)).toMatchObject({ state: "awaiting_ci", head_sha: "code-sha" });

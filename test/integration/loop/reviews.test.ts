@@ -27,7 +27,16 @@ const loop = useLoopForeman({ idPrefix: "d0000000" });
 function submitReview(options: { sender: string; reviewId: number; body: string; state?: string }): Promise<void> {
   return loop.foreman.receive(
     "pull_request_review",
-    buildReviewPayload({ prNumber: LOOP_PR, headRef: LOOP_BRANCH, state: options.state ?? "changes_requested", body: options.body, reviewId: options.reviewId, commitId: "code-sha", sender: options.sender, senderType: "User" }),
+    buildReviewPayload({
+      prNumber: LOOP_PR,
+      headRef: LOOP_BRANCH,
+      state: options.state ?? "changes_requested",
+      body: options.body,
+      reviewId: options.reviewId,
+      commitId: "code-sha",
+      sender: options.sender,
+      senderType: "User",
+    }),
   );
 }
 
@@ -56,23 +65,49 @@ describe("reviews in the loop", () => {
     github.permission("reader", "read");
     await submitReview({ sender: "reader", reviewId: 88, body: "Rewrite it all." });
     await loop.foreman.settle();
-    expect(await readLoopTask(loop.database)).toMatchObject({ state: "ready_for_review", head_sha: "code-sha", pipeline: { humanRevisions: 0 } });
+    expect(await readLoopTask(loop.database)).toMatchObject({
+      state: "ready_for_review",
+      head_sha: "code-sha",
+      pipeline: { humanRevisions: 0 },
+    });
     expect((await readLoopJobs(loop.database)).map((job) => job.role)).toEqual(["planner", "coder", "reviewer"]);
     expect(actionWrites(github)).toEqual(readyWrites);
     expect(github.reads().some((request) => request.path.includes("/reviews/88/"))).toBe(false);
 
     // A writer asks for changes: the permission is read, the review's inline comments are fetched, the coder revises.
     github.permission("octocat", "write");
-    github.scope.get(`${REPO_PATH}/pulls/${LOOP_PR}/reviews/89/comments`).query({ per_page: "100" }).reply(200, [
-      { id: 5001, pull_request_review_id: 89, path: "README.md", line: 1, body: INLINE_COMMENT, user: { login: "octocat" } },
-    ]);
+    github.scope
+      .get(`${REPO_PATH}/pulls/${LOOP_PR}/reviews/89/comments`)
+      .query({ per_page: "100" })
+      .reply(200, [
+        {
+          id: 5001,
+          pull_request_review_id: 89,
+          path: "README.md",
+          line: 1,
+          body: INLINE_COMMENT,
+          user: { login: "octocat" },
+        },
+      ]);
     github.push("code-sha", "revision-sha");
     await submitReview({ sender: "octocat", reviewId: 89, body: HUMAN_REVIEW });
     await loop.foreman.settle();
 
-    expect(await readLoopTask(loop.database)).toMatchObject({ state: "awaiting_ci", head_sha: "revision-sha", step: "coder", pipeline: { humanRevisions: 1, ciAttempts: 0 } });
-    const permissionReads = github.reads().filter((request) => request.path.endsWith("/permission")).map((request) => request.path);
-    expect(permissionReads).toEqual([`${REPO_PATH}/collaborators/Codertocat/permission`, `${REPO_PATH}/collaborators/reader/permission`, `${REPO_PATH}/collaborators/octocat/permission`]);
+    expect(await readLoopTask(loop.database)).toMatchObject({
+      state: "awaiting_ci",
+      head_sha: "revision-sha",
+      step: "coder",
+      pipeline: { humanRevisions: 1, ciAttempts: 0 },
+    });
+    const permissionReads = github
+      .reads()
+      .filter((request) => request.path.endsWith("/permission"))
+      .map((request) => request.path);
+    expect(permissionReads).toEqual([
+      `${REPO_PATH}/collaborators/Codertocat/permission`,
+      `${REPO_PATH}/collaborators/reader/permission`,
+      `${REPO_PATH}/collaborators/octocat/permission`,
+    ]);
     const jobs = await readLoopJobs(loop.database);
     expect(jobs.map((job) => job.role)).toEqual(["planner", "coder", "reviewer", "coder"]);
     const revision = jobs.at(-1)!;
@@ -83,10 +118,16 @@ describe("reviews in the loop", () => {
     expect(revision.prompt).toContain(INLINE_COMMENT);
     expect(revision.prompt).not.toContain("Rewrite it all.");
     expect(actionWrites(github)).toEqual([...readyWrites, ...PUSH_WRITES]);
-    const commit = github.writes().filter((request) => request.path.endsWith("/git/commits")).at(-1)!.body as { parents: string[] };
+    const commit = github
+      .writes()
+      .filter((request) => request.path.endsWith("/git/commits"))
+      .at(-1)!.body as { parents: string[] };
     expect(commit.parents).toEqual(["code-sha"]);
     // Both reviews are on the record.
-    expect(await loop.database.sql`select actor, payload->>'reviewId' as review, payload->>'state' as state from compliance_records where kind = 'review.submitted' order by seq`).toEqual([
+    expect(
+      await loop.database
+        .sql`select actor, payload->>'reviewId' as review, payload->>'state' as state from compliance_records where kind = 'review.submitted' order by seq`,
+    ).toEqual([
       { actor: "reader", review: "88", state: "changes_requested" },
       { actor: "octocat", review: "89", state: "changes_requested" },
     ]);
@@ -103,10 +144,20 @@ describe("reviews in the loop", () => {
     await labelIssue(loop.foreman);
     await loop.foreman.settle();
 
-    expect(await readLoopTask(loop.database)).toMatchObject({ state: "awaiting_ci", head_sha: "revision-sha", step: "coder", pipeline: { reviewRevisions: 1, purpose: "review_revision" } });
+    expect(await readLoopTask(loop.database)).toMatchObject({
+      state: "awaiting_ci",
+      head_sha: "revision-sha",
+      step: "coder",
+      pipeline: { reviewRevisions: 1, purpose: "review_revision" },
+    });
     // One revision, and the reviewer does not run again (maxReviewRevisions is 1 by default).
     const jobs = await readLoopJobs(loop.database);
-    expect(jobs.map((job) => `${job.role}@${job.base_sha}:${job.status}`)).toEqual(["planner@plan-sha:succeeded", "coder@plan-sha:succeeded", "reviewer@code-sha:succeeded", "coder@code-sha:succeeded"]);
+    expect(jobs.map((job) => `${job.role}@${job.base_sha}:${job.status}`)).toEqual([
+      "planner@plan-sha:succeeded",
+      "coder@plan-sha:succeeded",
+      "reviewer@code-sha:succeeded",
+      "coder@code-sha:succeeded",
+    ]);
     const revisionPrompt = jobs.at(-1)!.prompt!;
     expect(revisionPrompt).toContain("@the reviewer agent reviewed the previous attempt and asked for changes");
     expect(revisionPrompt).toContain("Please also add a note line to README.md.");
@@ -114,7 +165,11 @@ describe("reviews in the loop", () => {
     expect(github.reads().some((request) => /\/reviews\/\d+\/comments/.test(request.path))).toBe(false);
 
     expect(actionWrites(github)).toEqual([...PIPELINE_WRITES, ...PUSH_WRITES]);
-    const review = github.writes().find((request) => request.path.endsWith(`/pulls/${LOOP_PR}/reviews`))!.body as { event: string; commit_id: string; body: string };
+    const review = github.writes().find((request) => request.path.endsWith(`/pulls/${LOOP_PR}/reviews`))!.body as {
+      event: string;
+      commit_id: string;
+      body: string;
+    };
     expect(review).toMatchObject({ event: "COMMENT", commit_id: "code-sha" });
     expect(loop.stable(review.body)).toMatchInlineSnapshot(`
       "<!-- foreman:review:d0000000-0000-4000-8000-000000000016 -->
@@ -124,7 +179,10 @@ describe("reviews in the loop", () => {
     `);
     expect(JSON.stringify(github.writes())).not.toMatch(/"event":"(APPROVE|REQUEST_CHANGES)"/);
     // The revision's commit sits on the reviewed one.
-    const commit = github.writes().filter((request) => request.path.endsWith("/git/commits")).at(-1)!.body as { parents: string[] };
+    const commit = github
+      .writes()
+      .filter((request) => request.path.endsWith("/git/commits"))
+      .at(-1)!.body as { parents: string[] };
     expect(commit.parents).toEqual(["code-sha"]);
   }, 60_000);
 });

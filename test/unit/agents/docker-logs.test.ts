@@ -14,7 +14,10 @@ const T2 = "2025-01-02T03:04:06.000000001Z";
 
 describe("parseDockerLogs", () => {
   it("demultiplexes stdout and stderr and strips timestamps", () => {
-    const logs = parseDockerLogs(Buffer.concat([frame(1, `${T1} hello\n`), frame(2, `${T2} oops\r\n`)]), { maxBytes: 1024, timestamps: true });
+    const logs = parseDockerLogs(Buffer.concat([frame(1, `${T1} hello\n`), frame(2, `${T2} oops\r\n`)]), {
+      maxBytes: 1024,
+      timestamps: true,
+    });
     expect(logs).toEqual({
       lines: [
         { t: T1, stream: "stdout", line: "hello" },
@@ -25,7 +28,10 @@ describe("parseDockerLogs", () => {
   });
 
   it("joins Docker's partial messages into one line with the first part's timestamp", () => {
-    const logs = parseDockerLogs(Buffer.concat([frame(1, `${T1} first half, `), frame(2, `${T1} err\n`), frame(1, `${T2} second half\n`)]), { maxBytes: 1024, timestamps: true });
+    const logs = parseDockerLogs(
+      Buffer.concat([frame(1, `${T1} first half, `), frame(2, `${T1} err\n`), frame(1, `${T2} second half\n`)]),
+      { maxBytes: 1024, timestamps: true },
+    );
     expect(logs.lines).toEqual([
       { t: T1, stream: "stderr", line: "err" },
       { t: T1, stream: "stdout", line: "first half, second half" },
@@ -56,7 +62,10 @@ describe("parseDockerLogs", () => {
   });
 
   it("notes an incomplete trailing frame instead of inventing a line", () => {
-    const logs = parseDockerLogs(Buffer.concat([frame(1, "ok\n"), frame(1, "cut off").subarray(0, 10)]), { maxBytes: 1024, timestamps: false });
+    const logs = parseDockerLogs(Buffer.concat([frame(1, "ok\n"), frame(1, "cut off").subarray(0, 10)]), {
+      maxBytes: 1024,
+      timestamps: false,
+    });
     expect(logs.lines).toEqual([
       { t: null, stream: "stdout", line: "ok" },
       { t: null, stream: "system", line: "[foreman] 10 bytes of an incomplete log frame dropped" },

@@ -84,7 +84,8 @@ describe("DockerRunner under a timeout and a circuit breaker", () => {
   test("5 calls the daemon hangs up on open the breaker: the 6th fails as INFRA_DOCKER_UNAVAILABLE without reaching the daemon", async () => {
     behaviour = hangUp;
     const { clock, runner } = buildRunner();
-    for (let i = 0; i < 5; i += 1) expect((await failureOf(runner.listOrphans(new Set()))).code).toBe("INFRA_DOCKER_UNAVAILABLE");
+    for (let i = 0; i < 5; i += 1)
+      expect((await failureOf(runner.listOrphans(new Set()))).code).toBe("INFRA_DOCKER_UNAVAILABLE");
     const error = await failureOf(runner.start({ Image: "foreman-test/busybox:latest", Labels: {} }));
     expect(error.code).toBe("INFRA_DOCKER_UNAVAILABLE");
     expect(error.cause).toBeInstanceOf(CircuitOpenError);
@@ -106,7 +107,8 @@ describe("DockerRunner under a timeout and a circuit breaker", () => {
     const { runner } = buildRunner();
     for (let i = 0; i < 6; i += 1) await expect(runner.hasImage("nowhere:latest")).resolves.toBe(false);
     behaviour = answer(500, { message: "driver failed" });
-    for (let i = 0; i < 6; i += 1) expect((await failureOf(runner.listOrphans(new Set()))).code).toBe("INFRA_CONTAINER_FAILED");
+    for (let i = 0; i < 6; i += 1)
+      expect((await failureOf(runner.listOrphans(new Set()))).code).toBe("INFRA_CONTAINER_FAILED");
     behaviour = answer(200, { Id: "sha256:1" });
     await expect(runner.hasImage("somewhere:latest")).resolves.toBe(true);
     expect(requests).toHaveLength(13);

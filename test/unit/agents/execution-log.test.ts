@@ -22,7 +22,11 @@ describe("buildExecutionLog", () => {
   });
 
   it("caps the whole log in bytes, keeping head and tail around a marker", () => {
-    const lines: LogLine[] = Array.from({ length: 100 }, (_, index) => ({ t: "T", stream: "stdout", line: `line ${String(index).padStart(2, "0")}` }));
+    const lines: LogLine[] = Array.from({ length: 100 }, (_, index) => ({
+      t: "T",
+      stream: "stdout",
+      line: `line ${String(index).padStart(2, "0")}`,
+    }));
     // Each entry is {"t":"T","stream":"stdout","line":"line NN"} + newline = 45 bytes.
     const log = buildExecutionLog(lines, { redact, now, maxBytes: 1000 });
     expect(Buffer.byteLength(log.jsonl)).toBeLessThanOrEqual(1000);
@@ -37,11 +41,20 @@ describe("buildExecutionLog", () => {
       "line 98",
       "line 99",
     ]);
-    expect(log.jsonl.split("\n").filter(Boolean).map((json) => JSON.parse(json))).toEqual(log.entries);
+    expect(
+      log.jsonl
+        .split("\n")
+        .filter(Boolean)
+        .map((json) => JSON.parse(json)),
+    ).toEqual(log.entries);
   });
 
   it("cuts an overlong line after redacting it", () => {
-    const log = buildExecutionLog([{ t: null, stream: "stdout", line: `${"x".repeat(10)}ghp_secretsecret` }], { redact, now, maxLineChars: 12 });
+    const log = buildExecutionLog([{ t: null, stream: "stdout", line: `${"x".repeat(10)}ghp_secretsecret` }], {
+      redact,
+      now,
+      maxLineChars: 12,
+    });
     expect(log.entries[0]?.line).toBe("xxxxxxxxxxgh …[line truncated]");
   });
 });

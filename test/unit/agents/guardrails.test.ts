@@ -22,33 +22,63 @@ const rules = (patch: Partial<GuardrailRules> = {}): GuardrailRules => ({ ...DEF
 
 describe("checkChanges", () => {
   it("accepts an ordinary change", () => {
-    expect(checkChanges([change("src/a.ts"), change("README.md")], rules(), { baseFileCount: 10 })).toEqual({ ok: true });
+    expect(checkChanges([change("src/a.ts"), change("README.md")], rules(), { baseFileCount: 10 })).toEqual({
+      ok: true,
+    });
   });
 
   it("limits the number of files", () => {
     expect(checkChanges([change("a"), change("b"), change("c")], rules({ maxFiles: 2 }))).toEqual({
       ok: false,
-      violations: [{ rule: "max_files", message: "The change touches 3 files; the limit is 2. Split the issue into smaller ones (a repository can lower this limit in `guardrails`, never raise it)." }],
+      violations: [
+        {
+          rule: "max_files",
+          message:
+            "The change touches 3 files; the limit is 2. Split the issue into smaller ones (a repository can lower this limit in `guardrails`, never raise it).",
+        },
+      ],
     });
   });
 
   it("limits the changed lines (added + deleted)", () => {
-    const verdict = checkChanges([change("a", { addedLines: 30, deletedLines: 11 }), change("b", { addedLines: 10, deletedLines: 0 })], rules({ maxChangedLines: 50 }));
+    const verdict = checkChanges(
+      [change("a", { addedLines: 30, deletedLines: 11 }), change("b", { addedLines: 10, deletedLines: 0 })],
+      rules({ maxChangedLines: 50 }),
+    );
     expect(verdict).toEqual({
       ok: false,
-      violations: [{ rule: "max_changed_lines", message: "The change adds or removes 51 lines; the limit is 50. Split the issue into smaller ones (a repository can lower this limit in `guardrails`, never raise it)." }],
+      violations: [
+        {
+          rule: "max_changed_lines",
+          message:
+            "The change adds or removes 51 lines; the limit is 50. Split the issue into smaller ones (a repository can lower this limit in `guardrails`, never raise it).",
+        },
+      ],
     });
-    expect(checkChanges([change("a", { addedLines: 40, deletedLines: 10 })], rules({ maxChangedLines: 50 }))).toEqual({ ok: true });
+    expect(checkChanges([change("a", { addedLines: 40, deletedLines: 10 })], rules({ maxChangedLines: 50 }))).toEqual({
+      ok: true,
+    });
   });
 
   it("stops a mass deletion by count and by share of the repository", () => {
     const deletions = (count: number): FileChange[] =>
-      Array.from({ length: count }, (_, index) => change(`f${index}`, { status: "deleted", content: undefined, addedText: [], addedLines: 0 }));
+      Array.from({ length: count }, (_, index) =>
+        change(`f${index}`, { status: "deleted", content: undefined, addedText: [], addedLines: 0 }),
+      );
     expect(checkChanges(deletions(4), rules({ maxDeletedFiles: 3 }), { baseFileCount: 1000 })).toEqual({
       ok: false,
-      violations: [{ rule: "mass_deletion", message: "The change deletes 4 of the repository's 1000 files, which looks like a mass deletion. Nothing was pushed; if this is intended, make the deletion by hand." }],
+      violations: [
+        {
+          rule: "mass_deletion",
+          message:
+            "The change deletes 4 of the repository's 1000 files, which looks like a mass deletion. Nothing was pushed; if this is intended, make the deletion by hand.",
+        },
+      ],
     });
-    expect(checkChanges(deletions(3), rules(), { baseFileCount: 5 })).toMatchObject({ ok: false, violations: [{ rule: "mass_deletion" }] });
+    expect(checkChanges(deletions(3), rules(), { baseFileCount: 5 })).toMatchObject({
+      ok: false,
+      violations: [{ rule: "mass_deletion" }],
+    });
     // Two of three files is below the minimum for the ratio rule: an ordinary refactor.
     expect(checkChanges(deletions(2), rules(), { baseFileCount: 3 })).toEqual({ ok: true });
     expect(checkChanges(deletions(3), rules(), { baseFileCount: 100 })).toEqual({ ok: true });
@@ -61,17 +91,27 @@ describe("checkChanges", () => {
         {
           rule: "protected_path",
           path: ".github/workflows/ci.yml",
-          message: "`.github/workflows/ci.yml` is a protected path (.github/workflows/**); agents may not delete it. A human must make this change.",
+          message:
+            "`.github/workflows/ci.yml` is a protected path (.github/workflows/**); agents may not delete it. A human must make this change.",
         },
       ],
     });
   });
 
   it("keeps changes inside the allowed paths when they are set", () => {
-    const verdict = checkChanges([change("src/a.ts"), change("package.json")], rules({ allowedPaths: ["src/**", "test/**"] }));
+    const verdict = checkChanges(
+      [change("src/a.ts"), change("package.json")],
+      rules({ allowedPaths: ["src/**", "test/**"] }),
+    );
     expect(verdict).toEqual({
       ok: false,
-      violations: [{ rule: "outside_allowed_paths", path: "package.json", message: "`package.json` is outside the paths agents may change in this repository (src/**, test/**)." }],
+      violations: [
+        {
+          rule: "outside_allowed_paths",
+          path: "package.json",
+          message: "`package.json` is outside the paths agents may change in this repository (src/**, test/**).",
+        },
+      ],
     });
   });
 
@@ -82,30 +122,59 @@ describe("checkChanges", () => {
         { lineNumber: 9, text: "anthropic: sk-ant-real-secret-value" },
       ],
     });
-    expect(checkChanges([leaked], rules({ forwardedSecrets: { ANTHROPIC_API_KEY: "sk-ant-real-secret-value" } }))).toEqual({
+    expect(
+      checkChanges([leaked], rules({ forwardedSecrets: { ANTHROPIC_API_KEY: "sk-ant-real-secret-value" } })),
+    ).toEqual({
       ok: false,
       violations: [
-        { rule: "secret", path: "config.ts", message: "Line 3 of `config.ts` adds what looks like an AWS access key id. Nothing was pushed. Remove it, and rotate the credential if it is real." },
-        { rule: "secret", path: "config.ts", message: "Line 9 of `config.ts` adds what looks like the value of ANTHROPIC_API_KEY. Nothing was pushed. Remove it, and rotate the credential if it is real." },
+        {
+          rule: "secret",
+          path: "config.ts",
+          message:
+            "Line 3 of `config.ts` adds what looks like an AWS access key id. Nothing was pushed. Remove it, and rotate the credential if it is real.",
+        },
+        {
+          rule: "secret",
+          path: "config.ts",
+          message:
+            "Line 9 of `config.ts` adds what looks like the value of ANTHROPIC_API_KEY. Nothing was pushed. Remove it, and rotate the credential if it is real.",
+        },
       ],
     });
     expect(checkChanges([leaked], rules({ secretScan: false }))).toEqual({ ok: true });
   });
 
   it("refuses symlinks that point outside the repository", () => {
-    const link = (target: string): FileChange => change("docs/link", { mode: "120000", content: Buffer.from(target), status: "added", addedText: [] });
+    const link = (target: string): FileChange =>
+      change("docs/link", { mode: "120000", content: Buffer.from(target), status: "added", addedText: [] });
     expect(checkChanges([link("../../etc/passwd")], rules())).toEqual({
       ok: false,
-      violations: [{ rule: "symlink_escape", path: "docs/link", message: "`docs/link` is a symlink pointing outside the repository; agents may not add those." }],
+      violations: [
+        {
+          rule: "symlink_escape",
+          path: "docs/link",
+          message: "`docs/link` is a symlink pointing outside the repository; agents may not add those.",
+        },
+      ],
     });
     expect(checkChanges([link("/etc/passwd")], rules())).toMatchObject({ ok: false });
     expect(checkChanges([link("../README.md")], rules())).toEqual({ ok: true });
   });
 
   it("reports entries that cannot be pushed", () => {
-    expect(checkChanges([], rules(), { unsupported: [{ path: "vendor/lib", reason: "a nested git repository (submodule); Foreman only pushes files" }] })).toEqual({
+    expect(
+      checkChanges([], rules(), {
+        unsupported: [{ path: "vendor/lib", reason: "a nested git repository (submodule); Foreman only pushes files" }],
+      }),
+    ).toEqual({
       ok: false,
-      violations: [{ rule: "unsupported_entry", path: "vendor/lib", message: "`vendor/lib` cannot be pushed: a nested git repository (submodule); Foreman only pushes files." }],
+      violations: [
+        {
+          rule: "unsupported_entry",
+          path: "vendor/lib",
+          message: "`vendor/lib` cannot be pushed: a nested git repository (submodule); Foreman only pushes files.",
+        },
+      ],
     });
   });
 });

@@ -8,7 +8,13 @@ const paths = {
   contextPath: "/var/lib/foreman/jobs/j1/context.json",
   outDir: "/var/lib/foreman/jobs/j1/out",
 };
-const job: JobSpecInput = { taskId: "t1", jobId: "j1", replica: "r1", paths, hostEnv: { ANTHROPIC_API_KEY: "sk-ant-test", GITHUB_TOKEN: "ghs_never" } };
+const job: JobSpecInput = {
+  taskId: "t1",
+  jobId: "j1",
+  replica: "r1",
+  paths,
+  hostEnv: { ANTHROPIC_API_KEY: "sk-ant-test", GITHUB_TOKEN: "ghs_never" },
+};
 const claude: ResolvedProfile = { ...BUILT_IN_PROFILES["claude-code"]!, name: "claude-code" };
 const script: ResolvedProfile = { ...BUILT_IN_PROFILES.script!, name: "script" };
 
@@ -32,7 +38,12 @@ describe("buildContainerSpec", () => {
           "FOREMAN_WORKSPACE=/workspace",
           "ANTHROPIC_API_KEY=sk-ant-test",
         ],
-        Labels: { "foreman.task": "t1", "foreman.job": "j1", "foreman.replica": "r1", "foreman.profile": "claude-code" },
+        Labels: {
+          "foreman.task": "t1",
+          "foreman.job": "j1",
+          "foreman.replica": "r1",
+          "foreman.profile": "claude-code",
+        },
         Tty: false,
         OpenStdin: false,
         AttachStdin: false,
@@ -67,36 +78,54 @@ describe("buildContainerSpec", () => {
     if (!spec.ok) return;
     expect([spec.value.Entrypoint, spec.value.Cmd]).toEqual([["sh"], ["-c", "npm test && echo done"]]);
     expect(spec.value.HostConfig?.NetworkMode).toBe("none");
-    expect(spec.value.Env?.some((entry) => entry.startsWith("GITHUB_TOKEN") || entry.startsWith("ANTHROPIC"))).toBe(false);
+    expect(spec.value.Env?.some((entry) => entry.startsWith("GITHUB_TOKEN") || entry.startsWith("ANTHROPIC"))).toBe(
+      false,
+    );
   });
 
   it("mounts the profile's prompt file name and honours a numeric user", () => {
     const windsurf: ResolvedProfile = { ...BUILT_IN_PROFILES.windsurf!, name: "windsurf" };
-    const spec = buildContainerSpec(windsurf, { ...job, paths: { ...paths, promptPath: "/jobs/j1/windsurf-instructions.txt" }, hostEnv: { WINDSURF_TOKEN: "wt-123456" } });
-    expect(spec.ok && spec.value.HostConfig?.Binds?.[1]).toBe("/jobs/j1/windsurf-instructions.txt:/foreman/windsurf-instructions.txt:ro");
+    const spec = buildContainerSpec(windsurf, {
+      ...job,
+      paths: { ...paths, promptPath: "/jobs/j1/windsurf-instructions.txt" },
+      hostEnv: { WINDSURF_TOKEN: "wt-123456" },
+    });
+    expect(spec.ok && spec.value.HostConfig?.Binds?.[1]).toBe(
+      "/jobs/j1/windsurf-instructions.txt:/foreman/windsurf-instructions.txt:ro",
+    );
     expect(spec.ok && spec.value.User).toBe("1000:1000");
   });
 
   it("refuses root, whatever the profile says", () => {
     expect(buildContainerSpec({ ...script, user: "0:0" }, { ...job, script: "id" })).toEqual({
       ok: false,
-      error: { code: "PROFILE_INVALID", message: 'Agent profile "script" cannot run: user "0:0" is not a numeric uid:gid other than 0; agents never run as root.' },
+      error: {
+        code: "PROFILE_INVALID",
+        message:
+          'Agent profile "script" cannot run: user "0:0" is not a numeric uid:gid other than 0; agents never run as root.',
+      },
     });
   });
 
   it("refuses a script profile without a script", () => {
     expect(buildContainerSpec(script, job)).toEqual({
       ok: false,
-      error: { code: "PROFILE_INVALID", message: 'Agent profile "script" cannot run: it has no command; give it a `command`, or run it with a script.' },
+      error: {
+        code: "PROFILE_INVALID",
+        message: 'Agent profile "script" cannot run: it has no command; give it a `command`, or run it with a script.',
+      },
     });
   });
 
-  it.each(["/var/run/docker.sock", "/run/user/1000/docker.sock", "/var/run", "relative/dir"])("refuses to mount %s", (source) => {
-    const spec = buildContainerSpec(script, { ...job, script: "true", paths: { ...paths, workspaceDir: source } });
-    expect(spec.ok).toBe(false);
-    expect(!spec.ok && spec.error.code).toBe("PROFILE_INVALID");
-    expect(!spec.ok && spec.error.message).toContain(`mount source "${source}"`);
-  });
+  it.each(["/var/run/docker.sock", "/run/user/1000/docker.sock", "/var/run", "relative/dir"])(
+    "refuses to mount %s",
+    (source) => {
+      const spec = buildContainerSpec(script, { ...job, script: "true", paths: { ...paths, workspaceDir: source } });
+      expect(spec.ok).toBe(false);
+      expect(!spec.ok && spec.error.code).toBe("PROFILE_INVALID");
+      expect(!spec.ok && spec.error.message).toContain(`mount source "${source}"`);
+    },
+  );
 });
 
 describe("collectForwardedEnv", () => {
@@ -107,20 +136,28 @@ describe("collectForwardedEnv", () => {
       ok: false,
       error: {
         code: "PROFILE_SECRET_MISSING",
-        message: 'Agent profile "p" needs ANTHROPIC_API_KEY, EXTRA, but they are not set on the Foreman server. An operator must set these variables in the agent secrets.',
+        message:
+          'Agent profile "p" needs ANTHROPIC_API_KEY, EXTRA, but they are not set on the Foreman server. An operator must set these variables in the agent secrets.',
       },
     });
   });
 
   it("forwards exactly the named variables", () => {
-    expect(collectForwardedEnv(profile, { OPENAI_API_KEY: "a1", ANTHROPIC_API_KEY: "b2", EXTRA: "c3", OTHER: "no" })).toEqual({
+    expect(
+      collectForwardedEnv(profile, { OPENAI_API_KEY: "a1", ANTHROPIC_API_KEY: "b2", EXTRA: "c3", OTHER: "no" }),
+    ).toEqual({
       ok: true,
       value: { OPENAI_API_KEY: "a1", ANTHROPIC_API_KEY: "b2", EXTRA: "c3" },
     });
   });
 
   it("never forwards GitHub or Foreman credentials, even when a profile asks", () => {
-    expect(collectForwardedEnv({ name: "evil", env: ["GITHUB_TOKEN", "PRIVATE_KEY", "DATABASE_URL", "OPENAI_API_KEY"] }, { GITHUB_TOKEN: "ghs_x" })).toEqual({
+    expect(
+      collectForwardedEnv(
+        { name: "evil", env: ["GITHUB_TOKEN", "PRIVATE_KEY", "DATABASE_URL", "OPENAI_API_KEY"] },
+        { GITHUB_TOKEN: "ghs_x" },
+      ),
+    ).toEqual({
       ok: false,
       error: {
         code: "PROFILE_SECRET_FORBIDDEN",
@@ -133,7 +170,10 @@ describe("collectForwardedEnv", () => {
   it("refuses a value that is a GitHub token or a private key under an innocent name", () => {
     const forwarded = collectForwardedEnv({ name: "p", env: ["API_KEY"] }, { API_KEY: "ghs_abc123" });
     expect(!forwarded.ok && forwarded.error.code).toBe("PROFILE_SECRET_FORBIDDEN");
-    const key = collectForwardedEnv({ name: "p", env: ["API_KEY"] }, { API_KEY: "-----BEGIN RSA PRIVATE KEY-----\nMII" });
+    const key = collectForwardedEnv(
+      { name: "p", env: ["API_KEY"] },
+      { API_KEY: "-----BEGIN RSA PRIVATE KEY-----\nMII" },
+    );
     expect(!key.ok && key.error.message).toBe(
       "The value of API_KEY looks like a GitHub token or a private key; Foreman never gives those to an agent. An operator must set it to the agent's own API key.",
     );

@@ -1,26 +1,59 @@
 import { describe, expect, it } from "vitest";
 import { AgentProfile, AgentProfileOverride } from "../../../src/agents/agent-profile.js";
-import { BUILT_IN_PROFILES, listAgentArtifactExcludes, resolveProfile, type ProfileSources } from "../../../src/agents/profiles.js";
+import {
+  BUILT_IN_PROFILES,
+  listAgentArtifactExcludes,
+  resolveProfile,
+  type ProfileSources,
+} from "../../../src/agents/profiles.js";
 
-const sources = (extra: Partial<ProfileSources> = {}): ProfileSources => ({ builtIn: BUILT_IN_PROFILES, imageAllowlist: [], ...extra });
+const sources = (extra: Partial<ProfileSources> = {}): ProfileSources => ({
+  builtIn: BUILT_IN_PROFILES,
+  imageAllowlist: [],
+  ...extra,
+});
 
 describe("built-in profiles", () => {
   it("ships the documented set, each a valid profile", () => {
-    expect(Object.keys(BUILT_IN_PROFILES).sort()).toEqual(["aider", "claude-code", "codex", "gemini", "openhands", "script", "windsurf"]);
+    expect(Object.keys(BUILT_IN_PROFILES).sort()).toEqual([
+      "aider",
+      "claude-code",
+      "codex",
+      "gemini",
+      "openhands",
+      "script",
+      "windsurf",
+    ]);
     for (const profile of Object.values(BUILT_IN_PROFILES)) expect(AgentProfile.safeParse(profile).success).toBe(true);
   });
 
   it("uses the network only for agents that call a model API", () => {
-    const networks = Object.fromEntries(Object.entries(BUILT_IN_PROFILES).map(([name, profile]) => [name, profile.network]));
-    expect(networks).toEqual({ script: "none", "claude-code": "bridge", codex: "bridge", aider: "bridge", openhands: "bridge", gemini: "bridge", windsurf: "bridge" });
+    const networks = Object.fromEntries(
+      Object.entries(BUILT_IN_PROFILES).map(([name, profile]) => [name, profile.network]),
+    );
+    expect(networks).toEqual({
+      script: "none",
+      "claude-code": "bridge",
+      codex: "bridge",
+      aider: "bridge",
+      openhands: "bridge",
+      gemini: "bridge",
+      windsurf: "bridge",
+    });
   });
 
   it("gives windsurf the file names windsurfinabox expects", () => {
-    expect(BUILT_IN_PROFILES.windsurf).toMatchObject({ promptFile: "windsurf-instructions.txt", outputFile: "windsurf-output.txt", env: ["WINDSURF_TOKEN"] });
+    expect(BUILT_IN_PROFILES.windsurf).toMatchObject({
+      promptFile: "windsurf-instructions.txt",
+      outputFile: "windsurf-output.txt",
+      env: ["WINDSURF_TOKEN"],
+    });
   });
 
   it("keeps the agent's own files out of the diff", () => {
-    expect(listAgentArtifactExcludes({ promptFile: "windsurf-instructions.txt", outputFile: "windsurf-output.txt" })).toEqual([
+    expect(
+      listAgentArtifactExcludes({ promptFile: "windsurf-instructions.txt", outputFile: "windsurf-output.txt" }),
+    ).toEqual([
       ".aider*",
       "/.windsurf/workflows/entry-workflow.md",
       "/windsurf-instructions.txt",
@@ -30,7 +63,14 @@ describe("built-in profiles", () => {
 });
 
 describe("AgentProfile schema", () => {
-  const valid = { image: "node:22", command: ["npm", "test"], env: [], network: "none", timeoutSeconds: 600, memoryMb: 1024 };
+  const valid = {
+    image: "node:22",
+    command: ["npm", "test"],
+    env: [],
+    network: "none",
+    timeoutSeconds: 600,
+    memoryMb: 1024,
+  };
 
   it("accepts the repo-config shape", () => {
     expect(AgentProfile.parse(valid)).toEqual(valid);
@@ -63,8 +103,18 @@ describe("resolveProfile", () => {
   });
 
   it("layers app then repo overrides over the built-in", () => {
-    const resolved = resolveProfile("aider", sources({ appProfiles: { aider: { memoryMb: 2048, timeoutSeconds: 1800 } }, repoProfiles: { aider: { timeoutSeconds: 900 } } }));
-    expect(resolved.ok && resolved.value).toMatchObject({ image: "paulgauthier/aider:latest", memoryMb: 2048, timeoutSeconds: 900 });
+    const resolved = resolveProfile(
+      "aider",
+      sources({
+        appProfiles: { aider: { memoryMb: 2048, timeoutSeconds: 1800 } },
+        repoProfiles: { aider: { timeoutSeconds: 900 } },
+      }),
+    );
+    expect(resolved.ok && resolved.value).toMatchObject({
+      image: "paulgauthier/aider:latest",
+      memoryMb: 2048,
+      timeoutSeconds: 900,
+    });
   });
 
   it("names the known profiles when the name is unknown", () => {
@@ -80,7 +130,9 @@ describe("resolveProfile", () => {
   });
 
   it("explains an incomplete repo profile field by field", () => {
-    expect(resolveProfile("my-bot", sources({ repoProfiles: { "my-bot": { image: "node:22", command: ["x"] } } }))).toEqual({
+    expect(
+      resolveProfile("my-bot", sources({ repoProfiles: { "my-bot": { image: "node:22", command: ["x"] } } })),
+    ).toEqual({
       ok: false,
       error: {
         code: "PROFILE_INVALID",
@@ -92,7 +144,16 @@ describe("resolveProfile", () => {
   });
 
   it("refuses a repo image outside the allowlist and says how to allow it", () => {
-    const repoProfiles = { "my-bot": { image: "ghcr.io/acme/bot:1", command: ["bot"], env: [], network: "none" as const, timeoutSeconds: 60, memoryMb: 256 } };
+    const repoProfiles = {
+      "my-bot": {
+        image: "ghcr.io/acme/bot:1",
+        command: ["bot"],
+        env: [],
+        network: "none" as const,
+        timeoutSeconds: 60,
+        memoryMb: 256,
+      },
+    };
     expect(resolveProfile("my-bot", sources({ repoProfiles }))).toEqual({
       ok: false,
       error: {
@@ -107,12 +168,28 @@ describe("resolveProfile", () => {
 
   it("refuses a repo override that swaps a built-in's image, and allows images of app profiles", () => {
     expect(resolveProfile("script", sources({ repoProfiles: { script: { image: "evil/image:1" } } })).ok).toBe(false);
-    const appProfiles = { tests: { image: "node:22-slim", command: ["npm", "test"], env: [], network: "none" as const, timeoutSeconds: 600, memoryMb: 2048 } };
-    expect(resolveProfile("script", sources({ appProfiles, repoProfiles: { script: { image: "node:22-slim" } } })).ok).toBe(true);
+    const appProfiles = {
+      tests: {
+        image: "node:22-slim",
+        command: ["npm", "test"],
+        env: [],
+        network: "none" as const,
+        timeoutSeconds: 600,
+        memoryMb: 2048,
+      },
+    };
+    expect(
+      resolveProfile("script", sources({ appProfiles, repoProfiles: { script: { image: "node:22-slim" } } })).ok,
+    ).toBe(true);
   });
 
   it("enforces the operator's maximum limits", () => {
-    expect(resolveProfile("script", sources({ repoProfiles: { script: { memoryMb: 8192 } }, maxLimits: { memoryMb: 4096 } }))).toEqual({
+    expect(
+      resolveProfile(
+        "script",
+        sources({ repoProfiles: { script: { memoryMb: 8192 } }, maxLimits: { memoryMb: 4096 } }),
+      ),
+    ).toEqual({
       ok: false,
       error: {
         code: "PROFILE_INVALID",

@@ -1,19 +1,56 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildRedactor, GITHUB_TOKEN_PREFIXES, listSecretLiterals, REDACTED, redactGithubTokens, redactText } from "../../../src/agents/redact.js";
+import {
+  buildRedactor,
+  GITHUB_TOKEN_PREFIXES,
+  listSecretLiterals,
+  REDACTED,
+  redactGithubTokens,
+  redactText,
+} from "../../../src/agents/redact.js";
 
 // Characters that end a token in the redactor: the property tests build tokens without them.
-const DELIMITERS = [" ", "\t", "\n", '"', "'", "`", "<", ">", "(", ")", "[", "]", "{", "}", ",", ";", "\\", "@", "|", "&"];
-const tokenChar = fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 }).filter((char) => !DELIMITERS.includes(char) && !/\s/.test(char));
+const DELIMITERS = [
+  " ",
+  "\t",
+  "\n",
+  '"',
+  "'",
+  "`",
+  "<",
+  ">",
+  "(",
+  ")",
+  "[",
+  "]",
+  "{",
+  "}",
+  ",",
+  ";",
+  "\\",
+  "@",
+  "|",
+  "&",
+];
+const tokenChar = fc
+  .string({ unit: "grapheme", minLength: 1, maxLength: 1 })
+  .filter((char) => !DELIMITERS.includes(char) && !/\s/.test(char));
 const tokenBody = fc.array(tokenChar, { minLength: 1, maxLength: 60 }).map((chars) => chars.join(""));
 const prefix = fc.constantFrom(...GITHUB_TOKEN_PREFIXES);
 const delimiter = fc.constantFrom(...DELIMITERS);
-const secretValue = fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789"), minLength: 4, maxLength: 40 });
+const secretValue = fc.string({
+  unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789"),
+  minLength: 4,
+  maxLength: 40,
+});
 
 describe("redactGithubTokens", () => {
   it.each([
     ["token ghp_abcDEF123 end", "token ghp_[REDACTED] end"],
-    ["https://x-access-token:ghs_16C7e42F292c6912E7710c838347Ae178B4a@github.com/o/r.git", "https://x-access-token:ghs_[REDACTED]@github.com/o/r.git"],
+    [
+      "https://x-access-token:ghs_16C7e42F292c6912E7710c838347Ae178B4a@github.com/o/r.git",
+      "https://x-access-token:ghs_[REDACTED]@github.com/o/r.git",
+    ],
     ['{"token":"github_pat_11ABCDEFG_xyz"}', '{"token":"github_pat_[REDACTED]"}'],
     ["GH=gho_x,ghu_y;ghr_z", "GH=gho_[REDACTED],ghu_[REDACTED];ghr_[REDACTED]"],
     // No assumption about the alphabet after the prefix: a future token format is still redacted.
@@ -56,11 +93,15 @@ describe("buildRedactor", () => {
 
   it("redacts every occurrence of every secret (property)", () => {
     fc.assert(
-      fc.property(fc.array(secretValue, { minLength: 1, maxLength: 5 }), fc.array(fc.string(), { minLength: 1, maxLength: 6 }), (secrets, fillers) => {
-        const text = fillers.map((filler, index) => `${filler}${secrets[index % secrets.length] ?? ""}`).join("");
-        const output = redactText(text, secrets);
-        for (const secret of secrets) expect(output).not.toContain(secret);
-      }),
+      fc.property(
+        fc.array(secretValue, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.string(), { minLength: 1, maxLength: 6 }),
+        (secrets, fillers) => {
+          const text = fillers.map((filler, index) => `${filler}${secrets[index % secrets.length] ?? ""}`).join("");
+          const output = redactText(text, secrets);
+          for (const secret of secrets) expect(output).not.toContain(secret);
+        },
+      ),
     );
   });
 

@@ -92,6 +92,9 @@ describe("buildResultFromOutput", () => {
   it("uses the CLI's output as the summary, keeping the end when it is long", () => {
     expect(buildResultFromOutput("  Done: fixed it.\n")).toEqual({ status: "success", summary: "Done: fixed it." });
     expect(buildResultFromOutput("abcdefghij", 4)).toEqual({ status: "success", summary: "…ghij" });
-    expect(buildResultFromOutput("   ")).toEqual({ status: "success", summary: "The agent finished without a summary." });
+    expect(buildResultFromOutput("   ")).toEqual({
+      status: "success",
+      summary: "The agent finished without a summary.",
+    });
   });
 });

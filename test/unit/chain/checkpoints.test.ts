@@ -16,7 +16,9 @@ const body = { seq: 42, hash: "a".repeat(64), time: "2026-11-20T12:00:00.000Z" }
 
 describe("checkpoint signatures", () => {
   test("the signature covers the RFC 8785 canonical JSON of {seq, hash, time}", () => {
-    expect(buildCheckpointMessage(body).toString()).toBe(`{"hash":"${"a".repeat(64)}","seq":42,"time":"2026-11-20T12:00:00.000Z"}`);
+    expect(buildCheckpointMessage(body).toString()).toBe(
+      `{"hash":"${"a".repeat(64)}","seq":42,"time":"2026-11-20T12:00:00.000Z"}`,
+    );
   });
 
   test("a signed checkpoint verifies with the signer's public key", () => {
@@ -50,16 +52,25 @@ describe("loading keys", () => {
   });
 
   test("what is not an Ed25519 private key is refused in plain words", () => {
-    expect(() => loadCheckpointSigner("hello")).toThrow("is not a PEM private key; create one with `foreman keys generate`");
-    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    expect(() => loadCheckpointSigner("hello")).toThrow(
+      "is not a PEM private key; create one with `foreman keys generate`",
+    );
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 })
+      .privateKey.export({ type: "pkcs8", format: "pem" })
+      .toString();
     expect(() => loadCheckpointSigner(rsa)).toThrow("is a rsa key, not Ed25519");
   });
 
   test("several public keys (after a rotation) load by key id; none, or a non-Ed25519 key, is refused", () => {
     const second = generateCheckpointKeyPair();
-    expect([...loadPublicKeys(`${pair.publicKeyPem}\n${second.publicKeyPem}`).keys()]).toEqual([pair.keyId, second.keyId]);
+    expect([...loadPublicKeys(`${pair.publicKeyPem}\n${second.publicKeyPem}`).keys()]).toEqual([
+      pair.keyId,
+      second.keyId,
+    ]);
     expect(() => loadPublicKeys("nothing here")).toThrow("holds no PEM public key");
-    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ type: "spki", format: "pem" }).toString();
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 })
+      .publicKey.export({ type: "spki", format: "pem" })
+      .toString();
     expect(() => loadPublicKeys(rsa)).toThrow("holds a rsa key, not Ed25519");
   });
 });

@@ -39,7 +39,9 @@ describe("FileArtifactStore", () => {
     await chmod(store.pathOf(sha256), 0o644);
     await writeFile(store.pathOf(sha256), "tampered");
     await expect(store.get(sha256)).rejects.toThrow(ArtifactCorruptError);
-    await expect(store.get(sha256)).rejects.toThrow(`artifact ${sha256} does not match its content (its bytes hash to ${hashBytes(Buffer.from("tampered"))})`);
+    await expect(store.get(sha256)).rejects.toThrow(
+      `artifact ${sha256} does not match its content (its bytes hash to ${hashBytes(Buffer.from("tampered"))})`,
+    );
     expect(await checkArtifact(store, sha256)).toBe("corrupt");
     expect(await checkArtifact(store, "1".repeat(64))).toBe("missing");
   });
@@ -61,18 +63,31 @@ describe("artifact references in record payloads", () => {
     expect(listArtifactRefs({ bodySha256: HELLO_SHA256 })).toEqual({ ok: true, refs: [] });
     expect(listArtifactRefs(null)).toEqual({ ok: true, refs: [] });
     expect(listArtifactRefs([1])).toEqual({ ok: true, refs: [] });
-    expect(listArtifactRefs({ artifacts: [{ sha256: HELLO_SHA256, kind: "prompt" }] })).toEqual({ ok: true, refs: [{ sha256: HELLO_SHA256, kind: "prompt" }] });
+    expect(listArtifactRefs({ artifacts: [{ sha256: HELLO_SHA256, kind: "prompt" }] })).toEqual({
+      ok: true,
+      refs: [{ sha256: HELLO_SHA256, kind: "prompt" }],
+    });
   });
 
   test("a malformed `artifacts` field is a problem, not silently ignored", () => {
-    expect(listArtifactRefs({ artifacts: "x" })).toEqual({ ok: false, problem: "payload.artifacts is not a list of {sha256, kind}" });
-    expect(listArtifactRefs({ artifacts: [{ sha256: "ABC", kind: "prompt" }] })).toEqual({ ok: false, problem: "payload.artifacts[0] is not {sha256: 64 lower-case hex, kind: text}" });
+    expect(listArtifactRefs({ artifacts: "x" })).toEqual({
+      ok: false,
+      problem: "payload.artifacts is not a list of {sha256, kind}",
+    });
+    expect(listArtifactRefs({ artifacts: [{ sha256: "ABC", kind: "prompt" }] })).toEqual({
+      ok: false,
+      problem: "payload.artifacts[0] is not {sha256: 64 lower-case hex, kind: text}",
+    });
     expect(listArtifactRefs({ artifacts: [null] })).toMatchObject({ ok: false });
   });
 
   test("problems are described in plain words", () => {
     const ref = { sha256: HELLO_SHA256, kind: "log" };
-    expect(describeArtifactProblem(ref, "missing")).toBe(`artifact ${HELLO_SHA256} (log) is missing from the artifact store`);
-    expect(describeArtifactProblem(ref, "corrupt")).toBe(`artifact ${HELLO_SHA256} (log) has been changed: its bytes no longer hash to ${HELLO_SHA256}`);
+    expect(describeArtifactProblem(ref, "missing")).toBe(
+      `artifact ${HELLO_SHA256} (log) is missing from the artifact store`,
+    );
+    expect(describeArtifactProblem(ref, "corrupt")).toBe(
+      `artifact ${HELLO_SHA256} (log) has been changed: its bytes no longer hash to ${HELLO_SHA256}`,
+    );
   });
 });

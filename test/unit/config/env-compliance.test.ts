@@ -21,7 +21,13 @@ describe("compliance settings", () => {
   test("defaults: checkpoints every 100 records or 15 minutes; no key, no hook", () => {
     const env = parseEnv({});
     expect(env).toMatchObject({ CHECKPOINT_EVERY_RECORDS: 100, CHECKPOINT_EVERY_MINUTES: 15 });
-    expect([env.CHECKPOINT_SIGNING_KEY, env.CHECKPOINT_PUBLIC_KEY, env.CHANGE_HOOK_URL, env.CHANGE_HOOK_SECRET, env.ARTIFACTS_DIR]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect([
+      env.CHECKPOINT_SIGNING_KEY,
+      env.CHECKPOINT_PUBLIC_KEY,
+      env.CHANGE_HOOK_URL,
+      env.CHANGE_HOOK_SECRET,
+      env.ARTIFACTS_DIR,
+    ]).toEqual([undefined, undefined, undefined, undefined, undefined]);
   });
 
   test("the signing key, the public key and the hook secret accept NAME_FILE", () => {
@@ -55,6 +61,8 @@ describe("compliance settings", () => {
     expect(problemsOf({ CHECKPOINT_PUBLISH_URL: "https://log.example.com/checkpoints" })).toEqual([
       "CHECKPOINT_SIGNING_KEY: CHECKPOINT_PUBLISH_URL is set but checkpoints are not signed; set CHECKPOINT_SIGNING_KEY (see `foreman keys generate`)",
     ]);
-    expect(problemsOf({ CHANGE_HOOK_URL: "change.example.com", CHANGE_HOOK_SECRET: "s" })[0]).toContain("CHANGE_HOOK_URL=\"change.example.com\": must be a URL");
+    expect(problemsOf({ CHANGE_HOOK_URL: "change.example.com", CHANGE_HOOK_SECRET: "s" })[0]).toContain(
+      'CHANGE_HOOK_URL="change.example.com": must be a URL',
+    );
   });
 });

@@ -2,7 +2,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { buildGitHubBaseUrl, EnvError, hasAppCredentials, listSecretValues, parseEnv } from "../../../src/config/env.js";
+import {
+  buildGitHubBaseUrl,
+  EnvError,
+  hasAppCredentials,
+  listSecretValues,
+  parseEnv,
+} from "../../../src/config/env.js";
 
 function problemsOf(source: Record<string, string>): string[] {
   try {
@@ -18,21 +24,38 @@ describe("parseEnv", () => {
   test("an empty environment is setup mode with defaults", () => {
     const env = parseEnv({});
     expect(hasAppCredentials(env)).toBe(false);
-    expect(env).toMatchObject({ PORT: 3000, WEBHOOK_PATH: "/api/github/webhooks", PRODUCTION_MODE: false, ALLOWED_REPOS: [], LOG_LEVEL: "info" });
+    expect(env).toMatchObject({
+      PORT: 3000,
+      WEBHOOK_PATH: "/api/github/webhooks",
+      PRODUCTION_MODE: false,
+      ALLOWED_REPOS: [],
+      LOG_LEVEL: "info",
+    });
     expect(env.DATABASE_URL).toBeUndefined();
   });
 
   test("flags are parsed as words: PRODUCTION_MODE=false is false", () => {
     expect(parseEnv({ PRODUCTION_MODE: "false" }).PRODUCTION_MODE).toBe(false);
-    expect(parseEnv({ PRODUCTION_MODE: "true", ALLOWED_REPOS: "acme/api, acme/web" })).toMatchObject({ PRODUCTION_MODE: true, ALLOWED_REPOS: ["acme/api", "acme/web"] });
+    expect(parseEnv({ PRODUCTION_MODE: "true", ALLOWED_REPOS: "acme/api, acme/web" })).toMatchObject({
+      PRODUCTION_MODE: true,
+      ALLOWED_REPOS: ["acme/api", "acme/web"],
+    });
   });
 
   test("every invalid value is listed at once, naming the variable and the fix", () => {
-    expect(problemsOf({ PORT: "http", LOG_LEVEL: "loud", PRODUCTION_MODE: "yes please", GHE_HOST: "https://ghe.example.com", DATABASE_URL: "mysql://x" })).toEqual([
+    expect(
+      problemsOf({
+        PORT: "http",
+        LOG_LEVEL: "loud",
+        PRODUCTION_MODE: "yes please",
+        GHE_HOST: "https://ghe.example.com",
+        DATABASE_URL: "mysql://x",
+      }),
+    ).toEqual([
       'GHE_HOST="https://ghe.example.com": must be a host name without the protocol, e.g. github.example.com (set GHE_PROTOCOL for http)',
       'PORT="http": Invalid input: expected number, received NaN',
       'LOG_LEVEL="loud": must be one of trace, debug, info, warn, error, fatal, silent',
-      'DATABASE_URL=(hidden): must be a postgres:// URL, e.g. postgres://foreman@db:5432/foreman (or unset it to use the embedded PostgreSQL)',
+      "DATABASE_URL=(hidden): must be a postgres:// URL, e.g. postgres://foreman@db:5432/foreman (or unset it to use the embedded PostgreSQL)",
       'PRODUCTION_MODE="yes please": must be true or false',
     ]);
   });
@@ -52,8 +75,12 @@ describe("parseEnv", () => {
     const dir = mkdtempSync(join(tmpdir(), "foreman-env-"));
     writeFileSync(join(dir, "secret"), "from-a-file\n");
     expect(parseEnv({ WEBHOOK_SECRET_FILE: join(dir, "secret") }).WEBHOOK_SECRET).toBe("from-a-file");
-    expect(problemsOf({ WEBHOOK_SECRET_FILE: join(dir, "secret"), WEBHOOK_SECRET: "x" })).toEqual(["WEBHOOK_SECRET and WEBHOOK_SECRET_FILE are both set: keep one of them"]);
-    expect(problemsOf({ WEBHOOK_SECRET_FILE: join(dir, "missing") })[0]).toMatch(/^WEBHOOK_SECRET_FILE=.*missing: cannot read the file \(ENOENT\)/);
+    expect(problemsOf({ WEBHOOK_SECRET_FILE: join(dir, "secret"), WEBHOOK_SECRET: "x" })).toEqual([
+      "WEBHOOK_SECRET and WEBHOOK_SECRET_FILE are both set: keep one of them",
+    ]);
+    expect(problemsOf({ WEBHOOK_SECRET_FILE: join(dir, "missing") })[0]).toMatch(
+      /^WEBHOOK_SECRET_FILE=.*missing: cannot read the file \(ENOENT\)/,
+    );
   });
 
   test("secret values are listed for the log redactor, including the database password", () => {
@@ -64,6 +91,8 @@ describe("parseEnv", () => {
   test("GHE_HOST points the API at GitHub Enterprise Server", () => {
     expect(buildGitHubBaseUrl(parseEnv({}))).toBe("https://api.github.com");
     expect(buildGitHubBaseUrl(parseEnv({ GHE_HOST: "ghe.acme.test" }))).toBe("https://ghe.acme.test/api/v3");
-    expect(buildGitHubBaseUrl(parseEnv({ GHE_HOST: "ghe.acme.test:8080", GHE_PROTOCOL: "http" }))).toBe("http://ghe.acme.test:8080/api/v3");
+    expect(buildGitHubBaseUrl(parseEnv({ GHE_HOST: "ghe.acme.test:8080", GHE_PROTOCOL: "http" }))).toBe(
+      "http://ghe.acme.test:8080/api/v3",
+    );
   });
 });

@@ -36,7 +36,14 @@ describe("parseRepoConfig", () => {
         prLabels: ["bot"],
         agent: "my-bot",
         profiles: {
-          "my-bot": { image: "registry.example.com/my-bot@sha256:abc", command: ["sh", "-c", "make fix"], env: ["MY_BOT_TOKEN"], network: "none", timeoutSeconds: 1800, memoryMb: 4096 },
+          "my-bot": {
+            image: "registry.example.com/my-bot@sha256:abc",
+            command: ["sh", "-c", "make fix"],
+            env: ["MY_BOT_TOKEN"],
+            network: "none",
+            timeoutSeconds: 1800,
+            memoryMb: 4096,
+          },
         },
         guardrails: { maxFiles: 20, protectedPaths: ["migrations/**"] },
         budgets: { agentMinutes: 30, tokens: null, costUsd: 5 },
@@ -50,25 +57,39 @@ describe("parseRepoConfig", () => {
       },
     });
     // One list is every task type's pipeline.
-    expect(parseRepoConfig("pipeline: [coder]")).toMatchObject({ ok: true, config: { pipeline: { default: ["coder"] } } });
+    expect(parseRepoConfig("pipeline: [coder]")).toMatchObject({
+      ok: true,
+      config: { pipeline: { default: ["coder"] } },
+    });
   });
 
   test("the pipeline and CI settings are checked like the rest", () => {
-    expect(parseRepoConfig("pipeline: [coder, deployer]\nmaxCiAttempts: -1\nci:\n  whenMissing: maybe\nroles:\n  boss: {}\n")).toMatchObject({
+    expect(
+      parseRepoConfig(
+        "pipeline: [coder, deployer]\nmaxCiAttempts: -1\nci:\n  whenMissing: maybe\nroles:\n  boss: {}\n",
+      ),
+    ).toMatchObject({
       ok: false,
       problems: [
-        expect.stringContaining("`pipeline` must be a list of roles (planner, coder, reviewer, test_author, security, scribe)"),
+        expect.stringContaining(
+          "`pipeline` must be a list of roles (planner, coder, reviewer, test_author, security, scribe)",
+        ),
         "unknown key `roles.boss`: check its spelling against the README's table of settings",
         "`maxCiAttempts` must be 0 or more",
         "`ci.whenMissing` must be wait or ready",
       ],
     });
-    expect(parseRepoConfig("pipeline: [coder, coder]")).toMatchObject({ ok: false, problems: [expect.stringContaining("must not name a step twice")] });
+    expect(parseRepoConfig("pipeline: [coder, coder]")).toMatchObject({
+      ok: false,
+      problems: [expect.stringContaining("must not name a step twice")],
+    });
     expect(parseRepoConfig("mode: dry-run")).toEqual({ ok: false, problems: ["`mode` must be normal or shadow"] });
   });
 
   test("agent settings are checked like the rest", () => {
-    expect(parseRepoConfig("agent: Claude Code\nprofiles:\n  x:\n    network: wifi\nbudgets:\n  agentMinutes: 0\n")).toEqual({
+    expect(
+      parseRepoConfig("agent: Claude Code\nprofiles:\n  x:\n    network: wifi\nbudgets:\n  agentMinutes: 0\n"),
+    ).toEqual({
       ok: false,
       problems: [
         "`agent` must be lower-case letters, digits, - or _",
@@ -79,7 +100,9 @@ describe("parseRepoConfig", () => {
   });
 
   test("each problem names the key and what is expected", () => {
-    expect(parseRepoConfig("triggerLabels:\n  agent:go: fix\nfreezeLabel: ''\ntriggerLabel: {}\nbranchPrefix: ../x/\n")).toEqual({
+    expect(
+      parseRepoConfig("triggerLabels:\n  agent:go: fix\nfreezeLabel: ''\ntriggerLabel: {}\nbranchPrefix: ../x/\n"),
+    ).toEqual({
       ok: false,
       problems: [
         "`triggerLabels.agent:go` must be one of ready, bugfix, feature, refactor, docs",
@@ -88,14 +111,20 @@ describe("parseRepoConfig", () => {
         "unknown key `triggerLabel` (did you mean `triggerLabels`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets, mode, pipeline, roles, maxReviewRevisions, maxCiAttempts, ci, reviewers",
       ],
     });
-    expect(parseRepoConfig("triggerLabels: {}\n")).toEqual({ ok: false, problems: ["`triggerLabels` must list at least one label"] });
+    expect(parseRepoConfig("triggerLabels: {}\n")).toEqual({
+      ok: false,
+      problems: ["`triggerLabels` must list at least one label"],
+    });
   });
 
   test("YAML errors and non-mappings are refused with what to do", () => {
     const broken = parseRepoConfig("prLabels: [a\n");
     expect(broken.ok).toBe(false);
     expect(!broken.ok && broken.problems[0]).toMatch(/^YAML syntax: /);
-    expect(parseRepoConfig("- a\n- b\n")).toEqual({ ok: false, problems: ["the file must be a YAML mapping of settings (key: value), not a list or a single value"] });
+    expect(parseRepoConfig("- a\n- b\n")).toEqual({
+      ok: false,
+      problems: ["the file must be a YAML mapping of settings (key: value), not a list or a single value"],
+    });
     expect(parseRepoConfig("a: 1\na: 2\n").ok).toBe(false);
   });
 });

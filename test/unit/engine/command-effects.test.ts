@@ -35,7 +35,13 @@ beforeEach(async () => {
 function buildTask(overrides: Partial<Task> = {}): Task {
   return {
     id: TASK_ID,
-    repo: { installationId: INSTALLATION_ID, id: REPO.id, owner: REPO.owner, name: REPO.name, defaultBranch: REPO.defaultBranch },
+    repo: {
+      installationId: INSTALLATION_ID,
+      id: REPO.id,
+      owner: REPO.owner,
+      name: REPO.name,
+      defaultBranch: REPO.defaultBranch,
+    },
     issueNumber: 5,
     issueTitle: "Fix the login redirect",
     type: "bugfix",
@@ -65,9 +71,30 @@ function buildTask(overrides: Partial<Task> = {}): Task {
       ciAttempts: 1,
       ci: { sha: "c".repeat(40), conclusion: "failure", suiteId: 300 },
       steps: [
-        { role: "planner", purpose: "pipeline", status: "succeeded", jobId: "00000000-0000-4000-8000-0000000000a1", commitSha: null, summary: "Planned a\nsmall fix." },
-        { role: "coder", purpose: "pipeline", status: "succeeded", jobId: "00000000-0000-4000-8000-0000000000a2", commitSha: "c".repeat(40), summary: "Kept `next` on redirect." },
-        { role: "ci_fixer", purpose: "ci_fix", status: "running", jobId: "00000000-0000-4000-8000-0000000000a3", commitSha: null, summary: null },
+        {
+          role: "planner",
+          purpose: "pipeline",
+          status: "succeeded",
+          jobId: "00000000-0000-4000-8000-0000000000a1",
+          commitSha: null,
+          summary: "Planned a\nsmall fix.",
+        },
+        {
+          role: "coder",
+          purpose: "pipeline",
+          status: "succeeded",
+          jobId: "00000000-0000-4000-8000-0000000000a2",
+          commitSha: "c".repeat(40),
+          summary: "Kept `next` on redirect.",
+        },
+        {
+          role: "ci_fixer",
+          purpose: "ci_fix",
+          status: "running",
+          jobId: "00000000-0000-4000-8000-0000000000a3",
+          commitSha: null,
+          summary: null,
+        },
       ],
     },
     reason: null,
@@ -77,7 +104,10 @@ function buildTask(overrides: Partial<Task> = {}): Task {
   };
 }
 
-function buildInput<P>(payload: P, options: { task?: Task; attempt?: number; publicUrl?: string | null } = {}): EffectInput<P> {
+function buildInput<P>(
+  payload: P,
+  options: { task?: Task; attempt?: number; publicUrl?: string | null } = {},
+): EffectInput<P> {
   return {
     payload,
     task: options.task ?? buildTask(),
@@ -100,21 +130,33 @@ describe("runAuthorizeActor", () => {
     ["admin", "admin"],
     ["maintain", "write"],
     ["triage", "read"],
-  ])("reports the role GitHub gives (%s) with its legacy permission (%s), and decides nothing", async (role, permission) => {
-    const github = mockGitHub().permission("bob", role);
-    const outcome = await runAuthorizeActor(buildInput({ login: "bob", action: command }));
-    expect(outcome).toEqual({
-      event: { type: "actor_checked", taskId: TASK_ID, login: "bob", role: { role, permission }, action: command },
-      evidence: { login: "bob", role, permission, action: "command" },
-    });
-    expect(github.requests.map((request) => `${request.method} ${request.path}`)).toEqual([`GET ${REPO_PATH}/collaborators/bob/permission`]);
-  });
+  ])(
+    "reports the role GitHub gives (%s) with its legacy permission (%s), and decides nothing",
+    async (role, permission) => {
+      const github = mockGitHub().permission("bob", role);
+      const outcome = await runAuthorizeActor(buildInput({ login: "bob", action: command }));
+      expect(outcome).toEqual({
+        event: { type: "actor_checked", taskId: TASK_ID, login: "bob", role: { role, permission }, action: command },
+        evidence: { login: "bob", role, permission, action: "command" },
+      });
+      expect(github.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+        `GET ${REPO_PATH}/collaborators/bob/permission`,
+      ]);
+    },
+  );
 
   it("reports a custom role by name, with its base permission", async () => {
     const github = mockGitHub();
-    github.scope.get(`${REPO_PATH}/collaborators/carol/permission`).reply(200, { permission: "write", role_name: "release-manager", user: { login: "carol" } });
+    github.scope
+      .get(`${REPO_PATH}/collaborators/carol/permission`)
+      .reply(200, { permission: "write", role_name: "release-manager", user: { login: "carol" } });
     const review: AuthorizedAction = { kind: "review", reviewId: 1, body: "Please change it." };
-    expect((await runAuthorizeActor(buildInput({ login: "carol", action: review }))).evidence).toEqual({ login: "carol", role: "release-manager", permission: "write", action: "review" });
+    expect((await runAuthorizeActor(buildInput({ login: "carol", action: review }))).evidence).toEqual({
+      login: "carol",
+      role: "release-manager",
+      permission: "write",
+      action: "review",
+    });
     expect(github.requests).toHaveLength(1);
   });
 
@@ -132,7 +174,10 @@ describe("runAnswerCommand: refusal", () => {
 
   it("posts one polite refusal per user and task", async () => {
     const github = mockGitHub();
-    github.scope.get(`${REPO_PATH}/issues/9/comments`).query({ per_page: "100" }).reply(200, [{ id: 1, body: "LGTM" }]);
+    github.scope
+      .get(`${REPO_PATH}/issues/9/comments`)
+      .query({ per_page: "100" })
+      .reply(200, [{ id: 1, body: "LGTM" }]);
     github.scope.post(`${REPO_PATH}/issues/9/comments`).reply(201, { id: 9101 });
     const first = await runAnswerCommand(buildInput(refusal));
     expect(first.evidence).toEqual({ issueNumber: 9, answer: "refusal", commentId: 9101, created: true });
@@ -148,7 +193,13 @@ describe("runAnswerCommand: refusal", () => {
     `);
 
     // The same user asks again (another command, another effect): the marker is found, nothing is posted.
-    github.scope.get(`${REPO_PATH}/issues/9/comments`).query({ per_page: "100" }).reply(200, [{ id: 1, body: "LGTM" }, { id: 9101, body }]);
+    github.scope
+      .get(`${REPO_PATH}/issues/9/comments`)
+      .query({ per_page: "100" })
+      .reply(200, [
+        { id: 1, body: "LGTM" },
+        { id: 9101, body },
+      ]);
     const second = await runAnswerCommand(buildInput({ ...refusal, command: "stop" }));
     expect(second.evidence).toEqual({ issueNumber: 9, answer: "refusal", commentId: 9101, created: false });
     expect(github.writes()).toHaveLength(1);
@@ -168,11 +219,16 @@ describe("runAnswerCommand: refusal", () => {
   it("refuses another user separately", async () => {
     const github = mockGitHub();
     const earlier = `<!-- foreman:refusal:${TASK_ID}:eve -->\nsorry`;
-    github.scope.get(`${REPO_PATH}/issues/9/comments`).query({ per_page: "100" }).reply(200, [{ id: 9101, body: earlier }]);
+    github.scope
+      .get(`${REPO_PATH}/issues/9/comments`)
+      .query({ per_page: "100" })
+      .reply(200, [{ id: 9101, body: earlier }]);
     github.scope.post(`${REPO_PATH}/issues/9/comments`).reply(201, { id: 9102 });
     const outcome = await runAnswerCommand(buildInput({ ...refusal, login: "oscar" }));
     expect(outcome.evidence).toMatchObject({ commentId: 9102, created: true });
-    expect((github.writes()[0]?.body as { body: string }).body).toMatch(new RegExp(`^<!-- foreman:refusal:${TASK_ID}:oscar -->\\n@oscar, `));
+    expect((github.writes()[0]?.body as { body: string }).body).toMatch(
+      new RegExp(`^<!-- foreman:refusal:${TASK_ID}:oscar -->\\n@oscar, `),
+    );
   });
 });
 
@@ -184,7 +240,9 @@ describe("runAnswerCommand: status", () => {
     github.scope.post(`${REPO_PATH}/issues/5/comments`).reply(201, { id: 9201 });
     const outcome = await runAnswerCommand(buildInput(status));
     expect(outcome.evidence).toEqual({ issueNumber: 5, answer: "status", commentId: 9201, created: true });
-    expect(github.writes().map((write) => `${write.method} ${write.path}`)).toEqual([`POST ${REPO_PATH}/issues/5/comments`]);
+    expect(github.writes().map((write) => `${write.method} ${write.path}`)).toEqual([
+      `POST ${REPO_PATH}/issues/5/comments`,
+    ]);
     expect((github.writes()[0]?.body as { body: string }).body).toMatchInlineSnapshot(`
       "<!-- foreman:answer:00000000-0000-4000-8000-000000000001:status:bob:85f048cd9f0c -->
       @bob, here is where this task stands.
@@ -201,15 +259,23 @@ describe("runAnswerCommand: status", () => {
   it("says why a task stopped, and who froze one", async () => {
     const github = mockGitHub();
     github.scope.post(`${REPO_PATH}/issues/5/comments`).times(2).reply(201, { id: 9202 });
-    const failed = buildTask({ state: "escalated", step: null, reason: { code: "CI_FAILED_TOO_OFTEN", message: "CI is still red after 3 attempts." } });
+    const failed = buildTask({
+      state: "escalated",
+      step: null,
+      reason: { code: "CI_FAILED_TOO_OFTEN", message: "CI is still red after 3 attempts." },
+    });
     await runAnswerCommand(buildInput(status, { task: failed }));
     const frozen = buildTask({ state: "frozen", resumeState: "running", frozenBy: "carol", frozenOn: "pull_request" });
     await runAnswerCommand(buildInput(status, { task: frozen }));
     const [first, second] = github.writes().map((write) => (write.body as { body: string }).body);
-    expect(first).toContain("- **State:** handed to a human: CI stayed red after Foreman's attempts (`/foreman retry` tries again) (`escalated`)");
+    expect(first).toContain(
+      "- **State:** handed to a human: CI stayed red after Foreman's attempts (`/foreman retry` tries again) (`escalated`)",
+    );
     expect(first).toContain("- **Current step:** none right now");
     expect(first).toMatch(/\n\n\*\*Why:\*\* CI is still red after 3 attempts\.$/);
-    expect(second).toContain("- **State:** frozen by carol on the pull request; it resumes in `running` when the label is removed (`frozen`)");
+    expect(second).toContain(
+      "- **State:** frozen by carol on the pull request; it resumes in `running` when the label is removed (`frozen`)",
+    );
   });
 
   it("does not post twice when the effect is retried", async () => {
@@ -217,7 +283,10 @@ describe("runAnswerCommand: status", () => {
     github.scope.post(`${REPO_PATH}/issues/5/comments`).reply(201, { id: 9203 });
     await runAnswerCommand(buildInput(status));
     const posted = (github.writes()[0]?.body as { body: string }).body;
-    github.scope.get(`${REPO_PATH}/issues/5/comments`).query({ per_page: "100" }).reply(200, [{ id: 9203, body: posted }]);
+    github.scope
+      .get(`${REPO_PATH}/issues/5/comments`)
+      .query({ per_page: "100" })
+      .reply(200, [{ id: 9203, body: posted }]);
     const retried = await runAnswerCommand(buildInput(status, { attempt: 2 }));
     expect(retried.evidence).toEqual({ issueNumber: 5, answer: "status", commentId: 9203, created: false });
     expect(github.writes()).toHaveLength(1);
@@ -229,9 +298,14 @@ describe("runAnswerCommand: status", () => {
     await runAnswerCommand(buildInput(status));
     const earlier = (github.writes()[0]?.body as { body: string }).body;
     // The later command's effect is retried: it looks for its own marker, not the earlier answer's.
-    github.scope.get(`${REPO_PATH}/issues/5/comments`).query({ per_page: "100" }).reply(200, [{ id: 9204, body: earlier }]);
+    github.scope
+      .get(`${REPO_PATH}/issues/5/comments`)
+      .query({ per_page: "100" })
+      .reply(200, [{ id: 9204, body: earlier }]);
     github.scope.post(`${REPO_PATH}/issues/5/comments`).reply(201, { id: 9205 });
-    const later = await runAnswerCommand(buildInput(status, { task: buildTask({ updatedAt: "2026-01-01T12:00:00.000Z" }), attempt: 2 }));
+    const later = await runAnswerCommand(
+      buildInput(status, { task: buildTask({ updatedAt: "2026-01-01T12:00:00.000Z" }), attempt: 2 }),
+    );
     expect(later.evidence).toMatchObject({ commentId: 9205, created: true });
     const markers = github.writes().map((write) => (write.body as { body: string }).body.split("\n")[0]);
     expect(markers[0]).toMatch(new RegExp(`^<!-- foreman:answer:${TASK_ID}:status:bob:[0-9a-f]{12} -->$`));
@@ -242,7 +316,9 @@ describe("runAnswerCommand: status", () => {
     const github = mockGitHub();
     github.scope.post(`${REPO_PATH}/issues/5/comments`).reply(201, { id: 9206 });
     await runAnswerCommand(buildInput({ ...status, commentId: 700 }));
-    expect((github.writes()[0]?.body as { body: string }).body.split("\n")[0]).toBe(`<!-- foreman:answer:${TASK_ID}:status:bob:c700 -->`);
+    expect((github.writes()[0]?.body as { body: string }).body.split("\n")[0]).toBe(
+      `<!-- foreman:answer:${TASK_ID}:status:bob:c700 -->`,
+    );
   });
 });
 
@@ -336,9 +412,21 @@ describe("runAnswerCommand: note", () => {
   it("posts the workflow's text as is", async () => {
     const github = mockGitHub();
     github.scope.post(`${REPO_PATH}/issues/9/comments`).reply(201, { id: 9401 });
-    const note = { issueNumber: 9, answer: "note" as const, login: "bob", command: "retry", text: "@bob, retrying the `ci_fixer` step." };
+    const note = {
+      issueNumber: 9,
+      answer: "note" as const,
+      login: "bob",
+      command: "retry",
+      text: "@bob, retrying the `ci_fixer` step.",
+    };
     const outcome = await runAnswerCommand(buildInput(note));
     expect(outcome.evidence).toEqual({ issueNumber: 9, answer: "note", commentId: 9401, created: true });
-    expect(github.writes()[0]?.body).toEqual({ body: expect.stringMatching(new RegExp(`^<!-- foreman:answer:${TASK_ID}:retry:bob:[0-9a-f]{12} -->\\n@bob, retrying the \`ci_fixer\` step\\.$`)) });
+    expect(github.writes()[0]?.body).toEqual({
+      body: expect.stringMatching(
+        new RegExp(
+          `^<!-- foreman:answer:${TASK_ID}:retry:bob:[0-9a-f]{12} -->\\n@bob, retrying the \`ci_fixer\` step\\.$`,
+        ),
+      ),
+    });
   });
 });

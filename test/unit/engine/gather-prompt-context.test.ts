@@ -76,13 +76,24 @@ function buildTask(pipeline: Partial<PipelineProgress> = {}, overrides: Partial<
 
 /** The reads every step makes: the issue, its thread and the file tree at the job's base. */
 function mockIssueAndTree(scope: nock.Scope): void {
-  scope.get(`${REPO_PATH}/issues/42`).reply(200, { number: 42, title: "Parser drops the last line", body: "`parse(\"a\\nb\")` returns `['a']`.", user: { login: "octocat" }, labels: [{ name: "agent:bugfix" }] });
+  scope
+    .get(`${REPO_PATH}/issues/42`)
+    .reply(200, {
+      number: 42,
+      title: "Parser drops the last line",
+      body: "`parse(\"a\\nb\")` returns `['a']`.",
+      user: { login: "octocat" },
+      labels: [{ name: "agent:bugfix" }],
+    });
   scope.get(`${REPO_PATH}/issues/42/comments`).query({ per_page: "100" }).reply(200, []);
-  scope.get(`${REPO_PATH}/git/trees/${JOB_BASE}`).query({ recursive: "true" }).reply(200, {
-    sha: "tree",
-    truncated: false,
-    tree: [{ path: "src/parse.ts", type: "blob", mode: "100644", sha: "p1" }],
-  });
+  scope
+    .get(`${REPO_PATH}/git/trees/${JOB_BASE}`)
+    .query({ recursive: "true" })
+    .reply(200, {
+      sha: "tree",
+      truncated: false,
+      tree: [{ path: "src/parse.ts", type: "blob", mode: "100644", sha: "p1" }],
+    });
 }
 
 async function gather(task: Task, role: string) {
@@ -117,7 +128,10 @@ describe("gatherPromptContext", () => {
   test("security gets the diff and the plan too; no diff is read when the branch has nothing on top of its base", async () => {
     const withDiff = nock(API);
     mockIssueAndTree(withDiff);
-    withDiff.get(`${REPO_PATH}/compare/${BRANCH_BASE}...${JOB_BASE}`).matchHeader("accept", "application/vnd.github.v3.diff").reply(200, DIFF);
+    withDiff
+      .get(`${REPO_PATH}/compare/${BRANCH_BASE}...${JOB_BASE}`)
+      .matchHeader("accept", "application/vnd.github.v3.diff")
+      .reply(200, DIFF);
     const security = await gather(buildTask(), "security");
     expect(security.context).toMatchObject({ plan: PLAN, diff: DIFF });
     expect(render(security.context)).toContain("## The plan it implements");
@@ -134,7 +148,10 @@ describe("gatherPromptContext", () => {
   test("the scribe gets the diff and the plan, to document the change", async () => {
     const scope = nock(API);
     mockIssueAndTree(scope);
-    scope.get(`${REPO_PATH}/compare/${BRANCH_BASE}...${JOB_BASE}`).matchHeader("accept", "application/vnd.github.v3.diff").reply(200, DIFF);
+    scope
+      .get(`${REPO_PATH}/compare/${BRANCH_BASE}...${JOB_BASE}`)
+      .matchHeader("accept", "application/vnd.github.v3.diff")
+      .reply(200, DIFF);
 
     const { context } = await gather(buildTask(), "scribe");
 
@@ -159,11 +176,17 @@ describe("gatherPromptContext", () => {
   test("a revision after a human's review gets the review with its inline comments, read from GitHub", async () => {
     const scope = nock(API);
     mockIssueAndTree(scope);
-    scope.get(`${REPO_PATH}/pulls/7/reviews/555/comments`).query({ per_page: "100" }).reply(200, [
-      { id: 1, path: "src/parse.ts", line: 2, original_line: 2, body: "This drops an empty last line too." },
-      { id: 2, path: "src/parse.ts", line: null, original_line: 9, body: "Outdated: rename this." },
-    ]);
-    const task = buildTask({ purpose: "human_revision", feedback: { kind: "review", author: "alice", body: "Close, but see inline.", comments: [], reviewId: 555 } });
+    scope
+      .get(`${REPO_PATH}/pulls/7/reviews/555/comments`)
+      .query({ per_page: "100" })
+      .reply(200, [
+        { id: 1, path: "src/parse.ts", line: 2, original_line: 2, body: "This drops an empty last line too." },
+        { id: 2, path: "src/parse.ts", line: null, original_line: 9, body: "Outdated: rename this." },
+      ]);
+    const task = buildTask({
+      purpose: "human_revision",
+      feedback: { kind: "review", author: "alice", body: "Close, but see inline.", comments: [], reviewId: 555 },
+    });
 
     const { context } = await gather(task, "coder");
 
@@ -176,7 +199,9 @@ describe("gatherPromptContext", () => {
       ],
     });
     const prompt = render(context);
-    expect(prompt).toContain("## Review feedback to address\n\n@alice reviewed the previous attempt and asked for changes.");
+    expect(prompt).toContain(
+      "## Review feedback to address\n\n@alice reviewed the previous attempt and asked for changes.",
+    );
     expect(prompt).toContain("### `src/parse.ts`, line 2\n\n```markdown\nThis drops an empty last line too.\n```");
     expect(prompt).toContain("### `src/parse.ts`\n\n```markdown\nOutdated: rename this.\n```");
   });
@@ -184,7 +209,16 @@ describe("gatherPromptContext", () => {
   test("a revision after the reviewer agent's review gets that review as stored, with no GitHub read for it", async () => {
     mockIssueAndTree(nock(API));
     const comments = [{ path: "src/parse.ts", line: 2, body: "Handle CRLF." }];
-    const task = buildTask({ purpose: "review_revision", feedback: { kind: "review", author: "agent:claude-code", body: "One blocking finding.", comments, reviewId: null } });
+    const task = buildTask({
+      purpose: "review_revision",
+      feedback: {
+        kind: "review",
+        author: "agent:claude-code",
+        body: "One blocking finding.",
+        comments,
+        reviewId: null,
+      },
+    });
 
     const { context } = await gather(task, "coder");
 
@@ -206,7 +240,9 @@ describe("gatherPromptContext", () => {
     expect(context.plan).toBe(PLAN);
     expect(context.review).toBeUndefined();
     const prompt = render(context);
-    expect(prompt).toContain("### test (node 20)\n\nSummary:\n\n```markdown\n1 failed\n```\n\nEnd of the log:\n\n```text\nFAIL test/parse.test.ts > keeps the last line\n```");
+    expect(prompt).toContain(
+      "### test (node 20)\n\nSummary:\n\n```markdown\n1 failed\n```\n\nEnd of the log:\n\n```text\nFAIL test/parse.test.ts > keeps the last line\n```",
+    );
     expect(prompt).toContain("### lint\n\nEnd of the log:");
   });
 });
@@ -223,6 +259,8 @@ describe("capDiff", () => {
     expect(Buffer.byteLength(capped)).toBeLessThan(MAX_DIFF_BYTES + 200);
     const [kept, marker] = capped.split("\n[… ");
     expect(kept!.split("\n").every((kept) => kept === line.trimEnd())).toBe(true);
-    expect(marker).toBe(`diff cut by Foreman at 200 KB: ${(diff.length - kept!.length).toLocaleString("en-US")} more bytes not shown]\n`);
+    expect(marker).toBe(
+      `diff cut by Foreman at 200 KB: ${(diff.length - kept!.length).toLocaleString("en-US")} more bytes not shown]\n`,
+    );
   });
 });

@@ -23,7 +23,9 @@ import type { TaskConfig } from "../../../src/workflow/task.js";
 
 vi.mock("../../../src/agents/run-agent-job.js", () => ({ runAgentJob: vi.fn() }));
 vi.mock("../../../src/engine/deliver-task-event.js", () => ({ deliverTaskEvent: vi.fn(async () => "applied") }));
-vi.mock("../../../src/db/queries/heartbeat-agent-job.js", () => ({ heartbeatAgentJob: vi.fn(async () => ({ cancelRequested: false })) }));
+vi.mock("../../../src/db/queries/heartbeat-agent-job.js", () => ({
+  heartbeatAgentJob: vi.fn(async () => ({ cancelRequested: false })),
+}));
 vi.mock("../../../src/db/queries/finish-agent-job.js", () => ({ finishAgentJob: vi.fn(async () => undefined) }));
 vi.mock("../../../src/db/queries/insert-artifact.js", () => ({ insertArtifact: vi.fn(async () => undefined) }));
 vi.mock("../../../src/db/queries/requeue-agent-job.js", () => ({ requeueAgentJob: vi.fn(async () => undefined) }));
@@ -34,11 +36,36 @@ const BRANCH = "agent/42-parser-drops-the-last-line";
 const REF = `${REPO_PATH}/git/refs/${encodeURIComponent(`heads/${BRANCH}`)}`;
 const BRANCH_BASE = "a".repeat(40);
 const JOB_BASE = "b".repeat(40);
-const PROFILE = { image: "foreman-test/busybox:latest", command: ["sh", "-c", "true"], env: [], network: "none", timeoutSeconds: 60, memoryMb: 256 };
+const PROFILE = {
+  image: "foreman-test/busybox:latest",
+  command: ["sh", "-c", "true"],
+  env: [],
+  network: "none",
+  timeoutSeconds: 60,
+  memoryMb: 256,
+};
 
 const CHANGES: FileChange[] = [
-  { path: "src/parse.ts", status: "modified", mode: "100644", content: Buffer.from("export const x = 2;\n"), binary: false, addedLines: 1, deletedLines: 1, addedText: [] },
-  { path: "NOTES.md", status: "added", mode: "100644", content: Buffer.from("scratch\nmore\n"), binary: false, addedLines: 2, deletedLines: 0, addedText: [] },
+  {
+    path: "src/parse.ts",
+    status: "modified",
+    mode: "100644",
+    content: Buffer.from("export const x = 2;\n"),
+    binary: false,
+    addedLines: 1,
+    deletedLines: 1,
+    addedText: [],
+  },
+  {
+    path: "NOTES.md",
+    status: "added",
+    mode: "100644",
+    content: Buffer.from("scratch\nmore\n"),
+    binary: false,
+    addedLines: 2,
+    deletedLines: 0,
+    addedText: [],
+  },
 ];
 
 /** Artifacts kept in memory, by kind, so a test can read what was stored. */
@@ -72,7 +99,13 @@ function buildDeps(): AgentStepDeps {
   octokit.hook.before("request", (options) => {
     requests.push(`${options.method} ${options.url}`);
   });
-  const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => silent };
+  const silent = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+    child: () => silent,
+  };
   const engine = {
     database: { sql },
     github: async () => octokit as unknown as GitHubClient,
@@ -134,13 +167,28 @@ function buildClaimedJob(role: string, config: Partial<TaskConfig> = {}): Claime
 }
 
 /** The routes every step requests for its prompt (the reviewer also reads the diff). */
-const PROMPT_READS = ["GET /repos/{owner}/{repo}/issues/{issue_number}", "GET /repos/{owner}/{repo}/issues/{issue_number}/comments", "GET /repos/{owner}/{repo}/git/trees/{tree_sha}"];
+const PROMPT_READS = [
+  "GET /repos/{owner}/{repo}/issues/{issue_number}",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
+  "GET /repos/{owner}/{repo}/git/trees/{tree_sha}",
+];
 
 /** What every step reads for its prompt. */
 function mockPromptReads(scope: nock.Scope): void {
-  scope.get(`${REPO_PATH}/issues/42`).reply(200, { number: 42, title: "Parser drops the last line", body: "It drops it.", user: { login: "octocat" }, labels: [] });
+  scope
+    .get(`${REPO_PATH}/issues/42`)
+    .reply(200, {
+      number: 42,
+      title: "Parser drops the last line",
+      body: "It drops it.",
+      user: { login: "octocat" },
+      labels: [],
+    });
   scope.get(`${REPO_PATH}/issues/42/comments`).query({ per_page: "100" }).reply(200, []);
-  scope.get(`${REPO_PATH}/git/trees/${JOB_BASE}`).query({ recursive: "true" }).reply(200, { sha: "t", truncated: false, tree: [{ path: "src/parse.ts", type: "blob", sha: "p1" }] });
+  scope
+    .get(`${REPO_PATH}/git/trees/${JOB_BASE}`)
+    .query({ recursive: "true" })
+    .reply(200, { sha: "t", truncated: false, tree: [{ path: "src/parse.ts", type: "blob", sha: "p1" }] });
 }
 
 function succeededWith(result: AgentResult, changes: readonly FileChange[] = CHANGES): AgentJobOutcome {
@@ -162,7 +210,12 @@ function readFinish(): { event: DomainEvent; payload: Record<string, unknown> } 
   return { event, payload: records[0]!.payload as Record<string, unknown> };
 }
 
-const PLAN_RESULT: AgentResult = { status: "success", summary: "Planned the fix.", title: "Keep the last line", body: "## Goal\nKeep the last line." };
+const PLAN_RESULT: AgentResult = {
+  status: "success",
+  summary: "Planned the fix.",
+  title: "Keep the last line",
+  body: "## Goal\nKeep the last line.",
+};
 
 describe("runAgentStep", () => {
   test("a planner's job never pushes: what it changed is ignored, and its plan reaches the task in the report", async () => {
@@ -185,22 +238,39 @@ describe("runAgentStep", () => {
       usage: { durationMs: 1_000, tokens: 0, costUsd: 0 },
       report: { status: "success", body: "## Goal\nKeep the last line.", review: null },
     });
-    expect(payload).toMatchObject({ status: "succeeded", pushedSha: null, push: "skipped_review_role", ignoredChanges: 2 });
+    expect(payload).toMatchObject({
+      status: "succeeded",
+      pushedSha: null,
+      push: "skipped_review_role",
+      ignoredChanges: 2,
+    });
     expect(vi.mocked(finishAgentJob).mock.calls[0]![1]).toMatchObject({ status: "succeeded", pushedSha: null });
   });
 
   test("a reviewer asking for changes: no push, its verdict and comments in the report", async () => {
     const scope = nock(API);
     mockPromptReads(scope);
-    scope.get(`${REPO_PATH}/compare/${BRANCH_BASE}...${JOB_BASE}`).matchHeader("accept", "application/vnd.github.v3.diff").reply(200, "diff --git a/x b/x\n");
-    const review = { body: "One blocking finding.", comments: [{ path: "src/parse.ts", line: 1, body: "Handle CRLF." }] };
-    vi.mocked(runAgentJob).mockResolvedValue(succeededWith({ status: "needs_changes", summary: "Needs CRLF handling.", review }, []));
+    scope
+      .get(`${REPO_PATH}/compare/${BRANCH_BASE}...${JOB_BASE}`)
+      .matchHeader("accept", "application/vnd.github.v3.diff")
+      .reply(200, "diff --git a/x b/x\n");
+    const review = {
+      body: "One blocking finding.",
+      comments: [{ path: "src/parse.ts", line: 1, body: "Handle CRLF." }],
+    };
+    vi.mocked(runAgentJob).mockResolvedValue(
+      succeededWith({ status: "needs_changes", summary: "Needs CRLF handling.", review }, []),
+    );
 
     await runAgentStep(buildDeps(), buildClaimedJob("reviewer"), new AbortController().signal);
 
     expect(requests).toEqual([...PROMPT_READS, "GET /repos/{owner}/{repo}/compare/{basehead}"]);
     const { event, payload } = readFinish();
-    expect(event).toMatchObject({ type: "job_finished", commitSha: null, report: { status: "needs_changes", body: null, review } });
+    expect(event).toMatchObject({
+      type: "job_finished",
+      commitSha: null,
+      report: { status: "needs_changes", body: null, review },
+    });
     expect(payload).toMatchObject({ push: "skipped_review_role", ignoredChanges: 0 });
   });
 
@@ -208,16 +278,22 @@ describe("runAgentStep", () => {
     const scope = nock(API);
     mockPromptReads(scope);
     scope.get(`${REPO_PATH}/compare/${BRANCH_BASE}...${JOB_BASE}`).reply(200, "diff --git a/x b/x\n");
-    vi.mocked(runAgentJob).mockResolvedValue(succeededWith({ status: "success", summary: "Looks good.", review: { body: "LGTM." } }, []));
+    vi.mocked(runAgentJob).mockResolvedValue(
+      succeededWith({ status: "success", summary: "Looks good.", review: { body: "LGTM." } }, []),
+    );
 
     await runAgentStep(buildDeps(), buildClaimedJob("security"), new AbortController().signal);
 
-    expect(readFinish().event).toMatchObject({ report: { status: "success", body: null, review: { body: "LGTM.", comments: [] } } });
+    expect(readFinish().event).toMatchObject({
+      report: { status: "success", body: null, review: { body: "LGTM.", comments: [] } },
+    });
   });
 
   test("in shadow mode a coder's change is not pushed: the diff is still evidence, and the report summarises it", async () => {
     mockPromptReads(nock(API));
-    vi.mocked(runAgentJob).mockResolvedValue(succeededWith({ status: "success", summary: "Fixed it.", title: "Keep the last line", body: "PR text" }));
+    vi.mocked(runAgentJob).mockResolvedValue(
+      succeededWith({ status: "success", summary: "Fixed it.", title: "Keep the last line", body: "PR text" }),
+    );
 
     await runAgentStep(buildDeps(), buildClaimedJob("coder", { mode: "shadow" }), new AbortController().signal);
 
@@ -232,23 +308,34 @@ describe("runAgentStep", () => {
     `);
     expect(payload).toMatchObject({ push: "skipped_shadow", pushedSha: null });
     expect(payload).not.toHaveProperty("ignoredChanges");
-    expect(artifacts.byKind.get("agent-diff")).toContain("--- modified src/parse.ts (mode 100644, +1 -1)\nexport const x = 2;");
+    expect(artifacts.byKind.get("agent-diff")).toContain(
+      "--- modified src/parse.ts (mode 100644, +1 -1)\nexport const x = 2;",
+    );
   });
 
   test("in normal mode a coder's change is pushed as one commit, and the report carries the agent's body", async () => {
     const scope = nock(API);
     mockPromptReads(scope);
-    scope.get(`${REPO_PATH}/git/ref/${encodeURIComponent(`heads/${BRANCH}`)}`).reply(200, { ref: `refs/heads/${BRANCH}`, object: { sha: JOB_BASE } });
-    scope.get(`${REPO_PATH}/git/commits/${JOB_BASE}`).reply(200, { sha: JOB_BASE, tree: { sha: "base-tree" }, parents: [] });
+    scope
+      .get(`${REPO_PATH}/git/ref/${encodeURIComponent(`heads/${BRANCH}`)}`)
+      .reply(200, { ref: `refs/heads/${BRANCH}`, object: { sha: JOB_BASE } });
+    scope
+      .get(`${REPO_PATH}/git/commits/${JOB_BASE}`)
+      .reply(200, { sha: JOB_BASE, tree: { sha: "base-tree" }, parents: [] });
     scope.post(`${REPO_PATH}/git/trees`).reply(201, { sha: "new-tree" });
     scope.post(`${REPO_PATH}/git/commits`).reply(201, { sha: "c".repeat(40) });
     scope.patch(REF, { sha: "c".repeat(40), force: false }).reply(200, { object: { sha: "c".repeat(40) } });
-    vi.mocked(runAgentJob).mockResolvedValue(succeededWith({ status: "success", summary: "Fixed it.", title: "Keep the last line", body: "PR text" }));
+    vi.mocked(runAgentJob).mockResolvedValue(
+      succeededWith({ status: "success", summary: "Fixed it.", title: "Keep the last line", body: "PR text" }),
+    );
 
     await runAgentStep(buildDeps(), buildClaimedJob("coder"), new AbortController().signal);
 
     const { event, payload } = readFinish();
-    expect(event).toMatchObject({ commitSha: "c".repeat(40), report: { status: "success", body: "PR text", review: null } });
+    expect(event).toMatchObject({
+      commitSha: "c".repeat(40),
+      report: { status: "success", body: "PR text", review: null },
+    });
     expect(payload).toMatchObject({ push: "pushed", pushedSha: "c".repeat(40) });
   });
 
@@ -258,7 +345,11 @@ describe("runAgentStep", () => {
 
     await runAgentStep(buildDeps(), buildClaimedJob("coder"), new AbortController().signal);
 
-    expect(readFinish().event).toMatchObject({ type: "job_failed", code: "AGENT_REPORTED_FAILURE", message: "The agent reported that it could not do the work: Could not build." });
+    expect(readFinish().event).toMatchObject({
+      type: "job_failed",
+      code: "AGENT_REPORTED_FAILURE",
+      message: "The agent reported that it could not do the work: Could not build.",
+    });
     expect(requests).toEqual(PROMPT_READS);
   });
 });

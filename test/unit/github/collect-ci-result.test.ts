@@ -10,16 +10,39 @@ function suite(id: number, app: string, status: string, conclusion: string | nul
   return { id, app: { slug: app }, status, conclusion, head_sha: HEAD };
 }
 
-function run(id: number, app: string, conclusion: string, output: Partial<{ title: string | null; summary: string | null; text: string | null; annotations_count: number }> = {}) {
-  return { id, name: `job-${id}`, status: "completed", conclusion, app: { slug: app }, output: { title: null, summary: null, text: null, annotations_count: 0, ...output } };
+function run(
+  id: number,
+  app: string,
+  conclusion: string,
+  output: Partial<{
+    title: string | null;
+    summary: string | null;
+    text: string | null;
+    annotations_count: number;
+  }> = {},
+) {
+  return {
+    id,
+    name: `job-${id}`,
+    status: "completed",
+    conclusion,
+    app: { slug: app },
+    output: { title: null, summary: null, text: null, annotations_count: 0, ...output },
+  };
 }
 
 function mockSuites(suites: unknown[]): void {
-  scope.get(`${REPO_PATH}/commits/${HEAD}/check-suites`).query({ per_page: "100" }).reply(200, { total_count: suites.length, check_suites: suites });
+  scope
+    .get(`${REPO_PATH}/commits/${HEAD}/check-suites`)
+    .query({ per_page: "100" })
+    .reply(200, { total_count: suites.length, check_suites: suites });
 }
 
 function mockRuns(suiteId: number, runs: unknown[]): void {
-  scope.get(`${REPO_PATH}/check-suites/${suiteId}/check-runs`).query({ filter: "latest", per_page: "100" }).reply(200, { total_count: runs.length, check_runs: runs });
+  scope
+    .get(`${REPO_PATH}/check-suites/${suiteId}/check-runs`)
+    .query({ filter: "latest", per_page: "100" })
+    .reply(200, { total_count: runs.length, check_runs: runs });
 }
 
 // A log of 100 timestamped, coloured lines, as Actions serves it.
@@ -57,7 +80,11 @@ describe("collectCiResult", () => {
   });
 
   it("describes each failing check of a failed CI: output, annotations and the Actions log tail", async () => {
-    mockSuites([suite(1, "github-actions", "completed", "failure"), suite(2, "circleci-checks", "completed", "timed_out"), suite(3, "github-actions", "completed", "success")]);
+    mockSuites([
+      suite(1, "github-actions", "completed", "failure"),
+      suite(2, "circleci-checks", "completed", "timed_out"),
+      suite(3, "github-actions", "completed", "success"),
+    ]);
     mockRuns(1, [
       run(501, "github-actions", "failure", { title: "Tests failed", summary: "2 of 40 failed", annotations_count: 2 }),
       run(502, "github-actions", "success"),
@@ -72,7 +99,10 @@ describe("collectCiResult", () => {
       ]);
     // GitHub answers with a redirect to the log's storage.
     scope.get(`${REPO_PATH}/actions/jobs/501/logs`).reply(302, "", { location: `${LOGS_HOST}/logs/501.txt?sig=abc` });
-    nock(LOGS_HOST).get("/logs/501.txt").query({ sig: "abc" }).reply(200, LOG, { "content-type": "text/plain; charset=utf-8" });
+    nock(LOGS_HOST)
+      .get("/logs/501.txt")
+      .query({ sig: "abc" })
+      .reply(200, LOG, { "content-type": "text/plain; charset=utf-8" });
     scope.get(`${REPO_PATH}/actions/jobs/503/logs`).reply(404, { message: "Not Found" });
     mockRuns(2, [run(601, "circleci-checks", "timed_out", { title: "build", text: "t".repeat(10_000) })]);
 
@@ -82,7 +112,8 @@ describe("collectCiResult", () => {
     expect(result.failures.map((failure) => failure.name)).toEqual(["job-501", "job-503", "job-601"]);
     expect(result.failures[0]).toEqual({
       name: "job-501",
-      summary: "Tests failed\n\n2 of 40 failed\n\ntest/login.test.ts:14 — expected 302, got 200\n.github:1 — Process completed with exit code 1.",
+      summary:
+        "Tests failed\n\n2 of 40 failed\n\ntest/login.test.ts:14 — expected 302, got 200\n.github:1 — Process completed with exit code 1.",
       logTail: Array.from({ length: 80 }, (_, i) => `line ${i + 21}`).join("\n"),
     });
     expect(result.failures[1]).toEqual({ name: "job-503", summary: "", logTail: "" });
@@ -97,13 +128,18 @@ describe("collectCiResult", () => {
     mockSuites([suite(1, "github-actions", "completed", "failure")]);
     mockRuns(1, [run(501, "github-actions", "failure", { title: "Tests failed" })]);
     scope.get(`${REPO_PATH}/actions/jobs/501/logs`).reply(403, { message: "Resource not accessible by integration" });
-    expect(await collectCiResult(buildTestOctokit(), params)).toMatchObject({ verdict: "failure", failures: [{ name: "job-501", summary: "Tests failed", logTail: "" }] });
+    expect(await collectCiResult(buildTestOctokit(), params)).toMatchObject({
+      verdict: "failure",
+      failures: [{ name: "job-501", summary: "Tests failed", logTail: "" }],
+    });
   });
 
   it("streams a long log through a small window and keeps its last 80 lines", async () => {
     mockSuites([suite(1, "github-actions", "completed", "failure")]);
     mockRuns(1, [run(501, "github-actions", "failure")]);
-    const long = Array.from({ length: 20_000 }, (_, i) => `2026-11-20T12:00:00.0000000Z step output ${i + 1}`).join("\n");
+    const long = Array.from({ length: 20_000 }, (_, i) => `2026-11-20T12:00:00.0000000Z step output ${i + 1}`).join(
+      "\n",
+    );
     scope.get(`${REPO_PATH}/actions/jobs/501/logs`).reply(200, long, { "content-type": "text/plain" });
     const { failures } = await collectCiResult(buildTestOctokit(), params);
     expect(failures[0]?.logTail).toBe(Array.from({ length: 80 }, (_, i) => `step output ${i + 19_921}`).join("\n"));
@@ -118,7 +154,12 @@ describe("collectCiResult", () => {
 
   it("describes at most 10 failures and caps each summary at 8 KB", async () => {
     mockSuites([suite(2, "circleci-checks", "completed", "failure")]);
-    mockRuns(2, Array.from({ length: 12 }, (_, i) => run(700 + i, "circleci-checks", "failure", { title: "x", summary: "s".repeat(20_000) })));
+    mockRuns(
+      2,
+      Array.from({ length: 12 }, (_, i) =>
+        run(700 + i, "circleci-checks", "failure", { title: "x", summary: "s".repeat(20_000) }),
+      ),
+    );
     const { failures } = await collectCiResult(buildTestOctokit(), params);
     expect(failures).toHaveLength(10);
     for (const failure of failures) expect(Buffer.byteLength(failure.summary)).toBeLessThanOrEqual(8 * 1024);

@@ -13,15 +13,22 @@ describe("markReadyForReview", () => {
   it("takes a draft PR out of draft with the GraphQL mutation (REST cannot)", async () => {
     scope.get(`${REPO_PATH}/pulls/9`).reply(200, { number: 9, draft: true, node_id: "PR_kwDOAbc123" });
     scope
-      .post("/graphql", (body: { query: string; variables: unknown }) =>
-        /markPullRequestReadyForReview\(input: \{ pullRequestId: \$pullRequestId \}\)/.test(body.query) && JSON.stringify(body.variables) === JSON.stringify({ pullRequestId: "PR_kwDOAbc123" }),
+      .post(
+        "/graphql",
+        (body: { query: string; variables: unknown }) =>
+          /markPullRequestReadyForReview\(input: \{ pullRequestId: \$pullRequestId \}\)/.test(body.query) &&
+          JSON.stringify(body.variables) === JSON.stringify({ pullRequestId: "PR_kwDOAbc123" }),
       )
       .reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } });
-    expect(await markReadyForReview(buildTestOctokit(), { owner: "acme", repo: "api", prNumber: 9 })).toEqual({ alreadyReady: false });
+    expect(await markReadyForReview(buildTestOctokit(), { owner: "acme", repo: "api", prNumber: 9 })).toEqual({
+      alreadyReady: false,
+    });
   });
 
   it("does nothing when the PR is already ready (a retry, or a human was faster)", async () => {
     scope.get(`${REPO_PATH}/pulls/9`).reply(200, { number: 9, draft: false, node_id: "PR_kwDOAbc123" });
-    expect(await markReadyForReview(buildTestOctokit(), { owner: "acme", repo: "api", prNumber: 9 })).toEqual({ alreadyReady: true });
+    expect(await markReadyForReview(buildTestOctokit(), { owner: "acme", repo: "api", prNumber: 9 })).toEqual({
+      alreadyReady: true,
+    });
   });
 });

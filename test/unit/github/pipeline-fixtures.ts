@@ -27,8 +27,22 @@ export function pipelineWithSteps(): PipelineProgress {
     index: 2,
     ciAttempts: 1,
     steps: [
-      { role: "planner", purpose: "pipeline", status: "succeeded", jobId: "job-1", commitSha: null, summary: "Planned the fix:\nchange the redirect." },
-      { role: "coder", purpose: "pipeline", status: "succeeded", jobId: "job-2", commitSha: "1234567890abcdef1234567890abcdef12345678", summary: "Fixed the redirect." },
+      {
+        role: "planner",
+        purpose: "pipeline",
+        status: "succeeded",
+        jobId: "job-1",
+        commitSha: null,
+        summary: "Planned the fix:\nchange the redirect.",
+      },
+      {
+        role: "coder",
+        purpose: "pipeline",
+        status: "succeeded",
+        jobId: "job-2",
+        commitSha: "1234567890abcdef1234567890abcdef12345678",
+        summary: "Fixed the redirect.",
+      },
       { role: "ci_fixer", purpose: "ci_fix", status: "running", jobId: "job-3", commitSha: null, summary: null },
     ],
   };

@@ -9,7 +9,17 @@ const comments = [
 ];
 
 function params(overrides: Partial<PostReviewParams> = {}): PostReviewParams {
-  return { owner: "acme", repo: "api", prNumber: 9, commitSha: HEAD, marker: "foreman:review:job-4", body: "Two things to fix.", comments, lookFirst: false, ...overrides };
+  return {
+    owner: "acme",
+    repo: "api",
+    prNumber: 9,
+    commitSha: HEAD,
+    marker: "foreman:review:job-4",
+    body: "Two things to fix.",
+    comments,
+    lookFirst: false,
+    ...overrides,
+  };
 }
 
 let scope: nock.Scope;
@@ -35,12 +45,24 @@ describe("postReview", () => {
   });
 
   it("posts without a comments array when there are none", async () => {
-    scope.post(`${REPO_PATH}/pulls/9/reviews`, { commit_id: HEAD, event: "COMMENT", body: "<!-- foreman:review:job-4 -->\nLooks fine." }).reply(200, { id: 802 });
-    expect(await postReview(buildTestOctokit(), params({ body: "Looks fine.", comments: [] }))).toEqual({ reviewId: 802, inline: 0, created: true });
+    scope
+      .post(`${REPO_PATH}/pulls/9/reviews`, {
+        commit_id: HEAD,
+        event: "COMMENT",
+        body: "<!-- foreman:review:job-4 -->\nLooks fine.",
+      })
+      .reply(200, { id: 802 });
+    expect(await postReview(buildTestOctokit(), params({ body: "Looks fine.", comments: [] }))).toEqual({
+      reviewId: 802,
+      inline: 0,
+      created: true,
+    });
   });
 
   it("folds the comments into the body when GitHub refuses a line outside the diff (422)", async () => {
-    scope.post(`${REPO_PATH}/pulls/9/reviews`, (body: { comments?: unknown[] }) => body.comments?.length === 2).reply(422, { message: "Unprocessable Entity", errors: ["Line could not be resolved"] });
+    scope
+      .post(`${REPO_PATH}/pulls/9/reviews`, (body: { comments?: unknown[] }) => body.comments?.length === 2)
+      .reply(422, { message: "Unprocessable Entity", errors: ["Line could not be resolved"] });
     scope
       .post(`${REPO_PATH}/pulls/9/reviews`, {
         commit_id: HEAD,
@@ -64,13 +86,26 @@ describe("postReview", () => {
         { id: 700, body: "LGTM from a human" },
         { id: 804, body: "<!-- foreman:review:job-4 -->\nTwo things to fix." },
       ]);
-    expect(await postReview(buildTestOctokit(), params({ lookFirst: true }))).toEqual({ reviewId: 804, inline: null, created: false });
+    expect(await postReview(buildTestOctokit(), params({ lookFirst: true }))).toEqual({
+      reviewId: 804,
+      inline: null,
+      created: false,
+    });
   });
 
   it("on a retry posts when no review carries the marker", async () => {
-    scope.get(`${REPO_PATH}/pulls/9/reviews`).query({ per_page: "100" }).reply(200, [{ id: 700, body: "<!-- foreman:review:job-3 -->\nolder" }]);
-    scope.post(`${REPO_PATH}/pulls/9/reviews`, (body: { event?: string }) => body.event === "COMMENT").reply(200, { id: 805 });
-    expect(await postReview(buildTestOctokit(), params({ lookFirst: true }))).toEqual({ reviewId: 805, inline: 2, created: true });
+    scope
+      .get(`${REPO_PATH}/pulls/9/reviews`)
+      .query({ per_page: "100" })
+      .reply(200, [{ id: 700, body: "<!-- foreman:review:job-3 -->\nolder" }]);
+    scope
+      .post(`${REPO_PATH}/pulls/9/reviews`, (body: { event?: string }) => body.event === "COMMENT")
+      .reply(200, { id: 805 });
+    expect(await postReview(buildTestOctokit(), params({ lookFirst: true }))).toEqual({
+      reviewId: 805,
+      inline: 2,
+      created: true,
+    });
   });
 });
 

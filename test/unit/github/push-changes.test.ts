@@ -16,7 +16,16 @@ function octokit(): Octokit {
 }
 
 function change(path: string, patch: Partial<FileChange>): FileChange {
-  return { path, status: "modified", mode: "100644", binary: false, addedLines: 0, deletedLines: 0, addedText: [], ...patch };
+  return {
+    path,
+    status: "modified",
+    mode: "100644",
+    binary: false,
+    addedLines: 0,
+    deletedLines: 0,
+    addedText: [],
+    ...patch,
+  };
 }
 
 const changes: FileChange[] = [
@@ -27,7 +36,14 @@ const changes: FileChange[] = [
   change("docs/link", { status: "added", mode: "120000", content: Buffer.from("../README.md") }),
 ];
 
-const params: PushChangesParams = { owner: "octo", repo: "widgets", branch: "agent/7-fix-it", expectedHeadSha: EXPECTED, message: "coder: fix it", changes };
+const params: PushChangesParams = {
+  owner: "octo",
+  repo: "widgets",
+  branch: "agent/7-fix-it",
+  expectedHeadSha: EXPECTED,
+  message: "coder: fix it",
+  changes,
+};
 
 // The exact tree Foreman must send: sorted by path, inline text, a blob for the binary, null for the deletion.
 const treeBody = {
@@ -42,12 +58,16 @@ const treeBody = {
 };
 
 function mockRef(scope: nock.Scope, sha: string): void {
-  scope.get(`${REPO}/git/ref/heads%2Fagent%2F7-fix-it`).reply(200, { ref: "refs/heads/agent/7-fix-it", object: { sha, type: "commit" } });
+  scope
+    .get(`${REPO}/git/ref/heads%2Fagent%2F7-fix-it`)
+    .reply(200, { ref: "refs/heads/agent/7-fix-it", object: { sha, type: "commit" } });
 }
 
 function mockTree(scope: nock.Scope, treeSha: string): void {
   scope.get(`${REPO}/git/commits/${EXPECTED}`).reply(200, { sha: EXPECTED, tree: { sha: BASE_TREE }, parents: [] });
-  scope.post(`${REPO}/git/blobs`, { content: "iVBORwD/", encoding: "base64" }).reply(201, { sha: "b10b000000000000000000000000000000000000" });
+  scope
+    .post(`${REPO}/git/blobs`, { content: "iVBORwD/", encoding: "base64" })
+    .reply(201, { sha: "b10b000000000000000000000000000000000000" });
   scope.post(`${REPO}/git/trees`, treeBody).reply(201, { sha: treeSha });
 }
 
@@ -67,10 +87,17 @@ describe("pushChanges", () => {
     mockRef(scope, EXPECTED);
     mockTree(scope, "3333333333333333333333333333333333333333");
     scope
-      .post(`${REPO}/git/commits`, { message: "coder: fix it", tree: "3333333333333333333333333333333333333333", parents: [EXPECTED] })
+      .post(`${REPO}/git/commits`, {
+        message: "coder: fix it",
+        tree: "3333333333333333333333333333333333333333",
+        parents: [EXPECTED],
+      })
       .reply(201, { sha: "4444444444444444444444444444444444444444" });
     scope
-      .patch(`${REPO}/git/refs/heads%2Fagent%2F7-fix-it`, { sha: "4444444444444444444444444444444444444444", force: false })
+      .patch(`${REPO}/git/refs/heads%2Fagent%2F7-fix-it`, {
+        sha: "4444444444444444444444444444444444444444",
+        force: false,
+      })
       .reply(200, { object: { sha: "4444444444444444444444444444444444444444" } });
 
     expect(await pushChanges(octokit(), params)).toEqual({
@@ -93,7 +120,10 @@ describe("pushChanges", () => {
     mockTree(scope, "3333333333333333333333333333333333333333");
     scope.post(`${REPO}/git/commits`).reply(201, { sha: "4444444444444444444444444444444444444444" });
     scope
-      .patch(`${REPO}/git/refs/heads%2Fagent%2F7-fix-it`, { sha: "4444444444444444444444444444444444444444", force: false })
+      .patch(`${REPO}/git/refs/heads%2Fagent%2F7-fix-it`, {
+        sha: "4444444444444444444444444444444444444444",
+        force: false,
+      })
       .reply(422, { message: "Update is not a fast forward" });
     mockRef(scope, "9999999999999999999999999999999999999999");
 
@@ -112,9 +142,16 @@ describe("pushChanges", () => {
     mockRef(scope, "9999999999999999999999999999999999999999");
     scope
       .get(`${REPO}/git/commits/9999999999999999999999999999999999999999`)
-      .reply(200, { sha: "9999999999999999999999999999999999999999", tree: { sha: "8888888888888888888888888888888888888888" }, parents: [{ sha: "7777777777777777777777777777777777777777" }] });
+      .reply(200, {
+        sha: "9999999999999999999999999999999999999999",
+        tree: { sha: "8888888888888888888888888888888888888888" },
+        parents: [{ sha: "7777777777777777777777777777777777777777" }],
+      });
 
-    expect(await pushChanges(octokit(), params)).toMatchObject({ kind: "conflict", actualHeadSha: "9999999999999999999999999999999999999999" });
+    expect(await pushChanges(octokit(), params)).toMatchObject({
+      kind: "conflict",
+      actualHeadSha: "9999999999999999999999999999999999999999",
+    });
     expect(scope.isDone()).toBe(true);
   });
 
@@ -122,7 +159,11 @@ describe("pushChanges", () => {
     mockRef(scope, "4444444444444444444444444444444444444444");
     scope
       .get(`${REPO}/git/commits/4444444444444444444444444444444444444444`)
-      .reply(200, { sha: "4444444444444444444444444444444444444444", tree: { sha: "3333333333333333333333333333333333333333" }, parents: [{ sha: EXPECTED }] });
+      .reply(200, {
+        sha: "4444444444444444444444444444444444444444",
+        tree: { sha: "3333333333333333333333333333333333333333" },
+        parents: [{ sha: EXPECTED }],
+      });
     mockTree(scope, "3333333333333333333333333333333333333333");
 
     expect(await pushChanges(octokit(), params)).toEqual({
@@ -135,7 +176,10 @@ describe("pushChanges", () => {
 
   it("reports a deleted branch", async () => {
     scope.get(`${REPO}/git/ref/heads%2Fagent%2F7-fix-it`).reply(404, { message: "Not Found" });
-    expect(await pushChanges(octokit(), params)).toEqual({ kind: "branch_missing", message: "Branch agent/7-fix-it no longer exists in octo/widgets; nothing was pushed." });
+    expect(await pushChanges(octokit(), params)).toEqual({
+      kind: "branch_missing",
+      message: "Branch agent/7-fix-it no longer exists in octo/widgets; nothing was pushed.",
+    });
     expect(scope.isDone()).toBe(true);
   });
 

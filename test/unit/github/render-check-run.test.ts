@@ -3,7 +3,11 @@ import { decideCheckRunConclusion, renderCheckRun } from "../../../src/github/re
 import { TaskState } from "../../../src/workflow/states.js";
 import { makePipelineTask } from "./pipeline-fixtures.js";
 
-const links = { evidenceUrl: "https://foreman.example.com/api/compliance/tasks/0b7c2a8e-5f7d-4c1e-9a3b-2d6f8e1c4a50", pullRequestUrl: "https://github.com/acme/api/pull/9", recordHash: "f".repeat(64) };
+const links = {
+  evidenceUrl: "https://foreman.example.com/api/compliance/tasks/0b7c2a8e-5f7d-4c1e-9a3b-2d6f8e1c4a50",
+  pullRequestUrl: "https://github.com/acme/api/pull/9",
+  recordHash: "f".repeat(64),
+};
 
 describe("decideCheckRunConclusion", () => {
   it.each([
@@ -33,7 +37,12 @@ describe("decideCheckRunConclusion", () => {
 describe("renderCheckRun", () => {
   it("renders a working task as in progress with its checklist, and no evidence yet", () => {
     const view = renderCheckRun(makePipelineTask("running"), { ...links, recordHash: null });
-    expect(view).toMatchObject({ status: "in_progress", conclusion: null, detailsUrl: null, title: "The ci_fixer step is running" });
+    expect(view).toMatchObject({
+      status: "in_progress",
+      conclusion: null,
+      detailsUrl: null,
+      title: "The ci_fixer step is running",
+    });
     expect(view.summary).toMatchInlineSnapshot(`
       "Foreman task \`0b7c2a8e-5f7d-4c1e-9a3b-2d6f8e1c4a50\` for issue #5 (\`agent:bugfix\`).
 
@@ -51,20 +60,38 @@ describe("renderCheckRun", () => {
     const task = makePipelineTask("running");
     const [planner, coder, fixer] = task.pipeline.steps;
     const queued = { ...fixer!, status: "queued" as const, jobId: "job-queued" };
-    const logUrls = { [planner!.jobId]: "https://foreman.example.com/jobs/p/log?token=a", [coder!.jobId]: "https://foreman.example.com/jobs/c/log?token=b", "job-queued": "https://x/never" };
-    const view = renderCheckRun({ ...task, pipeline: { ...task.pipeline, steps: [planner!, coder!, queued] } }, { ...links, recordHash: null, logUrls });
-    expect(view.summary).toContain("Planned the fix: change the redirect. · [log](https://foreman.example.com/jobs/p/log?token=a)");
+    const logUrls = {
+      [planner!.jobId]: "https://foreman.example.com/jobs/p/log?token=a",
+      [coder!.jobId]: "https://foreman.example.com/jobs/c/log?token=b",
+      "job-queued": "https://x/never",
+    };
+    const view = renderCheckRun(
+      { ...task, pipeline: { ...task.pipeline, steps: [planner!, coder!, queued] } },
+      { ...links, recordHash: null, logUrls },
+    );
+    expect(view.summary).toContain(
+      "Planned the fix: change the redirect. · [log](https://foreman.example.com/jobs/p/log?token=a)",
+    );
     expect(view.summary).toContain("Fixed the redirect. · [log](https://foreman.example.com/jobs/c/log?token=b)");
     expect(view.summary).not.toContain("https://x/never");
   });
 
   it("renders an escalation as action required, with the reason, the evidence link and the record hash", () => {
     const task = makePipelineTask("escalated", {
-      reason: { code: "CI_FAILED_TOO_OFTEN", message: "CI still fails after 3 attempts.", detail: "FAIL test/a.test.ts\n```inner```" },
+      reason: {
+        code: "CI_FAILED_TOO_OFTEN",
+        message: "CI still fails after 3 attempts.",
+        detail: "FAIL test/a.test.ts\n```inner```",
+      },
       pipeline: { ...makePipelineTask("escalated").pipeline, ciAttempts: 3 },
     });
     const view = renderCheckRun(task, links);
-    expect(view).toMatchObject({ status: "completed", conclusion: "action_required", detailsUrl: links.evidenceUrl, title: "Needs a human" });
+    expect(view).toMatchObject({
+      status: "completed",
+      conclusion: "action_required",
+      detailsUrl: links.evidenceUrl,
+      title: "Needs a human",
+    });
     expect(view.summary).toMatchInlineSnapshot(`
       "Foreman task \`0b7c2a8e-5f7d-4c1e-9a3b-2d6f8e1c4a50\` for issue #5 (\`agent:bugfix\`).
 
@@ -93,16 +120,34 @@ describe("renderCheckRun", () => {
   });
 
   it("links a completed run to the PR when Foreman has no public URL, and still cites the record hash", () => {
-    const view = renderCheckRun(makePipelineTask("merged", { pipeline: { ...makePipelineTask("merged").pipeline, steps: [] } }), { ...links, evidenceUrl: null });
-    expect(view).toMatchObject({ status: "completed", conclusion: "success", detailsUrl: "https://github.com/acme/api/pull/9", title: "Merged" });
+    const view = renderCheckRun(
+      makePipelineTask("merged", { pipeline: { ...makePipelineTask("merged").pipeline, steps: [] } }),
+      { ...links, evidenceUrl: null },
+    );
+    expect(view).toMatchObject({
+      status: "completed",
+      conclusion: "success",
+      detailsUrl: "https://github.com/acme/api/pull/9",
+      title: "Merged",
+    });
     expect(view.summary).toContain("_No step has run yet._");
     expect(view.summary).not.toContain("Compliance evidence");
     expect(view.summary).toContain(`- Latest compliance record: \`${"f".repeat(64)}\``);
   });
 
   it("stays under GitHub's 65535 characters however many steps ran, and keeps the evidence", () => {
-    const step = { role: "coder", purpose: "human_revision" as const, status: "failed" as const, jobId: "j", commitSha: null, summary: "x".repeat(10_000) };
-    const task = makePipelineTask("failed", { pipeline: { ...makePipelineTask("failed").pipeline, steps: Array.from({ length: 1_000 }, () => step) }, reason: { code: "AGENT_FAILED", message: "m", detail: "d".repeat(100_000) } });
+    const step = {
+      role: "coder",
+      purpose: "human_revision" as const,
+      status: "failed" as const,
+      jobId: "j",
+      commitSha: null,
+      summary: "x".repeat(10_000),
+    };
+    const task = makePipelineTask("failed", {
+      pipeline: { ...makePipelineTask("failed").pipeline, steps: Array.from({ length: 1_000 }, () => step) },
+      reason: { code: "AGENT_FAILED", message: "m", detail: "d".repeat(100_000) },
+    });
     const view = renderCheckRun(task, links);
     expect(view.summary.length).toBeLessThan(65_535);
     expect(view.summary).toMatch(/- … and \d+ more steps/);

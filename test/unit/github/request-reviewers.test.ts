@@ -8,10 +8,20 @@ describe("requestReviewers", () => {
     nock(API)
       .post(`${REPO_PATH}/pulls/9/requested_reviewers`, { reviewers: ["bob"], team_reviewers: ["backend"] })
       .reply(201, { number: 9 });
-    expect(await requestReviewers(buildTestOctokit(), { owner: "acme", repo: "api", prNumber: 9, users: ["bob"], teams: ["backend"] })).toEqual({ requested: true });
+    expect(
+      await requestReviewers(buildTestOctokit(), {
+        owner: "acme",
+        repo: "api",
+        prNumber: 9,
+        users: ["bob"],
+        teams: ["backend"],
+      }),
+    ).toEqual({ requested: true });
   });
 
   it("makes no request when nobody is configured", async () => {
-    expect(await requestReviewers(buildTestOctokit(), { owner: "acme", repo: "api", prNumber: 9, users: [], teams: [] })).toEqual({ requested: false });
+    expect(
+      await requestReviewers(buildTestOctokit(), { owner: "acme", repo: "api", prNumber: 9, users: [], teams: [] }),
+    ).toEqual({ requested: false });
   });
 });

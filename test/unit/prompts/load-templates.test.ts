@@ -48,11 +48,15 @@ describe("loadTemplates", () => {
 
   test("a repo template replaces the built-in of the same key", async () => {
     const templates = expectTemplates(
-      await loadTemplates({ "roles/coder.md.hbs": "# Role: Coder (acme house rules)\n\nFix #{{issue.number}} & don't touch `vendor/`." }),
+      await loadTemplates({
+        "roles/coder.md.hbs": "# Role: Coder (acme house rules)\n\nFix #{{issue.number}} & don't touch `vendor/`.",
+      }),
     );
     expect(templates.overridden).toEqual(["roles/coder.md.hbs"]);
     const text = expectText(renderPrompt(templates, buildPromptContext()));
-    expect(text.startsWith("# Role: Coder (acme house rules)\n\nFix #42 & don't touch `vendor/`.\n\n## Task: Bug fix")).toBe(true);
+    expect(
+      text.startsWith("# Role: Coder (acme house rules)\n\nFix #42 & don't touch `vendor/`.\n\n## Task: Bug fix"),
+    ).toBe(true);
     expect(text).not.toContain("Implement the plan below");
   });
 
@@ -78,7 +82,9 @@ describe("loadTemplates", () => {
       key: "roles/coder.md.hbs",
       file: ".github/foreman/prompts/roles/coder.md.hbs",
     });
-    expect(result.errors[0]?.message).toMatch(/^\.github\/foreman\/prompts\/roles\/coder\.md\.hbs does not compile: Parse error on line 5:\n/);
+    expect(result.errors[0]?.message).toMatch(
+      /^\.github\/foreman\/prompts\/roles\/coder\.md\.hbs does not compile: Parse error on line 5:\n/,
+    );
   });
 
   test("reports every broken template at once", () => {
@@ -112,7 +118,8 @@ describe("loadTemplates", () => {
         code: "PROMPT_RENDER_FAILED",
         key: "tasks/bugfix.md.hbs",
         file: ".github/foreman/prompts/tasks/bugfix.md.hbs",
-        message: ".github/foreman/prompts/tasks/bugfix.md.hbs failed to render: The partial no-such-partial could not be found",
+        message:
+          ".github/foreman/prompts/tasks/bugfix.md.hbs failed to render: The partial no-such-partial could not be found",
       },
     });
   });
@@ -124,18 +131,21 @@ describe("loadTemplates", () => {
   });
 
   test("repo templates never touch the global Handlebars environment", async () => {
-    const templates = expectTemplates(
-      await loadTemplates({ "partials/constraints.hbs": "Anything goes." }),
-    );
+    const templates = expectTemplates(await loadTemplates({ "partials/constraints.hbs": "Anything goes." }));
     expectText(renderPrompt(templates, buildPromptContext()));
     expect(Handlebars.partials).not.toHaveProperty("constraints");
     expect(Handlebars.helpers).not.toHaveProperty("fence");
   });
 
   test("repo templates render values unescaped (Markdown, not HTML)", async () => {
-    const templates = expectTemplates(await loadTemplates({ "tasks/bugfix.md.hbs": "Title: {{issue.title}} / {{issue.body}}" }));
+    const templates = expectTemplates(
+      await loadTemplates({ "tasks/bugfix.md.hbs": "Title: {{issue.title}} / {{issue.body}}" }),
+    );
     const text = expectText(
-      renderPrompt(templates, buildPromptContext({ issue: { ...buildPromptContext().issue, title: `a & b < c "d" 'e'`, body: "`x` = <y>" } })),
+      renderPrompt(
+        templates,
+        buildPromptContext({ issue: { ...buildPromptContext().issue, title: `a & b < c "d" 'e'`, body: "`x` = <y>" } }),
+      ),
     );
     expect(text).toContain(`Title: a & b < c "d" 'e' / \`x\` = <y>`);
   });

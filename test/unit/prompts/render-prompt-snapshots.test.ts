@@ -27,15 +27,16 @@ function renderInstructions(overrides: Partial<PromptContext>): string {
   return text.slice(0, text.indexOf("\n## Issue #"));
 }
 
-const PLAN = "1. In `src/parse.ts`, stop dropping the last segment in `splitLines`.\n2. Add a test for input without a trailing newline.";
+const PLAN =
+  "1. In `src/parse.ts`, stop dropping the last segment in `splitLines`.\n2. Add a test for input without a trailing newline.";
 const DIFF = [
   "diff --git a/src/parse.ts b/src/parse.ts",
   "--- a/src/parse.ts",
   "+++ b/src/parse.ts",
   "@@ -1,3 +1,3 @@",
   " export function splitLines(text: string): string[] {",
-  "-  return text.split(\"\\n\").slice(0, -1);",
-  "+  return text.split(/\\r?\\n/).filter((line, i, all) => i < all.length - 1 || line !== \"\");",
+  '-  return text.split("\\n").slice(0, -1);',
+  '+  return text.split(/\\r?\\n/).filter((line, i, all) => i < all.length - 1 || line !== "");',
   " }",
 ].join("\n");
 
@@ -206,7 +207,8 @@ describe("rendered prompts", () => {
   });
 
   test("reviewer × refactor", () => {
-    expect(renderInstructions({ role: "reviewer", taskType: "refactor", plan: PLAN, diff: DIFF })).toMatchInlineSnapshot(`
+    expect(renderInstructions({ role: "reviewer", taskType: "refactor", plan: PLAN, diff: DIFF }))
+      .toMatchInlineSnapshot(`
       "# Role: Reviewer
 
       You are the reviewer on a Foreman task: repository \`acme/widgets\`, issue #42, branch \`agent/42-parser-drops-the-last-line\`. Another agent made the change below. Review it the way a careful senior engineer reviews a colleague's pull request. Your verdict is a suggestion to the humans who decide; you never approve, merge or push anything.
@@ -276,7 +278,7 @@ describe("rendered prompts", () => {
           {
             name: "test (node 20)",
             summary: "1 test failed: `splitLines keeps the last line`",
-            logTail: "FAIL test/parse.test.ts > splitLines keeps the last line\nExpected: [\"a\",\"b\"]\nReceived: [\"a\"]",
+            logTail: 'FAIL test/parse.test.ts > splitLines keeps the last line\nExpected: ["a","b"]\nReceived: ["a"]',
           },
         ],
       }),

@@ -10,7 +10,13 @@ const notFound = () => Object.assign(new Error("Not Found"), { status: 404, requ
 function setUp() {
   const clock = { now: 1_000_000 };
   const changes: string[] = [];
-  const breaker = new CircuitBreaker({ service: "GitHub", threshold: 5, openMs: 60_000, now: () => clock.now, onStateChange: (state) => changes.push(state) });
+  const breaker = new CircuitBreaker({
+    service: "GitHub",
+    threshold: 5,
+    openMs: 60_000,
+    now: () => clock.now,
+    onStateChange: (state) => changes.push(state),
+  });
   const service = vi.fn<(answer: "ok" | "outage" | "not found") => Promise<string>>(async (answer) => {
     if (answer === "outage") throw outage();
     if (answer === "not found") throw notFound();
@@ -35,7 +41,11 @@ describe("CircuitBreaker", () => {
     const error = await call("ok").catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(CircuitOpenError);
     expect((error as CircuitOpenError).retryAfterMs).toBe(60_000);
-    expect(classifyError(error)).toEqual({ code: "CIRCUIT_OPEN", retryable: true, message: "GitHub kept failing, so Foreman paused its calls to it; it tries again in 60 s." });
+    expect(classifyError(error)).toEqual({
+      code: "CIRCUIT_OPEN",
+      retryable: true,
+      message: "GitHub kept failing, so Foreman paused its calls to it; it tries again in 60 s.",
+    });
     expect(service).toHaveBeenCalledTimes(5);
   });
 
@@ -66,7 +76,11 @@ describe("CircuitBreaker", () => {
     let answer!: (value: string) => void;
     const probe = breaker.run(() => new Promise<string>((resolve) => (answer = resolve)));
     const others = await Promise.allSettled([breaker.run(() => service("ok")), breaker.run(() => service("ok"))]);
-    expect(others.map((outcome) => (outcome.status === "rejected" ? (outcome.reason as CircuitOpenError).code : outcome.status))).toEqual(["CIRCUIT_OPEN", "CIRCUIT_OPEN"]);
+    expect(
+      others.map((outcome) =>
+        outcome.status === "rejected" ? (outcome.reason as CircuitOpenError).code : outcome.status,
+      ),
+    ).toEqual(["CIRCUIT_OPEN", "CIRCUIT_OPEN"]);
     expect(service).toHaveBeenCalledTimes(5);
     answer("probed");
     await expect(probe).resolves.toBe("probed");
@@ -133,8 +147,13 @@ describe("CircuitBreaker", () => {
 describe("CircuitBreakers", () => {
   test("one breaker per key: one installation's outage does not stop another's calls", async () => {
     const changes: string[] = [];
-    const breakers = new CircuitBreakers({ service: "GitHub", now: () => 0, onStateChange: (key, state) => changes.push(`${key}:${state}`) });
-    for (let i = 0; i < 5; i += 1) await expect(breakers.run("1", async () => Promise.reject(outage()))).rejects.toMatchObject({ status: 502 });
+    const breakers = new CircuitBreakers({
+      service: "GitHub",
+      now: () => 0,
+      onStateChange: (key, state) => changes.push(`${key}:${state}`),
+    });
+    for (let i = 0; i < 5; i += 1)
+      await expect(breakers.run("1", async () => Promise.reject(outage()))).rejects.toMatchObject({ status: 502 });
     await expect(breakers.run("1", async () => "ok")).rejects.toBeInstanceOf(CircuitOpenError);
     await expect(breakers.run("2", async () => "ok")).resolves.toBe("ok");
     expect(breakers.get("1")).toBe(breakers.get("1"));

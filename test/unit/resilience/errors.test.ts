@@ -18,11 +18,17 @@ describe("classifyError", () => {
   });
 
   test("the message names the request, without host or query", () => {
-    expect(classifyError({ status: 422, message: "Validation Failed", request }).message).toBe("GitHub rejected POST /repos/acme/api/pulls (422: Validation Failed).");
+    expect(classifyError({ status: 422, message: "Validation Failed", request }).message).toBe(
+      "GitHub rejected POST /repos/acme/api/pulls (422: Validation Failed).",
+    );
   });
 
   test("messages that reach issues are one line, capped, and carry no token", () => {
-    const { message } = classifyError({ status: 500, message: `boom ghs_abc123XYZ\n"authorization": "token ghp_secret"\n${"x".repeat(1000)}`, request });
+    const { message } = classifyError({
+      status: 500,
+      message: `boom ghs_abc123XYZ\n"authorization": "token ghp_secret"\n${"x".repeat(1000)}`,
+      request,
+    });
     expect(message).toBe("GitHub answered 500 to POST /repos/acme/api/pulls (boom [REDACTED]).");
     expect(classifyError(new Error("y".repeat(1000))).message.length).toBeLessThan(400);
   });

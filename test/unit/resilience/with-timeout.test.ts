@@ -14,10 +14,14 @@ describe("withTimeout", () => {
 
   test("a call that never answers fails with TIMEOUT at the deadline, and its signal is aborted", async () => {
     let seen: AbortSignal | undefined;
-    const pending = withTimeout((signal) => {
-      seen = signal;
-      return new Promise<never>(() => {});
-    }, 30_000, call);
+    const pending = withTimeout(
+      (signal) => {
+        seen = signal;
+        return new Promise<never>(() => {});
+      },
+      30_000,
+      call,
+    );
     const outcome = pending.catch((error: unknown) => error);
     await vi.advanceTimersByTimeAsync(29_999);
     expect(seen?.aborted).toBe(false);
@@ -25,7 +29,11 @@ describe("withTimeout", () => {
     const error = await outcome;
     expect(error).toBeInstanceOf(TimeoutError);
     expect(seen?.reason).toBe(error);
-    expect(classifyError(error)).toEqual({ code: "TIMEOUT", retryable: true, message: "GitHub did not answer within 30 s (GET /repos/{owner}/{repo})." });
+    expect(classifyError(error)).toEqual({
+      code: "TIMEOUT",
+      retryable: true,
+      message: "GitHub did not answer within 30 s (GET /repos/{owner}/{repo}).",
+    });
     expect(isOutageError(error)).toBe(true);
   });
 
@@ -42,10 +50,15 @@ describe("withTimeout", () => {
   test("the caller's signal aborts the call too", async () => {
     const parent = new AbortController();
     let seen: AbortSignal | undefined;
-    const pending = withTimeout((signal) => {
-      seen = signal;
-      return new Promise<string>((_, reject) => signal.addEventListener("abort", () => reject(new Error("aborted"))));
-    }, 30_000, call, parent.signal);
+    const pending = withTimeout(
+      (signal) => {
+        seen = signal;
+        return new Promise<string>((_, reject) => signal.addEventListener("abort", () => reject(new Error("aborted"))));
+      },
+      30_000,
+      call,
+      parent.signal,
+    );
     parent.abort();
     await expect(pending).rejects.toThrow("aborted");
     expect(seen?.aborted).toBe(true);

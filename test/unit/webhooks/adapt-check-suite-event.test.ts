@@ -6,7 +6,13 @@ import { buildCheckSuitePayload } from "../../helpers/more-payloads.js";
 import { INSTALLATION_ID } from "../../helpers/payloads.js";
 
 // The documented check_suite example names the repository's default branch `main`.
-const repo = { installationId: INSTALLATION_ID, id: REPO.id, owner: REPO.owner, name: REPO.name, defaultBranch: "main" };
+const repo = {
+  installationId: INSTALLATION_ID,
+  id: REPO.id,
+  owner: REPO.owner,
+  name: REPO.name,
+  defaultBranch: "main",
+};
 const SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 
 function adapt(payload: Record<string, any>, deliveryId = "d-1", lane = "lane") {
@@ -18,7 +24,13 @@ describe("adaptCheckSuiteEvent", () => {
     const payload = buildCheckSuitePayload({ headBranch: "agent/5-fix", conclusion: "failure", suiteId: 300 });
     expect(adapt(payload, "d-1", `repo:${REPO.id}#5`)).toEqual({
       deliveryId: "d-1",
-      dedupeKey: buildDedupeKey({ event: "check_suite.completed", repo: REPO.id, suite: 300, conclusion: "failure", sha: SHA }),
+      dedupeKey: buildDedupeKey({
+        event: "check_suite.completed",
+        repo: REPO.id,
+        suite: 300,
+        conclusion: "failure",
+        sha: SHA,
+      }),
       source: "github",
       eventName: "check_suite.completed",
       lane: `repo:${REPO.id}#5`,
@@ -45,7 +57,10 @@ describe("adaptCheckSuiteEvent", () => {
     const first = adapt(buildCheckSuitePayload({ headBranch: "main", conclusion: "failure", suiteId: 1 }), "d-1");
     const again = adapt(buildCheckSuitePayload({ headBranch: "main", conclusion: "failure", suiteId: 1 }), "d-2");
     const rerun = adapt(buildCheckSuitePayload({ headBranch: "main", conclusion: "success", suiteId: 1 }), "d-3");
-    const otherSha = adapt(buildCheckSuitePayload({ headBranch: "main", conclusion: "failure", suiteId: 1, headSha: "f".repeat(40) }), "d-4");
+    const otherSha = adapt(
+      buildCheckSuitePayload({ headBranch: "main", conclusion: "failure", suiteId: 1, headSha: "f".repeat(40) }),
+      "d-4",
+    );
     expect(again?.dedupeKey).toBe(first?.dedupeKey);
     expect(new Set([first?.dedupeKey, rerun?.dedupeKey, otherSha?.dedupeKey]).size).toBe(3);
   });

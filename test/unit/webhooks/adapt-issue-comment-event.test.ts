@@ -5,7 +5,13 @@ import { REPO } from "../../helpers/github-mock.js";
 import { buildIssueCommentPayload } from "../../helpers/more-payloads.js";
 import { INSTALLATION_ID } from "../../helpers/payloads.js";
 
-const repo = { installationId: INSTALLATION_ID, id: REPO.id, owner: REPO.owner, name: REPO.name, defaultBranch: REPO.defaultBranch };
+const repo = {
+  installationId: INSTALLATION_ID,
+  id: REPO.id,
+  owner: REPO.owner,
+  name: REPO.name,
+  defaultBranch: REPO.defaultBranch,
+};
 
 function adapt(payload: Record<string, any>, deliveryId = "d-1") {
   return adaptIssueCommentEvent(deliveryId, payload as never, INSTALLATION_ID);
@@ -13,14 +19,28 @@ function adapt(payload: Record<string, any>, deliveryId = "d-1") {
 
 describe("adaptIssueCommentEvent", () => {
   it("turns a command on an issue into command_received in the issue's lane", () => {
-    const payload = buildIssueCommentPayload({ body: "Thanks!\n/foreman status\n", issueNumber: 5, title: "Fix it", commentId: 700, sender: "bob" });
+    const payload = buildIssueCommentPayload({
+      body: "Thanks!\n/foreman status\n",
+      issueNumber: 5,
+      title: "Fix it",
+      commentId: 700,
+      sender: "bob",
+    });
     expect(adapt(payload)).toEqual({
       deliveryId: "d-1",
       dedupeKey: buildDedupeKey({ event: "issue_comment.created", repo: REPO.id, comment: 700 }),
       source: "github",
       eventName: "issue_comment.created",
       lane: `repo:${REPO.id}#5`,
-      event: { type: "command_received", repo, issue: { number: 5, title: "Fix it" }, sender: "bob", command: "status", commentId: 700, onPullRequest: false },
+      event: {
+        type: "command_received",
+        repo,
+        issue: { number: 5, title: "Fix it" },
+        sender: "bob",
+        command: "status",
+        commentId: 700,
+        onPullRequest: false,
+      },
     });
   });
 
@@ -31,12 +51,19 @@ describe("adaptIssueCommentEvent", () => {
   });
 
   it("ignores the documented example, which is no command", () => {
-    const payload = buildIssueCommentPayload({ body: "You are totally right! I'll get this fixed right away.", issueNumber: 1 });
+    const payload = buildIssueCommentPayload({
+      body: "You are totally right! I'll get this fixed right away.",
+      issueNumber: 1,
+    });
     expect(adapt(payload)).toBeNull();
   });
 
   it("ignores bots, even when they quote a command", () => {
-    expect(adapt(buildIssueCommentPayload({ body: "/foreman stop", issueNumber: 5, sender: "foreman[bot]", senderType: "Bot" }))).toBeNull();
+    expect(
+      adapt(
+        buildIssueCommentPayload({ body: "/foreman stop", issueNumber: 5, sender: "foreman[bot]", senderType: "Bot" }),
+      ),
+    ).toBeNull();
   });
 
   it("ignores unknown commands", () => {

@@ -6,7 +6,13 @@ import { buildClosedPullRequestPayload, buildSynchronizePayload } from "../../he
 import { INSTALLATION_ID, buildPullRequestPayload } from "../../helpers/payloads.js";
 
 const LANE = `repo:${REPO.id}#5`;
-const repo = { installationId: INSTALLATION_ID, id: REPO.id, owner: REPO.owner, name: REPO.name, defaultBranch: REPO.defaultBranch };
+const repo = {
+  installationId: INSTALLATION_ID,
+  id: REPO.id,
+  owner: REPO.owner,
+  name: REPO.name,
+  defaultBranch: REPO.defaultBranch,
+};
 const SHA_1 = "1111111111111111111111111111111111111111";
 const SHA_2 = "2222222222222222222222222222222222222222";
 
@@ -16,19 +22,43 @@ function adapt(payload: Record<string, any>, deliveryId = "d-1") {
 
 describe("adaptPullRequestEvent: synchronize", () => {
   it("turns a push to the PR's branch into pull_request_synchronized in the given lane", () => {
-    const stored = adapt(buildSynchronizePayload({ prNumber: 9, headRef: "agent/5-fix", headSha: SHA_1, sender: "alice", senderType: "User" }));
+    const stored = adapt(
+      buildSynchronizePayload({
+        prNumber: 9,
+        headRef: "agent/5-fix",
+        headSha: SHA_1,
+        sender: "alice",
+        senderType: "User",
+      }),
+    );
     expect(stored).toEqual({
       deliveryId: "d-1",
       dedupeKey: buildDedupeKey({ event: "pull_request.synchronize", repo: REPO.id, pr: 9, head: SHA_1 }),
       source: "github",
       eventName: "pull_request.synchronize",
       lane: LANE,
-      event: { type: "pull_request_synchronized", repo, prNumber: 9, headRef: "agent/5-fix", sender: "alice", headSha: SHA_1, senderIsBot: false },
+      event: {
+        type: "pull_request_synchronized",
+        repo,
+        prNumber: 9,
+        headRef: "agent/5-fix",
+        sender: "alice",
+        headSha: SHA_1,
+        senderIsBot: false,
+      },
     });
   });
 
   it("says when the push came from a bot (Foreman's own pushes)", () => {
-    const stored = adapt(buildSynchronizePayload({ prNumber: 9, headRef: "agent/5-fix", headSha: SHA_1, sender: "foreman[bot]", senderType: "Bot" }));
+    const stored = adapt(
+      buildSynchronizePayload({
+        prNumber: 9,
+        headRef: "agent/5-fix",
+        headSha: SHA_1,
+        sender: "foreman[bot]",
+        senderType: "Bot",
+      }),
+    );
     expect(stored?.event).toMatchObject({ senderIsBot: true, sender: "foreman[bot]" });
   });
 
@@ -44,8 +74,18 @@ describe("adaptPullRequestEvent: synchronize", () => {
 
 describe("adaptPullRequestEvent: closed", () => {
   it("carries the merge commit of a merged PR", () => {
-    const stored = adapt(buildClosedPullRequestPayload({ prNumber: 9, headRef: "agent/5-fix", merged: true, mergeCommitSha: SHA_2 }));
-    expect(stored?.event).toEqual({ type: "pull_request_closed", repo, prNumber: 9, headRef: "agent/5-fix", sender: "Codertocat", merged: true, mergeCommitSha: SHA_2 });
+    const stored = adapt(
+      buildClosedPullRequestPayload({ prNumber: 9, headRef: "agent/5-fix", merged: true, mergeCommitSha: SHA_2 }),
+    );
+    expect(stored?.event).toEqual({
+      type: "pull_request_closed",
+      repo,
+      prNumber: 9,
+      headRef: "agent/5-fix",
+      sender: "Codertocat",
+      merged: true,
+      mergeCommitSha: SHA_2,
+    });
   });
 
   it("has no merge commit when closed without merging, although GitHub sends a test-merge SHA", () => {
@@ -55,12 +95,32 @@ describe("adaptPullRequestEvent: closed", () => {
   });
 
   it("keeps the dedupe keys of labels and closes as they were", () => {
-    const labeled = buildPullRequestPayload({ action: "labeled", prNumber: 9, headRef: "agent/5-fix", label: "needs-human-review", updatedAt: "2026-01-01T00:00:00Z" });
+    const labeled = buildPullRequestPayload({
+      action: "labeled",
+      prNumber: 9,
+      headRef: "agent/5-fix",
+      label: "needs-human-review",
+      updatedAt: "2026-01-01T00:00:00Z",
+    });
     const closed = buildClosedPullRequestPayload({ prNumber: 9, headRef: "agent/5-fix", merged: true });
     expect(adapt(labeled)?.dedupeKey).toBe(
-      buildDedupeKey({ event: "pull_request.labeled", repo: REPO.id, pr: 9, label: "needs-human-review", at: "2026-01-01T00:00:00Z" }),
+      buildDedupeKey({
+        event: "pull_request.labeled",
+        repo: REPO.id,
+        pr: 9,
+        label: "needs-human-review",
+        at: "2026-01-01T00:00:00Z",
+      }),
     );
-    expect(adapt(closed)?.dedupeKey).toBe(buildDedupeKey({ event: "pull_request.closed", repo: REPO.id, pr: 9, label: null, at: closed.pull_request.updated_at }));
+    expect(adapt(closed)?.dedupeKey).toBe(
+      buildDedupeKey({
+        event: "pull_request.closed",
+        repo: REPO.id,
+        pr: 9,
+        label: null,
+        at: closed.pull_request.updated_at,
+      }),
+    );
   });
 
   it("ignores other actions", () => {

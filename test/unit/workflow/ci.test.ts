@@ -29,8 +29,14 @@ function failAndFix(flow: Flow, commitSha: string, summary: string): void {
 describe("red CI: ci_fixer steps, then escalation", () => {
   test("each red verdict on the head sends a ci_fixer with the failures, on the head, and CI is awaited on its commit", () => {
     const flow = awaitingCi();
-    expect(flow.send((task) => suiteOn(task, "failure"))).toEqual([{ kind: "collect_ci_result", sha: "head-1", suiteId: 301, apps: ["github-actions"] }]);
-    expect(flow.task).toMatchObject({ state: "awaiting_ci", updatedAt: now.toISOString(), pipeline: { ci: { sha: "head-1", conclusion: "failure", suiteId: 301 } } });
+    expect(flow.send((task) => suiteOn(task, "failure"))).toEqual([
+      { kind: "collect_ci_result", sha: "head-1", suiteId: 301, apps: ["github-actions"] },
+    ]);
+    expect(flow.task).toMatchObject({
+      state: "awaiting_ci",
+      updatedAt: now.toISOString(),
+      pipeline: { ci: { sha: "head-1", conclusion: "failure", suiteId: 301 } },
+    });
 
     expect(flow.send((task) => ciResult(task, "failure", failures))).toEqual([
       { kind: "upsert_status_comment" },
@@ -38,14 +44,22 @@ describe("red CI: ci_fixer steps, then escalation", () => {
       { kind: "dispatch_agent_job", jobId: "job-n2", role: "ci_fixer", baseSha: "head-1" },
     ]);
     expect(flow.task).toMatchObject({ state: "awaiting_agent", step: "ci_fixer", jobId: "job-n2" });
-    expect(flow.task.pipeline).toMatchObject({ purpose: "ci_fix", ciAttempts: 1, feedback: { kind: "ci", sha: "head-1", failures } });
+    expect(flow.task.pipeline).toMatchObject({
+      purpose: "ci_fix",
+      ciAttempts: 1,
+      feedback: { kind: "ci", sha: "head-1", failures },
+    });
 
     expect(flow.runJob({ commitSha: "fix-1", summary: "Fixed the redirect test." })).toEqual([
       { kind: "upsert_status_comment" },
       { kind: "upsert_check_run" },
       { kind: "schedule_ci_wait", sha: "fix-1", afterMs: WAIT_MS },
     ]);
-    expect(flow.task).toMatchObject({ state: "awaiting_ci", headSha: "fix-1", pipeline: { feedback: null, waitingCiSha: "fix-1", ciAttempts: 1 } });
+    expect(flow.task).toMatchObject({
+      state: "awaiting_ci",
+      headSha: "fix-1",
+      pipeline: { feedback: null, waitingCiSha: "fix-1", ciAttempts: 1 },
+    });
   });
 
   test("CI red three times → three ci_fixer steps, then escalated: the PR gets the freeze label and a comment listing failures and attempts", () => {
@@ -53,7 +67,11 @@ describe("red CI: ci_fixer steps, then escalation", () => {
     failAndFix(flow, "fix-1aaaaaaaa", "Fixed the redirect test.");
     failAndFix(flow, "fix-2bbbbbbbb", "Fixed lint.");
     failAndFix(flow, "fix-3cccccccc", "Tried again.");
-    expect(flow.task.pipeline.steps.filter((step) => step.role === "ci_fixer").map((step) => [step.purpose, step.status, step.commitSha])).toEqual([
+    expect(
+      flow.task.pipeline.steps
+        .filter((step) => step.role === "ci_fixer")
+        .map((step) => [step.purpose, step.status, step.commitSha]),
+    ).toEqual([
       ["ci_fix", "succeeded", "fix-1aaaaaaaa"],
       ["ci_fix", "succeeded", "fix-2bbbbbbbb"],
       ["ci_fix", "succeeded", "fix-3cccccccc"],
@@ -64,7 +82,11 @@ describe("red CI: ci_fixer steps, then escalation", () => {
     const effects = flow.send((task) => ciResult(task, "failure", failures));
     expect(kinds(effects)).toEqual(["add_labels", "post_pr_comment", "upsert_status_comment", "upsert_check_run"]);
     expect(effects[0]).toEqual({ kind: "add_labels", issueNumber: 9, labels: ["needs-human-review"] });
-    expect(effects[1]).toMatchObject({ kind: "post_pr_comment", prNumber: 9, marker: "foreman:escalated:task-1:fix-3cccccccc" });
+    expect(effects[1]).toMatchObject({
+      kind: "post_pr_comment",
+      prNumber: 9,
+      marker: "foreman:escalated:task-1:fix-3cccccccc",
+    });
     expect((effects[1] as Extract<Effect, { kind: "post_pr_comment" }>).body).toMatchInlineSnapshot(`
       "### 🙋 Foreman needs a human here
 
@@ -84,7 +106,8 @@ describe("red CI: ci_fixer steps, then escalation", () => {
     expect(flow.task).toMatchObject({ state: "escalated", jobId: null });
     expect(flow.task.reason).toEqual({
       code: "CI_FAILED_TOO_OFTEN",
-      message: "CI still fails (`test`, `lint`) after 3 ci_fixer attempts (the limit is 3), so Foreman stopped and asks a human to look.",
+      message:
+        "CI still fails (`test`, `lint`) after 3 ci_fixer attempts (the limit is 3), so Foreman stopped and asks a human to look.",
     });
     // No agent job was queued for the escalation.
     expect(kinds(effects)).not.toContain("dispatch_agent_job");
@@ -96,7 +119,9 @@ describe("red CI: ci_fixer steps, then escalation", () => {
     flow.send((task) => suiteOn(task, "failure"));
     const effects = flow.send((task) => ciResult(task, "failure", []));
     expect(effects[0]).toEqual({ kind: "add_labels", issueNumber: 9, labels: ["hold"] });
-    expect(flow.task.reason?.message).toBe("CI still fails (the CI checks) after 1 ci_fixer attempt (the limit is 1), so Foreman stopped and asks a human to look.");
+    expect(flow.task.reason?.message).toBe(
+      "CI still fails (the CI checks) after 1 ci_fixer attempt (the limit is 1), so Foreman stopped and asks a human to look.",
+    );
     const body = (effects[1] as Extract<Effect, { kind: "post_pr_comment" }>).body;
     expect(body).toContain("- (no failing check details were available)");
     expect(body).toContain("1. pushed fix-1: Fixed.");
@@ -106,11 +131,18 @@ describe("red CI: ci_fixer steps, then escalation", () => {
     const flow = awaitingCi({ ...config, maxCiAttempts: 0 });
     const effects = flow.send((task) => ciResult(task, "failure", failures));
     expect(flow.task.state).toBe("escalated");
-    expect((effects[1] as Extract<Effect, { kind: "post_pr_comment" }>).body).toContain("(no ci_fixer step ran: `maxCiAttempts` is 0)");
+    expect((effects[1] as Extract<Effect, { kind: "post_pr_comment" }>).body).toContain(
+      "(no ci_fixer step ran: `maxCiAttempts` is 0)",
+    );
   });
 
   test("a task without a PR escalates with its status comment only", () => {
-    const { next, effects } = transition(makeTask("awaiting_ci", { prNumber: null, config: { ...config, maxCiAttempts: 0 } }), events.ciFailure, now, facts);
+    const { next, effects } = transition(
+      makeTask("awaiting_ci", { prNumber: null, config: { ...config, maxCiAttempts: 0 } }),
+      events.ciFailure,
+      now,
+      facts,
+    );
     expect(next?.state).toBe("escalated");
     expect(effects).toEqual([{ kind: "upsert_status_comment" }]);
   });
@@ -120,9 +152,20 @@ describe("green CI: ready for review", () => {
   test("red then green → ready_for_review: the PR leaves draft; no reviewers are requested when none are configured", () => {
     const flow = awaitingCi();
     failAndFix(flow, "fix-1", "Fixed.");
-    expect(flow.send((task) => suiteOn(task, "success", 302))).toEqual([{ kind: "collect_ci_result", sha: "fix-1", suiteId: 302, apps: ["github-actions"] }]);
-    expect(flow.send((task) => ciResult(task, "success"))).toEqual([{ kind: "mark_ready_for_review", prNumber: 9 }, { kind: "upsert_status_comment" }, { kind: "upsert_check_run" }]);
-    expect(flow.task).toMatchObject({ state: "ready_for_review", headSha: "fix-1", reason: null, pipeline: { feedback: null, ciAttempts: 1 } });
+    expect(flow.send((task) => suiteOn(task, "success", 302))).toEqual([
+      { kind: "collect_ci_result", sha: "fix-1", suiteId: 302, apps: ["github-actions"] },
+    ]);
+    expect(flow.send((task) => ciResult(task, "success"))).toEqual([
+      { kind: "mark_ready_for_review", prNumber: 9 },
+      { kind: "upsert_status_comment" },
+      { kind: "upsert_check_run" },
+    ]);
+    expect(flow.task).toMatchObject({
+      state: "ready_for_review",
+      headSha: "fix-1",
+      reason: null,
+      pipeline: { feedback: null, ciAttempts: 1 },
+    });
   });
 
   test("configured reviewers are requested when the PR is ready", () => {
@@ -136,7 +179,12 @@ describe("green CI: ready for review", () => {
   });
 
   test("a team alone is enough to request reviewers", () => {
-    const { effects } = transition(makeTask("awaiting_ci", { config: { ...config, reviewers: { users: [], teams: ["core"] } } }), events.ciSuccess, now, facts);
+    const { effects } = transition(
+      makeTask("awaiting_ci", { config: { ...config, reviewers: { users: [], teams: ["core"] } } }),
+      events.ciSuccess,
+      now,
+      facts,
+    );
     expect(effects[1]).toEqual({ kind: "request_reviewers", prNumber: 9, users: [], teams: ["core"] });
   });
 
@@ -167,21 +215,39 @@ describe("which suites count", () => {
     const task = makeTask("awaiting_ci");
     expect(transition(task, events.suiteOtherApp, now, facts)).toEqual({ next: task, effects: [] });
     expect(transition(task, events.suiteOtherSha, now, facts)).toEqual({ next: task, effects: [] });
-    expect(transition(task, { ...events.suiteOnHead, headSha: "head-0" }, now, facts)).toEqual({ next: task, effects: [] });
+    expect(transition(task, { ...events.suiteOnHead, headSha: "head-0" }, now, facts)).toEqual({
+      next: task,
+      effects: [],
+    });
   });
 
   test("an app listed in ci.apps counts, and all listed apps are read", () => {
-    const task = makeTask("awaiting_ci", { config: { ...config, ci: { ...config.ci, apps: ["github-actions", "codecov"] } } });
-    expect(transition(task, events.suiteOtherApp, now, facts).effects).toEqual([{ kind: "collect_ci_result", sha: "head-1", suiteId: 303, apps: ["github-actions", "codecov"] }]);
+    const task = makeTask("awaiting_ci", {
+      config: { ...config, ci: { ...config.ci, apps: ["github-actions", "codecov"] } },
+    });
+    expect(transition(task, events.suiteOtherApp, now, facts).effects).toEqual([
+      { kind: "collect_ci_result", sha: "head-1", suiteId: 303, apps: ["github-actions", "codecov"] },
+    ]);
   });
 
   test("a suite on the head while the reviewer runs is remembered, and read when the pipeline finishes", () => {
     const running = makeTask("running");
-    const flow = new Flow(makeTask("running", { step: "reviewer", headSha: "c0ffee", pipeline: { ...running.pipeline, index: 2 } }));
+    const flow = new Flow(
+      makeTask("running", { step: "reviewer", headSha: "c0ffee", pipeline: { ...running.pipeline, index: 2 } }),
+    );
     expect(flow.send((task) => suiteOn(task, "success", 410))).toEqual([]);
-    expect(flow.task).toMatchObject({ state: "running", updatedAt: now.toISOString(), pipeline: { ci: { sha: "c0ffee", conclusion: "success", suiteId: 410 } } });
+    expect(flow.task).toMatchObject({
+      state: "running",
+      updatedAt: now.toISOString(),
+      pipeline: { ci: { sha: "c0ffee", conclusion: "success", suiteId: 410 } },
+    });
 
-    const effects = flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, summary: "Fine." }));
+    const effects = flow.send((task) => ({
+      ...events.jobFinished,
+      jobId: task.jobId!,
+      commitSha: null,
+      summary: "Fine.",
+    }));
     // No CI timer: CI on this head already reported.
     expect(effects.slice(1)).toEqual([
       { kind: "upsert_status_comment" },
@@ -189,14 +255,24 @@ describe("which suites count", () => {
       { kind: "collect_ci_result", sha: "c0ffee", suiteId: 410, apps: ["github-actions"] },
     ]);
     expect(flow.task).toMatchObject({ state: "awaiting_ci", pipeline: { waitingCiSha: "c0ffee" } });
-    expect(kinds(flow.send((task) => ciResult(task, "success")))).toEqual(["mark_ready_for_review", "upsert_status_comment", "upsert_check_run"]);
+    expect(kinds(flow.send((task) => ciResult(task, "success")))).toEqual([
+      "mark_ready_for_review",
+      "upsert_status_comment",
+      "upsert_check_run",
+    ]);
   });
 
   test("a suite remembered while a job was queued is for a head the next commit replaces: CI is awaited on the new head", () => {
-    const flow = new Flow(makeTask("awaiting_agent", { pipeline: { ...makeTask("awaiting_agent").pipeline, roles: ["planner", "coder"] } }));
+    const flow = new Flow(
+      makeTask("awaiting_agent", { pipeline: { ...makeTask("awaiting_agent").pipeline, roles: ["planner", "coder"] } }),
+    );
     flow.send((task) => suiteOn(task, "success"));
     expect(flow.task.pipeline.ci?.sha).toBe("head-1");
-    expect(flow.runJob({ commitSha: "c0ffee" }).at(-1)).toEqual({ kind: "schedule_ci_wait", sha: "c0ffee", afterMs: WAIT_MS });
+    expect(flow.runJob({ commitSha: "c0ffee" }).at(-1)).toEqual({
+      kind: "schedule_ci_wait",
+      sha: "c0ffee",
+      afterMs: WAIT_MS,
+    });
   });
 });
 
@@ -204,8 +280,14 @@ describe("the CI wait timer", () => {
   const sha = "0123456789abcdef0123456789abcdef01234567";
 
   test("with whenMissing: wait (the default) the task keeps waiting and says why", () => {
-    const flow = awaitingCi(config, { headSha: sha, pipeline: { ...makeTask("awaiting_ci").pipeline, waitingCiSha: sha } });
-    expect(flow.send({ ...events.ciWaitExpired, sha })).toEqual([{ kind: "upsert_status_comment" }, { kind: "upsert_check_run" }]);
+    const flow = awaitingCi(config, {
+      headSha: sha,
+      pipeline: { ...makeTask("awaiting_ci").pipeline, waitingCiSha: sha },
+    });
+    expect(flow.send({ ...events.ciWaitExpired, sha })).toEqual([
+      { kind: "upsert_status_comment" },
+      { kind: "upsert_check_run" },
+    ]);
     expect(flow.task).toMatchObject({ state: "awaiting_ci" });
     expect(flow.task.reason).toEqual({
       code: "NO_CI",
@@ -220,7 +302,10 @@ describe("the CI wait timer", () => {
 
   test("with whenMissing: ready the PR is marked ready with a note", () => {
     const settings = { ...config, ci: { ...config.ci, whenMissing: "ready" as const, waitMinutes: 10 } };
-    const flow = awaitingCi(settings, { headSha: sha, pipeline: { ...makeTask("awaiting_ci").pipeline, waitingCiSha: sha } });
+    const flow = awaitingCi(settings, {
+      headSha: sha,
+      pipeline: { ...makeTask("awaiting_ci").pipeline, waitingCiSha: sha },
+    });
     expect(flow.send({ ...events.ciWaitExpired, sha })).toEqual([
       {
         kind: "mark_ready_for_review",
@@ -235,14 +320,25 @@ describe("the CI wait timer", () => {
   });
 
   test("the wait is scheduled with the configured minutes", () => {
-    const flow = new Flow(makeTask("running", { config: { ...config, ci: { ...config.ci, waitMinutes: 5 } }, pipeline: { ...makeTask("running").pipeline, roles: ["coder"], index: 0 } }));
-    expect(flow.send(events.jobFinished).at(-1)).toEqual({ kind: "schedule_ci_wait", sha: "c0ffee", afterMs: 5 * 60_000 });
+    const flow = new Flow(
+      makeTask("running", {
+        config: { ...config, ci: { ...config.ci, waitMinutes: 5 } },
+        pipeline: { ...makeTask("running").pipeline, roles: ["coder"], index: 0 },
+      }),
+    );
+    expect(flow.send(events.jobFinished).at(-1)).toEqual({
+      kind: "schedule_ci_wait",
+      sha: "c0ffee",
+      afterMs: 5 * 60_000,
+    });
   });
 
   test("a timer for another head, or for a head whose CI came, or outside awaiting_ci, changes nothing", () => {
     const waiting = makeTask("awaiting_ci");
     expect(transition(waiting, { ...events.ciWaitExpired, sha: "head-0" }, now, facts).next).toBe(waiting);
-    const seen = makeTask("awaiting_ci", { pipeline: { ...waiting.pipeline, ci: { sha: "head-1", conclusion: "success", suiteId: 300 } } });
+    const seen = makeTask("awaiting_ci", {
+      pipeline: { ...waiting.pipeline, ci: { sha: "head-1", conclusion: "success", suiteId: 300 } },
+    });
     expect(transition(seen, events.ciWaitExpired, now, facts).next).toBe(seen);
     const ready = makeTask("ready_for_review");
     expect(transition(ready, events.ciWaitExpired, now, facts).next).toBe(ready);
@@ -251,9 +347,20 @@ describe("the CI wait timer", () => {
 
 describe("pushes while awaiting CI", () => {
   test("a human push moves the head, forgets CI of the old head and reschedules the wait", () => {
-    const flow = awaitingCi(config, { pipeline: { ...makeTask("awaiting_ci").pipeline, ci: { sha: "head-1", conclusion: "failure", suiteId: 301 } } });
-    expect(flow.send(events.humanPush)).toEqual([{ kind: "upsert_status_comment" }, { kind: "upsert_check_run" }, { kind: "schedule_ci_wait", sha: "human-1", afterMs: WAIT_MS }]);
-    expect(flow.task).toMatchObject({ state: "awaiting_ci", headSha: "human-1", updatedAt: now.toISOString(), pipeline: { ci: null, waitingCiSha: "human-1" } });
+    const flow = awaitingCi(config, {
+      pipeline: { ...makeTask("awaiting_ci").pipeline, ci: { sha: "head-1", conclusion: "failure", suiteId: 301 } },
+    });
+    expect(flow.send(events.humanPush)).toEqual([
+      { kind: "upsert_status_comment" },
+      { kind: "upsert_check_run" },
+      { kind: "schedule_ci_wait", sha: "human-1", afterMs: WAIT_MS },
+    ]);
+    expect(flow.task).toMatchObject({
+      state: "awaiting_ci",
+      headSha: "human-1",
+      updatedAt: now.toISOString(),
+      pipeline: { ci: null, waitingCiSha: "human-1" },
+    });
 
     // What still comes for the old head is stale.
     const moved = flow.task;
@@ -261,7 +368,9 @@ describe("pushes while awaiting CI", () => {
     expect(transition(moved, events.ciFailure, now, facts).next).toBe(moved);
     expect(transition(moved, events.suiteOnHead, now, facts).next).toBe(moved);
     // CI on the human's commit is read.
-    expect(flow.send((task) => suiteOn(task, "success"))).toEqual([{ kind: "collect_ci_result", sha: "human-1", suiteId: 301, apps: ["github-actions"] }]);
+    expect(flow.send((task) => suiteOn(task, "success"))).toEqual([
+      { kind: "collect_ci_result", sha: "human-1", suiteId: 301, apps: ["github-actions"] },
+    ]);
   });
 
   test("Foreman's own push, or a push that does not move the head, changes nothing", () => {
@@ -274,6 +383,11 @@ describe("pushes while awaiting CI", () => {
     const flow = awaitingCi();
     flow.send(events.humanPush);
     flow.send((task) => suiteOn(task, "failure"));
-    expect(flow.send((task) => ciResult(task, "failure", failures)).at(-1)).toEqual({ kind: "dispatch_agent_job", jobId: "job-n3", role: "ci_fixer", baseSha: "human-1" });
+    expect(flow.send((task) => ciResult(task, "failure", failures)).at(-1)).toEqual({
+      kind: "dispatch_agent_job",
+      jobId: "job-n3",
+      role: "ci_fixer",
+      baseSha: "human-1",
+    });
   });
 });

@@ -2,7 +2,14 @@ import { DEFAULT_TASK_CONFIG } from "../../../src/workflow/defaults.js";
 import type { Effect } from "../../../src/workflow/effects.js";
 import { EventType, type DomainEvent, type EventOf, type JobReport } from "../../../src/workflow/events.js";
 import type { TaskState } from "../../../src/workflow/states.js";
-import { emptyPipeline, type CiFailure, type PipelineProgress, type StepRecord, type Task, type TaskConfig } from "../../../src/workflow/task.js";
+import {
+  emptyPipeline,
+  type CiFailure,
+  type PipelineProgress,
+  type StepRecord,
+  type Task,
+  type TaskConfig,
+} from "../../../src/workflow/task.js";
 import { transition, type TransitionFacts } from "../../../src/workflow/transition.js";
 
 /** The repo of the unit fixtures. */
@@ -21,13 +28,27 @@ export const PLAN = "1. Read the redirect handler.\n2. Keep the `next` parameter
 
 /** A checklist line. */
 export function makeStep(role: string, jobId: string, overrides: Partial<StepRecord> = {}): StepRecord {
-  return { role, purpose: "pipeline", status: "succeeded", jobId, commitSha: null, summary: `${role} done.`, ...overrides };
+  return {
+    role,
+    purpose: "pipeline",
+    status: "succeeded",
+    jobId,
+    commitSha: null,
+    summary: `${role} done.`,
+    ...overrides,
+  };
 }
 
 const planned = makeStep("planner", "job-0", { summary: "Planned." });
 const coded = makeStep("coder", "job-1", { commitSha: "head-1", summary: "Fixed it." });
 const reviewed = makeStep("reviewer", "job-2", { summary: "Looks fine." });
-const fixes = [3, 4, 5].map((n) => makeStep("ci_fixer", `job-${n}`, { purpose: "ci_fix", commitSha: n === 5 ? "head-1" : `fix-${n}`, summary: `Fix attempt ${n - 2}.` }));
+const fixes = [3, 4, 5].map((n) =>
+  makeStep("ci_fixer", `job-${n}`, {
+    purpose: "ci_fix",
+    commitSha: n === 5 ? "head-1" : `fix-${n}`,
+    summary: `Fix attempt ${n - 2}.`,
+  }),
+);
 
 /** The pipeline a task in this state would have: where it is and what its steps did. */
 export function makePipeline(state: TaskState): PipelineProgress {
@@ -39,13 +60,30 @@ export function makePipeline(state: TaskState): PipelineProgress {
     case "preparing":
       return started;
     case "awaiting_agent":
-      return { ...started, index: 1, plan: PLAN, steps: [planned, makeStep("coder", "job-1", { status: "queued", summary: null })] };
+      return {
+        ...started,
+        index: 1,
+        plan: PLAN,
+        steps: [planned, makeStep("coder", "job-1", { status: "queued", summary: null })],
+      };
     case "running":
-      return { ...started, index: 1, plan: PLAN, steps: [planned, makeStep("coder", "job-1", { status: "running", summary: null })] };
+      return {
+        ...started,
+        index: 1,
+        plan: PLAN,
+        steps: [planned, makeStep("coder", "job-1", { status: "running", summary: null })],
+      };
     case "awaiting_ci":
       return { ...started, index: 2, plan: PLAN, waitingCiSha: "head-1", steps: [planned, coded, reviewed] };
     case "ready_for_review":
-      return { ...started, index: 2, plan: PLAN, waitingCiSha: "head-1", ci: { sha: "head-1", conclusion: "success", suiteId: 300 }, steps: [planned, coded, reviewed] };
+      return {
+        ...started,
+        index: 2,
+        plan: PLAN,
+        waitingCiSha: "head-1",
+        ci: { sha: "head-1", conclusion: "success", suiteId: 300 },
+        steps: [planned, coded, reviewed],
+      };
     case "escalated":
       return {
         ...started,
@@ -96,7 +134,10 @@ export function makeTask(state: TaskState, overrides: Partial<Task> = {}): Task 
     pipeline: makePipeline(state),
     reason:
       state === "waiting"
-        ? { code: "RED_MODE", message: "CI on `main` is failing, so only bug-fix tasks start in this repository (red mode)." }
+        ? {
+            code: "RED_MODE",
+            message: "CI on `main` is failing, so only bug-fix tasks start in this repository (red mode).",
+          }
         : state === "escalated"
           ? { code: "CI_FAILED_TOO_OFTEN", message: "CI still fails." }
           : null,
@@ -107,7 +148,11 @@ export function makeTask(state: TaskState, overrides: Partial<Task> = {}): Task 
 }
 
 /** A frozen task that resumes in `resumeState`, with that state's fields. */
-export function makeFrozenTask(resumeState: TaskState, frozenOn: "issue" | "pull_request" = "issue", overrides: Partial<Task> = {}): Task {
+export function makeFrozenTask(
+  resumeState: TaskState,
+  frozenOn: "issue" | "pull_request" = "issue",
+  overrides: Partial<Task> = {},
+): Task {
   return makeTask(resumeState, { state: "frozen", resumeState, frozenBy: "bob", frozenOn, ...overrides });
 }
 
@@ -120,7 +165,13 @@ export const plainReport: JobReport = { status: "success", body: null, review: n
 export const events = {
   freezeOnIssue: { type: EventType.issueLabeled, repo, issue, sender: "bob", label: "needs-human-review" },
   otherIssueLabel: { type: EventType.issueLabeled, repo, issue, sender: "bob", label: "bug" },
-  priorityHigh: { type: EventType.issueLabeled, repo, issue: { ...issue, labels: ["agent:bugfix", "priority:high"] }, sender: "bob", label: "priority:high" },
+  priorityHigh: {
+    type: EventType.issueLabeled,
+    repo,
+    issue: { ...issue, labels: ["agent:bugfix", "priority:high"] },
+    sender: "bob",
+    label: "priority:high",
+  },
   triggerAgain: { type: EventType.issueLabeled, repo, issue, sender: "bob", label: "agent:bugfix" },
   freezeOnPr: { type: EventType.pullRequestLabeled, ...pr, sender: "bob", label: "needs-human-review" },
   removeTrigger: { type: EventType.issueUnlabeled, repo, issue, sender: "bob", label: "agent:bugfix" },
@@ -131,16 +182,69 @@ export const events = {
   closed: { type: EventType.issueClosed, repo, issue, sender: "bob" },
   prMerged: { type: EventType.pullRequestClosed, ...pr, sender: "bob", merged: true, mergeCommitSha: "merge-1" },
   prClosed: { type: EventType.pullRequestClosed, ...pr, sender: "bob", merged: false, mergeCommitSha: null },
-  authorized: { type: EventType.triggerChecked, taskId: "task-1", config, problems: [], configFound: true, senderRole: { role: "write", permission: "write" } },
-  rejectedSender: { type: EventType.triggerChecked, taskId: "task-1", config, problems: [], configFound: true, senderRole: { role: "read", permission: "read" } },
-  rejectedConfig: { type: EventType.triggerChecked, taskId: "task-1", config: null, problems: ["`maxCiAttempts` must be a number"], configFound: true, senderRole: { role: "write", permission: "write" } },
-  rejectedNotTrigger: { type: EventType.triggerChecked, taskId: "task-1", config: { ...config, triggerLabels: { "agent:ready": "ready" } }, problems: [], configFound: true, senderRole: null },
+  authorized: {
+    type: EventType.triggerChecked,
+    taskId: "task-1",
+    config,
+    problems: [],
+    configFound: true,
+    senderRole: { role: "write", permission: "write" },
+  },
+  rejectedSender: {
+    type: EventType.triggerChecked,
+    taskId: "task-1",
+    config,
+    problems: [],
+    configFound: true,
+    senderRole: { role: "read", permission: "read" },
+  },
+  rejectedConfig: {
+    type: EventType.triggerChecked,
+    taskId: "task-1",
+    config: null,
+    problems: ["`maxCiAttempts` must be a number"],
+    configFound: true,
+    senderRole: { role: "write", permission: "write" },
+  },
+  rejectedNotTrigger: {
+    type: EventType.triggerChecked,
+    taskId: "task-1",
+    config: { ...config, triggerLabels: { "agent:ready": "ready" } },
+    problems: [],
+    configFound: true,
+    senderRole: null,
+  },
   repoTurnedGreen: { type: EventType.repoTurnedGreen, taskId: "task-1" },
-  branchReady: { type: EventType.branchReady, taskId: "task-1", branch: "agent/5-fix-the-login-redirect", baseSha: "b", headSha: "h", reused: false },
+  branchReady: {
+    type: EventType.branchReady,
+    taskId: "task-1",
+    branch: "agent/5-fix-the-login-redirect",
+    baseSha: "b",
+    headSha: "h",
+    reused: false,
+  },
   baseResolved: { type: EventType.baseResolved, taskId: "task-1", sha: "base-2" },
-  prOpened: { type: EventType.draftPrOpened, taskId: "task-1", number: 9, url: "https://github.com/acme/api/pull/9", reused: false },
-  effectFailed: { type: EventType.effectFailed, taskId: "task-1", effectKind: "open_draft_pr", code: "GITHUB_REJECTED", message: "GitHub rejected it." },
-  statusFailed: { type: EventType.effectFailed, taskId: "task-1", effectKind: "upsert_status_comment", code: "GITHUB_FORBIDDEN", message: "no" },
+  prOpened: {
+    type: EventType.draftPrOpened,
+    taskId: "task-1",
+    number: 9,
+    url: "https://github.com/acme/api/pull/9",
+    reused: false,
+  },
+  effectFailed: {
+    type: EventType.effectFailed,
+    taskId: "task-1",
+    effectKind: "open_draft_pr",
+    code: "GITHUB_REJECTED",
+    message: "GitHub rejected it.",
+  },
+  statusFailed: {
+    type: EventType.effectFailed,
+    taskId: "task-1",
+    effectKind: "upsert_status_comment",
+    code: "GITHUB_FORBIDDEN",
+    message: "no",
+  },
   jobStarted: { type: EventType.jobStarted, taskId: "task-1", jobId: "job-1", profile: "script" },
   jobFinished: {
     type: EventType.jobFinished,
@@ -151,9 +255,29 @@ export const events = {
     usage: { durationMs: 1000, tokens: 10, costUsd: 0.01 },
     report: plainReport,
   },
-  jobFailed: { type: EventType.jobFailed, taskId: "task-1", jobId: "job-1", code: "AGENT_EXIT_NONZERO", message: "The agent exited with 1.", logTail: "boom", usage: { durationMs: 500, tokens: 0, costUsd: 0 } },
-  humanPush: { type: EventType.pullRequestSynchronized, ...pr, sender: "carol", headSha: "human-1", senderIsBot: false },
-  botPush: { type: EventType.pullRequestSynchronized, ...pr, sender: "foreman[bot]", headSha: "c0ffee", senderIsBot: true },
+  jobFailed: {
+    type: EventType.jobFailed,
+    taskId: "task-1",
+    jobId: "job-1",
+    code: "AGENT_EXIT_NONZERO",
+    message: "The agent exited with 1.",
+    logTail: "boom",
+    usage: { durationMs: 500, tokens: 0, costUsd: 0 },
+  },
+  humanPush: {
+    type: EventType.pullRequestSynchronized,
+    ...pr,
+    sender: "carol",
+    headSha: "human-1",
+    senderIsBot: false,
+  },
+  botPush: {
+    type: EventType.pullRequestSynchronized,
+    ...pr,
+    sender: "foreman[bot]",
+    headSha: "c0ffee",
+    senderIsBot: true,
+  },
   changesRequested: {
     type: EventType.pullRequestReviewSubmitted,
     ...pr,
@@ -164,26 +288,154 @@ export const events = {
     commitId: "head-1",
     senderIsBot: false,
   },
-  approved: { type: EventType.pullRequestReviewSubmitted, ...pr, sender: "carol", reviewId: 78, state: "approved", body: "LGTM", commitId: "head-1", senderIsBot: false },
-  botReview: { type: EventType.pullRequestReviewSubmitted, ...pr, sender: "foreman[bot]", reviewId: 79, state: "commented", body: "Foreman reviewer step", commitId: "head-1", senderIsBot: true },
-  suiteOnHead: { type: EventType.checkSuiteCompleted, repo, suiteId: 301, headSha: "head-1", headBranch: "agent/5-fix-the-login-redirect", app: "github-actions", appId: 15368, conclusion: "failure", sender: "github-actions[bot]" },
-  suiteOtherSha: { type: EventType.checkSuiteCompleted, repo, suiteId: 302, headSha: "old-1", headBranch: "agent/5-fix-the-login-redirect", app: "github-actions", appId: 15368, conclusion: "success", sender: "github-actions[bot]" },
-  suiteOtherApp: { type: EventType.checkSuiteCompleted, repo, suiteId: 303, headSha: "head-1", headBranch: "agent/5-fix-the-login-redirect", app: "codecov", appId: 254, conclusion: "success", sender: "codecov[bot]" },
+  approved: {
+    type: EventType.pullRequestReviewSubmitted,
+    ...pr,
+    sender: "carol",
+    reviewId: 78,
+    state: "approved",
+    body: "LGTM",
+    commitId: "head-1",
+    senderIsBot: false,
+  },
+  botReview: {
+    type: EventType.pullRequestReviewSubmitted,
+    ...pr,
+    sender: "foreman[bot]",
+    reviewId: 79,
+    state: "commented",
+    body: "Foreman reviewer step",
+    commitId: "head-1",
+    senderIsBot: true,
+  },
+  suiteOnHead: {
+    type: EventType.checkSuiteCompleted,
+    repo,
+    suiteId: 301,
+    headSha: "head-1",
+    headBranch: "agent/5-fix-the-login-redirect",
+    app: "github-actions",
+    appId: 15368,
+    conclusion: "failure",
+    sender: "github-actions[bot]",
+  },
+  suiteOtherSha: {
+    type: EventType.checkSuiteCompleted,
+    repo,
+    suiteId: 302,
+    headSha: "old-1",
+    headBranch: "agent/5-fix-the-login-redirect",
+    app: "github-actions",
+    appId: 15368,
+    conclusion: "success",
+    sender: "github-actions[bot]",
+  },
+  suiteOtherApp: {
+    type: EventType.checkSuiteCompleted,
+    repo,
+    suiteId: 303,
+    headSha: "head-1",
+    headBranch: "agent/5-fix-the-login-redirect",
+    app: "codecov",
+    appId: 254,
+    conclusion: "success",
+    sender: "codecov[bot]",
+  },
   ciSuccess: { type: EventType.ciResultCollected, taskId: "task-1", sha: "head-1", verdict: "success", failures: [] },
-  ciFailure: { type: EventType.ciResultCollected, taskId: "task-1", sha: "head-1", verdict: "failure", failures: [{ name: "test", summary: "2 tests failed\nmore", logTail: "FAIL login.test.ts" }] },
+  ciFailure: {
+    type: EventType.ciResultCollected,
+    taskId: "task-1",
+    sha: "head-1",
+    verdict: "failure",
+    failures: [{ name: "test", summary: "2 tests failed\nmore", logTail: "FAIL login.test.ts" }],
+  },
   ciPending: { type: EventType.ciResultCollected, taskId: "task-1", sha: "head-1", verdict: "pending", failures: [] },
   ciWaitExpired: { type: EventType.ciWaitExpired, taskId: "task-1", sha: "head-1" },
-  cmdStatus: { type: EventType.commandReceived, repo, issue, sender: "dave", command: "status", commentId: 501, onPullRequest: false },
-  cmdExplain: { type: EventType.commandReceived, repo, issue, sender: "dave", command: "explain", commentId: 502, onPullRequest: false },
-  cmdStop: { type: EventType.commandReceived, repo, issue, sender: "dave", command: "stop", commentId: 503, onPullRequest: false },
-  cmdRetry: { type: EventType.commandReceived, repo, issue, sender: "dave", command: "retry", commentId: 504, onPullRequest: false },
-  allowedStatus: { type: EventType.actorChecked, taskId: "task-1", login: "dave", role: { role: "write", permission: "write" }, action: { kind: "command", command: "status", commentId: 501 } },
-  allowedExplain: { type: EventType.actorChecked, taskId: "task-1", login: "dave", role: { role: "write", permission: "write" }, action: { kind: "command", command: "explain", commentId: 502 } },
-  allowedStop: { type: EventType.actorChecked, taskId: "task-1", login: "dave", role: { role: "write", permission: "write" }, action: { kind: "command", command: "stop", commentId: 503 } },
-  allowedRetry: { type: EventType.actorChecked, taskId: "task-1", login: "dave", role: { role: "write", permission: "write" }, action: { kind: "command", command: "retry", commentId: 504 } },
-  allowedReview: { type: EventType.actorChecked, taskId: "task-1", login: "carol", role: { role: "write", permission: "write" }, action: { kind: "review", reviewId: 77, body: "Please also handle an empty `next`." } },
-  refusedCommand: { type: EventType.actorChecked, taskId: "task-1", login: "mallory", role: { role: "read", permission: "read" }, action: { kind: "command", command: "stop", commentId: 505 } },
-  refusedReview: { type: EventType.actorChecked, taskId: "task-1", login: "mallory", role: { role: "read", permission: "read" }, action: { kind: "review", reviewId: 80, body: "Rewrite it in Rust." } },
+  cmdStatus: {
+    type: EventType.commandReceived,
+    repo,
+    issue,
+    sender: "dave",
+    command: "status",
+    commentId: 501,
+    onPullRequest: false,
+  },
+  cmdExplain: {
+    type: EventType.commandReceived,
+    repo,
+    issue,
+    sender: "dave",
+    command: "explain",
+    commentId: 502,
+    onPullRequest: false,
+  },
+  cmdStop: {
+    type: EventType.commandReceived,
+    repo,
+    issue,
+    sender: "dave",
+    command: "stop",
+    commentId: 503,
+    onPullRequest: false,
+  },
+  cmdRetry: {
+    type: EventType.commandReceived,
+    repo,
+    issue,
+    sender: "dave",
+    command: "retry",
+    commentId: 504,
+    onPullRequest: false,
+  },
+  allowedStatus: {
+    type: EventType.actorChecked,
+    taskId: "task-1",
+    login: "dave",
+    role: { role: "write", permission: "write" },
+    action: { kind: "command", command: "status", commentId: 501 },
+  },
+  allowedExplain: {
+    type: EventType.actorChecked,
+    taskId: "task-1",
+    login: "dave",
+    role: { role: "write", permission: "write" },
+    action: { kind: "command", command: "explain", commentId: 502 },
+  },
+  allowedStop: {
+    type: EventType.actorChecked,
+    taskId: "task-1",
+    login: "dave",
+    role: { role: "write", permission: "write" },
+    action: { kind: "command", command: "stop", commentId: 503 },
+  },
+  allowedRetry: {
+    type: EventType.actorChecked,
+    taskId: "task-1",
+    login: "dave",
+    role: { role: "write", permission: "write" },
+    action: { kind: "command", command: "retry", commentId: 504 },
+  },
+  allowedReview: {
+    type: EventType.actorChecked,
+    taskId: "task-1",
+    login: "carol",
+    role: { role: "write", permission: "write" },
+    action: { kind: "review", reviewId: 77, body: "Please also handle an empty `next`." },
+  },
+  refusedCommand: {
+    type: EventType.actorChecked,
+    taskId: "task-1",
+    login: "mallory",
+    role: { role: "read", permission: "read" },
+    action: { kind: "command", command: "stop", commentId: 505 },
+  },
+  refusedReview: {
+    type: EventType.actorChecked,
+    taskId: "task-1",
+    login: "mallory",
+    role: { role: "read", permission: "read" },
+    action: { kind: "review", reviewId: 80, body: "Rewrite it in Rust." },
+  },
 } satisfies Record<string, DomainEvent>;
 
 /** An event's short name. */
@@ -208,7 +460,11 @@ export function suiteOn(task: Task, conclusion: string, suiteId = 301): EventOf<
 }
 
 /** The collected CI verdict on the task's head. */
-export function ciResult(task: Task, verdict: "success" | "failure" | "pending", failures: CiFailure[] = []): EventOf<"ci_result_collected"> {
+export function ciResult(
+  task: Task,
+  verdict: "success" | "failure" | "pending",
+  failures: CiFailure[] = [],
+): EventOf<"ci_result_collected"> {
   return { type: EventType.ciResultCollected, taskId: task.id, sha: task.headSha ?? "no-head", verdict, failures };
 }
 
@@ -222,7 +478,10 @@ export class Flow {
   readonly steps: Effect[][] = [];
   private sent = 0;
 
-  constructor(task: Task, private readonly baseFacts: Partial<TransitionFacts> = {}) {
+  constructor(
+    task: Task,
+    private readonly baseFacts: Partial<TransitionFacts> = {},
+  ) {
     this.task = task;
   }
 
@@ -230,7 +489,12 @@ export class Flow {
   send(event: DomainEvent | ((task: Task) => DomainEvent), more: Partial<TransitionFacts> = {}): Effect[] {
     this.sent += 1;
     const built = typeof event === "function" ? event(this.task) : event;
-    const result = transition(this.task, built, now, { ...facts, newJobId: `job-n${this.sent}`, ...this.baseFacts, ...more });
+    const result = transition(this.task, built, now, {
+      ...facts,
+      newJobId: `job-n${this.sent}`,
+      ...this.baseFacts,
+      ...more,
+    });
     if (result.next === null) throw new Error("the flow's task vanished");
     this.task = result.next;
     this.steps.push(result.effects);

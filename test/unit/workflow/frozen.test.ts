@@ -10,17 +10,28 @@ function runnableWhileFrozen(effects: Effect[]): Effect[] {
 
 /** What waits in the outbox until the freeze is lifted. */
 function held(effects: Effect[]): string[] {
-  return effects.filter((effect) => !ALLOWED_WHILE_FROZEN.includes(effect.kind) && !isInternalEffect(effect)).map((effect) => effect.kind);
+  return effects
+    .filter((effect) => !ALLOWED_WHILE_FROZEN.includes(effect.kind) && !isInternalEffect(effect))
+    .map((effect) => effect.kind);
 }
 
 describe("freeze while awaiting CI, then CI completes", () => {
   test("green: the task learns it and becomes ready on resume; nothing but the comment is written while frozen", () => {
     const flow = new Flow(makeTask("awaiting_ci"));
     expect(flow.send(events.freezeOnPr)).toEqual([{ kind: "upsert_status_comment" }]);
-    expect(flow.task).toMatchObject({ state: "frozen", resumeState: "awaiting_ci", frozenBy: "bob", frozenOn: "pull_request" });
+    expect(flow.task).toMatchObject({
+      state: "frozen",
+      resumeState: "awaiting_ci",
+      frozenBy: "bob",
+      frozenOn: "pull_request",
+    });
 
     const suite = flow.send((task) => suiteOn(task, "success", 320));
-    expect(flow.task).toMatchObject({ state: "frozen", resumeState: "awaiting_ci", pipeline: { ci: { sha: "head-1", conclusion: "success", suiteId: 320 } } });
+    expect(flow.task).toMatchObject({
+      state: "frozen",
+      resumeState: "awaiting_ci",
+      pipeline: { ci: { sha: "head-1", conclusion: "success", suiteId: 320 } },
+    });
     expect(suite).toEqual([{ kind: "collect_ci_result", sha: "head-1", suiteId: 320, apps: ["github-actions"] }]);
     expect(runnableWhileFrozen(suite)).toEqual([]);
 
@@ -38,21 +49,40 @@ describe("freeze while awaiting CI, then CI completes", () => {
   test("red: the ci_fixer is queued at once but its job waits for the resume", () => {
     const flow = new Flow(makeFrozenTask("awaiting_ci"));
     flow.send((task) => suiteOn(task, "failure"));
-    const effects = flow.send((task) => ciResult(task, "failure", [{ name: "test", summary: "1 failed", logTail: "" }]));
-    expect(effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "dispatch_agent_job", jobId: "job-n2", role: "ci_fixer", baseSha: "head-1" }]);
-    expect(flow.task).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", step: "ci_fixer", jobId: "job-n2", pipeline: { ciAttempts: 1 } });
+    const effects = flow.send((task) =>
+      ciResult(task, "failure", [{ name: "test", summary: "1 failed", logTail: "" }]),
+    );
+    expect(effects).toEqual([
+      { kind: "upsert_status_comment" },
+      { kind: "dispatch_agent_job", jobId: "job-n2", role: "ci_fixer", baseSha: "head-1" },
+    ]);
+    expect(flow.task).toMatchObject({
+      state: "frozen",
+      resumeState: "awaiting_agent",
+      step: "ci_fixer",
+      jobId: "job-n2",
+      pipeline: { ciAttempts: 1 },
+    });
   });
 
   test("red past the attempts: escalated on resume; the freeze label on the PR waits, the explanation is posted", () => {
-    const flow = new Flow(makeFrozenTask("awaiting_ci", "issue", { pipeline: { ...makeTask("awaiting_ci").pipeline, ciAttempts: 3 } }));
+    const flow = new Flow(
+      makeFrozenTask("awaiting_ci", "issue", { pipeline: { ...makeTask("awaiting_ci").pipeline, ciAttempts: 3 } }),
+    );
     const effects = flow.send((task) => ciResult(task, "failure", []));
-    expect(flow.task).toMatchObject({ state: "frozen", resumeState: "escalated", reason: { code: "CI_FAILED_TOO_OFTEN" } });
+    expect(flow.task).toMatchObject({
+      state: "frozen",
+      resumeState: "escalated",
+      reason: { code: "CI_FAILED_TOO_OFTEN" },
+    });
     expect(effects.map((effect) => effect.kind)).toEqual(["add_labels", "post_pr_comment", "upsert_status_comment"]);
     expect(held(effects)).toEqual(["add_labels"]);
   });
 
   test("with whenMissing: ready, nothing said while frozen claims the PR was marked ready", () => {
-    const frozen = makeFrozenTask("awaiting_ci", "issue", { config: { ...config, ci: { ...config.ci, whenMissing: "ready" } } });
+    const frozen = makeFrozenTask("awaiting_ci", "issue", {
+      config: { ...config, ci: { ...config.ci, whenMissing: "ready" } },
+    });
     const { next, effects } = transition(frozen, events.ciWaitExpired, now, facts);
     expect(next).toMatchObject({ state: "frozen", resumeState: "ready_for_review" });
     expect(held(effects)).toContain("mark_ready_for_review");
@@ -77,7 +107,12 @@ describe("what a frozen task still does", () => {
   test("a permission check and the answer to /foreman status still run, and change nothing", () => {
     const task = makeFrozenTask("awaiting_ci");
     const asked = transition(task, events.cmdStatus, now, facts);
-    expect(asked).toEqual({ next: task, effects: [{ kind: "authorize_actor", login: "dave", action: { kind: "command", command: "status", commentId: 501 } }] });
+    expect(asked).toEqual({
+      next: task,
+      effects: [
+        { kind: "authorize_actor", login: "dave", action: { kind: "command", command: "status", commentId: 501 } },
+      ],
+    });
     const answered = transition(task, events.allowedStatus, now, facts);
     expect(answered.next).toBe(task);
     expect(runnableWhileFrozen(answered.effects)).toEqual(answered.effects);
@@ -92,24 +127,49 @@ describe("what a frozen task still does", () => {
 
   test("/foreman retry on a frozen escalated task answers now and queues the ci_fixer for the resume", () => {
     const { next, effects } = transition(makeFrozenTask("escalated"), events.allowedRetry, now, facts);
-    expect(next).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", step: "ci_fixer", pipeline: { ciAttempts: 1 } });
+    expect(next).toMatchObject({
+      state: "frozen",
+      resumeState: "awaiting_agent",
+      step: "ci_fixer",
+      pipeline: { ciAttempts: 1 },
+    });
     // The label comes off the PR when the freeze is lifted (removing it is a write).
-    expect(effects.map((effect) => effect.kind)).toEqual(["answer_command", "remove_label", "upsert_status_comment", "dispatch_agent_job"]);
+    expect(effects.map((effect) => effect.kind)).toEqual([
+      "answer_command",
+      "remove_label",
+      "upsert_status_comment",
+      "dispatch_agent_job",
+    ]);
   });
 
   test("a human review on a frozen ready PR is checked now and its revision waits", () => {
     const task = makeFrozenTask("ready_for_review", "pull_request");
-    expect(transition(task, events.changesRequested, now, facts).effects.map((effect) => effect.kind)).toEqual(["authorize_actor"]);
+    expect(transition(task, events.changesRequested, now, facts).effects.map((effect) => effect.kind)).toEqual([
+      "authorize_actor",
+    ]);
     const { next, effects } = transition(task, events.allowedReview, now, facts);
-    expect(next).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", step: "coder", pipeline: { purpose: "human_revision" } });
+    expect(next).toMatchObject({
+      state: "frozen",
+      resumeState: "awaiting_agent",
+      step: "coder",
+      pipeline: { purpose: "human_revision" },
+    });
     expect(effects.map((effect) => effect.kind)).toEqual(["upsert_status_comment", "dispatch_agent_job"]);
   });
 
   test("a human push while frozen awaiting CI moves the head and reschedules the wait", () => {
     const { next, effects } = transition(makeFrozenTask("awaiting_ci"), events.humanPush, now, facts);
-    expect(next).toMatchObject({ state: "frozen", resumeState: "awaiting_ci", headSha: "human-1", pipeline: { waitingCiSha: "human-1" } });
+    expect(next).toMatchObject({
+      state: "frozen",
+      resumeState: "awaiting_ci",
+      headSha: "human-1",
+      pipeline: { waitingCiSha: "human-1" },
+    });
     // The redraws wait for the thaw (the status comment keeps saying "frozen"; the check run is not touched).
-    expect(effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "schedule_ci_wait", sha: "human-1", afterMs: 30 * 60_000 }]);
+    expect(effects).toEqual([
+      { kind: "upsert_status_comment" },
+      { kind: "schedule_ci_wait", sha: "human-1", afterMs: 30 * 60_000 },
+    ]);
   });
 
   test("an event that moves nothing leaves the frozen task as it is", () => {
@@ -128,6 +188,8 @@ describe("what a frozen task still does", () => {
     const flow = new Flow(makeTask("running"));
     flow.send(events.freezeOnIssue);
     flow.send(events.closed);
-    expect(flow.effects.filter((effect) => effect.kind === "cancel_agent_job")).toEqual([{ kind: "cancel_agent_job", jobId: "job-1" }]);
+    expect(flow.effects.filter((effect) => effect.kind === "cancel_agent_job")).toEqual([
+      { kind: "cancel_agent_job", jobId: "job-1" },
+    ]);
   });
 });

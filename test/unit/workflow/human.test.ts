@@ -11,7 +11,9 @@ describe("human reviews asking for changes", () => {
   test("changes_requested → authorize_actor → a human_revision coder step with the review as feedback", () => {
     const flow = new Flow(makeTask("ready_for_review"));
     const before = flow.task;
-    expect(flow.send(events.changesRequested)).toEqual([{ kind: "authorize_actor", login: "carol", action: { kind: "review", reviewId: 77, body: REVIEW_BODY } }]);
+    expect(flow.send(events.changesRequested)).toEqual([
+      { kind: "authorize_actor", login: "carol", action: { kind: "review", reviewId: 77, body: REVIEW_BODY } },
+    ]);
     expect(flow.task).toBe(before);
 
     expect(flow.send(events.allowedReview)).toEqual([
@@ -19,13 +21,26 @@ describe("human reviews asking for changes", () => {
       { kind: "upsert_check_run" },
       { kind: "dispatch_agent_job", jobId: "job-n2", role: "coder", baseSha: "head-1" },
     ]);
-    expect(flow.task).toMatchObject({ state: "awaiting_agent", step: "coder", jobId: "job-n2", reason: null, updatedAt: now.toISOString() });
+    expect(flow.task).toMatchObject({
+      state: "awaiting_agent",
+      step: "coder",
+      jobId: "job-n2",
+      reason: null,
+      updatedAt: now.toISOString(),
+    });
     expect(flow.task.pipeline).toMatchObject({
       purpose: "human_revision",
       humanRevisions: 1,
       feedback: { kind: "review", author: "carol", body: REVIEW_BODY, comments: [], reviewId: 77 },
     });
-    expect(flow.task.pipeline.steps.at(-1)).toEqual({ role: "coder", purpose: "human_revision", status: "queued", jobId: "job-n2", commitSha: null, summary: null });
+    expect(flow.task.pipeline.steps.at(-1)).toEqual({
+      role: "coder",
+      purpose: "human_revision",
+      status: "queued",
+      jobId: "job-n2",
+      commitSha: null,
+      summary: null,
+    });
 
     // After the revision: CI on its commit (the pipeline's steps do not run again).
     expect(flow.runJob({ commitSha: "rev-1" })).toEqual([
@@ -33,14 +48,23 @@ describe("human reviews asking for changes", () => {
       { kind: "upsert_check_run" },
       { kind: "schedule_ci_wait", sha: "rev-1", afterMs: 30 * 60_000 },
     ]);
-    expect(flow.task).toMatchObject({ state: "awaiting_ci", headSha: "rev-1", pipeline: { feedback: null, humanRevisions: 1 } });
+    expect(flow.task).toMatchObject({
+      state: "awaiting_ci",
+      headSha: "rev-1",
+      pipeline: { feedback: null, humanRevisions: 1 },
+    });
   });
 
   test("a revision starts from a human's own commit on the branch", () => {
     const flow = new Flow(makeTask("ready_for_review"));
     flow.send(events.humanPush);
     expect(flow.task).toMatchObject({ state: "ready_for_review", headSha: "human-1", pipeline: { ci: null } });
-    expect(flow.send(events.allowedReview).at(-1)).toEqual({ kind: "dispatch_agent_job", jobId: "job-n2", role: "coder", baseSha: "human-1" });
+    expect(flow.send(events.allowedReview).at(-1)).toEqual({
+      kind: "dispatch_agent_job",
+      jobId: "job-n2",
+      role: "coder",
+      baseSha: "human-1",
+    });
   });
 
   test("a reviewer without write access is not acted on, and not answered", () => {
@@ -51,8 +75,14 @@ describe("human reviews asking for changes", () => {
   test("approvals, comments and Foreman's own reviews are not acted on", () => {
     const task = makeTask("ready_for_review");
     expect(transition(task, events.approved, now, facts)).toEqual({ next: task, effects: [] });
-    expect(transition(task, { ...events.changesRequested, state: "commented" }, now, facts)).toEqual({ next: task, effects: [] });
-    expect(transition(task, { ...events.changesRequested, senderIsBot: true }, now, facts)).toEqual({ next: task, effects: [] });
+    expect(transition(task, { ...events.changesRequested, state: "commented" }, now, facts)).toEqual({
+      next: task,
+      effects: [],
+    });
+    expect(transition(task, { ...events.changesRequested, senderIsBot: true }, now, facts)).toEqual({
+      next: task,
+      effects: [],
+    });
   });
 
   test("an authorised review for a task that has ended its revisable state is dropped", () => {
@@ -68,21 +98,37 @@ describe("/foreman commands", () => {
     const task = makeTask("awaiting_ci");
     const { next, effects } = transition(task, { ...events.cmdStatus, command, commentId: 600 }, now, facts);
     expect(next).toBe(task);
-    expect(effects).toEqual([{ kind: "authorize_actor", login: "dave", action: { kind: "command", command, commentId: 600 } }]);
+    expect(effects).toEqual([
+      { kind: "authorize_actor", login: "dave", action: { kind: "command", command, commentId: 600 } },
+    ]);
   });
 
   test.each(commands)("/foreman %s from someone without write access is refused politely, on the issue", (command) => {
     const task = makeTask("running");
-    const { next, effects } = transition(task, { ...events.refusedCommand, action: { kind: "command", command, commentId: 600 } }, now, facts);
+    const { next, effects } = transition(
+      task,
+      { ...events.refusedCommand, action: { kind: "command", command, commentId: 600 } },
+      now,
+      facts,
+    );
     expect(next).toBe(task);
-    expect(effects).toEqual([{ kind: "answer_command", issueNumber: 5, answer: "refusal", login: "mallory", command, commentId: 600 }]);
+    expect(effects).toEqual([
+      { kind: "answer_command", issueNumber: 5, answer: "refusal", login: "mallory", command, commentId: 600 },
+    ]);
   });
 
   test.each(["status", "explain"] as const)("/foreman %s is answered on the issue and changes nothing", (command) => {
     const task = makeTask("running");
-    const { next, effects } = transition(task, { ...events.allowedStatus, action: { kind: "command", command, commentId: 600 } }, now, facts);
+    const { next, effects } = transition(
+      task,
+      { ...events.allowedStatus, action: { kind: "command", command, commentId: 600 } },
+      now,
+      facts,
+    );
     expect(next).toBe(task);
-    expect(effects).toEqual([{ kind: "answer_command", issueNumber: 5, answer: command, login: "dave", command, commentId: 600 }]);
+    expect(effects).toEqual([
+      { kind: "answer_command", issueNumber: 5, answer: command, login: "dave", command, commentId: 600 },
+    ]);
   });
 
   test("a command given on the PR is answered on the issue too", () => {
@@ -90,7 +136,9 @@ describe("/foreman commands", () => {
     expect(transition(task, { ...events.cmdStatus, onPullRequest: true }, now, facts).effects).toEqual([
       { kind: "authorize_actor", login: "dave", action: { kind: "command", command: "status", commentId: 501 } },
     ]);
-    expect(transition(task, events.allowedStatus, now, facts).effects).toEqual([{ kind: "answer_command", issueNumber: 5, answer: "status", login: "dave", command: "status", commentId: 501 }]);
+    expect(transition(task, events.allowedStatus, now, facts).effects).toEqual([
+      { kind: "answer_command", issueNumber: 5, answer: "status", login: "dave", command: "status", commentId: 501 },
+    ]);
   });
 
   test("/foreman stop cancels the task, with its job", () => {
@@ -98,22 +146,45 @@ describe("/foreman commands", () => {
     expect(next).toMatchObject({
       state: "cancelled",
       updatedAt: now.toISOString(),
-      reason: { code: "STOPPED_BY_COMMAND", message: "@dave stopped Foreman with `/foreman stop`. The branch and any PR are left for you." },
+      reason: {
+        code: "STOPPED_BY_COMMAND",
+        message: "@dave stopped Foreman with `/foreman stop`. The branch and any PR are left for you.",
+      },
     });
-    expect(effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "upsert_check_run" }, { kind: "cancel_agent_job", jobId: "job-1" }]);
+    expect(effects).toEqual([
+      { kind: "upsert_status_comment" },
+      { kind: "upsert_check_run" },
+      { kind: "cancel_agent_job", jobId: "job-1" },
+    ]);
   });
 
   test("/foreman stop withdraws a queued job too; without a job nothing is cancelled", () => {
-    expect(transition(makeTask("awaiting_agent"), events.allowedStop, now, facts).effects.at(-1)).toEqual({ kind: "cancel_agent_job", jobId: "job-1" });
-    expect(transition(makeTask("awaiting_ci"), events.allowedStop, now, facts).effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "upsert_check_run" }]);
+    expect(transition(makeTask("awaiting_agent"), events.allowedStop, now, facts).effects.at(-1)).toEqual({
+      kind: "cancel_agent_job",
+      jobId: "job-1",
+    });
+    expect(transition(makeTask("awaiting_ci"), events.allowedStop, now, facts).effects).toEqual([
+      { kind: "upsert_status_comment" },
+      { kind: "upsert_check_run" },
+    ]);
   });
 
   test("/foreman retry while awaiting CI reads CI on the head again", () => {
-    const task = makeTask("awaiting_ci", { pipeline: { ...makeTask("awaiting_ci").pipeline, ci: { sha: "head-1", conclusion: "failure", suiteId: 301 } } });
+    const task = makeTask("awaiting_ci", {
+      pipeline: { ...makeTask("awaiting_ci").pipeline, ci: { sha: "head-1", conclusion: "failure", suiteId: 301 } },
+    });
     const { next, effects } = transition(task, events.allowedRetry, now, facts);
     expect(next).toMatchObject({ state: "awaiting_ci", updatedAt: now.toISOString() });
     expect(effects).toEqual([
-      { kind: "answer_command", issueNumber: 5, answer: "note", login: "dave", command: "retry", text: "@dave asked to retry: Foreman reads CI on head-1 again.", commentId: 504 },
+      {
+        kind: "answer_command",
+        issueNumber: 5,
+        answer: "note",
+        login: "dave",
+        command: "retry",
+        text: "@dave asked to retry: Foreman reads CI on head-1 again.",
+        commentId: 504,
+      },
       { kind: "collect_ci_result", sha: "head-1", suiteId: 301, apps: ["github-actions"] },
     ]);
   });
@@ -129,22 +200,25 @@ describe("/foreman commands", () => {
     expect(transition(task, events.allowedRetry, now, facts)).toEqual({ next: task, effects: [] });
   });
 
-  test.each(["waiting", "preparing", "awaiting_agent", "running", "ready_for_review"] as TaskState[])("/foreman retry in %s says there is nothing to retry", (state) => {
-    const task = makeTask(state);
-    const { next, effects } = transition(task, events.allowedRetry, now, facts);
-    expect(next).toBe(task);
-    expect(effects).toEqual([
-      {
-        kind: "answer_command",
-        issueNumber: 5,
-        answer: "note",
-        login: "dave",
-        command: "retry",
-        text: `@dave: there is nothing to retry right now — the task is \`${state}\`. \`/foreman status\` says what it is doing.`,
-        commentId: 504,
-      },
-    ]);
-  });
+  test.each(["waiting", "preparing", "awaiting_agent", "running", "ready_for_review"] as TaskState[])(
+    "/foreman retry in %s says there is nothing to retry",
+    (state) => {
+      const task = makeTask(state);
+      const { next, effects } = transition(task, events.allowedRetry, now, facts);
+      expect(next).toBe(task);
+      expect(effects).toEqual([
+        {
+          kind: "answer_command",
+          issueNumber: 5,
+          answer: "note",
+          login: "dave",
+          command: "retry",
+          text: `@dave: there is nothing to retry right now — the task is \`${state}\`. \`/foreman status\` says what it is doing.`,
+          commentId: 504,
+        },
+      ]);
+    },
+  );
 });
 
 describe("/foreman retry on an escalated task", () => {
@@ -184,7 +258,12 @@ describe("/foreman retry on an escalated task", () => {
       { kind: "upsert_check_run" },
       { kind: "dispatch_agent_job", jobId, role: "ci_fixer", baseSha: "fix-3" },
     ]);
-    expect(flow.task).toMatchObject({ state: "awaiting_agent", step: "ci_fixer", reason: null, pipeline: { purpose: "ci_fix", ciAttempts: 1 } });
+    expect(flow.task).toMatchObject({
+      state: "awaiting_agent",
+      step: "ci_fixer",
+      reason: null,
+      pipeline: { purpose: "ci_fix", ciAttempts: 1 },
+    });
     // Two more red verdicts send two more fixers; the third escalates again.
     for (const sha of ["fix-4", "fix-5"]) {
       flow.runJob({ commitSha: sha });
@@ -205,24 +284,56 @@ describe("/foreman retry on an escalated task", () => {
   test("a retry with no CI on record sends the coder as a human revision", () => {
     const task = makeTask("escalated", { pipeline: { ...makeTask("escalated").pipeline, ci: null, feedback: null } });
     const { next, effects } = transition(task, events.allowedRetry, now, facts);
-    expect(next).toMatchObject({ state: "awaiting_agent", step: "coder", pipeline: { purpose: "human_revision", feedback: null } });
-    expect(effects[0]).toMatchObject({ text: "@dave asked to retry: Foreman runs another coder step (up to 3 CI attempts)." });
+    expect(next).toMatchObject({
+      state: "awaiting_agent",
+      step: "coder",
+      pipeline: { purpose: "human_revision", feedback: null },
+    });
+    expect(effects[0]).toMatchObject({
+      text: "@dave asked to retry: Foreman runs another coder step (up to 3 CI attempts).",
+    });
   });
 });
 
 describe("/foreman retry when the issue has no active task", () => {
   test("starts a fresh task from the previous task's trigger label, authorising the sender", () => {
-    const { next, effects } = transition(null, events.cmdRetry, now, { ...facts, previousTriggerLabel: "agent:feature" });
-    expect(next).toMatchObject({ id: "task-new", state: "queued", type: "feature", triggerLabel: "agent:feature", triggeredBy: "dave", issueNumber: 5, priority: 0 });
+    const { next, effects } = transition(null, events.cmdRetry, now, {
+      ...facts,
+      previousTriggerLabel: "agent:feature",
+    });
+    expect(next).toMatchObject({
+      id: "task-new",
+      state: "queued",
+      type: "feature",
+      triggerLabel: "agent:feature",
+      triggeredBy: "dave",
+      issueNumber: 5,
+      priority: 0,
+    });
     expect(effects).toEqual([{ kind: "authorize_trigger", sender: "dave", label: "agent:feature" }]);
   });
 
   test("a sender without write access gets one refusal (per issue), and the fresh task ends without touching the status comment", () => {
     const started = transition(null, events.cmdRetry, now, { ...facts, previousTriggerLabel: "agent:feature" }).next!;
     expect(started.pipeline.origin).toEqual({ kind: "retry", commentId: 504 });
-    const refusal = [{ kind: "answer_command", issueNumber: 5, answer: "refusal", login: "dave", command: "retry", commentId: 504, refusalScope: "issue" }];
+    const refusal = [
+      {
+        kind: "answer_command",
+        issueNumber: 5,
+        answer: "refusal",
+        login: "dave",
+        command: "retry",
+        commentId: 504,
+        refusalScope: "issue",
+      },
+    ];
     // Read access: the trigger check itself refuses.
-    const checked = (role: string, permission = role) => ({ ...events.authorized, taskId: "task-new", config: { ...config, triggerLabels: { "agent:feature": "feature" as const } }, senderRole: { role, permission } });
+    const checked = (role: string, permission = role) => ({
+      ...events.authorized,
+      taskId: "task-new",
+      config: { ...config, triggerLabels: { "agent:feature": "feature" as const } },
+      senderRole: { role, permission },
+    });
     const rejected = transition(started, checked("read"), now, facts);
     expect(rejected.next).toMatchObject({ state: "cancelled", reason: { code: "SENDER_NOT_ALLOWED" } });
     expect(rejected.effects).toEqual(refusal);
@@ -231,16 +342,32 @@ describe("/foreman retry when the issue has no active task", () => {
     expect(triage.next).toMatchObject({ state: "cancelled" });
     expect(triage.effects).toEqual(refusal);
     // Write access: the task goes ahead as a label would.
-    expect(transition(started, checked("write"), now, facts).next).toMatchObject({ state: "preparing", triggerVerdict: "authorized" });
+    expect(transition(started, checked("write"), now, facts).next).toMatchObject({
+      state: "preparing",
+      triggerVerdict: "authorized",
+    });
     // A custom role based on write is write access.
-    expect(transition(started, checked("release-manager", "write"), now, facts).next).toMatchObject({ state: "preparing" });
+    expect(transition(started, checked("release-manager", "write"), now, facts).next).toMatchObject({
+      state: "preparing",
+    });
   });
 
   test("does nothing without a previous task, on a PR, or for another command", () => {
-    expect(transition(null, events.cmdRetry, now, { ...facts, previousTriggerLabel: null })).toEqual({ next: null, effects: [] });
+    expect(transition(null, events.cmdRetry, now, { ...facts, previousTriggerLabel: null })).toEqual({
+      next: null,
+      effects: [],
+    });
     expect(transition(null, events.cmdRetry, now, facts)).toEqual({ next: null, effects: [] });
-    expect(transition(null, { ...events.cmdRetry, onPullRequest: true }, now, { ...facts, previousTriggerLabel: "agent:bugfix" })).toEqual({ next: null, effects: [] });
-    expect(transition(null, events.cmdStop, now, { ...facts, previousTriggerLabel: "agent:bugfix" })).toEqual({ next: null, effects: [] });
+    expect(
+      transition(null, { ...events.cmdRetry, onPullRequest: true }, now, {
+        ...facts,
+        previousTriggerLabel: "agent:bugfix",
+      }),
+    ).toEqual({ next: null, effects: [] });
+    expect(transition(null, events.cmdStop, now, { ...facts, previousTriggerLabel: "agent:bugfix" })).toEqual({
+      next: null,
+      effects: [],
+    });
   });
 });
 
@@ -253,27 +380,52 @@ describe("priority labels", () => {
   });
 
   test("a new task takes its priority from the issue's labels: the highest wins", () => {
-    const start = (labels: string[]) => transition(null, { ...events.triggerAgain, issue: { ...events.triggerAgain.issue, labels } }, now, facts).next?.priority;
+    const start = (labels: string[]) =>
+      transition(null, { ...events.triggerAgain, issue: { ...events.triggerAgain.issue, labels } }, now, facts).next
+        ?.priority;
     expect(start(["agent:bugfix"])).toBe(0);
     expect(start(["priority:high"])).toBe(1);
     expect(start(["priority:low"])).toBe(-1);
     expect(start(["priority:low", "priority:high"])).toBe(1);
-    expect(transition(null, { ...events.reopened, labels: ["agent:bugfix", "priority:low"] }, now, facts).next?.priority).toBe(-1);
+    expect(
+      transition(null, { ...events.reopened, labels: ["agent:bugfix", "priority:low"] }, now, facts).next?.priority,
+    ).toBe(-1);
     expect(findPriority(undefined)).toBe(0);
   });
 
   test("a frozen task learns its priority too", () => {
     const task = makeTask("frozen", { resumeState: "awaiting_agent", frozenBy: "bob", frozenOn: "issue" });
-    expect(transition(task, events.priorityHigh, now, facts).next).toMatchObject({ state: "frozen", resumeState: "awaiting_agent", priority: 1 });
+    expect(transition(task, events.priorityHigh, now, facts).next).toMatchObject({
+      state: "frozen",
+      resumeState: "awaiting_agent",
+      priority: 1,
+    });
   });
 
   test("priority:low added later lowers the task, and removing priority:high lowers it back", () => {
     const task = makeTask("awaiting_agent");
-    const lowered = transition(task, { ...events.priorityHigh, label: "priority:low", issue: { ...events.priorityHigh.issue, labels: ["agent:bugfix", "priority:low"] } }, now, facts);
+    const lowered = transition(
+      task,
+      {
+        ...events.priorityHigh,
+        label: "priority:low",
+        issue: { ...events.priorityHigh.issue, labels: ["agent:bugfix", "priority:low"] },
+      },
+      now,
+      facts,
+    );
     expect(lowered.next?.priority).toBe(-1);
     const high = { ...task, priority: 1 };
-    const removed = transition(high, { ...events.removeOtherLabel, label: "priority:high", issue: { ...events.removeOtherLabel.issue, labels: ["agent:bugfix"] } }, now, facts);
+    const removed = transition(
+      high,
+      {
+        ...events.removeOtherLabel,
+        label: "priority:high",
+        issue: { ...events.removeOtherLabel.issue, labels: ["agent:bugfix"] },
+      },
+      now,
+      facts,
+    );
     expect(removed.next?.priority).toBe(0);
   });
-
 });

@@ -1,5 +1,11 @@
 import { describe, expect, test } from "vitest";
-import { BUILT_IN_ROLES, mayStartTask, maySteerTask, NO_ROLE, type RepoRole } from "../../../src/workflow/permissions.js";
+import {
+  BUILT_IN_ROLES,
+  mayStartTask,
+  maySteerTask,
+  NO_ROLE,
+  type RepoRole,
+} from "../../../src/workflow/permissions.js";
 
 // What each role GitHub reports may do: start a task with a label (triage and up) and steer one with
 // commands, reviews asking for changes and `/foreman retry` (write and up). A custom role is judged by its
@@ -29,7 +35,9 @@ describe("permissions", () => {
   });
 
   test("whoever may steer may also start: steering needs more than starting", () => {
-    const roles = [...BUILT_IN_ROLES, "custom"].flatMap((role) => ["none", "read", "write", "admin"].map((permission) => ({ role, permission })));
+    const roles = [...BUILT_IN_ROLES, "custom"].flatMap((role) =>
+      ["none", "read", "write", "admin"].map((permission) => ({ role, permission })),
+    );
     for (const role of roles) if (maySteerTask(role)) expect(mayStartTask(role)).toBe(true);
     expect(mayStartTask(NO_ROLE)).toBe(false);
   });

@@ -7,8 +7,16 @@ import { PLAN, config, events, facts, Flow, makeTask, now } from "./fixtures.js"
 
 const REVIEW_COMMENTS = [{ path: "src/login.ts", line: 12, body: "An empty `next` still redirects to `/`." }];
 const planReport: JobReport = { status: "success", body: PLAN, review: null };
-const approvingReport: JobReport = { status: "success", body: "Looks right.", review: { body: "Looks right.", comments: [] } };
-const needsChangesReport: JobReport = { status: "needs_changes", body: "An empty `next` is not handled.", review: { body: "An empty `next` is not handled.", comments: REVIEW_COMMENTS } };
+const approvingReport: JobReport = {
+  status: "success",
+  body: "Looks right.",
+  review: { body: "Looks right.", comments: [] },
+};
+const needsChangesReport: JobReport = {
+  status: "needs_changes",
+  body: "An empty `next` is not handled.",
+  review: { body: "An empty `next` is not handled.", comments: REVIEW_COMMENTS },
+};
 
 /** A task whose draft PR is being opened, with this config. */
 function preparing(settings: TaskConfig = config, roles?: string[]): Task {
@@ -38,7 +46,13 @@ describe("the default pipeline: planner → coder → reviewer", () => {
       { kind: "upsert_check_run" },
       { kind: "dispatch_agent_job", jobId: "job-n3", role: "coder", baseSha: "head-1" },
     ]);
-    expect(flow.task).toMatchObject({ state: "awaiting_agent", step: "coder", jobId: "job-n3", headSha: "head-1", reason: null });
+    expect(flow.task).toMatchObject({
+      state: "awaiting_agent",
+      step: "coder",
+      jobId: "job-n3",
+      headSha: "head-1",
+      reason: null,
+    });
     expect(flow.task.pipeline).toMatchObject({ plan: PLAN, index: 1, purpose: "pipeline", feedback: null });
 
     // The coder pushes; the reviewer works on its commit.
@@ -50,16 +64,50 @@ describe("the default pipeline: planner → coder → reviewer", () => {
 
     // The reviewer's verdict is posted as a comment-only review on the commit it read; then CI on that commit.
     expect(flow.runJob({ commitSha: null, summary: "Looks right.", report: approvingReport })).toEqual([
-      { kind: "post_review", prNumber: 9, commitSha: "c0ffee", marker: "foreman:review:job-n5", body: "### 🔎 Foreman reviewer step\n\nLooks right.", comments: [] },
+      {
+        kind: "post_review",
+        prNumber: 9,
+        commitSha: "c0ffee",
+        marker: "foreman:review:job-n5",
+        body: "### 🔎 Foreman reviewer step\n\nLooks right.",
+        comments: [],
+      },
       { kind: "upsert_status_comment" },
       { kind: "upsert_check_run" },
       { kind: "schedule_ci_wait", sha: "c0ffee", afterMs: 30 * 60_000 },
     ]);
-    expect(flow.task).toMatchObject({ state: "awaiting_ci", step: "reviewer", jobId: null, headSha: "c0ffee", pipeline: { waitingCiSha: "c0ffee", reviewRevisions: 0 } });
+    expect(flow.task).toMatchObject({
+      state: "awaiting_ci",
+      step: "reviewer",
+      jobId: null,
+      headSha: "c0ffee",
+      pipeline: { waitingCiSha: "c0ffee", reviewRevisions: 0 },
+    });
     expect(flow.task.pipeline.steps).toEqual([
-      { role: "planner", purpose: "pipeline", status: "succeeded", jobId: "job-n1", commitSha: null, summary: "Planned." },
-      { role: "coder", purpose: "pipeline", status: "succeeded", jobId: "job-n3", commitSha: "c0ffee", summary: "Kept the next parameter." },
-      { role: "reviewer", purpose: "pipeline", status: "succeeded", jobId: "job-n5", commitSha: null, summary: "Looks right." },
+      {
+        role: "planner",
+        purpose: "pipeline",
+        status: "succeeded",
+        jobId: "job-n1",
+        commitSha: null,
+        summary: "Planned.",
+      },
+      {
+        role: "coder",
+        purpose: "pipeline",
+        status: "succeeded",
+        jobId: "job-n3",
+        commitSha: "c0ffee",
+        summary: "Kept the next parameter.",
+      },
+      {
+        role: "reviewer",
+        purpose: "pipeline",
+        status: "succeeded",
+        jobId: "job-n5",
+        commitSha: null,
+        summary: "Looks right.",
+      },
     ]);
     expect(flow.task.usage).toEqual({ agentMs: 3000, tokens: 30, costUsd: 0.03 });
     // Nothing anywhere approves (or requests changes as the bot).
@@ -67,26 +115,91 @@ describe("the default pipeline: planner → coder → reviewer", () => {
   });
 
   test("a planner without a body in its report plans with its summary", () => {
-    const flow = new Flow(makeTask("running", { step: "planner", pipeline: { ...makeTask("running").pipeline, index: 0, plan: null } }));
-    const effects = flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, summary: "Change the handler." }));
+    const flow = new Flow(
+      makeTask("running", { step: "planner", pipeline: { ...makeTask("running").pipeline, index: 0, plan: null } }),
+    );
+    const effects = flow.send((task) => ({
+      ...events.jobFinished,
+      jobId: task.jobId!,
+      commitSha: null,
+      summary: "Change the handler.",
+    }));
     expect(flow.task.pipeline.plan).toBe("Change the handler.");
-    expect(effects[0]).toEqual({ kind: "post_pr_comment", prNumber: 9, marker: "foreman:plan:task-1", body: "### 🗺️ Foreman's plan\n\nChange the handler." });
+    expect(effects[0]).toEqual({
+      kind: "post_pr_comment",
+      prNumber: 9,
+      marker: "foreman:plan:task-1",
+      body: "### 🗺️ Foreman's plan\n\nChange the handler.",
+    });
   });
 
   test("a reviewer's report without a structured review is posted from its body, else its summary, with its inline comments when given", () => {
-    const reviewing = makeTask("running", { step: "reviewer", headSha: "c0ffee", pipeline: { ...makeTask("running").pipeline, index: 2 } });
-    const fromBody = transition(reviewing, { ...events.jobFinished, commitSha: null, report: { status: "success", body: "Fine by me.", review: null } }, now, facts);
-    expect(fromBody.effects[0]).toEqual({ kind: "post_review", prNumber: 9, commitSha: "c0ffee", marker: "foreman:review:job-1", body: "### 🔎 Foreman reviewer step\n\nFine by me.", comments: [] });
-    const fromSummary = transition(reviewing, { ...events.jobFinished, commitSha: null, summary: "No findings." }, now, facts);
-    expect(fromSummary.effects[0]).toMatchObject({ kind: "post_review", body: "### 🔎 Foreman reviewer step\n\nNo findings." });
-    const inline = transition(reviewing, { ...events.jobFinished, commitSha: null, report: { status: "success", body: null, review: { body: "Two nits.", comments: REVIEW_COMMENTS } } }, now, facts);
-    expect(inline.effects[0]).toMatchObject({ kind: "post_review", body: "### 🔎 Foreman reviewer step\n\nTwo nits.", comments: REVIEW_COMMENTS });
+    const reviewing = makeTask("running", {
+      step: "reviewer",
+      headSha: "c0ffee",
+      pipeline: { ...makeTask("running").pipeline, index: 2 },
+    });
+    const fromBody = transition(
+      reviewing,
+      { ...events.jobFinished, commitSha: null, report: { status: "success", body: "Fine by me.", review: null } },
+      now,
+      facts,
+    );
+    expect(fromBody.effects[0]).toEqual({
+      kind: "post_review",
+      prNumber: 9,
+      commitSha: "c0ffee",
+      marker: "foreman:review:job-1",
+      body: "### 🔎 Foreman reviewer step\n\nFine by me.",
+      comments: [],
+    });
+    const fromSummary = transition(
+      reviewing,
+      { ...events.jobFinished, commitSha: null, summary: "No findings." },
+      now,
+      facts,
+    );
+    expect(fromSummary.effects[0]).toMatchObject({
+      kind: "post_review",
+      body: "### 🔎 Foreman reviewer step\n\nNo findings.",
+    });
+    const inline = transition(
+      reviewing,
+      {
+        ...events.jobFinished,
+        commitSha: null,
+        report: { status: "success", body: null, review: { body: "Two nits.", comments: REVIEW_COMMENTS } },
+      },
+      now,
+      facts,
+    );
+    expect(inline.effects[0]).toMatchObject({
+      kind: "post_review",
+      body: "### 🔎 Foreman reviewer step\n\nTwo nits.",
+      comments: REVIEW_COMMENTS,
+    });
   });
 
   test("a security step reviews like the reviewer, under its own name", () => {
-    const task = makeTask("running", { step: "security", headSha: "c0ffee", pipeline: { ...makeTask("running").pipeline, roles: ["coder", "security"], index: 1 } });
-    const { effects } = transition(task, { ...events.jobFinished, commitSha: null, report: { status: "success", body: "No secrets.", review: null } }, now, facts);
-    expect(effects[0]).toEqual({ kind: "post_review", prNumber: 9, commitSha: "c0ffee", marker: "foreman:review:job-1", body: "### 🔎 Foreman security step\n\nNo secrets.", comments: [] });
+    const task = makeTask("running", {
+      step: "security",
+      headSha: "c0ffee",
+      pipeline: { ...makeTask("running").pipeline, roles: ["coder", "security"], index: 1 },
+    });
+    const { effects } = transition(
+      task,
+      { ...events.jobFinished, commitSha: null, report: { status: "success", body: "No secrets.", review: null } },
+      now,
+      facts,
+    );
+    expect(effects[0]).toEqual({
+      kind: "post_review",
+      prNumber: 9,
+      commitSha: "c0ffee",
+      marker: "foreman:review:job-1",
+      body: "### 🔎 Foreman security step\n\nNo secrets.",
+      comments: [],
+    });
   });
 });
 
@@ -96,27 +209,61 @@ describe("what is redrawn, and where", () => {
     flow.send({ ...events.branchReady, headSha: "plan-1" });
     expect(flow.task.pipeline.planSha).toBe("plan-1");
     // The draft PR opens: the status comment only (the PR's head is the empty plan commit).
-    expect(flow.send(events.prOpened).map((effect) => effect.kind)).toEqual(["add_labels", "upsert_status_comment", "dispatch_agent_job"]);
-    expect(flow.send((task) => ({ ...events.jobStarted, jobId: task.jobId! }))).toEqual([{ kind: "upsert_status_comment" }]);
+    expect(flow.send(events.prOpened).map((effect) => effect.kind)).toEqual([
+      "add_labels",
+      "upsert_status_comment",
+      "dispatch_agent_job",
+    ]);
+    expect(flow.send((task) => ({ ...events.jobStarted, jobId: task.jobId! }))).toEqual([
+      { kind: "upsert_status_comment" },
+    ]);
     // The planner hands over to the coder: still the status comment.
-    expect(flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: planReport })).map((effect) => effect.kind)).toEqual(["post_pr_comment", "upsert_status_comment", "dispatch_agent_job"]);
+    expect(
+      flow
+        .send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: planReport }))
+        .map((effect) => effect.kind),
+    ).toEqual(["post_pr_comment", "upsert_status_comment", "dispatch_agent_job"]);
     flow.send((task) => ({ ...events.jobStarted, jobId: task.jobId! }));
     // The coder pushed: from now on progress is drawn on the check run of the new head.
-    expect(flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: "c0ffee" })).map((effect) => effect.kind)).toEqual(["upsert_check_run", "dispatch_agent_job"]);
+    expect(
+      flow
+        .send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: "c0ffee" }))
+        .map((effect) => effect.kind),
+    ).toEqual(["upsert_check_run", "dispatch_agent_job"]);
     expect(flow.send((task) => ({ ...events.jobStarted, jobId: task.jobId! }))).toEqual([{ kind: "upsert_check_run" }]);
     // Milestones redraw both.
-    expect(flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: approvingReport })).map((effect) => effect.kind)).toEqual(["post_review", "upsert_status_comment", "upsert_check_run", "schedule_ci_wait"]);
+    expect(
+      flow
+        .send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: approvingReport }))
+        .map((effect) => effect.kind),
+    ).toEqual(["post_review", "upsert_status_comment", "upsert_check_run", "schedule_ci_wait"]);
   });
 });
 
 describe("a human push while the reviewer runs", () => {
   test("the review is posted on the commit the reviewer read; CI is awaited on the human's", () => {
-    const flow = new Flow(makeTask("running", { step: "reviewer", headSha: "c0ffee", pipeline: { ...makeTask("running").pipeline, roles: ["coder", "reviewer"], index: 1 } }));
+    const flow = new Flow(
+      makeTask("running", {
+        step: "reviewer",
+        headSha: "c0ffee",
+        pipeline: { ...makeTask("running").pipeline, roles: ["coder", "reviewer"], index: 1 },
+      }),
+    );
     flow.send(events.humanPush);
     expect(flow.task.headSha).toBe("human-1");
-    const effects = flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, baseSha: "c0ffee", commitSha: null, report: approvingReport }));
+    const effects = flow.send((task) => ({
+      ...events.jobFinished,
+      jobId: task.jobId!,
+      baseSha: "c0ffee",
+      commitSha: null,
+      report: approvingReport,
+    }));
     expect(effects.find((effect) => effect.kind === "post_review")).toMatchObject({ commitSha: "c0ffee" });
-    expect(flow.task).toMatchObject({ state: "awaiting_ci", headSha: "human-1", pipeline: { waitingCiSha: "human-1" } });
+    expect(flow.task).toMatchObject({
+      state: "awaiting_ci",
+      headSha: "human-1",
+      pipeline: { waitingCiSha: "human-1" },
+    });
   });
 });
 
@@ -124,14 +271,48 @@ describe("review revisions", () => {
   /** A task whose reviewer (step 2 of the default pipeline) runs on the coder's commit. */
   function reviewing(settings: TaskConfig = config, roles = ["planner", "coder", "reviewer"], index = 2): Flow {
     const running = makeTask("running");
-    return new Flow(makeTask("running", { config: settings, step: roles[index]!, headSha: "c0ffee", pipeline: { ...running.pipeline, roles, index, steps: [{ role: roles[index]!, purpose: "pipeline", status: "running", jobId: "job-1", commitSha: null, summary: null }] } }));
+    return new Flow(
+      makeTask("running", {
+        config: settings,
+        step: roles[index]!,
+        headSha: "c0ffee",
+        pipeline: {
+          ...running.pipeline,
+          roles,
+          index,
+          steps: [
+            {
+              role: roles[index]!,
+              purpose: "pipeline",
+              status: "running",
+              jobId: "job-1",
+              commitSha: null,
+              summary: null,
+            },
+          ],
+        },
+      }),
+    );
   }
 
   test("'needs changes' posts the review and sends the coder once, with the review as its feedback", () => {
     const flow = reviewing();
-    const effects = flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, summary: "One problem.", report: needsChangesReport }));
+    const effects = flow.send((task) => ({
+      ...events.jobFinished,
+      jobId: task.jobId!,
+      commitSha: null,
+      summary: "One problem.",
+      report: needsChangesReport,
+    }));
     expect(effects).toEqual([
-      { kind: "post_review", prNumber: 9, commitSha: "c0ffee", marker: "foreman:review:job-1", body: "### 🔎 Foreman reviewer step\n\nAn empty `next` is not handled.", comments: REVIEW_COMMENTS },
+      {
+        kind: "post_review",
+        prNumber: 9,
+        commitSha: "c0ffee",
+        marker: "foreman:review:job-1",
+        body: "### 🔎 Foreman reviewer step\n\nAn empty `next` is not handled.",
+        comments: REVIEW_COMMENTS,
+      },
       { kind: "upsert_check_run" },
       { kind: "dispatch_agent_job", jobId: "job-n1", role: "coder", baseSha: "c0ffee" },
     ]);
@@ -140,9 +321,22 @@ describe("review revisions", () => {
       index: 2,
       purpose: "review_revision",
       reviewRevisions: 1,
-      feedback: { kind: "review", author: "the reviewer agent", body: "An empty `next` is not handled.", comments: REVIEW_COMMENTS, reviewId: null },
+      feedback: {
+        kind: "review",
+        author: "the reviewer agent",
+        body: "An empty `next` is not handled.",
+        comments: REVIEW_COMMENTS,
+        reviewId: null,
+      },
     });
-    expect(flow.task.pipeline.steps.at(-1)).toEqual({ role: "coder", purpose: "review_revision", status: "queued", jobId: "job-n1", commitSha: null, summary: null });
+    expect(flow.task.pipeline.steps.at(-1)).toEqual({
+      role: "coder",
+      purpose: "review_revision",
+      status: "queued",
+      jobId: "job-n1",
+      commitSha: null,
+      summary: null,
+    });
     expect(JSON.stringify(effects)).not.toContain("APPROVE");
   });
 
@@ -154,7 +348,11 @@ describe("review revisions", () => {
       { kind: "upsert_check_run" },
       { kind: "schedule_ci_wait", sha: "c0ffee2", afterMs: 30 * 60_000 },
     ]);
-    expect(flow.task).toMatchObject({ state: "awaiting_ci", headSha: "c0ffee2", pipeline: { feedback: null, reviewRevisions: 1, waitingCiSha: "c0ffee2" } });
+    expect(flow.task).toMatchObject({
+      state: "awaiting_ci",
+      headSha: "c0ffee2",
+      pipeline: { feedback: null, reviewRevisions: 1, waitingCiSha: "c0ffee2" },
+    });
   });
 
   test("after the revision the pipeline continues with the step after the reviewer", () => {
@@ -172,14 +370,22 @@ describe("review revisions", () => {
     flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: needsChangesReport }));
     flow.runJob({ commitSha: "c0ffee2" });
     expect(flow.task).toMatchObject({ step: "security", pipeline: { index: 2, reviewRevisions: 1 } });
-    const effects = flow.runJob({ commitSha: null, report: { status: "needs_changes", body: "Token in a log line.", review: null } });
+    const effects = flow.runJob({
+      commitSha: null,
+      report: { status: "needs_changes", body: "Token in a log line.", review: null },
+    });
     expect(kinds(effects)).toEqual(["post_review", "upsert_status_comment", "upsert_check_run", "schedule_ci_wait"]);
     expect(flow.task).toMatchObject({ state: "awaiting_ci", pipeline: { reviewRevisions: 1 } });
   });
 
   test("with maxReviewRevisions 0 a 'needs changes' review only becomes a comment", () => {
     const flow = reviewing({ ...config, maxReviewRevisions: 0 });
-    const effects = flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: needsChangesReport }));
+    const effects = flow.send((task) => ({
+      ...events.jobFinished,
+      jobId: task.jobId!,
+      commitSha: null,
+      report: needsChangesReport,
+    }));
     expect(kinds(effects)).toEqual(["post_review", "upsert_status_comment", "upsert_check_run", "schedule_ci_wait"]);
     expect(flow.task.pipeline.reviewRevisions).toBe(0);
   });
@@ -189,58 +395,120 @@ describe("review revisions", () => {
     flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: needsChangesReport }));
     const feedback = flow.task.pipeline.feedback;
     flow.send((task) => ({ ...events.jobFailed, jobId: task.jobId!, code: "AGENT_STOPPED", message: "stopped" }));
-    expect(flow.task).toMatchObject({ state: "awaiting_agent", step: "coder", jobId: "job-n2", pipeline: { purpose: "review_revision", feedback } });
-    expect(flow.task.pipeline.steps.map((step) => [step.jobId, step.status])).toEqual([["job-1", "succeeded"], ["job-n1", "stopped"], ["job-n2", "queued"]]);
+    expect(flow.task).toMatchObject({
+      state: "awaiting_agent",
+      step: "coder",
+      jobId: "job-n2",
+      pipeline: { purpose: "review_revision", feedback },
+    });
+    expect(flow.task.pipeline.steps.map((step) => [step.jobId, step.status])).toEqual([
+      ["job-1", "succeeded"],
+      ["job-n1", "stopped"],
+      ["job-n2", "queued"],
+    ]);
   });
 });
 
 describe("steps that must change something", () => {
   test("a coder that changed nothing fails the task with AGENT_NO_CHANGES", () => {
-    const { next, effects } = transition(makeTask("running"), { ...events.jobFinished, commitSha: null, summary: "Nothing to do." }, now, facts);
-    expect(next).toMatchObject({ state: "failed", jobId: null, reason: { code: "AGENT_NO_CHANGES", message: "The coder step finished without changing anything. Its summary: Nothing to do." } });
+    const { next, effects } = transition(
+      makeTask("running"),
+      { ...events.jobFinished, commitSha: null, summary: "Nothing to do." },
+      now,
+      facts,
+    );
+    expect(next).toMatchObject({
+      state: "failed",
+      jobId: null,
+      reason: {
+        code: "AGENT_NO_CHANGES",
+        message: "The coder step finished without changing anything. Its summary: Nothing to do.",
+      },
+    });
     expect(effects).toEqual([{ kind: "upsert_status_comment" }, { kind: "upsert_check_run" }]);
   });
 
   test("a ci_fixer that changed nothing fails the same way", () => {
-    const task = makeTask("running", { step: "ci_fixer", pipeline: { ...makeTask("running").pipeline, purpose: "ci_fix" } });
+    const task = makeTask("running", {
+      step: "ci_fixer",
+      pipeline: { ...makeTask("running").pipeline, purpose: "ci_fix" },
+    });
     const { next } = transition(task, { ...events.jobFinished, commitSha: null, summary: "Flaky." }, now, facts);
-    expect(next?.reason).toEqual({ code: "AGENT_NO_CHANGES", message: "The ci_fixer step finished without changing anything. Its summary: Flaky." });
+    expect(next?.reason).toEqual({
+      code: "AGENT_NO_CHANGES",
+      message: "The ci_fixer step finished without changing anything. Its summary: Flaky.",
+    });
   });
 
   test.each(["planner", "reviewer", "security"])("a %s without changes goes on", (role) => {
-    const task = makeTask("running", { step: role, pipeline: { ...makeTask("running").pipeline, roles: [role, "coder"], index: 0 } });
+    const task = makeTask("running", {
+      step: role,
+      pipeline: { ...makeTask("running").pipeline, roles: [role, "coder"], index: 0 },
+    });
     const { next } = transition(task, { ...events.jobFinished, commitSha: null }, now, facts);
     expect(next).toMatchObject({ state: "awaiting_agent", step: "coder", headSha: "head-1", reason: null });
   });
 
   test("a step without a role on record is treated as the coder", () => {
-    const { next } = transition(makeTask("running", { step: null }), { ...events.jobFinished, commitSha: null }, now, facts);
+    const { next } = transition(
+      makeTask("running", { step: null }),
+      { ...events.jobFinished, commitSha: null },
+      now,
+      facts,
+    );
     expect(next?.reason?.code).toBe("AGENT_NO_CHANGES");
   });
 });
 
 describe("per-type pipelines (config.pipeline)", () => {
-  const custom: TaskConfig = { ...config, pipeline: { default: ["planner", "coder", "reviewer"], bugfix: ["coder"], docs: ["scribe", "reviewer"] } };
+  const custom: TaskConfig = {
+    ...config,
+    pipeline: { default: ["planner", "coder", "reviewer"], bugfix: ["coder"], docs: ["scribe", "reviewer"] },
+  };
 
   test("a bugfix runs only its coder, and goes to CI after it", () => {
     const flow = new Flow(makeTask("queued"));
     flow.send({ ...events.authorized, config: custom });
     expect(flow.task.pipeline.roles).toEqual(["coder"]);
     flow.send(events.branchReady);
-    expect(flow.send(events.prOpened).at(-1)).toEqual({ kind: "dispatch_agent_job", jobId: "job-n3", role: "coder", baseSha: "h" });
-    expect(kinds(flow.runJob({ commitSha: "c0ffee" }))).toEqual(["upsert_status_comment", "upsert_check_run", "schedule_ci_wait"]);
+    expect(flow.send(events.prOpened).at(-1)).toEqual({
+      kind: "dispatch_agent_job",
+      jobId: "job-n3",
+      role: "coder",
+      baseSha: "h",
+    });
+    expect(kinds(flow.runJob({ commitSha: "c0ffee" }))).toEqual([
+      "upsert_status_comment",
+      "upsert_check_run",
+      "schedule_ci_wait",
+    ]);
     expect(flow.task.state).toBe("awaiting_ci");
   });
 
   test("a type the config names gets its pipeline; another type gets `default`", () => {
-    const docs = transition(makeTask("queued", { triggerLabel: "agent:docs" }), { ...events.authorized, config: custom }, now, facts).next;
+    const docs = transition(
+      makeTask("queued", { triggerLabel: "agent:docs" }),
+      { ...events.authorized, config: custom },
+      now,
+      facts,
+    ).next;
     expect(docs).toMatchObject({ type: "docs", pipeline: { roles: ["scribe", "reviewer"] } });
-    const feature = transition(makeTask("queued", { triggerLabel: "agent:feature" }), { ...events.authorized, config: custom }, now, facts).next;
+    const feature = transition(
+      makeTask("queued", { triggerLabel: "agent:feature" }),
+      { ...events.authorized, config: custom },
+      now,
+      facts,
+    ).next;
     expect(feature).toMatchObject({ type: "feature", pipeline: { roles: ["planner", "coder", "reviewer"] } });
   });
 
   test("a config without any pipeline falls back to planner → coder → reviewer", () => {
-    const next = transition(makeTask("queued"), { ...events.authorized, config: { ...config, pipeline: {} } }, now, facts).next;
+    const next = transition(
+      makeTask("queued"),
+      { ...events.authorized, config: { ...config, pipeline: {} } },
+      now,
+      facts,
+    ).next;
     expect(next?.pipeline.roles).toEqual(["planner", "coder", "reviewer"]);
   });
 
@@ -248,15 +516,30 @@ describe("per-type pipelines (config.pipeline)", () => {
     const task = preparing(config, []);
     const { next, effects } = transition(task, events.prOpened, now, facts);
     expect(next).toMatchObject({ state: "awaiting_ci", pipeline: { waitingCiSha: "head-1" } });
-    expect(effects.filter((effect) => effect.kind === "schedule_ci_wait")).toEqual([{ kind: "schedule_ci_wait", sha: "head-1", afterMs: 30 * 60_000 }]);
+    expect(effects.filter((effect) => effect.kind === "schedule_ci_wait")).toEqual([
+      { kind: "schedule_ci_wait", sha: "head-1", afterMs: 30 * 60_000 },
+    ]);
     expect(effects.some((effect) => effect.kind === "dispatch_agent_job")).toBe(false);
   });
 
   test("a step is dispatched on the base when the branch head is unknown, and the task fails when neither is", () => {
     const onBase = transition({ ...preparing(config, ["coder"]), headSha: null }, events.prOpened, now, facts);
-    expect(onBase.effects.at(-1)).toEqual({ kind: "dispatch_agent_job", jobId: "job-new", role: "coder", baseSha: "base-1" });
-    const lost = transition({ ...preparing(config, ["coder"]), headSha: null, baseSha: null }, events.prOpened, now, facts);
-    expect(lost.next).toMatchObject({ state: "failed", reason: { code: "INTERNAL_ERROR", message: "Foreman lost track of the branch head; start again." } });
+    expect(onBase.effects.at(-1)).toEqual({
+      kind: "dispatch_agent_job",
+      jobId: "job-new",
+      role: "coder",
+      baseSha: "base-1",
+    });
+    const lost = transition(
+      { ...preparing(config, ["coder"]), headSha: null, baseSha: null },
+      events.prOpened,
+      now,
+      facts,
+    );
+    expect(lost.next).toMatchObject({
+      state: "failed",
+      reason: { code: "INTERNAL_ERROR", message: "Foreman lost track of the branch head; start again." },
+    });
   });
 });
 
@@ -275,21 +558,60 @@ describe("job events that do not belong", () => {
   });
 
   test("a budget over its limit in minutes or dollars says so", () => {
-    const minutes = transition(makeTask("running", { config: { ...config, budgets: { agentMinutes: 1, tokens: null, costUsd: null } }, usage: { agentMs: 120_000, tokens: 0, costUsd: 0 } }), events.jobFinished, now, facts);
-    expect(minutes.next?.reason?.message).toBe("Agents have worked 2 minutes on this task, over its budget of 1 minutes. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.");
-    const dollars = transition(makeTask("running", { config: { ...config, budgets: { agentMinutes: 60, tokens: null, costUsd: 0.25 } }, usage: { agentMs: 0, tokens: 0, costUsd: 0.5 } }), events.jobFinished, now, facts);
-    expect(dollars.next?.reason?.message).toBe("Agents spent $0.51, over the task's budget of $0.25. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.");
+    const minutes = transition(
+      makeTask("running", {
+        config: { ...config, budgets: { agentMinutes: 1, tokens: null, costUsd: null } },
+        usage: { agentMs: 120_000, tokens: 0, costUsd: 0 },
+      }),
+      events.jobFinished,
+      now,
+      facts,
+    );
+    expect(minutes.next?.reason?.message).toBe(
+      "Agents have worked 2 minutes on this task, over its budget of 1 minutes. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.",
+    );
+    const dollars = transition(
+      makeTask("running", {
+        config: { ...config, budgets: { agentMinutes: 60, tokens: null, costUsd: 0.25 } },
+        usage: { agentMs: 0, tokens: 0, costUsd: 0.5 },
+      }),
+      events.jobFinished,
+      now,
+      facts,
+    );
+    expect(dollars.next?.reason?.message).toBe(
+      "Agents spent $0.51, over the task's budget of $0.25. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.",
+    );
   });
 
   test("a job that ran out of budget, or a push that failed, says so", () => {
-    const budget = transition(makeTask("running"), { ...events.jobFailed, code: "BUDGET_EXCEEDED", message: "The agent ran out of time." }, now, facts);
-    expect(budget.next?.reason).toEqual({ code: "BUDGET_EXCEEDED", message: "The agent ran out of time. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label." });
-    const push = transition(makeTask("running"), { ...events.jobFailed, code: "PUSH_FAILED", message: "GitHub refused the push.", logTail: "" }, now, facts);
+    const budget = transition(
+      makeTask("running"),
+      { ...events.jobFailed, code: "BUDGET_EXCEEDED", message: "The agent ran out of time." },
+      now,
+      facts,
+    );
+    expect(budget.next?.reason).toEqual({
+      code: "BUDGET_EXCEEDED",
+      message:
+        "The agent ran out of time. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.",
+    });
+    const push = transition(
+      makeTask("running"),
+      { ...events.jobFailed, code: "PUSH_FAILED", message: "GitHub refused the push.", logTail: "" },
+      now,
+      facts,
+    );
     expect(push.next?.reason).toEqual({ code: "INFRASTRUCTURE_ERROR", message: "GitHub refused the push." });
   });
 
   test("a rejected diff of a task without a PR (shadow mode) is only explained in the status comment", () => {
-    const { effects } = transition(makeTask("running", { prNumber: null }), { ...events.jobFailed, code: "GUARDRAIL_REJECTED" }, now, facts);
+    const { effects } = transition(
+      makeTask("running", { prNumber: null }),
+      { ...events.jobFailed, code: "GUARDRAIL_REJECTED" },
+      now,
+      facts,
+    );
     expect(effects).toEqual([{ kind: "upsert_status_comment" }]);
   });
 });

@@ -10,7 +10,16 @@ import { ALL_EVENTS, config, events, facts, makeTask, now } from "./fixtures.js"
 // generated with plain loops: every pair of events exhaustively, and longer ones from a seeded generator that
 // aims events at the task as it is (its current job, its head), so the deep paths are reached.
 
-const WORKING: readonly TaskState[] = ["queued", "waiting", "preparing", "awaiting_agent", "running", "awaiting_ci", "ready_for_review", "escalated"];
+const WORKING: readonly TaskState[] = [
+  "queued",
+  "waiting",
+  "preparing",
+  "awaiting_agent",
+  "running",
+  "awaiting_ci",
+  "ready_for_review",
+  "escalated",
+];
 const CONFIGS: readonly TaskConfig[] = [
   config,
   { ...config, maxCiAttempts: 1, maxReviewRevisions: 0, reviewers: { users: ["carol"], teams: [] } },
@@ -45,7 +54,11 @@ function pick<T>(random: () => number, items: readonly T[]): T {
 const REPORTS: JobReport[] = [
   { status: "success", body: null, review: null },
   { status: "success", body: "The plan.", review: null },
-  { status: "needs_changes", body: "Fix this.", review: { body: "Fix this.", comments: [{ path: "a.ts", line: 1, body: "here" }] } },
+  {
+    status: "needs_changes",
+    body: "Fix this.",
+    review: { body: "Fix this.", comments: [{ path: "a.ts", line: 1, body: "here" }] },
+  },
 ];
 
 /** Aim a fixture event at the task as it is now, most of the time: its current job, its head, the SHA it waits on. */
@@ -55,11 +68,22 @@ function aim(random: () => number, event: DomainEvent, task: Task, n: number): D
     case "job_started":
       return aimed && task.jobId ? { ...event, jobId: task.jobId } : event;
     case "job_finished":
-      return { ...event, jobId: aimed && task.jobId ? task.jobId : event.jobId, commitSha: random() < 0.7 ? `sha-${n}` : null, report: pick(random, REPORTS) };
+      return {
+        ...event,
+        jobId: aimed && task.jobId ? task.jobId : event.jobId,
+        commitSha: random() < 0.7 ? `sha-${n}` : null,
+        report: pick(random, REPORTS),
+      };
     case "job_failed":
-      return { ...event, jobId: aimed && task.jobId ? task.jobId : event.jobId, code: pick(random, ["AGENT_STOPPED", "AGENT_EXIT_NONZERO", "GUARDRAIL_REJECTED", "INFRA_DOCKER_UNAVAILABLE"]) };
+      return {
+        ...event,
+        jobId: aimed && task.jobId ? task.jobId : event.jobId,
+        code: pick(random, ["AGENT_STOPPED", "AGENT_EXIT_NONZERO", "GUARDRAIL_REJECTED", "INFRA_DOCKER_UNAVAILABLE"]),
+      };
     case "check_suite_completed":
-      return aimed && event.app === "github-actions" ? { ...event, headSha: task.headSha ?? event.headSha, conclusion: pick(random, ["success", "failure"]) } : event;
+      return aimed && event.app === "github-actions"
+        ? { ...event, headSha: task.headSha ?? event.headSha, conclusion: pick(random, ["success", "failure"]) }
+        : event;
     case "ci_result_collected":
       return aimed ? { ...event, sha: task.headSha ?? event.sha } : event;
     case "ci_wait_expired":
@@ -79,7 +103,12 @@ function runSequence(start: Task, sequence: DomainEvent[], label: string, repoRe
   const steps: Step[] = [];
   let task = start;
   sequence.forEach((event, index) => {
-    const result = transition(task, event, now, { ...facts, newJobId: `${label}:job-${index}`, repoRed, previousTriggerLabel: "agent:bugfix" });
+    const result = transition(task, event, now, {
+      ...facts,
+      newJobId: `${label}:job-${index}`,
+      repoRed,
+      previousTriggerLabel: "agent:bugfix",
+    });
     if (result.next === null) throw new Error(`${label}: the task vanished at step ${index} (${event.type})`);
     steps.push({ before: task, event, next: result.next, effects: result.effects });
     task = result.next;
@@ -115,7 +144,12 @@ function* generateRandom(count: number, length: number, seed: number): Generator
     for (let n = 0; n < length; n += 1) {
       const name = pick(random, ALL_EVENTS);
       names.push(name);
-      const [step] = runSequence(task, [aim(random, events[name], task, s * 1000 + n)], `${label}#${n}`, random() < 0.2);
+      const [step] = runSequence(
+        task,
+        [aim(random, events[name], task, s * 1000 + n)],
+        `${label}#${n}`,
+        random() < 0.2,
+      );
       steps.push(step!);
       task = step!.next;
     }
@@ -147,12 +181,43 @@ describe("properties over any sequence of events", () => {
     for (const { steps } of generateRandom(3000, 25, 20261120)) {
       for (const step of steps) {
         states.add(step.next.state);
-        if (step.before.state === "frozen" && step.next !== step.before) frozenFrom.add(`${step.before.resumeState} + ${step.event.type}`);
+        if (step.before.state === "frozen" && step.next !== step.before)
+          frozenFrom.add(`${step.before.resumeState} + ${step.event.type}`);
         for (const effect of step.effects) kinds.add(effect.kind);
       }
     }
-    expect([...states].sort()).toEqual(["awaiting_agent", "awaiting_ci", "cancelled", "closed", "completed", "escalated", "failed", "frozen", "merged", "preparing", "queued", "ready_for_review", "running", "waiting"].sort());
-    for (const kind of ["dispatch_agent_job", "cancel_agent_job", "post_review", "post_pr_comment", "mark_ready_for_review", "request_reviewers", "collect_ci_result", "schedule_ci_wait", "answer_command", "authorize_actor", "record_merge", "add_labels"]) {
+    expect([...states].sort()).toEqual(
+      [
+        "awaiting_agent",
+        "awaiting_ci",
+        "cancelled",
+        "closed",
+        "completed",
+        "escalated",
+        "failed",
+        "frozen",
+        "merged",
+        "preparing",
+        "queued",
+        "ready_for_review",
+        "running",
+        "waiting",
+      ].sort(),
+    );
+    for (const kind of [
+      "dispatch_agent_job",
+      "cancel_agent_job",
+      "post_review",
+      "post_pr_comment",
+      "mark_ready_for_review",
+      "request_reviewers",
+      "collect_ci_result",
+      "schedule_ci_wait",
+      "answer_command",
+      "authorize_actor",
+      "record_merge",
+      "add_labels",
+    ]) {
       expect(kinds).toContain(kind);
     }
     // Frozen tasks see many kinds of events in many resume states.
@@ -178,7 +243,9 @@ describe("properties over any sequence of events", () => {
   test("a terminal state never changes again, and asks only for what answers a command about it", () => {
     const violations = findViolations((steps) => {
       for (const step of steps) {
-        const answersOnly = step.effects.every((effect) => effect.kind === "authorize_actor" || effect.kind === "answer_command");
+        const answersOnly = step.effects.every(
+          (effect) => effect.kind === "authorize_actor" || effect.kind === "answer_command",
+        );
         if (isTerminalState(step.before.state) && (step.next !== step.before || !answersOnly)) {
           return `${step.before.state} changed on ${step.event.type}`;
         }
@@ -197,23 +264,32 @@ describe("properties over any sequence of events", () => {
       for (const step of steps) {
         const kinds = step.effects.map((effect) => effect.kind);
         if (step.before.state !== "frozen") {
-          if (step.next.state === "frozen" && step.effects.some((effect) => effect.kind !== "upsert_status_comment" && effect.kind !== "cancel_agent_job")) {
+          if (
+            step.next.state === "frozen" &&
+            step.effects.some((effect) => effect.kind !== "upsert_status_comment" && effect.kind !== "cancel_agent_job")
+          ) {
             return `freezing on ${step.event.type} asked for ${kinds.join(", ")}`;
           }
           continue;
         }
         if (step.next.state === "frozen") {
           if (kinds.includes("upsert_check_run")) return `a frozen task redrew its check run on ${step.event.type}`;
-          if (step.next.resumeState === null || step.next.resumeState === "frozen") return `lost its resume state on ${step.event.type}`;
+          if (step.next.resumeState === null || step.next.resumeState === "frozen")
+            return `lost its resume state on ${step.event.type}`;
         } else if (isTerminalState(step.next.state)) {
-          const late = step.effects.filter((effect) => !isInternalEffect(effect) && !ALLOWED_AFTER_END.includes(effect.kind));
-          if (late.length > 0) return `ending a frozen task on ${step.event.type} asked for ${late.map((effect) => effect.kind).join(", ")}, which never run after the end`;
+          const late = step.effects.filter(
+            (effect) => !isInternalEffect(effect) && !ALLOWED_AFTER_END.includes(effect.kind),
+          );
+          if (late.length > 0)
+            return `ending a frozen task on ${step.event.type} asked for ${late.map((effect) => effect.kind).join(", ")}, which never run after the end`;
           // A candidate frozen before its label was judged wrote no frozen comment, so there is none to replace.
-          if (step.before.triggerVerdict !== "pending" && !kinds.includes("upsert_status_comment")) return `ending a frozen task on ${step.event.type} left the frozen comment`;
+          if (step.before.triggerVerdict !== "pending" && !kinds.includes("upsert_status_comment"))
+            return `ending a frozen task on ${step.event.type} left the frozen comment`;
         } else {
           const where = step.before.frozenOn === "pull_request" ? "pull_request_unlabeled" : "issue_unlabeled";
           if (step.event.type !== where) return `${step.event.type} resumed a frozen task`;
-          if (step.next.state !== step.before.resumeState) return `resumed in ${step.next.state}, not ${step.before.resumeState}`;
+          if (step.next.state !== step.before.resumeState)
+            return `resumed in ${step.next.state}, not ${step.before.resumeState}`;
         }
       }
       return null;

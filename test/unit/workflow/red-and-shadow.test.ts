@@ -9,8 +9,20 @@ const RED_MESSAGE =
 
 describe("red mode", () => {
   test("a non-bugfix task authorised while the default branch is red waits with RED_MODE, and says so", () => {
-    const { next, effects } = transition(makeTask("queued", { type: "ready", triggerLabel: "agent:feature" }), events.authorized, now, { ...facts, repoRed: true });
-    expect(next).toMatchObject({ state: "waiting", type: "feature", config, branch: null, updatedAt: now.toISOString(), reason: { code: "RED_MODE", message: RED_MESSAGE } });
+    const { next, effects } = transition(
+      makeTask("queued", { type: "ready", triggerLabel: "agent:feature" }),
+      events.authorized,
+      now,
+      { ...facts, repoRed: true },
+    );
+    expect(next).toMatchObject({
+      state: "waiting",
+      type: "feature",
+      config,
+      branch: null,
+      updatedAt: now.toISOString(),
+      reason: { code: "RED_MODE", message: RED_MESSAGE },
+    });
     expect(effects).toEqual([{ kind: "upsert_status_comment" }]);
   });
 
@@ -22,7 +34,12 @@ describe("red mode", () => {
 
   test("a task whose type the config maps to bugfix is a bugfix", () => {
     const custom: TaskConfig = { ...config, triggerLabels: { ...config.triggerLabels, "agent:hotfix": "bugfix" } };
-    const { next } = transition(makeTask("queued", { triggerLabel: "agent:hotfix" }), { ...events.authorized, config: custom }, now, { ...facts, repoRed: true });
+    const { next } = transition(
+      makeTask("queued", { triggerLabel: "agent:hotfix" }),
+      { ...events.authorized, config: custom },
+      now,
+      { ...facts, repoRed: true },
+    );
     expect(next?.state).toBe("preparing");
   });
 
@@ -37,15 +54,28 @@ describe("red mode", () => {
     flow.send(events.authorized);
     expect(flow.task.state).toBe("waiting");
     const effects = flow.send(events.repoTurnedGreen);
-    expect(flow.task).toMatchObject({ state: "preparing", type: "feature", branch: "agent/5-fix-the-login-redirect", reason: null, updatedAt: now.toISOString(), pipeline: { roles: ["planner", "coder", "reviewer"] } });
+    expect(flow.task).toMatchObject({
+      state: "preparing",
+      type: "feature",
+      branch: "agent/5-fix-the-login-redirect",
+      reason: null,
+      updatedAt: now.toISOString(),
+      pipeline: { roles: ["planner", "coder", "reviewer"] },
+    });
     expect(effects).toEqual([
       {
         kind: "ensure_branch",
         branch: "agent/5-fix-the-login-redirect",
         baseBranch: "main",
-        planMessage: "Plan: Fix the login redirect\n\nForeman starts work on #5. This empty commit opens the branch; agent steps follow.",
+        planMessage:
+          "Plan: Fix the login redirect\n\nForeman starts work on #5. This empty commit opens the branch; agent steps follow.",
       },
-      expect.objectContaining({ kind: "open_draft_pr", branch: "agent/5-fix-the-login-redirect", baseBranch: "main", title: "Fix the login redirect" }),
+      expect.objectContaining({
+        kind: "open_draft_pr",
+        branch: "agent/5-fix-the-login-redirect",
+        baseBranch: "main",
+        title: "Fix the login redirect",
+      }),
     ]);
   });
 
@@ -79,12 +109,28 @@ describe("red mode", () => {
 
 describe("shadow mode", () => {
   const shadow: TaskConfig = { ...config, mode: "shadow" };
-  const FORBIDDEN = ["ensure_branch", "open_draft_pr", "add_labels", "post_pr_comment", "post_review", "upsert_check_run", "mark_ready_for_review", "request_reviewers", "schedule_ci_wait", "collect_ci_result"];
+  const FORBIDDEN = [
+    "ensure_branch",
+    "open_draft_pr",
+    "add_labels",
+    "post_pr_comment",
+    "post_review",
+    "upsert_check_run",
+    "mark_ready_for_review",
+    "request_reviewers",
+    "schedule_ci_wait",
+    "collect_ci_result",
+  ];
 
   function runShadow(): Flow {
     const flow = new Flow(makeTask("queued"));
     expect(flow.send({ ...events.authorized, config: shadow })).toEqual([{ kind: "resolve_base", baseBranch: "main" }]);
-    expect(flow.task).toMatchObject({ state: "preparing", branch: null, prNumber: null, pipeline: { roles: ["planner", "coder", "reviewer"] } });
+    expect(flow.task).toMatchObject({
+      state: "preparing",
+      branch: null,
+      prNumber: null,
+      pipeline: { roles: ["planner", "coder", "reviewer"] },
+    });
     expect(flow.send(events.baseResolved)).toEqual([
       { kind: "upsert_status_comment" },
       { kind: "dispatch_agent_job", jobId: "job-n2", role: "planner", baseSha: "base-2" },
@@ -95,7 +141,9 @@ describe("shadow mode", () => {
 
   test("resolve_base, then every step runs on the base, and the task ends `completed` with the status comment", () => {
     const flow = runShadow();
-    expect(flow.runJob({ commitSha: null, summary: "Planned.", report: { status: "success", body: PLAN, review: null } })).toEqual([
+    expect(
+      flow.runJob({ commitSha: null, summary: "Planned.", report: { status: "success", body: PLAN, review: null } }),
+    ).toEqual([
       { kind: "upsert_status_comment" },
       { kind: "dispatch_agent_job", jobId: "job-n4", role: "coder", baseSha: "base-2" },
     ]);
@@ -105,16 +153,29 @@ describe("shadow mode", () => {
       { kind: "upsert_status_comment" },
       { kind: "dispatch_agent_job", jobId: "job-n6", role: "reviewer", baseSha: "base-2" },
     ]);
-    expect(flow.runJob({ commitSha: null, summary: "Fine.", report: { status: "success", body: "Fine.", review: { body: "Fine.", comments: [] } } })).toEqual([{ kind: "upsert_status_comment" }]);
+    expect(
+      flow.runJob({
+        commitSha: null,
+        summary: "Fine.",
+        report: { status: "success", body: "Fine.", review: { body: "Fine.", comments: [] } },
+      }),
+    ).toEqual([{ kind: "upsert_status_comment" }]);
     expect(flow.task).toMatchObject({ state: "completed", jobId: null, prNumber: null, updatedAt: now.toISOString() });
-    expect(flow.task.pipeline.steps.map((step) => [step.role, step.status])).toEqual([["planner", "succeeded"], ["coder", "succeeded"], ["reviewer", "succeeded"]]);
+    expect(flow.task.pipeline.steps.map((step) => [step.role, step.status])).toEqual([
+      ["planner", "succeeded"],
+      ["coder", "succeeded"],
+      ["reviewer", "succeeded"],
+    ]);
 
     const kinds = new Set(flow.effects.map((effect: Effect) => effect.kind));
     for (const kind of FORBIDDEN) expect(kinds).not.toContain(kind);
     // A completed task is finished: it changes no more, and a retry on it only says how to start anew.
     const done = flow.task;
     expect(transition(done, events.prMerged, now, facts)).toEqual({ next: done, effects: [] });
-    expect(transition(done, events.allowedRetry, now, facts)).toMatchObject({ next: done, effects: [{ kind: "answer_command", answer: "note" }] });
+    expect(transition(done, events.allowedRetry, now, facts)).toMatchObject({
+      next: done,
+      effects: [{ kind: "answer_command", answer: "note" }],
+    });
   });
 
   test("a shadow reviewer's 'needs changes' still sends one revision, which is not posted either", () => {
@@ -122,7 +183,11 @@ describe("shadow mode", () => {
     flow.runJob({ commitSha: null });
     flow.runJob({ commitSha: null });
     flow.runJob({ commitSha: null, report: { status: "needs_changes", body: "Missing a test.", review: null } });
-    expect(flow.task).toMatchObject({ state: "awaiting_agent", step: "coder", pipeline: { purpose: "review_revision" } });
+    expect(flow.task).toMatchObject({
+      state: "awaiting_agent",
+      step: "coder",
+      pipeline: { purpose: "review_revision" },
+    });
     flow.runJob({ commitSha: null });
     expect(flow.task.state).toBe("completed");
     const kinds = new Set(flow.effects.map((effect) => effect.kind));
@@ -131,7 +196,9 @@ describe("shadow mode", () => {
 
   test("a shadow task waiting in red mode reads the base when green", () => {
     const waiting = makeTask("waiting", { config: shadow });
-    expect(transition(waiting, events.repoTurnedGreen, now, facts).effects).toEqual([{ kind: "resolve_base", baseBranch: "main" }]);
+    expect(transition(waiting, events.repoTurnedGreen, now, facts).effects).toEqual([
+      { kind: "resolve_base", baseBranch: "main" },
+    ]);
   });
 
   test("base_resolved outside preparing changes nothing", () => {

@@ -13,7 +13,15 @@ import { ALL_EVENTS, config, events, facts, now, repo } from "./fixtures.js";
 // for is the check's own read; a label the check found not to be a trigger ends it for good, silently.
 // Seeded by fast-check; a failure prints the seed and the shortest counterexample (replay: FC_SEED=…).
 
-const LABELS = ["bug", "agent:ready", "agent:bugfix", "agent:unknown", "bot-please", "needs-human-review", "priority:high"] as const;
+const LABELS = [
+  "bug",
+  "agent:ready",
+  "agent:bugfix",
+  "agent:unknown",
+  "bot-please",
+  "needs-human-review",
+  "priority:high",
+] as const;
 const ROLES = [
   { role: "admin", permission: "admin" },
   { role: "write", permission: "write" },
@@ -29,11 +37,19 @@ function findWrites(effects: Effect[]): Effect[] {
 }
 
 /** A step: a fixture event by name, or a trigger check (the config lists the label or not, or is invalid; the role when read). */
-type Step = { event: (typeof ALL_EVENTS)[number] } | { check: "lists-label" | "omits-label" | "invalid"; role: (typeof ROLES)[number] | null };
+type Step =
+  | { event: (typeof ALL_EVENTS)[number] }
+  | { check: "lists-label" | "omits-label" | "invalid"; role: (typeof ROLES)[number] | null };
 
 const anyStep: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...ALL_EVENTS).map((event) => ({ event })) },
-  { weight: 1, arbitrary: fc.record({ check: fc.constantFrom("lists-label" as const, "omits-label" as const, "invalid" as const), role: fc.option(fc.constantFrom(...ROLES), { nil: null }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      check: fc.constantFrom("lists-label" as const, "omits-label" as const, "invalid" as const),
+      role: fc.option(fc.constantFrom(...ROLES), { nil: null }),
+    }),
+  },
 );
 
 /** The domain event of a step, aimed at the task as it is. */
@@ -43,7 +59,11 @@ function buildEvent(step: Step, task: Task): DomainEvent {
     step.check === "invalid"
       ? { config: null, problems: ["`maxCiAttempts` must be a number"], configFound: true, senderRole: step.role }
       : {
-          config: { ...config, triggerLabels: step.check === "lists-label" ? { [task.triggerLabel]: "feature" } : { "agent:ready": "ready" } },
+          config: {
+            ...config,
+            triggerLabels:
+              step.check === "lists-label" ? { [task.triggerLabel]: "feature" } : { "agent:ready": "ready" },
+          },
           problems: [],
           configFound: true,
           senderRole: step.role,
@@ -62,17 +82,29 @@ describe("a task that was never authorised writes nothing to GitHub", () => {
   test("for any label and any order of events (fast-check)", () => {
     fc.assert(
       fc.property(scenario, ({ label, knownTriggerLabels, steps, repoRed }) => {
-        const labelled: DomainEvent = { type: EventType.issueLabeled, repo, issue: { number: 5, title: "Fix the login redirect" }, sender: "bob", label };
+        const labelled: DomainEvent = {
+          type: EventType.issueLabeled,
+          repo,
+          issue: { number: 5, title: "Fix the login redirect" },
+          sender: "bob",
+          label,
+        };
         const started = transition(null, labelled, now, { ...facts, knownTriggerLabels });
         if (started.next === null) return; // not even a candidate: nothing exists to write
         expect(findWrites(started.effects)).toEqual([]);
         let task = started.next;
         for (const [index, step] of steps.entries()) {
           const event = buildEvent(step, task);
-          const { next, effects } = transition(task, event, now, { ...facts, newJobId: `job-${index}`, repoRed, previousTriggerLabel: "agent:bugfix" });
+          const { next, effects } = transition(task, event, now, {
+            ...facts,
+            newJobId: `job-${index}`,
+            repoRed,
+            previousTriggerLabel: "agent:bugfix",
+          });
           if (next === null) throw new Error("a task vanished");
           const neverAuthorised = next.triggerVerdict === "pending" || next.triggerVerdict === "not_a_trigger";
-          if (neverAuthorised) expect(findWrites(effects), `${event.type} on a ${task.triggerVerdict} task in ${task.state}`).toEqual([]);
+          if (neverAuthorised)
+            expect(findWrites(effects), `${event.type} on a ${task.triggerVerdict} task in ${task.state}`).toEqual([]);
           task = next;
         }
       }),
@@ -85,18 +117,34 @@ describe("a task that was never authorised writes nothing to GitHub", () => {
     const frozenCandidates = { count: 0 };
     fc.assert(
       fc.property(scenario, ({ label, knownTriggerLabels, steps }) => {
-        let task = transition(null, { type: EventType.issueLabeled, repo, issue: { number: 5, title: "t" }, sender: "bob", label }, now, { ...facts, knownTriggerLabels }).next;
+        let task = transition(
+          null,
+          { type: EventType.issueLabeled, repo, issue: { number: 5, title: "t" }, sender: "bob", label },
+          now,
+          { ...facts, knownTriggerLabels },
+        ).next;
         for (const step of steps) {
           if (task === null) return;
           task = transition(task, buildEvent(step, task), now, facts).next;
           if (task === null) return;
-          verdicts.add(`${task.triggerVerdict}:${task.state === "queued" || task.state === "frozen" ? task.state : "other"}`);
+          verdicts.add(
+            `${task.triggerVerdict}:${task.state === "queued" || task.state === "frozen" ? task.state : "other"}`,
+          );
           if (task.state === "frozen" && task.triggerVerdict === "pending") frozenCandidates.count += 1;
         }
       }),
       { seed: 20261202, numRuns: 500 },
     );
-    expect([...verdicts].sort()).toEqual(expect.arrayContaining(["authorized:other", "not_a_trigger:other", "pending:frozen", "pending:other", "pending:queued", "refused:other"]));
+    expect([...verdicts].sort()).toEqual(
+      expect.arrayContaining([
+        "authorized:other",
+        "not_a_trigger:other",
+        "pending:frozen",
+        "pending:other",
+        "pending:queued",
+        "refused:other",
+      ]),
+    );
     expect(frozenCandidates.count).toBeGreaterThan(0);
   });
 });
