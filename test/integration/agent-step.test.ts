@@ -99,15 +99,13 @@ function lastStatusWrite(github: ReturnType<typeof mockGitHub>) {
 
 /** What the host reads to render the prompt and build the workspace. */
 async function mockAgentReads(github: ReturnType<typeof mockGitHub>) {
-  github.scope
-    .get(`${REPO_PATH}/issues/1`)
-    .reply(200, {
-      number: 1,
-      title: "Spelling error in the README file",
-      body: "It says teh.",
-      user: { login: "Codertocat" },
-      labels: [],
-    });
+  github.scope.get(`${REPO_PATH}/issues/1`).reply(200, {
+    number: 1,
+    title: "Spelling error in the README file",
+    body: "It says teh.",
+    user: { login: "Codertocat" },
+    labels: [],
+  });
   github.scope.get(`${REPO_PATH}/issues/1/comments`).query({ per_page: "100" }).reply(200, []);
   github.scope
     .get(`${REPO_PATH}/git/trees/plan-sha`)

@@ -76,15 +76,13 @@ function buildTask(pipeline: Partial<PipelineProgress> = {}, overrides: Partial<
 
 /** The reads every step makes: the issue, its thread and the file tree at the job's base. */
 function mockIssueAndTree(scope: nock.Scope): void {
-  scope
-    .get(`${REPO_PATH}/issues/42`)
-    .reply(200, {
-      number: 42,
-      title: "Parser drops the last line",
-      body: "`parse(\"a\\nb\")` returns `['a']`.",
-      user: { login: "octocat" },
-      labels: [{ name: "agent:bugfix" }],
-    });
+  scope.get(`${REPO_PATH}/issues/42`).reply(200, {
+    number: 42,
+    title: "Parser drops the last line",
+    body: "`parse(\"a\\nb\")` returns `['a']`.",
+    user: { login: "octocat" },
+    labels: [{ name: "agent:bugfix" }],
+  });
   scope.get(`${REPO_PATH}/issues/42/comments`).query({ per_page: "100" }).reply(200, []);
   scope
     .get(`${REPO_PATH}/git/trees/${JOB_BASE}`)

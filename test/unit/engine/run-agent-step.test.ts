@@ -175,15 +175,13 @@ const PROMPT_READS = [
 
 /** What every step reads for its prompt. */
 function mockPromptReads(scope: nock.Scope): void {
-  scope
-    .get(`${REPO_PATH}/issues/42`)
-    .reply(200, {
-      number: 42,
-      title: "Parser drops the last line",
-      body: "It drops it.",
-      user: { login: "octocat" },
-      labels: [],
-    });
+  scope.get(`${REPO_PATH}/issues/42`).reply(200, {
+    number: 42,
+    title: "Parser drops the last line",
+    body: "It drops it.",
+    user: { login: "octocat" },
+    labels: [],
+  });
   scope.get(`${REPO_PATH}/issues/42/comments`).query({ per_page: "100" }).reply(200, []);
   scope
     .get(`${REPO_PATH}/git/trees/${JOB_BASE}`)

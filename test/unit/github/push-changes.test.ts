@@ -140,13 +140,11 @@ describe("pushChanges", () => {
 
   it("creates nothing when the branch already moved to someone else's commit", async () => {
     mockRef(scope, "9999999999999999999999999999999999999999");
-    scope
-      .get(`${REPO}/git/commits/9999999999999999999999999999999999999999`)
-      .reply(200, {
-        sha: "9999999999999999999999999999999999999999",
-        tree: { sha: "8888888888888888888888888888888888888888" },
-        parents: [{ sha: "7777777777777777777777777777777777777777" }],
-      });
+    scope.get(`${REPO}/git/commits/9999999999999999999999999999999999999999`).reply(200, {
+      sha: "9999999999999999999999999999999999999999",
+      tree: { sha: "8888888888888888888888888888888888888888" },
+      parents: [{ sha: "7777777777777777777777777777777777777777" }],
+    });
 
     expect(await pushChanges(octokit(), params)).toMatchObject({
       kind: "conflict",
@@ -157,13 +155,11 @@ describe("pushChanges", () => {
 
   it("recognises its own earlier push of the same change and makes no second commit", async () => {
     mockRef(scope, "4444444444444444444444444444444444444444");
-    scope
-      .get(`${REPO}/git/commits/4444444444444444444444444444444444444444`)
-      .reply(200, {
-        sha: "4444444444444444444444444444444444444444",
-        tree: { sha: "3333333333333333333333333333333333333333" },
-        parents: [{ sha: EXPECTED }],
-      });
+    scope.get(`${REPO}/git/commits/4444444444444444444444444444444444444444`).reply(200, {
+      sha: "4444444444444444444444444444444444444444",
+      tree: { sha: "3333333333333333333333333333333333333333" },
+      parents: [{ sha: EXPECTED }],
+    });
     mockTree(scope, "3333333333333333333333333333333333333333");
 
     expect(await pushChanges(octokit(), params)).toEqual({
