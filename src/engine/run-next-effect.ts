@@ -2,7 +2,6 @@ import type { SqlClient } from "../db/client.js";
 import { appendComplianceRecords, type NewComplianceRecord } from "../db/queries/append-compliance-record.js";
 import { claimNextEffect, type ClaimedEffect } from "../db/queries/claim-next-effect.js";
 import { completeEffect } from "../db/queries/complete-effect.js";
-import { findLatestAgentJob } from "../db/queries/find-agent-job-log.js";
 import { findStatusCommentId } from "../db/queries/find-status-comment-id.js";
 import { hasNewerStatusEffect, markEffectDone, scheduleEffectRetry } from "../db/queries/finish-effect.js";
 import { saveKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
@@ -18,7 +17,8 @@ import { applyEventToTask } from "./apply-event-to-task.js";
 import type { EngineDeps } from "./deps.js";
 import { classifyError, computeBackoffMs, type Failure } from "../resilience/errors.js";
 import type { EffectOutcome } from "./effects/effect-outcome.js";
-import { executeEffect } from "./effects/execute-effect.js";
+import { findEffectExecutor } from "./effects/execute-effect.js";
+import { loadEffectFacts } from "./effects/load-effect-facts.js";
 
 const APP_ACTOR = "foreman[app]";
 
@@ -75,17 +75,17 @@ async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promi
       (claimed.kind === EffectKind.upsertStatusComment
         ? await findStatusCommentId(sql, task.repo.id, task.issueNumber)
         : null);
-    outcome = await executeEffect(claimed.kind, {
-      payload: claimed.payload,
+    const executor = findEffectExecutor(claimed.kind);
+    outcome = await executor.run({
+      payload: claimed.payload as never,
       task,
       octokit: await deps.github(task.repo.installationId),
       attempt: claimed.attempts,
       statusCommentId,
       webBaseUrl: deps.webBaseUrl,
-      logUrl: claimed.kind === EffectKind.upsertStatusComment ? await findLogUrl(deps, task.id) : null,
       checkRun: findRowCheckRun(claimed.task),
       publicUrl: deps.publicUrl,
-      sql,
+      facts: await loadEffectFacts(sql, task, executor.facts ?? [], deps.publicUrl),
     });
   } catch (error) {
     const failure = classifyError(error);
@@ -216,10 +216,4 @@ async function feedBack(
   if (completed.stored === "apply" && event) await applyEventToTask(tx, event, origin, deps, [record], completed.task);
   else await appendComplianceRecords(tx, [record]);
   return { next: null, queued: completed.stored === "queued" };
-}
-
-async function findLogUrl(deps: EngineDeps, taskId: string): Promise<string | null> {
-  if (deps.publicUrl === null) return null;
-  const job = await findLatestAgentJob(deps.database.sql, taskId);
-  return job && job.status !== "queued" ? `${deps.publicUrl}/jobs/${job.id}/log?token=${job.token}` : null;
 }

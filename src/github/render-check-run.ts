@@ -1,5 +1,6 @@
 import type { TaskState } from "../workflow/states.js";
-import type { StepPurpose, StepRecord, Task } from "../workflow/task.js";
+import type { StepRecord, Task } from "../workflow/task.js";
+import { STEP_PURPOSE_WORDS, STEP_STATUS_ICONS, TASK_STATE_WORDS } from "./task-words.js";
 
 /** The conclusions Foreman gives its `foreman` check run when a task has ended or needs a human. */
 export type CheckRunConclusion = "success" | "failure" | "neutral" | "action_required";
@@ -42,38 +43,6 @@ const CONCLUSIONS: Partial<Record<TaskState, CheckRunConclusion>> = {
   cancelled: "neutral",
 };
 
-const TITLES: Record<TaskState, (task: Task) => string> = {
-  queued: () => "Queued",
-  waiting: () => "Waiting for the default branch to turn green",
-  preparing: () => "Preparing the branch and draft PR",
-  awaiting_agent: (task) => `Waiting for a container for the ${task.step ?? "next"} step`,
-  running: (task) => `The ${task.step ?? "agent"} step is running`,
-  awaiting_ci: () => "Waiting for CI",
-  ready_for_review: () => "Ready for review",
-  escalated: () => "Needs a human",
-  frozen: () => "Frozen by a human",
-  merged: () => "Merged",
-  closed: () => "PR closed without merging",
-  completed: () => "Shadow run completed",
-  cancelled: () => "Stopped",
-  failed: () => "Failed",
-};
-
-const STEP_ICONS: Record<StepRecord["status"], string> = {
-  queued: "⏳",
-  running: "⚙️",
-  succeeded: "✅",
-  failed: "❌",
-  stopped: "⏹️",
-};
-
-const PURPOSES: Record<StepPurpose, string> = {
-  pipeline: "",
-  review_revision: "review revision",
-  ci_fix: "CI fix",
-  human_revision: "human revision",
-};
-
 /** The check run's conclusion for a task in this state; null while the task is still working. */
 export function decideCheckRunConclusion(state: TaskState): CheckRunConclusion | null {
   return CONCLUSIONS[state] ?? null;
@@ -92,7 +61,7 @@ export function renderCheckRun(task: Task, links: CheckRunLinks): CheckRunView {
     status: completed ? "completed" : "in_progress",
     conclusion,
     detailsUrl: completed ? (links.evidenceUrl ?? links.pullRequestUrl) : null,
-    title: TITLES[task.state](task),
+    title: TASK_STATE_WORDS[task.state].title(task),
     summary: [head, renderSteps(task.pipeline.steps, budget, links.logUrls ?? {}), ...tail].join("\n\n"),
   };
 }
@@ -115,8 +84,8 @@ function renderSteps(steps: readonly StepRecord[], budget: number, logUrls: Read
 }
 
 function renderStep(step: StepRecord, logUrl: string | undefined): string {
-  const purpose = PURPOSES[step.purpose];
-  const parts = [`${STEP_ICONS[step.status]} **${step.role}**${purpose ? ` (${purpose})` : ""}`, step.status];
+  const purpose = STEP_PURPOSE_WORDS[step.purpose];
+  const parts = [`${STEP_STATUS_ICONS[step.status]} **${step.role}**${purpose ? ` (${purpose})` : ""}`, step.status];
   if (step.commitSha) parts.push(`\`${step.commitSha.slice(0, 7)}\``);
   const summary = step.summary ? oneLine(step.summary, MAX_STEP_SUMMARY_LENGTH) : "";
   if (summary) parts.push(summary);

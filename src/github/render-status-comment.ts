@@ -2,28 +2,12 @@ import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
 import { DEFAULT_TASK_CONFIG } from "../workflow/defaults.js";
 import { ReasonCode, type Task } from "../workflow/task.js";
+import { STEP_PURPOSE_WORDS, STEP_STATUS_ICONS, TASK_STATE_WORDS } from "./task-words.js";
 
 const TEMPLATE_PATH = new URL("../../prompts/comments/status.md.hbs", import.meta.url);
 
 // Markdown, not HTML: escaping would turn `'` into `&#x27;` on GitHub.
 const template = Handlebars.create().compile(readFileSync(TEMPLATE_PATH, "utf8"), { noEscape: true, strict: false });
-
-const HEADLINES: Record<Task["state"], { icon: string; headline: string }> = {
-  queued: { icon: "⏳", headline: "queued" },
-  waiting: { icon: "🚦", headline: "waiting for the default branch to be green" },
-  ready_for_review: { icon: "👀", headline: "ready for your review" },
-  escalated: { icon: "🙋", headline: "needs a human" },
-  completed: { icon: "🌒", headline: "shadow run finished" },
-  preparing: { icon: "🛠️", headline: "preparing the branch and draft PR" },
-  awaiting_agent: { icon: "🤖", headline: "draft PR open, waiting for an agent" },
-  running: { icon: "⚙️", headline: "an agent is working" },
-  awaiting_ci: { icon: "🧪", headline: "changes pushed, waiting for CI" },
-  frozen: { icon: "🧊", headline: "frozen" },
-  merged: { icon: "✅", headline: "merged" },
-  closed: { icon: "⏹️", headline: "PR closed" },
-  cancelled: { icon: "⏹️", headline: "stopped" },
-  failed: { icon: "❌", headline: "failed" },
-};
 
 const FIXES: Partial<Record<string, string>> = {
   [ReasonCode.senderNotAllowed]:
@@ -49,23 +33,29 @@ const FIXES: Partial<Record<string, string>> = {
     "this is a fault in Foreman, not in your repository: tell the operator (the task id is above), then remove and re-add the label to start again.",
 };
 
+/** What the status comment shows that the task itself does not say (the caller reads or builds it). */
+export interface StatusCommentFacts {
+  /** The repository's page on GitHub (its branch link is under it). */
+  repoUrl: string;
+  /** The latest started job's redacted log, with a public URL. */
+  logUrl: string | null;
+  /** The place of the task's queued job in the fair queue. */
+  queuePosition: number | null;
+}
+
 /** The Markdown of the issue's status comment for a task as it is now. */
-export function renderStatusComment(
-  task: Task,
-  webBaseUrl: string,
-  logUrl: string | null = null,
-  queuePosition: number | null = null,
-): string {
+export function renderStatusComment(task: Task, facts: StatusCommentFacts): string {
+  const { repoUrl, logUrl, queuePosition } = facts;
   const freezeLabel = task.config?.freezeLabel ?? DEFAULT_TASK_CONFIG.freezeLabel;
-  const { icon, headline } = HEADLINES[task.state];
+  const { icon, headline } = TASK_STATE_WORDS[task.state];
   return template({
     icon,
     headline,
     summary: summarize(task, freezeLabel, queuePosition),
     steps: task.pipeline.steps.map((step) => ({
-      mark: STEP_MARKS[step.status],
+      mark: STEP_STATUS_ICONS[step.status],
       role: step.role,
-      purpose: PURPOSES[step.purpose],
+      purpose: STEP_PURPOSE_WORDS[step.purpose] ? ` (${STEP_PURPOSE_WORDS[step.purpose]})` : "",
       commit: step.commitSha ? step.commitSha.slice(0, 7) : null,
       summary: step.summary,
       detail: step.detail ?? null,
@@ -80,7 +70,7 @@ export function renderStatusComment(
     triggerLabel: task.triggerLabel,
     triggeredBy: task.triggeredBy,
     branch: task.branch,
-    branchUrl: task.branch ? `${webBaseUrl}/${task.repo.owner}/${task.repo.name}/tree/${task.branch}` : null,
+    branchUrl: task.branch ? `${repoUrl}/tree/${task.branch}` : null,
     prNumber: task.prNumber,
     draft: !["ready_for_review", "merged", "closed"].includes(task.state),
     logUrl,
@@ -91,21 +81,6 @@ export function renderStatusComment(
     fence: "`".repeat(Math.max(3, ...[...(task.reason?.detail ?? "").matchAll(/`+/g)].map((run) => run[0].length + 1))),
   }).replace(/\n{3,}/g, "\n\n");
 }
-
-const STEP_MARKS: Record<Task["pipeline"]["steps"][number]["status"], string> = {
-  queued: "⬜",
-  running: "⏳",
-  succeeded: "✅",
-  failed: "❌",
-  stopped: "⏸️",
-};
-
-const PURPOSES: Record<Task["pipeline"]["purpose"], string> = {
-  pipeline: "",
-  review_revision: " (revision after the review)",
-  ci_fix: " (fixing CI)",
-  human_revision: " (revision you asked for)",
-};
 
 function summarize(task: Task, freezeLabel: string, queuePosition: number | null): string {
   switch (task.state) {

@@ -90,13 +90,17 @@ export const ALLOWED_AFTER_END: readonly EffectKind[] = Object.freeze([
   EffectKind.recordMerge,
 ]);
 
+/** The kinds the engine applies inside the transition's own transaction (they only touch Foreman's database). */
+export type InternalEffectKind = "dispatch_agent_job" | "cancel_agent_job" | "schedule_ci_wait";
+
+/** The kinds that go to the outbox and are executed against GitHub after the transition commits. */
+export type OutboxEffectKind = Exclude<EffectKind, InternalEffectKind>;
+
 /**
  * Effects the engine applies inside the transition's own transaction, because they only touch
- * Foreman's database (queue or cancel a job); all others go to the outbox and run after commit.
+ * Foreman's database (queue or cancel a job, a timer); all others go to the outbox and run after commit.
  */
-export function isInternalEffect(
-  effect: Effect,
-): effect is Extract<Effect, { kind: "dispatch_agent_job" | "cancel_agent_job" | "schedule_ci_wait" }> {
+export function isInternalEffect(effect: Effect): effect is Extract<Effect, { kind: InternalEffectKind }> {
   return (
     effect.kind === EffectKind.dispatchAgentJob ||
     effect.kind === EffectKind.cancelAgentJob ||

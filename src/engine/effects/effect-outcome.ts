@@ -1,7 +1,7 @@
 import type { DomainEvent } from "../../workflow/events.js";
+import type { Effect } from "../../workflow/effects.js";
 import type { Task } from "../../workflow/task.js";
 import type { GitHubClient } from "../../github/octokit.js";
-import type { SqlClient } from "../../db/client.js";
 
 /** What executing an effect produced: the event to feed back, evidence for the record, bookkeeping. */
 export interface EffectOutcome {
@@ -14,7 +14,29 @@ export interface EffectOutcome {
   checkRun?: { id: number; sha: string };
 }
 
-/** What an executor gets: the effect's payload, the task as stored now, and an authenticated client. */
+/** One of the task's agent jobs as people see it: its role, status and the link to its redacted log. */
+export interface JobLink {
+  id: string;
+  role: string;
+  status: string;
+  /** Null without a `PUBLIC_URL`. */
+  logUrl: string | null;
+}
+
+/**
+ * What the effect runner reads from Foreman's database before an effect runs, so that executors
+ * read no database: each executor names the facts it needs (`EFFECT_EXECUTORS`), the others stay empty.
+ */
+export interface EffectFacts {
+  /** The task's agent jobs, oldest first. */
+  jobs: JobLink[];
+  /** The place of the task's queued job in the fair queue, while it waits for a container slot. */
+  queuePosition: number | null;
+  /** The hash of the task's latest compliance record (a completed check run cites it). */
+  latestRecordHash: string | null;
+}
+
+/** What an executor gets: the effect's payload, the task as stored now, an authenticated client, and the facts it asked for. */
 export interface EffectInput<P> {
   payload: P;
   task: Task;
@@ -23,12 +45,12 @@ export interface EffectInput<P> {
   attempt: number;
   statusCommentId: number | null;
   webBaseUrl: string;
-  /** The link to the latest agent job's log, when Foreman has a public URL. */
-  logUrl: string | null;
   /** The task's `foreman` check run as last stored (id and the head SHA it is on), or null. */
   checkRun: { id: number; sha: string } | null;
   /** Where people reach Foreman (PUBLIC_URL, no trailing slash), for evidence and log links; null when unset. */
   publicUrl: string | null;
-  /** Read-only access to Foreman's database, for executors that render from it (explanations, check runs). */
-  sql: SqlClient;
+  facts: EffectFacts;
 }
+
+/** The payload of an effect of kind `K`. */
+export type PayloadOf<K extends Effect["kind"]> = Omit<Extract<Effect, { kind: K }>, "kind">;

@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import { listJobLogTokens } from "../../db/queries/list-job-log-tokens.js";
-import { findLatestTaskRecordHash } from "../../db/queries/find-latest-task-record-hash.js";
 import { upsertCheckRun } from "../../github/check-run.js";
 import { collectCiResult } from "../../github/collect-ci-result.js";
 import { markReadyForReview } from "../../github/mark-ready-for-review.js";
@@ -10,6 +8,7 @@ import { decideCheckRunConclusion, renderCheckRun } from "../../github/render-ch
 import { requestReviewers } from "../../github/request-reviewers.js";
 import type { Effect } from "../../workflow/effects.js";
 import { EventType } from "../../workflow/events.js";
+import { buildEvidenceUrl, buildRepoWebUrl } from "../links.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
 
 type PostReviewPayload = Omit<Extract<Effect, { kind: "post_review" }>, "kind">;
@@ -25,26 +24,18 @@ export async function runUpsertCheckRun({
   checkRun,
   publicUrl,
   webBaseUrl,
-  sql,
+  facts,
 }: EffectInput<unknown>): Promise<EffectOutcome> {
   const sha = task.headSha ?? task.baseSha;
   if (sha === null || task.prNumber === null) return { evidence: {} };
   // A completed run cites the chain as it stands, so a reader can check the trail it summarises.
-  const recordHash =
-    decideCheckRunConclusion(task.state) === null ? null : await findLatestTaskRecordHash(sql, task.id);
+  const recordHash = decideCheckRunConclusion(task.state) === null ? null : facts.latestRecordHash;
   // Each step links its job's redacted log (unguessable links; only with a public URL).
-  const logUrls = publicUrl
-    ? Object.fromEntries(
-        (await listJobLogTokens(sql, task.id)).map((job) => [
-          job.id,
-          `${publicUrl}/jobs/${job.id}/log?token=${job.logToken}`,
-        ]),
-      )
-    : {};
+  const logUrls = Object.fromEntries(facts.jobs.flatMap((job) => (job.logUrl ? [[job.id, job.logUrl]] : [])));
   const view = renderCheckRun(task, {
     logUrls,
-    evidenceUrl: publicUrl ? `${publicUrl}/api/compliance/tasks/${task.id}` : null,
-    pullRequestUrl: task.prUrl ?? `${webBaseUrl}/${task.repo.owner}/${task.repo.name}/pull/${task.prNumber}`,
+    evidenceUrl: publicUrl ? buildEvidenceUrl(publicUrl, task.id) : null,
+    pullRequestUrl: task.prUrl ?? `${buildRepoWebUrl(webBaseUrl, task.repo)}/pull/${task.prNumber}`,
     recordHash,
   });
   const { id, created, superseded } = await upsertCheckRun(octokit, {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { renderStatusComment } from "../../github/render-status-comment.js";
 import { upsertStatusComment } from "../../github/upsert-status-comment.js";
-import { findQueuePosition } from "../../db/queries/find-queue-position.js";
+import { buildRepoWebUrl } from "../links.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
 
 /** Render the task as it is now into the one status comment. */
@@ -11,13 +11,15 @@ export async function runUpsertStatusComment({
   statusCommentId,
   webBaseUrl,
   attempt,
-  logUrl,
-  sql,
+  facts,
 }: EffectInput<unknown>): Promise<EffectOutcome> {
-  // A task waiting for a container slot shows its place in the queue.
-  const queuePosition =
-    task.state === "awaiting_agent" && task.jobId !== null ? await findQueuePosition(sql, task.jobId) : null;
-  const body = renderStatusComment(task, webBaseUrl, logUrl, queuePosition);
+  // The latest job that has started links its log; a task waiting for a container slot shows its place in the queue.
+  const latest = facts.jobs.at(-1);
+  const body = renderStatusComment(task, {
+    repoUrl: buildRepoWebUrl(webBaseUrl, task.repo),
+    logUrl: latest && latest.status !== "queued" ? latest.logUrl : null,
+    queuePosition: task.state === "awaiting_agent" ? facts.queuePosition : null,
+  });
   const { commentId, created } = await upsertStatusComment(octokit, {
     owner: task.repo.owner,
     repo: task.repo.name,

@@ -1,34 +1,23 @@
-import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { runAnswerCommand, runAuthorizeActor } from "../../../src/engine/effects/command-effects.js";
-import type { EffectInput } from "../../../src/engine/effects/effect-outcome.js";
+import type { EffectInput, JobLink } from "../../../src/engine/effects/effect-outcome.js";
+import { buildJobLogUrl } from "../../../src/engine/links.js";
 import { buildOctokitClass, type GitHubClient } from "../../../src/github/octokit.js";
 import { DEFAULT_TASK_CONFIG } from "../../../src/workflow/defaults.js";
 import type { AuthorizedAction } from "../../../src/workflow/events.js";
 import { emptyPipeline, type Task } from "../../../src/workflow/task.js";
 import { REPO, REPO_PATH, mockGitHub } from "../../helpers/github-mock.js";
 import { INSTALLATION_ID } from "../../helpers/payloads.js";
-import { createTestDatabase, resetTables, type TestDatabase } from "../../helpers/test-database.js";
 
 const TASK_ID = "00000000-0000-4000-8000-000000000001";
 const PUBLIC_URL = "https://foreman.example.com";
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
-let database: TestDatabase;
 let octokit: GitHubClient;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
+beforeAll(() => {
   const Octokit = buildOctokitClass({ retries: 0, retryAfterBaseValue: 1, throttle: false });
   octokit = new Octokit({ auth: { token: "ghs_test" }, log: silent });
-});
-
-afterAll(async () => {
-  await database?.drop();
-});
-
-beforeEach(async () => {
-  await resetTables(database);
 });
 
 /** A task a few steps in: planner done, coder pushed, CI failed once, ci_fixer running. */
@@ -106,7 +95,7 @@ function buildTask(overrides: Partial<Task> = {}): Task {
 
 function buildInput<P>(
   payload: P,
-  options: { task?: Task; attempt?: number; publicUrl?: string | null } = {},
+  options: { task?: Task; attempt?: number; publicUrl?: string | null; jobs?: JobLink[] } = {},
 ): EffectInput<P> {
   return {
     payload,
@@ -115,10 +104,9 @@ function buildInput<P>(
     attempt: options.attempt ?? 1,
     statusCommentId: null,
     webBaseUrl: "https://github.com",
-    logUrl: null,
     checkRun: null,
     publicUrl: options.publicUrl === undefined ? null : options.publicUrl,
-    sql: database.sql,
+    facts: { jobs: options.jobs ?? [], queuePosition: null, latestRecordHash: null },
   };
 }
 
@@ -325,38 +313,23 @@ describe("runAnswerCommand: status", () => {
 describe("runAnswerCommand: explain", () => {
   const explain = { issueNumber: 9, answer: "explain" as const, login: "bob", command: "explain" };
 
-  async function insertJobs(): Promise<void> {
-    await database.sql`
-      insert into tasks (id, installation_id, repo_id, repo_owner, repo_name, default_branch, issue_number, issue_title, type,
-                         trigger_label, triggered_by, state, created_at, updated_at)
-      values (${TASK_ID}, ${INSTALLATION_ID}, ${REPO.id}, ${REPO.owner}, ${REPO.name}, ${REPO.defaultBranch}, 5, 'Fix the login redirect', 'bugfix',
-              'agent:bugfix', 'alice', 'running', now(), now())`;
-    const jobs = [
-      ["00000000-0000-4000-8000-0000000000a1", "planner", "succeeded", "tok-planner", "2026-01-01T10:01:00Z"],
-      ["00000000-0000-4000-8000-0000000000a2", "coder", "succeeded", "tok-coder", "2026-01-01T10:02:00Z"],
-      ["00000000-0000-4000-8000-0000000000a3", "ci_fixer", "running", "tok-fixer", "2026-01-01T10:03:00Z"],
-    ];
-    for (const [id, role, status, token, at] of jobs) {
-      await database.sql`
-        insert into agent_jobs (id, task_id, role, profile, status, base_sha, log_token, created_at)
-        values (${id!}, ${TASK_ID}, ${role!}, 'script', ${status!}, 'base', ${token!}, ${at!})`;
-    }
-    // Another task's job must not show up.
-    const other = randomUUID();
-    await database.sql`
-      insert into tasks (id, installation_id, repo_id, repo_owner, repo_name, default_branch, issue_number, issue_title, type,
-                         trigger_label, triggered_by, state, created_at, updated_at)
-      values (${other}, ${INSTALLATION_ID}, ${REPO.id}, ${REPO.owner}, ${REPO.name}, ${REPO.defaultBranch}, 6, 'Other', 'bugfix',
-              'agent:bugfix', 'alice', 'running', now(), now())`;
-    await database.sql`
-      insert into agent_jobs (id, task_id, role, profile, base_sha, log_token) values (${randomUUID()}, ${other}, 'coder', 'script', 'base', 'tok-other')`;
-  }
+  /** The task's jobs as the effect runner reads them (load-effect-facts.test.ts reads them from a database). */
+  const jobs = (publicUrl: string | null): JobLink[] =>
+    [
+      ["00000000-0000-4000-8000-0000000000a1", "planner", "succeeded", "tok-planner"],
+      ["00000000-0000-4000-8000-0000000000a2", "coder", "succeeded", "tok-coder"],
+      ["00000000-0000-4000-8000-0000000000a3", "ci_fixer", "running", "tok-fixer"],
+    ].map(([id, role, status, token]) => ({
+      id: id!,
+      role: role!,
+      status: status!,
+      logUrl: publicUrl === null ? null : buildJobLogUrl(publicUrl, id!, token!),
+    }));
 
   it("explains the trigger, each step, the plan, CI and links to every job's log and the evidence", async () => {
-    await insertJobs();
     const github = mockGitHub();
     github.scope.post(`${REPO_PATH}/issues/9/comments`).reply(201, { id: 9301 });
-    const outcome = await runAnswerCommand(buildInput(explain, { publicUrl: PUBLIC_URL }));
+    const outcome = await runAnswerCommand(buildInput(explain, { publicUrl: PUBLIC_URL, jobs: jobs(PUBLIC_URL) }));
     expect(outcome.evidence).toEqual({ issueNumber: 9, answer: "explain", commentId: 9301, created: true });
     const body = (github.writes()[0]?.body as { body: string }).body;
     expect(body).toMatchInlineSnapshot(`
@@ -393,17 +366,17 @@ describe("runAnswerCommand: explain", () => {
       - [Log of the \`ci_fixer\` job](https://foreman.example.com/jobs/00000000-0000-4000-8000-0000000000a3/log?token=tok-fixer) (running)
       - Evidence record (needs an auditor API token): https://foreman.example.com/api/compliance/tasks/00000000-0000-4000-8000-000000000001"
     `);
-    expect(body).not.toContain("tok-other");
   });
 
   it("leaves out log and evidence links when Foreman has no public URL", async () => {
     const github = mockGitHub();
     github.scope.post(`${REPO_PATH}/issues/9/comments`).reply(201, { id: 9302 });
     const fresh = buildTask({ state: "queued", step: null, prNumber: null, prUrl: null, pipeline: emptyPipeline() });
-    await runAnswerCommand(buildInput(explain, { task: fresh }));
+    await runAnswerCommand(buildInput(explain, { task: fresh, jobs: jobs(null) }));
     const body = (github.writes()[0]?.body as { body: string }).body;
     expect(body).toContain("No agent step has run yet.");
     expect(body).toMatch(/\*\*Links\*\*\n\n- Pull request: none yet$/);
+    expect(body).not.toContain("tok-");
     expect(body).not.toContain("<details>");
   });
 });

@@ -1,6 +1,5 @@
 import nock from "nock";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { appendComplianceRecords, type NewComplianceRecord } from "../../../src/db/queries/append-compliance-record.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { EffectInput } from "../../../src/engine/effects/effect-outcome.js";
 import {
   runCollectCiResult,
@@ -12,39 +11,13 @@ import {
 import { runRemoveLabel } from "../../../src/engine/effects/prepare-pull-request.js";
 import type { TaskState } from "../../../src/workflow/states.js";
 import type { Task } from "../../../src/workflow/task.js";
-import { createTestDatabase, type TestDatabase } from "../../helpers/test-database.js";
 import { API, HEAD, REPO_PATH, buildTestOctokit, makePipelineTask } from "../github/pipeline-fixtures.js";
 
 const PUBLIC_URL = "https://foreman.example.com";
-const OTHER_TASK = "9d1e3f5a-7b2c-4d6e-8f0a-1b3c5d7e9f20";
 
-let database: TestDatabase;
-let latestHash: string;
+// The latest compliance record's hash, as the effect runner reads it for a completed check run (load-effect-facts.test.ts reads it from a database).
+const latestHash = "f".repeat(64);
 let scope: nock.Scope;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const task = makePipelineTask("running");
-  const record = (taskId: string, kind: string): NewComplianceRecord => ({
-    taskId,
-    kind,
-    actor: "foreman",
-    payload: { kind },
-    createdAt: new Date("2026-11-20T12:00:00.000Z"),
-  });
-  const rows = await database.sql.begin((sql) =>
-    appendComplianceRecords(sql, [
-      record(task.id, "task.transition"),
-      record(task.id, "effect.post_review"),
-      record(OTHER_TASK, "task.transition"),
-    ]),
-  );
-  latestHash = rows[1]!.hash;
-});
-
-afterAll(async () => {
-  await database.drop();
-});
 
 beforeEach(() => {
   scope = nock(API);
@@ -58,10 +31,9 @@ function input<P>(payload: P, task: Task, overrides: Partial<EffectInput<P>> = {
     attempt: 1,
     statusCommentId: null,
     webBaseUrl: "https://github.com",
-    logUrl: null,
     checkRun: null,
     publicUrl: PUBLIC_URL,
-    sql: database.sql,
+    facts: { jobs: [], queuePosition: null, latestRecordHash: latestHash },
     ...overrides,
   };
 }

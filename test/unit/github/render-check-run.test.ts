@@ -50,7 +50,7 @@ describe("renderCheckRun", () => {
 
       - [x] ✅ **planner** · succeeded · Planned the fix: change the redirect.
       - [x] ✅ **coder** · succeeded · \`1234567\` · Fixed the redirect.
-      - [ ] ⚙️ **ci_fixer** (CI fix) · running
+      - [ ] ⚙️ **ci_fixer** (fixing failing CI) · running
 
       **CI fix attempts:** 1 of 3"
     `);
@@ -99,7 +99,7 @@ describe("renderCheckRun", () => {
 
       - [x] ✅ **planner** · succeeded · Planned the fix: change the redirect.
       - [x] ✅ **coder** · succeeded · \`1234567\` · Fixed the redirect.
-      - [ ] ⚙️ **ci_fixer** (CI fix) · running
+      - [ ] ⚙️ **ci_fixer** (fixing failing CI) · running
 
       **CI fix attempts:** 3 of 3
 
@@ -151,7 +151,7 @@ describe("renderCheckRun", () => {
     const view = renderCheckRun(task, links);
     expect(view.summary.length).toBeLessThan(65_535);
     expect(view.summary).toMatch(/- … and \d+ more steps/);
-    expect(view.summary).toContain("(human revision) · failed · " + "x".repeat(299) + "…");
+    expect(view.summary).toContain("(revision a human asked for) · failed · " + "x".repeat(299) + "…");
     expect(view.summary.endsWith(`\`${"f".repeat(64)}\``)).toBe(true);
     expect(view).toMatchObject({ conclusion: "failure" });
   });
