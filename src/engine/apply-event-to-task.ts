@@ -14,6 +14,7 @@ import { EventType, findEventActor, type DomainEvent } from "../workflow/events.
 import type { Task } from "../workflow/task.js";
 import { isTerminalState } from "../workflow/states.js";
 import { transition } from "../workflow/transition.js";
+import { isGreenConclusion } from "../workflow/ci-transitions.js";
 import type { EngineDeps } from "./deps.js";
 import { enqueueChangeHook } from "../compliance/change-hook.js";
 import {
@@ -23,7 +24,7 @@ import {
   isRepoRed,
   saveDefaultBranchCi,
 } from "../db/queries/ci-results.js";
-import { insertInboxEvent } from "../db/queries/insert-inbox-event.js";
+import { insertTaskEvent } from "../db/queries/insert-task-event.js";
 import { buildIssueLane } from "../db/queries/issue-lane.js";
 
 /** Where an event came from, for the log and the compliance record. */
@@ -148,11 +149,15 @@ async function applyInternalEffect(
     // A timer is a delayed event in the task's own lane, so it never holds up the issue's events.
     const event: DomainEvent = { type: EventType.ciWaitExpired, taskId: task.id, sha: effect.sha };
     const id = `timer:ci:${task.id}:${effect.sha}`;
-    await insertInboxEvent(
-      tx,
-      { deliveryId: id, dedupeKey: id, source: "effect", eventName: event.type, lane: `timer:${task.id}`, event },
-      effect.afterMs,
-    );
+    const timer = {
+      deliveryId: id,
+      dedupeKey: id,
+      source: "effect" as const,
+      eventName: event.type,
+      lane: `timer:${task.id}`,
+      event,
+    };
+    await insertTaskEvent(tx, timer, { delayMs: effect.afterMs, applyNow: false });
     return;
   }
   // A role may have its own agent (`roles: { reviewer: { agent: … } }`); else the repo's, else the operator's.
@@ -184,7 +189,7 @@ async function recordObservation(
         conclusion: event.conclusion,
       });
       if (event.headBranch === event.repo.defaultBranch && event.appId !== deps.appId) {
-        const conclusion = ["success", "neutral", "skipped"].includes(event.conclusion) ? "success" : "failure";
+        const conclusion = isGreenConclusion(event.conclusion) ? "success" : "failure";
         const { turnedGreen } = await saveDefaultBranchCi(
           tx,
           {
@@ -199,14 +204,13 @@ async function recordObservation(
           for (const waiting of await findWaitingTasks(tx, event.repo.id)) {
             const green: DomainEvent = { type: EventType.repoTurnedGreen, taskId: waiting.id };
             const id = `green:${waiting.id}:${event.suiteId}`;
-            await insertInboxEvent(tx, {
-              deliveryId: id,
-              dedupeKey: id,
-              source: "effect",
-              eventName: green.type,
-              lane: buildIssueLane(event.repo.id, waiting.issueNumber),
-              event: green,
-            });
+            // Another task's lane: queued for its own transaction (this one holds only its own task's lock).
+            const lane = buildIssueLane(event.repo.id, waiting.issueNumber);
+            await insertTaskEvent(
+              tx,
+              { deliveryId: id, dedupeKey: id, source: "effect", eventName: green.type, lane, event: green },
+              { applyNow: false },
+            );
           }
         }
       }

@@ -9,11 +9,10 @@ import { setCheckRun, setStatusCommentId } from "../db/queries/save-task.js";
 import { findRowCheckRun, findRowStatusCommentId, toTask } from "../db/queries/task-row.js";
 import { saveCiFailures } from "../db/queries/ci-results.js";
 import { storeRedactedArtifact } from "../compliance/artifacts.js";
-import { buildIssueLane } from "../db/queries/issue-lane.js";
 import { EffectKind } from "../workflow/effects.js";
 import { EventType, type DomainEvent } from "../workflow/events.js";
 import type { Task } from "../workflow/task.js";
-import { applyEventToTask } from "./apply-event-to-task.js";
+import { deliverTaskEvent } from "./deliver-task-event.js";
 import type { EngineDeps } from "./deps.js";
 import { classifyError, computeBackoffMs, type Failure } from "../resilience/errors.js";
 import type { EffectOutcome } from "./effects/effect-outcome.js";
@@ -204,16 +203,11 @@ async function feedBack(
   event: DomainEvent | null,
   record: NewComplianceRecord,
 ): Promise<Step> {
-  const origin = { deliveryId: `effect:${claimed.id}`, eventName: event?.type ?? "" };
-  const result = event && {
-    ...origin,
-    dedupeKey: origin.deliveryId,
-    source: "effect" as const,
-    lane: buildIssueLane(task.repo.id, task.issueNumber),
-    event,
-  };
-  const completed = await completeEffect(tx, { id: claimed.id, taskId: task.id, status, error }, result);
-  if (completed.stored === "apply" && event) await applyEventToTask(tx, event, origin, deps, [record], completed.task);
-  else await appendComplianceRecords(tx, [record]);
-  return { next: null, queued: completed.stored === "queued" };
+  const locked = await completeEffect(tx, { id: claimed.id, taskId: task.id, status, error });
+  if (event === null) {
+    await appendComplianceRecords(tx, [record]);
+    return { next: null, queued: false };
+  }
+  const delivered = await deliverTaskEvent(tx, deps, task, event, `effect:${claimed.id}`, [record], locked);
+  return { next: null, queued: delivered === "queued" };
 }

@@ -1,5 +1,6 @@
 import type { CiFailure } from "../workflow/task.js";
 import type { GitHubClient } from "./octokit.js";
+import { isGreenConclusion } from "../workflow/ci-transitions.js";
 
 /** What CI says about a head SHA: every counted suite passed, one failed, or some are still running. */
 export type CiVerdict = "success" | "failure" | "pending";
@@ -30,7 +31,6 @@ export interface CollectCiResultParams {
   apps: readonly string[];
 }
 
-const PASSING_CONCLUSIONS: readonly string[] = ["success", "neutral", "skipped"];
 const FAILING_RUN_CONCLUSIONS: readonly string[] = [
   "failure",
   "timed_out",
@@ -77,7 +77,7 @@ export async function collectCiResult(octokit: GitHubClient, params: CollectCiRe
   const counted = suites.filter((suite) => suite.counted);
   if (counted.length === 0 || counted.some((suite) => suite.status !== "completed"))
     return { verdict: "pending", failures: [], suites };
-  const failing = counted.filter((suite) => !PASSING_CONCLUSIONS.includes(suite.conclusion ?? ""));
+  const failing = counted.filter((suite) => !isGreenConclusion(suite.conclusion));
   if (failing.length === 0) return { verdict: "success", failures: [], suites };
 
   const failures: CiFailure[] = [];

@@ -7,7 +7,12 @@ import { CI_FIXER, dispatchStep, type JobIds } from "./dispatch-step.js";
 import { display, unchanged, type TransitionResult } from "./transition-result.js";
 
 /** Check suite conclusions that count as green. */
-const GREEN = new Set(["success", "neutral", "skipped"]);
+const GREEN: readonly string[] = Object.freeze(["success", "neutral", "skipped"]);
+
+/** Whether a check suite's or check's conclusion counts as green (success, neutral or skipped). */
+export function isGreenConclusion(conclusion: string | null): boolean {
+  return conclusion !== null && GREEN.includes(conclusion);
+}
 
 /** The pipeline's work is pushed: wait for CI on the head — or act now when its CI already reported. */
 export function awaitCi(task: Task): TransitionResult {
@@ -46,7 +51,7 @@ export function onCheckSuiteCompleted(
   if (event.headSha !== task.headSha || !config.ci.apps.includes(event.app)) return unchanged(task);
   const ci = {
     sha: event.headSha,
-    conclusion: GREEN.has(event.conclusion) ? ("success" as const) : ("failure" as const),
+    conclusion: isGreenConclusion(event.conclusion) ? ("success" as const) : ("failure" as const),
     suiteId: event.suiteId,
   };
   if (task.state === TaskState.running || task.state === TaskState.awaitingAgent) {

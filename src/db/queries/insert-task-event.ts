@@ -1,17 +1,35 @@
 import { toJsonText, type SqlClient } from "../client.js";
 import type { NewInboxEvent } from "./insert-inbox-event.js";
 
+/** How an event Foreman produced is to be stored. */
+export interface TaskEventTiming {
+  /** Due this long from now (a timer): stored pending, never applied at once. */
+  delayMs?: number;
+  /** Whether the caller will apply the event in its own transaction when it may (false: always queue it). */
+  applyNow: boolean;
+}
+
 /**
- * Store an event produced inside Foreman (an agent job's start or end). When nothing older is
- * pending in its lane it is stored as done, for the caller to apply in the same transaction;
- * otherwise it waits its turn. "duplicate": an event with this delivery id was stored before.
+ * Store an event produced inside Foreman (an effect's result, an agent job's start or end, a timer,
+ * a repository turning green) in its lane: the one path by which Foreman's own events enter the inbox.
+ * The rule: a due event whose lane has nothing older pending, for a caller that applies it now, is
+ * stored as done and the caller applies it in the same transaction ("apply"); anything else waits its
+ * turn as pending ("queued"). "duplicate": an event with this delivery id was stored before (twice is once).
  */
-export async function insertTaskEvent(sql: SqlClient, event: NewInboxEvent): Promise<"apply" | "queued" | "duplicate"> {
+export async function insertTaskEvent(
+  sql: SqlClient,
+  event: NewInboxEvent,
+  timing: TaskEventTiming,
+): Promise<"apply" | "queued" | "duplicate"> {
+  const delaySeconds = (timing.delayMs ?? 0) / 1000;
   const rows = await sql<{ status: string }[]>`
-    with busy as (select exists (select 1 from webhook_deliveries where lane = ${event.lane} and status = 'pending') as busy)
-    insert into webhook_deliveries (delivery_id, dedupe_key, source, event_name, lane, event, status, processed_at)
+    with busy as (
+      select (not ${timing.applyNow}::boolean or ${delaySeconds}::float8 > 0
+              or exists (select 1 from webhook_deliveries where lane = ${event.lane} and status = 'pending')) as busy)
+    insert into webhook_deliveries (delivery_id, dedupe_key, source, event_name, lane, event, status, processed_at, available_at)
     select ${event.deliveryId}, ${event.dedupeKey}, ${event.source}, ${event.eventName}, ${event.lane}, ${toJsonText(event.event)},
-           case when busy then 'pending' else 'done' end, case when busy then null else now() end
+           case when busy then 'pending' else 'done' end, case when busy then null else now() end,
+           now() + make_interval(secs => ${delaySeconds}::float8)
       from busy
     on conflict do nothing
     returning status`;
