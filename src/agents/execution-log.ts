@@ -2,7 +2,7 @@
  * Turns a container's demultiplexed output into the execution log Foreman stores: JSONL,
  * one `{t, stream, line}` object per line, every line redacted, the whole capped. Pure.
  */
-import type { Redactor } from "./redact.js";
+import type { Redactor } from "../logging/redact.js";
 import type { LogLine, LogStream } from "./runner.js";
 
 /** One stored log line. `t` is the engine's timestamp, or the collection time when it had none. */

@@ -27,7 +27,7 @@ import {
   type JobRunFacts,
 } from "./job-outcome.js";
 import { listAgentArtifactExcludes, resolveProfile, type ProfileSources, type ResolvedProfile } from "./profiles.js";
-import { buildRedactor, type Redactor } from "./redact.js";
+import { buildRedactor, type Redactor } from "../logging/redact.js";
 import { buildResultFromOutput, readFileSafely, readResult, type ReadResultOutcome } from "./result.js";
 import type { JobHandle, Runner, WaitOutcome } from "./runner.js";
 import { prepareWorkspace, removeWorkspace, type PreparedWorkspace } from "./workspace.js";

@@ -4,7 +4,7 @@ import { access, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { SqlClient } from "../db/client.js";
 import { insertArtifact } from "../db/queries/insert-artifact.js";
-import { redactSecrets } from "../logging/redact-secrets.js";
+import { redactText } from "../logging/redact.js";
 
 /** What was stored: the content's sha256 (lower-case hex) and its size in bytes. */
 export interface StoredArtifact {
@@ -130,7 +130,7 @@ export async function storeRedactedArtifact(
   kind: string,
   secrets: readonly string[],
 ): Promise<ArtifactRef & { size: number }> {
-  const bytes = Buffer.from(redactSecrets(text, secrets), "utf8");
+  const bytes = Buffer.from(redactText(text, secrets), "utf8");
   const stored = await store.put(bytes, kind);
   await insertArtifact(sql, { sha256: stored.sha256, kind, size: stored.size });
   return { sha256: stored.sha256, kind, size: stored.size };

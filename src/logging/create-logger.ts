@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { pino, type Logger } from "pino";
 import pretty from "pino-pretty";
-import { redactSecrets } from "./redact-secrets.js";
+import { buildRedactor } from "./redact.js";
 
 /** Logger settings from the environment. */
 export interface LoggerOptions {
@@ -20,9 +20,10 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions): Logger {
   const destination =
     options.destination ?? (options.format === "pretty" ? pretty({ colorize: true }) : process.stdout);
+  const redact = buildRedactor(options.secrets);
   const redacting = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      destination.write(redactSecrets(chunk.toString("utf8"), options.secrets));
+      destination.write(redact(chunk.toString("utf8")));
       callback();
     },
   });

@@ -1,4 +1,4 @@
-import { redactSecrets } from "../logging/redact-secrets.js";
+import { redactText } from "../logging/redact.js";
 
 const MAX_DETAIL_LENGTH = 300;
 
@@ -120,7 +120,7 @@ export function classifyError(error: unknown): Failure {
 }
 
 function summarizeDetail(text: string): string {
-  const firstLine = redactSecrets(text).split("\n")[0]!.trim();
+  const firstLine = redactText(text).split("\n")[0]!.trim();
   return firstLine.length > MAX_DETAIL_LENGTH ? `${firstLine.slice(0, MAX_DETAIL_LENGTH)}…` : firstLine;
 }
 

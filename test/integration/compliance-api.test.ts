@@ -181,7 +181,7 @@ describe("evidence", () => {
       {
         sha256: promptSha,
         kind: "prompt",
-        size: 52,
+        size: 56,
         storedAt: expect.stringMatching(/Z$/),
         status: "ok",
         file: `artifacts/${promptSha}`,
@@ -265,7 +265,7 @@ describe("evidence", () => {
     const sha = evidence.artifacts[0].sha256;
     expect(await readdir(join(root, "artifacts"))).toEqual([sha]);
     expect(await readFile(join(root, "artifacts", sha), "utf8")).toBe(
-      "Fix the bug. Token: [REDACTED] and secret [REDACTED]",
+      "Fix the bug. Token: ghp_[REDACTED] and secret [REDACTED]",
     );
   });
 

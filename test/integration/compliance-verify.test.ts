@@ -90,8 +90,8 @@ describe("foreman verify on a good trail", () => {
 
   test("the stored prompt was redacted before it was hashed", async () => {
     const ref = (trail[4]!.payload as { artifacts: Array<{ sha256: string }> }).artifacts[0]!;
-    expect((await store.get(ref.sha256))!.toString()).toBe("Fix the bug. Token: [REDACTED] and secret [REDACTED]");
-    expect(await database.sql`select kind, size::int from artifacts`).toEqual([{ kind: "prompt", size: 52 }]);
+    expect((await store.get(ref.sha256))!.toString()).toBe("Fix the bug. Token: ghp_[REDACTED] and secret [REDACTED]");
+    expect(await database.sql`select kind, size::int from artifacts`).toEqual([{ kind: "prompt", size: 56 }]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildExecutionLog, formatLogTail } from "../../../src/agents/execution-log.js";
-import { buildRedactor } from "../../../src/agents/redact.js";
+import { buildRedactor } from "../../../src/logging/redact.js";
 import type { LogLine } from "../../../src/agents/runner.js";
 
 const now = new Date("2025-05-06T07:08:09.000Z");

@@ -29,7 +29,7 @@ describe("classifyError", () => {
       message: `boom ghs_abc123XYZ\n"authorization": "token ghp_secret"\n${"x".repeat(1000)}`,
       request,
     });
-    expect(message).toBe("GitHub answered 500 to POST /repos/acme/api/pulls (boom [REDACTED]).");
+    expect(message).toBe("GitHub answered 500 to POST /repos/acme/api/pulls (boom ghs_[REDACTED]).");
     expect(classifyError(new Error("y".repeat(1000))).message.length).toBeLessThan(400);
   });
 });

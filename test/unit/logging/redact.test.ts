@@ -7,7 +7,7 @@ import {
   REDACTED,
   redactGithubTokens,
   redactText,
-} from "../../../src/agents/redact.js";
+} from "../../../src/logging/redact.js";
 
 // Characters that end a token in the redactor: the property tests build tokens without them.
 const DELIMITERS = [
@@ -120,6 +120,33 @@ describe("buildRedactor", () => {
       fc.property(plain, (text) => {
         expect(buildRedactor([])(text)).toBe(text);
       }),
+    );
+  });
+});
+
+describe("what else the one redactor removes", () => {
+  it("a token redacted upstream is left as it is, not mangled", () => {
+    expect(redactText("with ghs_[REDACTED] and github_pat_[REDACTED]")).toBe(
+      "with ghs_[REDACTED] and github_pat_[REDACTED]",
+    );
+  });
+
+  it("PEM private keys, whole or cut off at the end of the text", () => {
+    expect(redactText("k=-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY----- end")).toBe(
+      `k=${REDACTED} end`,
+    );
+    expect(redactText("k=-----BEGIN OPENSSH PRIVATE KEY-----\nabc")).toBe(`k=${REDACTED}`);
+  });
+
+  it("tokens of any length and alphabet after the prefix, wherever they stand", () => {
+    fc.assert(
+      fc.property(
+        prefix,
+        fc.string({ unit: fc.constantFrom(..."abcXYZ019_-.+/=~!"), maxLength: 80 }),
+        (tokenPrefix, tail) => {
+          expect(redactText(`token=${tokenPrefix}x${tail} next`)).toBe(`token=${tokenPrefix}${REDACTED} next`);
+        },
+      ),
     );
   });
 });

@@ -1,9 +1,10 @@
 /**
- * Redaction of credentials in text that leaves the sandbox (logs, summaries, PR bodies). Pure.
+ * The one redactor: every text Foreman logs, stores as evidence, or shows from an agent or from CI
+ * goes through it. Pure.
  *
- * Two sources: GitHub tokens recognised by prefix only — no assumption about the length or
- * alphabet after the prefix, because GitHub has changed both before — and the literal values
- * of every secret forwarded to the agent.
+ * Three sources: GitHub tokens recognised by prefix only — no assumption about the length or
+ * alphabet after the prefix, because GitHub has changed both before; PEM private keys; and the
+ * literal values of every secret Foreman knows (its own, and those forwarded to agents).
  */
 
 /** What a redacted literal secret becomes. */
@@ -15,7 +16,10 @@ export const GITHUB_TOKEN_PREFIXES = Object.freeze(["ghp_", "gho_", "ghu_", "ghs
 // A token runs until whitespace, a quote or a delimiter that cannot be part of one in the
 // places tokens show up: shell, JSON, URLs (`x-access-token:ghs_…@github.com`), markdown.
 const TOKEN_BODY = "[^\\s\"'`<>()\\[\\]{},;\\\\@|&]+";
-const GITHUB_TOKEN_PATTERN = new RegExp(`(${GITHUB_TOKEN_PREFIXES.join("|")})${TOKEN_BODY}`, "g");
+// A token already redacted upstream (`ghs_[REDACTED]`) is left as it is.
+const GITHUB_TOKEN_PATTERN = new RegExp(`(${GITHUB_TOKEN_PREFIXES.join("|")})(?!\\[REDACTED\\])${TOKEN_BODY}`, "g");
+// A PEM private key, whole, or to the end of the text when its end line is cut off.
+const PRIVATE_KEY_PATTERN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
 
 // Shorter literals would turn ordinary words in logs into noise and protect nothing real.
 const MIN_SECRET_LENGTH = 4;
@@ -23,9 +27,11 @@ const MIN_SECRET_LENGTH = 4;
 /** A function that redacts one piece of text. */
 export type Redactor = (text: string) => string;
 
-/** Replaces every GitHub-token-shaped substring with its prefix followed by `[REDACTED]`. */
+/** Replaces every GitHub-token-shaped substring with its prefix followed by `[REDACTED]`, and every PEM private key. */
 export function redactGithubTokens(text: string): string {
-  return text.replace(GITHUB_TOKEN_PATTERN, (_match, prefix: string) => `${prefix}${REDACTED}`);
+  return text
+    .replace(PRIVATE_KEY_PATTERN, REDACTED)
+    .replace(GITHUB_TOKEN_PATTERN, (_match, prefix: string) => `${prefix}${REDACTED}`);
 }
 
 /**
@@ -45,7 +51,7 @@ export function listSecretLiterals(secretValues: readonly string[]): string[] {
   return [...literals].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
 }
 
-/** Builds a redactor for GitHub tokens and the given secret values. */
+/** Builds a redactor for GitHub tokens, private keys and the given secret values. */
 export function buildRedactor(secretValues: readonly string[]): Redactor {
   const literals = listSecretLiterals(secretValues);
   // One alternation, one pass: occurrences are replaced left to right and a replacement is
@@ -57,8 +63,8 @@ export function buildRedactor(secretValues: readonly string[]): Redactor {
   };
 }
 
-/** Redacts GitHub tokens and the given secret values in one piece of text. */
-export function redactText(text: string, secretValues: readonly string[]): string {
+/** Redacts GitHub tokens, private keys and the given secret values in one piece of text. */
+export function redactText(text: string, secretValues: readonly string[] = []): string {
   return buildRedactor(secretValues)(text);
 }
 
