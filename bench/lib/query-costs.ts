@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { openBenchDatabase } from "./bench-database.js";
 import { findTaskForUpdate } from "../../src/db/queries/find-task-for-update.js";
 import { claimNextEffect } from "../../src/db/queries/claim-next-effect.js";
-import { hasReadyInboxEvent } from "../../src/db/queries/claim-next-inbox-event.js";
+import { hasReadyInboxEvent } from "../../src/db/queries/has-ready-inbox-event.js";
 
 const bench = await openBenchDatabase();
 const { db, sql: raw } = bench.database;

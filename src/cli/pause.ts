@@ -2,7 +2,8 @@ import type { Sql } from "postgres";
 import { userInfo } from "node:os";
 import type { SqlClient } from "../db/client.js";
 import { appendComplianceRecords } from "../db/queries/append-compliance-record.js";
-import { findPauseSetting, savePauseSetting } from "../db/queries/system-settings.js";
+import { findPauseSetting } from "../db/queries/find-pause-setting.js";
+import { savePauseSetting } from "../db/queries/save-pause-setting.js";
 import { CommandError } from "./command-error.js";
 
 export const PAUSE_USAGE = `Usage:

@@ -1,12 +1,13 @@
 import type { SqlClient } from "../db/client.js";
 import { appendComplianceRecords, type NewComplianceRecord } from "../db/queries/append-compliance-record.js";
-import { skipHeldEffects } from "../db/queries/finish-effect.js";
+import { skipHeldEffects } from "../db/queries/skip-held-effects.js";
 import { findTaskForUpdate, type TaskLookup } from "../db/queries/find-task-for-update.js";
 import { cancelAgentJob } from "../db/queries/cancel-agent-job.js";
 import { insertAgentJob } from "../db/queries/insert-agent-job.js";
 import { insertEffects } from "../db/queries/insert-effects.js";
-import { findKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
-import { insertTask, saveTask } from "../db/queries/save-task.js";
+import { findKnownTriggerLabels } from "../db/queries/find-known-trigger-labels.js";
+import { saveTask } from "../db/queries/save-task.js";
+import { insertTask } from "../db/queries/insert-task.js";
 import { toTask, type TaskRow } from "../db/queries/task-row.js";
 import { TRIGGER_LABEL_PREFIX } from "../workflow/defaults.js";
 import { EffectKind, isInternalEffect, type Effect } from "../workflow/effects.js";
@@ -17,13 +18,11 @@ import { transition } from "../workflow/transition.js";
 import { isGreenConclusion } from "../workflow/ci-transitions.js";
 import type { EngineDeps } from "./deps.js";
 import { enqueueChangeHook } from "../compliance/change-hook.js";
-import {
-  findPreviousTriggerLabel,
-  findWaitingTasks,
-  insertCiResult,
-  isRepoRed,
-  saveDefaultBranchCi,
-} from "../db/queries/ci-results.js";
+import { insertCiResult } from "../db/queries/insert-ci-result.js";
+import { findPreviousTriggerLabel } from "../db/queries/find-previous-trigger-label.js";
+import { findWaitingTasks } from "../db/queries/find-waiting-tasks.js";
+import { isRepoRed } from "../db/queries/is-repo-red.js";
+import { saveDefaultBranchCi } from "../db/queries/save-default-branch-ci.js";
 import { insertTaskEvent } from "../db/queries/insert-task-event.js";
 import { buildIssueLane } from "../db/queries/issue-lane.js";
 

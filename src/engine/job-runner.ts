@@ -1,6 +1,8 @@
 import type { DockerRunner } from "../agents/docker-runner.js";
 import { claimNextAgentJob } from "../db/queries/claim-next-agent-job.js";
-import { findKnownAgentJobIds, findLiveAgentJobIds, findStaleAgentJobs } from "../db/queries/find-stale-agent-jobs.js";
+import { findStaleAgentJobs } from "../db/queries/find-stale-agent-jobs.js";
+import { findKnownAgentJobIds } from "../db/queries/find-known-agent-job-ids.js";
+import { findLiveAgentJobIds } from "../db/queries/find-live-agent-job-ids.js";
 import { WORK_CHANNEL } from "../db/queries/insert-inbox-event.js";
 import { requeueAgentJob } from "../db/queries/requeue-agent-job.js";
 import { finishAgentJob } from "../db/queries/finish-agent-job.js";

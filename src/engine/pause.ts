@@ -1,5 +1,5 @@
 import type { SqlClient } from "../db/client.js";
-import { findPauseSetting } from "../db/queries/system-settings.js";
+import { findPauseSetting } from "../db/queries/find-pause-setting.js";
 
 /**
  * Whether Foreman is paused: by the environment (FOREMAN_PAUSED=true) or by an operator at runtime

@@ -1,11 +1,10 @@
 import type { SqlClient } from "../db/client.js";
-import {
-  claimNextInboxEvent,
-  hasReadyInboxEvent,
-  type ClaimedInboxEvent,
-} from "../db/queries/claim-next-inbox-event.js";
+import { claimNextInboxEvent, type ClaimedInboxEvent } from "../db/queries/claim-next-inbox-event.js";
+import { hasReadyInboxEvent } from "../db/queries/has-ready-inbox-event.js";
 import { recordInboxEventFailure } from "../db/queries/finish-inbox-event.js";
-import { markRepositoriesRemoved, upsertInstallation, upsertRepositories } from "../db/queries/upsert-installation.js";
+import { upsertInstallation } from "../db/queries/upsert-installation.js";
+import { markRepositoriesRemoved } from "../db/queries/mark-repositories-removed.js";
+import { upsertRepositories } from "../db/queries/upsert-repositories.js";
 import type { DirectoryEvent } from "../webhooks/adapt-installation-event.js";
 import type { DomainEvent } from "../workflow/events.js";
 import { applyEventToTask } from "./apply-event-to-task.js";

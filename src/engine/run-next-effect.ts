@@ -3,11 +3,14 @@ import { appendComplianceRecords, type NewComplianceRecord } from "../db/queries
 import { claimNextEffect, type ClaimedEffect } from "../db/queries/claim-next-effect.js";
 import { completeEffect } from "../db/queries/complete-effect.js";
 import { findStatusCommentId } from "../db/queries/find-status-comment-id.js";
-import { hasNewerStatusEffect, markEffectDone, scheduleEffectRetry } from "../db/queries/finish-effect.js";
-import { saveKnownTriggerLabels } from "../db/queries/known-trigger-labels.js";
-import { setCheckRun, setStatusCommentId } from "../db/queries/save-task.js";
+import { markEffectDone } from "../db/queries/mark-effect-done.js";
+import { hasNewerStatusEffect } from "../db/queries/has-newer-status-effect.js";
+import { scheduleEffectRetry } from "../db/queries/schedule-effect-retry.js";
+import { saveKnownTriggerLabels } from "../db/queries/save-known-trigger-labels.js";
+import { setCheckRun } from "../db/queries/set-check-run.js";
+import { setStatusCommentId } from "../db/queries/set-status-comment-id.js";
 import { findRowCheckRun, findRowStatusCommentId, toTask } from "../db/queries/task-row.js";
-import { saveCiFailures } from "../db/queries/ci-results.js";
+import { saveCiFailures } from "../db/queries/save-ci-failures.js";
 import { storeRedactedArtifact } from "../compliance/artifacts.js";
 import { EffectKind } from "../workflow/effects.js";
 import { EventType, type DomainEvent } from "../workflow/events.js";

@@ -1,4 +1,4 @@
-import { releaseExpiredLeases } from "../db/queries/claim-next-effect.js";
+import { releaseExpiredLeases } from "../db/queries/release-expired-effect-leases.js";
 import { WORK_CHANNEL } from "../db/queries/insert-inbox-event.js";
 import type { EngineDeps } from "./deps.js";
 import { processNextEvent } from "./process-next-event.js";

@@ -10,11 +10,6 @@ export class TaskVersionConflict extends Error {
   }
 }
 
-/** Insert a new task. The unique partial index refuses a second active task for the same issue. */
-export async function insertTask(sql: SqlClient, task: Task): Promise<void> {
-  await sql`insert into tasks ${sql(toTaskColumns(task) as Record<string, never>, ...TASK_COLUMNS)}`;
-}
-
 /** Save a task with compare-and-swap on its version; throws TaskVersionConflict when it moved. */
 export async function saveTask(sql: SqlClient, task: Task, expectedVersion: number): Promise<void> {
   const { id: _id, ...columns } = toTaskColumns(task);
@@ -24,18 +19,4 @@ export async function saveTask(sql: SqlClient, task: Task, expectedVersion: numb
      where id = ${task.id} and version = ${expectedVersion}
     returning id`;
   if (updated.length === 0) throw new TaskVersionConflict(task.id);
-}
-
-/** Remember where the status comment is (bookkeeping; not a state change). */
-export async function setStatusCommentId(sql: SqlClient, taskId: string, commentId: number): Promise<void> {
-  await sql`update tasks set status_comment_id = ${commentId} where id = ${taskId}`;
-}
-
-/** Remember the check run and the head it is on (bookkeeping; not a state change). */
-export async function setCheckRun(
-  sql: SqlClient,
-  taskId: string,
-  checkRun: { id: number; sha: string },
-): Promise<void> {
-  await sql`update tasks set check_run_id = ${checkRun.id}, check_run_sha = ${checkRun.sha} where id = ${taskId}`;
 }

@@ -1,4 +1,4 @@
-import { toJsonText, type SqlClient } from "../client.js";
+import type { SqlClient } from "../client.js";
 
 /** How long trigger labels learned from a repo's config are trusted before it is read again. */
 export const KNOWN_LABELS_TTL_MINUTES = 10;
@@ -13,16 +13,4 @@ export async function findKnownTriggerLabels(sql: SqlClient, repoId: number): Pr
            coalesce(config_read_at > now() - make_interval(mins => ${KNOWN_LABELS_TTL_MINUTES}), false) as fresh
       from repositories where id = ${repoId}`;
   return row?.fresh ? row.labels : null;
-}
-
-/** Remember the repo's trigger labels and when they were read (creating the repository row if the install event was missed). */
-export async function saveKnownTriggerLabels(
-  sql: SqlClient,
-  repo: { id: number; installationId: number; fullName: string },
-  labels: string[],
-): Promise<void> {
-  await sql`
-    insert into repositories (id, installation_id, full_name, known_trigger_labels, config_read_at)
-    values (${repo.id}, ${repo.installationId}, ${repo.fullName}, ${toJsonText(labels)}, now())
-    on conflict (id) do update set known_trigger_labels = excluded.known_trigger_labels, config_read_at = now(), updated_at = now()`;
 }

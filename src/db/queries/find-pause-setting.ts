@@ -1,4 +1,4 @@
-import { toJsonText, type SqlClient } from "../client.js";
+import type { SqlClient } from "../client.js";
 
 /** The global pause as stored: who paused, when, and why. */
 export interface PauseSetting {
@@ -21,16 +21,4 @@ export async function findPauseSetting(sql: SqlClient): Promise<PauseSetting | n
     by: row.updated_by,
     at: new Date(String(row.updated_at)).toISOString(),
   };
-}
-
-/** Set or lift the global pause. */
-export async function savePauseSetting(
-  sql: SqlClient,
-  paused: boolean,
-  reason: string | null,
-  by: string,
-): Promise<void> {
-  await sql`
-    insert into system_settings (key, value, updated_by) values ('paused', ${toJsonText({ paused, reason })}, ${by})
-    on conflict (key) do update set value = excluded.value, updated_by = excluded.updated_by, updated_at = now()`;
 }

@@ -1,0 +1,20 @@
+import type { SqlClient } from "../client.js";
+
+/** A completed check suite as Foreman saw it. */
+export interface NewCiResult {
+  repoId: number;
+  taskId: string | null;
+  suiteId: number;
+  headSha: string;
+  headBranch: string | null;
+  app: string;
+  conclusion: string;
+}
+
+/** Store a completed suite once (a redelivery of the same suite and conclusion changes nothing). */
+export async function insertCiResult(sql: SqlClient, result: NewCiResult): Promise<void> {
+  await sql`
+    insert into ci_results (repo_id, task_id, suite_id, head_sha, head_branch, app, conclusion)
+    values (${result.repoId}, ${result.taskId}, ${result.suiteId}, ${result.headSha}, ${result.headBranch}, ${result.app}, ${result.conclusion})
+    on conflict do nothing`;
+}
