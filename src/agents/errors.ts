@@ -1,16 +1,19 @@
 /**
  * Error values of the agent-job machinery. Errors here are data, not exceptions: every
  * failure a user can cause or fix carries a code from a small closed set and a message in
- * plain English that names the problem and the fix.
+ * plain English that names the problem and the fix. The codes are members of the one closed set,
+ * `JobFailureCode` (src/workflow/job-failure.ts).
  */
+
+import { JobFailureCode } from "../workflow/job-failure.js";
 
 /** Codes for configuration problems found before any container starts. */
 export const PROFILE_ERROR_CODES = Object.freeze({
-  PROFILE_UNKNOWN: "PROFILE_UNKNOWN",
-  PROFILE_INVALID: "PROFILE_INVALID",
-  PROFILE_SECRET_MISSING: "PROFILE_SECRET_MISSING",
-  PROFILE_SECRET_FORBIDDEN: "PROFILE_SECRET_FORBIDDEN",
-  IMAGE_NOT_ALLOWED: "IMAGE_NOT_ALLOWED",
+  PROFILE_UNKNOWN: JobFailureCode.profileUnknown,
+  PROFILE_INVALID: JobFailureCode.profileInvalid,
+  PROFILE_SECRET_MISSING: JobFailureCode.profileSecretMissing,
+  PROFILE_SECRET_FORBIDDEN: JobFailureCode.profileSecretForbidden,
+  IMAGE_NOT_ALLOWED: JobFailureCode.imageNotAllowed,
 } as const);
 
 /** One of the configuration error codes. */
@@ -37,9 +40,9 @@ export function err<E>(error: E): { readonly ok: false; readonly error: E } {
 
 /** Codes a runner uses when the container engine itself fails (not the agent). */
 export const RUNNER_ERROR_CODES = Object.freeze({
-  INFRA_DOCKER_UNAVAILABLE: "INFRA_DOCKER_UNAVAILABLE",
-  INFRA_IMAGE_PULL_FAILED: "INFRA_IMAGE_PULL_FAILED",
-  INFRA_CONTAINER_FAILED: "INFRA_CONTAINER_FAILED",
+  INFRA_DOCKER_UNAVAILABLE: JobFailureCode.infraDockerUnavailable,
+  INFRA_IMAGE_PULL_FAILED: JobFailureCode.infraImagePullFailed,
+  INFRA_CONTAINER_FAILED: JobFailureCode.infraContainerFailed,
 } as const);
 
 /** One of the runner error codes. */

@@ -3,30 +3,34 @@
  * (`job.succeeded`, `job.failed`, `job.timed_out`); every failure carries a message a user
  * can act on and the tail of the (redacted) log.
  */
+import { JobFailureCode } from "../workflow/job-failure.js";
 import type { AgentResult } from "./agent-result.js";
 import type { FileChange } from "./changes.js";
 import type { ExecutionLog } from "./execution-log.js";
 import type { Violation } from "./guardrails.js";
 
-/** Why a job failed. Closed set: add a code here before using it anywhere. */
+/**
+ * The failure codes the runner itself reports: a subset of the one closed set,
+ * `JobFailureCode` (src/workflow/job-failure.ts), where every code is defined and classified.
+ */
 export const AGENT_JOB_FAILURE_CODES = Object.freeze({
-  AGENT_TIMEOUT: "AGENT_TIMEOUT",
-  AGENT_OOM: "AGENT_OOM",
-  AGENT_EXIT_NONZERO: "AGENT_EXIT_NONZERO",
-  AGENT_STOPPED: "AGENT_STOPPED",
-  RESULT_MISSING: "RESULT_MISSING",
-  RESULT_INVALID: "RESULT_INVALID",
-  GUARDRAIL_REJECTED: "GUARDRAIL_REJECTED",
-  PROFILE_UNKNOWN: "PROFILE_UNKNOWN",
-  PROFILE_INVALID: "PROFILE_INVALID",
-  PROFILE_SECRET_MISSING: "PROFILE_SECRET_MISSING",
-  PROFILE_SECRET_FORBIDDEN: "PROFILE_SECRET_FORBIDDEN",
-  IMAGE_NOT_ALLOWED: "IMAGE_NOT_ALLOWED",
-  INFRA_WORKSPACE: "INFRA_WORKSPACE",
-  INFRA_DOCKER_UNAVAILABLE: "INFRA_DOCKER_UNAVAILABLE",
-  INFRA_IMAGE_PULL_FAILED: "INFRA_IMAGE_PULL_FAILED",
-  INFRA_CONTAINER_FAILED: "INFRA_CONTAINER_FAILED",
-  INFRA_COLLECT_FAILED: "INFRA_COLLECT_FAILED",
+  AGENT_TIMEOUT: JobFailureCode.agentTimeout,
+  AGENT_OOM: JobFailureCode.agentOom,
+  AGENT_EXIT_NONZERO: JobFailureCode.agentExitNonzero,
+  AGENT_STOPPED: JobFailureCode.agentStopped,
+  RESULT_MISSING: JobFailureCode.resultMissing,
+  RESULT_INVALID: JobFailureCode.resultInvalid,
+  GUARDRAIL_REJECTED: JobFailureCode.guardrailRejected,
+  PROFILE_UNKNOWN: JobFailureCode.profileUnknown,
+  PROFILE_INVALID: JobFailureCode.profileInvalid,
+  PROFILE_SECRET_MISSING: JobFailureCode.profileSecretMissing,
+  PROFILE_SECRET_FORBIDDEN: JobFailureCode.profileSecretForbidden,
+  IMAGE_NOT_ALLOWED: JobFailureCode.imageNotAllowed,
+  INFRA_WORKSPACE: JobFailureCode.infraWorkspace,
+  INFRA_DOCKER_UNAVAILABLE: JobFailureCode.infraDockerUnavailable,
+  INFRA_IMAGE_PULL_FAILED: JobFailureCode.infraImagePullFailed,
+  INFRA_CONTAINER_FAILED: JobFailureCode.infraContainerFailed,
+  INFRA_COLLECT_FAILED: JobFailureCode.infraCollectFailed,
 } as const);
 
 /** One of the job failure codes. */

@@ -9,6 +9,7 @@ import { finishAgentJob } from "../db/queries/finish-agent-job.js";
 import { findTaskForUpdate } from "../db/queries/find-task-for-update.js";
 import { toTask } from "../db/queries/task-row.js";
 import { EventType } from "../workflow/events.js";
+import { JobFailureCode } from "../workflow/job-failure.js";
 import { deliverTaskEvent } from "./deliver-task-event.js";
 import { sweepWorkspaces } from "../agents/workspace.js";
 
@@ -151,7 +152,7 @@ export class JobRunner {
         status: "failed",
         image: null,
         exitCode: null,
-        failureCode: "INFRA_CONTAINER_LOST",
+        failureCode: JobFailureCode.infraContainerLost,
         failureMessage: message,
         result: null,
         usage,
@@ -164,14 +165,22 @@ export class JobRunner {
         tx,
         engine,
         task,
-        { type: EventType.jobFailed, taskId, jobId, code: "INFRA_CONTAINER_LOST", message, logTail: "", usage },
+        {
+          type: EventType.jobFailed,
+          taskId,
+          jobId,
+          code: JobFailureCode.infraContainerLost,
+          message,
+          logTail: "",
+          usage,
+        },
         `job:${jobId}:finished`,
         [
           {
             taskId,
             kind: "agent_job.finished",
             actor: "foreman[app]",
-            payload: { jobId, status: "failed", failureCode: "INFRA_CONTAINER_LOST", attempt },
+            payload: { jobId, status: "failed", failureCode: JobFailureCode.infraContainerLost, attempt },
             createdAt: engine.now(),
           },
         ],

@@ -1,4 +1,5 @@
 import type { TriggerFacts } from "./authorize.js";
+import type { JobFailureCode } from "./job-failure.js";
 import type { RepoRole } from "./permissions.js";
 import type { CiFailure, TaskRepo } from "./task.js";
 
@@ -126,7 +127,7 @@ export type DomainEvent =
   | ({
       type: typeof EventType.jobFailed;
       jobId: string;
-      code: string;
+      code: JobFailureCode;
       message: string;
       logTail: string;
       usage: JobUsage;

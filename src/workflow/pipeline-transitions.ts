@@ -1,5 +1,6 @@
 import { MUST_CHANGE_ROLES, withConfigDefaults } from "./defaults.js";
 import { EffectKind, type Effect } from "./effects.js";
+import { classifyJobFailure, findBudgetOverrun, JobFailureCode } from "./job-failure.js";
 import { type EventType, type EventOf } from "./events.js";
 import { TaskState } from "./states.js";
 import { ReasonCode, type StepFeedback, type StepRecord, type Task } from "./task.js";
@@ -54,21 +55,6 @@ function addUsage(task: Task, usage: { durationMs: number; tokens: number; costU
   };
 }
 
-/** The first budget a task has gone over, in words; null when within all of them. */
-function findBudgetOverrun(task: Task): string | null {
-  const budgets = task.config?.budgets;
-  if (!budgets) return null;
-  if (task.usage.agentMs > budgets.agentMinutes * 60_000) {
-    return `Agents have worked ${Math.round(task.usage.agentMs / 60_000)} minutes on this task, over its budget of ${budgets.agentMinutes} minutes.`;
-  }
-  if (budgets.tokens !== null && task.usage.tokens > budgets.tokens)
-    return `Agents used ${task.usage.tokens} tokens, over the task's budget of ${budgets.tokens}.`;
-  if (budgets.costUsd !== null && task.usage.costUsd > budgets.costUsd) {
-    return `Agents spent $${task.usage.costUsd.toFixed(2)}, over the task's budget of $${budgets.costUsd.toFixed(2)}.`;
-  }
-  return null;
-}
-
 const BUDGET_FIX = "Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.";
 
 function isCurrentJob(task: Task, jobId: string): boolean {
@@ -116,7 +102,7 @@ export function onJobFinished(
     );
   }
   const pushed: Task = { ...spent, headSha: event.commitSha ?? spent.headSha, reason: null };
-  const overrun = findBudgetOverrun(pushed);
+  const overrun = findBudgetOverrun(pushed.usage, pushed.config?.budgets, "after_step");
   if (overrun)
     return stop(pushed, TaskState.failed, { code: ReasonCode.budgetExceeded, message: `${overrun} ${BUDGET_FIX}` }, at);
 
@@ -208,14 +194,6 @@ function advance(task: Task, facts: JobIds): TransitionResult {
   return awaitCi({ ...task, pipeline: { ...task.pipeline, feedback: null } });
 }
 
-const CONFIG_CODES = new Set([
-  "PROFILE_UNKNOWN",
-  "PROFILE_INVALID",
-  "PROFILE_SECRET_MISSING",
-  "PROFILE_SECRET_FORBIDDEN",
-  "IMAGE_NOT_ALLOWED",
-]);
-
 export function onJobFailed(
   task: Task,
   event: EventOf<typeof EventType.jobFailed>,
@@ -223,7 +201,8 @@ export function onJobFailed(
   facts: JobIds,
 ): TransitionResult {
   if (!isCurrentJob(task, event.jobId)) return unchanged(task);
-  if (event.code === "AGENT_STOPPED") {
+  const kind = classifyJobFailure(event.code);
+  if (kind === "stopped") {
     // Stopped for a freeze (or a pause): the step starts over on resume, on a fresh job, with the same feedback.
     const stopped: Task = {
       ...task,
@@ -244,17 +223,17 @@ export function onJobFailed(
     updatedAt: at,
   };
   const detail = event.logTail ? { detail: event.logTail } : {};
-  if (event.code === "BUDGET_EXCEEDED")
+  if (kind === "budget")
     return stop(
       spent,
       TaskState.failed,
       { code: ReasonCode.budgetExceeded, message: `${event.message} ${BUDGET_FIX}` },
       at,
     );
-  if (CONFIG_CODES.has(event.code))
+  if (kind === "config")
     return stop(spent, TaskState.failed, { code: ReasonCode.configError, message: event.message }, at);
   // Foreman's host failed (Docker, GitHub, a lost container) after its retries: not the agent's fault.
-  if (event.code.startsWith("INFRA_") || event.code === "PUSH_FAILED") {
+  if (kind === "infrastructure") {
     return stop(
       spent,
       TaskState.failed,
@@ -263,7 +242,7 @@ export function onJobFailed(
     );
   }
   const failed = stop(spent, TaskState.failed, { code: ReasonCode.agentFailed, message: event.message, ...detail }, at);
-  if (event.code === "GUARDRAIL_REJECTED" && task.prNumber !== null) {
+  if (event.code === JobFailureCode.guardrailRejected && task.prNumber !== null) {
     // A rejected diff is explained where the reviewers look: on the PR. Nothing was pushed.
     failed.effects.push({
       kind: EffectKind.postPullRequestComment,

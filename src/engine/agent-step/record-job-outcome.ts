@@ -8,6 +8,7 @@ import type { ClaimedAgentJob } from "../../db/queries/claim-next-agent-job.js";
 import { finishAgentJob, type AgentJobRecord } from "../../db/queries/finish-agent-job.js";
 import { requeueAgentJob } from "../../db/queries/requeue-agent-job.js";
 import { EventType, type DomainEvent, type JobReport, type JobUsage } from "../../workflow/events.js";
+import { classifyJobFailure, type JobFailureCode } from "../../workflow/job-failure.js";
 import type { Task } from "../../workflow/task.js";
 import { deliverTaskEvent } from "../deliver-task-event.js";
 import { computeBackoffMs } from "../../resilience/errors.js";
@@ -34,32 +35,46 @@ export async function requeue(
   await requeueAgentJob(deps.engine.database.sql, { id: job.id, baseSha, delayMs, reason });
 }
 
-/** End the job as failed (or cancelled when stopped) and tell the task why. */
-export async function fail(
-  deps: AgentStepDeps,
-  job: ClaimedAgentJob,
-  task: Task,
-  code: string,
-  message: string,
-  logTail: string,
-  usage: JobUsage | null,
-  evidence: {
-    prompt: string;
-    promptSha256: string;
-    log: string | null;
-    image: string | null;
-    imageId?: string | null;
-    exitCode: number | null;
-  } | null,
-  result: unknown = null,
-): Promise<void> {
-  const spent = usage ?? NO_USAGE;
-  const status = code === "AGENT_STOPPED" ? "cancelled" : "failed";
+/** What a job ran and produced, as far as it got: kept as evidence whether it succeeded or failed. */
+export interface JobEvidence {
+  prompt: string;
+  promptSha256: string;
+  log: string | null;
+  image: string | null;
+  imageId?: string | null;
+  exitCode: number | null;
+}
+
+/** Why a job failed, and what it had produced by then (null fields: it got no further). */
+export interface JobFailure {
+  code: JobFailureCode;
+  message: string;
+  /** The last lines of the redacted log ("" when no container ran). */
+  logTail?: string;
+  usage?: JobUsage | null;
+  evidence?: JobEvidence | null;
+  /** The agent's result.json when it wrote one. */
+  result?: unknown;
+}
+
+/** End the job as failed (or cancelled when it was stopped) and tell the task why. */
+export async function fail(deps: AgentStepDeps, job: ClaimedAgentJob, task: Task, failure: JobFailure): Promise<void> {
+  const { code, message, evidence = null, result = null } = failure;
+  const spent = failure.usage ?? NO_USAGE;
+  const status = classifyJobFailure(code) === "stopped" ? "cancelled" : "failed";
   await finish(
     deps,
     job,
     task,
-    { type: EventType.jobFailed, taskId: task.id, jobId: job.id, code, message, logTail, usage: spent },
+    {
+      type: EventType.jobFailed,
+      taskId: task.id,
+      jobId: job.id,
+      code,
+      message,
+      logTail: failure.logTail ?? "",
+      usage: spent,
+    },
     {
       id: job.id,
       status,
@@ -94,7 +109,7 @@ export async function succeed(
   task: Task,
   outcome: AgentJobSucceeded,
   usage: JobUsage,
-  evidence: { prompt: string; promptSha256: string; log: string | null; image: string | null; exitCode: number | null },
+  evidence: JobEvidence,
   push: PushDisposition,
 ): Promise<void> {
   const { result, changes } = outcome;

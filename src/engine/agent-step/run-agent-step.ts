@@ -1,106 +1,129 @@
-import { BUILT_IN_PROFILES, resolveProfile, type ProfileSources } from "../../agents/profiles.js";
-import { collectForwardedEnv } from "../../agents/job-spec.js";
 import type { AgentProfileOverride } from "../../agents/agent-profile.js";
 import { DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "../../agents/guardrails.js";
-import type { AgentJobOutcome } from "../../agents/job-outcome.js";
+import { collectForwardedEnv } from "../../agents/job-spec.js";
+import type { AgentJobOutcome, AgentJobSucceeded } from "../../agents/job-outcome.js";
+import { BUILT_IN_PROFILES, resolveProfile, type ProfileSources } from "../../agents/profiles.js";
 import { runAgentJob } from "../../agents/run-agent-job.js";
 import type { ClaimedAgentJob } from "../../db/queries/claim-next-agent-job.js";
+import { findShadowDiffRefs } from "../../db/queries/find-shadow-diff-refs.js";
 import { heartbeatAgentJob } from "../../db/queries/heartbeat-agent-job.js";
 import { toTask } from "../../db/queries/task-row.js";
+import type { GitHubClient } from "../../github/octokit.js";
 import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
 import { loadTemplates } from "../../prompts/load-templates.js";
+import type { PromptContext } from "../../prompts/prompt-context.js";
 import { renderPrompt } from "../../prompts/render-prompt.js";
+import { classifyError } from "../../resilience/errors.js";
 import { isCodeRole } from "../../workflow/defaults.js";
 import { EventType } from "../../workflow/events.js";
+import { decideJobRetry, findBudgetOverrun, JobFailureCode } from "../../workflow/job-failure.js";
 import type { Task } from "../../workflow/task.js";
 import { deliverTaskEvent } from "../deliver-task-event.js";
-import { fail, readUsage, requeue, succeed } from "./record-job-outcome.js";
-import { classifyError } from "../../resilience/errors.js";
 import type { AgentStepDeps } from "./agent-step-deps.js";
 import { gatherPromptContext } from "./gather-prompt-context.js";
-import type { PromptContext } from "../../prompts/prompt-context.js";
-import { findShadowDiffRefs } from "../../db/queries/find-shadow-diff-refs.js";
+import { fail, readUsage, requeue, succeed, type JobEvidence, type JobFailure } from "./record-job-outcome.js";
 
-const INFRA = new Set([
-  "INFRA_WORKSPACE",
-  "INFRA_DOCKER_UNAVAILABLE",
-  "INFRA_IMAGE_PULL_FAILED",
-  "INFRA_CONTAINER_FAILED",
-  "INFRA_COLLECT_FAILED",
-]);
+/** One leased job and what every stage needs of it. */
+interface Step {
+  deps: AgentStepDeps;
+  job: ClaimedAgentJob;
+  task: Task;
+  octokit: GitHubClient;
+}
 
 /**
- * Run one leased job end to end: tell the task it started, render the prompt, run the container
- * under a heartbeat that stops it when the task is frozen or ended, push a code role's diff as one
- * verified commit (never a review role's, never in shadow mode), and hand the outcome to the task —
- * with the job's report and evidence — in one transaction.
+ * Run one leased job end to end, as a numbered pipeline: 1. tell the task it started; 2. check the
+ * profile, its secrets and the budget; 3. render the prompt from GitHub at the job's base commit;
+ * 4. run the container under a heartbeat that stops it when the task is frozen or ended; 5. judge
+ * the outcome; 6. push a code role's diff as one verified commit (never a review role's, never in
+ * shadow mode). Every end goes to the task with the job's report and evidence in one transaction;
+ * whether a failure is tried again is the workflow's decision (`decideJobRetry`).
  */
 export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob, signal: AbortSignal): Promise<void> {
-  const { engine } = deps;
   const task = toTask(claimed.task);
-  const octokit = await engine.github(task.repo.installationId);
-  const actor = `agent:${claimed.profile}`;
+  const step: Step = { deps, job: claimed, task, octokit: await deps.engine.github(task.repo.installationId) };
+  await announceStart(step);
+  const prepared = checkProfileAndBudget(step);
+  if ("failure" in prepared) return fail(deps, claimed, task, prepared.failure);
+  const prompt = await renderJobPrompt(step, prepared.guardrails);
+  if ("failure" in prompt) return endInFailure(step, prompt.failure, prompt.transient);
+  const outcome = await runContainer(step, prepared.profileSources, prepared.guardrails, prompt, signal);
+  const evidence: JobEvidence = {
+    prompt: prompt.text,
+    promptSha256: prompt.sha256,
+    log: outcome.log?.jsonl ?? null,
+    image: outcome.run?.image ?? null,
+    imageId: outcome.run?.imageId ?? null,
+    exitCode: outcome.run?.exitCode ?? null,
+  };
+  const judged = await judgeOutcome(step, outcome, evidence);
+  if ("failure" in judged) return endInFailure(step, judged.failure, judged.transient);
+  return pushWork(step, judged.succeeded, evidence);
+}
+
+/** 1. The task learns its job started (and the record says which job, role and base). */
+async function announceStart({ deps, job, task }: Step): Promise<void> {
+  const { engine } = deps;
   await engine.database.sql.begin((tx) =>
     deliverTaskEvent(
       tx,
       engine,
       task,
-      { type: EventType.jobStarted, taskId: task.id, jobId: claimed.id, profile: claimed.profile },
-      `job:${claimed.id}:started:${claimed.attempt}`,
+      { type: EventType.jobStarted, taskId: task.id, jobId: job.id, profile: job.profile },
+      `job:${job.id}:started:${job.attempt}`,
       [
         {
           taskId: task.id,
           kind: "agent_job.started",
-          actor,
-          payload: {
-            jobId: claimed.id,
-            role: claimed.role,
-            profile: claimed.profile,
-            attempt: claimed.attempt,
-            baseSha: claimed.baseSha,
-          },
+          actor: `agent:${job.profile}`,
+          payload: { jobId: job.id, role: job.role, profile: job.profile, attempt: job.attempt, baseSha: job.baseSha },
           createdAt: engine.now(),
         },
       ],
     ),
   );
+}
 
-  // 1. The profile and its secrets: a configuration problem is reported before anything is read or run.
+/** 2. The profile and its secrets, and the budget: a configuration problem is reported before anything is read or run. */
+function checkProfileAndBudget({
+  deps,
+  job,
+  task,
+}: Step): { profileSources: ProfileSources; guardrails: GuardrailRules } | { failure: JobFailure } {
   const profileSources: ProfileSources = {
     builtIn: BUILT_IN_PROFILES,
     appProfiles: deps.appProfiles,
     repoProfiles: (task.config?.profiles ?? {}) as Record<string, AgentProfileOverride>,
     imageAllowlist: deps.imageAllowlist,
   };
-  const profile = resolveProfile(claimed.profile, profileSources);
-  if (!profile.ok) return fail(deps, claimed, task, profile.error.code, profile.error.message, "", null, null);
+  const profile = resolveProfile(job.profile, profileSources);
+  if (!profile.ok) return { failure: { code: profile.error.code, message: profile.error.message } };
   const forwarded = collectForwardedEnv(profile.value, deps.agentSecrets);
-  if (!forwarded.ok) return fail(deps, claimed, task, forwarded.error.code, forwarded.error.message, "", null, null);
-  // Budgets: a task already over its agent time does not start another container.
-  const budgetMinutes = task.config?.budgets.agentMinutes;
-  if (budgetMinutes !== undefined && task.usage.agentMs >= budgetMinutes * 60_000) {
-    return fail(
-      deps,
-      claimed,
-      task,
-      "BUDGET_EXCEEDED",
-      `Agents have already worked ${Math.round(task.usage.agentMs / 60_000)} minutes on this task, its budget of ${budgetMinutes} minutes.`,
-      "",
-      null,
-      null,
-    );
-  }
+  if (!forwarded.ok) return { failure: { code: forwarded.error.code, message: forwarded.error.message } };
+  // A task that has spent a budget in full does not start another container.
+  const overrun = findBudgetOverrun(task.usage, task.config?.budgets, "before_step");
+  if (overrun !== null) return { failure: { code: JobFailureCode.budgetExceeded, message: overrun } };
+  return { profileSources, guardrails: buildGuardrails(task, deps.agentSecrets) };
+}
 
-  // 2. The prompt, from what GitHub says at the job's base commit.
-  const guardrails = buildGuardrails(task, deps.agentSecrets);
-  let prompt: { text: string; sha256: string };
-  let promptContext: PromptContext;
+/** A rendered prompt and what it was rendered from. */
+interface RenderedPrompt {
+  text: string;
+  sha256: string;
+  context: PromptContext;
+}
+
+/** 3. The prompt, from what GitHub says at the job's base commit (prompt overrides and guidance files included). */
+async function renderJobPrompt(
+  { deps, job, task, octokit }: Step,
+  guardrails: GuardrailRules,
+): Promise<RenderedPrompt | { failure: JobFailure; transient: boolean }> {
   try {
     const gathered = await gatherPromptContext(octokit, {
       task,
-      role: claimed.role,
-      attempt: claimed.attempt,
-      baseSha: claimed.baseSha,
+      role: job.role,
+      attempt: job.attempt,
+      baseSha: job.baseSha,
       shadowDiff: task.config?.mode === "shadow" ? await readShadowDiff(deps, task.id) : null,
       constraints: {
         protectedPaths: [...guardrails.protectedPaths],
@@ -110,79 +133,71 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
       },
     });
     const templates = await loadTemplates(gathered.overrides);
-    if (!templates.ok)
-      return await fail(
-        deps,
-        claimed,
-        task,
-        "PROFILE_INVALID",
-        templates.errors.map((error) => `${error.file}: ${error.message}`).join("; "),
-        "",
-        null,
-        null,
-      );
+    if (!templates.ok) {
+      const message = templates.errors.map((error) => `${error.file}: ${error.message}`).join("; ");
+      return { failure: { code: JobFailureCode.promptTemplateInvalid, message }, transient: false };
+    }
     const rendered = renderPrompt(templates.templates, gathered.context);
-    if (!("text" in rendered))
-      return await fail(
-        deps,
-        claimed,
-        task,
-        "PROFILE_INVALID",
-        `${rendered.error.file}: ${rendered.error.message}`,
-        "",
-        null,
-        null,
-      );
-    prompt = { text: rendered.text, sha256: rendered.sha256 };
-    promptContext = gathered.context;
+    if (!("text" in rendered)) {
+      const message = `${rendered.error.file}: ${rendered.error.message}`;
+      return { failure: { code: JobFailureCode.promptTemplateInvalid, message }, transient: false };
+    }
+    return { text: rendered.text, sha256: rendered.sha256, context: gathered.context };
   } catch (error) {
     const failure = classifyError(error);
-    if (failure.retryable && claimed.attempt < deps.maxAttempts)
-      return await requeue(deps, claimed, claimed.baseSha, failure.message);
-    return await fail(deps, claimed, task, "INFRA_GITHUB", failure.message, "", null, null);
+    return { failure: { code: JobFailureCode.infraGithub, message: failure.message }, transient: failure.retryable };
   }
+}
 
-  // 3. The container, under a heartbeat: a freeze or a cancel anywhere stops it within seconds.
+/** 4. The container, under a heartbeat: a freeze or a cancel anywhere stops it within seconds. */
+async function runContainer(
+  { deps, job, task, octokit }: Step,
+  profileSources: ProfileSources,
+  guardrails: GuardrailRules,
+  prompt: RenderedPrompt,
+  signal: AbortSignal,
+): Promise<AgentJobOutcome> {
+  const { engine } = deps;
   const controller = new AbortController();
   signal.addEventListener("abort", () => controller.abort(), { once: true });
   const beat = setInterval(() => {
-    heartbeatAgentJob(engine.database.sql, claimed.id, engine.leaseMs)
+    heartbeatAgentJob(engine.database.sql, job.id, engine.leaseMs)
       .then(({ cancelRequested }) => cancelRequested && controller.abort())
-      .catch((error: unknown) => engine.log.warn({ err: error, jobId: claimed.id }, "agent job heartbeat failed"));
+      .catch((error: unknown) => engine.log.warn({ err: error, jobId: job.id }, "agent job heartbeat failed"));
   }, deps.heartbeatMs);
-  let outcome: AgentJobOutcome;
+  const { context } = prompt;
   try {
-    outcome = await runAgentJob(
+    return await runAgentJob(
       {
         taskId: task.id,
         // One container per attempt (names must be unique); findLiveAgentJobIds uses the same form.
-        jobId: `${claimed.id}-${claimed.attempt}`,
+        jobId: `${job.id}-${job.attempt}`,
         replica: engine.replicaId,
-        profileName: claimed.profile,
+        profileName: job.profile,
         profileSources,
         prompt: prompt.text,
         // The container contract's context.json: ids, and what the prompt was rendered from (the
         // issue thread, the plan, the diff under review, review feedback, CI failures).
         context: {
           taskId: task.id,
-          jobId: claimed.id,
-          role: claimed.role,
-          attempt: claimed.attempt,
-          issue: promptContext.issue,
-          comments: promptContext.comments,
-          repo: promptContext.repo,
-          taskType: promptContext.taskType,
+          jobId: job.id,
+          role: job.role,
+          attempt: job.attempt,
+          issue: context.issue,
+          comments: context.comments,
+          repo: context.repo,
+          taskType: context.taskType,
           branch: task.branch,
-          baseSha: claimed.baseSha,
-          plan: promptContext.plan ?? null,
-          diff: promptContext.diff ?? null,
-          review: promptContext.review ?? null,
-          ciFailures: promptContext.ciFailures ?? [],
+          baseSha: job.baseSha,
+          plan: context.plan ?? null,
+          diff: context.diff ?? null,
+          review: context.review ?? null,
+          ciFailures: context.ciFailures ?? [],
         },
         agentSecrets: deps.agentSecrets,
         guardrails,
         // A review role's changes are never pushed, so the guardrails have nothing to guard.
-        discardChanges: !isCodeRole(claimed.role),
+        discardChanges: !isCodeRole(job.role),
         workspaceBaseDir: deps.workspaceDir,
         keepFailedWorkspaceMs: deps.keepFailedWorkspaceMs,
         // Heartbeat (≤1 s) + this grace keeps "a freeze stops the container within 5 s" even for an agent ignoring SIGTERM.
@@ -194,7 +209,7 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
           const { data } = await octokit.rest.repos.downloadTarballArchive({
             owner: task.repo.owner,
             repo: task.repo.name,
-            ref: claimed.baseSha,
+            ref: job.baseSha,
           });
           return new Uint8Array(data as ArrayBuffer);
         },
@@ -205,98 +220,90 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
   } finally {
     clearInterval(beat);
   }
-  const usage = readUsage(outcome);
-  const evidence = {
-    prompt: prompt.text,
-    promptSha256: prompt.sha256,
-    log: outcome.log?.jsonl ?? null,
-    image: outcome.run?.image ?? null,
-    imageId: outcome.run?.imageId ?? null,
-    exitCode: outcome.run?.exitCode ?? null,
-  };
+}
 
-  // 4. The outcome: retry what infrastructure broke; report what the agent could not do.
+/** 5. What the agent's run came to: its own failure, the runner's, a freeze that came meanwhile, or work to push. */
+async function judgeOutcome(
+  { deps, job }: Step,
+  outcome: AgentJobOutcome,
+  evidence: JobEvidence,
+): Promise<{ succeeded: AgentJobSucceeded } | { failure: JobFailure; transient: boolean }> {
+  const usage = readUsage(outcome);
   if (outcome.kind === "failed") {
-    if (INFRA.has(outcome.code) && claimed.attempt < deps.maxAttempts)
-      return requeue(deps, claimed, claimed.baseSha, outcome.message);
-    // The runner's message already lists every broken guardrail.
-    return fail(
-      deps,
-      claimed,
-      task,
-      outcome.code,
-      outcome.message,
-      outcome.logTail,
-      usage,
-      evidence,
-      outcome.result ?? null,
-    );
+    // The runner's message already lists every broken guardrail; its infrastructure trouble is transient.
+    const failure = { code: outcome.code, message: outcome.message, logTail: outcome.logTail, usage, evidence };
+    return { failure: { ...failure, result: outcome.result ?? null }, transient: true };
   }
   if (outcome.result.status === "failure") {
-    return fail(
-      deps,
-      claimed,
-      task,
-      "AGENT_REPORTED_FAILURE",
-      `The agent reported that it could not do the work: ${outcome.result.summary}`,
-      "",
-      usage,
-      evidence,
-      outcome.result,
-    );
+    const message = `The agent reported that it could not do the work: ${outcome.result.summary}`;
+    return {
+      failure: { code: JobFailureCode.agentReportedFailure, message, usage, evidence, result: outcome.result },
+      transient: false,
+    };
   }
   // Last look before writing to GitHub: a freeze or an end that came in meanwhile wins.
-  if ((await heartbeatAgentJob(engine.database.sql, claimed.id, engine.leaseMs)).cancelRequested) {
-    return fail(
-      deps,
-      claimed,
-      task,
-      "AGENT_STOPPED",
-      "The task was frozen or ended while the agent ran; nothing was pushed.",
-      "",
-      usage,
-      evidence,
-      outcome.result,
-    );
+  if ((await heartbeatAgentJob(deps.engine.database.sql, job.id, deps.engine.leaseMs)).cancelRequested) {
+    const message = "The task was frozen or ended while the agent ran; nothing was pushed.";
+    return {
+      failure: { code: JobFailureCode.agentStopped, message, usage, evidence, result: outcome.result },
+      transient: false,
+    };
   }
-  // 5. The push: review roles only report (their workspace changes are dropped), and shadow mode never pushes.
-  if (!isCodeRole(claimed.role))
-    return succeed(deps, claimed, task, outcome, usage, evidence, { kind: "skipped_review_role" });
+  return { succeeded: outcome };
+}
+
+/** 6. The push: review roles only report (their workspace changes are dropped), and shadow mode never pushes. */
+async function pushWork(step: Step, outcome: AgentJobSucceeded, evidence: JobEvidence): Promise<void> {
+  const { deps, job, task, octokit } = step;
+  const usage = readUsage(outcome);
+  if (!isCodeRole(job.role)) return succeed(deps, job, task, outcome, usage, evidence, { kind: "skipped_review_role" });
   if (task.config?.mode === "shadow")
-    return succeed(deps, claimed, task, outcome, usage, evidence, { kind: "skipped_shadow" });
+    return succeed(deps, job, task, outcome, usage, evidence, { kind: "skipped_shadow" });
+  const spent = { usage, evidence, result: outcome.result };
   let pushed: PushOutcome;
   try {
     pushed = await pushChanges(octokit, {
       owner: task.repo.owner,
       repo: task.repo.name,
       branch: task.branch!,
-      expectedHeadSha: claimed.baseSha,
-      message: buildCommitMessage(task, claimed, outcome.result.title, outcome.result.summary),
+      expectedHeadSha: job.baseSha,
+      message: buildCommitMessage(task, job, outcome.result.title, outcome.result.summary),
       changes: outcome.changes,
     });
   } catch (error) {
     const failure = classifyError(error);
-    if (failure.retryable && claimed.attempt < deps.maxAttempts)
-      return requeue(deps, claimed, claimed.baseSha, failure.message);
-    return fail(deps, claimed, task, "PUSH_FAILED", failure.message, "", usage, evidence, outcome.result);
+    return endInFailure(
+      step,
+      { code: JobFailureCode.pushFailed, message: failure.message, ...spent },
+      failure.retryable,
+    );
   }
   if (pushed.kind === "conflict") {
     // A human pushed meanwhile: their commit is kept and the step runs again on top of it.
-    if (pushed.actualHeadSha && claimed.attempt < deps.maxAttempts)
-      return requeue(deps, claimed, pushed.actualHeadSha, pushed.message);
-    return fail(deps, claimed, task, "BRANCH_MOVED", pushed.message, "", usage, evidence, outcome.result);
+    const failure = { code: JobFailureCode.branchMoved, message: pushed.message, ...spent };
+    return endInFailure(step, failure, false, pushed.actualHeadSha);
   }
-  if (pushed.kind === "branch_missing")
-    return fail(deps, claimed, task, "BRANCH_MISSING", pushed.message, "", usage, evidence, outcome.result);
-  return succeed(
-    deps,
-    claimed,
-    task,
-    outcome,
-    usage,
-    evidence,
-    pushed.kind === "no_changes" ? { kind: "no_changes" } : { kind: pushed.kind, commitSha: pushed.commitSha },
+  if (pushed.kind === "branch_missing") {
+    return fail(deps, job, task, { code: JobFailureCode.branchMissing, message: pushed.message, ...spent });
+  }
+  const disposition =
+    pushed.kind === "no_changes" ? { kind: "no_changes" as const } : { kind: pushed.kind, commitSha: pushed.commitSha };
+  return succeed(deps, job, task, outcome, usage, evidence, disposition);
+}
+
+/** A failure: tried again when the workflow says so (`decideJobRetry`), else the job ends and the task is told. */
+async function endInFailure(
+  { deps, job, task }: Step,
+  failure: JobFailure,
+  transient: boolean,
+  newHeadSha: string | null = null,
+): Promise<void> {
+  const decision = decideJobRetry(
+    { code: failure.code, transient, newHeadSha },
+    { attempt: job.attempt, maxAttempts: deps.maxAttempts, baseSha: job.baseSha },
   );
+  if (decision.retry) return requeue(deps, job, decision.baseSha, failure.message);
+  return fail(deps, job, task, failure);
 }
 
 function buildGuardrails(task: Task, secrets: Record<string, string>): GuardrailRules {
