@@ -61,6 +61,8 @@ export const anthropicApi = {
     const { body, seq } = request;
     /** @type {any[]} */
     const content = [];
+    /** @type {import("./common.mjs").MadeCall | undefined} */
+    let made;
     if (typeof turn.say === "string") content.push({ type: "text", text: turn.say });
     if ("tool" in turn) {
       const call = anthropicToolCall(turn, request.cwd ?? anthropicCwd(body));
@@ -70,10 +72,12 @@ export const anthropicApi = {
           `the turn calls ${call.name}, which the request does not offer (offered: ${offered.join(", ")})`,
         );
       }
-      content.push({ type: "tool_use", id: `toolu_model_server_${seq}`, name: call.name, input: call.input });
+      made = { id: `toolu_model_server_${seq}`, name: call.name, input: call.input };
+      content.push({ type: "tool_use", ...made });
     }
     const stopReason = "tool" in turn ? "tool_use" : "end_turn";
-    return buildMessage(content, stopReason, usageOf(turn), request);
+    const reply = buildMessage(content, stopReason, usageOf(turn), request);
+    return made ? { reply, call: made } : { reply };
   },
   answerAux(request) {
     // Title, topic and quota checks offer no tools and want a short text; JSON keeps parsers happy.

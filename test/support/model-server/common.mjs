@@ -20,9 +20,19 @@ import path from "node:path";
  * @typedef {object} VendorApi
  * @property {"anthropic" | "openai" | "gemini"} name
  * @property {(body: any) => boolean} isMain true when the request offers the agent's tools
- * @property {(turn: import("./scenario.mjs").ToolTurn | import("./scenario.mjs").SayTurn, request: VendorRequest) => Reply} answer
+ * @property {(turn: import("./scenario.mjs").ToolTurn | import("./scenario.mjs").SayTurn, request: VendorRequest) => Answer} answer
  * @property {(request: VendorRequest) => Reply} answerAux
  * @property {(status: number, message: string) => unknown} errorBody the vendor's own error JSON
+ */
+
+/**
+ * The tool call a reply made, in the vendor's terms (tests match tool results to it by `id`).
+ * @typedef {{ id: string, name: string, input: unknown }} MadeCall
+ */
+
+/**
+ * A main-conversation reply and the tool call it made, if any.
+ * @typedef {{ reply: Reply, call?: MadeCall }} Answer
  */
 
 /**

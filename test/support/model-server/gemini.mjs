@@ -122,11 +122,15 @@ export const geminiApi = {
     /** @type {any[]} */
     const parts = [];
     if (typeof turn.say === "string") parts.push({ text: turn.say });
+    /** @type {import("./common.mjs").MadeCall | undefined} */
+    let made;
     if ("tool" in turn) {
       const call = geminiFunctionCall(turn, request.body, request.cwd ?? geminiCwd(request.body));
-      parts.push({ functionCall: { id: `call_model_server_${request.seq}`, name: call.name, args: call.args } });
+      made = { id: `call_model_server_${request.seq}`, name: call.name, input: call.args };
+      parts.push({ functionCall: { id: made.id, name: call.name, args: call.args } });
     }
-    return buildResponse(parts, usageOf(turn), request);
+    const reply = buildResponse(parts, usageOf(turn), request);
+    return made ? { reply, call: made } : { reply };
   },
   answerAux(request) {
     const config = request.body?.generationConfig ?? {};

@@ -112,14 +112,16 @@ export const openaiResponsesApi = {
         content: [{ type: "output_text", text: turn.say, annotations: [] }],
       });
     }
+    /** @type {import("./common.mjs").MadeCall | undefined} */
+    let made;
     if ("tool" in turn) {
-      items.push({
-        id: `fc_model_server_${request.seq}`,
-        status: "completed",
-        ...codexToolItem(turn, request.body, `call_model_server_${request.seq}`),
-      });
+      const item = codexToolItem(turn, request.body, `call_model_server_${request.seq}`);
+      items.push({ id: `fc_model_server_${request.seq}`, status: "completed", ...item });
+      const input = item["type"] === "function_call" ? JSON.parse(String(item["arguments"])) : item["input"];
+      made = { id: String(item["call_id"]), name: String(item["name"]), input };
     }
-    return buildResponse(items, usageOf(turn), request);
+    const reply = buildResponse(items, usageOf(turn), request);
+    return made ? { reply, call: made } : { reply };
   },
   answerAux(request) {
     const item = {

@@ -30,6 +30,7 @@ import { TurnQueue, parseScenario } from "./scenario.mjs";
  * @property {"main" | "aux" | "count_tokens" | "probe" | "unknown"} kind main requests consume turns
  * @property {number | null} turn the index of the scenario turn a main request consumed
  * @property {string} outcome "answered", "status 429", "hang", "exhausted", "turn error: …", "not found"
+ * @property {import("./common.mjs").MadeCall | null} call the tool call the answer made (vendor's name and input)
  */
 
 /**
@@ -137,6 +138,7 @@ export async function startModelServer(options = {}) {
       kind: "unknown",
       turn: null,
       outcome: "not found",
+      call: null,
     };
     const route = routeOf(method, url.pathname);
     entry.api = route?.api.name ?? null;
@@ -201,8 +203,9 @@ export async function startModelServer(options = {}) {
       return;
     }
     try {
-      const reply = api.answer(turn, request);
+      const { reply, call } = api.answer(turn, request);
       entry.outcome = "answered";
+      entry.call = call ?? null;
       record(entry);
       writeReply(res, reply);
     } catch (error) {
