@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { codexCommand } from "../../support/model-server/agent-commands.js";
 import { type AgentClis, installAgentClis } from "../../support/model-server/install-clis.js";
 import { offeredTools } from "../../support/model-server/inspect.mjs";
-import { type CliWorkspace, createCliWorkspace, runCli } from "../../support/model-server/run-cli.js";
+import { type CliWorkspace, createCliWorkspace, runCli, startCli } from "../../support/model-server/run-cli.js";
 import { type ModelServer, startModelServer } from "../../support/model-server/server.mjs";
 import { FILES, FINAL_ANSWER, PROMPT, SCENARIO, TOTAL_USAGE, expectScenarioPlayed } from "./edit-create-delete.js";
 
@@ -72,5 +72,41 @@ describe("Codex against the model server", () => {
         }),
       },
     ]);
+  });
+
+  it.each([
+    [401, "unexpected status 401 Unauthorized: model-server: scripted 401 (scenario turn 0), url: URL/v1/responses"],
+    [429, "exceeded retry limit, last status: 429 Too Many Requests"],
+    [500, "We’re currently experiencing high demand, which may cause temporary errors."],
+  ])("on %i it exits 1 after a turn.failed event", async (status, message) => {
+    server.loadScenario({ turns: [{ status, times: "always" }] });
+    workspace = await createCliWorkspace(FILES);
+    const { command, args, env } = codexCommand(clis, server.url, PROMPT);
+    const run = await runCli(command, args, workspace, env);
+
+    expect(run.code, run.stderr).toBe(1);
+    const expected = message.replace("URL", server.url);
+    expect(events(run.stdout).filter((event) => event.type === "turn.failed" || event.type === "error")).toEqual([
+      { type: "error", message: expected },
+      { type: "turn.failed", error: { message: expected } },
+    ]);
+    const main = server.requests().filter((request) => request.kind === "main");
+    expect(main.map((request) => request.outcome)).toEqual([`status ${status}`]);
+  });
+
+  it("waits on a request that is never answered, and a SIGTERM ends it", async () => {
+    server.loadScenario({ turns: [{ hang: true }] });
+    workspace = await createCliWorkspace(FILES);
+    const { command, args, env } = codexCommand(clis, server.url, PROMPT);
+    const run = startCli(command, args, workspace, env);
+    try {
+      await server.waitForRequest((request) => request.outcome === "hang");
+      expect(run.running()).toBe(true);
+    } finally {
+      run.child.kill("SIGTERM");
+    }
+    // The launcher passes the signal on to the native binary and dies of it; nothing after turn.started.
+    expect(await run.exited).toEqual({ code: null, signal: "SIGTERM" });
+    expect(events(run.stdout()).map((event) => event.type)).toEqual(["thread.started", "turn.started"]);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GEMINI_MODEL, geminiCommand, geminiHomeFiles } from "../../support/model-server/agent-commands.js";
 import { type AgentClis, installAgentClis } from "../../support/model-server/install-clis.js";
 import { offeredTools } from "../../support/model-server/inspect.mjs";
-import { type CliWorkspace, createCliWorkspace, runCli } from "../../support/model-server/run-cli.js";
+import { type CliWorkspace, createCliWorkspace, runCli, startCli } from "../../support/model-server/run-cli.js";
 import { type ModelServer, startModelServer } from "../../support/model-server/server.mjs";
 import { FILES, FINAL_ANSWER, PROMPT, SCENARIO, TOTAL_USAGE, expectScenarioPlayed } from "./edit-create-delete.js";
 
@@ -62,4 +62,52 @@ describe("Gemini CLI against the model server", () => {
       run_shell_command: { count: 1, success: 1 },
     });
   });
+
+  // The exit code is the HTTP status modulo 256 (process.exit(401) is 145); with --output-format json
+  // the error object goes to stderr, after the stack trace, and stdout stays empty.
+  it.each([
+    [
+      401,
+      145,
+      '{"error":{"code":401,"message":"model-server: scripted 401 (scenario turn 0)","status":"UNAUTHENTICATED"}}',
+    ],
+    [429, 173, "model-server: scripted 429 (scenario turn 0)"],
+    [500, 244, '{"error":{"code":500,"message":"model-server: scripted 500 (scenario turn 0)","status":"INTERNAL"}}'],
+  ])("on %i it exits %i and writes the error as JSON to stderr", async (status, exitCode, message) => {
+    server.loadScenario({ turns: [{ status, times: "always" }] });
+    workspace = await createCliWorkspace(FILES, geminiHomeFiles());
+    const { command, args, env } = geminiCommand(clis, server.url, PROMPT);
+    const run = await runCli(command, args, workspace, env);
+
+    expect(run.code, run.stderr).toBe(exitCode);
+    expect(run.stdout).toBe("");
+    expect(lastJsonObject(run.stderr)).toEqual({
+      session_id: expect.any(String),
+      error: { type: "Error", message, code: status },
+    });
+    const main = server.requests().filter((request) => request.kind === "main");
+    expect(main.map((request) => request.outcome)).toEqual([`status ${status}`]);
+  });
+
+  it("waits on a request that is never answered; a SIGTERM ends it with exit code 0 and no output", async () => {
+    server.loadScenario({ turns: [{ hang: true }] });
+    workspace = await createCliWorkspace(FILES, geminiHomeFiles());
+    const { command, args, env } = geminiCommand(clis, server.url, PROMPT);
+    const run = startCli(command, args, workspace, env);
+    try {
+      await server.waitForRequest((request) => request.outcome === "hang");
+      expect(run.running()).toBe(true);
+    } finally {
+      run.child.kill("SIGTERM");
+    }
+    // Exit code 0 although nothing was answered: a runner must not read 0 as success without a result.
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(run.stdout()).toBe("");
+  });
 });
+
+/** The last pretty-printed JSON object in a text (it starts on a line of its own with "{"). */
+function lastJsonObject(text: string): unknown {
+  const start = text.lastIndexOf("\n{\n");
+  return JSON.parse(text.slice(start + 1));
+}

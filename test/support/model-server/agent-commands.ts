@@ -75,15 +75,16 @@ export function codexCommand(clis: AgentClis, baseUrl: string, prompt: string): 
 }
 
 /**
- * The files the Gemini CLI needs in its HOME: the auth type and the telemetry and update switches
- * (`.gemini/settings.json`); pass them to createCliWorkspace.
+ * The files the Gemini CLI needs in its HOME: the auth type, the telemetry and update switches and
+ * the attempts per model request (`general.maxAttempts`, default 1: no retries) in
+ * `.gemini/settings.json`; pass them to createCliWorkspace.
  */
-export function geminiHomeFiles(): Record<string, string> {
+export function geminiHomeFiles(options: { maxAttempts?: number } = {}): Record<string, string> {
   const settings = {
     security: { auth: { selectedType: "gemini-api-key" } },
     privacy: { usageStatisticsEnabled: false },
     telemetry: { enabled: false },
-    general: { enableAutoUpdate: false, enableAutoUpdateNotification: false },
+    general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, maxAttempts: options.maxAttempts ?? 1 },
   };
   return { ".gemini/settings.json": JSON.stringify(settings, null, 2) };
 }
