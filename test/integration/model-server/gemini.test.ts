@@ -63,6 +63,24 @@ describe("Gemini CLI against the model server", () => {
     });
   });
 
+  it("with its default model, the router's classifier call is auxiliary and takes no turn", async () => {
+    server.loadScenario({ turns: [{ say: "Routed." }] });
+    workspace = await createCliWorkspace(FILES, geminiHomeFiles());
+    const { command, args, env } = geminiCommand(clis, server.url, PROMPT, { model: null });
+    const run = await runCli(command, args, workspace, env);
+    expect(run.code, run.stderr).toBe(0);
+
+    expect(JSON.parse(run.stdout)).toMatchObject({ response: "Routed." });
+    const requests = server.requests();
+    expect(requests.map((request) => [request.kind, request.turn, request.outcome])).toEqual([
+      ["aux", null, "answered"],
+      ["main", 0, "answered"],
+    ]);
+    expect(requests[0]!.path).toMatch(/^\/v1beta\/models\/[^/]+:generateContent$/);
+    expect(requests[0]!.body).toMatchObject({ generationConfig: { responseMimeType: "application/json" } });
+    expect(requests[0]!.body).not.toHaveProperty("tools");
+  });
+
   // The exit code is the HTTP status modulo 256 (process.exit(401) is 145); with --output-format json
   // the error object goes to stderr, after the stack trace, and stdout stays empty.
   it.each([

@@ -89,11 +89,20 @@ export function geminiHomeFiles(options: { maxAttempts?: number } = {}): Record<
   return { ".gemini/settings.json": JSON.stringify(settings, null, 2) };
 }
 
-/** The Gemini CLI, headless (`-p`, `--yolo`, JSON output) against `baseUrl` with an API key. */
-export function geminiCommand(clis: AgentClis, baseUrl: string, prompt: string): AgentCommand {
+/**
+ * The Gemini CLI, headless (`-p`, `--yolo`, JSON output) against `baseUrl` with an API key. With
+ * `model: null` it keeps its default ("auto"), which first asks a small model to route the prompt.
+ */
+export function geminiCommand(
+  clis: AgentClis,
+  baseUrl: string,
+  prompt: string,
+  options: { model?: string | null } = {},
+): AgentCommand {
+  const model = options.model === undefined ? GEMINI_MODEL : options.model;
   return {
     command: clis.gemini,
-    args: ["-p", prompt, "--yolo", "--output-format", "json", "--model", GEMINI_MODEL],
+    args: ["-p", prompt, "--yolo", "--output-format", "json", ...(model === null ? [] : ["--model", model])],
     env: {
       GEMINI_API_KEY: "gm-model-server-test",
       GOOGLE_GEMINI_BASE_URL: baseUrl,
