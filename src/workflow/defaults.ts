@@ -71,3 +71,17 @@ export const TRIGGER_LABEL_PREFIX = "agent:";
 export function isTriggerCandidate(label: string, knownTriggerLabels: readonly string[] | null): boolean {
   return label.startsWith(TRIGGER_LABEL_PREFIX) || knownTriggerLabels === null || knownTriggerLabels.includes(label);
 }
+
+/** Labels that set a task's place in the queue. */
+export const PRIORITY_LABELS: Readonly<Record<string, number>> = Object.freeze({
+  "priority:high": 1,
+  "priority:low": -1,
+});
+
+/** A task's priority from the labels: the highest priority label wins. */
+export function findPriority(labels: readonly string[] | undefined): number {
+  const values = (labels ?? [])
+    .map((label) => PRIORITY_LABELS[label])
+    .filter((value): value is number => value !== undefined);
+  return values.length === 0 ? 0 : Math.max(...values);
+}

@@ -69,3 +69,17 @@ export function clearEscalation(task: Task, freezeLabel: string): Effect[] {
     ? [{ kind: EffectKind.removeLabel, issueNumber: task.prNumber, label: freezeLabel }]
     : [];
 }
+
+/** What the engine knows that the workflow may use; the workflow itself reads no clock, id source or database. */
+export interface TransitionFacts {
+  /** The id to give a task this event creates. */
+  newTaskId: string;
+  /** The id to give an agent job this event dispatches. */
+  newJobId: string;
+  /** Trigger labels the repo's recently read config declared, beyond the `agent:` prefix; null when not read lately. */
+  knownTriggerLabels: readonly string[] | null;
+  /** Whether the latest completed check suite on the repo's default branch failed (red mode). */
+  repoRed?: boolean;
+  /** The trigger label of the issue's latest task, for `/foreman retry` after it ended. */
+  previousTriggerLabel?: string | null;
+}

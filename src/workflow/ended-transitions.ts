@@ -1,0 +1,45 @@
+import { EffectKind } from "./effects.js";
+import { EventType, type DomainEvent } from "./events.js";
+import { onCommandReceived } from "./human-transitions.js";
+import { maySteerTask } from "./permissions.js";
+import type { Task } from "./task.js";
+import { unchanged, type TransitionResult } from "./transition-result.js";
+
+/**
+ * A finished task changes no more, but it still answers `/foreman` commands about it (status,
+ * explain; stop and retry say what applies), so a command on an ended task is never met with silence.
+ */
+export function transitionEnded(task: Task, event: DomainEvent): TransitionResult {
+  // A task whose label was never a trigger here is nobody's business: commands about it meet the silence an issue without a task does.
+  if (task.triggerVerdict === "pending" || task.triggerVerdict === "not_a_trigger") return unchanged(task);
+  if (event.type === EventType.commandReceived) return onCommandReceived(task, event);
+  if (event.type !== EventType.actorChecked || event.action.kind !== "command") return unchanged(task);
+  const { login, action } = event;
+  const answer = (kind: "status" | "explain" | "refusal" | "note", text?: string): TransitionResult => ({
+    next: task,
+    effects: [
+      {
+        kind: EffectKind.answerCommand,
+        issueNumber: task.issueNumber,
+        answer: kind,
+        login,
+        command: action.command,
+        commentId: action.commentId,
+        ...(text ? { text } : {}),
+      },
+    ],
+  });
+  if (!maySteerTask(event.role)) return answer("refusal");
+  switch (action.command) {
+    case "status":
+    case "explain":
+      return answer(action.command);
+    case "stop":
+      return answer("note", `@${login}: this task has already ended (\`${task.state}\`); there is nothing to stop.`);
+    case "retry":
+      return answer(
+        "note",
+        `@${login}: this task has ended (\`${task.state}\`). Comment \`/foreman retry\` on issue #${task.issueNumber} to start a new one, or add the agent label again.`,
+      );
+  }
+}
