@@ -6,6 +6,7 @@ import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { AgentResult } from "./agent-result.js";
+import type { JobFailureCode } from "../workflow/job-failure.js";
 
 /** Why a result could not be used. */
 export type ResultProblem = "missing" | "not_a_file" | "too_large" | "invalid_json" | "schema_mismatch";
@@ -15,7 +16,7 @@ export type ReadResultOutcome =
   | { readonly ok: true; readonly result: AgentResult }
   | {
       readonly ok: false;
-      readonly code: "RESULT_MISSING" | "RESULT_INVALID";
+      readonly code: Extract<JobFailureCode, "RESULT_MISSING" | "RESULT_INVALID">;
       readonly reason: ResultProblem;
       readonly message: string;
     };
@@ -106,6 +107,10 @@ export function buildResultFromOutput(output: string, maxChars = 8_000): AgentRe
   return { status: "success", summary: summary === "" ? "The agent finished without a summary." : summary };
 }
 
-function problem(code: "RESULT_MISSING" | "RESULT_INVALID", reason: ResultProblem, message: string): ReadResultOutcome {
+function problem(
+  code: Extract<JobFailureCode, "RESULT_MISSING" | "RESULT_INVALID">,
+  reason: ResultProblem,
+  message: string,
+): ReadResultOutcome {
   return { ok: false, code, reason, message };
 }

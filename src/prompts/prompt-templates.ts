@@ -1,3 +1,4 @@
+import type { JobFailureCode } from "../workflow/job-failure.js";
 /** Where a repo keeps its own prompt templates; override keys are relative to it. */
 export const REPO_PROMPTS_DIRECTORY = ".github/foreman/prompts";
 
@@ -21,7 +22,7 @@ export interface PromptTemplates {
 
 /** Why templates could not be loaded or rendered, in words a repo maintainer can act on. */
 export interface PromptTemplateError {
-  code: "PROMPT_TEMPLATE_INVALID" | "PROMPT_TEMPLATE_MISSING" | "PROMPT_RENDER_FAILED";
+  code: Extract<JobFailureCode, "PROMPT_TEMPLATE_INVALID" | "PROMPT_TEMPLATE_MISSING" | "PROMPT_RENDER_FAILED">;
   /** The template's key, e.g. `roles/coder.md.hbs`. */
   key: string;
   /** The file a person would open: `.github/foreman/prompts/…` for a repo template, `prompts/…` for a built-in. */

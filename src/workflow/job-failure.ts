@@ -23,6 +23,8 @@ export const JobFailureCode = Object.freeze({
   profileSecretForbidden: "PROFILE_SECRET_FORBIDDEN",
   imageNotAllowed: "IMAGE_NOT_ALLOWED",
   promptTemplateInvalid: "PROMPT_TEMPLATE_INVALID",
+  promptTemplateMissing: "PROMPT_TEMPLATE_MISSING",
+  promptRenderFailed: "PROMPT_RENDER_FAILED",
   // A budget the repository set.
   budgetExceeded: "BUDGET_EXCEEDED",
   // Foreman's own machinery: the operator's problem, and worth another attempt.
@@ -60,6 +62,8 @@ const KINDS: Readonly<Record<JobFailureCode, JobFailureKind>> = Object.freeze({
   PROFILE_SECRET_FORBIDDEN: "config",
   IMAGE_NOT_ALLOWED: "config",
   PROMPT_TEMPLATE_INVALID: "config",
+  PROMPT_TEMPLATE_MISSING: "config",
+  PROMPT_RENDER_FAILED: "config",
   BUDGET_EXCEEDED: "budget",
   INFRA_WORKSPACE: "infrastructure",
   INFRA_DOCKER_UNAVAILABLE: "infrastructure",

@@ -135,12 +135,13 @@ async function renderJobPrompt(
     const templates = await loadTemplates(gathered.overrides);
     if (!templates.ok) {
       const message = templates.errors.map((error) => `${error.file}: ${error.message}`).join("; ");
-      return { failure: { code: JobFailureCode.promptTemplateInvalid, message }, transient: false };
+      const code = templates.errors[0]?.code ?? JobFailureCode.promptTemplateInvalid;
+      return { failure: { code, message }, transient: false };
     }
     const rendered = renderPrompt(templates.templates, gathered.context);
     if (!("text" in rendered)) {
       const message = `${rendered.error.file}: ${rendered.error.message}`;
-      return { failure: { code: JobFailureCode.promptTemplateInvalid, message }, transient: false };
+      return { failure: { code: rendered.error.code, message }, transient: false };
     }
     return { text: rendered.text, sha256: rendered.sha256, context: gathered.context };
   } catch (error) {
