@@ -71,6 +71,7 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
     appProfiles: deps.appProfiles,
     repoProfiles: (task.config?.profiles ?? {}) as Record<string, AgentProfileOverride>,
     imageAllowlist: deps.imageAllowlist,
+    egressAllow: deps.egressAllow ?? [],
   };
   const profile = resolveProfile(claimed.profile, profileSources);
   if (!profile.ok) return fail(deps, claimed, task, profile.error.code, profile.error.message, "", null, null);
