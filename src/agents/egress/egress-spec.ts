@@ -95,7 +95,8 @@ export function buildProxyContainerSpec(input: ProxySpecInput): ContainerCreateO
       Init: true,
       // A crash restarts squid in the same container: same addresses on the job networks, jobs unaffected.
       RestartPolicy: { Name: "unless-stopped" },
-      LogConfig: { Type: "json-file", Config: { "max-size": "50m", "max-file": "2" } },
+      // Small: closing a job reads the proxy's log since the job began, and the daemon scans it from the start.
+      LogConfig: { Type: "json-file", Config: { "max-size": "20m", "max-file": "2" } },
     },
   };
 }

@@ -159,6 +159,11 @@ describe("the egress firewall on a real Docker engine", () => {
     it("reach the allowed host through the proxy, plain HTTP and through a CONNECT tunnel", () => {
       expect(checks.get("allowed-get")).toEqual({ rc: 0, out: String(BIG_FILE_BYTES) });
       expect(checks.get("allowed-connect")?.out).toMatch(/^HTTP\/1\.1 200 Connection established .*upstream-ok/);
+      // Squid lower-cases the name and drops a final dot before it asks the policy: the same host.
+      expect([checks.get("allowed-upper-case"), checks.get("allowed-trailing-dot")]).toEqual([
+        { rc: 0, out: "upstream-ok" },
+        { rc: 0, out: "upstream-ok" },
+      ]);
     });
 
     it("are refused other names, other ports, IP literals, internal addresses and the proxy's own manager", () => {
@@ -297,6 +302,8 @@ describe("the egress firewall on a real Docker engine", () => {
         [name, `nc -w 10 ${host} ${port} </dev/null`] as const;
       const list: (readonly [string, string])[] = [
         ["allowed-get", `wget -q -O /tmp/big http://${ALLOWED}/big.txt && wc -c < /tmp/big`],
+        ["allowed-upper-case", `wget -q -O- http://${ALLOWED.toUpperCase()}/index.html`],
+        ["allowed-trailing-dot", `wget -q -O- http://${ALLOWED}./index.html`],
         connect(
           "allowed-connect",
           `${ALLOWED}:80`,
