@@ -76,6 +76,22 @@ module.exports = {
       to: { path: "^src/(db|webhooks|compliance|github|agents)/", pathNot: ["^src/$1/", "^src/agents/changes\\.ts$"] },
     },
     {
+      name: "egress-rules-are-pure",
+      severity: "error",
+      comment:
+        "The egress firewall's rules (names and specs, squid's configuration, the policy, log parsing) are pure; " +
+        "only src/agents/egress/docker-egress.ts talks to Docker and the file system.",
+      from: { path: "^src/agents/egress/", pathNot: "^src/agents/egress/docker-egress\\.ts$" },
+      to: {
+        dependencyTypesNot: ["type-only"],
+        path: [
+          "^(node:)?(fs|fs/promises|child_process|net|http|https|dgram|os|dns)$",
+          "^node_modules/dockerode/",
+          "^src/agents/(docker-runner|egress/docker-egress)\\.ts$",
+        ],
+      },
+    },
+    {
       name: "compliance-does-not-read-the-environment",
       severity: "error",
       comment: "The composition root turns the environment into settings; compliance takes settings.",

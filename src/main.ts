@@ -166,8 +166,21 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
             secrets: listSecretValues(env),
             runner:
               options.agents?.runner ??
-              new DockerRunner(dockerOptionsFromHost(env.DOCKER_HOST), { timeoutMs: env.DOCKER_TIMEOUT_MS }),
+              new DockerRunner(
+                dockerOptionsFromHost(env.DOCKER_HOST),
+                { timeoutMs: env.DOCKER_TIMEOUT_MS },
+                {
+                  egress: {
+                    image: env.EGRESS_PROXY_IMAGE,
+                    prefix: env.EGRESS_NAME_PREFIX,
+                    dir: resolve(env.EGRESS_DIR ?? `${env.DATA_DIR}/egress`),
+                    internalAllow: env.EGRESS_INTERNAL_ALLOW,
+                    replica: deps.replicaId,
+                  },
+                },
+              ),
             imageAllowlist: parseGlobList(env.AGENT_IMAGE_ALLOWLIST),
+            egressAllow: env.AGENT_EGRESS_ALLOW,
             appProfiles: loadAgentProfiles(env.AGENT_PROFILES_FILE),
             agentSecrets: env.agentSecrets,
             workspaceDir: resolve(env.WORKSPACE_DIR ?? `${env.DATA_DIR}/workspaces`),

@@ -4,6 +4,7 @@
  * and document the change in docs/agents.md.
  */
 import { z } from "zod";
+import { parseEgressEntry } from "./egress/egress-rule.js";
 
 const NUMERIC_USER = /^(\d+):(\d+)$/;
 
@@ -19,11 +20,25 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // File names the agent sees under /foreman and /foreman/out: one path segment, no tricks.
 const FILE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$/;
 
+/**
+ * The container's network: `none` (only loopback), `egress` (only the `host:port` entries of
+ * `egress`, through Foreman's proxy) or `bridge` (the whole network; operators only).
+ */
+export const NETWORK_MODES = ["none", "egress", "bridge"] as const;
+
+/** One `egress` entry: `host:port`, a DNS name (or `*.name`) and a port, never an IP address. */
+export const EgressEntry = z.string().superRefine((entry, context) => {
+  const parsed = parseEgressEntry(entry);
+  if (!parsed.ok) context.addIssue({ code: "custom", message: parsed.error });
+});
+
 const profileFields = {
   image: z.string().trim().min(1).max(512),
   command: z.array(z.string().max(100_000)).max(256),
   env: z.array(z.string().regex(ENV_NAME, "must be an environment variable name")).max(64),
-  network: z.enum(["none", "bridge"]),
+  network: z.enum(NETWORK_MODES),
+  /** With `network: egress`: the only destinations the agent reaches (operators widen, repositories narrow). */
+  egress: z.array(EgressEntry).max(256).optional(),
   timeoutSeconds: z
     .number()
     .int()

@@ -7,9 +7,21 @@ import type { Readable } from "node:stream";
 import { CircuitBreaker } from "../resilience/circuit-breaker.js";
 import { withTimeout } from "../resilience/with-timeout.js";
 import { createLogCollector } from "./docker-logs.js";
+import { DockerEgress, type EgressSettings } from "./egress/docker-egress.js";
 import { RUNNER_ERROR_CODES, RunnerError } from "./errors.js";
 import { JOB_LABELS } from "./job-spec.js";
-import type { CapturedLogs, ContainerSpec, JobHandle, OrphanContainer, Runner, WaitOutcome } from "./runner.js";
+import type {
+  CapturedLogs,
+  ContainerSpec,
+  EgressReport,
+  EgressRequest,
+  EgressSession,
+  JobHandle,
+  OrphanContainer,
+  OrphanNetwork,
+  Runner,
+  WaitOutcome,
+} from "./runner.js";
 
 /** Default cap on captured output per container. */
 export const DEFAULT_LOG_MAX_BYTES = 2 * 1024 * 1024;
@@ -50,16 +62,34 @@ export function dockerOptionsFromHost(dockerHost: string | undefined): Docker.Do
   );
 }
 
+/** What the runner offers beyond containers. */
+export interface DockerRunnerFeatures {
+  /** The egress firewall (proxy image, name prefix, host directory); without it `network: egress` jobs fail. */
+  egress?: EgressSettings;
+}
+
 /** Runs agent containers on one Docker daemon. */
 export class DockerRunner implements Runner {
   private readonly docker: Docker;
   private readonly timeoutMs: number;
   private readonly breaker: CircuitBreaker;
+  private readonly egress: DockerEgress | null;
 
-  constructor(options: Docker.DockerOptions, resilience: DockerResilience = {}) {
+  constructor(options: Docker.DockerOptions, resilience: DockerResilience = {}, features: DockerRunnerFeatures = {}) {
     this.docker = new Docker(options);
     this.timeoutMs = resilience.timeoutMs ?? DEFAULT_DOCKER_TIMEOUT_MS;
     this.breaker = resilience.breaker ?? new CircuitBreaker({ service: "Docker", isFailure: isDockerOutage });
+    this.egress =
+      features.egress === undefined
+        ? null
+        : new DockerEgress(
+            {
+              docker: this.docker,
+              call: (action, fn, extraMs) => this.call(action, fn, extraMs),
+              pullImage: (image) => this.pullImage(image),
+            },
+            features.egress,
+          );
   }
 
   /** Answers whether the daemon responds at all (for readiness checks and test set-up); the breaker does not apply. */
@@ -211,6 +241,44 @@ export class DockerRunner implements Runner {
       await this.remove({ containerId: orphan.containerId, taskId: orphan.taskId, jobId: orphan.jobId });
     }
     return orphans;
+  }
+
+  /** Starts the egress proxy if it is not running with the current image and configuration; idempotent. */
+  async ensureEgressProxy(): Promise<{ id: string }> {
+    return this.requireEgress().ensureProxy();
+  }
+
+  /** Removes the egress proxy and its upstream network (tests, uninstalling); idempotent. */
+  async removeEgressProxy(): Promise<void> {
+    await this.requireEgress().removeProxy();
+  }
+
+  async openEgress(request: EgressRequest): Promise<EgressSession> {
+    return this.requireEgress().open(request);
+  }
+
+  async closeEgress(session: EgressSession): Promise<EgressReport> {
+    return this.requireEgress().close(session);
+  }
+
+  async listOrphanNetworks(
+    liveJobIds: ReadonlySet<string>,
+    options: { replica?: string } = {},
+  ): Promise<OrphanNetwork[]> {
+    return this.egress === null ? [] : this.egress.listOrphanNetworks(liveJobIds, options);
+  }
+
+  async removeJobNetwork(jobId: string): Promise<void> {
+    await this.egress?.removeJobNetwork(jobId);
+  }
+
+  private requireEgress(): DockerEgress {
+    if (this.egress !== null) return this.egress;
+    throw new RunnerError(
+      RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED,
+      "This Docker runner has no egress firewall configured, so a profile with `network: egress` cannot run. " +
+        "Give the runner its egress settings (EGRESS_PROXY_IMAGE, EGRESS_DIR).",
+    );
   }
 
   private async createContainer(spec: ContainerSpec): Promise<Docker.Container> {

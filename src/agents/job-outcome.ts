@@ -6,6 +6,7 @@
 import { JobFailureCode } from "../workflow/job-failure.js";
 import type { AgentResult } from "./agent-result.js";
 import type { FileChange } from "./changes.js";
+import type { JobEgressFacts } from "./egress/egress-log.js";
 import type { ExecutionLog } from "./execution-log.js";
 import type { Violation } from "./guardrails.js";
 
@@ -44,6 +45,11 @@ export interface JobRunFacts {
   readonly profile: string;
   readonly exitCode: number | null;
   readonly durationMs: number;
+  /**
+   * For `network: egress`: the policy, what the repository asked for in vain, and every connection
+   * attempt through the proxy (host, port, verdict, bytes). Absent for `none` and `bridge`.
+   */
+  readonly egress?: JobEgressFacts;
 }
 
 /** The job ran and its diff passed the guardrails. `result.status` is the agent's own verdict. */

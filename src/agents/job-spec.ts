@@ -7,6 +7,7 @@ import type { ContainerCreateOptions } from "dockerode";
 import { isNonRootNumericUser } from "./agent-profile.js";
 import { PROFILE_ERROR_CODES, err, ok, type ProfileError, type Result } from "./errors.js";
 import type { ResolvedProfile } from "./profiles.js";
+import type { EgressSession } from "./runner.js";
 
 /** Paths inside the container; the contract agents are written against. */
 export const CONTAINER_PATHS = Object.freeze({
@@ -54,7 +55,12 @@ export interface JobSpecInput {
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
   /** For script jobs: the shell command to run as `sh -c <script>`. */
   readonly script?: string;
+  /** For `network: egress`: the job's network and proxy, as `Runner.openEgress` opened them. */
+  readonly egress?: Pick<EgressSession, "network" | "proxyUrl" | "dns">;
 }
+
+/** Hosts an egress job reaches without the proxy: its own loopback, nothing external. */
+export const EGRESS_NO_PROXY = "localhost,127.0.0.1,::1";
 
 // Variables that carry the app's own credentials (Probot's names) or GitHub tokens: a
 // profile — possibly written by anyone with push access to a repo — may never forward them.
@@ -65,6 +71,8 @@ const FORBIDDEN_ENV = [
   /^CHECKPOINT_/,
   /^CHANGE_HOOK_/,
   /^(APP_ID|PRIVATE_KEY|PRIVATE_KEY_PATH|WEBHOOK_SECRET|WEBHOOK_PROXY_URL|DATABASE_URL|HOME)(_FILE)?$/,
+  // The egress proxy variables are Foreman's to set: a forwarded value would route around the policy's log.
+  /^(HTTPS?_PROXY|NO_PROXY|ALL_PROXY)$/i,
 ];
 const FORBIDDEN_VALUE = [/\b(?:ghp|gho|ghu|ghs|ghr)_/, /github_pat_/, /-----BEGIN [A-Z0-9 ]*PRIVATE KEY/];
 
@@ -125,6 +133,11 @@ export function buildContainerSpec(
   const forwarded = collectForwardedEnv(profile, job.hostEnv);
   if (!forwarded.ok) return forwarded;
 
+  if (profile.network === "egress" && job.egress === undefined) {
+    return invalid(profile, "its network is `egress`, but no egress proxy was opened for the job");
+  }
+  const network = buildNetworkSettings(profile.network, job.egress);
+
   const promptFile = profile.promptFile ?? SANDBOX_DEFAULTS.promptFile;
   const memoryBytes = profile.memoryMb * 1024 * 1024;
   return ok({
@@ -142,6 +155,7 @@ export function buildContainerSpec(
       `FOREMAN_OUT_DIR=${CONTAINER_PATHS.outDir}`,
       `FOREMAN_WORKSPACE=${CONTAINER_PATHS.workspace}`,
       ...Object.entries(forwarded.value).map(([name, value]) => `${name}=${value}`),
+      ...network.env,
     ],
     Labels: {
       [JOB_LABELS.task]: job.taskId,
@@ -159,7 +173,8 @@ export function buildContainerSpec(
         `${job.paths.contextPath}:${CONTAINER_PATHS.context}:ro`,
         `${job.paths.outDir}:${CONTAINER_PATHS.outDir}:rw`,
       ],
-      NetworkMode: profile.network,
+      NetworkMode: network.mode,
+      ...(network.dns === null ? {} : { Dns: network.dns }),
       ReadonlyRootfs: true,
       // Half the memory limit: tmpfs pages count against the container's memory anyway.
       Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${Math.max(64, Math.floor(profile.memoryMb / 2))}m` },
@@ -180,6 +195,19 @@ export function buildContainerSpec(
       },
     },
   });
+}
+
+// `egress`: the job's own internal network, the proxy in the usual variables (both cases: curl reads
+// only the lower-case http_proxy, others only the upper-case ones; Node 24 reads them with
+// NODE_USE_ENV_PROXY), and a DNS server that answers nothing outside.
+function buildNetworkSettings(
+  mode: ResolvedProfile["network"],
+  egress: JobSpecInput["egress"],
+): { mode: string; dns: string[] | null; env: string[] } {
+  if (mode !== "egress" || egress === undefined) return { mode, dns: null, env: [] };
+  const env = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"].map((name) => `${name}=${egress.proxyUrl}`);
+  env.push(`NO_PROXY=${EGRESS_NO_PROXY}`, `no_proxy=${EGRESS_NO_PROXY}`, "NODE_USE_ENV_PROXY=1");
+  return { mode: egress.network, dns: [...egress.dns], env };
 }
 
 function findUnsafeBind(paths: JobPaths): string | null {

@@ -7,11 +7,20 @@
  * (`image@sha256:…`) through an app-level override; see docs/agents.md.
  */
 import { AgentProfile, type AgentProfileOverride } from "./agent-profile.js";
+import { resolveEgressPolicy, type EgressRefusal } from "./egress/egress-policy.js";
+import { formatEgressRule, type EgressRule } from "./egress/egress-rule.js";
 import { PROFILE_ERROR_CODES, err, ok, type ProfileError, type Result } from "./errors.js";
 import { matchesImageGlob } from "./glob.js";
 
-/** A profile together with the name it was resolved from. */
-export type ResolvedProfile = AgentProfile & { readonly name: string };
+/**
+ * A profile together with the name it was resolved from. With `network: egress`, `egress` is the
+ * effective list (the repository's narrowed to what the operator allows) and `egressRefused` what
+ * the repository asked for in vain.
+ */
+export type ResolvedProfile = AgentProfile & {
+  readonly name: string;
+  readonly egressRefused?: readonly EgressRefusal[];
+};
 
 // Writes the CLI's last words where Foreman looks when the agent wrote no result.json, and
 // keeps them in the execution log too, without losing the CLI's exit status (no pipefail in sh).
@@ -44,7 +53,8 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.
       ),
     ],
     env: ["ANTHROPIC_API_KEY"],
-    network: "bridge",
+    network: "egress",
+    egress: ["api.anthropic.com:443"],
     timeoutSeconds: 3600,
     memoryMb: 4096,
     cpus: 2,
@@ -62,7 +72,8 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.
         "--output-last-message /foreman/out/codex-output.txt - < /foreman/prompt.md",
     ],
     env: ["OPENAI_API_KEY"],
-    network: "bridge",
+    network: "egress",
+    egress: ["api.openai.com:443"],
     timeoutSeconds: 3600,
     memoryMb: 4096,
     cpus: 2,
@@ -83,7 +94,9 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.
       ),
     ],
     env: ["ANTHROPIC_API_KEY"],
-    network: "bridge",
+    network: "egress",
+    // The default model follows the key given (Anthropic's); another provider needs its API host here.
+    egress: ["api.anthropic.com:443"],
     timeoutSeconds: 3600,
     memoryMb: 4096,
     cpus: 2,
@@ -103,7 +116,9 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.
       ),
     ],
     env: ["LLM_API_KEY", "LLM_MODEL"],
-    network: "bridge",
+    network: "egress",
+    // The provider of LLM_MODEL: Anthropic's as in docs/agents.md; operators change it with the model.
+    egress: ["api.anthropic.com:443"],
     timeoutSeconds: 3600,
     memoryMb: 4096,
     cpus: 2,
@@ -115,7 +130,8 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.
     image: "foreman-agents/gemini-cli:latest",
     command: ["sh", "-c", captureOutput("gemini --yolo < /foreman/prompt.md", "gemini-output.txt")],
     env: ["GEMINI_API_KEY"],
-    network: "bridge",
+    network: "egress",
+    egress: ["generativelanguage.googleapis.com:443"],
     timeoutSeconds: 3600,
     memoryMb: 4096,
     cpus: 2,
@@ -130,7 +146,9 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.
     image: "windsurfinabox:latest",
     command: ["bash", "-c", "cp /foreman/windsurf-instructions.txt /workspace/ && exec /entrypoint.sh"],
     env: ["WINDSURF_TOKEN"],
-    network: "bridge",
+    network: "egress",
+    // Codeium's and Windsurf's service hosts (several subdomains of each); unverified, like this profile.
+    egress: ["*.codeium.com:443", "*.windsurf.com:443"],
     timeoutSeconds: 3600,
     memoryMb: 4096,
     cpus: 2,
@@ -157,6 +175,8 @@ export interface ProfileSources {
   /** Image globs from `AGENT_IMAGE_ALLOWLIST`; images of built-in and app profiles are always allowed. */
   readonly imageAllowlist: readonly string[];
   readonly maxLimits?: ProfileLimits;
+  /** `AGENT_EGRESS_ALLOW`: destinations every `network: egress` job may reach, on top of its profile's. */
+  readonly egressAllow?: readonly EgressRule[];
 }
 
 /** Resolves a profile name to a complete, allowed profile, or explains why it cannot be used. */
@@ -181,6 +201,8 @@ export function resolveProfile(name: string, sources: ProfileSources): Result<Re
   }
   const limitError = findLimitViolation(name, parsed.data, sources.maxLimits);
   if (limitError !== null) return err(limitError);
+  const networkError = findNetworkViolation(name, sources);
+  if (networkError !== null) return err(networkError);
   if (!isImageAllowed(parsed.data.image, sources)) {
     return err({
       code: PROFILE_ERROR_CODES.IMAGE_NOT_ALLOWED,
@@ -190,7 +212,14 @@ export function resolveProfile(name: string, sources: ProfileSources): Result<Re
         `to AGENT_IMAGE_ALLOWLIST (comma-separated globs).`,
     });
   }
-  return ok({ ...parsed.data, name });
+  if (parsed.data.network !== "egress") return ok({ ...parsed.data, name });
+  const policy = resolveEgressPolicy({
+    profileName: name,
+    operatorProfile: sources.appProfiles?.[name]?.egress ?? sources.builtIn[name]?.egress ?? [],
+    operatorAllow: sources.egressAllow ?? [],
+    repository: sources.repoProfiles?.[name]?.egress,
+  });
+  return ok({ ...parsed.data, name, egress: policy.rules.map(formatEgressRule), egressRefused: policy.refused });
 }
 
 /** All profile names known from the given sources, sorted. */
@@ -243,6 +272,21 @@ function findLimitViolation(
     }
   }
   return null;
+}
+
+// `bridge` reaches everything: only an operator may choose it. A repository may keep an operator's
+// bridge profile as it is, or narrow it to `egress` or `none`.
+function findNetworkViolation(name: string, sources: ProfileSources): ProfileError | null {
+  if (sources.repoProfiles?.[name]?.network !== "bridge") return null;
+  const operatorNetwork = sources.appProfiles?.[name]?.network ?? sources.builtIn[name]?.network;
+  if (operatorNetwork === "bridge") return null;
+  return {
+    code: PROFILE_ERROR_CODES.PROFILE_INVALID,
+    message:
+      `Agent profile "${name}" asks for \`network: bridge\` in .github/foreman.yml, which would let the agent reach ` +
+      `the whole network; only an operator can choose bridge (in AGENT_PROFILES_FILE). Use \`network: egress\` with ` +
+      `the hosts the agent needs under \`profiles.${name}.egress\` (each must be allowed by the operator), or \`network: none\`.`,
+  };
 }
 
 function suggestImageGlob(image: string): string {

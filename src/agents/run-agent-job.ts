@@ -3,9 +3,11 @@
  *
  *   1. resolve the profile and check its secrets   (before anything is downloaded)
  *   2. prepare the workspace from the tarball
- *   3. build the container spec and start it
+ *   3. for `network: egress`, open the job's network through the egress proxy; build the
+ *      container spec and start it
  *   4. wait, with the profile's wall-clock timeout (or until the caller aborts)
- *   5. collect the redacted execution log, remove the container
+ *   5. collect the redacted execution log, remove the container, close the egress network and
+ *      add its records (every connection attempt) to the log
  *   6. read result.json (or the CLI's output file)
  *   7. collect the diff and apply the guardrails
  *
@@ -16,6 +18,13 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import type { AgentResult } from "./agent-result.js";
 import { collectChanges } from "./collect-changes.js";
+import {
+  buildEgressLogLines,
+  buildJobEgressFacts,
+  mergeLogLinesByTime,
+  type JobEgressFacts,
+} from "./egress/egress-log.js";
+import { toEgressRules } from "./egress/egress-rule.js";
 import { RunnerError } from "./errors.js";
 import { buildExecutionLog, formatLogTail, type ExecutionLog } from "./execution-log.js";
 import { checkChanges, DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "./guardrails.js";
@@ -29,7 +38,7 @@ import {
 import { listAgentArtifactExcludes, resolveProfile, type ProfileSources, type ResolvedProfile } from "./profiles.js";
 import { buildRedactor, type Redactor } from "../logging/redact.js";
 import { buildResultFromOutput, readFileSafely, readResult, type ReadResultOutcome } from "./result.js";
-import type { JobHandle, Runner, WaitOutcome } from "./runner.js";
+import type { CapturedLogs, EgressSession, JobHandle, Runner, WaitOutcome } from "./runner.js";
 import { prepareWorkspace, removeWorkspace, type PreparedWorkspace } from "./workspace.js";
 
 /** Everything one job needs, as data. */
@@ -113,7 +122,24 @@ async function runInWorkspace(
   secrets: Readonly<Record<string, string>>,
 ): Promise<AgentJobOutcome> {
   const redact = buildRedactor(Object.values(secrets));
-  // 3. Container.
+  // 3. The job's way out (network: egress), then the container.
+  if (isAborted(deps.signal)) return fail(CODES.AGENT_STOPPED, "The job was stopped before its container started.");
+  const opened = await openJobEgress(request, deps.runner, profile);
+  if (!opened.ok) return opened.failure;
+  const egress = opened.session;
+  let egressFacts: JobEgressFacts | undefined;
+  // Runs once, after the container is gone: the records, then the network and policy removed.
+  const closeEgress = async (): Promise<void> => {
+    if (egress === null || egressFacts !== undefined || deps.runner.closeEgress === undefined) return;
+    const report = await deps.runner.closeEgress(egress).catch((error: unknown) => ({
+      records: [],
+      notes: [`The egress records could not be collected and the job network may be left behind: ${describe(error)}`],
+    }));
+    // The agent chose the host names: a secret spelled into one is redacted like any output.
+    const records = report.records.map((record) => ({ ...record, host: redact(record.host) }));
+    egressFacts = buildJobEgressFacts(egress, { ...report, records }, profile.egressRefused ?? []);
+  };
+
   const spec = buildContainerSpec(profile, {
     taskId: request.taskId,
     jobId: request.jobId,
@@ -121,19 +147,27 @@ async function runInWorkspace(
     paths: workspace,
     hostEnv: request.agentSecrets,
     ...(request.script === undefined ? {} : { script: request.script }),
+    ...(egress === null ? {} : { egress }),
   });
-  if (!spec.ok) return fail(spec.error.code, spec.error.message);
-  if (isAborted(deps.signal)) return fail(CODES.AGENT_STOPPED, "The job was stopped before its container started.");
+  if (!spec.ok) {
+    await closeEgress();
+    return fail(spec.error.code, spec.error.message);
+  }
+  if (isAborted(deps.signal)) {
+    await closeEgress();
+    return fail(CODES.AGENT_STOPPED, "The job was stopped before its container started.");
+  }
 
   const startedAt = deps.now().getTime();
   let handle: JobHandle;
   try {
     handle = await deps.runner.start(spec.value);
   } catch (error) {
+    await closeEgress();
     return failFromRunner(error);
   }
   let waited: WaitOutcome;
-  let log: ExecutionLog;
+  let captured: CapturedLogs;
   const stopOnAbort = (): void => {
     deps.runner.stop(handle, { graceSeconds: request.stopGraceSeconds ?? 5 }).catch(() => undefined);
   };
@@ -145,23 +179,30 @@ async function runInWorkspace(
     // 4. Wait.
     waited = await deps.runner.wait(handle, { timeoutMs: profile.timeoutSeconds * 1000 });
     // 5. Logs.
-    const captured = await deps.runner.logs(
+    captured = await deps.runner.logs(
       handle,
       request.logMaxBytes === undefined ? {} : { maxBytes: request.logMaxBytes },
     );
-    log = buildExecutionLog(captured.lines, { redact, now: deps.now() });
   } catch (error) {
     return failFromRunner(error);
   } finally {
     deps.signal?.removeEventListener("abort", stopOnAbort);
     await deps.runner.remove(handle).catch(() => undefined);
+    await closeEgress();
   }
+  const facts = egressFacts as JobEgressFacts | undefined;
+  const lines =
+    facts === undefined || egress === null
+      ? captured.lines
+      : mergeLogLinesByTime(captured.lines, buildEgressLogLines(facts, egress.openedAt, deps.now().toISOString()));
+  const log: ExecutionLog = buildExecutionLog(lines, { redact, now: deps.now() });
   const run: JobRunFacts = {
     image: profile.image,
     imageId: handle.imageId ?? null,
     profile: profile.name,
     exitCode: waited.exitCode,
     durationMs: deps.now().getTime() - startedAt,
+    ...(facts === undefined ? {} : { egress: facts }),
   };
   // Messages can quote what the agent wrote (a JSON parse error shows a snippet): redact them too.
   const failed = (
@@ -222,6 +263,35 @@ async function runInWorkspace(
     );
   }
   return { kind: "succeeded", result, changes: collected.changes, baseCommit: workspace.baseCommit, log, run };
+}
+
+// `network: egress` needs a runner with the firewall; other networks need nothing opened.
+async function openJobEgress(
+  request: AgentJobRequest,
+  runner: Runner,
+  profile: ResolvedProfile,
+): Promise<{ ok: true; session: EgressSession | null } | { ok: false; failure: AgentJobFailed }> {
+  if (profile.network !== "egress") return { ok: true, session: null };
+  if (runner.openEgress === undefined || runner.closeEgress === undefined) {
+    return {
+      ok: false,
+      failure: fail(
+        CODES.INFRA_CONTAINER_FAILED,
+        `Agent profile "${profile.name}" uses \`network: egress\`, but this runner has no egress firewall.`,
+      ),
+    };
+  }
+  try {
+    const session = await runner.openEgress({
+      taskId: request.taskId,
+      jobId: request.jobId,
+      replica: request.replica,
+      rules: toEgressRules(profile.egress ?? []),
+    });
+    return { ok: true, session };
+  } catch (error) {
+    return { ok: false, failure: failFromRunner(error) };
+  }
 }
 
 // CLIs that cannot write result.json leave their last words in the profile's output file,

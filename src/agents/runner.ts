@@ -3,6 +3,8 @@
  * job. `DockerRunner` implements it with dockerode; a Kubernetes Job runner can follow.
  */
 import type { ContainerCreateOptions } from "dockerode";
+import type { EgressRecord } from "./egress/egress-record.js";
+import type { EgressRule } from "./egress/egress-rule.js";
 
 /** A container specification, as built by `buildContainerSpec`. */
 export type ContainerSpec = ContainerCreateOptions;
@@ -49,6 +51,46 @@ export interface OrphanContainer {
   readonly state: string;
 }
 
+/** What a job asks of the egress firewall: its ids and the `host:port` rules its profile allows. */
+export interface EgressRequest {
+  readonly taskId: string;
+  readonly jobId: string;
+  readonly replica: string;
+  readonly rules: readonly EgressRule[];
+}
+
+/** A job's way out while it runs: its network, the proxy on it, the DNS it gets. Plain data. */
+export interface EgressSession {
+  readonly jobId: string;
+  /** The job's own internal network; the container joins it (`NetworkMode`). */
+  readonly network: string;
+  /** The proxy as the agent's HTTP(S)_PROXY variables give it. */
+  readonly proxyUrl: string;
+  /** The proxy's address on the job network: the key of the job's policy. */
+  readonly proxyAddress: string;
+  readonly proxyContainerId: string;
+  /** DNS servers of the agent container: none that answers outside names. */
+  readonly dns: readonly string[];
+  /** The policy, as `host:port` entries. */
+  readonly rules: readonly string[];
+  readonly openedAt: string;
+}
+
+/** What closing a job's egress found: a record per connection attempt, and what they cannot say. */
+export interface EgressReport {
+  readonly records: readonly EgressRecord[];
+  /** E.g. requests still open when the job ended, or a proxy recreated during the job. */
+  readonly notes: readonly string[];
+}
+
+/** A job network whose job is no longer live. */
+export interface OrphanNetwork {
+  readonly network: string;
+  readonly taskId: string;
+  readonly jobId: string;
+  readonly replica: string;
+}
+
 /** Runs agent containers. Implementations throw `RunnerError` when the engine itself fails. */
 export interface Runner {
   /** Creates and starts a container (pulling its image if needed). */
@@ -65,4 +107,15 @@ export interface Runner {
   listOrphans(liveJobIds: ReadonlySet<string>, options?: { replica?: string }): Promise<OrphanContainer[]>;
   /** Force-removes what `listOrphans` returns, and returns what it removed. */
   removeOrphans(liveJobIds: ReadonlySet<string>, options?: { replica?: string }): Promise<OrphanContainer[]>;
+  /**
+   * Opens a job's egress: its own network, the supervised proxy attached to it, the job's policy.
+   * Runners without an egress firewall leave it out, and profiles with `network: egress` fail on them.
+   */
+  openEgress?(request: EgressRequest): Promise<EgressSession>;
+  /** Collects the job's egress records, then removes its policy and network (after its container is gone). */
+  closeEgress?(session: EgressSession): Promise<EgressReport>;
+  /** Job networks whose job is not in `liveJobIds` (optionally of one replica only). */
+  listOrphanNetworks?(liveJobIds: ReadonlySet<string>, options?: { replica?: string }): Promise<OrphanNetwork[]>;
+  /** Removes a job's network and policy; removing a missing one is a no-op. */
+  removeJobNetwork?(jobId: string): Promise<void>;
 }

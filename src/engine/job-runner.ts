@@ -125,6 +125,20 @@ export class JobRunner {
         for (const orphan of ours)
           await runner.remove({ containerId: orphan.containerId, taskId: orphan.taskId, jobId: orphan.jobId });
         if (ours.length > 0) this.deps.engine.log.warn({ count: ours.length }, "removed orphaned agent containers");
+        // Egress job networks (and their policies) outlive a crash the same way; the same rule decides whose they are.
+        if (typeof runner.listOrphanNetworks === "function" && typeof runner.removeJobNetwork === "function") {
+          const networks = await runner.listOrphanNetworks(await findLiveAgentJobIds(sql));
+          const knownNetworks = await findKnownAgentJobIds(
+            sql,
+            networks.map((network) => jobIdOf(network.jobId)),
+          );
+          const ourNetworks = networks.filter(
+            (network) => network.replica === this.deps.engine.replicaId || knownNetworks.has(jobIdOf(network.jobId)),
+          );
+          for (const network of ourNetworks) await runner.removeJobNetwork(network.jobId);
+          if (ourNetworks.length > 0)
+            this.deps.engine.log.warn({ count: ourNetworks.length }, "removed orphaned egress networks");
+        }
       } catch (error) {
         // Foreman still serves webhooks without Docker; jobs then fail on the issue, saying Docker is unreachable.
         this.deps.engine.log.warn(

@@ -1,4 +1,5 @@
 import type { AgentProfileOverride } from "../../agents/agent-profile.js";
+import type { EgressRule } from "../../agents/egress/egress-rule.js";
 import type { Runner } from "../../agents/runner.js";
 import type { ArtifactStore } from "../../compliance/artifacts.js";
 import type { EngineDeps } from "../deps.js";
@@ -12,6 +13,8 @@ export interface AgentStepDeps {
   secrets: readonly string[];
   runner: Runner;
   imageAllowlist: string[];
+  /** AGENT_EGRESS_ALLOW: destinations every `network: egress` job may reach (default none). */
+  egressAllow?: EgressRule[];
   appProfiles: Record<string, AgentProfileOverride>;
   agentSecrets: Record<string, string>;
   workspaceDir: string;

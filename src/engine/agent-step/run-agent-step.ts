@@ -95,6 +95,7 @@ function checkProfileAndBudget({
     appProfiles: deps.appProfiles,
     repoProfiles: (task.config?.profiles ?? {}) as Record<string, AgentProfileOverride>,
     imageAllowlist: deps.imageAllowlist,
+    egressAllow: deps.egressAllow ?? [],
   };
   const profile = resolveProfile(job.profile, profileSources);
   if (!profile.ok) return { failure: { code: profile.error.code, message: profile.error.message } };

@@ -16,11 +16,12 @@ const job: JobSpecInput = {
   hostEnv: { ANTHROPIC_API_KEY: "sk-ant-test", GITHUB_TOKEN: "ghs_never" },
 };
 const claude: ResolvedProfile = { ...BUILT_IN_PROFILES["claude-code"]!, name: "claude-code" };
+const egress = { network: "foreman-egress-job-j1", proxyUrl: "http://foreman-egress-proxy:3128", dns: ["192.0.2.1"] };
 const script: ResolvedProfile = { ...BUILT_IN_PROFILES.script!, name: "script" };
 
 describe("buildContainerSpec", () => {
-  it("builds the sandboxed spec of an agent profile", () => {
-    const spec = buildContainerSpec(claude, job);
+  it("builds the sandboxed spec of an agent profile, on its job network behind the egress proxy", () => {
+    const spec = buildContainerSpec(claude, { ...job, egress });
     expect(spec).toEqual({
       ok: true,
       value: {
@@ -37,6 +38,13 @@ describe("buildContainerSpec", () => {
           "FOREMAN_OUT_DIR=/foreman/out",
           "FOREMAN_WORKSPACE=/workspace",
           "ANTHROPIC_API_KEY=sk-ant-test",
+          "HTTP_PROXY=http://foreman-egress-proxy:3128",
+          "HTTPS_PROXY=http://foreman-egress-proxy:3128",
+          "http_proxy=http://foreman-egress-proxy:3128",
+          "https_proxy=http://foreman-egress-proxy:3128",
+          "NO_PROXY=localhost,127.0.0.1,::1",
+          "no_proxy=localhost,127.0.0.1,::1",
+          "NODE_USE_ENV_PROXY=1",
         ],
         Labels: {
           "foreman.task": "t1",
@@ -54,7 +62,8 @@ describe("buildContainerSpec", () => {
             "/var/lib/foreman/jobs/j1/context.json:/foreman/context.json:ro",
             "/var/lib/foreman/jobs/j1/out:/foreman/out:rw",
           ],
-          NetworkMode: "bridge",
+          NetworkMode: "foreman-egress-job-j1",
+          Dns: ["192.0.2.1"],
           ReadonlyRootfs: true,
           Tmpfs: { "/tmp": "rw,nosuid,nodev,size=2048m" },
           CapDrop: ["ALL"],
@@ -78,9 +87,34 @@ describe("buildContainerSpec", () => {
     if (!spec.ok) return;
     expect([spec.value.Entrypoint, spec.value.Cmd]).toEqual([["sh"], ["-c", "npm test && echo done"]]);
     expect(spec.value.HostConfig?.NetworkMode).toBe("none");
+    expect(spec.value.HostConfig?.Dns).toBeUndefined();
     expect(spec.value.Env?.some((entry) => entry.startsWith("GITHUB_TOKEN") || entry.startsWith("ANTHROPIC"))).toBe(
       false,
     );
+    expect(spec.value.Env?.some((entry) => /proxy/i.test(entry))).toBe(false);
+  });
+
+  it("refuses an egress profile without an opened egress network, and keeps bridge as it is", () => {
+    expect(buildContainerSpec(claude, job)).toEqual({
+      ok: false,
+      error: {
+        code: "PROFILE_INVALID",
+        message:
+          'Agent profile "claude-code" cannot run: its network is `egress`, but no egress proxy was opened for the job.',
+      },
+    });
+    const bridged = buildContainerSpec({ ...claude, network: "bridge" }, { ...job, egress });
+    expect(bridged.ok && [bridged.value.HostConfig?.NetworkMode, bridged.value.HostConfig?.Dns]).toEqual([
+      "bridge",
+      undefined,
+    ]);
+    expect(bridged.ok && bridged.value.Env?.some((entry) => /proxy/i.test(entry))).toBe(false);
+  });
+
+  it("never forwards proxy variables: they are Foreman's to set", () => {
+    expect(
+      collectForwardedEnv({ name: "p", env: ["HTTPS_PROXY", "no_proxy"] }, { HTTPS_PROXY: "http://x", no_proxy: "*" }),
+    ).toMatchObject({ ok: false, error: { code: "PROFILE_SECRET_FORBIDDEN" } });
   });
 
   it("mounts the profile's prompt file name and honours a numeric user", () => {
@@ -89,6 +123,7 @@ describe("buildContainerSpec", () => {
       ...job,
       paths: { ...paths, promptPath: "/jobs/j1/windsurf-instructions.txt" },
       hostEnv: { WINDSURF_TOKEN: "wt-123456" },
+      egress,
     });
     expect(spec.ok && spec.value.HostConfig?.Binds?.[1]).toBe(
       "/jobs/j1/windsurf-instructions.txt:/foreman/windsurf-instructions.txt:ro",

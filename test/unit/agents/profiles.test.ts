@@ -33,12 +33,27 @@ describe("built-in profiles", () => {
     );
     expect(networks).toEqual({
       script: "none",
-      "claude-code": "bridge",
-      codex: "bridge",
-      aider: "bridge",
-      openhands: "bridge",
-      gemini: "bridge",
-      windsurf: "bridge",
+      "claude-code": "egress",
+      codex: "egress",
+      aider: "egress",
+      openhands: "egress",
+      gemini: "egress",
+      windsurf: "egress",
+    });
+  });
+
+  it("lets each CLI reach its model API and nothing else", () => {
+    const egress = Object.fromEntries(
+      Object.entries(BUILT_IN_PROFILES).map(([name, profile]) => [name, profile.egress ?? []]),
+    );
+    expect(egress).toEqual({
+      script: [],
+      "claude-code": ["api.anthropic.com:443"],
+      codex: ["api.openai.com:443"],
+      aider: ["api.anthropic.com:443"],
+      openhands: ["api.anthropic.com:443"],
+      gemini: ["generativelanguage.googleapis.com:443"],
+      windsurf: ["*.codeium.com:443", "*.windsurf.com:443"],
     });
   });
 
@@ -99,7 +114,10 @@ describe("AgentProfile schema", () => {
 describe("resolveProfile", () => {
   it("returns a built-in profile with its name", () => {
     const resolved = resolveProfile("claude-code", sources());
-    expect(resolved).toEqual({ ok: true, value: { ...BUILT_IN_PROFILES["claude-code"], name: "claude-code" } });
+    expect(resolved).toEqual({
+      ok: true,
+      value: { ...BUILT_IN_PROFILES["claude-code"], name: "claude-code", egressRefused: [] },
+    });
   });
 
   it("layers app then repo overrides over the built-in", () => {
@@ -137,7 +155,7 @@ describe("resolveProfile", () => {
       error: {
         code: "PROFILE_INVALID",
         message:
-          'Agent profile "my-bot" is invalid: env: Invalid input: expected array, received undefined; network: Invalid option: expected one of "none"|"bridge"; ' +
+          'Agent profile "my-bot" is invalid: env: Invalid input: expected array, received undefined; network: Invalid option: expected one of "none"|"egress"|"bridge"; ' +
           "timeoutSeconds: Invalid input: expected number, received undefined; memoryMb: Invalid input: expected number, received undefined. Fix these fields under `profiles.my-bot`.",
       },
     });

@@ -95,4 +95,38 @@ describe("parseEnv", () => {
       "http://ghe.acme.test:8080/api/v3",
     );
   });
+
+  test("the egress firewall's settings: defaults, the operator's allow list, internal ranges, each checked", () => {
+    expect(parseEnv({})).toMatchObject({
+      AGENT_EGRESS_ALLOW: [],
+      EGRESS_PROXY_IMAGE: "foreman-agents/egress-proxy:latest",
+      EGRESS_NAME_PREFIX: "foreman",
+      EGRESS_INTERNAL_ALLOW: [],
+    });
+    expect(
+      parseEnv({
+        AGENT_EGRESS_ALLOW: "registry.npmjs.org:443, *.pythonhosted.org:443",
+        EGRESS_INTERNAL_ALLOW: "10.20.0.0/16,fd00::/8,10.9.9.9",
+        EGRESS_NAME_PREFIX: "foreman-blue",
+      }),
+    ).toMatchObject({
+      AGENT_EGRESS_ALLOW: [
+        { host: "registry.npmjs.org", port: 443 },
+        { host: "*.pythonhosted.org", port: 443 },
+      ],
+      EGRESS_INTERNAL_ALLOW: ["10.20.0.0/16", "fd00::/8", "10.9.9.9"],
+      EGRESS_NAME_PREFIX: "foreman-blue",
+    });
+    expect(
+      problemsOf({
+        AGENT_EGRESS_ALLOW: "registry.npmjs.org:443,169.254.169.254:80",
+        EGRESS_INTERNAL_ALLOW: "10.0.0.0/33,internal",
+        EGRESS_NAME_PREFIX: "Foreman Blue",
+      }),
+    ).toEqual([
+      'AGENT_EGRESS_ALLOW="registry.npmjs.org:443,169.254.169.254:80": "169.254.169.254:80" is not an allowed egress entry: it is an IP address, and egress is allowed to host names only; write a DNS name and a port, e.g. "api.example.com:443" (or "*.example.com:443" for its subdomains)',
+      'EGRESS_NAME_PREFIX="Foreman Blue": must be lower-case letters, digits, . _ or -, at most 40, e.g. foreman-blue',
+      'EGRESS_INTERNAL_ALLOW="10.0.0.0/33,internal": "10.0.0.0/33", "internal" are not address ranges; write comma-separated CIDRs such as 10.20.0.0/16 or fd00::/8',
+    ]);
+  });
 });

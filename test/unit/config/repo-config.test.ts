@@ -93,7 +93,7 @@ describe("parseRepoConfig", () => {
       ok: false,
       problems: [
         "`agent` must be lower-case letters, digits, - or _",
-        '`profiles.x.network` Invalid option: expected one of "none"|"bridge"',
+        '`profiles.x.network` Invalid option: expected one of "none"|"egress"|"bridge"',
         "`budgets.agentMinutes` must be a number of minutes above 0",
       ],
     });
