@@ -4,6 +4,7 @@
  * and document the change in docs/agents.md.
  */
 import { z } from "zod";
+import { CLI_OUTPUT_FORMATS } from "./cli-output.js";
 import { parseEgressEntry } from "./egress/egress-rule.js";
 
 const NUMERIC_USER = /^(\d+):(\d+)$/;
@@ -57,6 +58,19 @@ const profileFields = {
     .optional(),
   promptFile: z.string().regex(FILE_NAME, "must be a plain file name").optional(),
   outputFile: z.string().regex(FILE_NAME, "must be a plain file name").optional(),
+  /** How Foreman reads `outputFile` when the agent writes no result.json: a CLI's own machine-readable output. */
+  outputFormat: z.enum(CLI_OUTPUT_FORMATS).optional(),
+  /** Variables forwarded when the operator set them, left out otherwise (e.g. a model gateway's base URL). */
+  optionalEnv: z.array(z.string().regex(ENV_NAME, "must be an environment variable name")).max(64).optional(),
+  /** The user's home directory: a private tmpfs there, owned by `user` (default: HOME is /tmp). */
+  home: z
+    .string()
+    .regex(/^\/(?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]+$/, "must be an absolute path, e.g. /home/agent")
+    .refine(
+      (path) => !/^\/(?:workspace|foreman|tmp|proc|sys|dev|etc|usr|bin|sbin|lib)(?:\/|$)/.test(path),
+      "must not be a system or Foreman path",
+    )
+    .optional(),
 };
 
 /** A complete agent profile: what to run, what it may see, and its limits. */

@@ -78,10 +78,13 @@ const FORBIDDEN_VALUE = [/\b(?:ghp|gho|ghu|ghs|ghr)_/, /github_pat_/, /-----BEGI
 
 /** Picks the profile's forwarded variables from the host env, or says which are missing or forbidden. */
 export function collectForwardedEnv(
-  profile: Pick<ResolvedProfile, "name" | "env">,
+  profile: Pick<ResolvedProfile, "name" | "env" | "optionalEnv">,
   hostEnv: Readonly<Record<string, string | undefined>>,
 ): Result<Record<string, string>, ProfileError> {
-  const forbiddenNames = profile.env.filter((name) => FORBIDDEN_ENV.some((pattern) => pattern.test(name)));
+  const optional = (profile.optionalEnv ?? []).filter((name) => !profile.env.includes(name));
+  const forbiddenNames = [...profile.env, ...optional].filter((name) =>
+    FORBIDDEN_ENV.some((pattern) => pattern.test(name)),
+  );
   if (forbiddenNames.length > 0) {
     return err({
       code: PROFILE_ERROR_CODES.PROFILE_SECRET_FORBIDDEN,
@@ -99,7 +102,9 @@ export function collectForwardedEnv(
         `on the Foreman server. An operator must set ${missing.length === 1 ? "this variable" : "these variables"} in the agent secrets.`,
     });
   }
-  const forwarded = Object.fromEntries(profile.env.map((name) => [name, hostEnv[name] ?? ""]));
+  // Optional variables (a gateway's base URL, a model name) go along only when the operator set them.
+  const present = optional.filter((name) => (hostEnv[name] ?? "") !== "");
+  const forwarded = Object.fromEntries([...profile.env, ...present].map((name) => [name, hostEnv[name] ?? ""]));
   const tokenLike = Object.keys(forwarded).filter((name) =>
     FORBIDDEN_VALUE.some((pattern) => pattern.test(forwarded[name] ?? "")),
   );
@@ -149,7 +154,7 @@ export function buildContainerSpec(
     User: user,
     WorkingDir: CONTAINER_PATHS.workspace,
     Env: [
-      "HOME=/tmp",
+      `HOME=${profile.home ?? "/tmp"}`,
       `FOREMAN_PROMPT_FILE=${CONTAINER_PATHS.foremanDir}/${promptFile}`,
       `FOREMAN_CONTEXT_FILE=${CONTAINER_PATHS.context}`,
       `FOREMAN_OUT_DIR=${CONTAINER_PATHS.outDir}`,
@@ -177,7 +182,7 @@ export function buildContainerSpec(
       ...(network.dns === null ? {} : { Dns: network.dns }),
       ReadonlyRootfs: true,
       // Half the memory limit: tmpfs pages count against the container's memory anyway.
-      Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${Math.max(64, Math.floor(profile.memoryMb / 2))}m` },
+      Tmpfs: buildTmpfs(profile, user),
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
       Privileged: false,
@@ -195,6 +200,19 @@ export function buildContainerSpec(
       },
     },
   });
+}
+
+// /tmp, and the user's own HOME when the profile names one (CLIs keep their settings and caches
+// there): private tmpfs mounts, half the memory limit each at most, since tmpfs pages count
+// against the container's memory anyway.
+function buildTmpfs(profile: ResolvedProfile, user: string): Record<string, string> {
+  const size = `size=${Math.max(64, Math.floor(profile.memoryMb / 2))}m`;
+  const tmpfs: Record<string, string> = { "/tmp": `rw,nosuid,nodev,${size}` };
+  if (profile.home !== undefined) {
+    const [uid, gid] = user.split(":");
+    tmpfs[profile.home] = `rw,nosuid,nodev,${size},uid=${uid},gid=${gid},mode=0700`;
+  }
+  return tmpfs;
 }
 
 // `egress`: the job's own internal network, the proxy in the usual variables (both cases: curl reads

@@ -38,6 +38,7 @@ import {
 import { listAgentArtifactExcludes, resolveProfile, type ProfileSources, type ResolvedProfile } from "./profiles.js";
 import { buildRedactor, type Redactor } from "../logging/redact.js";
 import { buildResultFromOutput, readFileSafely, readResult, type ReadResultOutcome } from "./result.js";
+import { readCliOutput, type CliVerdict } from "./cli-output.js";
 import type { CapturedLogs, EgressSession, JobHandle, Runner, WaitOutcome } from "./runner.js";
 import { prepareWorkspace, removeWorkspace, type PreparedWorkspace } from "./workspace.js";
 
@@ -230,14 +231,18 @@ async function runInWorkspace(
       CODES.AGENT_OOM,
       `The agent ran out of memory (${profile.memoryMb} MB) and was killed. Raise \`memoryMb\` of profile "${profile.name}".`,
     );
+  // 6. Result: result.json, or a CLI's own output (whose error names the model API's answer).
+  const cli = await readCliVerdict(workspace, profile, log);
+  if (cli?.kind === "model_error") {
+    const failure = describeModelError(profile, cli.status, cli.message);
+    return failed(failure.code, failure.message, { result: buildFailedResult(cli) });
+  }
   if (waited.exitCode !== 0)
     return failed(
       CODES.AGENT_EXIT_NONZERO,
       `The agent exited with code ${waited.exitCode ?? "unknown"}. The end of its log is below.`,
     );
-
-  // 6. Result.
-  const read = await readAgentResult(workspace, profile);
+  const read = await readAgentResult(workspace, profile, cli);
   if (!read.ok) return failed(read.code, read.message);
   const result = redactResult(read.result, redact);
 
@@ -294,11 +299,80 @@ async function openJobEgress(
   }
 }
 
+// A CLI with a machine-readable output (outputFormat) is read from its output file and, for
+// the errors some CLIs print there, its stderr. Null: the profile has no such output.
+async function readCliVerdict(
+  workspace: PreparedWorkspace,
+  profile: ResolvedProfile,
+  log: ExecutionLog,
+): Promise<CliVerdict | null> {
+  if (profile.outputFormat === undefined || profile.outputFile === undefined) return null;
+  const output = await readFileSafely(join(workspace.outDir, profile.outputFile), 4 * 1024 * 1024);
+  const stdout = output.ok ? output.content.toString("utf8") : "";
+  const stderr = log.entries
+    .filter((entry) => entry.stream === "stderr")
+    .map((entry) => entry.line)
+    .join("\n");
+  return readCliOutput(profile.outputFormat, { stdout, stderr });
+}
+
+// What a model API failure means, and whose it is: credentials and quotas are the operator's, an
+// outage is temporary (the job is tried again), a refused request is the agent settings'.
+function describeModelError(
+  profile: ResolvedProfile,
+  status: number | null,
+  said: string,
+): { code: AgentJobFailed["code"]; message: string } {
+  const answer = status === null ? "no answer" : `HTTP ${status}`;
+  const quoted = said.replace(/\s+/g, " ").trim().slice(0, 500);
+  const keys = profile.env.length > 0 ? profile.env.join(", ") : "its API key";
+  if (status === 401 || status === 403) {
+    return {
+      code: CODES.MODEL_API_UNAUTHORIZED,
+      message: `The model API refused the agent's credentials (${answer}: ${quoted}). This is for the operator to fix: the key Foreman gives profile "${profile.name}" (${keys} in the agent secrets) is missing, wrong or expired. Nothing was pushed.`,
+    };
+  }
+  if (status === 429) {
+    return {
+      code: CODES.MODEL_API_RATE_LIMITED,
+      message: `The model API is rate-limiting the agent (${answer}: ${quoted}). Foreman tries the step again later; if it keeps happening, the operator should raise the quota of the key behind ${keys}. Nothing was pushed.`,
+    };
+  }
+  if (status === null || status >= 500) {
+    return {
+      code: CODES.MODEL_API_UNAVAILABLE,
+      message: `The model API failed (${answer}: ${quoted}). This is usually temporary and Foreman tries the step again; if it persists, the operator should check the model API or its gateway. Nothing was pushed.`,
+    };
+  }
+  return {
+    code: CODES.MODEL_API_REJECTED,
+    message: `The model API refused the agent's request (${answer}: ${quoted}). Check the agent settings of profile "${profile.name}" (its model, its gateway URL). Nothing was pushed.`,
+  };
+}
+
+// A failed run still says what it spent, so the budgets and the evidence count it.
+function buildFailedResult(verdict: Extract<CliVerdict, { kind: "model_error" }>): AgentResult {
+  return {
+    status: "failure",
+    summary: verdict.message.slice(0, 65_536) || "failed",
+    ...(verdict.usage ? { usage: verdict.usage } : {}),
+  };
+}
+
 // CLIs that cannot write result.json leave their last words in the profile's output file,
-// under /foreman/out or (windsurfinabox) at the workspace root.
-async function readAgentResult(workspace: PreparedWorkspace, profile: ResolvedProfile): Promise<ReadResultOutcome> {
+// under /foreman/out or (windsurfinabox) at the workspace root; one with a machine-readable
+// output has been read already (`cli`).
+async function readAgentResult(
+  workspace: PreparedWorkspace,
+  profile: ResolvedProfile,
+  cli: CliVerdict | null,
+): Promise<ReadResultOutcome> {
   const read = await readResult(workspace.outDir);
   if (read.ok || read.reason !== "missing" || profile.outputFile === undefined) return read;
+  if (cli?.kind === "answered") return { ok: true, result: cli.result };
+  if (cli?.kind === "unreadable") {
+    return { ...read, message: `The agent exited without writing /foreman/out/result.json, and ${cli.reason}` };
+  }
   for (const dir of [workspace.outDir, workspace.workspaceDir]) {
     const output = await readFileSafely(join(dir, profile.outputFile), 1024 * 1024);
     if (output.ok) return { ok: true, result: buildResultFromOutput(output.content.toString("utf8")) };

@@ -25,6 +25,11 @@ export const JobFailureCode = Object.freeze({
   promptTemplateInvalid: "PROMPT_TEMPLATE_INVALID",
   promptTemplateMissing: "PROMPT_TEMPLATE_MISSING",
   promptRenderFailed: "PROMPT_RENDER_FAILED",
+  // The model API, as the CLI reported its answer: credentials and quotas are the operator's.
+  modelApiUnauthorized: "MODEL_API_UNAUTHORIZED",
+  modelApiRateLimited: "MODEL_API_RATE_LIMITED",
+  modelApiUnavailable: "MODEL_API_UNAVAILABLE",
+  modelApiRejected: "MODEL_API_REJECTED",
   // A budget the repository set.
   budgetExceeded: "BUDGET_EXCEEDED",
   // Foreman's own machinery: the operator's problem, and worth another attempt.
@@ -64,6 +69,12 @@ const KINDS: Readonly<Record<JobFailureCode, JobFailureKind>> = Object.freeze({
   PROMPT_TEMPLATE_INVALID: "config",
   PROMPT_TEMPLATE_MISSING: "config",
   PROMPT_RENDER_FAILED: "config",
+  // Credentials are not transient; a rate limit and an outage are (decideJobRetry).
+  MODEL_API_UNAUTHORIZED: "infrastructure",
+  MODEL_API_RATE_LIMITED: "infrastructure",
+  MODEL_API_UNAVAILABLE: "infrastructure",
+  // A request the API refuses (an unknown model, a malformed request): the agent settings.
+  MODEL_API_REJECTED: "config",
   BUDGET_EXCEEDED: "budget",
   INFRA_WORKSPACE: "infrastructure",
   INFRA_DOCKER_UNAVAILABLE: "infrastructure",
