@@ -12,6 +12,9 @@ import { logProgress, runCommand } from "./build-steps.js";
 /** Bump when the way a root is made or cleaned changes, so cached roots are made again. */
 const ROOTFS_RECIPE = 2;
 
+/** The keys the mirror's Release file is checked against. */
+const DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
 /** What a root is made from; every field is part of its cache key. */
 export interface RootfsInputs {
   readonly suite: string;
@@ -107,6 +110,7 @@ export async function ensureRootfsTarball(
         `--arch=${inputs.arch}`,
         `--include=${inputs.packages.join(",")}`,
         `--cache-dir=${debsDir}`,
+        `--keyring=${DEBIAN_KEYRING}`,
         "--foreign",
         inputs.suite,
         root,
@@ -154,11 +158,16 @@ async function requireDebootstrap(logFile: string): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new Error("debootstrap needs root: run the build as root (sudo npm run images:build)");
   }
-  if (existsSync("/usr/sbin/debootstrap")) return;
-  logProgress("installing debootstrap (apt-get install -y debootstrap)");
+  // Debian's keyring verifies the mirror's Release file; Debian has it, Ubuntu (GitHub's runners) may not.
+  const missing = [
+    ...(existsSync("/usr/sbin/debootstrap") ? [] : ["debootstrap"]),
+    ...(existsSync(DEBIAN_KEYRING) ? [] : ["debian-archive-keyring"]),
+  ];
+  if (missing.length === 0) return;
+  logProgress(`installing ${missing.join(" and ")} (apt-get install -y ${missing.join(" ")})`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   await runCommand("apt-get", ["update", "-qq"], { logFile, env });
-  await runCommand("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "debootstrap"], { logFile, env });
+  await runCommand("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { logFile, env });
 }
 
 async function readPackageVersions(
