@@ -40,7 +40,14 @@ import {
 } from "./agent-images.js";
 import { BuildStepError, logProgress, runStep } from "./build-steps.js";
 import { buildRootfsInputs, computeRootfsHash, ensureRootfsTarball, type RootfsInputs } from "./debootstrap-roots.js";
-import { buildDockerfile, findImageByInputs, importTarball, inspectImage, tagImage } from "./docker-images.js";
+import {
+  buildDockerfile,
+  findImageByInputs,
+  importTarball,
+  inspectImage,
+  removeSupersededImages,
+  tagImage,
+} from "./docker-images.js";
 import { ensureNpmInstall } from "./npm-installs.js";
 
 /** Bump when the way images are assembled changes, so every image is built again. */
@@ -154,6 +161,13 @@ async function main(): Promise<number> {
       results.push(await buildCliImage(context, image, base, parent));
     }
     if (wanted("egress-proxy")) results.push(await buildEgressProxyImage(context));
+    const removed = await runStep(
+      "Docker",
+      "removing images earlier builds left untagged",
+      "Nothing was lost: the new images are built and tagged. Check the daemon's log, then run the build again.",
+      () => removeSupersededImages(context.docker),
+    );
+    if (removed.length > 0) logProgress(`removed ${removed.length} untagged image(s) of earlier builds`);
   } catch (error) {
     printFailure(error, context.cacheDir);
     return 1;

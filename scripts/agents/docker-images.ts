@@ -134,3 +134,24 @@ async function followProgress(docker: Docker, stream: NodeJS.ReadableStream): Pr
     );
   });
 }
+
+/**
+ * Removes the images an earlier offline build made that no tag names any more (dangling, with the
+ * build's inputs-hash label), and returns their ids. Never forced: an image a container uses stays.
+ */
+export async function removeSupersededImages(docker: Docker): Promise<string[]> {
+  const images = await docker.listImages({
+    filters: JSON.stringify({ dangling: ["true"], label: [IMAGE_LABELS.inputsHash] }),
+  });
+  const removed: string[] = [];
+  for (const image of images) {
+    try {
+      await docker.getImage(image.Id).remove();
+      removed.push(image.Id);
+    } catch (error) {
+      // 409: a container (running or not) still uses it. Leave it.
+      if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+    }
+  }
+  return removed;
+}
