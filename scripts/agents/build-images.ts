@@ -132,6 +132,7 @@ async function main(): Promise<number> {
   };
   const wanted = (name: string): boolean => options.only === null || options.only.has(name);
   const results: ImageResult[] = [];
+  let egressRoot: Promise<RootfsImage> | null = null;
   try {
     await runStep(
       "Docker",
@@ -142,6 +143,9 @@ async function main(): Promise<number> {
     logProgress(`cache: ${context.cacheDir}${context.noCache ? " (ignored: --no-cache)" : ""}`);
     await mkdir(context.cacheDir, { recursive: true });
 
+    // The proxy's root needs nothing the other images make: bootstrap it while they build.
+    egressRoot = wanted("egress-proxy") ? ensureEgressProxyRoot(context) : null;
+    egressRoot?.catch(() => undefined);
     const needsNode = wanted("node") || CLI_IMAGES.some((image) => image.parent === "node" && wanted(image.name));
     const needsBase = needsNode || wanted("base") || CLI_IMAGES.some((image) => wanted(image.name));
     let base: ImageResult | null = null;
@@ -160,16 +164,19 @@ async function main(): Promise<number> {
       if (parent === null) throw new Error(`${image.name} needs foreman-agents/${image.parent}, which was not built`);
       results.push(await buildCliImage(context, image, base, parent));
     }
-    if (wanted("egress-proxy")) results.push(await buildEgressProxyImage(context));
+    if (egressRoot !== null) results.push(await buildEgressProxyImage(context, await egressRoot));
     const removed = await runStep(
       "Docker",
       "removing images earlier builds left untagged",
       "Nothing was lost: the new images are built and tagged. Check the daemon's log, then run the build again.",
       () => removeSupersededImages(context.docker),
     );
-    if (removed.length > 0) logProgress(`removed ${removed.length} untagged image(s) of earlier builds`);
+    if (removed.length > 0)
+      logProgress(`removed ${removed.length} untagged image(s): superseded builds and install stages`);
   } catch (error) {
     printFailure(error, context.cacheDir);
+    // Let a debootstrap still running clean up after itself rather than leave it behind.
+    await egressRoot?.catch(() => undefined);
     return 1;
   }
   printSummary(results, Date.now() - started);
@@ -238,9 +245,12 @@ async function buildCliImage(
   });
 }
 
-async function buildEgressProxyImage(context: BuildContext): Promise<ImageResult> {
+async function ensureEgressProxyRoot(context: BuildContext): Promise<RootfsImage> {
+  return ensureRootfsImage(context, "egress-proxy", buildRootfsInputs(readDockerfilePackages("egress-proxy")));
+}
+
+async function buildEgressProxyImage(context: BuildContext, root: RootfsImage): Promise<ImageResult> {
   const name = "egress-proxy";
-  const root = await ensureRootfsImage(context, name, buildRootfsInputs(readDockerfilePackages(name)));
   const squidVersion = root.packageVersions.squid;
   if (squidVersion === undefined) {
     throw new BuildStepError(

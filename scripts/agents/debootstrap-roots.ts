@@ -94,7 +94,8 @@ export async function ensureRootfsTarball(
 
   await requireDebootstrap(join(cache.cacheDir, "logs", "apt-get.log"));
   await mkdir(rootsDir, { recursive: true });
-  const debsDir = join(cache.cacheDir, "debs");
+  // One package cache per root: the roots are made at the same time, and debootstrap does not share a cache safely.
+  const debsDir = join(cache.cacheDir, "debs", name);
   await mkdir(debsDir, { recursive: true });
   const logFile = join(cache.cacheDir, "logs", `debootstrap-${name}.log`);
   await rm(logFile, { force: true });
