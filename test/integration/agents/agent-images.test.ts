@@ -87,8 +87,8 @@ describe("agent images on a real Docker engine (npm run images:build)", () => {
   const handles: JobHandle[] = [];
   const probes = new Map<string, Probe>();
 
-  async function runProbe(name: string, script: string, user: string): Promise<Probe> {
-    const jobId = `imgtest-${name}-${RUN_ID}`;
+  async function runProbe(name: string, script: string, user: string, image?: string): Promise<Probe> {
+    const jobId = `imgtest-${name}-${image === undefined ? "" : "pinned-"}${RUN_ID}`;
     const [uid, gid] = user.split(":").map(Number);
     const workspace = await prepareWorkspace({
       baseDir: tempDir,
@@ -101,7 +101,7 @@ describe("agent images on a real Docker engine (npm run images:build)", () => {
     });
     const profile: ResolvedProfile = {
       name: `imgtest-${name}`,
-      image: `${buildImageRepository(name)}:latest`,
+      image: image ?? `${buildImageRepository(name)}:latest`,
       command: [],
       env: [],
       network: "none",
@@ -122,7 +122,7 @@ describe("agent images on a real Docker engine (npm run images:build)", () => {
     const handle = await runner.start({
       ...options,
       // Our own name and label: no Foreman job label, so no other test's orphan sweep touches it.
-      name: `foreman-imgtest-${name}-${RUN_ID}`,
+      name: `foreman-${jobId}`,
       Labels: { "foreman-imgtest": RUN_ID },
       Env: [...(options.Env ?? []).filter((entry) => !entry.startsWith("HOME=")), `HOME=${AGENT_USER.home}`],
       HostConfig: { ...options.HostConfig, Tmpfs: { ...options.HostConfig?.Tmpfs, [AGENT_USER.home]: HOME_TMPFS } },
@@ -278,9 +278,21 @@ describe("agent images on a real Docker engine (npm run images:build)", () => {
     expect(labels[IMAGE_LABELS.debootstrapHash]).not.toBe(base.labels[IMAGE_LABELS.debootstrapHash]);
   });
 
+  it("a profile can pin an image by its content id (sha256:…), as docs/agents.md says", async () => {
+    const { id } = await labelsOf("codex");
+    const probe = await runProbe("codex", buildProbeScript("codex"), `${AGENT_USER.uid}:${AGENT_USER.gid}`, id);
+    expect([probe.exitCode, probe.values.version]).toEqual([0, `codex-cli ${readPinnedVersion(codexImage())}`]);
+  });
+
   it("the built-in profiles name these images", () => {
     expect(BUILT_IN_PROFILES["claude-code"]?.image).toBe("foreman-agents/claude-code:latest");
     expect(BUILT_IN_PROFILES.codex?.image).toBe("foreman-agents/codex:latest");
     expect(BUILT_IN_PROFILES.gemini?.image).toBe("foreman-agents/gemini-cli:latest");
   });
 });
+
+function codexImage(): (typeof CLI_IMAGES)[number] {
+  const image = CLI_IMAGES.find((candidate) => candidate.name === "codex");
+  if (image === undefined) throw new Error("scripts/agents/agent-images.ts lists no codex image");
+  return image;
+}
