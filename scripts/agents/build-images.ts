@@ -3,7 +3,7 @@
  * Docker daemon DOCKER_HOST points at (default /var/run/docker.sock). See docs/agents.md, "Agent
  * images", and docs/adr/0101-offline-agent-images.md.
  *
- *   foreman-agents/base          debootstrap --variant=minbase root (bash, git, ca-certificates) + user agent 1000:1000
+ *   foreman-agents/base          debootstrap --variant=minbase root (bash, git, ripgrep, ca-certificates) + user agent 1000:1000
  *   foreman-agents/node          base + the host's node binary
  *   foreman-agents/claude-code   base + Claude Code (native binary), from scripts/agents/claude-code/package-lock.json
  *   foreman-agents/codex         base + Codex (native binary), from scripts/agents/codex/package-lock.json

@@ -70,6 +70,7 @@ function buildProbeScript(command: string | null): string {
     `printf 'git=%s\\n' "$(git --version)"`,
     `printf 'workspace-git=%s\\n' "$(git -C /workspace log --format=%s -1)"`,
     `printf 'node=%s\\n' "$(command -v node || echo none)"`,
+    `printf 'rg=%s\\n' "$(rg --version | head -n 1)"`,
     `if touch /usr/local/foreman-probe 2>/dev/null; then echo root=writable; else echo root=read-only; fi`,
     `if touch "$HOME/foreman-probe" 2>/dev/null; then echo home-writable=yes; else echo home-writable=no; fi`,
     `printf 'interfaces=%s\\n' "$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ' ')"`,
@@ -183,11 +184,12 @@ describe("agent images on a real Docker engine (npm run images:build)", () => {
     return { id: info.Id, labels: info.Config?.Labels ?? {} };
   }
 
-  // `git version 2.39.5` for the root's git=1:2.39.5-0+deb12u3.
-  async function expectedGitVersion(): Promise<string> {
+  // What `git --version` and `rg --version` print for the root's packages (git=1:2.39.5-0+deb12u3 → 2.39.5).
+  async function expectedToolVersions(): Promise<{ git: string; rg: string }> {
     const packages = (await labelsOf("base")).labels[IMAGE_LABELS.rootfsPackages] ?? "";
-    const git = /(?:^| )git=(?:\d+:)?([^-\s]+)/.exec(packages)?.[1];
-    return `git version ${git ?? "(no git in the root's labels)"}`;
+    const upstream = (name: string): string =>
+      new RegExp(`(?:^| )${name}=(?:\\d+:)?([^-\\s]+)`).exec(packages)?.[1] ?? `(no ${name} in the root's labels)`;
+    return { git: `git version ${upstream("git")}`, rg: `ripgrep ${upstream("ripgrep")}` };
   }
 
   it.each(CLI_IMAGES.map((image) => [image.name, image] as const))(
@@ -199,7 +201,7 @@ describe("agent images on a real Docker engine (npm run images:build)", () => {
         exitCode: 0,
         user: "1000:1000",
         home: AGENT_USER.home,
-        git: await expectedGitVersion(),
+        ...(await expectedToolVersions()),
         "workspace-git": "Foreman base",
         node: image.parent === "node" ? "/usr/local/bin/node" : "none",
         root: "read-only",
@@ -236,7 +238,7 @@ describe("agent images on a real Docker engine (npm run images:build)", () => {
       exitCode: 0,
       user: "1000:1000",
       home: AGENT_USER.home,
-      git: await expectedGitVersion(),
+      ...(await expectedToolVersions()),
       "workspace-git": "Foreman base",
       node: "none",
       root: "read-only",
