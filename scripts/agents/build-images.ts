@@ -36,6 +36,7 @@ import {
   buildImageRepository,
   formatVersionTag,
   readDockerfilePackages,
+  readPinnedVersion,
   type CliImage,
 } from "./agent-images.js";
 import { BuildStepError, logProgress, runStep } from "./build-steps.js";
@@ -48,7 +49,7 @@ import {
   removeSupersededImages,
   tagImage,
 } from "./docker-images.js";
-import { ensureNpmInstall } from "./npm-installs.js";
+import { computeLockHash, ensureNpmInstall } from "./npm-installs.js";
 
 /** Bump when the way images are assembled changes, so every image is built again. */
 const BUILD_RECIPE = 1;
@@ -78,7 +79,8 @@ interface ImageResult {
 /** An image built from scripts/agents/<name>/Dockerfile. */
 interface DockerfileRecipe {
   readonly name: string;
-  readonly contextDir: string;
+  /** The folder sent as the build context, or how to make it (called only when the image is built). */
+  readonly contextDir: string | (() => Promise<string>);
   readonly entries: readonly string[];
   readonly buildArgs: Readonly<Record<string, string>>;
   /** The version in the image's second tag. */
@@ -223,25 +225,29 @@ async function buildCliImage(
   parent: ImageResult,
 ): Promise<ImageResult> {
   const repository = buildImageRepository(image.name);
-  const install = await runStep(
-    repository,
-    `npm ci of scripts/agents/${image.name}/package-lock.json on the host`,
-    `Check that https://registry.npmjs.org is reachable (log: ${join(context.cacheDir, "logs", `npm-ci-${image.name}.log`)}). ` +
-      `If package.json and the lock file disagree, regenerate the lock: cd scripts/agents/${image.name} && ` +
-      "npm install --package-lock-only --ignore-scripts.",
-    () => ensureNpmInstall(image, { cacheDir: context.cacheDir, refresh: context.noCache }),
-  );
-  // The install folder is the build context: the Dockerfile joins package.json, the lock file and node_modules.
-  await copyFile(join(AGENT_IMAGES_DIR, image.name, "Dockerfile"), join(install.dir, "Dockerfile"));
+  const version = readPinnedVersion(image);
   return buildImage(context, {
     name: image.name,
-    contextDir: install.dir,
+    // npm ci runs only when the image has to be built: an up-to-date image needs no install.
+    contextDir: async () => {
+      const install = await runStep(
+        repository,
+        `npm ci of scripts/agents/${image.name}/package-lock.json on the host`,
+        `Check that https://registry.npmjs.org is reachable (log: ${join(context.cacheDir, "logs", `npm-ci-${image.name}.log`)}). ` +
+          `If package.json and the lock file disagree, regenerate the lock: cd scripts/agents/${image.name} && ` +
+          "npm install --package-lock-only --ignore-scripts.",
+        () => ensureNpmInstall(image, { cacheDir: context.cacheDir, refresh: context.noCache }),
+      );
+      // The install folder is the build context: the Dockerfile joins package.json, the lock file and node_modules.
+      await copyFile(join(AGENT_IMAGES_DIR, image.name, "Dockerfile"), join(install.dir, "Dockerfile"));
+      return install.dir;
+    },
     entries: ["Dockerfile", "package.json", "package-lock.json", "node_modules"],
-    buildArgs: { BASE_IMAGE: parent.id, INSTALL_IMAGE: base.id, CLI_VERSION: install.version },
-    version: install.version,
+    buildArgs: { BASE_IMAGE: parent.id, INSTALL_IMAGE: base.id, CLI_VERSION: version },
+    version,
     cli: image.name,
-    cliVersion: install.version,
-    extraInputs: { lockHash: install.lockHash },
+    cliVersion: version,
+    extraInputs: { lockHash: await computeLockHash(image) },
   });
 }
 
@@ -366,7 +372,7 @@ async function buildImage(context: BuildContext, recipe: DockerfileRecipe): Prom
   const repository = buildImageRepository(recipe.name);
   const tagNames = ["latest", formatVersionTag(recipe.version)];
   const tags = tagNames.map((tag) => `${repository}:${tag}`);
-  const dockerfile = await readFile(join(recipe.contextDir, "Dockerfile"));
+  const dockerfile = await readFile(join(AGENT_IMAGES_DIR, recipe.name, "Dockerfile"));
   const inputsHash = createHash("sha256")
     .update(
       JSON.stringify({
@@ -387,6 +393,7 @@ async function buildImage(context: BuildContext, recipe: DockerfileRecipe): Prom
       return { ...result, id: existing, status: "up to date" };
     }
   }
+  const contextDir = typeof recipe.contextDir === "string" ? recipe.contextDir : await recipe.contextDir();
   const started = Date.now();
   logProgress(`${recipe.name}: docker build of scripts/agents/${recipe.name}/Dockerfile`);
   const id = await runStep(
@@ -396,7 +403,7 @@ async function buildImage(context: BuildContext, recipe: DockerfileRecipe): Prom
       "anything the image needs must come from the context or the images it is built from.",
     () =>
       buildDockerfile(context.docker, {
-        contextDir: recipe.contextDir,
+        contextDir,
         entries: recipe.entries,
         tags,
         buildArgs: recipe.buildArgs,
