@@ -8,7 +8,7 @@
  *   npx tsx bench/egress-overhead/run.ts [runs=15]
  *
  * Needs the daemon and the test image from scripts/ci/setup-docker.sh, and the proxy image from
- * scripts/ci/build-egress-test-image.sh (or EGRESS_PROXY_IMAGE). Everything it creates is named
+ * `npm run images:build` (or EGRESS_PROXY_IMAGE). Everything it creates is named
  * foreman-egressbench-<pid>-… and removed at the end.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -25,7 +25,7 @@ import { prepareWorkspace, type PreparedWorkspace } from "../../src/agents/works
 import { buildRepoTarball } from "../../test/integration/agents/repo-tarball.js";
 
 const IMAGE = "foreman-test/busybox:latest";
-const PROXY_IMAGE = process.env.EGRESS_PROXY_IMAGE ?? "foreman-egresstest/squid:dev";
+const PROXY_IMAGE = process.env.EGRESS_PROXY_IMAGE ?? "foreman-agents/egress-proxy:latest";
 const PREFIX = `foreman-egressbench-${process.pid}`;
 const WARMUP = 2;
 const runs = Math.max(5, Number(process.argv[2] ?? 15));
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   );
   if (!(await runner.ping()) || !(await runner.hasImage(IMAGE)) || !(await runner.hasImage(PROXY_IMAGE))) {
     throw new Error(
-      `Docker, ${IMAGE} or ${PROXY_IMAGE} is missing: run scripts/ci/setup-docker.sh and scripts/ci/build-egress-test-image.sh.`,
+      `Docker, ${IMAGE} or ${PROXY_IMAGE} is missing: run scripts/ci/setup-docker.sh and npm run images:build.`,
     );
   }
   const names = buildEgressNames(PREFIX);
