@@ -32,11 +32,13 @@ export function anthropicToolCall(turn, cwd) {
 }
 
 /**
- * The working directory Claude Code states in its system prompt ("Primary working directory: …").
+ * The working directory Claude Code states ("Primary working directory: …"): in its system prompt
+ * (2.1.197), or in the environment reminder of the first user message (2.1.332).
  * @param {any} body
  */
 export function anthropicCwd(body) {
-  return findInStrings(body?.system, /Primary working directory:\s*(\S+)/);
+  const pattern = /Primary working directory:\s*(\S+)/;
+  return findInStrings(body?.system, pattern) ?? findInStrings(body?.messages, pattern);
 }
 
 /** @type {Record<number, string>} */

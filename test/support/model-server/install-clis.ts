@@ -6,8 +6,12 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The folder holding the pinned package.json and package-lock.json of the agent CLIs. */
-export const CLIS_LOCK_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "clis");
+/**
+ * The pinned CLIs are those of the agent images (`scripts/agents/<cli>/package.json` and
+ * `package-lock.json`): one place pins each version, for the images and for these tests.
+ */
+const AGENTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "scripts", "agents");
+const CLI_FOLDERS = { claude: "claude-code", codex: "codex", gemini: "gemini-cli" } as const;
 
 /** Where the installed CLIs are, and which versions the lock file pins. */
 export interface AgentClis {
@@ -28,23 +32,28 @@ export interface AgentClis {
  * with npm's output when the installation fails (the tests then fail, never skip).
  */
 export async function installAgentClis(): Promise<AgentClis> {
-  const lock = await readFile(path.join(CLIS_LOCK_DIR, "package-lock.json"));
-  const manifest = JSON.parse(await readFile(path.join(CLIS_LOCK_DIR, "package.json"), "utf8")) as {
-    dependencies: Record<string, string>;
-  };
-  const hash = createHash("sha256").update(lock).digest("hex").slice(0, 16);
+  const locks = await Promise.all(
+    Object.values(CLI_FOLDERS).map((folder) => readFile(path.join(AGENTS_DIR, folder, "package-lock.json"))),
+  );
+  const hash = createHash("sha256").update(Buffer.concat(locks)).digest("hex").slice(0, 16);
   const cacheRoot = process.env.FOREMAN_CLI_CACHE ?? path.join(os.tmpdir(), "foreman-model-server-clis");
   const dir = path.join(cacheRoot, hash);
   if (!existsSync(path.join(dir, ".installed"))) await installInto(dir, cacheRoot);
+  const version = async (folder: string, name: string) =>
+    (
+      JSON.parse(await readFile(path.join(AGENTS_DIR, folder, "package.json"), "utf8")) as {
+        dependencies: Record<string, string>;
+      }
+    ).dependencies[name] ?? "?";
   const clis: AgentClis = {
-    claude: claudeBinary(dir),
-    codex: path.join(dir, "node_modules", ".bin", "codex"),
-    gemini: path.join(dir, "node_modules", ".bin", "gemini"),
+    claude: claudeBinary(path.join(dir, CLI_FOLDERS.claude)),
+    codex: path.join(dir, CLI_FOLDERS.codex, "node_modules", ".bin", "codex"),
+    gemini: path.join(dir, CLI_FOLDERS.gemini, "node_modules", ".bin", "gemini"),
     dir,
     versions: {
-      claude: manifest.dependencies["@anthropic-ai/claude-code"] ?? "?",
-      codex: manifest.dependencies["@openai/codex"] ?? "?",
-      gemini: manifest.dependencies["@google/gemini-cli"] ?? "?",
+      claude: await version(CLI_FOLDERS.claude, "@anthropic-ai/claude-code"),
+      codex: await version(CLI_FOLDERS.codex, "@openai/codex"),
+      gemini: await version(CLI_FOLDERS.gemini, "@google/gemini-cli"),
     },
   };
   for (const [name, file] of Object.entries({ claude: clis.claude, codex: clis.codex, gemini: clis.gemini })) {
@@ -60,17 +69,21 @@ async function installInto(dir: string, cacheRoot: string): Promise<void> {
   await mkdir(cacheRoot, { recursive: true });
   const staging = await mkdtemp(path.join(cacheRoot, "staging-"));
   try {
-    await copyFile(path.join(CLIS_LOCK_DIR, "package.json"), path.join(staging, "package.json"));
-    await copyFile(path.join(CLIS_LOCK_DIR, "package-lock.json"), path.join(staging, "package-lock.json"));
-    // --ignore-scripts: Claude Code's postinstall only copies its native binary over a stub; we run
-    // the platform package's binary directly (claudeBinary). Gemini's optional native modules
-    // (node-pty, keytar) are not needed headless.
-    const { code, output } = await runNpm(["ci", "--ignore-scripts", "--no-audit", "--no-fund"], staging);
-    if (code !== 0) {
-      throw new Error(
-        `could not install the agent CLIs from ${path.join(CLIS_LOCK_DIR, "package-lock.json")} ` +
-          `(npm ci exited ${code}); the model-server tests need the npm registry:\n${output.slice(-4000)}`,
-      );
+    for (const folder of Object.values(CLI_FOLDERS)) {
+      const target = path.join(staging, folder);
+      await mkdir(target);
+      await copyFile(path.join(AGENTS_DIR, folder, "package.json"), path.join(target, "package.json"));
+      await copyFile(path.join(AGENTS_DIR, folder, "package-lock.json"), path.join(target, "package-lock.json"));
+      // --ignore-scripts: Claude Code's postinstall only copies its native binary over a stub; we run
+      // the platform package's binary directly (claudeBinary). Gemini's optional native modules
+      // (node-pty, keytar) are not needed headless.
+      const { code, output } = await runNpm(["ci", "--ignore-scripts", "--no-audit", "--no-fund"], target);
+      if (code !== 0) {
+        throw new Error(
+          `could not install the agent CLI from ${path.join(AGENTS_DIR, folder, "package-lock.json")} ` +
+            `(npm ci exited ${code}); the model-server tests need the npm registry:\n${output.slice(-4000)}`,
+        );
+      }
     }
     await writeFile(path.join(staging, ".installed"), new Date().toISOString());
     // mkdtemp makes the folder 0700; the CLIs run as another user.
