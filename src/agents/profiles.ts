@@ -28,6 +28,17 @@ function captureOutput(command: string, outputFile: string): string {
   return `${command} > /foreman/out/${outputFile} 2>&1; rc=$?; cat /foreman/out/${outputFile}; exit $rc`;
 }
 
+// A CLI's machine-readable stdout goes to its output file for Foreman to read, and into the log;
+// stderr stays apart (some CLIs print their errors there); the CLI's exit status is kept.
+function keepStdout(command: string, outputFile: string): string {
+  return `${command} > /foreman/out/${outputFile}; rc=$?; cat /foreman/out/${outputFile}; exit $rc`;
+}
+
+/** The user the agent images run as (scripts/agents/agent-images.ts): numeric, never root. */
+export const AGENT_USER = "1000:1000";
+/** The agent images' HOME: a private tmpfs in every job (CLIs keep settings and caches there). */
+export const AGENT_HOME = "/home/agent";
+
 /** The profiles Foreman ships with; `script` runs the job's shell command, the rest wrap agent CLIs. */
 export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.freeze({
   // Runs a shell command given by the job (tests, formatters). Operators should pin by digest.
@@ -41,44 +52,61 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.
     cpus: 1,
     pidsLimit: 256,
   },
-  // Local image built from the Dockerfile in docs/agents.md (npm @anthropic-ai/claude-code).
+  // foreman-agents/claude-code (npm run images:build). Claude Code reads the prompt on stdin and
+  // prints one JSON result (answer, usage, cost, or the model API's error) to its output file;
+  // its telemetry and update checks are off, so nothing but the model API is called. A gateway
+  // (ANTHROPIC_BASE_URL) or a model (ANTHROPIC_MODEL) given by the operator is passed on.
   "claude-code": {
     image: "foreman-agents/claude-code:latest",
     command: [
       "sh",
       "-c",
-      captureOutput(
-        "claude -p --dangerously-skip-permissions --output-format text < /foreman/prompt.md",
-        "claude-output.txt",
-      ),
+      "export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 " +
+        'DISABLE_ERROR_REPORTING=1 CLAUDE_CODE_MAX_RETRIES="${CLAUDE_CODE_MAX_RETRIES:-2}"; ' +
+        keepStdout("claude -p --dangerously-skip-permissions --output-format json < /foreman/prompt.md", "claude.json"),
     ],
     env: ["ANTHROPIC_API_KEY"],
+    optionalEnv: ["ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "CLAUDE_CODE_MAX_RETRIES"],
     network: "egress",
     egress: ["api.anthropic.com:443"],
     timeoutSeconds: 3600,
     memoryMb: 4096,
     cpus: 2,
     pidsLimit: 1024,
-    outputFile: "claude-output.txt",
+    user: AGENT_USER,
+    home: AGENT_HOME,
+    outputFile: "claude.json",
+    outputFormat: "claude-json",
   },
-  // Local image built from the Dockerfile in docs/agents.md (npm @openai/codex). Codex's own
-  // sandbox is bypassed: the container is the sandbox, and nested sandboxing needs privileges.
+  // foreman-agents/codex (npm run images:build). Codex's own sandbox is bypassed: the container is
+  // the sandbox, and nested sandboxing needs privileges. It prints JSONL events (the answer, the
+  // usage; Codex reports no cost). Codex ignores OPENAI_BASE_URL, so a gateway the operator gives
+  // becomes a custom Responses-API provider; CODEX_MODEL picks the model.
   codex: {
     image: "foreman-agents/codex:latest",
     command: [
       "sh",
       "-c",
-      "codex exec --dangerously-bypass-approvals-and-sandbox --skip-git-repo-check -C /workspace " +
-        "--output-last-message /foreman/out/codex-output.txt - < /foreman/prompt.md",
+      "set -- exec --json --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox -C /workspace " +
+        "-c analytics.enabled=false -c feedback.enabled=false -c check_for_update_on_startup=false; " +
+        'if [ -n "${CODEX_MODEL:-}" ]; then set -- "$@" -m "$CODEX_MODEL"; fi; ' +
+        'if [ -n "${OPENAI_BASE_URL:-}" ]; then set -- "$@" -c model_provider=foreman -c model_providers.foreman.name=foreman ' +
+        '-c "model_providers.foreman.base_url=$OPENAI_BASE_URL" -c model_providers.foreman.wire_api=responses ' +
+        "-c model_providers.foreman.env_key=OPENAI_API_KEY; fi; " +
+        keepStdout('codex "$@" - < /foreman/prompt.md', "codex.jsonl"),
     ],
     env: ["OPENAI_API_KEY"],
+    optionalEnv: ["OPENAI_BASE_URL", "CODEX_MODEL"],
     network: "egress",
     egress: ["api.openai.com:443"],
     timeoutSeconds: 3600,
     memoryMb: 4096,
     cpus: 2,
     pidsLimit: 1024,
-    outputFile: "codex-output.txt",
+    user: AGENT_USER,
+    home: AGENT_HOME,
+    outputFile: "codex.jsonl",
+    outputFormat: "codex-jsonl",
   },
   // Aider's published image; its entrypoint is replaced by this command. Operators should pin by digest.
   aider: {
@@ -125,19 +153,36 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.
     pidsLimit: 2048,
     outputFile: "openhands-output.txt",
   },
-  // Local image built from the Dockerfile in docs/agents.md (npm @google/gemini-cli).
+  // foreman-agents/gemini-cli (npm run images:build). Its settings (API-key auth, no telemetry,
+  // no update check) are written into the private HOME first; it prints one JSON object (the
+  // answer and the token counts; no cost), or its error on stderr.
   gemini: {
     image: "foreman-agents/gemini-cli:latest",
-    command: ["sh", "-c", captureOutput("gemini --yolo < /foreman/prompt.md", "gemini-output.txt")],
+    command: [
+      "sh",
+      "-c",
+      "mkdir -p \"$HOME/.gemini\" && printf '%s' " +
+        '\'{"security":{"auth":{"selectedType":"gemini-api-key"}},"privacy":{"usageStatisticsEnabled":false},' +
+        '"telemetry":{"enabled":false},"general":{"enableAutoUpdate":false,"enableAutoUpdateNotification":false}}\' ' +
+        '> "$HOME/.gemini/settings.json" && export GEMINI_CLI_TRUST_WORKSPACE=true GEMINI_CLI_NO_RELAUNCH=true && ' +
+        'set -- -p "$(cat /foreman/prompt.md)" --yolo --output-format json && ' +
+        'if [ -n "${GEMINI_MODEL:-}" ]; then set -- "$@" --model "$GEMINI_MODEL"; fi && ' +
+        keepStdout('gemini "$@"', "gemini.json"),
+    ],
     env: ["GEMINI_API_KEY"],
+    optionalEnv: ["GOOGLE_GEMINI_BASE_URL", "GEMINI_MODEL"],
     network: "egress",
     egress: ["generativelanguage.googleapis.com:443"],
     timeoutSeconds: 3600,
     memoryMb: 4096,
     cpus: 2,
     pidsLimit: 1024,
-    outputFile: "gemini-output.txt",
+    user: AGENT_USER,
+    home: AGENT_HOME,
+    outputFile: "gemini.json",
+    outputFormat: "gemini-json",
   },
+
   // Built locally from github.com/pfcoperez/windsurfinabox (no published image), with its
   // entrypoint's WORKSPACE_PATH set to /workspace. It reads windsurf-instructions.txt from
   // its workspace and appends progress to windsurf-output.txt there; Foreman keeps both out
