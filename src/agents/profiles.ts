@@ -88,7 +88,9 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.
       "sh",
       "-c",
       "set -- exec --json --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox -C /workspace " +
-        "-c analytics.enabled=false -c feedback.enabled=false -c check_for_update_on_startup=false; " +
+        "-c analytics.enabled=false -c feedback.enabled=false -c check_for_update_on_startup=false " +
+        // Plugins and apps fetch a marketplace from github.com and chatgpt.com at every start.
+        "-c features.plugins=false -c features.remote_plugin=false -c features.plugin_sharing=false -c features.apps=false; " +
         'if [ -n "${CODEX_MODEL:-}" ]; then set -- "$@" -m "$CODEX_MODEL"; fi; ' +
         'if [ -n "${OPENAI_BASE_URL:-}" ]; then set -- "$@" -c model_provider=foreman -c model_providers.foreman.name=foreman ' +
         '-c "model_providers.foreman.base_url=$OPENAI_BASE_URL" -c model_providers.foreman.wire_api=responses ' +

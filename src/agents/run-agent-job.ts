@@ -21,6 +21,7 @@ import { collectChanges } from "./collect-changes.js";
 import {
   buildEgressLogLines,
   buildJobEgressFacts,
+  listRefusedDestinations,
   mergeLogLinesByTime,
   type JobEgressFacts,
 } from "./egress/egress-log.js";
@@ -39,6 +40,7 @@ import { listAgentArtifactExcludes, resolveProfile, type ProfileSources, type Re
 import { buildRedactor, type Redactor } from "../logging/redact.js";
 import { buildResultFromOutput, readFileSafely, readResult, type ReadResultOutcome } from "./result.js";
 import { readCliOutput, type CliVerdict } from "./cli-output.js";
+import { describeRefusedEgress } from "../workflow/job-failure.js";
 import type { CapturedLogs, EgressSession, JobHandle, Runner, WaitOutcome } from "./runner.js";
 import { prepareWorkspace, removeWorkspace, type PreparedWorkspace } from "./workspace.js";
 
@@ -122,7 +124,9 @@ async function runInWorkspace(
   workspace: PreparedWorkspace,
   secrets: Readonly<Record<string, string>>,
 ): Promise<AgentJobOutcome> {
-  const redact = buildRedactor(Object.values(secrets));
+  // The profile's `env` are its secrets; its `optionalEnv` are settings (a gateway URL, a model).
+  const secretValues = Object.fromEntries(profile.env.map((name) => [name, secrets[name] ?? ""]));
+  const redact = buildRedactor(Object.values(secretValues));
   // 3. The job's way out (network: egress), then the container.
   if (isAborted(deps.signal)) return fail(CODES.AGENT_STOPPED, "The job was stopped before its container started.");
   const opened = await openJobEgress(request, deps.runner, profile);
@@ -213,7 +217,8 @@ async function runInWorkspace(
   ): AgentJobFailed => ({
     kind: "failed",
     code,
-    message: redact(message),
+    // What the proxy refused is often why the agent failed: the issue names it.
+    message: redact(appendSentence(message, describeRefusedEgress(listRefusedDestinations(facts)))),
     logTail: formatLogTail(log),
     log,
     run,
@@ -257,7 +262,7 @@ async function runInWorkspace(
       { result },
     );
   }
-  const rules: GuardrailRules = { ...DEFAULT_GUARDRAIL_RULES, ...request.guardrails, forwardedSecrets: secrets };
+  const rules: GuardrailRules = { ...DEFAULT_GUARDRAIL_RULES, ...request.guardrails, forwardedSecrets: secretValues };
   const verdict = request.discardChanges ? ({ ok: true } as const) : checkChanges(collected.changes, rules, collected);
   if (!verdict.ok) {
     const list = verdict.violations.map((violation) => `- ${violation.message}`).join("\n");
@@ -368,7 +373,8 @@ async function readAgentResult(
   cli: CliVerdict | null,
 ): Promise<ReadResultOutcome> {
   const read = await readResult(workspace.outDir);
-  if (read.ok || read.reason !== "missing" || profile.outputFile === undefined) return read;
+  if (read.ok) return { ok: true, result: withCliAccounting(read.result, cli) };
+  if (read.reason !== "missing" || profile.outputFile === undefined) return read;
   if (cli?.kind === "answered") return { ok: true, result: cli.result };
   if (cli?.kind === "unreadable") {
     return { ...read, message: `The agent exited without writing /foreman/out/result.json, and ${cli.reason}` };
@@ -381,6 +387,15 @@ async function readAgentResult(
     ...read,
     message: `The agent exited without writing /foreman/out/result.json or its output file ${profile.outputFile}.`,
   };
+}
+
+// The CLI counted what the model spent, so its usage and model are the record's: an agent's own
+// result.json (a reviewer's review, a planner's plan) may not know them. What result.json says wins.
+function withCliAccounting(result: AgentResult, cli: CliVerdict | null): AgentResult {
+  if (cli?.kind !== "answered") return result;
+  const model = result.model ?? cli.result.model;
+  const usage = cli.result.usage === undefined ? result.usage : { ...cli.result.usage, ...result.usage };
+  return { ...result, ...(model === undefined ? {} : { model }), ...(usage === undefined ? {} : { usage }) };
 }
 
 function redactResult(result: AgentResult, redact: Redactor): AgentResult {
@@ -401,6 +416,12 @@ function redactResult(result: AgentResult, redact: Redactor): AgentResult {
           },
         }),
   };
+}
+
+// A list ends its paragraph: what follows it starts a new one.
+function appendSentence(message: string, sentence: string): string {
+  if (sentence === "") return message;
+  return `${message}${message.includes("\n") ? "\n\n" : " "}${sentence}`;
 }
 
 // A function, not an inline check: the signal changes under our feet while we await.

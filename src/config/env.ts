@@ -177,6 +177,20 @@ export type Env = z.infer<typeof Env> & {
   agentSecrets: Record<string, string>;
 };
 
+/**
+ * Agent variables that are settings, not secrets: the built-in profiles' optional gateway URLs,
+ * models and retry counts. They are forwarded like the keys but not redacted from logs.
+ */
+export const AGENT_SETTINGS = [
+  "ANTHROPIC_BASE_URL",
+  "ANTHROPIC_MODEL",
+  "CLAUDE_CODE_MAX_RETRIES",
+  "OPENAI_BASE_URL",
+  "CODEX_MODEL",
+  "GOOGLE_GEMINI_BASE_URL",
+  "GEMINI_MODEL",
+] as const;
+
 /** Variables the built-in agent profiles ask for; forwarded to agents unless AGENT_ENV_ALLOWLIST says otherwise. */
 export const DEFAULT_AGENT_ENV = [
   "ANTHROPIC_API_KEY",
@@ -185,6 +199,7 @@ export const DEFAULT_AGENT_ENV = [
   "LLM_API_KEY",
   "LLM_MODEL",
   "WINDSURF_TOKEN",
+  ...AGENT_SETTINGS,
 ] as const;
 
 /** Start-up refused: each line names a variable, what is wrong, and how to fix it. */
@@ -292,7 +307,9 @@ export function listSecretValues(env: Env): string[] {
     env.PRIVATE_KEY,
     env.CHANGE_HOOK_SECRET,
     env.CHECKPOINT_SIGNING_KEY,
-    ...Object.values(env.agentSecrets),
+    ...Object.entries(env.agentSecrets)
+      .filter(([name]) => !(AGENT_SETTINGS as readonly string[]).includes(name))
+      .map(([, value]) => value),
   ];
   if (env.DATABASE_URL) {
     const password = new URL(env.DATABASE_URL).password;

@@ -123,6 +123,8 @@ export type DomainEvent =
       summary: string;
       usage: JobUsage;
       report: JobReport;
+      /** What the egress proxy refused the job (`host:port`), named if the step comes to nothing. */
+      egressRefused?: string[];
     } & TaskEventBase)
   | ({
       type: typeof EventType.jobFailed;

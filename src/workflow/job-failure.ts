@@ -160,3 +160,23 @@ export function findBudgetOverrun(
   }
   return null;
 }
+
+/** At most this many refused destinations are named; the rest are counted. */
+const MAX_NAMED_REFUSALS = 5;
+
+/**
+ * The sentence that names what the egress proxy refused a job (`host:port`, each once), for the
+ * failure the issue shows: an agent that could not fetch a package or reach an API fails for that
+ * reason more often than for its own. Empty when nothing was refused.
+ */
+export function describeRefusedEgress(destinations: readonly string[]): string {
+  const distinct = [...new Set(destinations)];
+  if (distinct.length === 0) return "";
+  const named = distinct.slice(0, MAX_NAMED_REFUSALS).map((destination) => `\`${destination}\``);
+  const more = distinct.length > MAX_NAMED_REFUSALS ? ` and ${distinct.length - MAX_NAMED_REFUSALS} more` : "";
+  const them = distinct.length === 1 ? "it" : "them";
+  return (
+    `The agent tried to reach ${named.join(", ")}${more}, which its profile does not allow, and the egress proxy ` +
+    `refused ${them}. If the agent needs ${them}, an operator can allow ${them} (AGENT_EGRESS_ALLOW, or the profile's \`egress\` list).`
+  );
+}

@@ -1,6 +1,6 @@
 import { MUST_CHANGE_ROLES, withConfigDefaults } from "./defaults.js";
 import { EffectKind, type Effect } from "./effects.js";
-import { classifyJobFailure, findBudgetOverrun, JobFailureCode } from "./job-failure.js";
+import { classifyJobFailure, describeRefusedEgress, findBudgetOverrun, JobFailureCode } from "./job-failure.js";
 import { type EventType, type EventOf } from "./events.js";
 import { TaskState } from "./states.js";
 import { ReasonCode, type StepFeedback, type StepRecord, type Task } from "./task.js";
@@ -96,7 +96,10 @@ export function onJobFinished(
       TaskState.failed,
       {
         code: ReasonCode.agentNoChanges,
-        message: `The ${role} step finished without changing anything. Its summary: ${event.summary}`,
+        message: joinSentences(
+          `The ${role} step finished without changing anything. Its summary: ${event.summary}`,
+          describeRefusedEgress(event.egressRefused ?? []),
+        ),
       },
       at,
     );
@@ -252,4 +255,8 @@ export function onJobFailed(
     });
   }
   return failed;
+}
+
+function joinSentences(...parts: string[]): string {
+  return parts.filter((part) => part !== "").join(" ");
 }

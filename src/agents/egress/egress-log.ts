@@ -72,3 +72,10 @@ function timeOf(line: LogLine): number {
   const time = line.t === null ? Number.NEGATIVE_INFINITY : Date.parse(line.t);
   return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
 }
+
+/** The destinations (`host:port`, or the host when the request named no port) the proxy refused, in order. */
+export function listRefusedDestinations(facts: JobEgressFacts | undefined): string[] {
+  return (facts?.records ?? [])
+    .filter((record) => record.verdict === "refused")
+    .map((record) => (record.port === null ? record.host : `${record.host}:${record.port}`));
+}

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { FileChange } from "../../agents/changes.js";
 import type { AgentResult } from "../../agents/agent-result.js";
 import type { AgentJobOutcome, AgentJobSucceeded } from "../../agents/job-outcome.js";
+import { listRefusedDestinations, type JobEgressFacts } from "../../agents/egress/egress-log.js";
 import { storeRedactedArtifact } from "../../compliance/artifacts.js";
 import type { NewComplianceRecord } from "../../db/queries/append-compliance-record.js";
 import type { ClaimedAgentJob } from "../../db/queries/claim-next-agent-job.js";
@@ -43,6 +44,8 @@ export interface JobEvidence {
   image: string | null;
   imageId?: string | null;
   exitCode: number | null;
+  /** The job's egress (`network: egress`): its policy and every connection attempt through the proxy. */
+  egress?: JobEgressFacts | null;
 }
 
 /** Why a job failed, and what it had produced by then (null fields: it got no further). */
@@ -89,7 +92,12 @@ export async function fail(deps: AgentStepDeps, job: ClaimedAgentJob, task: Task
       log: evidence?.log ?? null,
       pushedSha: null,
     },
-    { failureCode: code, ...(evidence?.imageId ? { imageId: evidence.imageId } : {}) },
+    {
+      failureCode: code,
+      ...(evidence?.imageId ? { imageId: evidence.imageId } : {}),
+      ...summarizeEgress(evidence?.egress),
+    },
+    buildEgressEvidence(evidence?.egress),
   );
 }
 
@@ -114,6 +122,7 @@ export async function succeed(
 ): Promise<void> {
   const { result, changes } = outcome;
   const commitSha = "commitSha" in push ? push.commitSha : null;
+  const refused = listRefusedDestinations(evidence.egress ?? undefined);
   // In shadow mode nothing reaches the branch, so the status comment shows what would have.
   const body = push.kind === "skipped_shadow" ? summarizeChanges(job.role, changes) : (result.body ?? null);
   const event: DomainEvent = {
@@ -125,6 +134,7 @@ export async function succeed(
     summary: result.summary,
     usage,
     report: buildJobReport(result, body),
+    ...(refused.length > 0 ? { egressRefused: refused } : {}),
   };
   await finish(
     deps,
@@ -158,10 +168,12 @@ export async function succeed(
       push: push.kind,
       ...(push.kind === "skipped_review_role" ? { ignoredChanges: changes.length } : {}),
       result: { status: result.status, summary: result.summary },
+      ...summarizeEgress(evidence.egress),
     },
     [
       { kind: "agent-diff", text: renderDiffEvidence(changes) },
       { kind: "agent-result", text: JSON.stringify(result, null, 2) },
+      ...buildEgressEvidence(evidence.egress),
     ],
   );
 }
@@ -257,4 +269,24 @@ export function renderDiffEvidence(changes: readonly FileChange[]): string {
       return `${header}\n${change.content.toString("utf8")}`;
     })
     .join("\n");
+}
+
+/** The job record's account of its egress: what it could reach, and how many attempts went each way. */
+function summarizeEgress(egress: JobEgressFacts | null | undefined): Record<string, unknown> {
+  if (egress === null || egress === undefined) return {};
+  const refused = listRefusedDestinations(egress);
+  return {
+    egress: {
+      allowed: egress.allowed,
+      attempts: egress.records.length,
+      refused: [...new Set(refused)],
+      refusedAttempts: refused.length,
+    },
+  };
+}
+
+/** Every connection attempt, with host, port, bytes and verdict, as an artifact of the job. */
+function buildEgressEvidence(egress: JobEgressFacts | null | undefined): Array<{ kind: string; text: string }> {
+  if (egress === null || egress === undefined) return [];
+  return [{ kind: "agent-egress", text: JSON.stringify(egress, null, 2) }];
 }

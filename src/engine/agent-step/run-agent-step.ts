@@ -55,6 +55,7 @@ export async function runAgentStep(deps: AgentStepDeps, claimed: ClaimedAgentJob
     image: outcome.run?.image ?? null,
     imageId: outcome.run?.imageId ?? null,
     exitCode: outcome.run?.exitCode ?? null,
+    egress: outcome.run?.egress ?? null,
   };
   const judged = await judgeOutcome(step, outcome, evidence);
   if ("failure" in judged) return endInFailure(step, judged.failure, judged.transient);
