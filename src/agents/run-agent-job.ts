@@ -17,6 +17,7 @@
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import type { AgentResult } from "./agent-result.js";
+import type { CollectedChanges } from "./changes.js";
 import { collectChanges } from "./collect-changes.js";
 import {
   buildEgressLogLines,
@@ -91,7 +92,9 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
   const forwarded = collectForwardedEnv(profile, request.agentSecrets);
   if (!forwarded.ok) return fail(forwarded.error.code, forwarded.error.message);
 
-  // 2. Workspace.
+  // 2. Workspace, while the job's way out (network: egress) opens: neither needs the other.
+  if (isAborted(deps.signal)) return fail(CODES.AGENT_STOPPED, "The job was stopped before its container started.");
+  const opening = openJobEgress(request, deps.runner, profile);
   let workspace: PreparedWorkspace;
   try {
     workspace = await prepareWorkspace({
@@ -107,10 +110,15 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
     });
   } catch (error) {
     await removeWorkspace(join(request.workspaceBaseDir, request.jobId)).catch(() => undefined);
+    const opened = await opening;
+    if (opened.ok && opened.session !== null) await deps.runner.closeEgress?.(opened.session).catch(() => undefined);
     return fail(CODES.INFRA_WORKSPACE, `The repository could not be prepared for the agent: ${describe(error)}`);
   }
 
-  const outcome = await runInWorkspace(request, deps, profile, workspace, forwarded.value);
+  const opened = await opening;
+  const outcome = opened.ok
+    ? await runInWorkspace(request, deps, profile, workspace, forwarded.value, opened.session)
+    : opened.failure;
   const keepForMs = outcome.kind === "failed" ? (request.keepFailedWorkspaceMs ?? 0) : 0;
   // A failed clean-up must not hide the outcome: sweepWorkspaces removes leftovers later.
   await removeWorkspace(workspace.jobDir, { keepForMs, now: deps.now() }).catch(() => undefined);
@@ -123,15 +131,12 @@ async function runInWorkspace(
   profile: ResolvedProfile,
   workspace: PreparedWorkspace,
   secrets: Readonly<Record<string, string>>,
+  egress: EgressSession | null,
 ): Promise<AgentJobOutcome> {
   // The profile's `env` are its secrets; its `optionalEnv` are settings (a gateway URL, a model).
   const secretValues = Object.fromEntries(profile.env.map((name) => [name, secrets[name] ?? ""]));
   const redact = buildRedactor(Object.values(secretValues));
-  // 3. The job's way out (network: egress), then the container.
-  if (isAborted(deps.signal)) return fail(CODES.AGENT_STOPPED, "The job was stopped before its container started.");
-  const opened = await openJobEgress(request, deps.runner, profile);
-  if (!opened.ok) return opened.failure;
-  const egress = opened.session;
+  // 3. The container, on the job's way out.
   let egressFacts: JobEgressFacts | undefined;
   // Runs once, after the container is gone: the records, then the network and policy removed.
   const closeEgress = async (): Promise<void> => {
@@ -173,6 +178,9 @@ async function runInWorkspace(
   }
   let waited: WaitOutcome;
   let captured: CapturedLogs;
+  // The diff is read while the egress closes: the container is gone, so the workspace is final.
+  let collecting: Promise<Settled<CollectedChanges>> | undefined;
+  let ran = false;
   const stopOnAbort = (): void => {
     deps.runner.stop(handle, { graceSeconds: request.stopGraceSeconds ?? 5 }).catch(() => undefined);
   };
@@ -188,11 +196,13 @@ async function runInWorkspace(
       handle,
       request.logMaxBytes === undefined ? {} : { maxBytes: request.logMaxBytes },
     );
+    ran = true;
   } catch (error) {
     return failFromRunner(error);
   } finally {
     deps.signal?.removeEventListener("abort", stopOnAbort);
     await deps.runner.remove(handle).catch(() => undefined);
+    if (ran) collecting = settle(collectChanges(workspace));
     await closeEgress();
   }
   const facts = egressFacts as JobEgressFacts | undefined;
@@ -247,21 +257,20 @@ async function runInWorkspace(
       CODES.AGENT_EXIT_NONZERO,
       `The agent exited with code ${waited.exitCode ?? "unknown"}. The end of its log is below.`,
     );
-  const read = await readAgentResult(workspace, profile, cli);
-  if (!read.ok) return failed(read.code, read.message);
-  const result = redactResult(read.result, redact);
+  const answer = await readAgentResult(workspace, profile, cli);
+  if (!answer.ok) return failed(answer.code, answer.message);
+  const result = redactResult(answer.result, redact);
 
   // 7. Diff and guardrails.
-  let collected;
-  try {
-    collected = await collectChanges(workspace);
-  } catch (error) {
+  const read = await (collecting ?? settle(collectChanges(workspace)));
+  if (!read.ok) {
     return failed(
       CODES.INFRA_COLLECT_FAILED,
-      `The agent's changes could not be read from the workspace: ${describe(error)}`,
+      `The agent's changes could not be read from the workspace: ${describe(read.error)}`,
       { result },
     );
   }
+  const collected = read.value;
   const rules: GuardrailRules = { ...DEFAULT_GUARDRAIL_RULES, ...request.guardrails, forwardedSecrets: secretValues };
   const verdict = request.discardChanges ? ({ ok: true } as const) : checkChanges(collected.changes, rules, collected);
   if (!verdict.ok) {
@@ -416,6 +425,16 @@ function redactResult(result: AgentResult, redact: Redactor): AgentResult {
           },
         }),
   };
+}
+
+/** A promise's outcome as a value: started early, awaited (or not) later, never an unhandled rejection. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }
 
 // A list ends its paragraph: what follows it starts a new one.

@@ -22,7 +22,7 @@ const FIXES: Partial<Record<string, string>> = {
   [ReasonCode.configError]:
     "fix the agent settings named above (`agent`/`profiles` in .github/foreman.yml, or the operator's configuration), then re-add the label.",
   [ReasonCode.infrastructureError]:
-    "this is a problem of the machine that runs Foreman (its Docker host or its GitHub connection), not of your repository: tell the operator, then remove and re-add the label.",
+    "this is a problem of the installation that runs Foreman (its Docker host, its GitHub connection, or the model API and its key), not of your repository: tell the operator, then remove and re-add the label.",
   [ReasonCode.ciFailedTooOften]:
     "push a fix to the branch yourself, or comment `/foreman retry` to give the agents another round.",
   [ReasonCode.sideWriteFailed]:

@@ -121,6 +121,8 @@ export function decideJobRetry(
 ): JobRetryDecision {
   if (job.attempt >= job.maxAttempts) return { retry: false };
   const kind = classifyJobFailure(failure.code);
+  // A key the model API refuses stays refused until the operator changes it: trying again only spends time.
+  if (failure.code === JobFailureCode.modelApiUnauthorized) return { retry: false };
   if (kind === "infrastructure" && failure.transient) return { retry: true, baseSha: job.baseSha };
   if (failure.code === JobFailureCode.branchMoved && failure.newHeadSha)
     return { retry: true, baseSha: failure.newHeadSha };

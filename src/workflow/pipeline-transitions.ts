@@ -55,6 +55,7 @@ function addUsage(task: Task, usage: { durationMs: number; tokens: number; costU
   };
 }
 
+const WORK_KEPT = "The work done so far is pushed to the task's branch and stays on the draft pull request.";
 const BUDGET_FIX = "Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.";
 
 function isCurrentJob(task: Task, jobId: string): boolean {
@@ -106,8 +107,16 @@ export function onJobFinished(
   }
   const pushed: Task = { ...spent, headSha: event.commitSha ?? spent.headSha, reason: null };
   const overrun = findBudgetOverrun(pushed.usage, pushed.config?.budgets, "after_step");
-  if (overrun)
-    return stop(pushed, TaskState.failed, { code: ReasonCode.budgetExceeded, message: `${overrun} ${BUDGET_FIX}` }, at);
+  if (overrun) {
+    // Spent is spent: what the agents made stays on the branch, for a human to take on or finish.
+    const kept = pushed.pipeline.steps.some((step) => step.commitSha !== null) ? ` ${WORK_KEPT}` : "";
+    return stop(
+      pushed,
+      TaskState.failed,
+      { code: ReasonCode.budgetExceeded, message: `${overrun}${kept} ${BUDGET_FIX}` },
+      at,
+    );
+  }
 
   const effects: Effect[] = [];
   let next = pushed;

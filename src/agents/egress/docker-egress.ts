@@ -134,6 +134,11 @@ export class DockerEgress {
     const notes: string[] = [];
     // The policy goes first: from here on nothing new gets out, whatever happens below.
     await this.removePolicy(session.proxyAddress, session.jobId);
+    // The records are in the proxy's log already: they are read while the network goes (which also
+    // ends any tunnel still open, so its record completes).
+    const removing = this.removeJobNetwork(session.jobId);
+    // Handled here, still awaited (and its error thrown) below.
+    removing.catch(() => undefined);
     let records: EgressReport["records"] = [];
     try {
       const collected = await this.collect(session);
@@ -141,8 +146,9 @@ export class DockerEgress {
       notes.push(...collected.notes);
     } catch (error) {
       notes.push(`The egress records could not be read from the proxy: ${describe(error)}`);
+    } finally {
+      await removing;
     }
-    await this.removeJobNetwork(session.jobId);
     return { records, notes };
   }
 

@@ -76,7 +76,10 @@ export async function startRealAgentWorld(label: string): Promise<RealAgentWorld
       labels: { [EGRESS_LABELS.prefix]: prefix },
     });
   } catch (error) {
-    await docker.getNetwork(names.upstream).remove().catch(() => undefined);
+    await docker
+      .getNetwork(names.upstream)
+      .remove()
+      .catch(() => undefined);
     throw error;
   }
   const egress = {
@@ -125,11 +128,22 @@ export async function startRealAgentWorld(label: string): Promise<RealAgentWorld
       const containers = await docker.listContainers({ all: true });
       for (const container of containers) {
         const named = container.Names.some((name) => name.startsWith(`/${prefix}`));
-        if (named || container.Labels[EGRESS_LABELS.prefix] === prefix || container.Labels[JOB_LABELS.replica] === replica)
-          await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+        if (
+          named ||
+          container.Labels[EGRESS_LABELS.prefix] === prefix ||
+          container.Labels[JOB_LABELS.replica] === replica
+        )
+          await docker
+            .getContainer(container.Id)
+            .remove({ force: true })
+            .catch(() => undefined);
       }
       for (const network of await docker.listNetworks()) {
-        if (network.Name.startsWith(prefix)) await docker.getNetwork(network.Id).remove().catch(() => undefined);
+        if (network.Name.startsWith(prefix))
+          await docker
+            .getNetwork(network.Id)
+            .remove()
+            .catch(() => undefined);
       }
       await egressDir.cleanup();
     },

@@ -168,16 +168,20 @@ describe("real agent CLIs in Foreman's sandbox, against the scripted model behin
     [401, "MODEL_API_UNAUTHORIZED", /refused the agent's credentials \(HTTP 401[\s\S]*for the operator to fix/],
     [429, "MODEL_API_RATE_LIMITED", /rate-limiting the agent \(HTTP 429[\s\S]*tries the step again later/],
     [500, "MODEL_API_UNAVAILABLE", /The model API failed \(HTTP 500[\s\S]*usually temporary/],
-  ])("Claude Code's model API answering %i is told apart: %s", async (status, code, words) => {
-    await world.model.loadScenario({ turns: [{ status }] });
-    const outcome = await run(job("claude-code"));
-    expect(outcome).toMatchObject({ kind: "failed", code });
-    if (outcome.kind !== "failed") return;
-    expect(outcome.message).toMatch(words);
-    expect(outcome.message).toContain("Nothing was pushed.");
-    expect(outcome.message).not.toContain(MODEL_API_KEY);
-    expect((await world.model.state()).consumed).toBe(1);
-  }, 120_000);
+  ])(
+    "Claude Code's model API answering %i is told apart: %s",
+    async (status, code, words) => {
+      await world.model.loadScenario({ turns: [{ status }] });
+      const outcome = await run(job("claude-code"));
+      expect(outcome).toMatchObject({ kind: "failed", code });
+      if (outcome.kind !== "failed") return;
+      expect(outcome.message).toMatch(words);
+      expect(outcome.message).toContain("Nothing was pushed.");
+      expect(outcome.message).not.toContain(MODEL_API_KEY);
+      expect((await world.model.state()).consumed).toBe(1);
+    },
+    120_000,
+  );
 
   it("Codex's model API answering 401 is the operator's to fix", async () => {
     await world.model.loadScenario({ turns: [{ status: 401, times: "always" }] });

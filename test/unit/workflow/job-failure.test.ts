@@ -57,6 +57,10 @@ describe("decideJobRetry: the retry ladder of a job's end", () => {
     expect(decideJobRetry({ code: "INFRA_DOCKER_UNAVAILABLE", transient: true }, job(3))).toEqual({ retry: false });
     // A permanent GitHub refusal is not tried again.
     expect(decideJobRetry({ code: "INFRA_GITHUB", transient: false }, job(1))).toEqual({ retry: false });
+    // The model API's rate limit and outage pass; a refused key does not, however the runner saw it.
+    expect(decideJobRetry({ code: "MODEL_API_RATE_LIMITED", transient: true }, job(1))).toMatchObject({ retry: true });
+    expect(decideJobRetry({ code: "MODEL_API_UNAVAILABLE", transient: true }, job(1))).toMatchObject({ retry: true });
+    expect(decideJobRetry({ code: "MODEL_API_UNAUTHORIZED", transient: true }, job(1))).toEqual({ retry: false });
   });
 
   test("a branch a human moved runs the step again on top of their commit; without one it ends", () => {

@@ -568,7 +568,7 @@ describe("job events that do not belong", () => {
       facts,
     );
     expect(minutes.next?.reason?.message).toBe(
-      "Agents have worked 2 minutes on this task, over its budget of 1 minutes. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.",
+      "Agents have worked 2 minutes on this task, over its budget of 1 minutes. The work done so far is pushed to the task's branch and stays on the draft pull request. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.",
     );
     const dollars = transition(
       makeTask("running", {
@@ -580,7 +580,7 @@ describe("job events that do not belong", () => {
       facts,
     );
     expect(dollars.next?.reason?.message).toBe(
-      "Agents spent $0.51, over the task's budget of $0.25. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.",
+      "Agents spent $0.51, over the task's budget of $0.25. The work done so far is pushed to the task's branch and stays on the draft pull request. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.",
     );
   });
 

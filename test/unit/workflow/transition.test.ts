@@ -706,7 +706,7 @@ describe("transition: agent jobs", () => {
     const { next } = transition(task, events.jobFinished, now, facts);
     expect(next).toMatchObject({ state: "failed", headSha: "c0ffee", reason: { code: "BUDGET_EXCEEDED" } });
     expect(next?.reason?.message).toBe(
-      "Agents used 10 tokens, over the task's budget of 5. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.",
+      "Agents used 10 tokens, over the task's budget of 5. The work done so far is pushed to the task's branch and stays on the draft pull request. Raise `budgets` in .github/foreman.yml if the work is worth it, then re-add the label.",
     );
   });
 
