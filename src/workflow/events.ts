@@ -133,6 +133,8 @@ export type DomainEvent =
       message: string;
       logTail: string;
       usage: JobUsage;
+      /** What the egress proxy refused the job (`host:port`); the message names them already. */
+      egressRefused?: string[];
     } & TaskEventBase)
   | ({
       type: typeof EventType.ciResultCollected;

@@ -92,7 +92,7 @@ export function onJobFinished(
     updatedAt: at,
   };
   if (event.commitSha === null && MUST_CHANGE_ROLES.includes(role) && !shadow) {
-    return stop(
+    const ended = stop(
       spent,
       TaskState.failed,
       {
@@ -104,6 +104,8 @@ export function onJobFinished(
       },
       at,
     );
+    ended.effects.push(...tellPrAboutRefusedEgress(task, event.jobId, event.egressRefused));
+    return ended;
   }
   const pushed: Task = { ...spent, headSha: event.commitSha ?? spent.headSha, reason: null };
   const overrun = findBudgetOverrun(pushed.usage, pushed.config?.budgets, "after_step");
@@ -235,6 +237,21 @@ export function onJobFailed(
     updatedAt: at,
   };
   const detail = event.logTail ? { detail: event.logTail } : {};
+  const ended = endFailedJob(task, spent, event, kind, at, detail);
+  // The guardrails' own comment on the PR carries the message, which names them already.
+  if (event.code !== JobFailureCode.guardrailRejected)
+    ended.effects.push(...tellPrAboutRefusedEgress(task, event.jobId, event.egressRefused));
+  return ended;
+}
+
+function endFailedJob(
+  task: Task,
+  spent: Task,
+  event: EventOf<typeof EventType.jobFailed>,
+  kind: ReturnType<typeof classifyJobFailure>,
+  at: string,
+  detail: { detail?: string },
+): TransitionResult {
   if (kind === "budget")
     return stop(
       spent,
@@ -264,6 +281,27 @@ export function onJobFailed(
     });
   }
   return failed;
+}
+
+/**
+ * The PR is where reviewers look: when the egress proxy refused a job that then failed, a comment
+ * there names what was refused (once per job: the marker carries its id).
+ */
+function tellPrAboutRefusedEgress(task: Task, jobId: string, refused: readonly string[] | undefined): Effect[] {
+  const sentence = describeRefusedEgress(refused ?? []);
+  if (sentence === "" || task.prNumber === null) return [];
+  return [
+    {
+      kind: EffectKind.postPullRequestComment,
+      prNumber: task.prNumber,
+      marker: `foreman:egress:${jobId}`,
+      body: `### 🧱 The ${task.step ?? "agent"} step was refused network access
+
+${sentence}
+
+The step failed; its reason is on the issue.`,
+    },
+  ];
 }
 
 function joinSentences(...parts: string[]): string {

@@ -65,6 +65,7 @@ export async function fail(deps: AgentStepDeps, job: ClaimedAgentJob, task: Task
   const { code, message, evidence = null, result = null } = failure;
   const spent = failure.usage ?? NO_USAGE;
   const status = classifyJobFailure(code) === "stopped" ? "cancelled" : "failed";
+  const refused = listRefusedDestinations(evidence?.egress ?? undefined);
   await finish(
     deps,
     job,
@@ -77,6 +78,7 @@ export async function fail(deps: AgentStepDeps, job: ClaimedAgentJob, task: Task
       message,
       logTail: failure.logTail ?? "",
       usage: spent,
+      ...(refused.length > 0 ? { egressRefused: refused } : {}),
     },
     {
       id: job.id,

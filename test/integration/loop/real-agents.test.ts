@@ -23,6 +23,7 @@ import {
   waitForRunningStep,
   writeBodies,
 } from "../../helpers/loop-harness.js";
+import { REPO_PATH } from "../../helpers/github-mock.js";
 import { buildIssuesPayload } from "../../helpers/payloads.js";
 import { userTexts } from "../../support/model-server/inspect.mjs";
 import type { RecordedModelRequest } from "../../support/model-server/model-container.js";
@@ -211,6 +212,11 @@ describe("the whole loop with the real Claude Code and Codex CLIs", () => {
     const github = mockLoopGitHub(buildRealConfig()).draftPr();
     await github.stepReads("plan-sha", { times: 2, files: FILES });
     github.planComment();
+    github.scope
+      .post(`${REPO_PATH}/issues/${LOOP_PR}/comments`, (body: { body?: string }) =>
+        String(body.body).includes("foreman:egress:"),
+      )
+      .reply(201, { id: 803 });
 
     await labelIssue(foreman);
     await foreman.settle();
@@ -221,6 +227,9 @@ describe("the whole loop with the real Claude Code and Codex CLIs", () => {
       "The agent tried to reach `registry.example.test:80`, which its profile does not allow, and the egress proxy refused it.";
     expect(task.reason?.message).toContain(named);
     expect(lastStatusComment(github)).toContain(named);
+    // …and on the PR, where the reviewers look.
+    const comments = writeBodies<{ body: string }>(github, "POST", `/issues/${LOOP_PR}/comments`);
+    expect(comments.at(-1)?.body).toContain(named);
     const [record] = await database.sql`
       select payload from compliance_records where kind = 'agent_job.finished' and payload->>'role' = 'coder'`;
     expect((record!.payload as { egress: unknown }).egress).toMatchObject({

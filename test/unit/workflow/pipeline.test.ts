@@ -605,6 +605,39 @@ describe("job events that do not belong", () => {
     expect(push.next?.reason).toEqual({ code: "INFRASTRUCTURE_ERROR", message: "GitHub refused the push." });
   });
 
+  test("a job that failed after the egress proxy refused it names what was refused on the issue and, once, on the PR", () => {
+    const refused = ["registry.npmjs.org:443", "registry.npmjs.org:443", "169.254.169.254:80"];
+    const failed = transition(
+      makeTask("running"),
+      {
+        ...events.jobFailed,
+        code: "AGENT_EXIT_NONZERO",
+        message: "The agent exited with code 1. The agent tried to reach … (named by the runner).",
+        egressRefused: refused,
+      },
+      now,
+      facts,
+    );
+    const comment = failed.effects.find((effect) => effect.kind === "post_pr_comment");
+    expect(comment).toMatchObject({ marker: "foreman:egress:job-1", prNumber: makeTask("running").prNumber });
+    expect((comment as { body: string }).body).toContain(
+      "The agent tried to reach `registry.npmjs.org:443`, `169.254.169.254:80`, which its profile does not allow",
+    );
+    // A coder that changed nothing: the reason names them, and so does the PR.
+    const nothing = transition(
+      makeTask("running"),
+      { ...events.jobFinished, commitSha: null, egressRefused: ["registry.npmjs.org:443"] },
+      now,
+      facts,
+    );
+    expect(nothing.next?.reason?.code).toBe("AGENT_NO_CHANGES");
+    expect(nothing.next?.reason?.message).toContain("`registry.npmjs.org:443`, which its profile does not allow");
+    expect(nothing.effects.filter((effect) => effect.kind === "post_pr_comment")).toHaveLength(1);
+    // Nothing refused: no comment.
+    const plain = transition(makeTask("running"), events.jobFailed, now, facts);
+    expect(plain.effects.some((effect) => effect.kind === "post_pr_comment")).toBe(false);
+  });
+
   test("a rejected diff of a task without a PR (shadow mode) is only explained in the status comment", () => {
     const { effects } = transition(
       makeTask("running", { prNumber: null }),
