@@ -109,8 +109,25 @@ export const RepoConfig = z
         whenMissing: z
           .enum(["wait", "ready"], { error: "must be wait or ready" })
           .default(DEFAULT_TASK_CONFIG.ci.whenMissing),
+        statuses: z
+          .array(
+            z
+              .string()
+              .max(200, { error: "must be at most 200 characters" })
+              .regex(/^[^\s]+( [^\s]+)*$/, {
+                error: "must be a status context or a glob, e.g. ci/jenkins/* (not empty, no spaces around it)",
+              }),
+            { error: 'must be a list of status contexts or globs, e.g. ["ci/jenkins/*"] ([] counts none)' },
+          )
+          .max(50, { error: "must list at most 50 contexts" })
+          .default([...DEFAULT_TASK_CONFIG.ci.statuses]),
+        requiredOnly: z.boolean({ error: "must be true or false" }).default(DEFAULT_TASK_CONFIG.ci.requiredOnly),
       })
-      .default({ ...DEFAULT_TASK_CONFIG.ci, apps: [...DEFAULT_TASK_CONFIG.ci.apps] }),
+      .default({
+        ...DEFAULT_TASK_CONFIG.ci,
+        apps: [...DEFAULT_TASK_CONFIG.ci.apps],
+        statuses: [...DEFAULT_TASK_CONFIG.ci.statuses],
+      }),
     reviewers: z
       .strictObject({
         users: z.array(z.string().min(1)).default([]),

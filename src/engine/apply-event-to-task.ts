@@ -34,7 +34,7 @@ export interface EventOrigin {
 
 function buildLookup(event: DomainEvent): TaskLookup | null {
   if ("taskId" in event) return { by: "id", taskId: event.taskId };
-  if (event.type === EventType.checkSuiteCompleted) {
+  if (event.type === EventType.checkSuiteCompleted || event.type === EventType.commitStatusReported) {
     return event.headBranch === null ? null : { by: "branch", repoId: event.repo.id, branch: event.headBranch };
   }
   if (event.type === EventType.commandReceived && event.onPullRequest)
@@ -69,6 +69,12 @@ export async function applyEventToTask(
   // A command about an issue whose task ended is answered by that task (a retry starts a new one).
   if (!row && event.type === EventType.commandReceived && event.command !== "retry" && !event.onPullRequest) {
     row = await findTaskForUpdate(tx, { by: "issue_latest", repoId: event.repo.id, issueNumber: event.issue.number });
+  }
+  // A PR event before the task learnt its PR's number (a freeze label on the draft PR as it opened):
+  // the task whose branch the PR is, if it has no other PR.
+  if (!row && "headRef" in event && "prNumber" in event) {
+    const byBranch = await findTaskForUpdate(tx, { by: "branch", repoId: event.repo.id, branch: event.headRef });
+    if (byBranch && (byBranch.pr_number === null || Number(byBranch.pr_number) === event.prNumber)) row = byBranch;
   }
   const task = row ? toTask(row) : null;
   const knownTriggerLabels =

@@ -91,6 +91,7 @@ export function buildPromptView(context: PromptContext, limits: PromptLimits = D
         invisible: "reveal",
         keep: "tail",
       }).trim(),
+      isStatus: failure.isStatus === true,
     })),
     omittedCiFailures: (context.ciFailures ?? []).length - ciFailures.length,
     // The repo's own files: trusted to instruct, but still capped and stripped of hidden characters.

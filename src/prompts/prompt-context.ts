@@ -44,6 +44,8 @@ export interface PromptCiFailure {
   summary: string;
   /** The end of the job's log. */
   logTail: string;
+  /** A commit status (Jenkins, Buildkite, …): it has only a description and a link, no output or log. */
+  isStatus?: boolean;
 }
 
 /** A file the repo keeps for contributors and agents (AGENTS.md, CONTRIBUTING.md, …). */

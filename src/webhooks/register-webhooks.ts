@@ -2,6 +2,7 @@ import type { Probot } from "probot";
 import type { Database } from "../db/client.js";
 import { findLaneForBranch } from "../db/queries/find-lane-for-branch.js";
 import { findLaneForPullRequest } from "../db/queries/find-lane-for-pull-request.js";
+import { adaptStatusEvent, listStatusBranches } from "./adapt-status-event.js";
 import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
 import { isRepoAllowed, type Intake, type RepoPolicy } from "./intake.js";
 import { adaptCheckSuiteEvent, buildRepoCiLane } from "./adapt-check-suite-event.js";
@@ -42,9 +43,13 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
       ? null
       : installationId;
   };
-  // A PR's events go to its task's issue lane when a task owns it, so they stay in order with the issue's.
-  const findPullRequestLane = async (repoId: number, prNumber: number): Promise<string> =>
-    (await findLaneForPullRequest(deps.database.sql, repoId, prNumber)) ?? buildPullRequestLane(repoId, prNumber);
+  // A PR's events go to its task's issue lane when a task owns it, so they stay in order with the
+  // issue's: found by the PR's number, or by its branch before the task has learnt the number (a
+  // freeze label put on the draft PR the moment it opened).
+  const findPullRequestLane = async (repoId: number, prNumber: number, headRef: string): Promise<string> =>
+    (await findLaneForPullRequest(deps.database.sql, repoId, prNumber)) ??
+    (await findLaneForBranch(deps.database.sql, repoId, headRef)) ??
+    buildPullRequestLane(repoId, prNumber);
 
   app.on(["issues.labeled", "issues.unlabeled", "issues.closed", "issues.reopened"], async (context) => {
     const installationId = allowedInstallation(context.payload);
@@ -69,7 +74,7 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
           context.id,
           context.payload,
           installationId,
-          await findPullRequestLane(repository.id, pr.number),
+          await findPullRequestLane(repository.id, pr.number, pr.head.ref),
         ),
         log,
       );
@@ -86,7 +91,7 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
         context.id,
         context.payload,
         installationId,
-        await findPullRequestLane(repository.id, pr.number),
+        await findPullRequestLane(repository.id, pr.number, pr.head.ref),
       ),
       log,
     );
@@ -104,6 +109,28 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
       adaptCheckSuiteEvent(context.id, context.payload, installationId, taskLane ?? buildRepoCiLane(repository.id)),
       log,
     );
+  });
+
+  app.on("status", async (context) => {
+    const installationId = allowedInstallation(context.payload);
+    if (installationId === null) return;
+    const { repository, sha } = context.payload;
+    const log = context.log.child({
+      deliveryId: context.id,
+      repo: repository.full_name,
+      sha,
+      status: context.payload.context,
+    });
+    // The task whose branch holds the commit, if any: its lane keeps the status in order with the rest.
+    let target = { headBranch: null as string | null, lane: buildRepoCiLane(repository.id) };
+    for (const branch of listStatusBranches(context.payload)) {
+      const lane = await findLaneForBranch(deps.database.sql, repository.id, branch);
+      if (lane !== null) {
+        target = { headBranch: branch, lane };
+        break;
+      }
+    }
+    await store(adaptStatusEvent(context.id, context.payload, installationId, target), log);
   });
 
   app.on("issue_comment.created", async (context) => {

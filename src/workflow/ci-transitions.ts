@@ -38,29 +38,63 @@ export function awaitCi(task: Task): TransitionResult {
 }
 
 /**
- * A check suite completed. Only a CI app's suite on the task's head moves the task (the engine
- * records every suite): while steps still run it is remembered; when the task waits for CI, its
- * verdict is read (failing checks, annotations, log tails; and whether other suites still run).
+ * A check suite completed. A CI app's suite on the task's head moves the task (the engine records
+ * every suite): while steps still run it is remembered; when the task waits for CI, its verdict is
+ * read (the branch's required checks, failing checks, annotations, log tails; whether others still
+ * run). With `ci.requiredOnly`, any app's suite on the head is a reason to read again while the
+ * task waits: a required check may come from an app that is not a CI app.
  */
 export function onCheckSuiteCompleted(
   task: Task,
   event: EventOf<typeof EventType.checkSuiteCompleted>,
   at: string,
 ): TransitionResult {
+  const counted = withConfigDefaults(task.config).ci.apps.includes(event.app);
+  return onCiReport(task, event.headSha, counted, event.suiteId, isGreenConclusion(event.conclusion), at);
+}
+
+/**
+ * A commit status changed on a commit. A final state (success, failure, error) of a counted
+ * context (`ci.statuses`) on the task's head counts like a CI app's suite; a pending one only
+ * says CI runs.
+ */
+export function onCommitStatusReported(
+  task: Task,
+  event: EventOf<typeof EventType.commitStatusReported>,
+  at: string,
+): TransitionResult {
+  if (event.state === "pending") return unchanged(task);
+  const counted = matchesStatusContext(withConfigDefaults(task.config).ci.statuses, event.context);
+  return onCiReport(task, event.sha, counted, null, event.state === "success", at);
+}
+
+/** Whether a status context is one the repository counts: exact, or a glob where `*` is any run of characters. */
+export function matchesStatusContext(globs: readonly string[], context: string): boolean {
+  return globs.some((glob) => {
+    const pattern = glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"));
+    return new RegExp(`^${pattern.join(".*")}$`).test(context);
+  });
+}
+
+function onCiReport(
+  task: Task,
+  sha: string,
+  counted: boolean,
+  suiteId: number | null,
+  green: boolean,
+  at: string,
+): TransitionResult {
+  if (sha !== task.headSha) return unchanged(task);
   const config = withConfigDefaults(task.config);
-  if (event.headSha !== task.headSha || !config.ci.apps.includes(event.app)) return unchanged(task);
-  const ci = {
-    sha: event.headSha,
-    conclusion: isGreenConclusion(event.conclusion) ? ("success" as const) : ("failure" as const),
-    suiteId: event.suiteId,
-  };
+  const ci = { sha, conclusion: green ? ("success" as const) : ("failure" as const), suiteId };
   if (task.state === TaskState.running || task.state === TaskState.awaitingAgent) {
+    if (!counted) return unchanged(task);
     return { next: { ...task, pipeline: { ...task.pipeline, ci }, updatedAt: at }, effects: [] };
   }
-  if (task.state !== TaskState.awaitingCi) return unchanged(task);
+  if (task.state !== TaskState.awaitingCi || (!counted && !config.ci.requiredOnly)) return unchanged(task);
   return {
-    next: { ...task, pipeline: { ...task.pipeline, ci }, updatedAt: at },
-    effects: [{ kind: EffectKind.collectCiResult, sha: event.headSha, suiteId: event.suiteId, apps: config.ci.apps }],
+    next: counted ? { ...task, pipeline: { ...task.pipeline, ci }, updatedAt: at } : { ...task, updatedAt: at },
+    effects: [{ kind: EffectKind.collectCiResult, sha, suiteId, apps: config.ci.apps }],
   };
 }
 

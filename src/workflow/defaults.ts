@@ -21,7 +21,13 @@ export const DEFAULT_TASK_CONFIG: TaskConfig = Object.freeze({
   roles: Object.freeze({}),
   maxReviewRevisions: 1,
   maxCiAttempts: 3,
-  ci: Object.freeze({ apps: Object.freeze(["github-actions"]), waitMinutes: 30, whenMissing: "wait" }),
+  ci: Object.freeze({
+    apps: Object.freeze(["github-actions"]),
+    waitMinutes: 30,
+    whenMissing: "wait",
+    statuses: Object.freeze(["*"]),
+    requiredOnly: true,
+  }),
   reviewers: Object.freeze({ users: Object.freeze([]), teams: Object.freeze([]) }),
 }) as unknown as TaskConfig;
 
@@ -48,7 +54,9 @@ export function isCodeRole(role: string): boolean {
 
 /** A stored config with the keys older tasks lack filled in from the defaults. */
 export function withConfigDefaults(config: TaskConfig | null): TaskConfig {
-  return { ...DEFAULT_TASK_CONFIG, ...(config ?? {}) } as TaskConfig;
+  // A config stored before a `ci` key existed gets that key's default.
+  const merged = { ...DEFAULT_TASK_CONFIG, ...(config ?? {}) } as TaskConfig;
+  return { ...merged, ci: { ...DEFAULT_TASK_CONFIG.ci, ...merged.ci } as TaskConfig["ci"] };
 }
 
 /** The roles a task of this type runs, in order. */

@@ -52,7 +52,8 @@ export type Effect =
   | { kind: typeof EffectKind.markReadyForReview; prNumber: number; note?: string }
   | { kind: typeof EffectKind.requestReviewers; prNumber: number; users: string[]; teams: string[] }
   /** Read a completed suite's failing checks (summaries, annotations, log tails) and whether every suite on the SHA is done. */
-  | { kind: typeof EffectKind.collectCiResult; sha: string; suiteId: number; apps: string[] }
+  /** `suiteId`: the suite that prompted the read, or null when a commit status did. */
+  | { kind: typeof EffectKind.collectCiResult; sha: string; suiteId: number | null; apps: string[] }
   | { kind: typeof EffectKind.authorizeActor; login: string; action: AuthorizedAction }
   /** Reply to a comment command: a status, an explanation, or a polite refusal (once per user and task). */
   | {

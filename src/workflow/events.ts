@@ -22,6 +22,7 @@ export const EventType = Object.freeze({
   pullRequestSynchronized: "pull_request_synchronized",
   pullRequestReviewSubmitted: "pull_request_review_submitted",
   checkSuiteCompleted: "check_suite_completed",
+  commitStatusReported: "commit_status_reported",
   ciResultCollected: "ci_result_collected",
   ciWaitExpired: "ci_wait_expired",
   commandReceived: "command_received",
@@ -94,6 +95,19 @@ export type DomainEvent =
       /** The numeric id of that app (Foreman's own suites, its check runs', are not CI). */
       appId: number;
       conclusion: string;
+      sender: string;
+    }
+  | {
+      /** A commit status (Jenkins, Buildkite, …) was created or changed on a commit. */
+      type: typeof EventType.commitStatusReported;
+      repo: TaskRepo;
+      sha: string;
+      /** The task branch among the branches holding the commit, when a task owns one. */
+      headBranch: string | null;
+      context: string;
+      state: "pending" | "success" | "failure" | "error";
+      description: string | null;
+      targetUrl: string | null;
       sender: string;
     }
   | ({

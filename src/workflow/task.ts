@@ -92,6 +92,13 @@ export interface TaskCiConfig {
   waitMinutes: number;
   /** Without CI: keep waiting, or mark the PR ready with a note. */
   whenMissing: "wait" | "ready";
+  /** Commit status contexts that count as CI (globs, `*` any run of characters): Jenkins, Buildkite, … */
+  statuses: string[];
+  /**
+   * When the base branch requires checks (rulesets, branch protection), only those decide: green
+   * when each passed on the head, red as soon as one failed. `false`: every counted suite and status.
+   */
+  requiredOnly: boolean;
 }
 
 /** How much agent work a task may spend; exceeding one stops the task and says so. */
@@ -174,6 +181,8 @@ export interface CiFailure {
   name: string;
   summary: string;
   logTail: string;
+  /** A check run (its output, annotations, log) or a commit status (only a description and a link). */
+  source?: "check_run" | "status";
 }
 
 /** What the next step must act on. */
@@ -201,7 +210,7 @@ export interface PipelineProgress {
   ciAttempts: number;
   humanRevisions: number;
   /** CI seen on the head SHA: the latest suite of a CI app that completed on it. */
-  ci: { sha: string; conclusion: "success" | "failure"; suiteId: number } | null;
+  ci: { sha: string; conclusion: "success" | "failure"; suiteId: number | null } | null;
   /** The empty plan commit the branch started with: until the head moves past it there is no work to check. */
   planSha?: string | null;
   /** The head SHA whose CI the task waits for (a missing-CI timer names it). */

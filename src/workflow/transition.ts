@@ -3,7 +3,12 @@ import { EffectKind, isInternalEffect, type Effect } from "./effects.js";
 import { EventType, type DomainEvent, type EventOf } from "./events.js";
 import { TaskState, isTerminalState } from "./states.js";
 import { onJobFailed, onJobFinished, onJobStarted, startPipeline } from "./pipeline-transitions.js";
-import { onCheckSuiteCompleted, onCiResultCollected, onCiWaitExpired } from "./ci-transitions.js";
+import {
+  onCheckSuiteCompleted,
+  onCommitStatusReported,
+  onCiResultCollected,
+  onCiWaitExpired,
+} from "./ci-transitions.js";
 import { onActorChecked, onCommandReceived, onReviewSubmitted, onSynchronized } from "./human-transitions.js";
 import { transitionEnded } from "./ended-transitions.js";
 import { beginWork, onTriggerChecked, startTask } from "./trigger-transitions.js";
@@ -140,6 +145,8 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
       return onJobFailed(task, event, at, facts);
     case EventType.checkSuiteCompleted:
       return onCheckSuiteCompleted(task, event, at);
+    case EventType.commitStatusReported:
+      return onCommitStatusReported(task, event, at);
     case EventType.ciResultCollected:
       return onCiResultCollected(task, event, at, facts);
     case EventType.ciWaitExpired:

@@ -300,8 +300,12 @@ export function mockLoopGitHub(config: string) {
       scope.post(`${REPO_PATH}/pulls/${LOOP_PR}/reviews`).reply(200, { id });
       return this;
     },
-    /** CI's suites on `sha`, and (for a failure) the failing check runs of the suite. */
+    /**
+     * CI's suites on `sha`, and (for a failure) the failing check runs of the suite; no commit
+     * statuses and no required checks on the default branch (what the default settings read too).
+     */
     ciVerdict(sha: string, conclusion: "success" | "failure", suiteId: number) {
+      this.noStatusesOrRequiredChecks(sha);
       scope
         .get(`${REPO_PATH}/commits/${sha}/check-suites`)
         .query(true)
@@ -335,6 +339,18 @@ export function mockLoopGitHub(config: string) {
           });
         scope.get(`${REPO_PATH}/actions/jobs/${suiteId * 10}/logs`).reply(404, { message: "Not Found" });
       }
+      return this;
+    },
+    /** The head's commit statuses (none) and the default branch's rules and protection (none required). */
+    noStatusesOrRequiredChecks(sha: string) {
+      scope
+        .get(`${REPO_PATH}/commits/${sha}/status`)
+        .query({ per_page: "100" })
+        .reply(200, { state: "pending", statuses: [] });
+      scope.get(`${REPO_PATH}/rules/branches/${REPO.defaultBranch}`).query({ per_page: "100" }).reply(200, []);
+      scope
+        .get(`${REPO_PATH}/branches/${REPO.defaultBranch}`)
+        .reply(200, { name: REPO.defaultBranch, protected: false });
       return this;
     },
     /** `GET /pulls/7`, answered with each body in turn (the draft PR before ready, the merged PR at merge). */

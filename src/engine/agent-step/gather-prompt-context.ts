@@ -175,5 +175,6 @@ function buildCiFailures(feedback: StepFeedback | null): PromptCiFailure[] | nul
     name: failure.name,
     summary: failure.summary,
     logTail: failure.logTail,
+    isStatus: failure.source === "status",
   }));
 }

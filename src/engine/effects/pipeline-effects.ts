@@ -7,6 +7,7 @@ import { postReview } from "../../github/post-review.js";
 import { decideCheckRunConclusion, renderCheckRun } from "../../github/render-check-run.js";
 import { requestReviewers } from "../../github/request-reviewers.js";
 import type { Effect } from "../../workflow/effects.js";
+import { withConfigDefaults } from "../../workflow/defaults.js";
 import { EventType } from "../../workflow/events.js";
 import { buildEvidenceUrl, buildRepoWebUrl } from "../links.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
@@ -140,11 +141,16 @@ export async function runCollectCiResult({
   task,
   octokit,
 }: EffectInput<CollectCiResultPayload>): Promise<EffectOutcome> {
-  const { verdict, failures, suites } = await collectCiResult(octokit, {
+  const ci = withConfigDefaults(task.config).ci;
+  const { verdict, failures, suites, statuses, required, rule } = await collectCiResult(octokit, {
     owner: task.repo.owner,
     repo: task.repo.name,
     sha: payload.sha,
     apps: payload.apps,
+    statuses: ci.statuses,
+    requiredOnly: ci.requiredOnly,
+    // The PR goes into the default branch: its rules say which checks are required.
+    baseBranch: task.repo.defaultBranch,
   });
   return {
     event: { type: EventType.ciResultCollected, taskId: task.id, sha: payload.sha, verdict, failures },
@@ -152,7 +158,10 @@ export async function runCollectCiResult({
       sha: payload.sha,
       suiteId: payload.suiteId,
       verdict,
+      rule,
+      required,
       suites,
+      statuses,
       failing: failures.map((failure) => failure.name),
     },
   };

@@ -24,7 +24,7 @@ describe("parseRepoConfig", () => {
       "roles:\n  reviewer: { agent: my-reviewer }\n  ci_fixer: { agent: my-bot }",
       "maxReviewRevisions: 2",
       "maxCiAttempts: 5",
-      "ci:\n  apps: [github-actions, circleci-checks]\n  waitMinutes: 10\n  whenMissing: ready",
+      "ci:\n  apps: [github-actions, circleci-checks]\n  waitMinutes: 10\n  whenMissing: ready\n  statuses: [ci/jenkins/*]\n  requiredOnly: false",
       "reviewers:\n  users: [octocat]\n  teams: [platform]",
     ].join("\n");
     expect(parseRepoConfig(text)).toEqual({
@@ -52,7 +52,13 @@ describe("parseRepoConfig", () => {
         roles: { reviewer: { agent: "my-reviewer" }, ci_fixer: { agent: "my-bot" } },
         maxReviewRevisions: 2,
         maxCiAttempts: 5,
-        ci: { apps: ["github-actions", "circleci-checks"], waitMinutes: 10, whenMissing: "ready" },
+        ci: {
+          apps: ["github-actions", "circleci-checks"],
+          waitMinutes: 10,
+          whenMissing: "ready",
+          statuses: ["ci/jenkins/*"],
+          requiredOnly: false,
+        },
         reviewers: { users: ["octocat"], teams: ["platform"] },
       },
     });
@@ -84,6 +90,19 @@ describe("parseRepoConfig", () => {
       problems: [expect.stringContaining("must not name a step twice")],
     });
     expect(parseRepoConfig("mode: dry-run")).toEqual({ ok: false, problems: ["`mode` must be normal or shadow"] });
+    expect(parseRepoConfig("ci:\n  statuses: ci/jenkins\n  requiredOnly: sometimes")).toMatchObject({
+      ok: false,
+      problems: [
+        expect.stringContaining('`ci.statuses` must be a list of status contexts or globs, e.g. ["ci/jenkins/*"]'),
+        "`ci.requiredOnly` must be true or false",
+      ],
+    });
+    expect(parseRepoConfig('ci:\n  statuses: [""]')).toMatchObject({
+      ok: false,
+      problems: [
+        expect.stringContaining("`ci.statuses.0` must be a status context or a glob, e.g. ci/jenkins/* (not empty"),
+      ],
+    });
   });
 
   test("agent settings are checked like the rest", () => {

@@ -234,7 +234,8 @@ describe("gatherPromptContext", () => {
 
     const { context } = await gather(task, "ci_fixer");
 
-    expect(context.ciFailures).toEqual(failures);
+    // Failures stored before commit statuses counted have no source: check runs.
+    expect(context.ciFailures).toEqual(failures.map((failure) => ({ ...failure, isStatus: false })));
     expect(context.plan).toBe(PLAN);
     expect(context.review).toBeUndefined();
     const prompt = render(context);

@@ -226,6 +226,10 @@ describe("runCollectCiResult", () => {
         ],
       });
     scope.get(`${REPO_PATH}/actions/jobs/501/logs`).reply(200, "FAIL login\n", { "content-type": "text/plain" });
+    // The default settings read the statuses and the default branch's rules too: none here.
+    scope.get(`${REPO_PATH}/commits/${HEAD}/status`).query({ per_page: "100" }).reply(200, { statuses: [] });
+    scope.get(`${REPO_PATH}/rules/branches/main`).query({ per_page: "100" }).reply(200, []);
+    scope.get(`${REPO_PATH}/branches/main`).reply(200, { name: "main", protected: false });
 
     const outcome = await runCollectCiResult(input({ sha: HEAD, suiteId: 1, apps: ["github-actions"] }, task));
 
@@ -234,12 +238,15 @@ describe("runCollectCiResult", () => {
       taskId: task.id,
       sha: HEAD,
       verdict: "failure",
-      failures: [{ name: "test", summary: "Tests failed", logTail: "FAIL login" }],
+      failures: [{ name: "test", summary: "Tests failed", logTail: "FAIL login", source: "check_run" }],
     });
     expect(outcome.evidence).toEqual({
       sha: HEAD,
       suiteId: 1,
       verdict: "failure",
+      rule: "counted",
+      required: [],
+      statuses: [],
       suites: [
         { id: 1, app: "github-actions", status: "completed", conclusion: "failure", counted: true },
         { id: 2, app: "other", status: "queued", conclusion: null, counted: false },

@@ -4,7 +4,16 @@ import { buildLogTail, collectCiResult } from "../../../src/github/collect-ci-re
 import { API, HEAD, REPO_PATH, buildTestOctokit } from "./pipeline-fixtures.js";
 
 const LOGS_HOST = "https://productionresultssa0.blob.core.windows.net";
-const params = { owner: "acme", repo: "api", sha: HEAD, apps: ["github-actions", "circleci-checks"] };
+// The suites alone decide here (no statuses counted, no required checks); those are tested below.
+const params = {
+  owner: "acme",
+  repo: "api",
+  sha: HEAD,
+  apps: ["github-actions", "circleci-checks"],
+  statuses: [] as string[],
+  requiredOnly: false,
+  baseBranch: "main",
+};
 
 function suite(id: number, app: string, status: string, conclusion: string | null) {
   return { id, app: { slug: app }, status, conclusion, head_sha: HEAD };
@@ -61,6 +70,9 @@ describe("collectCiResult", () => {
       verdict: "pending",
       failures: [],
       suites: [{ id: 1, app: "dependabot", status: "completed", conclusion: "failure", counted: false }],
+      statuses: [],
+      required: [],
+      rule: "counted",
     });
   });
 
@@ -115,8 +127,9 @@ describe("collectCiResult", () => {
       summary:
         "Tests failed\n\n2 of 40 failed\n\ntest/login.test.ts:14 — expected 302, got 200\n.github:1 — Process completed with exit code 1.",
       logTail: Array.from({ length: 80 }, (_, i) => `line ${i + 21}`).join("\n"),
+      source: "check_run",
     });
-    expect(result.failures[1]).toEqual({ name: "job-503", summary: "", logTail: "" });
+    expect(result.failures[1]).toEqual({ name: "job-503", summary: "", logTail: "", source: "check_run" });
     // Not an Actions run: no log request; the text is capped.
     expect(result.failures[2]?.logTail).toBe("");
     expect(result.failures[2]?.summary.startsWith("build\n\nttt")).toBe(true);
@@ -179,5 +192,153 @@ describe("buildLogTail", () => {
     const tail = buildLogTail("é".repeat(10_000));
     expect(Buffer.byteLength(tail)).toBeLessThanOrEqual(8 * 1024);
     expect(tail).toMatch(/^é+$/);
+  });
+});
+
+describe("collectCiResult: commit statuses and the branch's required checks", () => {
+  const withStatuses = { ...params, statuses: ["ci/jenkins/*"], requiredOnly: true };
+
+  function mockStatuses(
+    statuses: Array<{ context: string; state: string; description?: string; target_url?: string }>,
+  ) {
+    scope
+      .get(`${REPO_PATH}/commits/${HEAD}/status`)
+      .query({ per_page: "100" })
+      .reply(200, {
+        state: "pending",
+        statuses: statuses.map((status) => ({ description: null, target_url: null, ...status })),
+      });
+  }
+  function mockRules(required: string[], options: { protection?: string[]; rulesStatus?: number } = {}) {
+    scope
+      .get(`${REPO_PATH}/rules/branches/main`)
+      .query({ per_page: "100" })
+      .reply(
+        options.rulesStatus ?? 200,
+        options.rulesStatus === 404
+          ? { message: "Not Found" }
+          : required.length === 0
+            ? []
+            : [
+                { type: "pull_request", parameters: {} },
+                {
+                  type: "required_status_checks",
+                  parameters: { required_status_checks: required.map((context) => ({ context })) },
+                },
+              ],
+      );
+    scope.get(`${REPO_PATH}/branches/main`).reply(200, {
+      name: "main",
+      protected: options.protection !== undefined,
+      protection: options.protection
+        ? {
+            enabled: true,
+            required_status_checks: { enforcement_level: "everyone", contexts: options.protection, checks: [] },
+          }
+        : { enabled: false, required_status_checks: { enforcement_level: "off", contexts: [], checks: [] } },
+    });
+  }
+  function mockRunsForRef(runs: unknown[]) {
+    scope
+      .get(`${REPO_PATH}/commits/${HEAD}/check-runs`)
+      .query({ filter: "latest", per_page: "100" })
+      .reply(200, { total_count: runs.length, check_runs: runs });
+  }
+
+  it("a Jenkins status counts as CI when no check is required: red with its description and link, then green", async () => {
+    mockSuites([]);
+    mockStatuses([
+      {
+        context: "ci/jenkins/pr-head",
+        state: "failure",
+        description: "Build #12 failed",
+        target_url: "https://jenkins.example/job/12",
+      },
+      { context: "netlify/deploy-preview", state: "pending" },
+    ]);
+    mockRules([]);
+    const red = await collectCiResult(buildTestOctokit(), withStatuses);
+    expect(red).toMatchObject({ verdict: "failure", rule: "counted", required: [] });
+    expect(red.failures).toEqual([
+      {
+        name: "ci/jenkins/pr-head",
+        summary:
+          "Commit status `ci/jenkins/pr-head`: failure.\nBuild #12 failed\nDetails: https://jenkins.example/job/12",
+        logTail: "",
+        source: "status",
+      },
+    ]);
+    // The preview's status is not counted (`ci.statuses`): it is recorded and blocks nothing.
+    expect(red.statuses).toEqual([
+      { context: "ci/jenkins/pr-head", state: "failure", counted: true },
+      { context: "netlify/deploy-preview", state: "pending", counted: false },
+    ]);
+
+    mockSuites([]);
+    mockStatuses([{ context: "ci/jenkins/pr-head", state: "success" }]);
+    mockRules([]);
+    expect(await collectCiResult(buildTestOctokit(), withStatuses)).toMatchObject({ verdict: "success", failures: [] });
+  });
+
+  it("a counted status still pending keeps CI pending", async () => {
+    mockSuites([suite(1, "github-actions", "completed", "success")]);
+    mockStatuses([{ context: "ci/jenkins/pr-head", state: "pending" }]);
+    mockRules([]);
+    expect(await collectCiResult(buildTestOctokit(), withStatuses)).toMatchObject({ verdict: "pending" });
+  });
+
+  it("when a ruleset requires one of two check runs, the optional one failing does not block", async () => {
+    mockSuites([suite(7, "github-actions", "completed", "failure")]);
+    mockStatuses([]);
+    mockRules(["build"]);
+    mockRunsForRef(
+      [run(71, "github-actions", "success"), run(72, "github-actions", "failure")].map((r, i) => ({
+        ...r,
+        name: i === 0 ? "build" : "lint",
+      })),
+    );
+    const result = await collectCiResult(buildTestOctokit(), withStatuses);
+    expect(result).toMatchObject({ verdict: "success", failures: [], rule: "required", required: ["build"] });
+  });
+
+  it("a required check that failed is red at once, and only it goes to the ci_fixer", async () => {
+    mockSuites([suite(7, "github-actions", "in_progress", null)]);
+    mockStatuses([{ context: "ci/jenkins/pr-head", state: "pending" }]);
+    // Rulesets and classic protection add up.
+    mockRules(["build"], { protection: ["ci/jenkins/pr-head"] });
+    mockRunsForRef([{ ...run(71, "github-actions", "failure", { title: "2 tests failed" }), name: "build" }]);
+    scope.get(`${REPO_PATH}/actions/jobs/71/logs`).reply(404, { message: "Not Found" });
+    const result = await collectCiResult(buildTestOctokit(), withStatuses);
+    expect(result).toMatchObject({ verdict: "failure", rule: "required", required: ["build", "ci/jenkins/pr-head"] });
+    expect(result.failures.map((failure) => [failure.name, failure.source])).toEqual([["build", "check_run"]]);
+  });
+
+  it("a required check that has not reported keeps CI pending, even when everything else is green", async () => {
+    mockSuites([suite(7, "github-actions", "completed", "success")]);
+    mockStatuses([]);
+    mockRules(["deploy/staging"]);
+    mockRunsForRef([{ ...run(71, "github-actions", "success"), name: "build" }]);
+    expect(await collectCiResult(buildTestOctokit(), withStatuses)).toMatchObject({
+      verdict: "pending",
+      rule: "required",
+    });
+  });
+
+  it("rules that cannot be read (404) count as none, and `requiredOnly: false` never reads them", async () => {
+    mockSuites([suite(1, "github-actions", "completed", "success")]);
+    mockStatuses([]);
+    mockRules([], { rulesStatus: 404 });
+    expect(await collectCiResult(buildTestOctokit(), withStatuses)).toMatchObject({
+      verdict: "success",
+      rule: "counted",
+    });
+
+    mockSuites([suite(1, "github-actions", "completed", "success")]);
+    mockStatuses([]);
+    expect(await collectCiResult(buildTestOctokit(), { ...withStatuses, requiredOnly: false })).toMatchObject({
+      verdict: "success",
+      rule: "counted",
+      required: [],
+    });
   });
 });

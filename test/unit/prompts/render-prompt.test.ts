@@ -144,6 +144,24 @@ describe("renderPrompt", () => {
     expect(text).not.toMatch(/[\u200B-\u200F\u202A-\u202E\uFEFF\u001B\r]/);
   });
 
+  test("a failing commit status is said to have no log, so the fixer does not invent one", () => {
+    const text = expectText(
+      renderPrompt(
+        templates,
+        buildFullContext({
+          role: "ci_fixer",
+          ciFailures: [
+            { name: "ci/jenkins/pr-head", summary: "Build #12 failed", logTail: "", isStatus: true },
+            { name: "lint", summary: "1 error", logTail: "a.ts:1 error" },
+          ],
+        }),
+      ),
+    );
+    const [status, lint] = text.split("### ").slice(1);
+    expect(status).toContain("a commit status from a CI outside GitHub: GitHub has only its description and a link");
+    expect(lint).not.toContain("commit status");
+  });
+
   test("reveals hidden characters in a diff under review instead of dropping them", () => {
     const text = expectText(
       renderPrompt(templates, buildFullContext({ role: "reviewer", diff: "+if (isAdmin\u202E) {" })),

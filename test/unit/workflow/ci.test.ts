@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { Effect } from "../../../src/workflow/effects.js";
 import type { CiFailure, Task, TaskConfig } from "../../../src/workflow/task.js";
+import { matchesStatusContext } from "../../../src/workflow/ci-transitions.js";
 import { transition } from "../../../src/workflow/transition.js";
 import { ciResult, config, events, facts, Flow, makeTask, now, suiteOn } from "./fixtures.js";
 
@@ -211,14 +212,67 @@ describe("green CI: ready for review", () => {
 });
 
 describe("which suites count", () => {
-  test("a suite of another app, or on another SHA, changes nothing", () => {
-    const task = makeTask("awaiting_ci");
+  test("a suite of another app, or on another SHA, changes nothing when only the CI apps decide", () => {
+    const task = makeTask("awaiting_ci", { config: { ...config, ci: { ...config.ci, requiredOnly: false } } });
     expect(transition(task, events.suiteOtherApp, now, facts)).toEqual({ next: task, effects: [] });
     expect(transition(task, events.suiteOtherSha, now, facts)).toEqual({ next: task, effects: [] });
     expect(transition(task, { ...events.suiteOnHead, headSha: "head-0" }, now, facts)).toEqual({
       next: task,
       effects: [],
     });
+  });
+
+  test("with ci.requiredOnly (the default), another app's suite on the head while CI is awaited reads the verdict again, and is not remembered as CI", () => {
+    const task = makeTask("awaiting_ci");
+    const result = transition(task, events.suiteOtherApp, now, facts);
+    expect(result.effects).toEqual([
+      { kind: "collect_ci_result", sha: "head-1", suiteId: 303, apps: ["github-actions"] },
+    ]);
+    expect(result.next?.pipeline.ci).toEqual(task.pipeline.ci);
+    // While steps still run, it is not remembered either: only CI apps' suites are.
+    const running = makeTask("running", { headSha: "head-1" });
+    expect(transition(running, events.suiteOtherApp, now, facts)).toEqual({ next: running, effects: [] });
+  });
+
+  test("a final commit status of a counted context counts like a CI suite; pending and uncounted contexts do not", () => {
+    const status = {
+      type: "commit_status_reported" as const,
+      repo: makeTask("awaiting_ci").repo,
+      sha: "head-1",
+      headBranch: "agent/1-x",
+      context: "ci/jenkins/pr-head",
+      state: "failure" as const,
+      description: "Build #12 failed",
+      targetUrl: "https://jenkins.example/job/12",
+      sender: "jenkins",
+    };
+    const only = (statuses: string[]) =>
+      makeTask("awaiting_ci", { config: { ...config, ci: { ...config.ci, statuses, requiredOnly: false } } });
+    expect(transition(only(["ci/jenkins/*"]), status, now, facts).effects).toEqual([
+      { kind: "collect_ci_result", sha: "head-1", suiteId: null, apps: ["github-actions"] },
+    ]);
+    expect(transition(only(["ci/jenkins/*"]), { ...status, state: "pending" }, now, facts).effects).toEqual([]);
+    expect(transition(only(["buildkite/*"]), status, now, facts).effects).toEqual([]);
+    expect(transition(only(["ci/jenkins/*"]), { ...status, sha: "old" }, now, facts).effects).toEqual([]);
+    // The default counts every context.
+    expect(transition(makeTask("awaiting_ci"), status, now, facts).effects).toHaveLength(1);
+    // While a step runs it is remembered, and read when the pipeline finishes.
+    const running = makeTask("running", { headSha: "head-1" });
+    expect(transition(running, status, now, facts).next?.pipeline.ci).toEqual({
+      sha: "head-1",
+      conclusion: "failure",
+      suiteId: null,
+    });
+  });
+
+  test("status contexts match exactly or by glob, and nothing else", () => {
+    expect(matchesStatusContext(["*"], "anything/at all")).toBe(true);
+    expect(matchesStatusContext(["ci/jenkins/*"], "ci/jenkins/pr-head")).toBe(true);
+    expect(matchesStatusContext(["ci/jenkins/*"], "ci/jenkinsX")).toBe(false);
+    expect(matchesStatusContext(["ci/jenkins"], "ci/jenkins/pr-head")).toBe(false);
+    expect(matchesStatusContext(["build (1.2)"], "build (1.2)")).toBe(true);
+    expect(matchesStatusContext(["a.b"], "axb")).toBe(false);
+    expect(matchesStatusContext([], "ci/jenkins")).toBe(false);
   });
 
   test("an app listed in ci.apps counts, and all listed apps are read", () => {

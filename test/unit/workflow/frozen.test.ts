@@ -174,7 +174,7 @@ describe("what a frozen task still does", () => {
 
   test("an event that moves nothing leaves the frozen task as it is", () => {
     const task = makeFrozenTask("awaiting_ci");
-    for (const event of [events.approved, events.botPush, events.suiteOtherApp, events.ciPending, events.jobStarted]) {
+    for (const event of [events.approved, events.botPush, events.suiteOtherSha, events.ciPending, events.jobStarted]) {
       expect(transition(task, event, now, facts)).toEqual({ next: task, effects: [] });
     }
   });

@@ -35,7 +35,10 @@ const IGNORED_LABELS = {
   unfreezePr: "same",
   reopened: "same",
 } as const;
-/** What Foreman never acts on: its own pushes and reviews, approvals, suites of another SHA or of an app that is not CI, a refused review. */
+/**
+ * What Foreman never acts on: its own pushes and reviews, approvals, suites of another SHA or (but
+ * while it waits for CI) of an app that is not CI, a refused review.
+ */
 const NEVER_ACTED_ON = {
   botPush: "same",
   approved: "same",
@@ -255,6 +258,8 @@ const ACTIVE_TABLE: Record<WorkingState, Record<EventName, Expected>> = {
     humanPush: ["awaiting_ci", [...SHOW, "schedule_ci_wait"]],
     changesRequested: keep("authorize_actor"),
     suiteOnHead: ["awaiting_ci", ["collect_ci_result"]],
+    // Any app's check may be one the branch requires (ci.requiredOnly): the verdict is read again.
+    suiteOtherApp: ["awaiting_ci", ["collect_ci_result"]],
     ciSuccess: ["ready_for_review", ["mark_ready_for_review", ...SHOW]],
     ciFailure: ["awaiting_agent", [...SHOW, DISPATCH]],
     ciPending: "same",
