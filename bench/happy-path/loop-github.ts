@@ -448,6 +448,12 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
         })),
       });
     }
+    // CI as collect_ci_result reads it by default: no commit statuses, no required checks.
+    if (routeIn("GET", /^\/commits\/([0-9a-f]+)\/status$/, "/commits/:sha/status")) {
+      request.issue = issueOfSha(group(1));
+      return json(200, { state: "pending", statuses: [] });
+    }
+    if (routeIn("GET", /^\/rules\/branches\/([^/]+)$/, "/rules/branches/:branch")) return json(200, []);
     if (routeIn("GET", /^\/commits\/([0-9a-f]+)\/check-suites$/, "/commits/:sha/check-suites")) {
       const sha = group(1);
       request.issue = issueOfSha(sha);

@@ -129,3 +129,34 @@ export function buildIssueCommentPayload(options: IssueCommentPayloadOptions): R
   applySender(payload, options);
   return payload;
 }
+
+/** What to change in a `status` payload. */
+export interface StatusPayloadOptions {
+  sha: string;
+  context: string;
+  state: "pending" | "success" | "failure" | "error";
+  /** The branches GitHub says hold the commit. */
+  branches: string[];
+  description?: string;
+  targetUrl?: string;
+  id?: number;
+}
+
+/** A `status` payload (a commit status: Jenkins and the like) from the documented example. */
+export function buildStatusPayload(options: StatusPayloadOptions): Record<string, any> {
+  const payload = loadExample("status", null);
+  payload.installation = INSTALLATION;
+  payload.id = options.id ?? payload.id;
+  payload.sha = options.sha;
+  payload.context = options.context;
+  payload.state = options.state;
+  payload.description = options.description ?? null;
+  payload.target_url = options.targetUrl ?? null;
+  payload.commit.sha = options.sha;
+  payload.branches = options.branches.map((name) => ({
+    name,
+    commit: { sha: options.sha, url: `https://api.github.com/repos/Codertocat/Hello-World/commits/${options.sha}` },
+    protected: false,
+  }));
+  return payload;
+}

@@ -13,10 +13,10 @@ const groups: ExampleGroup[] = require("@octokit/webhooks-examples/api.github.co
 /** The installation every simulated delivery comes from (many examples have none). */
 export const INSTALLATION_ID = 4242;
 
-/** A deep copy of a documented example payload for `event.action`. */
-export function loadExample(event: string, action: string, index = 0): Record<string, any> {
+/** A deep copy of a documented example payload for `event.action` (`action` null: an event without actions, as `status`). */
+export function loadExample(event: string, action: string | null, index = 0): Record<string, any> {
   const group = groups.find((candidate) => candidate.name === event);
-  const matches = group?.examples.filter((example) => example.action === action) ?? [];
+  const matches = group?.examples.filter((example) => (example.action ?? null) === action) ?? [];
   const example = matches[index];
   if (!example) throw new Error(`no example payload for ${event}.${action}`);
   return structuredClone(example);
