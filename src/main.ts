@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { getPrivateKey } from "@probot/get-private-key";
 import { Probot, Server, type Logger } from "probot";
+import { guardRequestBodies } from "./http/body-limit.js";
 import { buildGitHubBaseUrl, listSecretValues, type Env } from "./config/env.js";
 import { openDatabase, type Database } from "./db/client.js";
 import type { EngineDeps } from "./engine/deps.js";
@@ -24,6 +25,16 @@ import { loadCheckpointSigner } from "./chain/checkpoints.js";
 import type { SqlClient } from "./db/client.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
+
+/** Probot's server, with the request body limit in front of every route (Probot's webhook route included). */
+class GuardedServer extends Server {
+  override async start(): ReturnType<Server["start"]> {
+    const http = await super.start();
+    guardRequestBodies(http);
+    return http;
+  }
+}
+
 export interface ForemanOptions {
   env: Env;
   database: Database;
@@ -94,7 +105,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       log,
     }),
   });
-  const server = new Server({
+  const server = new GuardedServer({
     Probot: ProbotClass,
     host: env.HOST,
     port: env.PORT,

@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { mockGitHub, mockLabelToDraftPr } from "../helpers/github-mock.js";
 import { buildIssuesPayload, INSTALLATION_ID, loadExample } from "../helpers/payloads.js";
@@ -77,6 +78,28 @@ describe("the HTTP surface", () => {
     expect(await countInbox()).toBe(1);
   });
 
+  test("a body over GitHub's 25 MB cap is refused with 413 before it is read, on the webhook route and every other, and the connection is closed", async () => {
+    foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: "0", HOST: "127.0.0.1" }) });
+    await foreman.stop();
+    await foreman.server.start();
+    port = foreman.server.port;
+    // The client declares 400 MB and sends nothing more: the answer comes without the body, so
+    // nothing was buffered (before the limit, Probot read the whole body to check its signature).
+    for (const path of ["/api/github/webhooks", "/api/compliance/tasks/x", "/nowhere"]) {
+      const answer = await sendHeadersOnly(port, path, { "content-length": String(400 * 1024 * 1024) });
+      expect(answer.status, path).toBe(413);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: "payload_too_large" });
+      expect(answer.closed, path).toBe(true);
+    }
+    // A chunked body declares no length: refused too. A malformed length is a bad request.
+    expect((await sendHeadersOnly(port, "/api/github/webhooks", { "transfer-encoding": "chunked" })).status).toBe(411);
+    expect((await sendHeadersOnly(port, "/api/github/webhooks", { "content-length": "12abc" })).status).toBe(400);
+    expect(await countInbox()).toBe(0);
+    // A webhook within the cap still goes through the signature check as before.
+    const body = JSON.stringify(buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 3 }));
+    expect((await post(body, sign(body))).status).toBe(200);
+  });
+
   test("health and readiness answer without GitHub", async () => {
     foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: "0", HOST: "127.0.0.1" }) });
     await foreman.server.start();
@@ -142,3 +165,26 @@ describe("where Foreman acts", () => {
     expect(INSTALLATION_ID).not.toBe(created.installation.id);
   });
 });
+
+/** Sends a POST's headers (and no body), and reads the answer and whether the server closed the connection. */
+function sendHeadersOnly(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => {
+      const lines = Object.entries({ host: "127.0.0.1", "x-github-event": "issues", ...headers }).map(
+        ([name, value]) => `${name}: ${value}`,
+      );
+      socket.write(`POST ${path} HTTP/1.1\r\n${lines.join("\r\n")}\r\n\r\n`);
+    });
+    let raw = "";
+    socket.on("data", (chunk) => (raw += chunk.toString("utf8")));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
+      resolve({ status, body: raw.slice(raw.indexOf("\r\n\r\n") + 4), closed: true });
+    });
+  });
+}
