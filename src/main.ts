@@ -108,7 +108,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   const server = new GuardedServer({
     Probot: ProbotClass,
     host: env.HOST,
-    port: env.PORT,
+    // Probot takes 0 for "unset" (`port || 3000`); the string "0" gets to listen(), which then picks a free port.
+    port: env.PORT === 0 ? ("0" as unknown as number) : env.PORT,
     webhookPath: env.WEBHOOK_PATH,
     webhookProxy: env.WEBHOOK_PROXY_URL,
     log,

@@ -100,6 +100,21 @@ describe("the HTTP surface", () => {
     expect((await post(body, sign(body))).status).toBe(200);
   });
 
+  test("PORT=0 lets the system pick a free port, so two servers in parallel never collide", async () => {
+    foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: "0", HOST: "127.0.0.1" }) });
+    const second = await startTestForeman(database, { env: buildTestEnv({ PORT: "0", HOST: "127.0.0.1" }) });
+    try {
+      await foreman.server.start();
+      await second.server.start();
+      // Probot reads a port of 0 as "unset" and would take 3000 for both.
+      expect(foreman.server.port).not.toBe(second.server.port);
+      expect(foreman.server.port).not.toBe(3000);
+    } finally {
+      await second.server.stop();
+      await second.stop();
+    }
+  });
+
   test("health and readiness answer without GitHub", async () => {
     foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: "0", HOST: "127.0.0.1" }) });
     await foreman.server.start();
