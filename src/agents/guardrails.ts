@@ -50,7 +50,16 @@ export const DEFAULT_GUARDRAIL_RULES: GuardrailRules = Object.freeze({
   maxChangedLines: 5_000,
   maxDeletedFiles: 25,
   maxDeletedRatio: 0.5,
-  protectedPaths: Object.freeze([".github/workflows/**"]),
+  // CI definitions, Foreman's own settings and prompt overrides, and who must review what: an agent
+  // that could change them could change the rules it is judged by.
+  protectedPaths: Object.freeze([
+    ".github/workflows/**",
+    ".github/actions/**",
+    ".github/foreman.yml",
+    ".github/foreman/**",
+    // No slash: at any depth, as GitHub reads it at the root, in .github/ and in docs/.
+    "CODEOWNERS",
+  ]),
   secretScan: true,
 });
 
@@ -108,11 +117,12 @@ function checkSize(changes: readonly FileChange[], rules: GuardrailRules, baseFi
 
 function checkPath(change: FileChange, rules: GuardrailRules): Violation[] {
   const violations: Violation[] = [];
-  if (matchesAnyPathGlob(change.path, rules.protectedPaths)) {
+  const protectedBy = rules.protectedPaths.find((pattern) => matchesAnyPathGlob(change.path, [pattern]));
+  if (protectedBy !== undefined) {
     violations.push({
       rule: GUARDRAIL_RULES.protectedPath,
       path: change.path,
-      message: `\`${change.path}\` is a protected path (${rules.protectedPaths.join(", ")}); agents may not ${verb(change)} it. A human must make this change.`,
+      message: `\`${change.path}\` is a protected path (${protectedBy}); agents may not ${verb(change)} it. A human must make this change.`,
     });
   }
   if (rules.allowedPaths !== undefined && !matchesAnyPathGlob(change.path, rules.allowedPaths)) {

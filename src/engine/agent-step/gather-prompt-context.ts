@@ -58,20 +58,27 @@ export async function gatherPromptContext(
     readReviewFeedback(octokit, task, task.pipeline.feedback),
   ]);
   const paths = tree.data.tree.filter((entry) => entry.type === "blob" && entry.path).map((entry) => entry.path!);
-  const read = (path: string) => readRepoFile(octokit, { owner, repo, path, ref: input.baseSha });
+  // Prompt overrides and guidance files steer the agents: they are read as the task's base commit
+  // has them (what the repository's maintainers merged), never as an earlier step left them on the
+  // branch, so a coder's commit cannot rewrite the reviewer's instructions. One the branch added
+  // is not there at the base, and is left out.
+  const controlRef = task.baseSha ?? input.baseSha;
+  const read = (path: string) => readRepoFile(octokit, { owner, repo, path, ref: controlRef });
   const guidancePaths = GUIDANCE_FILES.filter((path) => paths.includes(path));
   const overridePaths = paths.filter(
     (path) =>
       path.startsWith(`${REPO_PROMPTS_DIRECTORY}/`) && isTemplateKey(path.slice(REPO_PROMPTS_DIRECTORY.length + 1)),
   );
-  const [guidance, overrides] = await Promise.all([
-    Promise.all(guidancePaths.map(async (path) => ({ path, content: (await read(path)) ?? "" }))),
+  const [guidanceRead, overridesRead] = await Promise.all([
+    Promise.all(guidancePaths.map(async (path) => ({ path, content: await read(path) }))),
     Promise.all(
-      overridePaths.map(
-        async (path) => [path.slice(REPO_PROMPTS_DIRECTORY.length + 1), (await read(path)) ?? ""] as const,
-      ),
+      overridePaths.map(async (path) => [path.slice(REPO_PROMPTS_DIRECTORY.length + 1), await read(path)] as const),
     ),
   ]);
+  const guidance = guidanceRead.flatMap((file) =>
+    file.content === null ? [] : [{ path: file.path, content: file.content }],
+  );
+  const overrides = overridesRead.flatMap(([key, content]) => (content === null ? [] : [[key, content] as const]));
   const thread = comments.data
     .filter((comment) => !comment.body?.includes(STATUS_MARKER))
     .slice(-MAX_COMMENTS)

@@ -210,3 +210,19 @@ describe("findSecretsInLine", () => {
     expect(shannonEntropy("abcd")).toBe(2);
   });
 });
+
+describe("the default protected paths: the rules an agent is judged by", () => {
+  it.each([
+    [".github/foreman.yml", ".github/foreman.yml"],
+    [".github/foreman/prompts/roles/reviewer.md.hbs", ".github/foreman/**"],
+    [".github/actions/setup/action.yml", ".github/actions/**"],
+    ["CODEOWNERS", "CODEOWNERS"],
+    [".github/CODEOWNERS", "CODEOWNERS"],
+    // A pattern without a slash matches at any depth, as in .gitignore.
+    ["docs/CODEOWNERS", "CODEOWNERS"],
+  ])("an agent that changes %s fails, naming the rule %s", (path, pattern) => {
+    const verdict = checkChanges([change(path)], DEFAULT_GUARDRAIL_RULES);
+    expect(verdict).toMatchObject({ ok: false, violations: [{ rule: "protected_path", path }] });
+    if (!verdict.ok) expect(verdict.violations[0]!.message).toContain(`is a protected path (${pattern})`);
+  });
+});

@@ -246,6 +246,45 @@ describe("gatherPromptContext", () => {
   });
 });
 
+describe("gatherPromptContext: the files that steer the agents", () => {
+  test("prompt overrides and guidance files are read at the task's base commit, so a step's commit cannot rewrite the next step's instructions", async () => {
+    const scope = nock(API);
+    scope
+      .get(`${REPO_PATH}/issues/42`)
+      .reply(200, { number: 42, title: "T", body: "", user: { login: "o" }, labels: [] });
+    scope.get(`${REPO_PATH}/issues/42/comments`).query({ per_page: "100" }).reply(200, []);
+    // The branch as the coder left it: AGENTS.md and the reviewer's template edited, a coder template added.
+    scope
+      .get(`${REPO_PATH}/git/trees/${JOB_BASE}`)
+      .query({ recursive: "true" })
+      .reply(200, {
+        sha: "tree",
+        truncated: false,
+        tree: [
+          "AGENTS.md",
+          ".github/foreman/prompts/roles/reviewer.md.hbs",
+          ".github/foreman/prompts/roles/coder.md.hbs",
+        ].map((path) => ({ path, type: "blob", mode: "100644", sha: path })),
+      });
+    const file = (text: string) => ({
+      type: "file",
+      encoding: "base64",
+      content: Buffer.from(text).toString("base64"),
+    });
+    const atBase = (path: string) =>
+      scope.get(`${REPO_PATH}/contents/${encodeURIComponent(path)}`).query({ ref: BRANCH_BASE });
+    atBase("AGENTS.md").reply(200, file("Run npm test before you finish."));
+    atBase(".github/foreman/prompts/roles/reviewer.md.hbs").reply(200, file("# Role: reviewer (as merged)"));
+    atBase(".github/foreman/prompts/roles/coder.md.hbs").reply(404, { message: "Not Found" });
+    scope.get(`${REPO_PATH}/compare/${BRANCH_BASE}...${JOB_BASE}`).reply(200, DIFF);
+
+    const gathered = await gather(buildTask(), "reviewer");
+
+    expect(gathered.context.guidance).toEqual([{ path: "AGENTS.md", content: "Run npm test before you finish." }]);
+    expect(gathered.overrides).toEqual({ "roles/reviewer.md.hbs": "# Role: reviewer (as merged)" });
+  });
+});
+
 describe("capDiff", () => {
   test("keeps a diff within the cap as it is", () => {
     expect(capDiff(DIFF)).toBe(DIFF);
