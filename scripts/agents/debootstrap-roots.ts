@@ -155,7 +155,16 @@ export async function ensureRootfsTarball(
   }
 }
 
-async function requireDebootstrap(logFile: string): Promise<void> {
+// The roots are made at the same time, and apt-get holds a lock: the tools are installed once, by the
+// first root that needs them, and the others wait for that install.
+let debootstrapReady: Promise<void> | undefined;
+
+function requireDebootstrap(logFile: string): Promise<void> {
+  debootstrapReady ??= installDebootstrap(logFile);
+  return debootstrapReady;
+}
+
+async function installDebootstrap(logFile: string): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new Error("debootstrap needs root: run the build as root (sudo npm run images:build)");
   }
