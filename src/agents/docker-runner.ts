@@ -9,6 +9,7 @@ import { withTimeout } from "../resilience/with-timeout.js";
 import { createLogCollector } from "./docker-logs.js";
 import { DockerEgress, type EgressSettings } from "./egress/docker-egress.js";
 import { RUNNER_ERROR_CODES, RunnerError } from "./errors.js";
+import { handBackWorkspace, isHandBackNeeded } from "./hand-back.js";
 import { JOB_LABELS } from "./job-spec.js";
 import type {
   CapturedLogs,
@@ -16,6 +17,7 @@ import type {
   EgressReport,
   EgressRequest,
   EgressSession,
+  HandBackRequest,
   JobHandle,
   OrphanContainer,
   OrphanNetwork,
@@ -66,6 +68,8 @@ export function dockerOptionsFromHost(dockerHost: string | undefined): Docker.Do
 export interface DockerRunnerFeatures {
   /** The egress firewall (proxy image, name prefix, host directory); without it `network: egress` jobs fail. */
   egress?: EgressSettings;
+  /** Run the hand-back after each agent (default: unless this process is root, which reads every file anyway). */
+  handBack?: boolean;
 }
 
 /** Runs agent containers on one Docker daemon. */
@@ -74,11 +78,13 @@ export class DockerRunner implements Runner {
   private readonly timeoutMs: number;
   private readonly breaker: CircuitBreaker;
   private readonly egress: DockerEgress | null;
+  private readonly handBackNeeded: boolean;
 
   constructor(options: Docker.DockerOptions, resilience: DockerResilience = {}, features: DockerRunnerFeatures = {}) {
     this.docker = new Docker(options);
     this.timeoutMs = resilience.timeoutMs ?? DEFAULT_DOCKER_TIMEOUT_MS;
     this.breaker = resilience.breaker ?? new CircuitBreaker({ service: "Docker", isFailure: isDockerOutage });
+    this.handBackNeeded = features.handBack ?? isHandBackNeeded();
     this.egress =
       features.egress === undefined
         ? null
@@ -211,6 +217,10 @@ export class DockerRunner implements Runner {
     await this.call("remove", (signal) => container.remove({ force: true, v: true, abortSignal: signal })).catch(
       ignoreStatus(404, 409),
     );
+  }
+
+  async handBack(request: HandBackRequest): Promise<void> {
+    if (this.handBackNeeded) await handBackWorkspace(this, request);
   }
 
   async listOrphans(liveJobIds: ReadonlySet<string>, options: { replica?: string } = {}): Promise<OrphanContainer[]> {

@@ -16,6 +16,7 @@ export const GUARDRAIL_RULES = Object.freeze({
   secret: "secret",
   symlinkEscape: "symlink_escape",
   unsupportedEntry: "unsupported_entry",
+  unreadableEntry: "unreadable_entry",
 } as const);
 
 /** One of the guardrail rule names. */

@@ -6,8 +6,9 @@
  *   3. for `network: egress`, open the job's network through the egress proxy; build the
  *      container spec and start it
  *   4. wait, with the profile's wall-clock timeout (or until the caller aborts)
- *   5. collect the redacted execution log, remove the container, close the egress network and
- *      add its records (every connection attempt) to the log
+ *   5. collect the redacted execution log, remove the container, hand the agent's files back to
+ *      the host user (src/agents/hand-back.ts), close the egress network and add its records
+ *      (every connection attempt) to the log
  *   6. read result.json (or the CLI's output file)
  *   7. collect the diff and apply the guardrails
  *
@@ -29,7 +30,8 @@ import {
 import { toEgressRules } from "./egress/egress-rule.js";
 import { RunnerError } from "./errors.js";
 import { buildExecutionLog, formatLogTail, type ExecutionLog } from "./execution-log.js";
-import { checkChanges, DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "./guardrails.js";
+import { checkChanges, DEFAULT_GUARDRAIL_RULES, GUARDRAIL_RULES, type GuardrailRules } from "./guardrails.js";
+import { describeUnreadableEntry, findUnreadableEntries } from "./hand-back.js";
 import { buildContainerSpec, collectForwardedEnv, SANDBOX_DEFAULTS } from "./job-spec.js";
 import {
   AGENT_JOB_FAILURE_CODES as CODES,
@@ -180,6 +182,7 @@ async function runInWorkspace(
   let captured: CapturedLogs;
   // The diff is read while the egress closes: the container is gone, so the workspace is final.
   let collecting: Promise<Settled<CollectedChanges>> | undefined;
+  let handedBack: Settled<void> | undefined;
   let ran = false;
   const stopOnAbort = (): void => {
     deps.runner.stop(handle, { graceSeconds: request.stopGraceSeconds ?? 5 }).catch(() => undefined);
@@ -202,8 +205,11 @@ async function runInWorkspace(
   } finally {
     deps.signal?.removeEventListener("abort", stopOnAbort);
     await deps.runner.remove(handle).catch(() => undefined);
-    if (ran) collecting = settle(collectChanges(workspace));
+    // Before anything on the host reads the agent's files or removes them.
+    const handingBack = settle(handBackFiles(deps.runner, request, profile, workspace));
+    if (ran) collecting = handingBack.then(() => settle(collectChanges(workspace)));
     await closeEgress();
+    handedBack = await handingBack;
   }
   const facts = egressFacts as JobEgressFacts | undefined;
   const lines =
@@ -246,24 +252,58 @@ async function runInWorkspace(
       CODES.AGENT_OOM,
       `The agent ran out of memory (${profile.memoryMb} MB) and was killed. Raise \`memoryMb\` of profile "${profile.name}".`,
     );
+  // A file the host still cannot read after the hand-back is the agent's doing, never Foreman's.
+  const rejectUnreadable = async (extra: Partial<AgentJobFailed> = {}): Promise<AgentJobFailed | null> => {
+    const entries = await findUnreadableEntries(workspace).catch(() => []);
+    if (entries.length === 0) return null;
+    const list = entries.map((entry) => `- ${describeUnreadableEntry(entry)}`).join("\n");
+    const handBack =
+      handedBack?.ok === false
+        ? ` (Foreman's hand-back of the agent's files failed: ${describe(handedBack.error)})`
+        : "";
+    return failed(
+      CODES.GUARDRAIL_REJECTED,
+      `The agent left files Foreman cannot read${handBack}, so nothing was pushed:\n${list}\n\nThe agent must leave what it writes readable (files 0644, directories 0755).`,
+      {
+        violations: entries.map((entry) => ({
+          rule: GUARDRAIL_RULES.unreadableEntry,
+          path: entry.path,
+          message: `${describeUnreadableEntry(entry)} cannot be read by Foreman.`,
+        })),
+        ...extra,
+      },
+    );
+  };
+
   // 6. Result: result.json, or a CLI's own output (whose error names the model API's answer).
-  const cli = await readCliVerdict(workspace, profile, log);
+  let cli: CliVerdict | null;
+  let answer: ReadResultOutcome | null = null;
+  try {
+    cli = await readCliVerdict(workspace, profile, log);
+    if (cli?.kind !== "model_error" && waited.exitCode === 0) answer = await readAgentResult(workspace, profile, cli);
+  } catch (error) {
+    if (!isPermissionError(error)) throw error;
+    const rejected = await rejectUnreadable();
+    if (rejected === null) throw error;
+    return rejected;
+  }
   if (cli?.kind === "model_error") {
     const failure = describeModelError(profile, cli.status, cli.message);
     return failed(failure.code, failure.message, { result: buildFailedResult(cli) });
   }
-  if (waited.exitCode !== 0)
+  if (answer === null)
     return failed(
       CODES.AGENT_EXIT_NONZERO,
       `The agent exited with code ${waited.exitCode ?? "unknown"}. The end of its log is below.`,
     );
-  const answer = await readAgentResult(workspace, profile, cli);
   if (!answer.ok) return failed(answer.code, answer.message);
   const result = redactResult(answer.result, redact);
 
   // 7. Diff and guardrails.
   const read = await (collecting ?? settle(collectChanges(workspace)));
   if (!read.ok) {
+    const rejected = await rejectUnreadable({ result });
+    if (rejected !== null) return rejected;
     return failed(
       CODES.INFRA_COLLECT_FAILED,
       `The agent's changes could not be read from the workspace: ${describe(read.error)}`,
@@ -435,6 +475,29 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
+}
+
+// The hand-back runs whenever the container ran, so that the host can also remove what the agent left.
+async function handBackFiles(
+  runner: Runner,
+  request: AgentJobRequest,
+  profile: ResolvedProfile,
+  workspace: PreparedWorkspace,
+): Promise<void> {
+  await runner.handBack?.({
+    taskId: request.taskId,
+    jobId: request.jobId,
+    replica: request.replica,
+    image: profile.image,
+    user: profile.user ?? SANDBOX_DEFAULTS.user,
+    workspaceDir: workspace.workspaceDir,
+    outDir: workspace.outDir,
+  });
+}
+
+function isPermissionError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === "EACCES" || code === "EPERM";
 }
 
 // A list ends its paragraph: what follows it starts a new one.

@@ -91,6 +91,18 @@ export interface OrphanNetwork {
   readonly replica: string;
 }
 
+/** The job whose files the hand-back gives to the host user (see src/agents/hand-back.ts). */
+export interface HandBackRequest {
+  readonly taskId: string;
+  readonly jobId: string;
+  readonly replica: string;
+  readonly image: string;
+  /** The agent's `uid:gid`: only the owner may change a file's mode. */
+  readonly user: string;
+  readonly workspaceDir: string;
+  readonly outDir: string;
+}
+
 /** Runs agent containers. Implementations throw `RunnerError` when the engine itself fails. */
 export interface Runner {
   /** Creates and starts a container (pulling its image if needed). */
@@ -103,6 +115,11 @@ export interface Runner {
   logs(handle: JobHandle, options?: { maxBytes?: number }): Promise<CapturedLogs>;
   /** Removes a container; removing a missing one is a no-op. */
   remove(handle: JobHandle): Promise<void>;
+  /**
+   * After the agent's container is gone: makes what the agent wrote readable (and removable) by the
+   * host user, running as the agent's uid. A runner whose host reads everything (root) does nothing.
+   */
+  handBack?(request: HandBackRequest): Promise<void>;
   /** Job containers whose `foreman.job` label is not in `liveJobIds` (optionally of one replica only). */
   listOrphans(liveJobIds: ReadonlySet<string>, options?: { replica?: string }): Promise<OrphanContainer[]>;
   /** Force-removes what `listOrphans` returns, and returns what it removed. */

@@ -11,7 +11,7 @@
  *     context.json       mounted read-only at /foreman/context.json
  *     out/               mounted at /foreman/out
  */
-import { chmod, cp, lchown, lstat, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, lchown, lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { runGit } from "./git.js";
@@ -81,46 +81,83 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Pr
   return { ...paths, baseCommit, skippedEntries };
 }
 
-/** Removes a job directory now, or — with `keepForMs` (e.g. after a failure) — marks it to be swept later. */
+/**
+ * Removes a job directory now, or — with `keepForMs` (e.g. after a failure) — marks it to be swept later.
+ * A removal that fails part-way leaves the job file, marked due, so the next sweep tries again.
+ */
 export async function removeWorkspace(jobDir: string, options: { keepForMs?: number; now?: Date } = {}): Promise<void> {
   const keepForMs = options.keepForMs ?? 0;
+  const now = options.now ?? new Date();
   if (keepForMs <= 0) {
-    await rm(jobDir, { recursive: true, force: true });
+    try {
+      await removeJobDir(jobDir);
+    } catch (error) {
+      const meta = await readMeta(jobDir).catch(() => null);
+      if (meta !== null) await writeMeta(jobDir, { ...meta, keepUntil: now.toISOString() }).catch(() => undefined);
+      throw error;
+    }
     return;
   }
   const meta = await readMeta(jobDir);
-  const now = options.now ?? new Date();
   await writeMeta(jobDir, { ...meta, keepUntil: new Date(now.getTime() + keepForMs).toISOString() });
+}
+
+/** What a sweep did: job ids removed, due but not removable (tried again next time), and directories that are not Foreman's. */
+export interface SweepResult {
+  readonly removed: string[];
+  readonly failed: string[];
+  readonly foreign: string[];
 }
 
 /**
  * Removes job directories under `baseDir` whose keep-until time has passed, and unmarked ones
- * older than `abandonedAfterMs` (left by a crash). Returns the removed job ids.
+ * older than `abandonedAfterMs` (left by a crash). Directories without a job file are left alone.
  */
 export async function sweepWorkspaces(
   baseDir: string,
   now: Date,
   options: { abandonedAfterMs?: number; liveJobIds?: ReadonlySet<string> } = {},
-): Promise<string[]> {
+): Promise<SweepResult> {
   const abandonedAfterMs = options.abandonedAfterMs ?? 24 * 60 * 60 * 1000;
   const entries = await readdir(baseDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return [];
     throw error;
   });
-  const removed: string[] = [];
+  const result: SweepResult = { removed: [], failed: [], foreign: [] };
   for (const entry of entries) {
     if (!entry.isDirectory() || options.liveJobIds?.has(entry.name)) continue;
     const jobDir = join(baseDir, entry.name);
     const meta = await readMeta(jobDir).catch(() => null);
     // Not ours (no readable metadata): leave it alone.
-    if (meta === null) continue;
+    if (meta === null) {
+      result.foreign.push(entry.name);
+      continue;
+    }
     const expiry = meta.keepUntil !== null ? Date.parse(meta.keepUntil) : Date.parse(meta.createdAt) + abandonedAfterMs;
     if (Number.isFinite(expiry) && expiry <= now.getTime()) {
-      await rm(jobDir, { recursive: true, force: true });
-      removed.push(entry.name);
+      const gone = await removeJobDir(jobDir).then(
+        () => true,
+        () => false,
+      );
+      (gone ? result.removed : result.failed).push(entry.name);
     }
   }
-  return removed.sort();
+  return { removed: result.removed.sort(), failed: result.failed.sort(), foreign: result.foreign.sort() };
+}
+
+// Everything but the job file first, the job file last: a removal that fails part-way is still a
+// Foreman job directory, which the sweep finds and tries again.
+async function removeJobDir(jobDir: string): Promise<void> {
+  const names = await readdir(jobDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return null;
+    throw error;
+  });
+  if (names === null) return;
+  for (const name of names) {
+    if (name !== META_FILE) await rm(join(jobDir, name), { recursive: true, force: true });
+  }
+  await rm(join(jobDir, META_FILE), { force: true });
+  await rmdir(jobDir);
 }
 
 interface JobMeta {

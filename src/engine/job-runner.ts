@@ -150,7 +150,18 @@ export class JobRunner {
     const swept = await sweepWorkspaces(this.deps.workspaceDir, this.deps.engine.now(), {
       liveJobIds: await findLiveAgentJobIds(sql),
     });
-    if (swept.length > 0) this.deps.engine.log.info({ count: swept.length }, "removed expired agent workspaces");
+    if (swept.removed.length > 0)
+      this.deps.engine.log.info({ count: swept.removed.length }, "removed expired agent workspaces");
+    if (swept.failed.length > 0)
+      this.deps.engine.log.warn(
+        { jobIds: swept.failed, dir: this.deps.workspaceDir },
+        "expired agent workspaces could not be removed; the next sweep tries again",
+      );
+    if (swept.foreign.length > 0)
+      this.deps.engine.log.info(
+        { names: swept.foreign, dir: this.deps.workspaceDir },
+        "left directories without a Foreman job file in the workspace directory",
+      );
   }
 
   async #failLostJob(jobId: string, taskId: string, attempt: number): Promise<void> {

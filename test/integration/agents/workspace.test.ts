@@ -265,8 +265,16 @@ describe("removeWorkspace and sweepWorkspaces", () => {
 
     const kept = await prepare({ "a.txt": "a" }, "job-kept");
     await removeWorkspace(kept.jobDir, { keepForMs: 60_000, now });
-    expect(await sweepWorkspaces(baseDir, new Date(now.getTime() + 59_999))).toEqual([]);
-    expect(await sweepWorkspaces(baseDir, new Date(now.getTime() + 60_000))).toEqual(["job-kept"]);
+    expect(await sweepWorkspaces(baseDir, new Date(now.getTime() + 59_999))).toEqual({
+      removed: [],
+      failed: [],
+      foreign: [],
+    });
+    expect(await sweepWorkspaces(baseDir, new Date(now.getTime() + 60_000))).toEqual({
+      removed: ["job-kept"],
+      failed: [],
+      foreign: [],
+    });
     await expect(stat(kept.jobDir)).rejects.toThrow(/ENOENT/);
   });
 
@@ -275,7 +283,11 @@ describe("removeWorkspace and sweepWorkspaces", () => {
     await prepare({ "a.txt": "a" }, "job-live");
     await mkdir(join(baseDir, "not-ours"));
     const later = new Date(now.getTime() + 25 * 60 * 60 * 1000);
-    expect(await sweepWorkspaces(baseDir, later, { liveJobIds: new Set(["job-live"]) })).toEqual(["job-crashed"]);
+    expect(await sweepWorkspaces(baseDir, later, { liveJobIds: new Set(["job-live"]) })).toEqual({
+      removed: ["job-crashed"],
+      failed: [],
+      foreign: ["not-ours"],
+    });
     expect((await stat(join(baseDir, "job-live"))).isDirectory()).toBe(true);
     expect((await stat(join(baseDir, "not-ours"))).isDirectory()).toBe(true);
   });
