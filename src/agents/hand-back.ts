@@ -39,7 +39,8 @@ export const HAND_BACK_TIMEOUT_MS = 120_000;
 // own. Symlinks are not followed. chmod -R is not used: busybox's stops at the first directory it may not
 // change (the mount points are the host's). Each find pass opens the directories the previous one fixed, for
 // an agent that took its own read bit off a directory. Without root the host has made the workspace
-// world-writable already (src/agents/workspace.ts); this only extends it to what the agent made.
+// world-writable already (src/agents/workspace.ts), inside its 0700 job directory: "all" is the host user
+// and the agent.
 const DIRS = `${CONTAINER_PATHS.workspace} ${CONTAINER_PATHS.outDir}`;
 const HAND_BACK_SCRIPT = [
   `for pass in 1 2 3; do find ${DIRS} -type d ! -perm -0777 -exec chmod a+rwx {} + 2>/dev/null; done`,

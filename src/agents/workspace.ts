@@ -3,7 +3,11 @@
  * commit), the prompt and context beside it, and the out directory — laid out so the sandbox
  * user can write exactly the workspace and out, and so cleanup can find expired ones later.
  *
- *   <baseDir>/<jobId>/
+ * The job directory is 0700, the host user's: the prompt and context (the issue's text), the
+ * repository copy and the agent's files are no other host user's to read. The agent still reads
+ * and writes what is mounted for it: Docker binds the paths themselves, whatever their parents.
+ *
+ *   <baseDir>/<jobId>/   0700
  *     foreman-job.json   created-at / keep-until, for sweepWorkspaces
  *     git/               host-only copy of the repository: what the diff is computed from
  *     workspace/         mounted at /workspace (with its own .git for the agent)
@@ -57,12 +61,14 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Pr
     contextPath: join(jobDir, "context.json"),
     outDir: join(jobDir, "out"),
   };
-  // 0o755: the sandbox user may enter the job directory but create nothing in it.
+  // 0o700: no other host user enters it; the sandbox user needs only the bind mounts (chmod: umask aside).
   await mkdir(input.baseDir, { recursive: true });
-  await mkdir(jobDir, { mode: 0o755 });
+  await mkdir(jobDir, { mode: 0o700 });
+  await chmod(jobDir, 0o700);
   await writeMeta(jobDir, { jobId: input.jobId, createdAt: input.now.toISOString(), keepUntil: null });
   await mkdir(paths.workspaceDir);
   await mkdir(paths.outDir);
+  // Readable by the agent's uid through the mount; the 0700 job directory keeps everyone else out.
   await writeFile(paths.promptPath, input.prompt, { mode: 0o644 });
   await writeFile(paths.contextPath, `${JSON.stringify(input.context, null, 2)}\n`, { mode: 0o644 });
 

@@ -3,7 +3,8 @@
  * Docker runner whose agent (uid 65534) writes with umask 077 — nested directories and 0600 files,
  * result.json included — then what the host made of it, printed as JSON.
  */
-import { readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { runAgentJob } from "../../../src/agents/run-agent-job.js";
 import type { Runner } from "../../../src/agents/runner.js";
 import { sweepWorkspaces } from "../../../src/agents/workspace.js";
@@ -28,10 +29,14 @@ export interface NonRootJobReport {
   readonly leftInBaseDir: string[];
   readonly jobId: string;
   readonly sweeps: unknown[];
+  /** The job directory's permission bits and owner while the agent ran. */
+  readonly jobDir: { mode: number; uid: number } | null;
 }
 
 const AGENT_SCRIPT = [
   "set -e",
+  // The agent (uid 65534) reads what the host user keeps in its 0700 job directory.
+  "cat /foreman/prompt.md /foreman/context.json > /dev/null",
   "umask 077",
   "mkdir -p deep/er/est",
   "echo nested > deep/er/est/file.txt",
@@ -50,7 +55,16 @@ const runner: Runner =
       }) as Runner);
 const request = scriptJob(input.baseDir, AGENT_SCRIPT);
 const tarball = await buildRepoTarball({ "README.md": "# Widgets\n" });
-const outcome = await runAgentJob(request, { runner, fetchTarball: async () => tarball, now: () => new Date() });
+let jobDir: NonRootJobReport["jobDir"] = null;
+const outcome = await runAgentJob(request, {
+  runner,
+  fetchTarball: async () => tarball,
+  now: () => new Date(),
+  onStarted: async () => {
+    const stats = await stat(join(input.baseDir, request.jobId));
+    jobDir = { mode: stats.mode & 0o777, uid: stats.uid };
+  },
+});
 const leftInBaseDir = (await readdir(input.baseDir)).sort();
 // Twice: a directory that could not be removed stays a Foreman job directory, tried again at every sweep.
 const later = new Date(Date.now() + 60_000);
@@ -74,5 +88,6 @@ const report: NonRootJobReport = {
   leftInBaseDir,
   jobId: request.jobId,
   sweeps,
+  jobDir,
 };
 process.stdout.write(JSON.stringify(report));

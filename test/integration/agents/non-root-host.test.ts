@@ -48,6 +48,7 @@ describe("the Docker runner on a host that is not root", () => {
       { path: "deep/er/est/file.txt", content: "nested\n" },
       { path: "private.txt", content: "private\n" },
     ]);
+    expect(report.jobDir).toEqual({ mode: 0o700, uid: NODE_USER.uid });
     expect(report.leftInBaseDir).toEqual([]);
     expect(report.sweeps).toEqual([
       { removed: [], failed: [], foreign: [] },

@@ -91,6 +91,12 @@ describe("prepareWorkspace", () => {
     }
   });
 
+  it("keeps the prompt, context and repository copy in a directory no other host user may enter", async () => {
+    const ws = await prepare({ "a.txt": "a\n" });
+    const jobDir = await stat(ws.jobDir);
+    expect({ mode: jobDir.mode & 0o777, uid: jobDir.uid }).toEqual({ mode: 0o700, uid: process.getuid?.() });
+  });
+
   it("refuses entries that escape the root, and says which", async () => {
     const entries = [
       tarEntry("octo-widgets-0123abc/", "Directory"),
