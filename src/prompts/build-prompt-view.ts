@@ -71,7 +71,7 @@ export function buildPromptView(context: PromptContext, limits: PromptLimits = D
       createdAt: sanitizeUntrustedLine(comment.createdAt, 40),
       body: sanitizeUntrustedText(comment.body, { maxChars: limits.commentChars }).trim(),
     })),
-    omittedComments: context.comments.length - comments.length,
+    omittedComments: (context.unreadComments ?? 0) + context.comments.length - comments.length,
     taskType: context.taskType,
     role: context.role,
     attempt: context.attempt,

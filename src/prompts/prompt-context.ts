@@ -71,6 +71,8 @@ export interface PromptContext {
   issue: { number: number; title: string; body: string; author: string; labels: string[] };
   /** Oldest first; only the newest ones are shown when there are many. */
   comments: PromptComment[];
+  /** Earlier comments not even read (a long thread's first pages); counted among the omitted ones. */
+  unreadComments?: number;
   taskType: TaskType;
   role: PromptRole;
   /** The job's attempt: 1, or more when the same job runs again (infrastructure retry, a moved branch). */

@@ -285,6 +285,79 @@ describe("gatherPromptContext: the files that steer the agents", () => {
   });
 });
 
+describe("gatherPromptContext: the issue's comments", () => {
+  /** Comment number n of a thread, written at minute n. */
+  function buildComment(n: number) {
+    const minute = String(n % 60).padStart(2, "0");
+    const hour = String(Math.floor(n / 60)).padStart(2, "0");
+    return {
+      id: n,
+      body: `comment ${n}`,
+      user: { login: `user${n}` },
+      author_association: "MEMBER",
+      created_at: `2026-01-01T${hour}:${minute}:00Z`,
+    };
+  }
+  const range = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, index) => buildComment(from + index));
+  const commentsUrl = `${API}/repositories/10/issues/42/comments`;
+
+  test("a long thread is read from its last pages, so the newest comments reach the prompt and the rest are counted", async () => {
+    const scope = nock(API);
+    scope
+      .get(`${REPO_PATH}/issues/42`)
+      .reply(200, { number: 42, title: "t", body: "b", user: { login: "o" }, labels: [] });
+    // 250 comments: GitHub lists them oldest first, and page 1's Link header names the last page.
+    scope
+      .get(`${REPO_PATH}/issues/42/comments`)
+      .query({ per_page: "100" })
+      .reply(200, range(1, 100), {
+        link: `<${commentsUrl}?per_page=100&page=2>; rel="next", <${commentsUrl}?per_page=100&page=3>; rel="last"`,
+      });
+    scope.get(`${REPO_PATH}/issues/42/comments`).query({ per_page: "100", page: "2" }).reply(200, range(101, 200));
+    scope.get(`${REPO_PATH}/issues/42/comments`).query({ per_page: "100", page: "3" }).reply(200, range(201, 250));
+    scope
+      .get(`${REPO_PATH}/git/trees/${JOB_BASE}`)
+      .query({ recursive: "true" })
+      .reply(200, { sha: "tree", truncated: false, tree: [] });
+
+    const { context } = await gather(buildTask(), "planner");
+
+    expect(context.comments.at(-1)).toEqual({
+      author: "user250",
+      body: "comment 250",
+      createdAt: "2026-01-01T04:10:00Z",
+    });
+    expect(context.comments).toHaveLength(150);
+    expect(context.unreadComments).toBe(100);
+    const prompt = render(context);
+    expect(prompt).toContain("comment 250");
+    expect(prompt).not.toContain("comment 200\n");
+    expect(prompt).toContain("_[… earlier comments omitted by Foreman: 200. The newest 50 follow.]_");
+  });
+
+  test("a thread of two pages reads the second one too", async () => {
+    const scope = nock(API);
+    scope
+      .get(`${REPO_PATH}/issues/42`)
+      .reply(200, { number: 42, title: "t", body: "b", user: { login: "o" }, labels: [] });
+    scope
+      .get(`${REPO_PATH}/issues/42/comments`)
+      .query({ per_page: "100" })
+      .reply(200, range(1, 100), { link: `<${commentsUrl}?per_page=100&page=2>; rel="last"` });
+    scope.get(`${REPO_PATH}/issues/42/comments`).query({ per_page: "100", page: "2" }).reply(200, range(101, 120));
+    scope
+      .get(`${REPO_PATH}/git/trees/${JOB_BASE}`)
+      .query({ recursive: "true" })
+      .reply(200, { sha: "tree", truncated: false, tree: [] });
+
+    const { context } = await gather(buildTask(), "planner");
+
+    expect(context.comments.map((comment) => comment.body)).toEqual(range(1, 120).map((comment) => comment.body));
+    expect(context.unreadComments).toBeUndefined();
+  });
+});
+
 describe("capDiff", () => {
   test("keeps a diff within the cap as it is", () => {
     expect(capDiff(DIFF)).toBe(DIFF);
