@@ -12,6 +12,7 @@ export function buildContextFile(context: PromptContext, limits: PromptLimits = 
     issue: view.issue,
     comments: view.comments,
     omittedComments: view.omittedComments,
+    untrustedCommentsOmitted: view.untrustedCommentsOmitted,
     repo: { owner: view.repo.owner, name: view.repo.name, defaultBranch: view.repo.defaultBranch },
     taskType: view.taskType,
     plan: view.plan,

@@ -10,6 +10,7 @@ import type {
   PromptRole,
 } from "../../prompts/prompt-context.js";
 import { isTemplateKey, REPO_PROMPTS_DIRECTORY } from "../../prompts/prompt-templates.js";
+import { judgeCommentAssociation } from "../../workflow/permissions.js";
 import type { StepFeedback, Task } from "../../workflow/task.js";
 
 /** Files a repo keeps for contributors and agents; each one found is shown to the agent. */
@@ -83,7 +84,17 @@ export async function gatherPromptContext(
   // The prompt shows the newest of these (its own cap) and counts the rest, the unread pages too.
   const thread = comments.comments
     .filter((comment) => !comment.body.includes(STATUS_MARKER))
-    .map((comment) => ({ author: comment.author, body: comment.body, createdAt: comment.createdAt }));
+    .map((comment) => ({
+      author: comment.author,
+      association: comment.association,
+      body: comment.body,
+      createdAt: comment.createdAt,
+    }));
+  // Strangers' comments are quoted as untrusted by the prompt, or, if the repository says so, left out here.
+  const omitUntrusted = task.config?.prompt?.untrustedComments === "omit";
+  const shown = omitUntrusted
+    ? thread.filter((comment) => judgeCommentAssociation(comment.association) === "trusted")
+    : thread;
   const ciFailures = buildCiFailures(task.pipeline.feedback);
   // The planner writes the plan; every later step follows it.
   const plan = input.role !== "planner" ? task.pipeline.plan : null;
@@ -99,7 +110,8 @@ export async function gatherPromptContext(
           .map((label) => (typeof label === "string" ? label : (label.name ?? "")))
           .filter(Boolean),
       },
-      comments: thread,
+      comments: shown,
+      ...(shown.length < thread.length ? { untrustedCommentsOmitted: thread.length - shown.length } : {}),
       ...(comments.skipped > 0 ? { unreadComments: comments.skipped } : {}),
       taskType: task.type,
       role: input.role as PromptRole,

@@ -17,7 +17,14 @@ describe("buildContextFile", () => {
         author: "octocat",
         labels: ["bug"],
       },
-      comments: [{ author: "mallory", body: `Same here.${HIDDEN}\u202E`, createdAt: "2025-01-02T03:04:05Z" }],
+      comments: [
+        {
+          author: "mallory",
+          association: "NONE",
+          body: `Same here.${HIDDEN}\u202E`,
+          createdAt: "2025-01-02T03:04:05Z",
+        },
+      ],
       plan: `1. Fix it.${HIDDEN}`,
       review: { author: "hubot", body: `Please fix.${HIDDEN}`, comments: [{ path: "a.ts", body: `Here.${HIDDEN}` }] },
       ciFailures: [{ name: "test", summary: `Failed.${HIDDEN}`, logTail: "\u001B[31mred\u001B[0m" }],
@@ -34,7 +41,12 @@ describe("buildContextFile", () => {
       author: "octocat",
       labels: ["bug"],
     });
-    expect(file.comments[0]).toMatchObject({ author: "mallory", body: "Same here." });
+    expect(file.comments[0]).toMatchObject({
+      author: "mallory",
+      association: "NONE",
+      trusted: false,
+      body: "Same here.",
+    });
     expect(file.plan).toBe("1. Fix it.");
     expect(file.review).toEqual({ author: "hubot", body: "Please fix.", comments: [{ path: "a.ts", body: "Here." }] });
     expect(file.ciFailures).toEqual([{ name: "test", summary: "Failed.", logTail: "red" }]);
