@@ -134,6 +134,14 @@ export const RepoConfig = z
         teams: z.array(z.string().min(1)).default([]),
       })
       .default({ users: [], teams: [] }),
+    /** What the agent is shown of the thread: comments by people without access, quoted as untrusted or left out. */
+    prompt: z
+      .strictObject({
+        untrustedComments: z
+          .enum(["quote", "omit"], { error: "must be quote or omit" })
+          .default(DEFAULT_TASK_CONFIG.prompt!.untrustedComments),
+      })
+      .default({ untrustedComments: DEFAULT_TASK_CONFIG.prompt!.untrustedComments }),
   })
   .strict();
 

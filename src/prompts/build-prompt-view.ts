@@ -1,3 +1,4 @@
+import { judgeCommentAssociation } from "../workflow/permissions.js";
 import type { PromptContext, PromptReviewComment } from "./prompt-context.js";
 import { sanitizeUntrustedLine, sanitizeUntrustedText } from "./sanitize-untrusted-text.js";
 
@@ -68,10 +69,14 @@ export function buildPromptView(context: PromptContext, limits: PromptLimits = D
     },
     comments: comments.map((comment) => ({
       author: sanitizeUntrustedLine(comment.author, 100),
+      association: sanitizeUntrustedLine(comment.association, 40),
+      // A stranger's comment is shown labelled as such, so the agent reads it as a report, never as orders.
+      trusted: judgeCommentAssociation(comment.association) === "trusted",
       createdAt: sanitizeUntrustedLine(comment.createdAt, 40),
       body: sanitizeUntrustedText(comment.body, { maxChars: limits.commentChars }).trim(),
     })),
-    omittedComments: context.comments.length - comments.length,
+    untrustedCommentsOmitted: context.untrustedCommentsOmitted ?? 0,
+    omittedComments: (context.unreadComments ?? 0) + context.comments.length - comments.length,
     taskType: context.taskType,
     role: context.role,
     attempt: context.attempt,

@@ -17,6 +17,8 @@ export type PromptRole = (typeof PromptRole)[keyof typeof PromptRole];
 /** One comment on the issue, oldest first in `PromptContext.comments`. */
 export interface PromptComment {
   author: string;
+  /** GitHub's `author_association` of the comment (OWNER, MEMBER, COLLABORATOR, NONE, …): it decides whether the comment is trusted. */
+  association: string;
   body: string;
   /** ISO 8601, as GitHub returns it. */
   createdAt: string;
@@ -71,6 +73,10 @@ export interface PromptContext {
   issue: { number: number; title: string; body: string; author: string; labels: string[] };
   /** Oldest first; only the newest ones are shown when there are many. */
   comments: PromptComment[];
+  /** Earlier comments not even read (a long thread's first pages); counted among the omitted ones. */
+  unreadComments?: number;
+  /** Comments by untrusted authors left out (`prompt.untrustedComments: omit`). */
+  untrustedCommentsOmitted?: number;
   taskType: TaskType;
   role: PromptRole;
   /** The job's attempt: 1, or more when the same job runs again (infrastructure retry, a moved branch). */

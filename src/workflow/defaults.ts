@@ -29,6 +29,7 @@ export const DEFAULT_TASK_CONFIG: TaskConfig = Object.freeze({
     requiredOnly: true,
   }),
   reviewers: Object.freeze({ users: Object.freeze([]), teams: Object.freeze([]) }),
+  prompt: Object.freeze({ untrustedComments: "quote" }),
 }) as unknown as TaskConfig;
 
 /** The roles a pipeline may name; each has a prompt in prompts/roles/. */

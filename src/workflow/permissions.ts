@@ -33,6 +33,25 @@ const WRITE_PERMISSIONS: readonly string[] = Object.freeze(["write", "admin"]);
 /** The role a person has when GitHub says they are not a collaborator (404). */
 export const NO_ROLE: RepoRole = Object.freeze({ role: "none", permission: "none" });
 
+/**
+ * GitHub's `author_association` values that mark someone the repository let in: its owner, a
+ * member of its organisation, an invited collaborator. Everyone else (CONTRIBUTOR,
+ * FIRST_TIME_CONTRIBUTOR, FIRST_TIMER, MANNEQUIN, NONE) is a stranger to it.
+ */
+const TRUSTED_ASSOCIATIONS: readonly string[] = Object.freeze(["OWNER", "MEMBER", "COLLABORATOR"]);
+
+/** How the text of a comment may reach an agent: as the team's word, or as a stranger's, quoted and labelled (or left out). */
+export type CommentTrust = "trusted" | "untrusted";
+
+/**
+ * Judge a comment by the `author_association` GitHub gives it (no extra read per commenter): the
+ * repository's owner, its organisation's members and its collaborators are trusted; anyone else's
+ * comment is untrusted. Unknown values are untrusted.
+ */
+export function judgeCommentAssociation(association: string): CommentTrust {
+  return TRUSTED_ASSOCIATIONS.includes(association.toUpperCase()) ? "trusted" : "untrusted";
+}
+
 /** Whether this role may start a task with an agent label: triage or more, or a custom role based on write or admin. */
 export function mayStartTask(role: RepoRole): boolean {
   return LABELLING_ROLES.includes(role.role) || WRITE_PERMISSIONS.includes(role.permission);

@@ -82,6 +82,17 @@ export interface TaskConfig {
   ci: TaskCiConfig;
   /** Who is asked to review when the PR is ready. */
   reviewers: { users: string[]; teams: string[] };
+  /** What reaches the agent's prompt; a config stored before this key existed has none (the defaults apply). */
+  prompt?: TaskPromptConfig;
+}
+
+/** What the agent is shown of the issue's thread. */
+export interface TaskPromptConfig {
+  /**
+   * Comments by people the repository did not let in (`judgeCommentAssociation`): `quote` shows
+   * them fenced and labelled as untrusted, `omit` leaves them out and says how many.
+   */
+  untrustedComments: "quote" | "omit";
 }
 
 /** How Foreman reads CI on the task's PR. */

@@ -1,3 +1,4 @@
+import { listNewestIssueComments } from "../../github/list-newest-issue-comments.js";
 import { readRepoFile } from "../../github/read-repo-file.js";
 import type { GitHubClient } from "../../github/octokit.js";
 import { STATUS_MARKER } from "../../github/upsert-status-comment.js";
@@ -9,11 +10,11 @@ import type {
   PromptRole,
 } from "../../prompts/prompt-context.js";
 import { isTemplateKey, REPO_PROMPTS_DIRECTORY } from "../../prompts/prompt-templates.js";
+import { judgeCommentAssociation } from "../../workflow/permissions.js";
 import type { StepFeedback, Task } from "../../workflow/task.js";
 
 /** Files a repo keeps for contributors and agents; each one found is shown to the agent. */
 const GUIDANCE_FILES = ["AGENTS.md", "CONTRIBUTING.md", ".github/copilot-instructions.md"];
-const MAX_COMMENTS = 50;
 /** Roles shown the change so far: the two reviewers, and the scribe who documents it. */
 const DIFF_ROLES: readonly string[] = ["reviewer", "security", "scribe"];
 /** The most of a diff Foreman holds; the prompt shows less (its own cap), this only bounds memory. */
@@ -47,7 +48,8 @@ export async function gatherPromptContext(
   const repo = task.repo.name;
   const [issue, comments, tree, diff, review] = await Promise.all([
     octokit.rest.issues.get({ owner, repo, issue_number: task.issueNumber }),
-    octokit.rest.issues.listComments({ owner, repo, issue_number: task.issueNumber, per_page: 100 }),
+    // The newest comments, not the first 100: on a long thread the latest word is what matters.
+    listNewestIssueComments(octokit, { owner, repo, issueNumber: task.issueNumber }),
     octokit.rest.git.getTree({ owner, repo, tree_sha: input.baseSha, recursive: "true" }),
     // In shadow mode nothing was pushed: the change so far is what earlier steps would have pushed.
     DIFF_ROLES.includes(input.role)
@@ -79,14 +81,20 @@ export async function gatherPromptContext(
     file.content === null ? [] : [{ path: file.path, content: file.content }],
   );
   const overrides = overridesRead.flatMap(([key, content]) => (content === null ? [] : [[key, content] as const]));
-  const thread = comments.data
-    .filter((comment) => !comment.body?.includes(STATUS_MARKER))
-    .slice(-MAX_COMMENTS)
+  // The prompt shows the newest of these (its own cap) and counts the rest, the unread pages too.
+  const thread = comments.comments
+    .filter((comment) => !comment.body.includes(STATUS_MARKER))
     .map((comment) => ({
-      author: comment.user?.login ?? "ghost",
-      body: comment.body ?? "",
-      createdAt: comment.created_at,
+      author: comment.author,
+      association: comment.association,
+      body: comment.body,
+      createdAt: comment.createdAt,
     }));
+  // Strangers' comments are quoted as untrusted by the prompt, or, if the repository says so, left out here.
+  const omitUntrusted = task.config?.prompt?.untrustedComments === "omit";
+  const shown = omitUntrusted
+    ? thread.filter((comment) => judgeCommentAssociation(comment.association) === "trusted")
+    : thread;
   const ciFailures = buildCiFailures(task.pipeline.feedback);
   // The planner writes the plan; every later step follows it.
   const plan = input.role !== "planner" ? task.pipeline.plan : null;
@@ -102,7 +110,9 @@ export async function gatherPromptContext(
           .map((label) => (typeof label === "string" ? label : (label.name ?? "")))
           .filter(Boolean),
       },
-      comments: thread,
+      comments: shown,
+      ...(shown.length < thread.length ? { untrustedCommentsOmitted: thread.length - shown.length } : {}),
+      ...(comments.skipped > 0 ? { unreadComments: comments.skipped } : {}),
       taskType: task.type,
       role: input.role as PromptRole,
       attempt: input.attempt,

@@ -10,6 +10,7 @@ import { heartbeatAgentJob } from "../../db/queries/heartbeat-agent-job.js";
 import { toTask } from "../../db/queries/task-row.js";
 import type { GitHubClient } from "../../github/octokit.js";
 import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
+import { buildContextFile } from "../../prompts/build-context-file.js";
 import { loadTemplates } from "../../prompts/load-templates.js";
 import type { PromptContext } from "../../prompts/prompt-context.js";
 import { renderPrompt } from "../../prompts/render-prompt.js";
@@ -181,21 +182,15 @@ async function runContainer(
         prompt: prompt.text,
         // The container contract's context.json: ids, and what the prompt was rendered from (the
         // issue thread, the plan, the diff under review, review feedback, CI failures).
+        // Sanitised and capped as the prompt is (`buildContextFile`): the same text, never the raw one.
         context: {
           taskId: task.id,
           jobId: job.id,
           role: job.role,
           attempt: job.attempt,
-          issue: context.issue,
-          comments: context.comments,
-          repo: context.repo,
-          taskType: context.taskType,
           branch: task.branch,
           baseSha: job.baseSha,
-          plan: context.plan ?? null,
-          diff: context.diff ?? null,
-          review: context.review ?? null,
-          ciFailures: context.ciFailures ?? [],
+          ...buildContextFile(context),
         },
         agentSecrets: deps.agentSecrets,
         guardrails,

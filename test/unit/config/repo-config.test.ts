@@ -26,6 +26,7 @@ describe("parseRepoConfig", () => {
       "maxCiAttempts: 5",
       "ci:\n  apps: [github-actions, circleci-checks]\n  waitMinutes: 10\n  whenMissing: ready\n  statuses: [ci/jenkins/*]\n  requiredOnly: false",
       "reviewers:\n  users: [octocat]\n  teams: [platform]",
+      "prompt:\n  untrustedComments: omit",
     ].join("\n");
     expect(parseRepoConfig(text)).toEqual({
       ok: true,
@@ -60,6 +61,7 @@ describe("parseRepoConfig", () => {
           requiredOnly: false,
         },
         reviewers: { users: ["octocat"], teams: ["platform"] },
+        prompt: { untrustedComments: "omit" },
       },
     });
     // One list is every task type's pipeline.
@@ -90,6 +92,10 @@ describe("parseRepoConfig", () => {
       problems: [expect.stringContaining("must not name a step twice")],
     });
     expect(parseRepoConfig("mode: dry-run")).toEqual({ ok: false, problems: ["`mode` must be normal or shadow"] });
+    expect(parseRepoConfig("prompt:\n  untrustedComments: show")).toEqual({
+      ok: false,
+      problems: ["`prompt.untrustedComments` must be quote or omit"],
+    });
     expect(parseRepoConfig("ci:\n  statuses: ci/jenkins\n  requiredOnly: sometimes")).toMatchObject({
       ok: false,
       problems: [
@@ -127,7 +133,7 @@ describe("parseRepoConfig", () => {
         "`triggerLabels.agent:go` must be one of ready, bugfix, feature, refactor, docs",
         "`freezeLabel` must be a non-empty label name",
         "`branchPrefix` must be a branch path ending in /, made of letters, digits, . _ - (e.g. agent/)",
-        "unknown key `triggerLabel` (did you mean `triggerLabels`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets, mode, pipeline, roles, maxReviewRevisions, maxCiAttempts, ci, reviewers",
+        "unknown key `triggerLabel` (did you mean `triggerLabels`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets, mode, pipeline, roles, maxReviewRevisions, maxCiAttempts, ci, reviewers, prompt",
       ],
     });
     expect(parseRepoConfig("triggerLabels: {}\n")).toEqual({

@@ -11,7 +11,14 @@ export function buildPromptContext(overrides: Partial<PromptContext> = {}): Prom
       author: "octocat",
       labels: ["bug", "agent:bugfix"],
     },
-    comments: [{ author: "hubot", body: "Also happens with CRLF input.", createdAt: "2025-01-02T03:04:05Z" }],
+    comments: [
+      {
+        author: "hubot",
+        association: "MEMBER",
+        body: "Also happens with CRLF input.",
+        createdAt: "2025-01-02T03:04:05Z",
+      },
+    ],
     taskType: "bugfix",
     role: "coder",
     attempt: 1,

@@ -46,7 +46,7 @@ function buildFullContext(overrides: Partial<PromptContext> = {}): PromptContext
   const base = buildPromptContext();
   return buildPromptContext({
     issue: { ...base.issue, title: ESCAPABLE, body: ESCAPABLE },
-    comments: [{ author: "hubot", body: ESCAPABLE, createdAt: "2025-01-02T03:04:05Z" }],
+    comments: [{ author: "hubot", association: "MEMBER", body: ESCAPABLE, createdAt: "2025-01-02T03:04:05Z" }],
     plan: `1. ${ESCAPABLE}`,
     diff: `--- a/x\n+++ b/x\n+${ESCAPABLE}`,
     review: { author: "alice", body: ESCAPABLE, comments: [{ path: "x", line: 1, body: ESCAPABLE }] },
@@ -125,7 +125,14 @@ describe("renderPrompt", () => {
             author: "eve\u200D",
             labels: ["bug\uFEFF"],
           },
-          comments: [{ author: "mallory", body: `Comment${hidden}\r\nline two`, createdAt: "2025-01-01T00:00:00Z" }],
+          comments: [
+            {
+              author: "mallory",
+              association: "MEMBER",
+              body: `Comment${hidden}\r\nline two`,
+              createdAt: "2025-01-01T00:00:00Z",
+            },
+          ],
           plan: `Plan${hidden}`,
           ciFailures: [
             { name: `lint${hidden}`, summary: `Summary${hidden}`, logTail: "\u001B[31merror\u001B[0m at a.ts:1" },
@@ -180,6 +187,7 @@ describe("renderPrompt", () => {
   test("shows only the newest comments and says how many were left out", () => {
     const comments = Array.from({ length: 60 }, (_, index) => ({
       author: "user",
+      association: "COLLABORATOR",
       body: `comment-${String(index + 1).padStart(2, "0")}`,
       createdAt: "2025-01-01T00:00:00Z",
     }));
@@ -197,7 +205,9 @@ describe("renderPrompt", () => {
         buildPromptContext({
           role: "reviewer",
           issue: { ...buildPromptContext().issue, body: "b".repeat(20_010) },
-          comments: [{ author: "u", body: "c".repeat(5_020), createdAt: "2025-01-01T00:00:00Z" }],
+          comments: [
+            { author: "u", association: "MEMBER", body: "c".repeat(5_020), createdAt: "2025-01-01T00:00:00Z" },
+          ],
           diff: "d".repeat(60_030),
         }),
       ),

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import {
   BUILT_IN_ROLES,
+  judgeCommentAssociation,
   mayStartTask,
   maySteerTask,
   NO_ROLE,
@@ -40,5 +41,20 @@ describe("permissions", () => {
     );
     for (const role of roles) if (maySteerTask(role)) expect(mayStartTask(role)).toBe(true);
     expect(mayStartTask(NO_ROLE)).toBe(false);
+  });
+
+  test.each([
+    ["OWNER", "trusted"],
+    ["MEMBER", "trusted"],
+    ["COLLABORATOR", "trusted"],
+    ["member", "trusted"],
+    ["CONTRIBUTOR", "untrusted"],
+    ["FIRST_TIME_CONTRIBUTOR", "untrusted"],
+    ["FIRST_TIMER", "untrusted"],
+    ["MANNEQUIN", "untrusted"],
+    ["NONE", "untrusted"],
+    ["SOMETHING_NEW", "untrusted"],
+  ] as const)("a comment whose author_association is %s is %s", (association, trust) => {
+    expect(judgeCommentAssociation(association)).toBe(trust);
   });
 });
