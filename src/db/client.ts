@@ -1,6 +1,7 @@
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "./schema.js";
+import { sanitizeDeep } from "./sanitize-text.js";
 
 /** The drizzle database handle used throughout; a transaction handle has the same shape. */
 export type Db = PostgresJsDatabase<typeof schema>;
@@ -83,7 +84,8 @@ function withPreparedStatements<T extends postgres.Sql | postgres.TransactionSql
 /**
  * A value for a json/jsonb parameter: its JSON text, which PostgreSQL casts on the way in. (postgres.js
  * cannot serialize `sql.json()` for a prepared statement whose parameter is described as jsonb.) SQL NULL stays NULL.
+ * Every string in it is sanitised first (`sanitizeDeep`): jsonb refuses U+0000 and lone surrogates.
  */
 export function toJsonText(value: unknown): string | null {
-  return value === null || value === undefined ? null : JSON.stringify(value);
+  return value === null || value === undefined ? null : JSON.stringify(sanitizeDeep(value));
 }

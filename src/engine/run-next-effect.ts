@@ -17,7 +17,7 @@ import { EventType, type DomainEvent } from "../workflow/events.js";
 import type { Task } from "../workflow/task.js";
 import { deliverTaskEvent } from "./deliver-task-event.js";
 import type { EngineDeps } from "./deps.js";
-import { classifyError, computeBackoffMs, type Failure } from "../resilience/errors.js";
+import { classifyError, computeBackoffMs, ErrorCode, type Failure } from "../resilience/errors.js";
 import type { EffectOutcome } from "./effects/effect-outcome.js";
 import { findEffectExecutor } from "./effects/execute-effect.js";
 import { loadEffectFacts } from "./effects/load-effect-facts.js";
@@ -69,6 +69,13 @@ async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promi
   ) {
     await markEffectDone(sql, claimed.id);
     return { next: null, queued: false };
+  }
+  // Every lease counts as an attempt (the claim adds one). Past the limit, each earlier run ended
+  // without recording anything (its worker died, its lease ran out, or recording it failed): a
+  // poison effect. It fails now, without running again, and the task tells the user.
+  if (claimed.attempts > deps.maxEffectAttempts) {
+    log.error({ maxAttempts: deps.maxEffectAttempts }, "effect never finished; failing it");
+    return recordFailure(deps, claimed, task, describeUnfinishedEffect(claimed, deps.maxEffectAttempts));
   }
   let outcome: EffectOutcome;
   try {
@@ -165,6 +172,17 @@ async function recordSuccess(
       next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false),
     };
   });
+}
+
+function describeUnfinishedEffect(claimed: ClaimedEffect, maxAttempts: number): Failure {
+  const step = claimed.kind.replace(/_/g, " ");
+  return {
+    code: ErrorCode.internal,
+    retryable: false,
+    message:
+      `Foreman started the step "${step}" ${maxAttempts} times and never got to record how it ended ` +
+      "(its worker stopped or ran out of time, or the database refused what it tried to store).",
+  };
 }
 
 async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Task, failure: Failure): Promise<Step> {

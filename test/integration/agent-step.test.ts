@@ -232,6 +232,58 @@ describe("the coder step in a real container", () => {
     expect(verdict).toMatchObject({ ok: true, failure: null, artifacts: { checked: 4, storeChecked: true } });
   }, 120_000);
 
+  test("a result.json and a log with U+0000 and a lone surrogate: the job is recorded as finished with its commit, the text with U+FFFD", async () => {
+    const script = [
+      String.raw`printf 'binary \000 output\n'`,
+      "cd /workspace",
+      "printf 'Fixed the spelling.\\n' > README.md",
+      String.raw`printf '%s' '{"status":"success","summary":"Fixed the README \u0000 spelling.","title":"Fix README spelling","body":"lone \ud800 surrogate"}' > /foreman/out/result.json`,
+    ].join(" && ");
+    const github = mockUpToDraftPr(buildConfig(script));
+    await mockAgentReads(github);
+    github.scope.get(REF_PATH).reply(200, { ref: `refs/heads/${BRANCH}`, object: { sha: "plan-sha" } });
+    github.scope
+      .get(`${REPO_PATH}/git/commits/plan-sha`)
+      .reply(200, { sha: "plan-sha", tree: { sha: "base-tree-sha" }, parents: [{ sha: "base-sha" }] });
+    github.scope.post(`${REPO_PATH}/git/trees`).reply(201, { sha: "agent-tree-sha" });
+    github.scope
+      .post(`${REPO_PATH}/git/commits`, (body: { parents?: string[] }) => body.parents?.[0] === "plan-sha")
+      .reply(201, { sha: "agent-commit-sha" });
+    github.scope
+      .patch(`${REPO_PATH}/git/refs/${encodeURIComponent(`heads/${BRANCH}`)}`)
+      .reply(200, { object: { sha: "agent-commit-sha" } });
+
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    const [job] = await database.sql`select status, pushed_sha, result, log from agent_jobs`;
+    expect(job).toMatchObject({
+      status: "succeeded",
+      pushed_sha: "agent-commit-sha",
+      result: { summary: "Fixed the README \uFFFD spelling.", body: "lone \uFFFD surrogate" },
+    });
+    // The log is JSON lines: the NUL byte is kept there as an escape, which a text column takes.
+    const lines = (job!.log as string)
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { line: string });
+    expect(lines.map((entry) => entry.line)).toContain("binary \u0000 output");
+    const [task] = await database.sql`select state, head_sha, pipeline from tasks`;
+    expect(task).toMatchObject({ state: "awaiting_ci", head_sha: "agent-commit-sha" });
+    expect((task!.pipeline as { steps: Array<{ summary: string }> }).steps.at(-1)!.summary).toBe(
+      "Fixed the README \uFFFD spelling.",
+    );
+    const chain = await readChain();
+    expect(verifyChain(chain)).toMatchObject({ ok: true });
+    expect(chain.find((record) => record.kind === "agent_job.finished")).toMatchObject({
+      payload: {
+        status: "succeeded",
+        pushedSha: "agent-commit-sha",
+        result: { summary: "Fixed the README \uFFFD spelling." },
+      },
+    });
+  }, 120_000);
+
   test("an agent that writes no valid result.json fails the task with the reason and its log tail on the issue", async () => {
     const github = mockUpToDraftPr(buildConfig("echo 'working on it'; echo '{not json' > /foreman/out/result.json"));
     await mockAgentReads(github);

@@ -1,5 +1,6 @@
 import { GENESIS_HASH, computeRecordHash, type ChainRecord } from "../../chain/chain.js";
 import type { SqlClient } from "../client.js";
+import { sanitizeDeep, sanitizeText } from "../sanitize-text.js";
 
 // One chain for the whole installation of Foreman; appends take turns on this lock until commit.
 const CHAIN_LOCK_KEY = 7_340_012;
@@ -34,12 +35,13 @@ export async function appendComplianceRecords(
   const rows: ChainRecord[] = [];
   for (const entry of entries) {
     seq += 1;
+    // Sanitised before hashing: the hash must be that of what the database keeps, or verify fails.
     const body = {
       seq,
       taskId: entry.taskId,
-      kind: entry.kind,
-      actor: entry.actor,
-      payload: entry.payload,
+      kind: sanitizeText(entry.kind),
+      actor: sanitizeText(entry.actor),
+      payload: sanitizeDeep(entry.payload),
       createdAt: entry.createdAt.toISOString(),
     };
     const hash = computeRecordHash(prevHash, body);

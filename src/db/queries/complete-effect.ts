@@ -1,4 +1,5 @@
 import type { SqlClient } from "../client.js";
+import { sanitizeNullableText } from "../sanitize-text.js";
 import type { TaskRow } from "./task-row.js";
 
 /**
@@ -13,7 +14,7 @@ export async function completeEffect(
     with locked as (select * from tasks where id = ${effect.taskId} for update),
     finished as (
       update effects
-         set status = ${effect.status}, done_at = now(), lease_until = null, last_error = ${effect.error}
+         set status = ${effect.status}, done_at = now(), lease_until = null, last_error = ${sanitizeNullableText(effect.error)}
        where id = ${effect.id}
       returning id)
     select to_jsonb(locked) as task, (select count(*) from finished) as finished from locked`;

@@ -1,4 +1,5 @@
 import type { SqlClient } from "../client.js";
+import { sanitizeDeep } from "../sanitize-text.js";
 
 /** A completed check suite as Foreman saw it. */
 export interface NewCiResult {
@@ -12,7 +13,8 @@ export interface NewCiResult {
 }
 
 /** Store a completed suite once (a redelivery of the same suite and conclusion changes nothing). */
-export async function insertCiResult(sql: SqlClient, result: NewCiResult): Promise<void> {
+export async function insertCiResult(sql: SqlClient, suite: NewCiResult): Promise<void> {
+  const result = sanitizeDeep(suite);
   await sql`
     insert into ci_results (repo_id, task_id, suite_id, head_sha, head_branch, app, conclusion)
     values (${result.repoId}, ${result.taskId}, ${result.suiteId}, ${result.headSha}, ${result.headBranch}, ${result.app}, ${result.conclusion})

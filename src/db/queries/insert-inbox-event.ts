@@ -1,4 +1,5 @@
 import { toJsonText, type SqlClient } from "../client.js";
+import { sanitizeDeep } from "../sanitize-text.js";
 
 /** An event to store in the inbox. */
 export interface NewInboxEvent {
@@ -13,8 +14,9 @@ export interface NewInboxEvent {
 /** The channel workers LISTEN on (a trigger notifies it on every insert), so another replica wakes up when work arrives. */
 export const WORK_CHANNEL = "foreman_work";
 
-/** Store an event unless the same delivery or the same meaning is already stored. Returns whether it was new. */
-export async function insertInboxEvent(sql: SqlClient, event: NewInboxEvent, delayMs = 0): Promise<boolean> {
+/** Store an event (sanitised for PostgreSQL) unless the same delivery or the same meaning is already stored. Returns whether it was new. */
+export async function insertInboxEvent(sql: SqlClient, stored: NewInboxEvent, delayMs = 0): Promise<boolean> {
+  const event = sanitizeDeep(stored);
   const rows = await sql`
     insert into webhook_deliveries (delivery_id, dedupe_key, source, event_name, lane, event, available_at)
     values (${event.deliveryId}, ${event.dedupeKey}, ${event.source}, ${event.eventName}, ${event.lane}, ${toJsonText(event.event)},

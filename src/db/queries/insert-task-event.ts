@@ -1,4 +1,5 @@
 import { toJsonText, type SqlClient } from "../client.js";
+import { sanitizeDeep } from "../sanitize-text.js";
 import type { NewInboxEvent } from "./insert-inbox-event.js";
 
 /** How an event Foreman produced is to be stored. */
@@ -18,9 +19,10 @@ export interface TaskEventTiming {
  */
 export async function insertTaskEvent(
   sql: SqlClient,
-  event: NewInboxEvent,
+  stored: NewInboxEvent,
   timing: TaskEventTiming,
 ): Promise<"apply" | "queued" | "duplicate"> {
+  const event = sanitizeDeep(stored);
   const delaySeconds = (timing.delayMs ?? 0) / 1000;
   const rows = await sql<{ status: string }[]>`
     with busy as (

@@ -1,4 +1,5 @@
 import type { SqlClient } from "../client.js";
+import { sanitizeText } from "../sanitize-text.js";
 
 /** Put a job back in the queue for another attempt after `delayMs` (an infrastructure failure, a moved branch). */
 export async function requeueAgentJob(
@@ -8,6 +9,6 @@ export async function requeueAgentJob(
   await sql`
     update agent_jobs
        set status = 'queued', attempt = attempt + 1, base_sha = ${job.baseSha}, lease_until = null, replica = null,
-           failure_message = ${job.reason}, available_at = now() + make_interval(secs => ${job.delayMs / 1000})
+           failure_message = ${sanitizeText(job.reason)}, available_at = now() + make_interval(secs => ${job.delayMs / 1000})
      where id = ${job.id}`;
 }

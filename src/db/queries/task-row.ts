@@ -1,5 +1,6 @@
 import type { TaskState } from "../../workflow/states.js";
 import { toJsonText } from "../client.js";
+import { sanitizeDeep } from "../sanitize-text.js";
 import {
   emptyPipeline,
   type PipelineProgress,
@@ -98,9 +99,9 @@ export function toTask(row: Record<string, unknown>): Task {
   };
 }
 
-/** Turn a workflow Task into the columns that store it (bookkeeping columns are left alone). */
+/** Turn a workflow Task into the columns that store it (bookkeeping columns are left alone), sanitised for PostgreSQL. */
 export function toTaskColumns(task: Task): Record<(typeof TASK_COLUMNS)[number], unknown> {
-  return {
+  return sanitizeDeep({
     id: task.id,
     installation_id: task.repo.installationId,
     repo_id: task.repo.id,
@@ -133,7 +134,7 @@ export function toTaskColumns(task: Task): Record<(typeof TASK_COLUMNS)[number],
     reason: toJsonText(task.reason),
     created_at: task.createdAt,
     updated_at: task.updatedAt,
-  };
+  });
 }
 
 /** The status comment id stored on a row, as a number. */
