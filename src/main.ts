@@ -197,6 +197,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
             agentSecrets: env.agentSecrets,
             workspaceDir: resolve(env.WORKSPACE_DIR ?? `${env.DATA_DIR}/workspaces`),
             keepFailedWorkspaceMs: env.KEEP_FAILED_WORKSPACE_MINUTES * 60_000,
+            hostCommandTimeoutMs: env.HOST_COMMAND_TIMEOUT_SECONDS * 1000,
             heartbeatMs: options.agents?.heartbeatMs ?? 1000,
             maxAttempts: 3,
           },

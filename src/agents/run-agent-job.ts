@@ -28,6 +28,7 @@ import {
 } from "./egress/egress-log.js";
 import { toEgressRules } from "./egress/egress-rule.js";
 import { RunnerError } from "./errors.js";
+import { GitTimeoutError } from "./git.js";
 import { buildExecutionLog, formatLogTail, type ExecutionLog } from "./execution-log.js";
 import { checkChanges, DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "./guardrails.js";
 import { buildContainerSpec, collectForwardedEnv, SANDBOX_DEFAULTS } from "./job-spec.js";
@@ -69,6 +70,8 @@ export interface AgentJobRequest {
   readonly keepFailedWorkspaceMs?: number;
   readonly logMaxBytes?: number;
   readonly stopGraceSeconds?: number;
+  /** Time limit of each host-side git command (HOST_COMMAND_TIMEOUT_SECONDS; default 300 s). */
+  readonly hostCommandTimeoutMs?: number;
 }
 
 /** The job's collaborators, injected. */
@@ -106,13 +109,22 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
       context: request.context,
       sandboxUser: parseUser(profile.user ?? SANDBOX_DEFAULTS.user),
       excludes: listAgentArtifactExcludes(profile),
+      hostCommandTimeoutMs: request.hostCommandTimeoutMs,
       now: deps.now(),
     });
   } catch (error) {
     await removeWorkspace(join(request.workspaceBaseDir, request.jobId)).catch(() => undefined);
     const opened = await opening;
     if (opened.ok && opened.session !== null) await deps.runner.closeEgress?.(opened.session).catch(() => undefined);
-    return fail(CODES.INFRA_WORKSPACE, `The repository could not be prepared for the agent: ${describe(error)}`);
+    // Before the agent ran, the repository is all there is: a slow git is the operator's to size.
+    const advice =
+      error instanceof GitTimeoutError
+        ? " This is for the operator: the repository is too large to prepare within HOST_COMMAND_TIMEOUT_SECONDS."
+        : "";
+    return fail(
+      CODES.INFRA_WORKSPACE,
+      `The repository could not be prepared for the agent: ${describe(error)}.${advice}`,
+    );
   }
 
   const opened = await opening;
@@ -202,7 +214,7 @@ async function runInWorkspace(
   } finally {
     deps.signal?.removeEventListener("abort", stopOnAbort);
     await deps.runner.remove(handle).catch(() => undefined);
-    if (ran) collecting = settle(collectChanges(workspace));
+    if (ran) collecting = settle(collectChanges(workspace, { timeoutMs: request.hostCommandTimeoutMs }));
     await closeEgress();
   }
   const facts = egressFacts as JobEgressFacts | undefined;
@@ -262,7 +274,16 @@ async function runInWorkspace(
   const result = redactResult(answer.result, redact);
 
   // 7. Diff and guardrails.
-  const read = await (collecting ?? settle(collectChanges(workspace)));
+  const read = await (collecting ?? settle(collectChanges(workspace, { timeoutMs: request.hostCommandTimeoutMs })));
+  // A git that cannot finish on what the agent left (a huge or sparse file, a named pipe as
+  // .gitignore) is the agent's doing: trying again would only hold the host as long again.
+  if (!read.ok && read.error instanceof GitTimeoutError) {
+    return failed(
+      CODES.GUARDRAIL_REJECTED,
+      `The agent's changes were not pushed: reading them from the workspace took too long (${read.error.message} on the host). The agent left something git cannot read in time, such as a huge or sparse file or a named pipe. If the repository really needs longer, the operator can raise HOST_COMMAND_TIMEOUT_SECONDS.`,
+      { result },
+    );
+  }
   if (!read.ok) {
     return failed(
       CODES.INFRA_COLLECT_FAILED,

@@ -19,6 +19,8 @@ export interface AgentStepDeps {
   agentSecrets: Record<string, string>;
   workspaceDir: string;
   keepFailedWorkspaceMs: number;
+  /** HOST_COMMAND_TIMEOUT_SECONDS: the time limit of each git command Foreman runs on the host for a job. */
+  hostCommandTimeoutMs: number;
   heartbeatMs: number;
   /** Attempts for infrastructure failures and branch moves before the step fails. */
   maxAttempts: number;

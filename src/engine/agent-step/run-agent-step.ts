@@ -203,6 +203,7 @@ async function runContainer(
         discardChanges: !isCodeRole(job.role),
         workspaceBaseDir: deps.workspaceDir,
         keepFailedWorkspaceMs: deps.keepFailedWorkspaceMs,
+        hostCommandTimeoutMs: deps.hostCommandTimeoutMs,
         // Heartbeat (≤1 s) + this grace keeps "a freeze stops the container within 5 s" even for an agent ignoring SIGTERM.
         stopGraceSeconds: 3,
       },

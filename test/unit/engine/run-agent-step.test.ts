@@ -131,6 +131,7 @@ function buildDeps(): AgentStepDeps {
     agentSecrets: {},
     workspaceDir: "/tmp/unused",
     keepFailedWorkspaceMs: 0,
+    hostCommandTimeoutMs: 300_000,
     heartbeatMs: 60_000,
     maxAttempts: 3,
   };
