@@ -45,6 +45,7 @@ import { readCliOutput, type CliVerdict } from "./cli-output.js";
 import { describeRefusedEgress } from "../workflow/job-failure.js";
 import type { CapturedLogs, EgressSession, JobHandle, Runner, WaitOutcome } from "./runner.js";
 import { prepareWorkspace, removeWorkspace, type PreparedWorkspace } from "./workspace.js";
+import { checkDiskQuota, DEFAULT_WORKSPACE_MAX_BYTES, WorkspaceQuotaError } from "./workspace-usage.js";
 
 /** Everything one job needs, as data. */
 export interface AgentJobRequest {
@@ -72,6 +73,8 @@ export interface AgentJobRequest {
   readonly stopGraceSeconds?: number;
   /** Time limit of each host-side git command (HOST_COMMAND_TIMEOUT_SECONDS; default 300 s). */
   readonly hostCommandTimeoutMs?: number;
+  /** WORKSPACE_MAX_MB: disk the repository copy and out/ may take, before and after the agent ran (default 4096 MB). */
+  readonly workspaceMaxBytes?: number;
 }
 
 /** The job's collaborators, injected. */
@@ -110,6 +113,7 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
       sandboxUser: parseUser(profile.user ?? SANDBOX_DEFAULTS.user),
       excludes: listAgentArtifactExcludes(profile),
       hostCommandTimeoutMs: request.hostCommandTimeoutMs,
+      maxBytes: request.workspaceMaxBytes,
       now: deps.now(),
     });
   } catch (error) {
@@ -120,7 +124,9 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
     const advice =
       error instanceof GitTimeoutError
         ? " This is for the operator: the repository is too large to prepare within HOST_COMMAND_TIMEOUT_SECONDS."
-        : "";
+        : error instanceof WorkspaceQuotaError
+          ? " This is for the operator: raise WORKSPACE_MAX_MB, or this repository is too large for agent jobs."
+          : "";
     return fail(
       CODES.INFRA_WORKSPACE,
       `The repository could not be prepared for the agent: ${describe(error)}.${advice}`,
@@ -190,7 +196,9 @@ async function runInWorkspace(
   }
   let waited: WaitOutcome;
   let captured: CapturedLogs;
-  // The diff is read while the egress closes: the container is gone, so the workspace is final.
+  // The disk the agent used is measured, then the diff read, while the egress closes: the
+  // container is gone, so the workspace is final. A workspace over its quota is not read at all.
+  let measuring: Promise<Settled<void>> | undefined;
   let collecting: Promise<Settled<CollectedChanges>> | undefined;
   let ran = false;
   const stopOnAbort = (): void => {
@@ -214,7 +222,19 @@ async function runInWorkspace(
   } finally {
     deps.signal?.removeEventListener("abort", stopOnAbort);
     await deps.runner.remove(handle).catch(() => undefined);
-    if (ran) collecting = settle(collectChanges(workspace, { timeoutMs: request.hostCommandTimeoutMs }));
+    if (ran) {
+      const measured = settle(
+        checkDiskQuota(
+          "the workspace",
+          [workspace.workspaceDir, workspace.outDir],
+          request.workspaceMaxBytes ?? DEFAULT_WORKSPACE_MAX_BYTES,
+        ),
+      );
+      measuring = measured;
+      collecting = measured.then((quota) =>
+        quota.ok ? settle(collectChanges(workspace, { timeoutMs: request.hostCommandTimeoutMs })) : quota,
+      );
+    }
     await closeEgress();
   }
   const facts = egressFacts as JobEgressFacts | undefined;
@@ -257,6 +277,13 @@ async function runInWorkspace(
     return failed(
       CODES.AGENT_OOM,
       `The agent ran out of memory (${profile.memoryMb} MB) and was killed. Raise \`memoryMb\` of profile "${profile.name}".`,
+    );
+  // What the agent left on the host's disk: over the quota, it is the agent's doing, whatever it says.
+  const quota = await measuring;
+  if (quota?.ok === false && quota.error instanceof WorkspaceQuotaError)
+    return failed(
+      CODES.GUARDRAIL_REJECTED,
+      `The agent's changes were not pushed: after the agent ran, ${quota.error.message}. The agent wrote more than a job may leave behind; if the task really needs more room, the operator can raise WORKSPACE_MAX_MB.`,
     );
   // 6. Result: result.json, or a CLI's own output (whose error names the model API's answer).
   const cli = await readCliVerdict(workspace, profile, log);

@@ -204,6 +204,7 @@ async function runContainer(
         workspaceBaseDir: deps.workspaceDir,
         keepFailedWorkspaceMs: deps.keepFailedWorkspaceMs,
         hostCommandTimeoutMs: deps.hostCommandTimeoutMs,
+        workspaceMaxBytes: deps.workspaceMaxBytes,
         // Heartbeat (≤1 s) + this grace keeps "a freeze stops the container within 5 s" even for an agent ignoring SIGTERM.
         stopGraceSeconds: 3,
       },
