@@ -197,6 +197,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
             agentSecrets: env.agentSecrets,
             workspaceDir: resolve(env.WORKSPACE_DIR ?? `${env.DATA_DIR}/workspaces`),
             keepFailedWorkspaceMs: env.KEEP_FAILED_WORKSPACE_MINUTES * 60_000,
+            hostCommandTimeoutMs: env.HOST_COMMAND_TIMEOUT_SECONDS * 1000,
+            workspaceMaxBytes: env.WORKSPACE_MAX_MB * 1024 * 1024,
             heartbeatMs: options.agents?.heartbeatMs ?? 1000,
             maxAttempts: 3,
           },

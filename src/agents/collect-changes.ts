@@ -23,6 +23,16 @@ export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 const PUSHABLE_MODES = new Set<string>(["100644", "100755", "120000"]);
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+// The host-only repository and the time limit of each git command.
+interface Git {
+  readonly context: GitContext;
+  readonly timeoutMs: number | undefined;
+}
+
+function runGitIn(git: Git, args: readonly string[], input?: string): Promise<Buffer> {
+  return runGit(git.context, args, { input, timeoutMs: git.timeoutMs });
+}
+
 interface RawEntry {
   readonly oldMode: string;
   readonly newMode: string;
@@ -35,14 +45,17 @@ interface RawEntry {
 /** Lists every added, modified and deleted file (untracked ones included) against the base commit. */
 export async function collectChanges(
   workspace: WorkspaceGit,
-  options: { maxFileBytes?: number } = {},
+  options: { maxFileBytes?: number; timeoutMs?: number } = {},
 ): Promise<CollectedChanges> {
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const git: GitContext = { gitDir: workspace.gitDir, workTree: workspace.workspaceDir };
+  const git: Git = {
+    context: { gitDir: workspace.gitDir, workTree: workspace.workspaceDir },
+    timeoutMs: options.timeoutMs,
+  };
   // Stage everything, untracked files included; .gitignore and info/exclude still apply.
-  await runGit(git, ["add", "--all"]);
+  await runGitIn(git, ["add", "--all"]);
   const diff = (format: string): Promise<Buffer> =>
-    runGit(git, [
+    runGitIn(git, [
       "diff",
       "--cached",
       format,
@@ -55,7 +68,7 @@ export async function collectChanges(
     ]);
   const raw = parseRaw(await diff("--raw"));
   const numstat = parseNumstat(await diff("--numstat"));
-  const baseFileCount = countNul(await runGit(git, ["ls-tree", "-r", "-z", "--name-only", "HEAD"]));
+  const baseFileCount = countNul(await runGitIn(git, ["ls-tree", "-r", "-z", "--name-only", "HEAD"]));
 
   const unsupported: UnsupportedChange[] = [];
   const wanted = raw.filter((entry) => entry.status !== "D" && PUSHABLE_MODES.has(entry.newMode));
@@ -148,10 +161,10 @@ function parseNumstat(output: Buffer): Map<string, { added: number; deleted: num
   return stats;
 }
 
-async function readBlobSizes(git: GitContext, shas: readonly string[]): Promise<Map<string, number>> {
+async function readBlobSizes(git: Git, shas: readonly string[]): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
   if (shas.length === 0) return sizes;
-  const output = await runGit(git, ["cat-file", "--batch-check"], { input: `${shas.join("\n")}\n` });
+  const output = await runGitIn(git, ["cat-file", "--batch-check"], `${shas.join("\n")}\n`);
   for (const line of output.toString("utf8").split("\n")) {
     const [sha, , size] = line.split(" ");
     if (sha !== undefined && size !== undefined) sizes.set(sha, Number(size));
@@ -160,11 +173,11 @@ async function readBlobSizes(git: GitContext, shas: readonly string[]): Promise<
 }
 
 // `cat-file --batch`: "<sha> <type> <size>\n<content>\n" per object, in request order.
-async function readBlobs(git: GitContext, shas: readonly string[]): Promise<Map<string, Buffer>> {
+async function readBlobs(git: Git, shas: readonly string[]): Promise<Map<string, Buffer>> {
   const blobs = new Map<string, Buffer>();
   const unique = [...new Set(shas)];
   if (unique.length === 0) return blobs;
-  const output = await runGit(git, ["cat-file", "--batch"], { input: `${unique.join("\n")}\n` });
+  const output = await runGitIn(git, ["cat-file", "--batch"], `${unique.join("\n")}\n`);
   let offset = 0;
   while (offset < output.length) {
     const headerEnd = output.indexOf(10, offset);

@@ -1,6 +1,8 @@
 /**
- * Runs git on the host for a job's workspace: no shell, an explicit environment, and config
- * that ignores anything the agent could have planted (hooks, fsmonitor, global config).
+ * Runs git on the host for a job's workspace: no shell, an explicit environment, config that
+ * ignores anything the agent could have planted (hooks, fsmonitor, global config), and a time
+ * limit (HOST_COMMAND_TIMEOUT_SECONDS): a huge file, or a named pipe where git expects a
+ * `.gitignore`, must not hold the host forever.
  */
 import { execFile } from "node:child_process";
 
@@ -41,21 +43,51 @@ const SAFE_CONFIG = [
   "safe.directory=*",
 ].flatMap((setting) => ["-c", setting]);
 
-/** Runs `git <args>` against a repository and returns stdout; rejects with git's stderr on failure. */
+/** How long one host-side git command may run by default (HOST_COMMAND_TIMEOUT_SECONDS: 300). */
+export const DEFAULT_HOST_COMMAND_TIMEOUT_MS = 300_000;
+
+/** A git command that ran past its time limit and was killed. */
+export class GitTimeoutError extends Error {
+  /** The git subcommand, e.g. "add". */
+  readonly command: string;
+  readonly timeoutMs: number;
+
+  constructor(command: string, timeoutMs: number) {
+    super(`git ${command} did not finish within ${formatSeconds(timeoutMs)} and was stopped`);
+    this.name = "GitTimeoutError";
+    this.command = command;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Options of one git command. */
+export interface RunGitOptions {
+  readonly input?: Buffer | string;
+  readonly maxBuffer?: number;
+  /** Kill git (SIGKILL) after this long and reject with GitTimeoutError (default DEFAULT_HOST_COMMAND_TIMEOUT_MS). */
+  readonly timeoutMs?: number;
+}
+
+/** Runs `git <args>` against a repository and returns stdout; rejects with git's stderr on failure, GitTimeoutError when too slow. */
 export function runGit(
   context: GitContext | { readonly cwd: string },
   args: readonly string[],
-  options: { input?: Buffer | string; maxBuffer?: number } = {},
+  options: RunGitOptions = {},
 ): Promise<Buffer> {
   const location = "cwd" in context ? [] : ["--git-dir", context.gitDir, "--work-tree", context.workTree];
   const cwd = "cwd" in context ? context.cwd : context.workTree;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_HOST_COMMAND_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
+    let timedOut = false;
     const child = execFile(
       "git",
       [...SAFE_CONFIG, ...location, ...args],
       { cwd, env: GIT_ENV, encoding: "buffer", maxBuffer: options.maxBuffer ?? 256 * 1024 * 1024 },
       (error, stdout, stderr) => {
-        if (error !== null) {
+        clearTimeout(timer);
+        if (timedOut) {
+          reject(new GitTimeoutError(args[0] ?? "", timeoutMs));
+        } else if (error !== null) {
           reject(
             new Error(`git ${args[0] ?? ""} failed: ${stderr.toString("utf8").trim() || error.message}`, {
               cause: error,
@@ -66,9 +98,19 @@ export function runGit(
         }
       },
     );
+    // SIGKILL: git blocked in open() on a named pipe does not answer SIGTERM any sooner.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
     // A git command that exits before reading stdin closes the pipe; its exit status tells the story.
     child.stdin?.on("error", () => undefined);
     if (options.input === undefined) child.stdin?.end();
     else child.stdin?.end(options.input);
   });
+}
+
+function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} second${seconds === 1 ? "" : "s"}`;
 }

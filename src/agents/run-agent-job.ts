@@ -29,6 +29,7 @@ import {
 } from "./egress/egress-log.js";
 import { toEgressRules } from "./egress/egress-rule.js";
 import { RunnerError } from "./errors.js";
+import { GitTimeoutError } from "./git.js";
 import { buildExecutionLog, formatLogTail, type ExecutionLog } from "./execution-log.js";
 import { checkChanges, DEFAULT_GUARDRAIL_RULES, GUARDRAIL_RULES, type GuardrailRules } from "./guardrails.js";
 import { describeUnreadableEntry, findUnreadableEntries } from "./hand-back.js";
@@ -46,6 +47,7 @@ import { readCliOutput, type CliVerdict } from "./cli-output.js";
 import { describeRefusedEgress } from "../workflow/job-failure.js";
 import type { CapturedLogs, EgressSession, JobHandle, Runner, WaitOutcome } from "./runner.js";
 import { prepareWorkspace, removeWorkspace, type PreparedWorkspace } from "./workspace.js";
+import { checkDiskQuota, DEFAULT_WORKSPACE_MAX_BYTES, WorkspaceQuotaError } from "./workspace-usage.js";
 
 /** Everything one job needs, as data. */
 export interface AgentJobRequest {
@@ -71,6 +73,10 @@ export interface AgentJobRequest {
   readonly keepFailedWorkspaceMs?: number;
   readonly logMaxBytes?: number;
   readonly stopGraceSeconds?: number;
+  /** Time limit of each host-side git command (HOST_COMMAND_TIMEOUT_SECONDS; default 300 s). */
+  readonly hostCommandTimeoutMs?: number;
+  /** WORKSPACE_MAX_MB: disk the repository copy and out/ may take, before and after the agent ran (default 4096 MB). */
+  readonly workspaceMaxBytes?: number;
 }
 
 /** The job's collaborators, injected. */
@@ -108,13 +114,25 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
       context: request.context,
       sandboxUser: parseUser(profile.user ?? SANDBOX_DEFAULTS.user),
       excludes: listAgentArtifactExcludes(profile),
+      hostCommandTimeoutMs: request.hostCommandTimeoutMs,
+      maxBytes: request.workspaceMaxBytes,
       now: deps.now(),
     });
   } catch (error) {
     await removeWorkspace(join(request.workspaceBaseDir, request.jobId)).catch(() => undefined);
     const opened = await opening;
     if (opened.ok && opened.session !== null) await deps.runner.closeEgress?.(opened.session).catch(() => undefined);
-    return fail(CODES.INFRA_WORKSPACE, `The repository could not be prepared for the agent: ${describe(error)}`);
+    // Before the agent ran, the repository is all there is: a slow git is the operator's to size.
+    const advice =
+      error instanceof GitTimeoutError
+        ? " This is for the operator: the repository is too large to prepare within HOST_COMMAND_TIMEOUT_SECONDS."
+        : error instanceof WorkspaceQuotaError
+          ? " This is for the operator: raise WORKSPACE_MAX_MB, or this repository is too large for agent jobs."
+          : "";
+    return fail(
+      CODES.INFRA_WORKSPACE,
+      `The repository could not be prepared for the agent: ${describe(error)}.${advice}`,
+    );
   }
 
   const opened = await opening;
@@ -180,7 +198,9 @@ async function runInWorkspace(
   }
   let waited: WaitOutcome;
   let captured: CapturedLogs;
-  // The diff is read while the egress closes: the container is gone, so the workspace is final.
+  // The files are handed back, the disk measured and the diff read while the egress closes: the
+  // container is gone, so the workspace is final.
+  let measuring: Promise<Settled<void>> | undefined;
   let collecting: Promise<Settled<CollectedChanges>> | undefined;
   let handedBack: Settled<void> | undefined;
   let ran = false;
@@ -205,9 +225,24 @@ async function runInWorkspace(
   } finally {
     deps.signal?.removeEventListener("abort", stopOnAbort);
     await deps.runner.remove(handle).catch(() => undefined);
-    // Before anything on the host reads the agent's files or removes them.
+    // Before anything on the host reads the agent's files or removes them: the hand-back, then the
+    // disk the agent used, then the diff (a workspace over its quota is not read at all).
     const handingBack = settle(handBackFiles(deps.runner, request, profile, workspace));
-    if (ran) collecting = handingBack.then(() => settle(collectChanges(workspace)));
+    if (ran) {
+      const measured = handingBack.then(() =>
+        settle(
+          checkDiskQuota(
+            "the workspace",
+            [workspace.workspaceDir, workspace.outDir],
+            request.workspaceMaxBytes ?? DEFAULT_WORKSPACE_MAX_BYTES,
+          ),
+        ),
+      );
+      measuring = measured;
+      collecting = measured.then((quota) =>
+        quota.ok ? settle(collectChanges(workspace, { timeoutMs: request.hostCommandTimeoutMs })) : quota,
+      );
+    }
     await closeEgress();
     handedBack = await handingBack;
   }
@@ -275,6 +310,13 @@ async function runInWorkspace(
     );
   };
 
+  // What the agent left on the host's disk: over the quota, it is the agent's doing, whatever it says.
+  const quota = await measuring;
+  if (quota?.ok === false && quota.error instanceof WorkspaceQuotaError)
+    return failed(
+      CODES.GUARDRAIL_REJECTED,
+      `The agent's changes were not pushed: after the agent ran, ${quota.error.message}. The agent wrote more than a job may leave behind; if the task really needs more room, the operator can raise WORKSPACE_MAX_MB.`,
+    );
   // 6. Result: result.json, or a CLI's own output (whose error names the model API's answer).
   let cli: CliVerdict | null;
   let answer: ReadResultOutcome | null = null;
@@ -300,7 +342,16 @@ async function runInWorkspace(
   const result = redactResult(answer.result, redact);
 
   // 7. Diff and guardrails.
-  const read = await (collecting ?? settle(collectChanges(workspace)));
+  const read = await (collecting ?? settle(collectChanges(workspace, { timeoutMs: request.hostCommandTimeoutMs })));
+  // A git that cannot finish on what the agent left (a huge or sparse file, a named pipe as
+  // .gitignore) is the agent's doing: trying again would only hold the host as long again.
+  if (!read.ok && read.error instanceof GitTimeoutError) {
+    return failed(
+      CODES.GUARDRAIL_REJECTED,
+      `The agent's changes were not pushed: reading them from the workspace took too long (${read.error.message} on the host). The agent left something git cannot read in time, such as a huge or sparse file or a named pipe. If the repository really needs longer, the operator can raise HOST_COMMAND_TIMEOUT_SECONDS.`,
+      { result },
+    );
+  }
   if (!read.ok) {
     const rejected = await rejectUnreadable({ result });
     if (rejected !== null) return rejected;

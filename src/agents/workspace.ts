@@ -21,6 +21,7 @@ import type { Readable } from "node:stream";
 import { runGit } from "./git.js";
 import type { JobPaths } from "./job-spec.js";
 import { unpackTarball, type SkippedEntry } from "./tarball.js";
+import { checkDiskQuota, DEFAULT_WORKSPACE_MAX_BYTES } from "./workspace-usage.js";
 
 /** A prepared job directory. */
 export interface PreparedWorkspace extends JobPaths {
@@ -43,6 +44,10 @@ export interface PrepareWorkspaceInput {
   readonly sandboxUser: { readonly uid: number; readonly gid: number };
   /** gitignore-style patterns kept out of the diff (agent tool state). */
   readonly excludes?: readonly string[];
+  /** Time limit of each git command (HOST_COMMAND_TIMEOUT_SECONDS; default DEFAULT_HOST_COMMAND_TIMEOUT_MS). */
+  readonly hostCommandTimeoutMs?: number;
+  /** WORKSPACE_MAX_MB: the repository copy and its git directory may take at most this much disk (default DEFAULT_WORKSPACE_MAX_BYTES). */
+  readonly maxBytes?: number;
   readonly now: Date;
 }
 
@@ -74,12 +79,15 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Pr
 
   const skippedEntries = await unpackTarball(input.tarball, paths.workspaceDir);
   const repo = { cwd: paths.workspaceDir };
-  await runGit(repo, ["init", "--quiet", "--initial-branch=main"]);
+  const limit = { timeoutMs: input.hostCommandTimeoutMs };
+  await runGit(repo, ["init", "--quiet", "--initial-branch=main"], limit);
   await writeExcludes(join(paths.workspaceDir, ".git"), input.excludes ?? []);
   // --force: files the repository tracks despite its .gitignore are part of the base too.
-  await runGit(repo, ["add", "--all", "--force"]);
-  await runGit(repo, ["commit", "--quiet", "--allow-empty", "--no-verify", "-m", "Foreman base"]);
-  const baseCommit = (await runGit(repo, ["rev-parse", "HEAD"])).toString("utf8").trim();
+  await runGit(repo, ["add", "--all", "--force"], limit);
+  await runGit(repo, ["commit", "--quiet", "--allow-empty", "--no-verify", "-m", "Foreman base"], limit);
+  const baseCommit = (await runGit(repo, ["rev-parse", "HEAD"], limit)).toString("utf8").trim();
+  // Before the copy: a repository over the limit once unpacked is refused without doubling it.
+  await checkDiskQuota("it", [paths.workspaceDir], input.maxBytes ?? DEFAULT_WORKSPACE_MAX_BYTES);
   await cp(join(paths.workspaceDir, ".git"), paths.gitDir, { recursive: true, verbatimSymlinks: true });
 
   await grantSandboxWrite(paths.workspaceDir, input.sandboxUser);

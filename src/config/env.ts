@@ -139,6 +139,10 @@ export const Env = z.object({
   MAX_JOBS_PER_REPO: positiveInt(2),
   WORKSPACE_DIR: optionalText,
   KEEP_FAILED_WORKSPACE_MINUTES: z.coerce.number().int().min(0).default(60),
+  /** Longest run of one git command Foreman runs on the host for a job (preparing the workspace, reading the agent's changes). */
+  HOST_COMMAND_TIMEOUT_SECONDS: positiveInt(300),
+  /** Disk a job's repository copy and out/ may take (allocated blocks, so sparse files count what they use), checked once unpacked and after the agent ran. */
+  WORKSPACE_MAX_MB: positiveInt(4096),
   DEFAULT_AGENT: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "must be a profile name such as claude-code" })

@@ -19,6 +19,10 @@ export interface AgentStepDeps {
   agentSecrets: Record<string, string>;
   workspaceDir: string;
   keepFailedWorkspaceMs: number;
+  /** HOST_COMMAND_TIMEOUT_SECONDS: the time limit of each git command Foreman runs on the host for a job. */
+  hostCommandTimeoutMs: number;
+  /** WORKSPACE_MAX_MB: the disk a job's repository copy and out/ may take, before and after the agent ran. */
+  workspaceMaxBytes: number;
   heartbeatMs: number;
   /** Attempts for infrastructure failures and branch moves before the step fails. */
   maxAttempts: number;

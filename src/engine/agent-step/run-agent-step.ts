@@ -198,6 +198,8 @@ async function runContainer(
         discardChanges: !isCodeRole(job.role),
         workspaceBaseDir: deps.workspaceDir,
         keepFailedWorkspaceMs: deps.keepFailedWorkspaceMs,
+        hostCommandTimeoutMs: deps.hostCommandTimeoutMs,
+        workspaceMaxBytes: deps.workspaceMaxBytes,
         // Heartbeat (≤1 s) + this grace keeps "a freeze stops the container within 5 s" even for an agent ignoring SIGTERM.
         stopGraceSeconds: 3,
       },

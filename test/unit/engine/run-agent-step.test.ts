@@ -131,6 +131,8 @@ function buildDeps(): AgentStepDeps {
     agentSecrets: {},
     workspaceDir: "/tmp/unused",
     keepFailedWorkspaceMs: 0,
+    hostCommandTimeoutMs: 300_000,
+    workspaceMaxBytes: 4096 * 1024 * 1024,
     heartbeatMs: 60_000,
     maxAttempts: 3,
   };
