@@ -40,7 +40,10 @@ export const repositories = pgTable(
     knownTriggerLabels: jsonb("known_trigger_labels").$type<string[]>().notNull().default([]),
     /** When `.github/foreman.yml` was last read; labels are re-learned when this is old or null. */
     configReadAt: timestamp("config_read_at", { withTimezone: true, mode: "date" }),
-    /** The latest completed check suite on the default branch (red mode while it failed). */
+    /**
+     * No longer written: red mode is read from `ci_results` (`on_default_branch`, the configured CI
+     * apps). Kept so replicas of an older version can still read them during a rollout.
+     */
     defaultBranchCi: text("default_branch_ci").$type<"success" | "failure">(),
     defaultBranchCiSha: text("default_branch_ci_sha"),
     defaultBranchCiAt: timestamp("default_branch_ci_at", { withTimezone: true, mode: "date" }),
@@ -309,6 +312,8 @@ export const ciResults = pgTable(
     headBranch: text("head_branch"),
     app: text("app").notNull(),
     conclusion: text("conclusion").notNull(),
+    /** The suite ran on the repository's own default branch (not a fork's branch of that name): red mode counts it. */
+    onDefaultBranch: boolean("on_default_branch").notNull().default(false),
     /** Failing checks with their summaries and log tails, when Foreman read them. */
     failures: jsonb("failures"),
     createdAt: createdAt(),

@@ -9,7 +9,7 @@ import { findKnownTriggerLabels } from "../db/queries/find-known-trigger-labels.
 import { saveTask } from "../db/queries/save-task.js";
 import { insertTask } from "../db/queries/insert-task.js";
 import { toTask, type TaskRow } from "../db/queries/task-row.js";
-import { TRIGGER_LABEL_PREFIX } from "../workflow/defaults.js";
+import { DEFAULT_TASK_CONFIG, TRIGGER_LABEL_PREFIX } from "../workflow/defaults.js";
 import { EffectKind, isInternalEffect, type Effect } from "../workflow/effects.js";
 import { EventType, findEventActor, type DomainEvent } from "../workflow/events.js";
 import type { Task } from "../workflow/task.js";
@@ -22,7 +22,6 @@ import { insertCiResult } from "../db/queries/insert-ci-result.js";
 import { findPreviousTriggerLabel } from "../db/queries/find-previous-trigger-label.js";
 import { findWaitingTasks } from "../db/queries/find-waiting-tasks.js";
 import { isRepoRed } from "../db/queries/is-repo-red.js";
-import { saveDefaultBranchCi } from "../db/queries/save-default-branch-ci.js";
 import { insertTaskEvent } from "../db/queries/insert-task-event.js";
 import { buildIssueLane } from "../db/queries/issue-lane.js";
 
@@ -86,7 +85,11 @@ export async function applyEventToTask(
     newTaskId: deps.newId(),
     newJobId: deps.newId(),
     knownTriggerLabels,
-    repoRed: event.type === EventType.triggerChecked && task !== null ? await isRepoRed(tx, task.repo.id) : false,
+    // Red mode as this task's CI sees it: only the apps its config counts (`ci.apps`).
+    repoRed:
+      event.type === EventType.triggerChecked && task !== null
+        ? await isRepoRed(tx, task.repo.id, event.config?.ci.apps ?? DEFAULT_TASK_CONFIG.ci.apps)
+        : false,
     previousTriggerLabel:
       task === null && event.type === EventType.commandReceived && event.command === "retry"
         ? await findPreviousTriggerLabel(tx, event.repo.id, event.issue.number)
@@ -192,21 +195,13 @@ async function recordObservation(
         headBranch: event.headBranch,
         app: event.app,
         conclusion: event.conclusion,
+        // Foreman's own suites (its check runs') are never the default branch's CI.
+        onDefaultBranch: event.onDefaultBranch === true && event.appId !== deps.appId,
       });
-      if (event.headBranch === event.repo.defaultBranch && event.appId !== deps.appId) {
-        const conclusion = isGreenConclusion(event.conclusion) ? "success" : "failure";
-        const { turnedGreen } = await saveDefaultBranchCi(
-          tx,
-          {
-            id: event.repo.id,
-            installationId: event.repo.installationId,
-            fullName: `${event.repo.owner}/${event.repo.name}`,
-          },
-          event.headSha,
-          conclusion,
-        );
-        if (turnedGreen) {
-          for (const waiting of await findWaitingTasks(tx, event.repo.id)) {
+      if (event.onDefaultBranch === true && event.appId !== deps.appId && isGreenConclusion(event.conclusion)) {
+        // A waiting task starts when the CI its config counts is green again on the default branch.
+        for (const waiting of await findWaitingTasks(tx, event.repo.id)) {
+          if (waiting.ciApps.includes(event.app) && !(await isRepoRed(tx, event.repo.id, waiting.ciApps))) {
             const green: DomainEvent = { type: EventType.repoTurnedGreen, taskId: waiting.id };
             const id = `green:${waiting.id}:${event.suiteId}`;
             // Another task's lane: queued for its own transaction (this one holds only its own task's lock).

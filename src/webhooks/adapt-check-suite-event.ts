@@ -30,6 +30,7 @@ export function adaptCheckSuiteEvent(
     appId: suite.app.id ?? 0,
     conclusion,
     sender: payload.sender.login,
+    onDefaultBranch: isOwnDefaultBranchSuite(payload),
   };
   return {
     deliveryId,
@@ -46,6 +47,25 @@ export function adaptCheckSuiteEvent(
     lane,
     event,
   };
+}
+
+/**
+ * Whether a suite ran on the repository's own default branch, not on a branch of the same name in a
+ * fork: its head branch is the default branch, a push to this repository made it (GitHub sets the
+ * suite's `after` to the pushed head; the Checks API sees no pushes to forks), no pull request it
+ * matches comes from another repository, and the suite's repository, when the payload names one, is
+ * this repository.
+ */
+export function isOwnDefaultBranchSuite(payload: CheckSuitePayload): boolean {
+  const suite = payload.check_suite;
+  const repositoryId = payload.repository.id;
+  const suiteRepository = (suite as { repository?: { id?: number } }).repository;
+  return (
+    suite.head_branch === payload.repository.default_branch &&
+    suite.after === suite.head_sha &&
+    suite.pull_requests.every((pr) => pr.head.repo.id === repositoryId) &&
+    (suiteRepository?.id === undefined || suiteRepository.id === repositoryId)
+  );
 }
 
 /** The lane of a repository's CI results on branches no task owns (the default branch going red or green). */

@@ -96,6 +96,12 @@ export type DomainEvent =
       appId: number;
       conclusion: string;
       sender: string;
+      /**
+       * Whether the suite ran on the repository's own default branch, so it may decide red mode: the
+       * branch's name, a push to this repository made it, and no pull request from another repository
+       * (a fork's `main`) is its head (`isOwnDefaultBranchSuite`).
+       */
+      onDefaultBranch: boolean;
     }
   | {
       /** A commit status (Jenkins, Buildkite, …) was created or changed on a commit. */

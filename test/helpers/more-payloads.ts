@@ -92,6 +92,8 @@ export function buildCheckSuitePayload(options: CheckSuitePayloadOptions): Recor
   payload.installation = INSTALLATION;
   payload.check_suite.head_branch = options.headBranch;
   payload.check_suite.head_sha = options.headSha ?? payload.check_suite.head_sha;
+  // A push made the suite: GitHub sets `after` to the pushed head.
+  payload.check_suite.after = payload.check_suite.head_sha;
   if (options.conclusion !== undefined) payload.check_suite.conclusion = options.conclusion;
   payload.check_suite.id = options.suiteId ?? payload.check_suite.id;
   payload.check_suite.app.slug = options.app ?? payload.check_suite.app.slug;

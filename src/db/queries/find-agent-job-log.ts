@@ -5,7 +5,8 @@ export async function findAgentJobLog(
   sql: SqlClient,
   jobId: string,
 ): Promise<{ log: string | null; token: string } | null> {
-  if (!/^[0-9a-f-]{36}$/i.test(jobId)) return null;
+  // Only a real UUID reaches the database: anything else (36 dashes) would be a cast error, a 500.
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(jobId)) return null;
   const [row] = await sql<
     { log: string | null; log_token: string }[]
   >`select log, log_token from agent_jobs where id = ${jobId}`;

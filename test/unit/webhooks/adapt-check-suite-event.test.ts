@@ -44,6 +44,7 @@ describe("adaptCheckSuiteEvent", () => {
         appId: 29310,
         conclusion: "failure",
         sender: "Codertocat",
+        onDefaultBranch: false,
       },
     });
   });
@@ -63,6 +64,17 @@ describe("adaptCheckSuiteEvent", () => {
     );
     expect(again?.dedupeKey).toBe(first?.dedupeKey);
     expect(new Set([first?.dedupeKey, rerun?.dedupeKey, otherSha?.dedupeKey]).size).toBe(3);
+  });
+
+  it("marks a suite a push made on the repo's own default branch, not a fork's branch of that name", () => {
+    const own = buildCheckSuitePayload({ headBranch: "main", conclusion: "failure" });
+    expect(adapt(own)?.event).toMatchObject({ onDefaultBranch: true });
+    const notPushedHere = buildCheckSuitePayload({ headBranch: "main", conclusion: "failure" });
+    notPushedHere.check_suite.after = null;
+    expect(adapt(notPushedHere)?.event).toMatchObject({ onDefaultBranch: false });
+    const fromFork = buildCheckSuitePayload({ headBranch: "main", conclusion: "failure" });
+    fromFork.check_suite.pull_requests = [{ head: { ref: "main", repo: { id: REPO.id + 1 } } }];
+    expect(adapt(fromFork)?.event).toMatchObject({ onDefaultBranch: false });
   });
 
   it("names the repo's CI lane", () => {

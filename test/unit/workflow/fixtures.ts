@@ -318,6 +318,7 @@ export const events = {
     appId: 15368,
     conclusion: "failure",
     sender: "github-actions[bot]",
+    onDefaultBranch: false,
   },
   suiteOtherSha: {
     type: EventType.checkSuiteCompleted,
@@ -329,6 +330,7 @@ export const events = {
     appId: 15368,
     conclusion: "success",
     sender: "github-actions[bot]",
+    onDefaultBranch: false,
   },
   suiteOtherApp: {
     type: EventType.checkSuiteCompleted,
@@ -340,6 +342,7 @@ export const events = {
     appId: 254,
     conclusion: "success",
     sender: "codecov[bot]",
+    onDefaultBranch: false,
   },
   ciSuccess: { type: EventType.ciResultCollected, taskId: "task-1", sha: "head-1", verdict: "success", failures: [] },
   ciFailure: {

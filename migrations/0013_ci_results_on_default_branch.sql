@@ -1,0 +1,1 @@
+ALTER TABLE "ci_results" ADD COLUMN "on_default_branch" boolean DEFAULT false NOT NULL;
