@@ -12,7 +12,7 @@ import type { GitHubClient } from "../../github/octokit.js";
 import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
 import { loadTemplates } from "../../prompts/load-templates.js";
 import type { PromptContext } from "../../prompts/prompt-context.js";
-import { renderPrompt } from "../../prompts/render-prompt.js";
+import { renderPromptInWorker } from "../../prompts/render-prompt.js";
 import { classifyError } from "../../resilience/errors.js";
 import { isCodeRole } from "../../workflow/defaults.js";
 import { EventType } from "../../workflow/events.js";
@@ -140,7 +140,7 @@ async function renderJobPrompt(
       const code = templates.errors[0]?.code ?? JobFailureCode.promptTemplateInvalid;
       return { failure: { code, message }, transient: false };
     }
-    const rendered = renderPrompt(templates.templates, gathered.context);
+    const rendered = await renderPromptInWorker(templates.templates, gathered.context);
     if (!("text" in rendered)) {
       const message = `${rendered.error.file}: ${rendered.error.message}`;
       return { failure: { code: rendered.error.code, message }, transient: false };
