@@ -2,12 +2,22 @@ import type { JobFailureCode } from "../workflow/job-failure.js";
 /** Where a repo keeps its own prompt templates; override keys are relative to it. */
 export const REPO_PROMPTS_DIRECTORY = ".github/foreman/prompts";
 
+/** Handlebars' compile options for prompt templates. */
+export interface PromptCompileOptions {
+  noEscape: true;
+  strict: false;
+  knownHelpers: Record<string, boolean>;
+  knownHelpersOnly: true;
+}
+
 /**
- * Handlebars options for every prompt template: Markdown, so nothing is HTML-escaped. A fresh
- * object per call, because Handlebars writes into the options it is given.
+ * Handlebars options for every prompt template: Markdown, so nothing is HTML-escaped; and only
+ * the helpers Foreman knows (Handlebars' own but `log`, and `fence`), so a template that calls
+ * any other does not compile. A fresh object per call, because Handlebars writes into the options
+ * it is given.
  */
-export function buildCompileOptions(): { noEscape: true; strict: false } {
-  return { noEscape: true, strict: false };
+export function buildCompileOptions(): PromptCompileOptions {
+  return { noEscape: true, strict: false, knownHelpers: { fence: true, log: false }, knownHelpersOnly: true };
 }
 
 /**

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import Handlebars from "handlebars";
-import { buildPromptView, DEFAULT_PROMPT_LIMITS, type PromptLimits, type PromptView } from "./build-prompt-view.js";
+import { Worker } from "node:worker_threads";
+import { buildPromptView, DEFAULT_PROMPT_LIMITS, type PromptLimits } from "./build-prompt-view.js";
 import type { PromptContext } from "./prompt-context.js";
+import { renderSections, type RenderSectionsRequest, type RenderSectionsResult } from "./render-sections.mjs";
 import {
   buildCompileOptions,
   buildRoleTemplateKey,
@@ -11,6 +12,8 @@ import {
   type PromptTemplateError,
   type PromptTemplates,
 } from "./prompt-templates.js";
+
+export { fenceText } from "./render-sections.mjs";
 
 /** A rendered prompt: the text written to `/foreman/prompt.md`, its hash, and what it was built from. */
 export interface RenderedPrompt {
@@ -29,16 +32,84 @@ export type RenderPromptResult = RenderedPrompt | { ok: false; error: PromptTemp
 // thread (as data), the repo's own guidance, and the rules and contract, last so they are freshest.
 const SECTION_PARTIALS = ["issue-thread", "repo-guidance", "file-tree", "constraints", "output-contract"] as const;
 
+/** How long a render may take and how long its text may be. */
+export interface PromptRenderLimits {
+  /** From the start of the render; a worker still rendering then is terminated. */
+  timeMs: number;
+  /** The rendered prompt's length, in characters. */
+  maxOutputChars: number;
+}
+
 /**
- * Render the prompt for one agent step: sanitise and cap the context, then render role, task and
- * section partials in a fresh Handlebars environment. The same input always gives the same text.
+ * The render limits Foreman uses: a prompt renders in milliseconds, and Foreman's own sections
+ * at their caps (`DEFAULT_PROMPT_LIMITS`) come to well under half a million characters.
+ */
+export const DEFAULT_RENDER_LIMITS: PromptRenderLimits = Object.freeze({ timeMs: 5_000, maxOutputChars: 1_000_000 });
+
+// The worker's heap: a template that builds strings faster than the clock stops it fails here.
+const WORKER_HEAP_MB = 256;
+// Loading the worker (Node and Handlebars) is Foreman's, not the template's: bounded apart.
+const WORKER_START_MS = 60_000;
+
+/** What renderPrompt and renderPromptInWorker take besides the templates and the context. */
+export interface RenderPromptOptions {
+  limits?: PromptLimits;
+  renderLimits?: PromptRenderLimits;
+}
+
+/**
+ * Render the prompt for one agent step in this thread: sanitise and cap the context, then render
+ * role, task and section partials in a fresh Handlebars environment. The same input always gives
+ * the same text. Nothing stops a slow template here: a repository's templates go through
+ * renderPromptInWorker.
  */
 export function renderPrompt(
   templates: PromptTemplates,
   context: PromptContext,
   limits: PromptLimits = DEFAULT_PROMPT_LIMITS,
+  renderLimits: PromptRenderLimits = DEFAULT_RENDER_LIMITS,
 ): RenderPromptResult {
-  const view = buildPromptView(context, limits);
+  const prepared = prepareRender(templates, context, limits, renderLimits);
+  if (!prepared.ok) return prepared;
+  return finishRender(templates, prepared.request, renderSections(prepared.request), renderLimits);
+}
+
+/**
+ * Render the prompt as renderPrompt does, in a worker thread (`render-worker.mjs`) that is
+ * terminated when the render outlives `renderLimits.timeMs` or outgrows its heap, so a
+ * repository's template cannot block the event loop. A template that is too slow or renders too
+ * much is the repository's error (`PROMPT_RENDER_FAILED`, naming the template and the limit); a
+ * worker that cannot start rejects (Foreman's trouble).
+ */
+export async function renderPromptInWorker(
+  templates: PromptTemplates,
+  context: PromptContext,
+  { limits = DEFAULT_PROMPT_LIMITS, renderLimits = DEFAULT_RENDER_LIMITS }: RenderPromptOptions = {},
+): Promise<RenderPromptResult> {
+  const prepared = prepareRender(templates, context, limits, renderLimits);
+  if (!prepared.ok) return prepared;
+  const outcome = await runRenderWorker(prepared.request, renderLimits.timeMs);
+  if (outcome.ok) return finishRender(templates, prepared.request, outcome.result, renderLimits);
+  const file = describeTemplateFile(templates, outcome.key);
+  const message =
+    outcome.stop === "time"
+      ? `${file} (or a partial it includes) did not finish rendering within ${renderLimits.timeMs} ms, ` +
+        "the limit for a prompt, and was stopped. Keep its loops and partials bounded: " +
+        "no {{#each}} nested over long lists, no partial that includes itself."
+      : `${file} (or a partial it includes) used more than ${WORKER_HEAP_MB} MB while rendering, ` +
+        "the limit for a prompt, and was stopped. Render less: no partial included over and over, " +
+        "no {{#each}} nested over long lists.";
+  return { ok: false, error: { code: "PROMPT_RENDER_FAILED", key: outcome.key, file, message } };
+}
+
+type PreparedRender = { ok: true; request: RenderSectionsRequest } | { ok: false; error: PromptTemplateError };
+
+function prepareRender(
+  templates: PromptTemplates,
+  context: PromptContext,
+  limits: PromptLimits,
+  renderLimits: PromptRenderLimits,
+): PreparedRender {
   const sectionKeys = [
     buildRoleTemplateKey(context.role),
     buildTaskTemplateKey(context.taskType),
@@ -52,64 +123,91 @@ export function renderPrompt(
       error: { code: "PROMPT_TEMPLATE_MISSING", key: missing, file, message: `No template ${file} for this step.` },
     };
   }
-  // A fresh environment per render: repo partials and helpers never leak into another repo's prompt.
-  const handlebars = createPromptEnvironment(templates);
-  const sections: string[] = [];
-  for (const key of sectionKeys) {
-    const rendered = renderTemplate(handlebars, templates, key, view);
-    if (!rendered.ok) return rendered;
-    if (rendered.text !== "") sections.push(rendered.text);
+  const partials: Record<string, string> = {};
+  for (const [key, source] of Object.entries(templates.sources)) {
+    const name = findPartialName(key);
+    if (name !== null) partials[name] = source;
   }
-  const text = `${sections.join("\n\n")}\n`;
+  // A fresh environment per render: repo partials and helpers never leak into another repo's prompt.
+  return {
+    ok: true,
+    request: {
+      sources: templates.sources,
+      partials,
+      sectionKeys,
+      view: buildPromptView(context, limits),
+      compileOptions: { ...buildCompileOptions() },
+      maxOutputChars: renderLimits.maxOutputChars,
+    },
+  };
+}
+
+function finishRender(
+  templates: PromptTemplates,
+  request: RenderSectionsRequest,
+  result: RenderSectionsResult,
+  renderLimits: PromptRenderLimits,
+): RenderPromptResult {
+  if (!result.ok) {
+    const file = describeTemplateFile(templates, result.key);
+    const message =
+      result.kind === "error"
+        ? `${file} failed to render: ${result.reason}`
+        : `${file} (or a partial it includes) brought the prompt to ${result.chars} characters; the limit is ` +
+          `${renderLimits.maxOutputChars}. Render less: no partial included over and over, no {{#each}} nested over long lists.`;
+    return { ok: false, error: { code: "PROMPT_RENDER_FAILED", key: result.key, file, message } };
+  }
+  const text = `${result.texts.filter((section) => section !== "").join("\n\n")}\n`;
   const partialKeys = Object.keys(templates.sources).filter(
-    (key) => findPartialName(key) !== null && !sectionKeys.includes(key),
+    (key) => findPartialName(key) !== null && !request.sectionKeys.includes(key),
   );
   return {
     ok: true,
     text,
     sha256: createHash("sha256").update(text, "utf8").digest("hex"),
-    templateNames: [...sectionKeys, ...partialKeys.sort()],
+    templateNames: [...request.sectionKeys, ...partialKeys.sort()],
   };
 }
 
-/** Wrap text in a Markdown code fence longer than any backtick run inside it, so it cannot close early. */
-export function fenceText(text: string, language = ""): string {
-  let longestRun = 0;
-  for (const match of text.matchAll(/`+/g)) longestRun = Math.max(longestRun, match[0].length);
-  const fence = "`".repeat(Math.max(3, longestRun + 1));
-  return `${fence}${language}\n${text.replace(/^\n+|\n+$/g, "")}\n${fence}`;
-}
+type WorkerOutcome = { ok: true; result: RenderSectionsResult } | { ok: false; stop: "time" | "memory"; key: string };
 
-function createPromptEnvironment(templates: PromptTemplates): typeof Handlebars {
-  const handlebars = Handlebars.create();
-  for (const [key, source] of Object.entries(templates.sources)) {
-    const name = findPartialName(key);
-    if (name !== null) handlebars.registerPartial(name, handlebars.compile(source, buildCompileOptions()));
-  }
-  // {{#fence "diff"}}…{{/fence}}: untrusted text goes in a fence it cannot break out of.
-  handlebars.registerHelper("fence", function (this: unknown, ...args: unknown[]) {
-    const options = args[args.length - 1] as Handlebars.HelperOptions;
-    const language = typeof args[0] === "string" && args.length > 1 ? args[0] : "";
-    return fenceText(options.fn(this), language);
-  });
-  return handlebars;
-}
+type WorkerMessage =
+  { type: "started" } | { type: "section"; key: string } | { type: "done"; result: RenderSectionsResult };
 
-function renderTemplate(
-  handlebars: typeof Handlebars,
-  templates: PromptTemplates,
-  key: string,
-  view: PromptView,
-): { ok: true; text: string } | { ok: false; error: PromptTemplateError } {
-  try {
-    const template = handlebars.compile(templates.sources[key] ?? "", buildCompileOptions());
-    return { ok: true, text: template(view).trim() };
-  } catch (error) {
-    const file = describeTemplateFile(templates, key);
-    const reason = error instanceof Error ? error.message : String(error);
-    return {
-      ok: false,
-      error: { code: "PROMPT_RENDER_FAILED", key, file, message: `${file} failed to render: ${reason}` },
+/** Run renderSections in a worker; the clock starts when the worker does, not while Node loads it. */
+function runRenderWorker(request: RenderSectionsRequest, timeMs: number): Promise<WorkerOutcome> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./render-worker.mjs", import.meta.url), {
+      workerData: request,
+      // No secrets and no console in the render: the template sees the view, nothing else.
+      env: {},
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+    });
+    worker.stdout.resume();
+    worker.stderr.resume();
+    let key = request.sectionKeys[0] ?? "";
+    let settled = false;
+    const settle = (outcome: WorkerOutcome | Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void worker.terminate();
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
     };
-  }
+    let timer = setTimeout(() => settle(new Error("The prompt render worker did not start.")), WORKER_START_MS);
+    worker.on("message", (message: WorkerMessage) => {
+      if (message.type === "started") {
+        clearTimeout(timer);
+        timer = setTimeout(() => settle({ ok: false, stop: "time", key }), timeMs);
+      } else if (message.type === "section") key = message.key;
+      else settle({ ok: true, result: message.result });
+    });
+    worker.on("error", (error: Error & { code?: string }) => {
+      settle(error.code === "ERR_WORKER_OUT_OF_MEMORY" ? { ok: false, stop: "memory", key } : error);
+    });
+    worker.on("exit", (code) => settle(new Error(`The prompt render worker exited with code ${code}.`)));
+  });
 }

@@ -392,6 +392,55 @@ describe("the coder step in a real container", () => {
     ).toEqual([]);
   }, 120_000);
 
+  test("a repository prompt template that renders too much fails the task as the repository's problem, naming the file and the limit", async () => {
+    const github = mockUpToDraftPr(buildConfig("exit 1"));
+    github.scope.get(`${REPO_PATH}/issues/1`).reply(200, {
+      number: 1,
+      title: "Spelling error in the README file",
+      body: "It says teh.",
+      user: { login: "Codertocat" },
+      labels: [],
+    });
+    github.scope.get(`${REPO_PATH}/issues/1/comments`).query({ per_page: "100" }).reply(200, []);
+    // A 60,000-character partial included 50 times: two small files, a 3-million-character prompt.
+    const overrides = { "partials/big.hbs": "x".repeat(60_000), "tasks/ready.md.hbs": "{{> big}}".repeat(50) };
+    github.scope
+      .get(`${REPO_PATH}/git/trees/plan-sha`)
+      .query({ recursive: "true" })
+      .reply(200, {
+        sha: "base-tree-sha",
+        truncated: false,
+        tree: [
+          { path: "README.md", type: "blob", mode: "100644", sha: "r1" },
+          ...Object.keys(overrides).map((key) => ({
+            path: `.github/foreman/prompts/${key}`,
+            type: "blob",
+            mode: "100644",
+            sha: key,
+          })),
+        ],
+      });
+    for (const [key, content] of Object.entries(overrides)) {
+      github.scope
+        .get(`${REPO_PATH}/contents/${encodeURIComponent(`.github/foreman/prompts/${key}`)}`)
+        .query({ ref: "base-sha" })
+        .reply(200, { type: "file", encoding: "base64", content: Buffer.from(content).toString("base64") });
+    }
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    expect(await database.sql`select status, failure_code from agent_jobs`).toMatchObject([
+      { status: "failed", failure_code: "PROMPT_RENDER_FAILED" },
+    ]);
+    const [task] = await database.sql`select state, reason from tasks`;
+    expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_CONFIG_ERROR" } });
+    const comment = (lastStatusWrite(github)!.body as { body: string }).body;
+    expect(comment).toMatch(
+      /\.github\/foreman\/prompts\/tasks\/ready\.md\.hbs \(or a partial it includes\) brought the prompt to \d+ characters; the limit is 1000000\./,
+    );
+    expect(github.requests.filter((request) => request.path.includes("/tarball/"))).toEqual([]);
+  }, 120_000);
+
   test("a diff that touches a protected path is not pushed, and the PR says why", async () => {
     const script = [
       "cd /workspace && mkdir -p .github/workflows && echo 'on: push' > .github/workflows/ci.yml",

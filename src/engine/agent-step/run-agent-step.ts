@@ -13,7 +13,7 @@ import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
 import { buildContextFile } from "../../prompts/build-context-file.js";
 import { loadTemplates } from "../../prompts/load-templates.js";
 import type { PromptContext } from "../../prompts/prompt-context.js";
-import { renderPrompt } from "../../prompts/render-prompt.js";
+import { renderPromptInWorker } from "../../prompts/render-prompt.js";
 import { classifyError } from "../../resilience/errors.js";
 import { isCodeRole } from "../../workflow/defaults.js";
 import { EventType } from "../../workflow/events.js";
@@ -141,7 +141,7 @@ async function renderJobPrompt(
       const code = templates.errors[0]?.code ?? JobFailureCode.promptTemplateInvalid;
       return { failure: { code, message }, transient: false };
     }
-    const rendered = renderPrompt(templates.templates, gathered.context);
+    const rendered = await renderPromptInWorker(templates.templates, gathered.context);
     if (!("text" in rendered)) {
       const message = `${rendered.error.file}: ${rendered.error.message}`;
       return { failure: { code: rendered.error.code, message }, transient: false };
