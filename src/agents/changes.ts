@@ -42,6 +42,8 @@ export interface CollectedChanges {
   readonly unsupported: readonly UnsupportedChange[];
   /** Number of files in the base commit (for the mass-deletion ratio). */
   readonly baseFileCount: number;
+  /** Every symlink of the tree after the change (path → target), for resolving links through each other. */
+  readonly symlinks: ReadonlyMap<string, string>;
 }
 
 /**

@@ -69,6 +69,7 @@ export async function collectChanges(
   const raw = parseRaw(await diff("--raw"));
   const numstat = parseNumstat(await diff("--numstat"));
   const baseFileCount = countNul(await runGitIn(git, ["ls-tree", "-r", "-z", "--name-only", "HEAD"]));
+  const symlinks = await readIndexSymlinks(git);
 
   const unsupported: UnsupportedChange[] = [];
   const wanted = raw.filter((entry) => entry.status !== "D" && PUSHABLE_MODES.has(entry.newMode));
@@ -127,7 +128,22 @@ export async function collectChanges(
       addedText: binary || text === null ? [] : listAddedLines(before, text),
     });
   }
-  return { changes, unsupported, baseFileCount };
+  return { changes, unsupported, baseFileCount, symlinks };
+}
+
+// Every symlink of the staged tree (the tree after the change), path → target: `ls-files --stage -z`
+// gives "<mode> <sha> <stage>\t<path>\0" per entry.
+async function readIndexSymlinks(git: Git): Promise<Map<string, string>> {
+  const entries: { sha: string; path: string }[] = [];
+  for (const record of (await runGitIn(git, ["ls-files", "--stage", "-z"])).toString("utf8").split("\0")) {
+    const match = /^120000 ([0-9a-f]+) \d\t(.*)$/s.exec(record);
+    if (match !== null) entries.push({ sha: match[1] ?? "", path: match[2] ?? "" });
+  }
+  const blobs = await readBlobs(
+    git,
+    entries.map((entry) => entry.sha),
+  );
+  return new Map(entries.map((entry) => [entry.path, blobs.get(entry.sha)?.toString("utf8") ?? ""]));
 }
 
 // `--raw -z`: ":<old mode> <new mode> <old sha> <new sha> <status>\0<path>\0" per entry.

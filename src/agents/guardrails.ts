@@ -5,6 +5,7 @@
 import type { FileChange, UnsupportedChange } from "./changes.js";
 import { matchesAnyPathGlob } from "./glob.js";
 import { findSecretsInLine } from "./secret-scan.js";
+import { findEscapingSymlinks, MAX_SYMLINK_HOPS } from "./symlinks.js";
 
 /** Names of the guardrail rules. */
 export const GUARDRAIL_RULES = Object.freeze({
@@ -71,11 +72,18 @@ export type GuardrailVerdict =
 // A ratio over a handful of files is noise: deleting 2 of 3 files is an ordinary refactor.
 const MIN_DELETIONS_FOR_RATIO = 3;
 
-/** Checks a diff against the rules; `context.baseFileCount` is the repository's size for the deletion ratio. */
+/**
+ * Checks a diff against the rules; `context.baseFileCount` is the repository's size for the deletion
+ * ratio, `context.symlinks` every link of the tree after the change (links resolve through each other).
+ */
 export function checkChanges(
   changes: readonly FileChange[],
   rules: GuardrailRules,
-  context: { readonly baseFileCount?: number; readonly unsupported?: readonly UnsupportedChange[] } = {},
+  context: {
+    readonly baseFileCount?: number;
+    readonly unsupported?: readonly UnsupportedChange[];
+    readonly symlinks?: ReadonlyMap<string, string>;
+  } = {},
 ): GuardrailVerdict {
   const violations: Violation[] = [
     ...(context.unsupported ?? []).map((entry) => ({
@@ -85,6 +93,7 @@ export function checkChanges(
     })),
     ...checkSize(changes, rules, context.baseFileCount ?? 0),
     ...changes.flatMap((change) => checkPath(change, rules)),
+    ...checkSymlinks(changes, context.symlinks),
     ...(rules.secretScan ? changes.flatMap((change) => checkSecrets(change, rules.forwardedSecrets ?? {})) : []),
   ];
   return violations.length === 0 ? { ok: true } : { ok: false, violations };
@@ -133,18 +142,27 @@ function checkPath(change: FileChange, rules: GuardrailRules): Violation[] {
       message: `\`${change.path}\` is outside the paths agents may change in this repository (${rules.allowedPaths.join(", ")}).`,
     });
   }
-  if (
-    change.mode === "120000" &&
-    change.content !== undefined &&
-    isEscapingLink(change.path, change.content.toString("utf8"))
-  ) {
-    violations.push({
-      rule: GUARDRAIL_RULES.symlinkEscape,
-      path: change.path,
-      message: `\`${change.path}\` is a symlink pointing outside the repository; agents may not add those.`,
-    });
-  }
   return violations;
+}
+
+// Resolved physically, through the tree's other links: the base's links were all inside (the unpack
+// removes the others), so a link that now leads out does so because of the change.
+function checkSymlinks(changes: readonly FileChange[], tree: ReadonlyMap<string, string> | undefined): Violation[] {
+  const changed = new Map<string, string>();
+  for (const change of changes) {
+    if (change.mode === "120000" && change.status !== "deleted" && change.content !== undefined)
+      changed.set(change.path, change.content.toString("utf8"));
+  }
+  return findEscapingSymlinks(new Map([...(tree ?? []), ...changed])).map((escape) => ({
+    rule: GUARDRAIL_RULES.symlinkEscape,
+    path: escape.path,
+    message:
+      escape.reason === "too_many_links"
+        ? `\`${escape.path}\` is a symlink that goes through more than ${MAX_SYMLINK_HOPS} links; agents may not add those.`
+        : changed.has(escape.path)
+          ? `\`${escape.path}\` is a symlink pointing outside the repository; agents may not add those.`
+          : `\`${escape.path}\` is a symlink that the change makes point outside the repository (through the links it changed); agents may not do that.`,
+  }));
 }
 
 function checkSecrets(change: FileChange, forwardedSecrets: Readonly<Record<string, string>>): Violation[] {
@@ -160,18 +178,6 @@ function checkSecrets(change: FileChange, forwardedSecrets: Readonly<Record<stri
       message: `Line ${lineNumber} of \`${change.path}\` adds what looks like ${kind}. Nothing was pushed. Remove it, and rotate the credential if it is real.`,
     }));
   });
-}
-
-function isEscapingLink(path: string, target: string): boolean {
-  if (target.startsWith("/")) return true;
-  const depth = path.split("/").length - 1;
-  let level = depth;
-  for (const part of target.split("/")) {
-    if (part === "..") level -= 1;
-    else if (part !== "." && part !== "") level += 1;
-    if (level < 0) return true;
-  }
-  return false;
 }
 
 function verb(change: FileChange): string {

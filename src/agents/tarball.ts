@@ -1,12 +1,14 @@
 /**
  * Unpacks a repository tarball as GitHub serves it (`GET /repos/{o}/{r}/tarball/{ref}`: one
  * top-level directory `owner-repo-sha/`) into a directory, refusing every entry that could
- * write or point outside it.
+ * write or point outside it — symlinks included, resolved through each other once all are unpacked.
  */
-import { posix } from "node:path";
+import { readdir, readlink, unlink } from "node:fs/promises";
+import { join, posix } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { x as extract } from "tar";
+import { describeEscape, findEscapingSymlinks } from "./symlinks.js";
 
 /** A tarball entry that was not unpacked, and why. */
 export interface SkippedEntry {
@@ -66,5 +68,29 @@ export async function unpackTarball(tarball: Readable | Uint8Array, dir: string)
   });
   const source = tarball instanceof Readable ? tarball : Readable.from([Buffer.from(tarball)]);
   await pipeline(source, unpack);
+  // Each link passed on its own; together (`a/s1 -> ..`, `a/s2 -> s1/..`) they may still lead out.
+  // Removing one can change where others lead, so until none is left.
+  const links = await listSymlinks(dir);
+  for (let escaping = findEscapingSymlinks(links); escaping.length > 0; escaping = findEscapingSymlinks(links)) {
+    for (const escape of escaping) {
+      await unlink(join(dir, escape.path));
+      links.delete(escape.path);
+      skipped.push({ path: `${topDir ?? ""}/${escape.path}`, reason: describeEscape(escape) });
+    }
+  }
   return skipped;
+}
+
+// Every symlink under `dir`, by path relative to it; directories are walked, links never followed.
+async function listSymlinks(dir: string): Promise<Map<string, string>> {
+  const links = new Map<string, string>();
+  const visit = async (relative: string): Promise<void> => {
+    for (const entry of await readdir(join(dir, relative), { withFileTypes: true })) {
+      const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isSymbolicLink()) links.set(path, await readlink(join(dir, path)));
+      else if (entry.isDirectory()) await visit(path);
+    }
+  };
+  await visit("");
+  return links;
 }

@@ -210,6 +210,15 @@ describe("runAgentJob on a real Docker engine", () => {
     });
   });
 
+  it("rejects symlinks that lead out of the repository only through each other", async () => {
+    const outcome = await run(["mkdir a", "ln -s .. a/s1", "ln -s s1/.. a/s2", writeResult("linked")].join("\n"));
+    expect(outcome).toMatchObject({
+      kind: "failed",
+      code: "GUARDRAIL_REJECTED",
+      violations: [{ rule: "symlink_escape", path: "a/s2" }],
+    });
+  });
+
   it("a job whose changes are discarded (a review role) is not judged by the guardrails; its changes are still listed", async () => {
     const outcome = succeeded(
       await run(

@@ -129,6 +129,24 @@ describe("prepareWorkspace", () => {
     expect(tree.toString("utf8")).toBe("ok.txt\n");
   });
 
+  it("refuses symlinks that lead out only through each other, resolved once all are unpacked", async () => {
+    // Each passes on its own (`a/s1/..` reads as `a`), and node-tar, which refuses a link whose target
+    // goes through another link, lets `a/s2` through too.
+    const ws = await prepare({
+      "a/file.txt": "a\n",
+      "a/s1": { symlink: ".." },
+      "a/s2": { symlink: "s1/.." },
+      "b/up": { symlink: "../a" },
+    });
+    expect(ws.skippedEntries).toEqual([
+      { path: "octo-widgets-0123abc/a/s2", reason: 'symlink to "s1/.." points outside the repository' },
+    ]);
+    await expect(lstat(join(ws.workspaceDir, "a/s2"))).rejects.toThrow(/ENOENT/);
+    expect(await readlink(join(ws.workspaceDir, "a/s1"))).toBe("..");
+    const tree = await runGit({ gitDir: ws.gitDir, workTree: ws.workspaceDir }, ["ls-files"]);
+    expect(tree.toString("utf8")).toBe("a/file.txt\na/s1\nb/up\n");
+  });
+
   it("rejects a job id that is not a safe directory name", async () => {
     await expect(prepare({ "a.txt": "a" }, "../x")).rejects.toThrow('job id "../x" cannot be used as a directory name');
   });
@@ -156,6 +174,7 @@ describe("collectChanges", () => {
     const collected = await collectChanges(ws);
     expect(collected.baseFileCount).toBe(5);
     expect(collected.unsupported).toEqual([]);
+    expect(collected.symlinks).toEqual(new Map([["new/alias", "file.md"]]));
     expect(collected.changes).toEqual([
       {
         path: ".gitignore",

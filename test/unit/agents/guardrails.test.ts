@@ -161,6 +161,50 @@ describe("checkChanges", () => {
     expect(checkChanges([link("../README.md")], rules())).toEqual({ ok: true });
   });
 
+  it("resolves links through each other, not as text: `a/s2 -> s1/..` with `a/s1 -> ..` leads out", () => {
+    const link = (path: string, target: string, status: FileChange["status"] = "added"): FileChange =>
+      change(path, { mode: "120000", content: Buffer.from(target), status, addedText: [] });
+    expect(checkChanges([link("a/s1", ".."), link("a/s2", "s1/..")], rules())).toEqual({
+      ok: false,
+      violations: [
+        {
+          rule: "symlink_escape",
+          path: "a/s2",
+          message: "`a/s2` is a symlink pointing outside the repository; agents may not add those.",
+        },
+      ],
+    });
+    // The base's link `a/s2 -> s1/..` was inside while `a/s1` was a directory; the change makes it a link to `..`.
+    const symlinks = new Map([
+      ["a/s1", ".."],
+      ["a/s2", "s1/.."],
+    ]);
+    expect(checkChanges([link("a/s1", "..")], rules(), { symlinks })).toEqual({
+      ok: false,
+      violations: [
+        {
+          rule: "symlink_escape",
+          path: "a/s2",
+          message:
+            "`a/s2` is a symlink that the change makes point outside the repository (through the links it changed); agents may not do that.",
+        },
+      ],
+    });
+    expect(checkChanges([link("loop", "loop")], rules())).toMatchObject({
+      ok: false,
+      violations: [{ rule: "symlink_escape", path: "loop" }],
+    });
+    // Physically inside although `lib/../../z` reads as outside: `lib` is two directories deep.
+    expect(
+      checkChanges([link("y", "lib/../../z")], rules(), {
+        symlinks: new Map([
+          ["lib", "src/deep"],
+          ["y", "lib/../../z"],
+        ]),
+      }),
+    ).toEqual({ ok: true });
+  });
+
   it("reports entries that cannot be pushed", () => {
     expect(
       checkChanges([], rules(), {
