@@ -194,6 +194,13 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
             imageAllowlist: parseGlobList(env.AGENT_IMAGE_ALLOWLIST),
             egressAllow: env.AGENT_EGRESS_ALLOW,
             appProfiles: loadAgentProfiles(env.AGENT_PROFILES_FILE),
+            repoOverrides: { fields: env.REPO_PROFILE_OVERRIDES, secretProfiles: env.REPO_PROFILE_SECRETS },
+            maxLimits: {
+              memoryMb: env.AGENT_MAX_MEMORY_MB,
+              cpus: env.AGENT_MAX_CPUS,
+              pidsLimit: env.AGENT_MAX_PIDS,
+              timeoutSeconds: env.AGENT_MAX_TIMEOUT_SECONDS,
+            },
             agentSecrets: env.agentSecrets,
             workspaceDir: resolve(env.WORKSPACE_DIR ?? `${env.DATA_DIR}/workspaces`),
             keepFailedWorkspaceMs: env.KEEP_FAILED_WORKSPACE_MINUTES * 60_000,

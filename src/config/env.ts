@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { parseEgressList } from "../agents/egress/egress-rule.js";
 import { EGRESS_PREFIX } from "../agents/egress/egress-spec.js";
+import { REPO_OVERRIDE_FIELDS, type RepoOverrideField } from "../agents/repo-override-policy.js";
 import { loadCheckpointSigner, loadPublicKeys } from "../chain/checkpoints.js";
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -62,6 +63,40 @@ function isCidr(entry: string): boolean {
   if (length === undefined) return true;
   return /^\d{1,3}$/.test(length) && Number(length) <= (version === 4 ? 32 : 128);
 }
+
+// `tighten` (nothing but tightening), or the groups of profile fields a repository may set.
+const repoOverrideFields = z
+  .string()
+  .trim()
+  .default("tighten")
+  .transform((text, context): RepoOverrideField[] => {
+    if (text === "" || text === "tighten") return [];
+    const entries = text
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0);
+    const bad = entries.filter((entry) => !(REPO_OVERRIDE_FIELDS as readonly string[]).includes(entry));
+    if (bad.length === 0) return [...new Set(entries as RepoOverrideField[])];
+    context.addIssue({
+      code: "custom",
+      message: `${bad.map((entry) => `"${entry}"`).join(", ")} ${bad.length === 1 ? "is not a group" : "are not groups"} of profile fields; write tighten, or a comma-separated list of ${REPO_OVERRIDE_FIELDS.join(", ")}`,
+    });
+    return z.NEVER;
+  });
+
+// Profile names, comma-separated.
+const profileList = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0),
+  )
+  .refine((list) => list.every((entry) => /^[a-z0-9][a-z0-9_-]{0,62}$/.test(entry)), {
+    error: "must be a comma-separated list of profile names, e.g. my-bot,script",
+  });
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -144,6 +179,15 @@ export const Env = z.object({
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "must be a profile name such as claude-code" })
     .default("claude-code"),
   AGENT_PROFILES_FILE: optionalText,
+  /** What a repository's `profiles:` may set (docs/agents.md#what-a-repository-may-change): `tighten`, or some of image,command,env,network,limits. */
+  REPO_PROFILE_OVERRIDES: repoOverrideFields,
+  /** Profiles whose repository-chosen image or command may still receive agent secrets (default none). */
+  REPO_PROFILE_SECRETS: profileList,
+  /** The most any agent job gets, whoever asks: memory (MB), CPUs, processes, wall-clock seconds. */
+  AGENT_MAX_MEMORY_MB: positiveInt(8192),
+  AGENT_MAX_CPUS: z.coerce.number().positive({ error: "must be a positive number of CPUs, e.g. 4 or 0.5" }).default(4),
+  AGENT_MAX_PIDS: positiveInt(4096),
+  AGENT_MAX_TIMEOUT_SECONDS: positiveInt(7200),
   AGENT_ENV_ALLOWLIST: optionalText,
   /** Egress firewall (docs/agents.md#network-and-egress): `host:port` entries every `network: egress` job may reach, on top of its profile's. */
   AGENT_EGRESS_ALLOW: egressList,
