@@ -3,13 +3,14 @@ import { hostname } from "node:os";
 import { getPrivateKey } from "@probot/get-private-key";
 import { Probot, Server, type Logger } from "probot";
 import { guardRequestBodies } from "./http/body-limit.js";
-import { buildGitHubBaseUrl, listSecretValues, type Env } from "./config/env.js";
+import { buildGitHubBaseUrl, listSecretValues, readDockerConnection, type Env } from "./config/env.js";
 import { openDatabase, type Database } from "./db/client.js";
 import type { EngineDeps } from "./engine/deps.js";
 import { createIntake } from "./webhooks/intake.js";
 import { Worker, type WorkerOptions } from "./engine/worker.js";
 import { JobRunner } from "./engine/job-runner.js";
-import { DockerRunner, dockerOptionsFromHost } from "./agents/docker-runner.js";
+import { DockerRunner } from "./agents/docker-runner.js";
+import { buildDockerOptions } from "./agents/docker-connection.js";
 import type { Runner } from "./agents/runner.js";
 import { parseGlobList } from "./agents/glob.js";
 import { loadAgentProfiles } from "./config/load-agent-profiles.js";
@@ -179,7 +180,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
             runner:
               options.agents?.runner ??
               new DockerRunner(
-                dockerOptionsFromHost(env.DOCKER_HOST),
+                buildDockerOptions(readDockerConnection(env)),
                 { timeoutMs: env.DOCKER_TIMEOUT_MS },
                 {
                   egress: {

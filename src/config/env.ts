@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
+import { buildDockerOptions, type DockerConnection } from "../agents/docker-connection.js";
 import { parseEgressList } from "../agents/egress/egress-rule.js";
 import { EGRESS_PREFIX } from "../agents/egress/egress-spec.js";
 import { REPO_OVERRIDE_FIELDS, type RepoOverrideField } from "../agents/repo-override-policy.js";
@@ -166,6 +167,12 @@ export const Env = z.object({
   REPLICA_ID: optionalText,
   /** Agent jobs (issue #3): the Docker daemon, the image policy, capacity, workspaces. */
   DOCKER_HOST: optionalText,
+  /** TLS to a `tcp://` daemon, its certificate verified (the docker CLI's variable; set it to 1). */
+  DOCKER_TLS_VERIFY: z.stringbool({ error: "must be 1 or 0 (true or false)" }).default(false),
+  /** With DOCKER_TLS_VERIFY: the directory of ca.pem, cert.pem and key.pem (default ~/.docker). */
+  DOCKER_CERT_PATH: optionalText,
+  /** Plain TCP to a daemon on another host, on a network the operator trusts (default: refused). */
+  DOCKER_ALLOW_INSECURE_TCP: z.stringbool({ error: "must be true or false" }).default(false),
   /** Longest wait for one Docker daemon call (create, start, inspect, stop, kill, remove, list, opening logs; not the container's run or an image pull). */
   DOCKER_TIMEOUT_MS: positiveInt(60_000),
   AGENT_IMAGE_ALLOWLIST: z.string().default(""),
@@ -341,7 +348,27 @@ function checkCombinations(env: z.infer<typeof Env>): string[] {
       "CHECKPOINT_SIGNING_KEY: CHECKPOINT_PUBLISH_URL is set but checkpoints are not signed; set CHECKPOINT_SIGNING_KEY (see `foreman keys generate`)",
     );
   }
+  if (env.AGENTS_ENABLED) {
+    // The daemon's address and TLS files, checked (and the certificates read) before anything starts.
+    try {
+      buildDockerOptions(readDockerConnection(env));
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
   return problems;
+}
+
+/** The Docker daemon's connection settings from the parsed environment. */
+export function readDockerConnection(
+  env: Pick<Env, "DOCKER_HOST" | "DOCKER_TLS_VERIFY" | "DOCKER_CERT_PATH" | "DOCKER_ALLOW_INSECURE_TCP">,
+): DockerConnection {
+  return {
+    host: env.DOCKER_HOST,
+    tlsVerify: env.DOCKER_TLS_VERIFY,
+    certPath: env.DOCKER_CERT_PATH,
+    allowInsecureTcp: env.DOCKER_ALLOW_INSECURE_TCP,
+  };
 }
 
 /** Secret values that must never appear in a log line (the logger redacts them at the stream). */
