@@ -3,13 +3,14 @@ import { hostname } from "node:os";
 import { getPrivateKey } from "@probot/get-private-key";
 import { Probot, Server, type Logger } from "probot";
 import { guardRequestBodies } from "./http/body-limit.js";
-import { buildGitHubBaseUrl, listSecretValues, type Env } from "./config/env.js";
+import { buildGitHubBaseUrl, listSecretValues, readDockerConnection, type Env } from "./config/env.js";
 import { openDatabase, type Database } from "./db/client.js";
 import type { EngineDeps } from "./engine/deps.js";
 import { createIntake } from "./webhooks/intake.js";
 import { Worker, type WorkerOptions } from "./engine/worker.js";
 import { JobRunner } from "./engine/job-runner.js";
-import { DockerRunner, dockerOptionsFromHost } from "./agents/docker-runner.js";
+import { DockerRunner } from "./agents/docker-runner.js";
+import { buildDockerOptions } from "./agents/docker-connection.js";
 import type { Runner } from "./agents/runner.js";
 import { parseGlobList } from "./agents/glob.js";
 import { loadAgentProfiles } from "./config/load-agent-profiles.js";
@@ -179,7 +180,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
             runner:
               options.agents?.runner ??
               new DockerRunner(
-                dockerOptionsFromHost(env.DOCKER_HOST),
+                buildDockerOptions(readDockerConnection(env)),
                 { timeoutMs: env.DOCKER_TIMEOUT_MS },
                 {
                   egress: {
@@ -194,6 +195,13 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
             imageAllowlist: parseGlobList(env.AGENT_IMAGE_ALLOWLIST),
             egressAllow: env.AGENT_EGRESS_ALLOW,
             appProfiles: loadAgentProfiles(env.AGENT_PROFILES_FILE),
+            repoOverrides: { fields: env.REPO_PROFILE_OVERRIDES, secretProfiles: env.REPO_PROFILE_SECRETS },
+            maxLimits: {
+              memoryMb: env.AGENT_MAX_MEMORY_MB,
+              cpus: env.AGENT_MAX_CPUS,
+              pidsLimit: env.AGENT_MAX_PIDS,
+              timeoutSeconds: env.AGENT_MAX_TIMEOUT_SECONDS,
+            },
             agentSecrets: env.agentSecrets,
             workspaceDir: resolve(env.WORKSPACE_DIR ?? `${env.DATA_DIR}/workspaces`),
             keepFailedWorkspaceMs: env.KEEP_FAILED_WORKSPACE_MINUTES * 60_000,

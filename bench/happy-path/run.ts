@@ -165,6 +165,8 @@ async function main(): Promise<void> {
       MAX_CONCURRENT_JOBS: String(MAX_CONCURRENT_JOBS),
       MAX_JOBS_PER_REPO: String(MAX_JOBS_PER_REPO),
       AGENT_IMAGE_ALLOWLIST: "foreman-test/*",
+      // The bench's script profiles are the repository's own (image and command).
+      REPO_PROFILE_OVERRIDES: "image,command",
       ARTIFACTS_DIR: artifactsDir,
       WORKSPACE_DIR: workspaceDir,
       PUBLIC_URL: "https://foreman.example.test",

@@ -3,9 +3,10 @@
 # Idempotent, as root: only what is missing is installed.
 #
 #   faketime   the shifted-clock test run (scripts/ci/test-shifted-clock.sh)
+#   openssl    certificates for the Docker TLS handshake test (test/unit/agents/docker-connection.test.ts)
 set -euo pipefail
 
-readonly PACKAGES=(faketime)
+readonly PACKAGES=(faketime openssl)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -33,6 +33,9 @@ export const EgressEntry = z.string().superRefine((entry, context) => {
   if (!parsed.ok) context.addIssue({ code: "custom", message: parsed.error });
 });
 
+/** The limits a profile that leaves `cpus` or `pidsLimit` unset runs with (the sandbox's defaults). */
+export const DEFAULT_LIMITS = Object.freeze({ cpus: 1, pidsLimit: 512 } as const);
+
 const profileFields = {
   image: z.string().trim().min(1).max(512),
   command: z.array(z.string().max(100_000)).max(256),

@@ -1,11 +1,12 @@
 /**
  * `Runner` on a Docker Engine through dockerode. The daemon address comes in through the
- * constructor (see `dockerOptionsFromHost`); nothing here reads the process environment.
+ * constructor (see `buildDockerOptions`); nothing here reads the process environment.
  */
 import Docker from "dockerode";
 import type { Readable } from "node:stream";
 import { CircuitBreaker } from "../resilience/circuit-breaker.js";
 import { withTimeout } from "../resilience/with-timeout.js";
+import { buildDockerOptions } from "./docker-connection.js";
 import { createLogCollector } from "./docker-logs.js";
 import { DockerEgress, type EgressSettings } from "./egress/docker-egress.js";
 import { RUNNER_ERROR_CODES, RunnerError } from "./errors.js";
@@ -48,20 +49,12 @@ export function isDockerOutage(error: unknown): boolean {
 }
 
 /**
- * Turns a `DOCKER_HOST` value into dockerode options: unset means the default socket,
- * `unix:///path` a socket, `tcp://host:port` plain HTTP. For TLS or SSH, build the options
- * yourself (ca/cert/key, sshOptions) and pass them to `DockerRunner`.
+ * Turns a `DOCKER_HOST` value alone into dockerode options (tests, benches and scripts on a local
+ * daemon): the default socket, `unix:///path`, or plain HTTP to a loopback `tcp://` daemon. For TLS,
+ * and the refusal of plain TCP to another host, see `buildDockerOptions` (src/agents/docker-connection.ts).
  */
 export function dockerOptionsFromHost(dockerHost: string | undefined): Docker.DockerOptions {
-  if (dockerHost === undefined || dockerHost === "") return { socketPath: "/var/run/docker.sock" };
-  if (dockerHost.startsWith("unix://")) return { socketPath: dockerHost.slice("unix://".length) };
-  if (dockerHost.startsWith("tcp://")) {
-    const url = new URL(`http://${dockerHost.slice("tcp://".length)}`);
-    return { protocol: "http", host: url.hostname, port: url.port === "" ? 2375 : Number(url.port) };
-  }
-  throw new Error(
-    `DOCKER_HOST "${dockerHost}" is not supported here: use unix:///path/to/docker.sock or tcp://host:port.`,
-  );
+  return buildDockerOptions({ host: dockerHost });
 }
 
 /** What the runner offers beyond containers. */

@@ -14,6 +14,7 @@ export const PROFILE_ERROR_CODES = Object.freeze({
   PROFILE_SECRET_MISSING: JobFailureCode.profileSecretMissing,
   PROFILE_SECRET_FORBIDDEN: JobFailureCode.profileSecretForbidden,
   IMAGE_NOT_ALLOWED: JobFailureCode.imageNotAllowed,
+  PROFILE_OVERRIDE_REFUSED: JobFailureCode.profileOverrideRefused,
 } as const);
 
 /** One of the configuration error codes. */

@@ -27,6 +27,7 @@ export const AGENT_JOB_FAILURE_CODES = Object.freeze({
   PROFILE_SECRET_MISSING: JobFailureCode.profileSecretMissing,
   PROFILE_SECRET_FORBIDDEN: JobFailureCode.profileSecretForbidden,
   IMAGE_NOT_ALLOWED: JobFailureCode.imageNotAllowed,
+  PROFILE_OVERRIDE_REFUSED: JobFailureCode.profileOverrideRefused,
   INFRA_WORKSPACE: JobFailureCode.infraWorkspace,
   INFRA_DOCKER_UNAVAILABLE: JobFailureCode.infraDockerUnavailable,
   INFRA_IMAGE_PULL_FAILED: JobFailureCode.infraImagePullFailed,

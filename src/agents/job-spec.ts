@@ -4,7 +4,7 @@
  * decided here, where a unit test can see it.
  */
 import type { ContainerCreateOptions } from "dockerode";
-import { isNonRootNumericUser } from "./agent-profile.js";
+import { DEFAULT_LIMITS, isNonRootNumericUser } from "./agent-profile.js";
 import { PROFILE_ERROR_CODES, err, ok, type ProfileError, type Result } from "./errors.js";
 import type { ResolvedProfile } from "./profiles.js";
 import type { EgressSession } from "./runner.js";
@@ -21,8 +21,8 @@ export const CONTAINER_PATHS = Object.freeze({
 /** Sandbox defaults applied when a profile does not say otherwise. */
 export const SANDBOX_DEFAULTS = Object.freeze({
   user: "65534:65534",
-  cpus: 1,
-  pidsLimit: 512,
+  cpus: DEFAULT_LIMITS.cpus,
+  pidsLimit: DEFAULT_LIMITS.pidsLimit,
   promptFile: "prompt.md",
   // Docker keeps at most this much log per container on disk; Foreman captures less.
   logFileMaxMb: 20,

@@ -11,6 +11,7 @@ import { resolveEgressPolicy, type EgressRefusal } from "./egress/egress-policy.
 import { formatEgressRule, type EgressRule } from "./egress/egress-rule.js";
 import { PROFILE_ERROR_CODES, err, ok, type ProfileError, type Result } from "./errors.js";
 import { matchesImageGlob } from "./glob.js";
+import { applyRepoOverridePolicy, TIGHTEN_ONLY, type RepoOverridePolicy } from "./repo-override-policy.js";
 
 /**
  * A profile together with the name it was resolved from. With `network: egress`, `egress` is the
@@ -206,7 +207,7 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, AgentProfile>> = Object.
   },
 } satisfies Record<string, AgentProfile>);
 
-/** Upper bounds an operator sets for what a repository may ask of a profile. */
+/** Upper bounds an operator sets for every job (AGENT_MAX_*), whichever layer asked for the value. */
 export interface ProfileLimits {
   readonly timeoutSeconds?: number;
   readonly memoryMb?: number;
@@ -221,7 +222,10 @@ export interface ProfileSources {
   readonly repoProfiles?: Readonly<Record<string, AgentProfileOverride>>;
   /** Image globs from `AGENT_IMAGE_ALLOWLIST`; images of built-in and app profiles are always allowed. */
   readonly imageAllowlist: readonly string[];
+  /** AGENT_MAX_MEMORY_MB, AGENT_MAX_CPUS, AGENT_MAX_PIDS, AGENT_MAX_TIMEOUT_SECONDS. */
   readonly maxLimits?: ProfileLimits;
+  /** REPO_PROFILE_OVERRIDES and REPO_PROFILE_SECRETS: what `repoProfiles` may change (default: tighten only). */
+  readonly repoOverrides?: RepoOverridePolicy;
   /** `AGENT_EGRESS_ALLOW`: destinations every `network: egress` job may reach, on top of its profile's. */
   readonly egressAllow?: readonly EgressRule[];
 }
@@ -237,7 +241,22 @@ export function resolveProfile(name: string, sources: ProfileSources): Result<Re
         `Use one of them, or define "${name}" under \`profiles:\` in .github/foreman.yml.`,
     });
   }
-  const merged = Object.assign({}, ...layers.map(dropUndefined)) as Record<string, unknown>;
+  // `bridge` is the operator's alone, whatever REPO_PROFILE_OVERRIDES says.
+  const networkError = findNetworkViolation(name, sources);
+  if (networkError !== null) return err(networkError);
+  const [builtIn, app, repo] = layers;
+  const operator =
+    builtIn === undefined && app === undefined
+      ? undefined
+      : (Object.assign({}, dropUndefined(builtIn), dropUndefined(app)) as AgentProfileOverride);
+  const repoLayer = applyRepoOverridePolicy(
+    name,
+    operator,
+    repo === undefined ? undefined : (dropUndefined(repo) as AgentProfileOverride),
+    sources.repoOverrides ?? TIGHTEN_ONLY,
+  );
+  if (!repoLayer.ok) return err(repoLayer.error);
+  const merged = Object.assign({}, operator, dropUndefined(repoLayer.value)) as Record<string, unknown>;
   const parsed = AgentProfile.safeParse(merged);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "profile"}: ${issue.message}`);
@@ -246,10 +265,8 @@ export function resolveProfile(name: string, sources: ProfileSources): Result<Re
       message: `Agent profile "${name}" is invalid: ${problems.join("; ")}. Fix these fields under \`profiles.${name}\`.`,
     });
   }
-  const limitError = findLimitViolation(name, parsed.data, sources.maxLimits);
+  const limitError = findLimitViolation(name, parsed.data, sources.maxLimits, repo);
   if (limitError !== null) return err(limitError);
-  const networkError = findNetworkViolation(name, sources);
-  if (networkError !== null) return err(networkError);
   if (!isImageAllowed(parsed.data.image, sources)) {
     return err({
       code: PROFILE_ERROR_CODES.IMAGE_NOT_ALLOWED,
@@ -294,10 +311,19 @@ export function listAgentArtifactExcludes(profile: Pick<AgentProfile, "promptFil
   return [".aider*", "/.windsurf/workflows/entry-workflow.md", ...own.map((file) => `/${file}`)];
 }
 
+/** The setting of each maximum, named in the messages. */
+const MAX_LIMIT_SETTINGS: Readonly<Record<keyof ProfileLimits, string>> = {
+  timeoutSeconds: "AGENT_MAX_TIMEOUT_SECONDS",
+  memoryMb: "AGENT_MAX_MEMORY_MB",
+  cpus: "AGENT_MAX_CPUS",
+  pidsLimit: "AGENT_MAX_PIDS",
+};
+
 function findLimitViolation(
   name: string,
   profile: AgentProfile,
   limits: ProfileLimits | undefined,
+  repo: AgentProfileOverride | undefined,
 ): ProfileError | null {
   if (limits === undefined) return null;
   const asked: Record<keyof ProfileLimits, number | undefined> = {
@@ -309,14 +335,17 @@ function findLimitViolation(
   for (const field of Object.keys(asked) as (keyof ProfileLimits)[]) {
     const max = limits[field];
     const value = asked[field];
-    if (max !== undefined && value !== undefined && value > max) {
-      return {
-        code: PROFILE_ERROR_CODES.PROFILE_INVALID,
-        message:
-          `Agent profile "${name}" asks for ${field} ${value}, above this installation's maximum of ${max}. ` +
-          `Lower \`profiles.${name}.${field}\` to ${max} or less, or ask an operator to raise the limit.`,
-      };
-    }
+    if (max === undefined || value === undefined || value <= max) continue;
+    const setting = MAX_LIMIT_SETTINGS[field];
+    // Whose value it is decides whose problem it is.
+    const fix =
+      repo?.[field] !== undefined
+        ? `This is the repository config's to fix: lower \`profiles.${name}.${field}\` in .github/foreman.yml to ${max} or less, or ask an operator to raise ${setting}.`
+        : `This is the operator's to fix: lower ${field} of "${name}" in AGENT_PROFILES_FILE, or raise ${setting}.`;
+    return {
+      code: PROFILE_ERROR_CODES.PROFILE_INVALID,
+      message: `Agent profile "${name}" asks for ${field} ${value}, above this installation's maximum of ${max} (${setting}). ${fix}`,
+    };
   }
   return null;
 }

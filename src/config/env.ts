@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
+import { buildDockerOptions, type DockerConnection } from "../agents/docker-connection.js";
 import { parseEgressList } from "../agents/egress/egress-rule.js";
 import { EGRESS_PREFIX } from "../agents/egress/egress-spec.js";
+import { REPO_OVERRIDE_FIELDS, type RepoOverrideField } from "../agents/repo-override-policy.js";
 import { loadCheckpointSigner, loadPublicKeys } from "../chain/checkpoints.js";
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -62,6 +64,40 @@ function isCidr(entry: string): boolean {
   if (length === undefined) return true;
   return /^\d{1,3}$/.test(length) && Number(length) <= (version === 4 ? 32 : 128);
 }
+
+// `tighten` (nothing but tightening), or the groups of profile fields a repository may set.
+const repoOverrideFields = z
+  .string()
+  .trim()
+  .default("tighten")
+  .transform((text, context): RepoOverrideField[] => {
+    if (text === "" || text === "tighten") return [];
+    const entries = text
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0);
+    const bad = entries.filter((entry) => !(REPO_OVERRIDE_FIELDS as readonly string[]).includes(entry));
+    if (bad.length === 0) return [...new Set(entries as RepoOverrideField[])];
+    context.addIssue({
+      code: "custom",
+      message: `${bad.map((entry) => `"${entry}"`).join(", ")} ${bad.length === 1 ? "is not a group" : "are not groups"} of profile fields; write tighten, or a comma-separated list of ${REPO_OVERRIDE_FIELDS.join(", ")}`,
+    });
+    return z.NEVER;
+  });
+
+// Profile names, comma-separated.
+const profileList = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0),
+  )
+  .refine((list) => list.every((entry) => /^[a-z0-9][a-z0-9_-]{0,62}$/.test(entry)), {
+    error: "must be a comma-separated list of profile names, e.g. my-bot,script",
+  });
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -131,6 +167,12 @@ export const Env = z.object({
   REPLICA_ID: optionalText,
   /** Agent jobs (issue #3): the Docker daemon, the image policy, capacity, workspaces. */
   DOCKER_HOST: optionalText,
+  /** TLS to a `tcp://` daemon, its certificate verified (the docker CLI's variable; set it to 1). */
+  DOCKER_TLS_VERIFY: z.stringbool({ error: "must be 1 or 0 (true or false)" }).default(false),
+  /** With DOCKER_TLS_VERIFY: the directory of ca.pem, cert.pem and key.pem (default ~/.docker). */
+  DOCKER_CERT_PATH: optionalText,
+  /** Plain TCP to a daemon on another host, on a network the operator trusts (default: refused). */
+  DOCKER_ALLOW_INSECURE_TCP: z.stringbool({ error: "must be true or false" }).default(false),
   /** Longest wait for one Docker daemon call (create, start, inspect, stop, kill, remove, list, opening logs; not the container's run or an image pull). */
   DOCKER_TIMEOUT_MS: positiveInt(60_000),
   AGENT_IMAGE_ALLOWLIST: z.string().default(""),
@@ -148,6 +190,15 @@ export const Env = z.object({
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "must be a profile name such as claude-code" })
     .default("claude-code"),
   AGENT_PROFILES_FILE: optionalText,
+  /** What a repository's `profiles:` may set (docs/agents.md#what-a-repository-may-change): `tighten`, or some of image,command,env,network,limits. */
+  REPO_PROFILE_OVERRIDES: repoOverrideFields,
+  /** Profiles whose repository-chosen image or command may still receive agent secrets (default none). */
+  REPO_PROFILE_SECRETS: profileList,
+  /** The most any agent job gets, whoever asks: memory (MB), CPUs, processes, wall-clock seconds. */
+  AGENT_MAX_MEMORY_MB: positiveInt(8192),
+  AGENT_MAX_CPUS: z.coerce.number().positive({ error: "must be a positive number of CPUs, e.g. 4 or 0.5" }).default(4),
+  AGENT_MAX_PIDS: positiveInt(4096),
+  AGENT_MAX_TIMEOUT_SECONDS: positiveInt(7200),
   AGENT_ENV_ALLOWLIST: optionalText,
   /** Egress firewall (docs/agents.md#network-and-egress): `host:port` entries every `network: egress` job may reach, on top of its profile's. */
   AGENT_EGRESS_ALLOW: egressList,
@@ -301,7 +352,27 @@ function checkCombinations(env: z.infer<typeof Env>): string[] {
       "CHECKPOINT_SIGNING_KEY: CHECKPOINT_PUBLISH_URL is set but checkpoints are not signed; set CHECKPOINT_SIGNING_KEY (see `foreman keys generate`)",
     );
   }
+  if (env.AGENTS_ENABLED) {
+    // The daemon's address and TLS files, checked (and the certificates read) before anything starts.
+    try {
+      buildDockerOptions(readDockerConnection(env));
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
   return problems;
+}
+
+/** The Docker daemon's connection settings from the parsed environment. */
+export function readDockerConnection(
+  env: Pick<Env, "DOCKER_HOST" | "DOCKER_TLS_VERIFY" | "DOCKER_CERT_PATH" | "DOCKER_ALLOW_INSECURE_TCP">,
+): DockerConnection {
+  return {
+    host: env.DOCKER_HOST,
+    tlsVerify: env.DOCKER_TLS_VERIFY,
+    certPath: env.DOCKER_CERT_PATH,
+    allowInsecureTcp: env.DOCKER_ALLOW_INSECURE_TCP,
+  };
 }
 
 /** Secret values that must never appear in a log line (the logger redacts them at the stream). */

@@ -22,6 +22,8 @@ export const JobFailureCode = Object.freeze({
   profileSecretMissing: "PROFILE_SECRET_MISSING",
   profileSecretForbidden: "PROFILE_SECRET_FORBIDDEN",
   imageNotAllowed: "IMAGE_NOT_ALLOWED",
+  /** A repository's profile override that the operator's REPO_PROFILE_OVERRIDES / REPO_PROFILE_SECRETS do not allow. */
+  profileOverrideRefused: "PROFILE_OVERRIDE_REFUSED",
   promptTemplateInvalid: "PROMPT_TEMPLATE_INVALID",
   promptTemplateMissing: "PROMPT_TEMPLATE_MISSING",
   promptRenderFailed: "PROMPT_RENDER_FAILED",
@@ -66,6 +68,7 @@ const KINDS: Readonly<Record<JobFailureCode, JobFailureKind>> = Object.freeze({
   PROFILE_SECRET_MISSING: "config",
   PROFILE_SECRET_FORBIDDEN: "config",
   IMAGE_NOT_ALLOWED: "config",
+  PROFILE_OVERRIDE_REFUSED: "config",
   PROMPT_TEMPLATE_INVALID: "config",
   PROMPT_TEMPLATE_MISSING: "config",
   PROMPT_RENDER_FAILED: "config",

@@ -140,6 +140,8 @@ export function useLoopForeman(options: {
     const env = buildTestEnv({
       ARTIFACTS_DIR: artifactsDir,
       AGENT_IMAGE_ALLOWLIST: "foreman-test/*",
+      // buildLoopConfig's busybox script profiles are the repository's own (image and command).
+      REPO_PROFILE_OVERRIDES: "image,command",
       WORKSPACE_DIR: mkdtempSync(join(tmpdir(), "foreman-ws-")),
       PUBLIC_URL: "https://foreman.example.test",
       ...(options.server ? { HOST: "127.0.0.1", PORT: "0" } : {}),

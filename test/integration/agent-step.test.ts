@@ -49,10 +49,9 @@ const database = useTestDatabase();
 let foreman: TestForeman;
 let artifactsDir: string;
 
-beforeEach(async () => {
-  await resetTables(database);
-  artifactsDir = process.env.TEST_ARTIFACTS_DIR ?? mkdtempSync(join(tmpdir(), "foreman-artifacts-"));
-  const env = buildTestEnv({
+/** This file's environment: the "fixer" profile of buildConfig is the repository's own (image and command). */
+function buildFileEnv(overrides: Record<string, string> = { REPO_PROFILE_OVERRIDES: "image,command" }) {
+  return buildTestEnv({
     ARTIFACTS_DIR: artifactsDir,
     AGENT_IMAGE_ALLOWLIST: "foreman-test/*",
     WORKSPACE_DIR: mkdtempSync(join(tmpdir(), "foreman-ws-")),
@@ -60,8 +59,16 @@ beforeEach(async () => {
     PUBLIC_URL: "https://foreman.example.test",
     HOST: "127.0.0.1",
     PORT: "0",
+    // The operator's key: a repository's own command must not get it.
+    ANTHROPIC_API_KEY: "sk-ant-operator-key",
+    ...overrides,
   });
-  foreman = await startTestForeman(database, { env, agents: true });
+}
+
+beforeEach(async () => {
+  await resetTables(database);
+  artifactsDir = process.env.TEST_ARTIFACTS_DIR ?? mkdtempSync(join(tmpdir(), "foreman-artifacts-"));
+  foreman = await startTestForeman(database, { env: buildFileEnv(), agents: true });
 });
 afterEach(async () => {
   await foreman.stop();
@@ -438,6 +445,54 @@ describe("the coder step in a real container", () => {
     expect(comment).toMatch(
       /\.github\/foreman\/prompts\/tasks\/ready\.md\.hbs \(or a partial it includes\) brought the prompt to \d+ characters; the limit is 1000000\./,
     );
+    expect(github.requests.filter((request) => request.path.includes("/tarball/"))).toEqual([]);
+  }, 120_000);
+
+  test("by default a repository's command on a built-in image is refused on the issue, naming the field and the setting", async () => {
+    // The operator's defaults: REPO_PROFILE_OVERRIDES unset (tighten).
+    await foreman.stop();
+    foreman = await startTestForeman(database, { env: buildFileEnv({}), agents: true });
+    const github = mockUpToDraftPr(
+      ["agent: script", "profiles:", "  script:", '    command: ["sh", "-c", "env > /workspace/leak.txt"]'].join("\n"),
+    );
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    const [task] = await database.sql`select state, reason from tasks`;
+    expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_CONFIG_ERROR" } });
+    const [job] = await database.sql`select status, failure_code from agent_jobs`;
+    expect(job).toMatchObject({ status: "failed", failure_code: "PROFILE_OVERRIDE_REFUSED" });
+    const comment = (lastStatusWrite(github)!.body as { body: string }).body;
+    expect(comment).toContain(
+      "The repository's .github/foreman.yml sets `profiles.script.command`, which this Foreman installation does not let a repository do",
+    );
+    expect(comment).toContain("or an operator can allow it with REPO_PROFILE_OVERRIDES=command.");
+    // Nothing was read for the agent or run: no issue thread, no tarball, no container.
+    expect(
+      github.requests.filter((request) => request.path.includes("/tarball/") || request.path.endsWith("/issues/1")),
+    ).toEqual([]);
+  }, 120_000);
+
+  test("where commands are allowed, a repository's command on a built-in agent still gets no secret", async () => {
+    const github = mockUpToDraftPr(
+      [
+        "agent: claude-code",
+        "profiles:",
+        "  claude-code:",
+        '    command: ["sh", "-c", "env > /workspace/leak.txt"]',
+      ].join("\n"),
+    );
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    const [task] = await database.sql`select state, reason from tasks`;
+    expect(task).toMatchObject({ state: "failed", reason: { code: "AGENT_CONFIG_ERROR" } });
+    const comment = (lastStatusWrite(github)!.body as { body: string }).body;
+    expect(comment).toContain(
+      'Agent profile "claude-code" runs a command from the repository\'s .github/foreman.yml and asks for ANTHROPIC_API_KEY; ' +
+        "Foreman gives no agent secrets to a repository's own code.",
+    );
+    expect(comment).toContain("REPO_PROFILE_SECRETS=claude-code");
     expect(github.requests.filter((request) => request.path.includes("/tarball/"))).toEqual([]);
   }, 120_000);
 

@@ -1,5 +1,7 @@
 import type { AgentProfileOverride } from "../../agents/agent-profile.js";
 import type { EgressRule } from "../../agents/egress/egress-rule.js";
+import type { ProfileLimits } from "../../agents/profiles.js";
+import type { RepoOverridePolicy } from "../../agents/repo-override-policy.js";
 import type { Runner } from "../../agents/runner.js";
 import type { ArtifactStore } from "../../compliance/artifacts.js";
 import type { EngineDeps } from "../deps.js";
@@ -16,6 +18,10 @@ export interface AgentStepDeps {
   /** AGENT_EGRESS_ALLOW: destinations every `network: egress` job may reach (default none). */
   egressAllow?: EgressRule[];
   appProfiles: Record<string, AgentProfileOverride>;
+  /** REPO_PROFILE_OVERRIDES and REPO_PROFILE_SECRETS: what a repository's `profiles:` may change. */
+  repoOverrides: RepoOverridePolicy;
+  /** AGENT_MAX_*: the most any job gets. */
+  maxLimits: ProfileLimits;
   agentSecrets: Record<string, string>;
   workspaceDir: string;
   keepFailedWorkspaceMs: number;

@@ -98,6 +98,8 @@ function checkProfileAndBudget({
     repoProfiles: (task.config?.profiles ?? {}) as Record<string, AgentProfileOverride>,
     imageAllowlist: deps.imageAllowlist,
     egressAllow: deps.egressAllow ?? [],
+    repoOverrides: deps.repoOverrides,
+    maxLimits: deps.maxLimits,
   };
   const profile = resolveProfile(job.profile, profileSources);
   if (!profile.ok) return { failure: { code: profile.error.code, message: profile.error.message } };

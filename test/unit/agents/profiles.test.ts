@@ -7,9 +7,11 @@ import {
   type ProfileSources,
 } from "../../../src/agents/profiles.js";
 
+// Repositories may set any field here (what they may set by default is repo-override-policy.test.ts).
 const sources = (extra: Partial<ProfileSources> = {}): ProfileSources => ({
   builtIn: BUILT_IN_PROFILES,
   imageAllowlist: [],
+  repoOverrides: { fields: ["image", "command", "env", "network", "limits"], secretProfiles: [] },
   ...extra,
 });
 
@@ -212,8 +214,9 @@ describe("resolveProfile", () => {
       error: {
         code: "PROFILE_INVALID",
         message:
-          'Agent profile "script" asks for memoryMb 8192, above this installation\'s maximum of 4096. ' +
-          "Lower `profiles.script.memoryMb` to 4096 or less, or ask an operator to raise the limit.",
+          'Agent profile "script" asks for memoryMb 8192, above this installation\'s maximum of 4096 (AGENT_MAX_MEMORY_MB). ' +
+          "This is the repository config's to fix: lower `profiles.script.memoryMb` in .github/foreman.yml to 4096 or less, " +
+          "or ask an operator to raise AGENT_MAX_MEMORY_MB.",
       },
     });
   });

@@ -129,4 +129,34 @@ describe("parseEnv", () => {
       'EGRESS_INTERNAL_ALLOW="10.0.0.0/33,internal": "10.0.0.0/33", "internal" are not address ranges; write comma-separated CIDRs such as 10.20.0.0/16 or fd00::/8',
     ]);
   });
+
+  test("what repositories may change of profiles: tighten and the maxima by default, each setting checked", () => {
+    expect(parseEnv({})).toMatchObject({
+      REPO_PROFILE_OVERRIDES: [],
+      REPO_PROFILE_SECRETS: [],
+      AGENT_MAX_MEMORY_MB: 8192,
+      AGENT_MAX_CPUS: 4,
+      AGENT_MAX_PIDS: 4096,
+      AGENT_MAX_TIMEOUT_SECONDS: 7200,
+    });
+    expect(
+      parseEnv({
+        REPO_PROFILE_OVERRIDES: "image, command,limits",
+        REPO_PROFILE_SECRETS: "my-bot",
+        AGENT_MAX_CPUS: "1.5",
+      }),
+    ).toMatchObject({
+      REPO_PROFILE_OVERRIDES: ["image", "command", "limits"],
+      REPO_PROFILE_SECRETS: ["my-bot"],
+      AGENT_MAX_CPUS: 1.5,
+    });
+    expect(parseEnv({ REPO_PROFILE_OVERRIDES: "tighten" }).REPO_PROFILE_OVERRIDES).toEqual([]);
+    expect(
+      problemsOf({ REPO_PROFILE_OVERRIDES: "image,secrets", REPO_PROFILE_SECRETS: "My Bot", AGENT_MAX_MEMORY_MB: "0" }),
+    ).toEqual([
+      'REPO_PROFILE_OVERRIDES="image,secrets": "secrets" is not a group of profile fields; write tighten, or a comma-separated list of image, command, env, network, limits',
+      'REPO_PROFILE_SECRETS="My Bot": must be a comma-separated list of profile names, e.g. my-bot,script',
+      expect.stringMatching(/^AGENT_MAX_MEMORY_MB="0": /),
+    ]);
+  });
 });

@@ -128,6 +128,9 @@ function buildDeps(): AgentStepDeps {
     runner: {} as AgentStepDeps["runner"],
     imageAllowlist: ["foreman-test/*"],
     appProfiles: {},
+    // The "fixer" profile is the repository's own (image and command).
+    repoOverrides: { fields: ["image", "command"], secretProfiles: [] },
+    maxLimits: {},
     agentSecrets: {},
     workspaceDir: "/tmp/unused",
     keepFailedWorkspaceMs: 0,

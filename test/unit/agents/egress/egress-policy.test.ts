@@ -57,9 +57,11 @@ describe("resolveEgressPolicy", () => {
 });
 
 describe("resolveProfile with egress", () => {
+  // Repositories may define profiles here (REPO_PROFILE_OVERRIDES=image,command,network): this file is about egress.
   const sources = (extra: Partial<ProfileSources> = {}): ProfileSources => ({
     builtIn: BUILT_IN_PROFILES,
     imageAllowlist: [],
+    repoOverrides: { fields: ["image", "command", "network"], secretProfiles: [] },
     ...extra,
   });
 
