@@ -207,6 +207,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
             keepFailedWorkspaceMs: env.KEEP_FAILED_WORKSPACE_MINUTES * 60_000,
             hostCommandTimeoutMs: env.HOST_COMMAND_TIMEOUT_SECONDS * 1000,
             workspaceMaxBytes: env.WORKSPACE_MAX_MB * 1024 * 1024,
+            repoTarballMaxBytes: env.REPO_TARBALL_MAX_MB * 1024 * 1024,
             heartbeatMs: options.agents?.heartbeatMs ?? 1000,
             maxAttempts: 3,
           },

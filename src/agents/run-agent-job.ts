@@ -16,7 +16,7 @@
  * from an injected function, and agent secrets come in as data.
  */
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { AgentResult } from "./agent-result.js";
 import type { CollectedChanges } from "./changes.js";
 import { collectChanges } from "./collect-changes.js";
@@ -104,11 +104,13 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
   if (isAborted(deps.signal)) return fail(CODES.AGENT_STOPPED, "The job was stopped before its container started.");
   const opening = openJobEgress(request, deps.runner, profile);
   let workspace: PreparedWorkspace;
+  let tarball: Readable | Uint8Array | undefined;
   try {
+    tarball = await deps.fetchTarball();
     workspace = await prepareWorkspace({
       baseDir: request.workspaceBaseDir,
       jobId: request.jobId,
-      tarball: await deps.fetchTarball(),
+      tarball,
       prompt: request.prompt,
       promptFile: profile.promptFile ?? SANDBOX_DEFAULTS.promptFile,
       context: request.context,
@@ -119,6 +121,8 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
       now: deps.now(),
     });
   } catch (error) {
+    // A download that was not read to its end still holds its temporary file open.
+    if (tarball instanceof Readable) tarball.destroy();
     await removeWorkspace(join(request.workspaceBaseDir, request.jobId)).catch(() => undefined);
     const opened = await opening;
     if (opened.ok && opened.session !== null) await deps.runner.closeEgress?.(opened.session).catch(() => undefined);
@@ -131,7 +135,7 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
           : "";
     return fail(
       CODES.INFRA_WORKSPACE,
-      `The repository could not be prepared for the agent: ${describe(error)}.${advice}`,
+      `The repository could not be prepared for the agent: ${endSentence(describe(error))}${advice}`,
     );
   }
 
@@ -549,6 +553,11 @@ async function handBackFiles(
 function isPermissionError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return code === "EACCES" || code === "EPERM";
+}
+
+// A message that may already end its sentence.
+function endSentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 // A list ends its paragraph: what follows it starts a new one.

@@ -185,6 +185,8 @@ export const Env = z.object({
   HOST_COMMAND_TIMEOUT_SECONDS: positiveInt(300),
   /** Disk a job's repository copy and out/ may take (allocated blocks, so sparse files count what they use), checked once unpacked and after the agent ran. */
   WORKSPACE_MAX_MB: positiveInt(4096),
+  /** Largest repository archive (GitHub's tarball) a job downloads; it is streamed to a temporary file, never held in memory. */
+  REPO_TARBALL_MAX_MB: positiveInt(1024),
   DEFAULT_AGENT: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "must be a profile name such as claude-code" })

@@ -29,6 +29,8 @@ export interface AgentStepDeps {
   hostCommandTimeoutMs: number;
   /** WORKSPACE_MAX_MB: the disk a job's repository copy and out/ may take, before and after the agent ran. */
   workspaceMaxBytes: number;
+  /** REPO_TARBALL_MAX_MB: the largest repository archive a job downloads from GitHub. */
+  repoTarballMaxBytes: number;
   heartbeatMs: number;
   /** Attempts for infrastructure failures and branch moves before the step fails. */
   maxAttempts: number;

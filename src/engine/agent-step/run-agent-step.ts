@@ -8,6 +8,7 @@ import type { ClaimedAgentJob } from "../../db/queries/claim-next-agent-job.js";
 import { findShadowDiffRefs } from "../../db/queries/find-shadow-diff-refs.js";
 import { heartbeatAgentJob } from "../../db/queries/heartbeat-agent-job.js";
 import { toTask } from "../../db/queries/task-row.js";
+import { downloadRepoTarball } from "../../github/download-repo-tarball.js";
 import type { GitHubClient } from "../../github/octokit.js";
 import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
 import { buildContextFile } from "../../prompts/build-context-file.js";
@@ -207,14 +208,15 @@ async function runContainer(
       },
       {
         runner: deps.runner,
-        fetchTarball: async () => {
-          const { data } = await octokit.rest.repos.downloadTarballArchive({
+        // Streamed to a temporary file under REPO_TARBALL_MAX_MB, never whole into memory.
+        fetchTarball: () =>
+          downloadRepoTarball(octokit, {
             owner: task.repo.owner,
             repo: task.repo.name,
             ref: job.baseSha,
-          });
-          return new Uint8Array(data as ArrayBuffer);
-        },
+            maxBytes: deps.repoTarballMaxBytes,
+            timeoutMs: deps.hostCommandTimeoutMs,
+          }),
         now: engine.now,
         signal: controller.signal,
       },

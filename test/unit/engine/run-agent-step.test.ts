@@ -136,6 +136,7 @@ function buildDeps(): AgentStepDeps {
     keepFailedWorkspaceMs: 0,
     hostCommandTimeoutMs: 300_000,
     workspaceMaxBytes: 4096 * 1024 * 1024,
+    repoTarballMaxBytes: 1024 * 1024 * 1024,
     heartbeatMs: 60_000,
     maxAttempts: 3,
   };
