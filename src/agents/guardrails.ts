@@ -4,7 +4,7 @@
  */
 import type { FileChange, UnsupportedChange } from "./changes.js";
 import { matchesAnyPathGlob } from "./glob.js";
-import { findSecretsInLine } from "./secret-scan.js";
+import { findSecretsInBinary, findSecretsInLine, joinSplitLines, type KnownSecret } from "./secret-scan.js";
 
 /** Names of the guardrail rules. */
 export const GUARDRAIL_RULES = Object.freeze({
@@ -14,6 +14,7 @@ export const GUARDRAIL_RULES = Object.freeze({
   protectedPath: "protected_path",
   outsideAllowedPaths: "outside_allowed_paths",
   secret: "secret",
+  unscannableBinary: "unscannable_binary",
   symlinkEscape: "symlink_escape",
   unsupportedEntry: "unsupported_entry",
 } as const);
@@ -66,6 +67,9 @@ export const DEFAULT_GUARDRAIL_RULES: GuardrailRules = Object.freeze({
 /** The verdict on a diff. */
 export type GuardrailVerdict =
   { readonly ok: true } | { readonly ok: false; readonly violations: readonly Violation[] };
+
+/** Largest binary file the secret scan reads; a larger one cannot be pushed while the scan is on. */
+export const MAX_SCANNED_BINARY_BYTES = 10 * 1024 * 1024;
 
 // A ratio over a handful of files is noise: deleting 2 of 3 files is an ordinary refactor.
 const MIN_DELETIONS_FOR_RATIO = 3;
@@ -147,18 +151,29 @@ function checkPath(change: FileChange, rules: GuardrailRules): Violation[] {
 }
 
 function checkSecrets(change: FileChange, forwardedSecrets: Readonly<Record<string, string>>): Violation[] {
-  const secretValues = Object.entries(forwardedSecrets).filter(([, value]) => value.length >= 8);
-  return change.addedText.flatMap(({ lineNumber, text }) => {
-    const kinds = [
-      ...findSecretsInLine(text),
-      ...secretValues.filter(([, value]) => text.includes(value)).map(([name]) => `the value of ${name}`),
-    ];
-    return kinds.map((kind) => ({
-      rule: GUARDRAIL_RULES.secret,
-      path: change.path,
-      message: `Line ${lineNumber} of \`${change.path}\` adds what looks like ${kind}. Nothing was pushed. Remove it, and rotate the credential if it is real.`,
-    }));
+  const known: KnownSecret[] = Object.entries(forwardedSecrets)
+    .filter(([, value]) => value.length >= 8)
+    .map(([name, value]) => ({ name, value }));
+  const found = (kind: string, where: string): Violation => ({
+    rule: GUARDRAIL_RULES.secret,
+    path: change.path,
+    message: `${where} adds what looks like ${kind}. Nothing was pushed. Remove it, and rotate the credential if it is real.`,
   });
+  if (change.binary && change.content !== undefined) {
+    if (change.content.length > MAX_SCANNED_BINARY_BYTES) {
+      return [
+        {
+          rule: GUARDRAIL_RULES.unscannableBinary,
+          path: change.path,
+          message: `\`${change.path}\` is a binary file of ${change.content.length} bytes, too large for the secret scan (the limit is ${MAX_SCANNED_BINARY_BYTES} bytes), so it was not pushed. A human must add it.`,
+        },
+      ];
+    }
+    return findSecretsInBinary(change.content, known).map((kind) => found(kind, `The binary file \`${change.path}\``));
+  }
+  return joinSplitLines(change.addedText).flatMap(({ lineNumber, text }) =>
+    findSecretsInLine(text, known).map((kind) => found(kind, `Line ${lineNumber} of \`${change.path}\``)),
+  );
 }
 
 function isEscapingLink(path: string, target: string): boolean {
