@@ -20,8 +20,10 @@ export interface DecodedRun {
 export const MAX_BASE64_DEPTH = 2;
 
 // A credential worth finding is 16+ characters, 24+ once encoded. Both alphabets (standard and
-// URL-safe); Node's decoder reads either.
-const BASE64_RUN = /[A-Za-z0-9+/_-]{24,}={0,2}/g;
+// URL-safe); Node's decoder reads either. `+`, not `{24,}`: V8 runs out of stack on a counted
+// repeat over a run of a few MiB.
+const BASE64_RUN = /[A-Za-z0-9+/_-]+={0,2}/g;
+const MIN_BASE64_RUN = 24;
 // Printable ASCII and the whitespace of text files.
 const MIN_STRETCH = 12;
 
@@ -40,6 +42,7 @@ function collectRuns(
   into: DecodedRun[],
 ): void {
   for (const match of text.matchAll(BASE64_RUN)) {
+    if (match[0].length < MIN_BASE64_RUN) continue;
     const readable = listPrintableStretches(Buffer.from(match[0], "base64")).join("\n");
     if (readable === "") continue;
     const span = outer ?? { start: match.index, end: match.index + match[0].length };
@@ -91,15 +94,6 @@ function isPrintable(byte: number): boolean {
   return (byte >= 0x20 && byte <= 0x7e) || byte === 0x09 || byte === 0x0a || byte === 0x0d;
 }
 
-// A string literal in double or single quotes, or in JSON-escaped quotes (`\"…\"`), on one line;
-// `group` is the number of its quote's capture group, its text is the next group.
-function buildPiece(group: number): string {
-  return `(\\\\?["'])((?:(?!\\${group})[^\\n])*)\\${group}`;
-}
-/** Two or more string literals joined by `+`: `"ghp_abc" + "def"`. */
-const CONCATENATION = new RegExp(`${buildPiece(1)}(?:\\s*\\+\\s*${buildPiece(3)})+`, "g");
-const ONE_PIECE = new RegExp(buildPiece(1), "g");
-
 /** A concatenation of string literals in a text: where it stands and the string it builds. */
 export interface JoinedPieces {
   readonly start: number;
@@ -109,10 +103,61 @@ export interface JoinedPieces {
 
 /** Finds string literals joined by `+` and the strings they build. */
 export function findJoinedPieces(text: string): JoinedPieces[] {
+  // A scan rather than a regular expression: linear, and no stack to run out of on a long line.
   const found: JoinedPieces[] = [];
-  for (const match of text.matchAll(CONCATENATION)) {
-    const joined = [...match[0].matchAll(ONE_PIECE)].map((piece) => piece[2] ?? "").join("");
-    found.push({ start: match.index, end: match.index + match[0].length, joined });
+  let cursor = 0;
+  while (cursor < text.length) {
+    const start = findNextQuote(text, cursor);
+    if (start === -1) break;
+    const first = readLiteral(text, start);
+    if (first === null) {
+      cursor = start + 1;
+      continue;
+    }
+    const pieces = [first.content];
+    let end = first.end;
+    for (;;) {
+      const plus = skipSpaces(text, end);
+      if (text[plus] !== "+") break;
+      const next = readLiteral(text, skipSpaces(text, plus + 1));
+      if (next === null) break;
+      pieces.push(next.content);
+      end = next.end;
+    }
+    if (pieces.length > 1) {
+      found.push({ start, end, joined: pieces.join("") });
+      cursor = end;
+    } else {
+      // Not a concatenation: its closing quote may open one (`{"line":"x = \"a\" + \"b\""}`).
+      cursor = start + 1;
+    }
   }
   return found;
+}
+
+// A quote, or a JSON-escaped one (`\"`), at or after `from`.
+function findNextQuote(text: string, from: number): number {
+  for (let i = from; i < text.length; i += 1) {
+    const char = text[i];
+    if (char === '"' || char === "'" || (char === "\\" && (text[i + 1] === '"' || text[i + 1] === "'"))) return i;
+  }
+  return -1;
+}
+
+// The literal opening at `start`, closed by the same quote on the same line.
+function readLiteral(text: string, start: number): { content: string; end: number } | null {
+  const quote = text[start] === "\\" ? text.slice(start, start + 2) : (text[start] ?? "");
+  if (quote !== '"' && quote !== "'" && quote !== '\\"' && quote !== "\\'") return null;
+  const open = start + quote.length;
+  const close = text.indexOf(quote, open);
+  if (close === -1) return null;
+  const content = text.slice(open, close);
+  if (content.includes("\n")) return null;
+  return { content, end: close + quote.length };
+}
+
+function skipSpaces(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && /\s/.test(text[i]!)) i += 1;
+  return i;
 }

@@ -151,3 +151,15 @@ describe("encoded and split credentials", () => {
     ).toHaveLength(2);
   });
 });
+
+describe("long lines", () => {
+  // A counted repeat (`{20,}`) over a run of a few MiB made V8 throw "Maximum call stack size exceeded".
+  it.each([
+    ["a 10 MiB base64-alphabet run", "x".repeat(10 * 1024 * 1024)],
+    ["a token prefix and 10 MiB", `ghp_${"x".repeat(10 * 1024 * 1024)}`],
+    ["a credential key and 10 MiB", `token = "${"x".repeat(10 * 1024 * 1024)}`],
+    ["an open quote and 10 MiB", `"${"x".repeat(10 * 1024 * 1024)}`],
+  ])("%s is scanned, not thrown on", (_name, line) => {
+    expect(findSecretsInLine(line)).toEqual(line.startsWith("ghp_") ? ["a GitHub token"] : []);
+  });
+});

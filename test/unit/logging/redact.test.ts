@@ -187,3 +187,11 @@ describe("secrets in disguise: encoded, split, or in a link", () => {
     expect(buildRedactor(["sk-live-0123456789"])(text)).toBe(text);
   });
 });
+
+describe("long lines", () => {
+  it("a 10 MiB line of base64 alphabet or an open quote is redacted, not thrown on", () => {
+    const run = "x".repeat(10 * 1024 * 1024);
+    expect(buildRedactor([])(run)).toBe(run);
+    expect(buildRedactor([])(`"${run}`)).toBe(`"${run}`);
+  });
+});
