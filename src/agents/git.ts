@@ -2,7 +2,7 @@
  * Runs git on the host for a job's workspace: no shell, an explicit environment, and config
  * that ignores anything the agent could have planted (hooks, fsmonitor, global config).
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 
 /** Where git keeps the repository and which directory is its work tree. */
 export interface GitContext {
@@ -70,5 +70,65 @@ export function runGit(
     child.stdin?.on("error", () => undefined);
     if (options.input === undefined) child.stdin?.end();
     else child.stdin?.end(options.input);
+  });
+}
+
+/** Git wrote more than the caller allowed: the command was stopped, nothing of its output is kept. */
+export class GitOutputTooLargeError extends Error {
+  /** The allowance that was exceeded, in bytes. */
+  readonly maxBytes: number;
+  constructor(command: string, maxBytes: number) {
+    super(`git ${command} wrote more than ${maxBytes} bytes`);
+    this.name = "GitOutputTooLargeError";
+    this.maxBytes = maxBytes;
+  }
+}
+
+/**
+ * Runs `git <args>` and collects stdout as a stream, up to `maxBytes`: beyond that the command is
+ * killed and the promise rejects with `GitOutputTooLargeError` (no buffer overflow, no half output).
+ */
+export function streamGit(
+  context: GitContext,
+  args: readonly string[],
+  options: { input?: Buffer | string; maxBytes: number },
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      "git",
+      [...SAFE_CONFIG, "--git-dir", context.gitDir, "--work-tree", context.workTree, ...args],
+      {
+        cwd: context.workTree,
+        env: GIT_ENV,
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let stderr = "";
+    let tooLarge = false;
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > options.maxBytes) {
+        tooLarge = true;
+        chunks.length = 0;
+        child.kill("SIGKILL");
+        return;
+      }
+      chunks.push(chunk);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      if (stderr.length < 4096) stderr += chunk.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (tooLarge) reject(new GitOutputTooLargeError(args[0] ?? "", options.maxBytes));
+      else if (code !== 0) reject(new Error(`git ${args[0] ?? ""} failed: ${stderr.trim() || `exit code ${code}`}`));
+      else resolve(Buffer.concat(chunks, size));
+    });
+    child.stdin.on("error", () => undefined);
+    if (options.input === undefined) child.stdin.end();
+    else child.stdin.end(options.input);
   });
 }

@@ -2,7 +2,7 @@
  * Checks an agent's diff before anything is pushed. Pure. Each violation's message is written
  * for the person reading the PR: what was found, where, and what to do about it.
  */
-import type { FileChange, UnsupportedChange } from "./changes.js";
+import type { CollectedChanges, FileChange } from "./changes.js";
 import { matchesAnyPathGlob } from "./glob.js";
 import { findSecretsInBinary, findSecretsInLine, joinSplitLines, type KnownSecret } from "./secret-scan.js";
 
@@ -10,6 +10,7 @@ import { findSecretsInBinary, findSecretsInLine, joinSplitLines, type KnownSecre
 export const GUARDRAIL_RULES = Object.freeze({
   maxFiles: "max_files",
   maxChangedLines: "max_changed_lines",
+  maxDiffBytes: "max_diff_bytes",
   massDeletion: "mass_deletion",
   protectedPath: "protected_path",
   outsideAllowedPaths: "outside_allowed_paths",
@@ -33,6 +34,8 @@ export interface Violation {
 export interface GuardrailRules {
   readonly maxFiles: number;
   readonly maxChangedLines: number;
+  /** Bytes of the new versions of added and modified files; measured from blob sizes before any content is read. */
+  readonly maxDiffBytes: number;
   /** More deleted files than this is a mass deletion. */
   readonly maxDeletedFiles: number;
   /** Deleting more than this share of the repository's files (at least 3) is a mass deletion. */
@@ -49,6 +52,7 @@ export interface GuardrailRules {
 export const DEFAULT_GUARDRAIL_RULES: GuardrailRules = Object.freeze({
   maxFiles: 100,
   maxChangedLines: 5_000,
+  maxDiffBytes: 5 * 1024 * 1024,
   maxDeletedFiles: 25,
   maxDeletedRatio: 0.5,
   // CI definitions, Foreman's own settings and prompt overrides, and who must review what: an agent
@@ -74,11 +78,14 @@ export const MAX_SCANNED_BINARY_BYTES = 10 * 1024 * 1024;
 // A ratio over a handful of files is noise: deleting 2 of 3 files is an ordinary refactor.
 const MIN_DELETIONS_FOR_RATIO = 3;
 
-/** Checks a diff against the rules; `context.baseFileCount` is the repository's size for the deletion ratio. */
+/**
+ * Checks a diff against the rules; `context` is what `collectChanges` found besides the changes:
+ * the repository's size for the deletion ratio, unsupported entries, and the diff's byte size.
+ */
 export function checkChanges(
   changes: readonly FileChange[],
   rules: GuardrailRules,
-  context: { readonly baseFileCount?: number; readonly unsupported?: readonly UnsupportedChange[] } = {},
+  context: Partial<Omit<CollectedChanges, "changes">> = {},
 ): GuardrailVerdict {
   const violations: Violation[] = [
     ...(context.unsupported ?? []).map((entry) => ({
@@ -87,6 +94,7 @@ export function checkChanges(
       message: `\`${entry.path}\` cannot be pushed: ${entry.reason}.`,
     })),
     ...checkSize(changes, rules, context.baseFileCount ?? 0),
+    ...checkBytes(changes, rules, context),
     ...changes.flatMap((change) => checkPath(change, rules)),
     ...(rules.secretScan ? changes.flatMap((change) => checkSecrets(change, rules.forwardedSecrets ?? {})) : []),
   ];
@@ -117,6 +125,47 @@ function checkSize(changes: readonly FileChange[], rules: GuardrailRules, baseFi
     });
   }
   return violations;
+}
+
+const MiB = 1024 * 1024;
+
+function checkBytes(
+  changes: readonly FileChange[],
+  rules: GuardrailRules,
+  context: Partial<Omit<CollectedChanges, "changes">>,
+): Violation[] {
+  const limit = `the limit is ${describeBytes(rules.maxDiffBytes)}`;
+  const advice =
+    "Nothing was read or pushed. Leave large generated or binary files out of the change, or split the issue into smaller ones (a repository can lower this limit in `guardrails`, never raise it).";
+  if (context.listingTooLarge === true) {
+    return [
+      {
+        rule: GUARDRAIL_RULES.maxDiffBytes,
+        message: `The change is too large for git to even list within Foreman's limits; ${limit}. ${advice}`,
+      },
+    ];
+  }
+  const bytes =
+    context.diffBytes ??
+    changes.reduce((sum, change) => sum + (change.status === "deleted" ? 0 : (change.content?.length ?? 0)), 0);
+  if (bytes <= rules.maxDiffBytes && context.contentSkippedOver === undefined) return [];
+  const largest = (context.largestFiles ?? [])
+    .map((file) => `\`${file.path}\` ${describeBytes(file.bytes)}`)
+    .join(", ");
+  const files = changes.filter((change) => change.status !== "deleted").length;
+  return [
+    {
+      rule: GUARDRAIL_RULES.maxDiffBytes,
+      message: `The change writes ${describeBytes(bytes)} of file content in ${files} ${files === 1 ? "file" : "files"}${largest === "" ? "" : ` (the largest: ${largest})`}; ${limit}. ${advice}`,
+    },
+  ];
+}
+
+/** "10.0 MiB (10485760 bytes)": readable, and exact. */
+export function describeBytes(bytes: number): string {
+  const readable =
+    bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : null;
+  return readable === null ? `${bytes} bytes` : `${readable} (${bytes} bytes)`;
 }
 
 function checkPath(change: FileChange, rules: GuardrailRules): Violation[] {

@@ -136,6 +136,10 @@ async function runInWorkspace(
   // The profile's `env` are its secrets; its `optionalEnv` are settings (a gateway URL, a model).
   const secretValues = Object.fromEntries(profile.env.map((name) => [name, secrets[name] ?? ""]));
   const redact = buildRedactor(Object.values(secretValues));
+  const rules: GuardrailRules = { ...DEFAULT_GUARDRAIL_RULES, ...request.guardrails, forwardedSecrets: secretValues };
+  // The byte limit is measured before the diff's content is read: a huge diff is never loaded.
+  const collect = (): Promise<Settled<CollectedChanges>> =>
+    settle(collectChanges(workspace, { maxDiffBytes: rules.maxDiffBytes }));
   // 3. The container, on the job's way out.
   let egressFacts: JobEgressFacts | undefined;
   // Runs once, after the container is gone: the records, then the network and policy removed.
@@ -202,7 +206,7 @@ async function runInWorkspace(
   } finally {
     deps.signal?.removeEventListener("abort", stopOnAbort);
     await deps.runner.remove(handle).catch(() => undefined);
-    if (ran) collecting = settle(collectChanges(workspace));
+    if (ran) collecting = collect();
     await closeEgress();
   }
   const facts = egressFacts as JobEgressFacts | undefined;
@@ -262,7 +266,7 @@ async function runInWorkspace(
   const result = redactResult(answer.result, redact);
 
   // 7. Diff and guardrails.
-  const read = await (collecting ?? settle(collectChanges(workspace)));
+  const read = await (collecting ?? collect());
   if (!read.ok) {
     return failed(
       CODES.INFRA_COLLECT_FAILED,
@@ -271,7 +275,6 @@ async function runInWorkspace(
     );
   }
   const collected = read.value;
-  const rules: GuardrailRules = { ...DEFAULT_GUARDRAIL_RULES, ...request.guardrails, forwardedSecrets: secretValues };
   const verdict = request.discardChanges ? ({ ok: true } as const) : checkChanges(collected.changes, rules, collected);
   if (!verdict.ok) {
     const list = verdict.violations.map((violation) => `- ${violation.message}`).join("\n");

@@ -82,10 +82,10 @@ describe("binary files are scanned", () => {
   });
 
   it("refuses a binary too large to scan, saying why", () => {
-    const verdict = checkChanges(
-      [binaryChange("big.bin", Buffer.alloc(MAX_SCANNED_BINARY_BYTES + 1))],
-      DEFAULT_GUARDRAIL_RULES,
-    );
+    const verdict = checkChanges([binaryChange("big.bin", Buffer.alloc(MAX_SCANNED_BINARY_BYTES + 1))], {
+      ...DEFAULT_GUARDRAIL_RULES,
+      maxDiffBytes: 2 * MAX_SCANNED_BINARY_BYTES,
+    });
     expect(verdict).toEqual({
       ok: false,
       violations: [
