@@ -44,6 +44,17 @@ export interface CollectedChanges {
   readonly baseFileCount: number;
   /** Every symlink of the tree after the change (path → target), for resolving links through each other. */
   readonly symlinks: ReadonlyMap<string, string>;
+  /** Bytes of the new versions of the added and modified files, from git's blob sizes (read before any content). */
+  readonly diffBytes: number;
+  /** The largest of those files, largest first (at most 3), to name in a refusal. */
+  readonly largestFiles: readonly { readonly path: string; readonly bytes: number }[];
+  /**
+   * Set when the diff was over the byte limit: `changes` then carry no content, line counts or added
+   * text (none was read), and the guardrails refuse them. The number is the limit that applied.
+   */
+  readonly contentSkippedOver?: number;
+  /** Set when git's listing of the change itself (paths, sizes) was too large to read. */
+  readonly listingTooLarge?: true;
 }
 
 /**

@@ -9,7 +9,8 @@ import {
   type FileMode,
   type UnsupportedChange,
 } from "./changes.js";
-import { runGit, type GitContext } from "./git.js";
+import { GitOutputTooLargeError, runGit, streamGit, type GitContext } from "./git.js";
+import { DEFAULT_GUARDRAIL_RULES } from "./guardrails.js";
 
 /** Where the workspace is and its host-only git directory. */
 export interface WorkspaceGit {
@@ -20,8 +21,11 @@ export interface WorkspaceGit {
 /** Largest file Foreman will push; GitHub's blob API stops at 100 MB, reviews far earlier. */
 export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 
-const PUSHABLE_MODES = new Set<string>(["100644", "100755", "120000"]);
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// What git may write about a change besides its content (`--raw`, `--numstat`, sizes, the base
+// tree's file list): a million paths fit; beyond it the change is refused, not buffered.
+const MAX_LISTING_BYTES = 64 * 1024 * 1024;
+// Per object in `cat-file --batch`: "<sha> blob <size>\n" and the trailing newline.
+const BATCH_HEADER_BYTES = 64;
 
 // The host-only repository and the time limit of each git command.
 interface Git {
@@ -29,9 +33,20 @@ interface Git {
   readonly timeoutMs: number | undefined;
 }
 
-function runGitIn(git: Git, args: readonly string[], input?: string): Promise<Buffer> {
-  return runGit(git.context, args, { input, timeoutMs: git.timeoutMs });
+function runGitIn(git: Git, args: readonly string[]): Promise<Buffer> {
+  return runGit(git.context, args, { timeoutMs: git.timeoutMs });
 }
+
+function streamGitIn(
+  git: Git,
+  args: readonly string[],
+  options: { input?: string; maxBytes: number },
+): Promise<Buffer> {
+  return streamGit(git.context, args, { ...options, timeoutMs: git.timeoutMs });
+}
+
+const PUSHABLE_MODES = new Set<string>(["100644", "100755", "120000"]);
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 interface RawEntry {
   readonly oldMode: string;
@@ -42,34 +57,58 @@ interface RawEntry {
   readonly path: string;
 }
 
-/** Lists every added, modified and deleted file (untracked ones included) against the base commit. */
+/**
+ * Lists every added, modified and deleted file (untracked ones included) against the base commit.
+ * The new versions' sizes are summed from git's blob sizes before any content is read: over
+ * `maxDiffBytes`, nothing is read and the changes come back without content
+ * (`contentSkippedOver`), for the guardrails to refuse. Git's output is streamed with a cap, so a
+ * huge listing is refused too (`GitOutputTooLargeError` becomes the same refusal).
+ */
 export async function collectChanges(
   workspace: WorkspaceGit,
-  options: { maxFileBytes?: number; timeoutMs?: number } = {},
+  options: { maxFileBytes?: number; maxDiffBytes?: number; timeoutMs?: number } = {},
 ): Promise<CollectedChanges> {
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const maxDiffBytes = options.maxDiffBytes ?? DEFAULT_GUARDRAIL_RULES.maxDiffBytes;
   const git: Git = {
     context: { gitDir: workspace.gitDir, workTree: workspace.workspaceDir },
     timeoutMs: options.timeoutMs,
   };
   // Stage everything, untracked files included; .gitignore and info/exclude still apply.
-  await runGitIn(git, ["add", "--all"]);
+  // Uncompressed: hashing is the whole cost of a huge diff, and these objects are never sent anywhere.
+  await runGitIn(git, ["-c", "core.looseCompression=0", "add", "--all"]);
+  try {
+    return await readStagedChanges(git, maxFileBytes, maxDiffBytes);
+  } catch (error) {
+    if (!(error instanceof GitOutputTooLargeError)) throw error;
+    return {
+      changes: [],
+      unsupported: [],
+      baseFileCount: 0,
+      diffBytes: 0,
+      largestFiles: [],
+      symlinks: new Map(),
+      contentSkippedOver: maxDiffBytes,
+      listingTooLarge: true,
+    };
+  }
+}
+
+async function readStagedChanges(
+  git: Git,
+  maxFileBytes: number,
+  maxDiffBytes: number,
+): Promise<CollectedChanges> {
   const diff = (format: string): Promise<Buffer> =>
-    runGitIn(git, [
-      "diff",
-      "--cached",
-      format,
-      "-z",
-      "--no-abbrev",
-      "--no-renames",
-      "--no-ext-diff",
-      "--no-textconv",
-      "HEAD",
-    ]);
+    streamGitIn(
+      git,
+      ["diff", "--cached", format, "-z", "--no-abbrev", "--no-renames", "--no-ext-diff", "--no-textconv", "HEAD"],
+      { maxBytes: MAX_LISTING_BYTES },
+    );
   const raw = parseRaw(await diff("--raw"));
-  const numstat = parseNumstat(await diff("--numstat"));
-  const baseFileCount = countNul(await runGitIn(git, ["ls-tree", "-r", "-z", "--name-only", "HEAD"]));
-  const symlinks = await readIndexSymlinks(git);
+  const baseFileCount = countNul(
+    await streamGitIn(git, ["ls-tree", "-r", "-z", "--name-only", "HEAD"], { maxBytes: MAX_LISTING_BYTES }),
+  );
 
   const unsupported: UnsupportedChange[] = [];
   const wanted = raw.filter((entry) => entry.status !== "D" && PUSHABLE_MODES.has(entry.newMode));
@@ -77,15 +116,48 @@ export async function collectChanges(
     git,
     wanted.flatMap((entry) => [entry.newSha, entry.oldSha]),
   );
+  // The byte limit, before any content is read: what the push would upload.
+  const newSizes = wanted
+    .map((entry) => ({ path: entry.path, bytes: sizes.get(entry.newSha) ?? 0 }))
+    .sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1));
+  const diffBytes = newSizes.reduce((sum, file) => sum + file.bytes, 0);
+  const largestFiles = newSizes.slice(0, 3);
+  if (diffBytes > maxDiffBytes) {
+    return {
+      changes: raw.flatMap((entry): FileChange[] => {
+        if (entry.status !== "D" && !PUSHABLE_MODES.has(entry.newMode)) return [];
+        const status = entry.status === "D" ? "deleted" : entry.status === "A" ? "added" : "modified";
+        const mode = toMode(status === "deleted" ? entry.oldMode : entry.newMode);
+        return [{ path: entry.path, status, mode, binary: false, addedLines: 0, deletedLines: 0, addedText: [] }];
+      }),
+      unsupported: raw
+        .filter((entry) => entry.status !== "D" && !PUSHABLE_MODES.has(entry.newMode))
+        .map((entry) => ({ path: entry.path, reason: describeMode(entry.newMode) })),
+      baseFileCount,
+      diffBytes,
+      largestFiles,
+      symlinks: new Map(),
+      contentSkippedOver: maxDiffBytes,
+    };
+  }
+  const numstat = parseNumstat(await diff("--numstat"));
+  const symlinks = await readIndexSymlinks(git);
+
   const readable = new Set(wanted.filter((entry) => (sizes.get(entry.newSha) ?? 0) <= maxFileBytes));
-  // An oversized previous version is not read: then every line counts as new for the secret scan.
-  const previous = [...readable].filter(
-    (entry) => entry.status !== "A" && (sizes.get(entry.oldSha) ?? 0) <= maxFileBytes,
+  // Previous versions are read within the same byte budget; one left unread (too large, or over
+  // the budget) makes every line of its file count as new for the secret scan.
+  let previousBudget = maxDiffBytes;
+  const previous = [...readable].filter((entry) => {
+    const size = sizes.get(entry.oldSha) ?? 0;
+    if (entry.status === "A" || size > maxFileBytes || size > previousBudget) return false;
+    previousBudget -= size;
+    return true;
+  });
+  const blobs = await readBlobs(
+    git,
+    [...[...readable].map((entry) => entry.newSha), ...previous.map((entry) => entry.oldSha)],
+    sizes,
   );
-  const blobs = await readBlobs(git, [
-    ...[...readable].map((entry) => entry.newSha),
-    ...previous.map((entry) => entry.oldSha),
-  ]);
 
   const changes: FileChange[] = [];
   for (const entry of raw) {
@@ -128,21 +200,20 @@ export async function collectChanges(
       addedText: binary || text === null ? [] : listAddedLines(before, text),
     });
   }
-  return { changes, unsupported, baseFileCount, symlinks };
+  return { changes, unsupported, baseFileCount, diffBytes, largestFiles, symlinks };
 }
 
 // Every symlink of the staged tree (the tree after the change), path → target: `ls-files --stage -z`
 // gives "<mode> <sha> <stage>\t<path>\0" per entry.
 async function readIndexSymlinks(git: Git): Promise<Map<string, string>> {
   const entries: { sha: string; path: string }[] = [];
-  for (const record of (await runGitIn(git, ["ls-files", "--stage", "-z"])).toString("utf8").split("\0")) {
+  const listing = await streamGitIn(git, ["ls-files", "--stage", "-z"], { maxBytes: MAX_LISTING_BYTES });
+  for (const record of listing.toString("utf8").split("\0")) {
     const match = /^120000 ([0-9a-f]+) \d\t(.*)$/s.exec(record);
     if (match !== null) entries.push({ sha: match[1] ?? "", path: match[2] ?? "" });
   }
-  const blobs = await readBlobs(
-    git,
-    entries.map((entry) => entry.sha),
-  );
+  const shas = entries.map((entry) => entry.sha);
+  const blobs = await readBlobs(git, shas, await readBlobSizes(git, shas));
   return new Map(entries.map((entry) => [entry.path, blobs.get(entry.sha)?.toString("utf8") ?? ""]));
 }
 
@@ -180,7 +251,10 @@ function parseNumstat(output: Buffer): Map<string, { added: number; deleted: num
 async function readBlobSizes(git: Git, shas: readonly string[]): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
   if (shas.length === 0) return sizes;
-  const output = await runGitIn(git, ["cat-file", "--batch-check"], `${shas.join("\n")}\n`);
+  const output = await streamGitIn(git, ["cat-file", "--batch-check"], {
+    input: `${shas.join("\n")}\n`,
+    maxBytes: MAX_LISTING_BYTES,
+  });
   for (const line of output.toString("utf8").split("\n")) {
     const [sha, , size] = line.split(" ");
     if (sha !== undefined && size !== undefined) sizes.set(sha, Number(size));
@@ -189,11 +263,20 @@ async function readBlobSizes(git: Git, shas: readonly string[]): Promise<Map<str
 }
 
 // `cat-file --batch`: "<sha> <type> <size>\n<content>\n" per object, in request order.
-async function readBlobs(git: Git, shas: readonly string[]): Promise<Map<string, Buffer>> {
+// The output is capped at the sizes git reported, so it is never larger than what was allowed.
+async function readBlobs(
+  git: Git,
+  shas: readonly string[],
+  sizes: ReadonlyMap<string, number>,
+): Promise<Map<string, Buffer>> {
   const blobs = new Map<string, Buffer>();
   const unique = [...new Set(shas)];
   if (unique.length === 0) return blobs;
-  const output = await runGitIn(git, ["cat-file", "--batch"], `${unique.join("\n")}\n`);
+  const expected = unique.reduce((sum, sha) => sum + (sizes.get(sha) ?? 0) + BATCH_HEADER_BYTES, 0);
+  const output = await streamGitIn(git, ["cat-file", "--batch"], {
+    input: `${unique.join("\n")}\n`,
+    maxBytes: expected,
+  });
   let offset = 0;
   while (offset < output.length) {
     const headerEnd = output.indexOf(10, offset);

@@ -4,7 +4,7 @@
  * limit (HOST_COMMAND_TIMEOUT_SECONDS): a huge file, or a named pipe where git expects a
  * `.gitignore`, must not hold the host forever.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 
 /** Where git keeps the repository and which directory is its work tree. */
 export interface GitContext {
@@ -113,4 +113,77 @@ export function runGit(
 function formatSeconds(ms: number): string {
   const seconds = ms / 1000;
   return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} second${seconds === 1 ? "" : "s"}`;
+}
+
+/** Git wrote more than the caller allowed: the command was stopped, nothing of its output is kept. */
+export class GitOutputTooLargeError extends Error {
+  /** The allowance that was exceeded, in bytes. */
+  readonly maxBytes: number;
+  constructor(command: string, maxBytes: number) {
+    super(`git ${command} wrote more than ${maxBytes} bytes`);
+    this.name = "GitOutputTooLargeError";
+    this.maxBytes = maxBytes;
+  }
+}
+
+/**
+ * Runs `git <args>` and collects stdout as a stream, up to `maxBytes`: beyond that the command is
+ * killed and the promise rejects with `GitOutputTooLargeError` (no buffer overflow, no half output);
+ * past `timeoutMs` (default DEFAULT_HOST_COMMAND_TIMEOUT_MS) with `GitTimeoutError`.
+ */
+export function streamGit(
+  context: GitContext,
+  args: readonly string[],
+  options: { input?: Buffer | string; maxBytes: number; timeoutMs?: number },
+): Promise<Buffer> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_HOST_COMMAND_TIMEOUT_MS;
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      "git",
+      [...SAFE_CONFIG, "--git-dir", context.gitDir, "--work-tree", context.workTree, ...args],
+      {
+        cwd: context.workTree,
+        env: GIT_ENV,
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let stderr = "";
+    let tooLarge = false;
+    let timedOut = false;
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > options.maxBytes) {
+        tooLarge = true;
+        chunks.length = 0;
+        child.kill("SIGKILL");
+        return;
+      }
+      chunks.push(chunk);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      if (stderr.length < 4096) stderr += chunk.toString("utf8");
+    });
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    // SIGKILL: git blocked in open() on a named pipe does not answer SIGTERM any sooner.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (timedOut) reject(new GitTimeoutError(args[0] ?? "", timeoutMs));
+      else if (tooLarge) reject(new GitOutputTooLargeError(args[0] ?? "", options.maxBytes));
+      else if (code !== 0) reject(new Error(`git ${args[0] ?? ""} failed: ${stderr.trim() || `exit code ${code}`}`));
+      else resolve(Buffer.concat(chunks, size));
+    });
+    child.stdin.on("error", () => undefined);
+    if (options.input === undefined) child.stdin.end();
+    else child.stdin.end(options.input);
+  });
 }

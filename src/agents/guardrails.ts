@@ -2,19 +2,21 @@
  * Checks an agent's diff before anything is pushed. Pure. Each violation's message is written
  * for the person reading the PR: what was found, where, and what to do about it.
  */
-import type { FileChange, UnsupportedChange } from "./changes.js";
+import type { CollectedChanges, FileChange } from "./changes.js";
 import { matchesAnyPathGlob } from "./glob.js";
-import { findSecretsInLine } from "./secret-scan.js";
+import { findSecretsInBinary, findSecretsInLine, joinSplitLines, type KnownSecret } from "./secret-scan.js";
 import { findEscapingSymlinks, MAX_SYMLINK_HOPS } from "./symlinks.js";
 
 /** Names of the guardrail rules. */
 export const GUARDRAIL_RULES = Object.freeze({
   maxFiles: "max_files",
   maxChangedLines: "max_changed_lines",
+  maxDiffBytes: "max_diff_bytes",
   massDeletion: "mass_deletion",
   protectedPath: "protected_path",
   outsideAllowedPaths: "outside_allowed_paths",
   secret: "secret",
+  unscannableBinary: "unscannable_binary",
   symlinkEscape: "symlink_escape",
   unsupportedEntry: "unsupported_entry",
   unreadableEntry: "unreadable_entry",
@@ -34,6 +36,8 @@ export interface Violation {
 export interface GuardrailRules {
   readonly maxFiles: number;
   readonly maxChangedLines: number;
+  /** Bytes of the new versions of added and modified files; measured from blob sizes before any content is read. */
+  readonly maxDiffBytes: number;
   /** More deleted files than this is a mass deletion. */
   readonly maxDeletedFiles: number;
   /** Deleting more than this share of the repository's files (at least 3) is a mass deletion. */
@@ -50,6 +54,7 @@ export interface GuardrailRules {
 export const DEFAULT_GUARDRAIL_RULES: GuardrailRules = Object.freeze({
   maxFiles: 100,
   maxChangedLines: 5_000,
+  maxDiffBytes: 5 * 1024 * 1024,
   maxDeletedFiles: 25,
   maxDeletedRatio: 0.5,
   // CI definitions, Foreman's own settings and prompt overrides, and who must review what: an agent
@@ -69,21 +74,21 @@ export const DEFAULT_GUARDRAIL_RULES: GuardrailRules = Object.freeze({
 export type GuardrailVerdict =
   { readonly ok: true } | { readonly ok: false; readonly violations: readonly Violation[] };
 
+/** Largest binary file the secret scan reads; a larger one cannot be pushed while the scan is on. */
+export const MAX_SCANNED_BINARY_BYTES = 10 * 1024 * 1024;
+
 // A ratio over a handful of files is noise: deleting 2 of 3 files is an ordinary refactor.
 const MIN_DELETIONS_FOR_RATIO = 3;
 
 /**
- * Checks a diff against the rules; `context.baseFileCount` is the repository's size for the deletion
- * ratio, `context.symlinks` every link of the tree after the change (links resolve through each other).
+ * Checks a diff against the rules; `context` is what `collectChanges` found besides the changes:
+ * the repository's size for the deletion ratio, unsupported entries, the diff's byte size, and
+ * every symlink of the tree after the change (links resolve through each other).
  */
 export function checkChanges(
   changes: readonly FileChange[],
   rules: GuardrailRules,
-  context: {
-    readonly baseFileCount?: number;
-    readonly unsupported?: readonly UnsupportedChange[];
-    readonly symlinks?: ReadonlyMap<string, string>;
-  } = {},
+  context: Partial<Omit<CollectedChanges, "changes">> = {},
 ): GuardrailVerdict {
   const violations: Violation[] = [
     ...(context.unsupported ?? []).map((entry) => ({
@@ -92,6 +97,7 @@ export function checkChanges(
       message: `\`${entry.path}\` cannot be pushed: ${entry.reason}.`,
     })),
     ...checkSize(changes, rules, context.baseFileCount ?? 0),
+    ...checkBytes(changes, rules, context),
     ...changes.flatMap((change) => checkPath(change, rules)),
     ...checkSymlinks(changes, context.symlinks),
     ...(rules.secretScan ? changes.flatMap((change) => checkSecrets(change, rules.forwardedSecrets ?? {})) : []),
@@ -123,6 +129,47 @@ function checkSize(changes: readonly FileChange[], rules: GuardrailRules, baseFi
     });
   }
   return violations;
+}
+
+const MiB = 1024 * 1024;
+
+function checkBytes(
+  changes: readonly FileChange[],
+  rules: GuardrailRules,
+  context: Partial<Omit<CollectedChanges, "changes">>,
+): Violation[] {
+  const limit = `the limit is ${describeBytes(rules.maxDiffBytes)}`;
+  const advice =
+    "Nothing was read or pushed. Leave large generated or binary files out of the change, or split the issue into smaller ones (a repository can lower this limit in `guardrails`, never raise it).";
+  if (context.listingTooLarge === true) {
+    return [
+      {
+        rule: GUARDRAIL_RULES.maxDiffBytes,
+        message: `The change is too large for git to even list within Foreman's limits; ${limit}. ${advice}`,
+      },
+    ];
+  }
+  const bytes =
+    context.diffBytes ??
+    changes.reduce((sum, change) => sum + (change.status === "deleted" ? 0 : (change.content?.length ?? 0)), 0);
+  if (bytes <= rules.maxDiffBytes && context.contentSkippedOver === undefined) return [];
+  const largest = (context.largestFiles ?? [])
+    .map((file) => `\`${file.path}\` ${describeBytes(file.bytes)}`)
+    .join(", ");
+  const files = changes.filter((change) => change.status !== "deleted").length;
+  return [
+    {
+      rule: GUARDRAIL_RULES.maxDiffBytes,
+      message: `The change writes ${describeBytes(bytes)} of file content in ${files} ${files === 1 ? "file" : "files"}${largest === "" ? "" : ` (the largest: ${largest})`}; ${limit}. ${advice}`,
+    },
+  ];
+}
+
+/** "10.0 MiB (10485760 bytes)": readable, and exact. */
+export function describeBytes(bytes: number): string {
+  const readable =
+    bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : null;
+  return readable === null ? `${bytes} bytes` : `${readable} (${bytes} bytes)`;
 }
 
 function checkPath(change: FileChange, rules: GuardrailRules): Violation[] {
@@ -166,18 +213,29 @@ function checkSymlinks(changes: readonly FileChange[], tree: ReadonlyMap<string,
 }
 
 function checkSecrets(change: FileChange, forwardedSecrets: Readonly<Record<string, string>>): Violation[] {
-  const secretValues = Object.entries(forwardedSecrets).filter(([, value]) => value.length >= 8);
-  return change.addedText.flatMap(({ lineNumber, text }) => {
-    const kinds = [
-      ...findSecretsInLine(text),
-      ...secretValues.filter(([, value]) => text.includes(value)).map(([name]) => `the value of ${name}`),
-    ];
-    return kinds.map((kind) => ({
-      rule: GUARDRAIL_RULES.secret,
-      path: change.path,
-      message: `Line ${lineNumber} of \`${change.path}\` adds what looks like ${kind}. Nothing was pushed. Remove it, and rotate the credential if it is real.`,
-    }));
+  const known: KnownSecret[] = Object.entries(forwardedSecrets)
+    .filter(([, value]) => value.length >= 8)
+    .map(([name, value]) => ({ name, value }));
+  const found = (kind: string, where: string): Violation => ({
+    rule: GUARDRAIL_RULES.secret,
+    path: change.path,
+    message: `${where} adds what looks like ${kind}. Nothing was pushed. Remove it, and rotate the credential if it is real.`,
   });
+  if (change.binary && change.content !== undefined) {
+    if (change.content.length > MAX_SCANNED_BINARY_BYTES) {
+      return [
+        {
+          rule: GUARDRAIL_RULES.unscannableBinary,
+          path: change.path,
+          message: `\`${change.path}\` is a binary file of ${change.content.length} bytes, too large for the secret scan (the limit is ${MAX_SCANNED_BINARY_BYTES} bytes), so it was not pushed. A human must add it.`,
+        },
+      ];
+    }
+    return findSecretsInBinary(change.content, known).map((kind) => found(kind, `The binary file \`${change.path}\``));
+  }
+  return joinSplitLines(change.addedText).flatMap(({ lineNumber, text }) =>
+    findSecretsInLine(text, known).map((kind) => found(kind, `Line ${lineNumber} of \`${change.path}\``)),
+  );
 }
 
 function verb(change: FileChange): string {

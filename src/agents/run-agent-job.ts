@@ -160,6 +160,10 @@ async function runInWorkspace(
   // The profile's `env` are its secrets; its `optionalEnv` are settings (a gateway URL, a model).
   const secretValues = Object.fromEntries(profile.env.map((name) => [name, secrets[name] ?? ""]));
   const redact = buildRedactor(Object.values(secretValues));
+  const rules: GuardrailRules = { ...DEFAULT_GUARDRAIL_RULES, ...request.guardrails, forwardedSecrets: secretValues };
+  // The byte limit is measured before the diff's content is read: a huge diff is never loaded.
+  const collect = (): Promise<Settled<CollectedChanges>> =>
+    settle(collectChanges(workspace, { maxDiffBytes: rules.maxDiffBytes, timeoutMs: request.hostCommandTimeoutMs }));
   // 3. The container, on the job's way out.
   let egressFacts: JobEgressFacts | undefined;
   // Runs once, after the container is gone: the records, then the network and policy removed.
@@ -244,7 +248,7 @@ async function runInWorkspace(
       );
       measuring = measured;
       collecting = measured.then((quota) =>
-        quota.ok ? settle(collectChanges(workspace, { timeoutMs: request.hostCommandTimeoutMs })) : quota,
+        quota.ok ? collect() : quota,
       );
     }
     await closeEgress();
@@ -346,7 +350,7 @@ async function runInWorkspace(
   const result = redactResult(answer.result, redact);
 
   // 7. Diff and guardrails.
-  const read = await (collecting ?? settle(collectChanges(workspace, { timeoutMs: request.hostCommandTimeoutMs })));
+  const read = await (collecting ?? collect());
   // A git that cannot finish on what the agent left (a huge or sparse file, a named pipe as
   // .gitignore) is the agent's doing: trying again would only hold the host as long again.
   if (!read.ok && read.error instanceof GitTimeoutError) {
@@ -366,7 +370,6 @@ async function runInWorkspace(
     );
   }
   const collected = read.value;
-  const rules: GuardrailRules = { ...DEFAULT_GUARDRAIL_RULES, ...request.guardrails, forwardedSecrets: secretValues };
   const verdict = request.discardChanges ? ({ ok: true } as const) : checkChanges(collected.changes, rules, collected);
   if (!verdict.ok) {
     const list = verdict.violations.map((violation) => `- ${violation.message}`).join("\n");

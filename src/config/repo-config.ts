@@ -43,6 +43,7 @@ export const RepoConfig = z
       .strictObject({
         maxFiles: z.number().int().positive().optional(),
         maxChangedLines: z.number().int().positive().optional(),
+        maxDiffBytes: z.number().int().positive().optional(),
         maxDeletedFiles: z.number().int().min(0).optional(),
         protectedPaths: z.array(z.string().min(1)).optional(),
         allowedPaths: z.array(z.string().min(1)).optional(),

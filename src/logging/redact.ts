@@ -2,10 +2,13 @@
  * The one redactor: every text Foreman logs, stores as evidence, or shows from an agent or from CI
  * goes through it. Pure.
  *
- * Three sources: GitHub tokens recognised by prefix only — no assumption about the length or
- * alphabet after the prefix, because GitHub has changed both before; PEM private keys; and the
- * literal values of every secret Foreman knows (its own, and those forwarded to agents).
+ * Four sources: GitHub tokens recognised by prefix only — no assumption about the length or
+ * alphabet after the prefix, because GitHub has changed both before; PEM private keys; secret
+ * query parameters of links (`?token=…`, as in a job log link); and the literal values of every
+ * secret Foreman knows (its own, and those forwarded to agents). Each is also found base64-encoded
+ * (two levels deep) and split into string literals joined by `+`: the whole run or expression goes.
  */
+import { decodeBase64Runs, findJoinedPieces } from "./encoded-text.js";
 
 /** What a redacted literal secret becomes. */
 export const REDACTED = "[REDACTED]";
@@ -21,6 +24,10 @@ const GITHUB_TOKEN_PATTERN = new RegExp(`(${GITHUB_TOKEN_PREFIXES.join("|")})(?!
 // A PEM private key, whole, or to the end of the text when its end line is cut off.
 const PRIVATE_KEY_PATTERN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
 
+// `?token=…`, `&access_token=…`, `?api_key=…`, `&X-Amz-Signature=…`: the value, not the name.
+const SECRET_QUERY_PARAM_PATTERN =
+  /([?&;][\w.-]*?(?:token|key|secret|passw(?:or)?d|signature|sig|credential|auth)=)(?!\[REDACTED\])[^&\s"'`<>#\\]+/gi;
+
 // Shorter literals would turn ordinary words in logs into noise and protect nothing real.
 const MIN_SECRET_LENGTH = 4;
 
@@ -32,6 +39,11 @@ export function redactGithubTokens(text: string): string {
   return text
     .replace(PRIVATE_KEY_PATTERN, REDACTED)
     .replace(GITHUB_TOKEN_PATTERN, (_match, prefix: string) => `${prefix}${REDACTED}`);
+}
+
+/** Replaces the value of every secret-named query parameter (`token=…` → `token=[REDACTED]`). */
+export function redactSecretQueryParams(text: string): string {
+  return text.replace(SECRET_QUERY_PARAM_PATTERN, (_match, name: string) => `${name}${REDACTED}`);
 }
 
 /**
@@ -57,10 +69,28 @@ export function buildRedactor(secretValues: readonly string[]): Redactor {
   // One alternation, one pass: occurrences are replaced left to right and a replacement is
   // never scanned again, so overlapping secrets cannot leave a fragment that re-forms one.
   const literalPattern = literals.length === 0 ? null : new RegExp(literals.map(escapeRegExp).join("|"), "g");
-  return (text) => {
+  const redactPlain: Redactor = (text) => {
     const withoutLiterals = literalPattern === null ? text : text.replace(literalPattern, REDACTED);
-    return redactGithubTokens(withoutLiterals);
+    return redactSecretQueryParams(redactGithubTokens(withoutLiterals));
   };
+  return (text) => redactPlain(redactHiddenForms(text, redactPlain));
+}
+
+// A base64 run or a `+` concatenation whose decoded or joined text holds a secret is replaced whole.
+function redactHiddenForms(text: string, redactPlain: Redactor): string {
+  const spans = [
+    ...findJoinedPieces(text).filter((pieces) => redactPlain(pieces.joined) !== pieces.joined),
+    ...decodeBase64Runs(text).filter((run) => redactPlain(run.text) !== run.text),
+  ].sort((a, b) => a.start - b.start || b.end - a.end);
+  if (spans.length === 0) return text;
+  let result = "";
+  let cursor = 0;
+  for (const span of spans) {
+    if (span.end <= cursor) continue;
+    result += `${text.slice(cursor, Math.max(cursor, span.start))}${REDACTED}`;
+    cursor = span.end;
+  }
+  return result + text.slice(cursor);
 }
 
 /** Redacts GitHub tokens, private keys and the given secret values in one piece of text. */

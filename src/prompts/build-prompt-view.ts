@@ -110,6 +110,10 @@ export function buildPromptView(context: PromptContext, limits: PromptLimits = D
       allowedPaths: (context.constraints.allowedPaths ?? []).map((path) => sanitizeUntrustedLine(path)),
       maxFiles: context.constraints.maxFiles,
       maxChangedLines: context.constraints.maxChangedLines,
+      maxDiffMiB:
+        context.constraints.maxDiffBytes === undefined
+          ? null
+          : Number((context.constraints.maxDiffBytes / (1024 * 1024)).toFixed(2)),
     },
   };
 }

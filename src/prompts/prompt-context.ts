@@ -62,6 +62,8 @@ export interface PromptConstraints {
   allowedPaths?: string[];
   maxFiles: number;
   maxChangedLines: number;
+  /** Bytes of file content the change may write (new versions of added and modified files). */
+  maxDiffBytes?: number;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { request } from "node:http";
 import { connect } from "node:net";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { mockGitHub, mockLabelToDraftPr } from "../helpers/github-mock.js";
 import { buildIssuesPayload, INSTALLATION_ID, loadExample } from "../helpers/payloads.js";
 import { resetTables, useTestDatabase } from "../helpers/test-database.js";
@@ -121,6 +121,18 @@ describe("the HTTP surface", () => {
     const base = `http://127.0.0.1:${foreman.server.port}`;
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: "ok" });
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: "ready" });
+  });
+
+  test("a job log link's token never reaches Foreman's own access log", async () => {
+    foreman = await startTestForeman(database, { env: buildTestEnv({ PORT: "0", HOST: "127.0.0.1" }) });
+    await foreman.server.start();
+    const token = "5e1f0c3a9b7d2e4f6a8c0b1d3e5f7a9c2b4d6e8f0a1c3e5b7d9f1a3c5e7b9d0f";
+    const path = "/jobs/00000000-0000-4000-8000-0000000000b7/log";
+    const answer = await fetch(`http://127.0.0.1:${foreman.server.port}${path}?token=${token}`);
+    expect(answer.status).toBe(404);
+    // Probot's pino-http writes the access line when the response finishes.
+    await vi.waitFor(() => expect(foreman!.logs.join("")).toContain(`GET ${path}?token=[REDACTED] 404`));
+    expect(foreman.logs.join("")).not.toContain(token);
   });
 });
 

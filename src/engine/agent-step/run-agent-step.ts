@@ -136,6 +136,7 @@ async function renderJobPrompt(
         allowedPaths: guardrails.allowedPaths ? [...guardrails.allowedPaths] : undefined,
         maxFiles: guardrails.maxFiles,
         maxChangedLines: guardrails.maxChangedLines,
+        maxDiffBytes: guardrails.maxDiffBytes,
       },
     });
     const templates = await loadTemplates(gathered.overrides);
@@ -312,13 +313,17 @@ async function endInFailure(
 
 function buildGuardrails(task: Task, secrets: Record<string, string>): GuardrailRules {
   const repo = (task.config?.guardrails ?? {}) as Partial<
-    Pick<GuardrailRules, "maxFiles" | "maxChangedLines" | "maxDeletedFiles" | "protectedPaths" | "allowedPaths">
+    Pick<
+      GuardrailRules,
+      "maxFiles" | "maxChangedLines" | "maxDiffBytes" | "maxDeletedFiles" | "protectedPaths" | "allowedPaths"
+    >
   >;
   // A repo may only tighten: lower limits win, protected paths add up.
   return {
     ...DEFAULT_GUARDRAIL_RULES,
     maxFiles: Math.min(DEFAULT_GUARDRAIL_RULES.maxFiles, repo.maxFiles ?? Infinity),
     maxChangedLines: Math.min(DEFAULT_GUARDRAIL_RULES.maxChangedLines, repo.maxChangedLines ?? Infinity),
+    maxDiffBytes: Math.min(DEFAULT_GUARDRAIL_RULES.maxDiffBytes, repo.maxDiffBytes ?? Infinity),
     maxDeletedFiles: Math.min(DEFAULT_GUARDRAIL_RULES.maxDeletedFiles, repo.maxDeletedFiles ?? Infinity),
     protectedPaths: [...DEFAULT_GUARDRAIL_RULES.protectedPaths, ...(repo.protectedPaths ?? [])],
     ...(repo.allowedPaths ? { allowedPaths: repo.allowedPaths } : {}),

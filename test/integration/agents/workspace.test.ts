@@ -16,7 +16,8 @@ import { join } from "node:path";
 import { Header } from "tar";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { collectChanges } from "../../../src/agents/collect-changes.js";
-import { runGit } from "../../../src/agents/git.js";
+import { GitOutputTooLargeError, runGit, streamGit } from "../../../src/agents/git.js";
+import { checkChanges, DEFAULT_GUARDRAIL_RULES } from "../../../src/agents/guardrails.js";
 import {
   prepareWorkspace,
   removeWorkspace,
@@ -279,6 +280,72 @@ describe("collectChanges", () => {
       { path: "big.txt", reason: "file is 2048 bytes; the limit is 1024 bytes" },
       { path: "vendor/lib", reason: "a nested git repository (submodule); Foreman only pushes files" },
     ]);
+  });
+});
+
+describe("collectChanges and the byte limit", () => {
+  it("measures blob sizes before reading content: over maxDiffBytes, no content, line counts or added text are read", async () => {
+    const ws = await prepare({ "a.txt": "a\n", "gone.txt": "bye\n" });
+    await writeFile(join(ws.workspaceDir, "one.txt"), `${"x".repeat(3000)}\n`);
+    await writeFile(join(ws.workspaceDir, "two.txt"), `${"y".repeat(2000)}\n`);
+    await unlink(join(ws.workspaceDir, "gone.txt"));
+    const collected = await collectChanges(ws, { maxDiffBytes: 4096 });
+    expect(collected).toEqual({
+      changes: [
+        {
+          path: "gone.txt",
+          status: "deleted",
+          mode: "100644",
+          binary: false,
+          addedLines: 0,
+          deletedLines: 0,
+          addedText: [],
+        },
+        {
+          path: "one.txt",
+          status: "added",
+          mode: "100644",
+          binary: false,
+          addedLines: 0,
+          deletedLines: 0,
+          addedText: [],
+        },
+        {
+          path: "two.txt",
+          status: "added",
+          mode: "100644",
+          binary: false,
+          addedLines: 0,
+          deletedLines: 0,
+          addedText: [],
+        },
+      ],
+      unsupported: [],
+      baseFileCount: 2,
+      diffBytes: 5002,
+      largestFiles: [
+        { path: "one.txt", bytes: 3001 },
+        { path: "two.txt", bytes: 2001 },
+      ],
+      contentSkippedOver: 4096,
+    });
+    const verdict = checkChanges(collected.changes, { ...DEFAULT_GUARDRAIL_RULES, maxDiffBytes: 4096 }, collected);
+    expect(verdict).toMatchObject({ ok: false, violations: [{ rule: "max_diff_bytes" }] });
+    // Under the limit the same change is read in full.
+    const read = await collectChanges(ws, { maxDiffBytes: 8192 });
+    expect(read.contentSkippedOver).toBeUndefined();
+    expect(read.changes.find((change) => change.path === "one.txt")).toMatchObject({ addedLines: 1 });
+  });
+});
+
+describe("streamGit", () => {
+  it("stops git and rejects with GitOutputTooLargeError past maxBytes, instead of overflowing a buffer", async () => {
+    const ws = await prepare({ "a.txt": "a".repeat(5000) });
+    const git = { gitDir: ws.gitDir, workTree: ws.workspaceDir };
+    await expect(streamGit(git, ["show", "HEAD:a.txt"], { maxBytes: 1000 })).rejects.toBeInstanceOf(
+      GitOutputTooLargeError,
+    );
+    expect((await streamGit(git, ["show", "HEAD:a.txt"], { maxBytes: 5000 })).length).toBe(5000);
   });
 });
 

@@ -270,3 +270,44 @@ describe("the default protected paths: the rules an agent is judged by", () => {
     if (!verdict.ok) expect(verdict.violations[0]!.message).toContain(`is a protected path (${pattern})`);
   });
 });
+
+describe("the byte limit", () => {
+  it("refuses a diff whose blob sizes exceed maxDiffBytes, naming the sizes, even with no content read", () => {
+    const skipped = (path: string): FileChange => ({
+      path,
+      status: "added",
+      mode: "100644",
+      binary: false,
+      addedLines: 0,
+      deletedLines: 0,
+      addedText: [],
+    });
+    const verdict = checkChanges([skipped("a.txt"), skipped("b.txt")], DEFAULT_GUARDRAIL_RULES, {
+      diffBytes: 20 * 1024 * 1024,
+      largestFiles: [
+        { path: "a.txt", bytes: 10 * 1024 * 1024 },
+        { path: "b.txt", bytes: 10 * 1024 * 1024 },
+      ],
+      contentSkippedOver: DEFAULT_GUARDRAIL_RULES.maxDiffBytes,
+    });
+    expect(verdict).toEqual({
+      ok: false,
+      violations: [
+        {
+          rule: "max_diff_bytes",
+          message:
+            "The change writes 20.0 MiB (20971520 bytes) of file content in 2 files (the largest: `a.txt` 10.0 MiB (10485760 bytes), `b.txt` 10.0 MiB (10485760 bytes)); the limit is 5.0 MiB (5242880 bytes). Nothing was read or pushed. Leave large generated or binary files out of the change, or split the issue into smaller ones (a repository can lower this limit in `guardrails`, never raise it).",
+        },
+      ],
+    });
+  });
+
+  it("counts the bytes of the content when no sizes are given, and lets a diff at the limit pass", () => {
+    const big = change("big.txt", { content: Buffer.alloc(1024, "x") });
+    expect(checkChanges([big], rules({ maxDiffBytes: 1024 }))).toEqual({ ok: true });
+    expect(checkChanges([big], rules({ maxDiffBytes: 1023 }))).toMatchObject({
+      ok: false,
+      violations: [{ rule: "max_diff_bytes" }],
+    });
+  });
+});

@@ -150,3 +150,48 @@ describe("what else the one redactor removes", () => {
     );
   });
 });
+
+describe("secrets in disguise: encoded, split, or in a link", () => {
+  // Built from halves so this file itself holds no token-shaped string.
+  const token = ["ghp_", "0123456789abcdefghij"].join("");
+  const base64 = (text: string): string => Buffer.from(text).toString("base64");
+
+  it.each([
+    ["a token in base64", `env ${base64(`GH_TOKEN=${token}`)} end`, `env ${REDACTED} end`],
+    ["a literal secret in base64 of base64", `x=${base64(base64("key sk-live-0123456789"))};`, `x=${REDACTED};`],
+    ["a private key in base64", `k ${base64("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE")}`, `k ${REDACTED}`],
+    [
+      "a token split into joined strings",
+      `const t = "${token.slice(0, 8)}" + '${token.slice(8)}';`,
+      `const t = ${REDACTED};`,
+    ],
+    [
+      "a literal secret split inside a JSON log line",
+      `{"line":"const s = \\"sk-live-\\" + \\"0123456789\\";"}`,
+      `{"line":"const s = ${REDACTED};"}`,
+    ],
+    ["a job log link's token", "GET /jobs/0a1b/log?token=9f8e7d6c5b4a 200", `GET /jobs/0a1b/log?token=${REDACTED} 200`],
+    [
+      "other secret query parameters, not the rest of the link",
+      "https://x.test/p?page=2&access_token=abc123&X-Amz-Signature=f00d#top",
+      `https://x.test/p?page=2&access_token=${REDACTED}&X-Amz-Signature=${REDACTED}#top`,
+    ],
+  ])("%s", (_name, input, expected) => {
+    const redact = buildRedactor(["sk-live-0123456789"]);
+    expect(redact(input)).toBe(expected);
+    expect(redact(expected)).toBe(expected);
+  });
+
+  it("leaves base64 and concatenations that hide nothing as they are", () => {
+    const text = `msg = "Hello, " + "world"; blob ${base64("nothing secret in this text at all")} sha 4f2c9d1e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e`;
+    expect(buildRedactor(["sk-live-0123456789"])(text)).toBe(text);
+  });
+});
+
+describe("long lines", () => {
+  it("a 10 MiB line of base64 alphabet or an open quote is redacted, not thrown on", () => {
+    const run = "x".repeat(10 * 1024 * 1024);
+    expect(buildRedactor([])(run)).toBe(run);
+    expect(buildRedactor([])(`"${run}`)).toBe(`"${run}`);
+  });
+});
