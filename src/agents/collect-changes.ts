@@ -94,11 +94,7 @@ export async function collectChanges(
   }
 }
 
-async function readStagedChanges(
-  git: Git,
-  maxFileBytes: number,
-  maxDiffBytes: number,
-): Promise<CollectedChanges> {
+async function readStagedChanges(git: Git, maxFileBytes: number, maxDiffBytes: number): Promise<CollectedChanges> {
   const diff = (format: string): Promise<Buffer> =>
     streamGitIn(
       git,

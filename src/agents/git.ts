@@ -86,10 +86,10 @@ export function runGit(
       (error, stdout, stderr) => {
         clearTimeout(timer);
         if (timedOut) {
-          reject(new GitTimeoutError(args[0] ?? "", timeoutMs));
+          reject(new GitTimeoutError(subcommandOf(args), timeoutMs));
         } else if (error !== null) {
           reject(
-            new Error(`git ${args[0] ?? ""} failed: ${stderr.toString("utf8").trim() || error.message}`, {
+            new Error(`git ${subcommandOf(args)} failed: ${stderr.toString("utf8").trim() || error.message}`, {
               cause: error,
             }),
           );
@@ -108,6 +108,13 @@ export function runGit(
     if (options.input === undefined) child.stdin?.end();
     else child.stdin?.end(options.input);
   });
+}
+
+// The git subcommand for messages: past any leading `-c name=value` pairs.
+function subcommandOf(args: readonly string[]): string {
+  let index = 0;
+  while (args[index] === "-c") index += 2;
+  return args[index] ?? "";
 }
 
 function formatSeconds(ms: number): string {
@@ -177,9 +184,10 @@ export function streamGit(
     }, timeoutMs);
     child.on("close", (code) => {
       clearTimeout(timer);
-      if (timedOut) reject(new GitTimeoutError(args[0] ?? "", timeoutMs));
-      else if (tooLarge) reject(new GitOutputTooLargeError(args[0] ?? "", options.maxBytes));
-      else if (code !== 0) reject(new Error(`git ${args[0] ?? ""} failed: ${stderr.trim() || `exit code ${code}`}`));
+      if (timedOut) reject(new GitTimeoutError(subcommandOf(args), timeoutMs));
+      else if (tooLarge) reject(new GitOutputTooLargeError(subcommandOf(args), options.maxBytes));
+      else if (code !== 0)
+        reject(new Error(`git ${subcommandOf(args)} failed: ${stderr.trim() || `exit code ${code}`}`));
       else resolve(Buffer.concat(chunks, size));
     });
     child.stdin.on("error", () => undefined);

@@ -247,9 +247,7 @@ async function runInWorkspace(
         ),
       );
       measuring = measured;
-      collecting = measured.then((quota) =>
-        quota.ok ? collect() : quota,
-      );
+      collecting = measured.then((quota) => (quota.ok ? collect() : quota));
     }
     await closeEgress();
     handedBack = await handingBack;

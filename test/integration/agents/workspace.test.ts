@@ -327,6 +327,8 @@ describe("collectChanges and the byte limit", () => {
         { path: "one.txt", bytes: 3001 },
         { path: "two.txt", bytes: 2001 },
       ],
+      // Not read either: the change is refused whatever its links.
+      symlinks: new Map(),
       contentSkippedOver: 4096,
     });
     const verdict = checkChanges(collected.changes, { ...DEFAULT_GUARDRAIL_RULES, maxDiffBytes: 4096 }, collected);
