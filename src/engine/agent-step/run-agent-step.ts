@@ -10,6 +10,7 @@ import { heartbeatAgentJob } from "../../db/queries/heartbeat-agent-job.js";
 import { toTask } from "../../db/queries/task-row.js";
 import type { GitHubClient } from "../../github/octokit.js";
 import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
+import { recordJobPush } from "../../db/queries/record-job-push.js";
 import { loadTemplates } from "../../prompts/load-templates.js";
 import type { PromptContext } from "../../prompts/prompt-context.js";
 import { renderPrompt } from "../../prompts/render-prompt.js";
@@ -272,6 +273,8 @@ async function pushWork(step: Step, outcome: AgentJobSucceeded, evidence: JobEvi
       expectedHeadSha: job.baseSha,
       message: buildCommitMessage(task, job, outcome.result.title, outcome.result.summary),
       changes: outcome.changes,
+      // Known as Foreman's own push before GitHub can report it (not by the sender being a bot).
+      beforeBranchMoves: (commitSha) => recordJobPush(deps.engine.database.sql, job.id, commitSha),
     });
   } catch (error) {
     const failure = classifyError(error);
