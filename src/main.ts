@@ -108,7 +108,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   });
   const server = new GuardedServer({
     Probot: ProbotClass,
-    host: env.HOST,
+    host: env.HOST ?? "0.0.0.0",
     // Probot takes 0 for "unset" (`port || 3000`); the string "0" gets to listen(), which then picks a free port.
     port: env.PORT === 0 ? ("0" as unknown as number) : env.PORT,
     webhookPath: env.WEBHOOK_PATH,

@@ -5,6 +5,14 @@ import { buildForeman } from "../main.js";
 import { openConfiguredDatabase } from "./open-configured-database.js";
 
 /**
+ * Where Probot's setup page listens: only on this machine (127.0.0.1) unless `HOST` is set, since
+ * whoever reaches it first registers the GitHub App and gets its credentials.
+ */
+export function buildSetupPageEnv(env: Pick<Env, "HOST" | "PORT">): { HOST: string; PORT: string } {
+  return { HOST: env.HOST ?? "127.0.0.1", PORT: String(env.PORT) };
+}
+
+/**
  * `foreman serve`: start the app. Without app credentials it serves Probot's setup page, which
  * registers a GitHub App from `app.yml` and writes the credentials to `.env`; restart afterwards.
  */
@@ -12,7 +20,7 @@ export async function serve(env: Env): Promise<void> {
   const log = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT, secrets: listSecretValues(env) });
   if (!hasAppCredentials(env)) {
     log.info("No APP_ID yet: open the printed URL to register Foreman from app.yml, then restart `npm start`.");
-    await run(() => {}, { env: { ...process.env, PORT: String(env.PORT), HOST: env.HOST } });
+    await run(() => {}, { env: { ...process.env, ...buildSetupPageEnv(env) } });
     return;
   }
   // 1. The database (embedded unless DATABASE_URL is set), migrated.

@@ -131,7 +131,8 @@ export const Env = z.object({
     error: "must be a host name without the protocol, e.g. github.example.com (set GHE_PROTOCOL for http)",
   }),
   GHE_PROTOCOL: z.enum(["https", "http"], { error: "must be https or http" }).default("https"),
-  HOST: z.string().default("0.0.0.0"),
+  // Unset: the app binds 0.0.0.0 (containers), the setup page without APP_ID 127.0.0.1 (`serve.ts`).
+  HOST: optionalText,
   // 0 lets the system choose a free port (tests do; the bound port is logged and is `server.port`).
   PORT: z.coerce
     .number()

@@ -22,6 +22,7 @@ import { insertCiResult } from "../db/queries/insert-ci-result.js";
 import { findPreviousTriggerLabel } from "../db/queries/find-previous-trigger-label.js";
 import { findWaitingTasks } from "../db/queries/find-waiting-tasks.js";
 import { isRepoRed } from "../db/queries/is-repo-red.js";
+import { listTaskPushes } from "../db/queries/list-task-pushes.js";
 import { insertTaskEvent } from "../db/queries/insert-task-event.js";
 import { buildIssueLane } from "../db/queries/issue-lane.js";
 
@@ -79,8 +80,11 @@ export async function applyEventToTask(
   const knownTriggerLabels =
     task === null && "repo" in event && needsKnownLabels(event) ? await findKnownTriggerLabels(tx, event.repo.id) : [];
   const now = deps.now();
+  // Foreman's own pushes, by the commits its jobs recorded before moving the branch.
+  const foremanPushes =
+    event.type === EventType.pullRequestSynchronized && task !== null ? await listTaskPushes(tx, task.id) : [];
   // What GitHub reported is recorded whether or not it moves a task: CI results, reviews, commands.
-  extra = [...extra, ...(await recordObservation(tx, event, task, deps))];
+  extra = [...extra, ...(await recordObservation(tx, event, task, deps, foremanPushes))];
   const facts = {
     newTaskId: deps.newId(),
     newJobId: deps.newId(),
@@ -90,6 +94,7 @@ export async function applyEventToTask(
       event.type === EventType.triggerChecked && task !== null
         ? await isRepoRed(tx, task.repo.id, event.config?.ci.apps ?? DEFAULT_TASK_CONFIG.ci.apps)
         : false,
+    foremanPushes,
     previousTriggerLabel:
       task === null && event.type === EventType.commandReceived && event.command === "retry"
         ? await findPreviousTriggerLabel(tx, event.repo.id, event.issue.number)
@@ -182,6 +187,7 @@ async function recordObservation(
   event: DomainEvent,
   task: Task | null,
   deps: EngineDeps,
+  foremanPushes: readonly string[],
 ): Promise<NewComplianceRecord[]> {
   const createdAt = deps.now();
   switch (event.type) {
@@ -266,7 +272,7 @@ async function recordObservation(
         },
       ];
     case EventType.pullRequestSynchronized:
-      return event.senderIsBot || task === null
+      return foremanPushes.includes(event.headSha) || task === null
         ? []
         : [
             {

@@ -30,6 +30,11 @@ export interface PushChangesParams {
   readonly expectedHeadSha: string;
   readonly message: string;
   readonly changes: readonly Pick<FileChange, "path" | "status" | "mode" | "content" | "binary">[];
+  /**
+   * Called with the new commit's SHA before the branch is moved to it: the caller records it, so
+   * the `synchronize` GitHub then sends is known as Foreman's own push whenever it arrives.
+   */
+  readonly beforeBranchMoves?: (commitSha: string) => Promise<void>;
 }
 
 /** How a push ended. Only `pushed` made a new commit. */
@@ -82,6 +87,7 @@ export async function pushChanges(octokit: GitDataClient, params: PushChangesPar
     tree: treeSha,
     parents: [expectedHeadSha],
   });
+  await params.beforeBranchMoves?.(commit.sha);
   try {
     await octokit.rest.git.updateRef({ owner, repo, ref: `heads/${branch}`, sha: commit.sha, force: false });
   } catch (error) {

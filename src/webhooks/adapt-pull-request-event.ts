@@ -49,7 +49,6 @@ export function adaptPullRequestEvent(
       event = {
         type: EventType.pullRequestSynchronized,
         headSha: pr.head.sha,
-        senderIsBot: payload.sender?.type === "Bot",
         ...base,
       };
       meaning = { head: pr.head.sha };

@@ -75,7 +75,7 @@ export type DomainEvent =
       merged: boolean;
       mergeCommitSha: string | null;
     } & PullRequestEventBase)
-  | ({ type: typeof EventType.pullRequestSynchronized; headSha: string; senderIsBot: boolean } & PullRequestEventBase)
+  | ({ type: typeof EventType.pullRequestSynchronized; headSha: string } & PullRequestEventBase)
   | ({
       type: typeof EventType.pullRequestReviewSubmitted;
       reviewId: number;

@@ -4,7 +4,14 @@ import { TaskState } from "./states.js";
 import { ReasonCode, type Task } from "./task.js";
 import { CI_FIXER, CODER, dispatchStep, type JobIds } from "./dispatch-step.js";
 import { withConfigDefaults } from "./defaults.js";
-import { clearEscalation, display, stop, unchanged, type TransitionResult } from "./transition-result.js";
+import {
+  clearEscalation,
+  display,
+  stop,
+  unchanged,
+  type TransitionFacts,
+  type TransitionResult,
+} from "./transition-result.js";
 import { DEFAULT_TASK_CONFIG } from "./defaults.js";
 import { maySteerTask } from "./permissions.js";
 
@@ -17,15 +24,18 @@ const STEPPING: readonly TaskState[] = [TaskState.awaitingAgent, TaskState.runni
 /**
  * Someone pushed to the task's branch. A human's commit is kept: it becomes the head the next step
  * starts from, and CI is awaited on it. (While a step runs, its push notices the moved branch and
- * the step runs again on top of the human's commit.) The bot's own pushes are already known.
+ * the step runs again on top of the human's commit.) Foreman's own pushes are known by the commit
+ * it recorded before moving the branch (`facts.foremanPushes`), not by the sender: another bot's
+ * push is kept like a human's.
  */
 export function onSynchronized(
   task: Task,
   event: EventOf<typeof EventType.pullRequestSynchronized>,
   at: string,
+  facts: Pick<TransitionFacts, "foremanPushes">,
 ): TransitionResult {
   if (
-    event.senderIsBot ||
+    (facts.foremanPushes ?? []).includes(event.headSha) ||
     event.headSha === task.headSha ||
     !(REVISABLE.includes(task.state) || STEPPING.includes(task.state))
   )

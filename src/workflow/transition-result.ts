@@ -78,8 +78,10 @@ export interface TransitionFacts {
   newJobId: string;
   /** Trigger labels the repo's recently read config declared, beyond the `agent:` prefix; null when not read lately. */
   knownTriggerLabels: readonly string[] | null;
-  /** Whether the latest completed check suite on the repo's default branch failed (red mode). */
+  /** Whether the latest suite of the task's CI apps on the repo's own default branch failed (red mode). */
   repoRed?: boolean;
+  /** For a `synchronize`: the commits Foreman's jobs pushed to the task's branch (its own pushes). */
+  foremanPushes?: readonly string[];
   /** The trigger label of the issue's latest task, for `/foreman retry` after it ended. */
   previousTriggerLabel?: string | null;
 }

@@ -152,7 +152,7 @@ function transitionActive(task: Task, event: DomainEvent, now: Date, facts: Tran
     case EventType.ciWaitExpired:
       return onCiWaitExpired(task, event, at);
     case EventType.pullRequestSynchronized:
-      return onSynchronized(task, event, at);
+      return onSynchronized(task, event, at, facts);
     case EventType.pullRequestReviewSubmitted:
       return onReviewSubmitted(task, event);
     case EventType.commandReceived:

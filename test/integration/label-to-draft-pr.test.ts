@@ -288,6 +288,36 @@ describe("agent label → draft PR", () => {
     expect(task).toMatchObject({ state: "failed", reason: { code: "CONFIG_INVALID" } });
   });
 
+  test("a .github/foreman.yml over 1 MB, which GitHub serves without content, fails the task naming its size, not the defaults", async () => {
+    const github = mockGitHub().token().permission("Codertocat", "admin").createComment(1);
+    // The contents API's answer for a file between 1 and 100 MB: the metadata, no content.
+    github.scope
+      .get(`${REPO_PATH}/contents/${encodeURIComponent(".github/foreman.yml")}`)
+      .query({ ref: REPO.defaultBranch })
+      .reply(200, {
+        type: "file",
+        encoding: "none",
+        content: "",
+        size: 2_000_000,
+        path: ".github/foreman.yml",
+        name: "foreman.yml",
+        sha: "cfg",
+      });
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    expect(github.writes().map((request) => `${request.method} ${request.path}`)).toEqual([
+      `POST ${REPO_PATH}/issues/1/comments`,
+    ]);
+    const body = (github.writes()[0]!.body as { body: string }).body;
+    expect(body).toContain("> **Why:** `.github/foreman.yml` on `master` is invalid, so nothing else happened:");
+    expect(body).toContain(
+      "> - .github/foreman.yml is 2000000 bytes; GitHub's contents API returns files up to 1048576 bytes (1 MB), so Foreman cannot read it. Make the file smaller.",
+    );
+    const [task] = await taskRows();
+    expect(task).toMatchObject({ state: "failed", reason: { code: "CONFIG_INVALID" } });
+  });
+
   test("a custom trigger label works the first time, and ordinary labels cost nothing once the config is known", async () => {
     const config =
       "triggerLabels:\n  bot-please: feature\nprLabels: [bot, needs-review-later]\nbranchPrefix: bots/foreman/\n";

@@ -12,6 +12,7 @@ import { downloadRepoTarball } from "../../github/download-repo-tarball.js";
 import type { GitHubClient } from "../../github/octokit.js";
 import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
 import { buildContextFile } from "../../prompts/build-context-file.js";
+import { recordJobPush } from "../../db/queries/record-job-push.js";
 import { loadTemplates } from "../../prompts/load-templates.js";
 import type { PromptContext } from "../../prompts/prompt-context.js";
 import { renderPromptInWorker } from "../../prompts/render-prompt.js";
@@ -274,6 +275,8 @@ async function pushWork(step: Step, outcome: AgentJobSucceeded, evidence: JobEvi
       expectedHeadSha: job.baseSha,
       message: buildCommitMessage(task, job, outcome.result.title, outcome.result.summary),
       changes: outcome.changes,
+      // Known as Foreman's own push before GitHub can report it (not by the sender being a bot).
+      beforeBranchMoves: (commitSha) => recordJobPush(deps.engine.database.sql, job.id, commitSha),
     });
   } catch (error) {
     const failure = classifyError(error);

@@ -1,6 +1,7 @@
-import { REPO_CONFIG_PATH, parseRepoConfig } from "../../config/repo-config.js";
+import { REPO_CONFIG_PATH, parseRepoConfig, type RepoConfigResult } from "../../config/repo-config.js";
 import { findSenderRole } from "../../github/find-sender-role.js";
-import { readRepoFile } from "../../github/read-repo-file.js";
+import { readRepoFile, RepoFileTooLargeError } from "../../github/read-repo-file.js";
+import type { GitHubClient } from "../../github/octokit.js";
 import { isTriggerLabel, type TriggerFacts } from "../../workflow/authorize.js";
 import { TRIGGER_LABEL_PREFIX } from "../../workflow/defaults.js";
 import type { Effect } from "../../workflow/effects.js";
@@ -16,8 +17,10 @@ type Payload = Omit<Extract<Effect, { kind: "authorize_trigger" }>, "kind">;
  */
 export async function authorizeTrigger({ payload, task, octokit }: EffectInput<Payload>): Promise<EffectOutcome> {
   const { owner, name: repo, defaultBranch } = task.repo;
-  const text = await readRepoFile(octokit, { owner, repo, path: REPO_CONFIG_PATH, ref: defaultBranch });
-  const parsed = parseRepoConfig(text);
+  const read = await readConfigText(octokit, { owner, repo, path: REPO_CONFIG_PATH, ref: defaultBranch });
+  const text = read.text;
+  // A config too large to read fails closed: the defaults would drop whatever it tightens.
+  const parsed: RepoConfigResult = read.tooLarge ? { ok: false, problems: [read.tooLarge] } : parseRepoConfig(text);
   const config = parsed.ok ? parsed.config : null;
   const senderRole = isTriggerLabel(payload.label, { config })
     ? await findSenderRole(octokit, { owner, repo, username: payload.sender })
@@ -25,7 +28,7 @@ export async function authorizeTrigger({ payload, task, octokit }: EffectInput<P
   const facts: TriggerFacts = {
     config,
     problems: parsed.ok ? [] : parsed.problems,
-    configFound: text !== null,
+    configFound: text !== null || read.tooLarge !== null,
     senderRole,
   };
   return {
@@ -49,4 +52,17 @@ export async function authorizeTrigger({ payload, task, octokit }: EffectInput<P
         }
       : {}),
   };
+}
+
+/** The config's text, or why it cannot be read (too large for GitHub's contents API). */
+async function readConfigText(
+  octokit: GitHubClient,
+  params: { owner: string; repo: string; path: string; ref: string },
+): Promise<{ text: string | null; tooLarge: string | null }> {
+  try {
+    return { text: await readRepoFile(octokit, params), tooLarge: null };
+  } catch (error) {
+    if (error instanceof RepoFileTooLargeError) return { text: null, tooLarge: error.message };
+    throw error;
+  }
 }

@@ -108,6 +108,25 @@ describe("pushChanges", () => {
     expect(scope.isDone()).toBe(true);
   });
 
+  it("hands the new commit to beforeBranchMoves before the branch moves, so the push is known as Foreman's first", async () => {
+    const order: string[] = [];
+    mockRef(scope, EXPECTED);
+    mockTree(scope, "3333333333333333333333333333333333333333");
+    scope.post(`${REPO}/git/commits`).reply(201, { sha: "4444444444444444444444444444444444444444" });
+    scope.patch(`${REPO}/git/refs/heads%2Fagent%2F7-fix-it`).reply(200, () => {
+      order.push("branch moved");
+      return { object: { sha: "4444444444444444444444444444444444444444" } };
+    });
+    const outcome = await pushChanges(octokit(), {
+      ...params,
+      beforeBranchMoves: async (sha) => {
+        order.push(`recorded ${sha}`);
+      },
+    });
+    expect(outcome.kind).toBe("pushed");
+    expect(order).toEqual(["recorded 4444444444444444444444444444444444444444", "branch moved"]);
+  });
+
   it("makes no commit when the tree equals the base tree", async () => {
     mockRef(scope, EXPECTED);
     mockTree(scope, BASE_TREE);

@@ -44,12 +44,11 @@ describe("adaptPullRequestEvent: synchronize", () => {
         headRef: "agent/5-fix",
         sender: "alice",
         headSha: SHA_1,
-        senderIsBot: false,
       },
     });
   });
 
-  it("says when the push came from a bot (Foreman's own pushes)", () => {
+  it("keeps a bot's push a plain push: the engine knows Foreman's own by the commits it recorded", () => {
     const stored = adapt(
       buildSynchronizePayload({
         prNumber: 9,
@@ -59,7 +58,8 @@ describe("adaptPullRequestEvent: synchronize", () => {
         senderType: "Bot",
       }),
     );
-    expect(stored?.event).toMatchObject({ senderIsBot: true, sender: "foreman[bot]" });
+    expect(stored?.event).toEqual(expect.objectContaining({ sender: "foreman[bot]", headSha: SHA_1 }));
+    expect(stored?.event).not.toHaveProperty("senderIsBot");
   });
 
   it("keys a push by its head SHA: a redelivery is the same event, a new push is not", () => {

@@ -433,6 +433,20 @@ describe("pushes while awaiting CI", () => {
     expect(transition(task, { ...events.humanPush, headSha: "head-1" }, now, facts).next).toBe(task);
   });
 
+  test("Foreman's push is known by the commit it recorded, not by the sender: another bot's push is kept like a human's", () => {
+    const task = makeTask("awaiting_ci");
+    const otherBot = { ...events.humanPush, sender: "dependabot[bot]", headSha: "bot-1" };
+    expect(transition(task, otherBot, now, facts).next).toMatchObject({
+      state: "awaiting_ci",
+      headSha: "bot-1",
+      pipeline: { waitingCiSha: "bot-1" },
+    });
+    // A push from Foreman's login whose commit no job recorded is no push of Foreman's either.
+    expect(transition(task, { ...events.botPush, headSha: "bot-2" }, now, facts).next).toMatchObject({
+      headSha: "bot-2",
+    });
+  });
+
   test("the ci_fixer after a human push starts from the human's commit", () => {
     const flow = awaitingCi();
     flow.send(events.humanPush);

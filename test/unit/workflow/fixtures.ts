@@ -17,7 +17,13 @@ export const repo = { installationId: 1, id: 10, owner: "acme", name: "api", def
 /** A fixed "now". */
 export const now = new Date("2026-11-20T12:00:00.000Z");
 /** What the engine would pass in. */
-export const facts = { newTaskId: "task-new", newJobId: "job-new", knownTriggerLabels: [] as string[] };
+export const facts = {
+  newTaskId: "task-new",
+  newJobId: "job-new",
+  knownTriggerLabels: [] as string[],
+  // The commits Foreman's jobs pushed: `botPush` is one of them.
+  foremanPushes: ["c0ffee"] as string[],
+};
 /** A config snapshot: the defaults (planner → coder → reviewer, 3 CI attempts, no reviewers). */
 export const config: TaskConfig = { ...DEFAULT_TASK_CONFIG, prLabels: ["ai-generated"] };
 
@@ -269,14 +275,13 @@ export const events = {
     ...pr,
     sender: "carol",
     headSha: "human-1",
-    senderIsBot: false,
   },
   botPush: {
     type: EventType.pullRequestSynchronized,
     ...pr,
     sender: "foreman[bot]",
+    // Foreman's own push: a commit its job recorded (`facts.foremanPushes`).
     headSha: "c0ffee",
-    senderIsBot: true,
   },
   changesRequested: {
     type: EventType.pullRequestReviewSubmitted,

@@ -89,7 +89,7 @@ function aim(random: () => number, event: DomainEvent, task: Task, n: number): D
     case "ci_wait_expired":
       return aimed ? { ...event, sha: task.pipeline.waitingCiSha ?? event.sha } : event;
     case "pull_request_synchronized":
-      return event.senderIsBot ? event : { ...event, headSha: `push-${n}` };
+      return event.headSha === events.botPush.headSha ? event : { ...event, headSha: `push-${n}` };
     case "draft_pr_opened":
       // The PR is opened only after ensure_branch reported the branch (the two effects run in order).
       return task.headSha === null && task.baseSha === null ? events.branchReady : event;
