@@ -277,7 +277,7 @@ describe("agent label → draft PR", () => {
       > **Why:** \`.github/foreman.yml\` on \`master\` is invalid, so nothing else happened:
       > - \`freezeLabel\` must be a label name (text)
       > - \`branchPrefix\` must be a branch path ending in /, made of letters, digits, . _ - (e.g. agent/)
-      > - unknown key \`prLabel\` (did you mean \`prLabels\`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets, mode, pipeline, roles, maxReviewRevisions, maxCiAttempts, ci, reviewers
+      > - unknown key \`prLabel\` (did you mean \`prLabels\`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets, mode, pipeline, roles, maxReviewRevisions, maxCiAttempts, ci, reviewers, prompt
       >
       > **What to do:** fix \`.github/foreman.yml\` on the default branch, then remove and re-add the label.
 
