@@ -1,7 +1,7 @@
 import type { TriggerFacts } from "./authorize.js";
 import type { JobFailureCode } from "./job-failure.js";
 import type { RepoRole } from "./permissions.js";
-import type { CiFailure, TaskRepo } from "./task.js";
+import type { CiFailure, IssueSnapshot, TaskRepo } from "./task.js";
 
 /** Every domain event the workflow understands. Webhook adapters and effect results produce these. */
 export const EventType = Object.freeze({
@@ -40,6 +40,8 @@ export interface IssueRef {
   title: string;
   /** The issue's labels when the event happened (priority labels are read from them). */
   labels?: string[];
+  /** The issue's text as the webhook carried it, on events that may start a task (a label, a reopening, a retry). */
+  snapshot?: IssueSnapshot;
 }
 
 /** An event from GitHub about an issue. `sender` is the login of whoever acted. */

@@ -47,6 +47,8 @@ export function startTask(event: DomainEvent, now: Date, facts: TransitionFacts)
     repo: event.repo,
     issueNumber: event.issue.number,
     issueTitle: event.issue.title,
+    // The text the labeller (or the writer asking to retry) saw: the agents work from it, not from later edits.
+    issueSnapshot: event.issue.snapshot ?? null,
     type: guessTaskType(label),
     triggerLabel: label,
     triggeredBy: event.sender,
