@@ -117,6 +117,11 @@ export type DomainEvent =
       command: SlashCommand;
       commentId: number;
       onPullRequest: boolean;
+      /**
+       * Set only by Foreman (`start_retry_task`), never by a webhook: the ended task whose issue a
+       * writer asked to retry, their write access already confirmed. Only such a retry starts a task.
+       */
+      authorizedRetryOf?: string;
     } & IssueEventBase)
   /** What `authorize_trigger` read (the config, the sender's role); the workflow judges it (`judgeTrigger`). */
   | ({ type: typeof EventType.triggerChecked } & TriggerFacts & TaskEventBase)
@@ -169,7 +174,14 @@ export type SlashCommand = "retry" | "stop" | "status" | "explain";
 
 /** What a permission check was for: a comment command, or a human review asking for changes. */
 export type AuthorizedAction =
-  { kind: "command"; command: SlashCommand; commentId: number } | { kind: "review"; reviewId: number; body: string };
+  | {
+      kind: "command";
+      command: SlashCommand;
+      commentId: number;
+      /** A command given on the issue (not its PR): the issue as the comment's webhook carried it (a retry may start a task from it). */
+      issue?: IssueRef;
+    }
+  | { kind: "review"; reviewId: number; body: string };
 
 /** What a finished agent said beyond its summary: its verdict, a plan or PR body, a review. */
 export interface JobReport {

@@ -243,6 +243,8 @@ export interface PipelineProgress {
   pendingFeedback: StepFeedback | null;
   /** How the task started: an agent label, or `/foreman retry` after the issue's previous task ended. */
   origin?: { kind: "label" } | { kind: "retry"; commentId: number };
+  /** On an ended task: the writer whose `/foreman retry` started its successor (one successor at most). */
+  retriedBy?: { login: string; commentId: number } | null;
   /** The running job a freeze already stopped (its end is still to come): never stopped twice. */
   stoppedJobId?: string | null;
   steps: StepRecord[];
