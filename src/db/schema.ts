@@ -97,6 +97,8 @@ export const tasks = pgTable(
     defaultBranch: text("default_branch").notNull(),
     issueNumber: integer("issue_number").notNull(),
     issueTitle: text("issue_title").notNull(),
+    /** The issue's title, body and updated_at when the task started: the text its agents are shown. */
+    issueSnapshot: jsonb("issue_snapshot"),
     type: text("type").notNull(),
     triggerLabel: text("trigger_label").notNull(),
     triggeredBy: text("triggered_by").notNull(),

@@ -66,8 +66,15 @@ export async function applyEventToTask(
 ): Promise<void> {
   const lookup = buildLookup(event);
   let row = lockedRow ?? (lookup ? await findTaskForUpdate(tx, lookup) : null);
-  // A command about an issue whose task ended is answered by that task (a retry starts a new one).
-  if (!row && event.type === EventType.commandReceived && event.command !== "retry" && !event.onPullRequest) {
+  // A command about an issue whose task ended is answered by that task. A retry too: that task
+  // confirms the sender's write access first, and only then queues the retry that starts a new one
+  // (`start_retry_task`, with `authorizedRetryOf` set), so nobody else's retry creates a task row.
+  if (
+    !row &&
+    event.type === EventType.commandReceived &&
+    !event.onPullRequest &&
+    event.authorizedRetryOf === undefined
+  ) {
     row = await findTaskForUpdate(tx, { by: "issue_latest", repoId: event.repo.id, issueNumber: event.issue.number });
   }
   // A PR event before the task learnt its PR's number (a freeze label on the draft PR as it opened):
@@ -151,9 +158,34 @@ export async function applyEventToTask(
 async function applyInternalEffect(
   tx: SqlClient,
   task: Task,
-  effect: Extract<Effect, { kind: "dispatch_agent_job" | "cancel_agent_job" | "schedule_ci_wait" }>,
+  effect: Extract<
+    Effect,
+    { kind: "dispatch_agent_job" | "cancel_agent_job" | "schedule_ci_wait" | "start_retry_task" }
+  >,
   deps: EngineDeps,
 ): Promise<void> {
+  if (effect.kind === EffectKind.startRetryTask) {
+    // The retry, confirmed, goes back into the issue's lane: with no active task it starts one.
+    // Keyed by the ended task, so it is queued once however many retries were confirmed.
+    const event: DomainEvent = {
+      type: EventType.commandReceived,
+      repo: task.repo,
+      issue: effect.issue,
+      sender: effect.sender,
+      command: "retry",
+      commentId: effect.commentId,
+      onPullRequest: false,
+      authorizedRetryOf: task.id,
+    };
+    const id = `retry:${task.id}`;
+    const lane = buildIssueLane(task.repo.id, task.issueNumber);
+    await insertTaskEvent(
+      tx,
+      { deliveryId: id, dedupeKey: id, source: "effect", eventName: event.type, lane, event },
+      { applyNow: false },
+    );
+    return;
+  }
   if (effect.kind === EffectKind.cancelAgentJob) {
     deps.onJobCancelled?.(effect.jobId);
     return cancelAgentJob(tx, effect.jobId);
@@ -256,6 +288,8 @@ async function recordObservation(
         },
       ];
     case EventType.commandReceived:
+      // A retry Foreman queued after confirming its sender was recorded when the comment came.
+      if (event.authorizedRetryOf !== undefined) return [];
       return [
         {
           taskId: task?.id ?? null,

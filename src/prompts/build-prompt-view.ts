@@ -66,6 +66,7 @@ export function buildPromptView(context: PromptContext, limits: PromptLimits = D
       body: sanitizeUntrustedText(context.issue.body ?? "", { maxChars: limits.issueBodyChars }).trim(),
       author: sanitizeUntrustedLine(context.issue.author, 100),
       labels: context.issue.labels.map((label) => sanitizeUntrustedLine(label, 100)),
+      editedSinceAuthorised: context.issue.editedSinceAuthorised === true,
     },
     comments: comments.map((comment) => ({
       author: sanitizeUntrustedLine(comment.author, 100),

@@ -72,7 +72,16 @@ export interface PromptConstraints {
  */
 export interface PromptContext {
   repo: { owner: string; name: string; defaultBranch: string };
-  issue: { number: number; title: string; body: string; author: string; labels: string[] };
+  issue: {
+    number: number;
+    /** The title and body as they were when the task was authorised (its snapshot), when it has one. */
+    title: string;
+    body: string;
+    author: string;
+    labels: string[];
+    /** The issue's title or body was edited after the task was authorised; the snapshot is shown all the same. */
+    editedSinceAuthorised?: boolean;
+  };
   /** Oldest first; only the newest ones are shown when there are many. */
   comments: PromptComment[];
   /** Earlier comments not even read (a long thread's first pages); counted among the omitted ones. */

@@ -4,7 +4,7 @@ import { EventType, type EventOf } from "../workflow/events.js";
 import { parseSlashCommand } from "../workflow/parse-slash-command.js";
 import { buildPullRequestLane } from "./adapt-pull-request-event.js";
 import { buildIssueLane } from "../db/queries/issue-lane.js";
-import { buildDedupeKey, toTaskRepo } from "./build-inbox-event.js";
+import { buildDedupeKey, buildIssueSnapshot, toTaskRepo } from "./build-inbox-event.js";
 
 type IssueCommentPayload = Context<"issue_comment.created">["payload"];
 
@@ -27,7 +27,12 @@ export function adaptIssueCommentEvent(
   const event: EventOf<typeof EventType.commandReceived> = {
     type: EventType.commandReceived,
     repo,
-    issue: { number: payload.issue.number, title: payload.issue.title },
+    issue: {
+      number: payload.issue.number,
+      title: payload.issue.title,
+      // A retry on the issue may start a task: the issue's text now is what the writer asking saw.
+      ...(parsed.command === "retry" && !onPullRequest ? { snapshot: buildIssueSnapshot(payload.issue) } : {}),
+    },
     sender: payload.sender.login,
     command: parsed.command,
     commentId: payload.comment.id,

@@ -2,7 +2,7 @@ import type { Context } from "probot";
 import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
 import { EventType, type DomainEvent } from "../workflow/events.js";
 import { buildIssueLane } from "../db/queries/issue-lane.js";
-import { buildDedupeKey, toTaskRepo } from "./build-inbox-event.js";
+import { buildDedupeKey, buildIssueSnapshot, toTaskRepo } from "./build-inbox-event.js";
 
 type IssuesPayload = Context<"issues">["payload"];
 
@@ -17,10 +17,13 @@ export function adaptIssuesEvent(
   const priority = (payload.issue.labels ?? []).flatMap((label) =>
     label?.name.startsWith("priority:") ? [label.name] : [],
   );
+  // The text goes only on events that may start a task: it becomes the task's snapshot of the issue.
+  const startsTask = payload.action === "labeled" || payload.action === "reopened";
   const issue = {
     number: payload.issue.number,
     title: payload.issue.title,
     ...(priority.length > 0 ? { labels: priority } : {}),
+    ...(startsTask ? { snapshot: buildIssueSnapshot(payload.issue) } : {}),
   };
   if (payload.issue.pull_request) return null; // PR labels arrive as pull_request events too
   const base = { repo, issue, sender: payload.sender.login };

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../chain/chain.js";
-import type { TaskRepo } from "../workflow/task.js";
+import type { IssueSnapshot, TaskRepo } from "../workflow/task.js";
 
 /** The repository fields every adapter reads from a payload. */
 export interface RepositoryPayload {
@@ -29,4 +29,9 @@ export function toTaskRepo(installationId: number, repository: RepositoryPayload
  */
 export function buildDedupeKey(meaning: Record<string, unknown>): string {
   return `meaning:${createHash("sha256").update(canonicalJson(meaning)).digest("hex")}`;
+}
+
+/** The issue's text as a payload carries it: what its task will show the agents. */
+export function buildIssueSnapshot(issue: { title: string; body?: string | null; updated_at: string }): IssueSnapshot {
+  return { title: issue.title, body: issue.body ?? "", updatedAt: issue.updated_at };
 }

@@ -1,4 +1,4 @@
-import type { AuthorizedAction } from "./events.js";
+import type { AuthorizedAction, IssueRef } from "./events.js";
 
 /** Every side effect the workflow can ask for. Effects are data; only the engine executes them. */
 export const EffectKind = Object.freeze({
@@ -21,6 +21,7 @@ export const EffectKind = Object.freeze({
   recordMerge: "record_merge",
   resolveBase: "resolve_base",
   scheduleCiWait: "schedule_ci_wait",
+  startRetryTask: "start_retry_task",
 } as const);
 
 /** An effect kind's value. */
@@ -71,7 +72,12 @@ export type Effect =
   /** Shadow mode: read the default branch head to run on (no branch, no PR). */
   | { kind: typeof EffectKind.resolveBase; baseBranch: string }
   /** Internal: wake the task when no CI suite has come for `sha` after `afterMs`. */
-  | { kind: typeof EffectKind.scheduleCiWait; sha: string; afterMs: number };
+  | { kind: typeof EffectKind.scheduleCiWait; sha: string; afterMs: number }
+  /**
+   * Internal: a writer's `/foreman retry` on the issue of this ended task was authorised; queue the
+   * event that starts the new task (once per ended task: keyed by its id).
+   */
+  | { kind: typeof EffectKind.startRetryTask; sender: string; commentId: number; issue: IssueRef };
 
 /**
  * Effects that still run for a frozen task (or while Foreman is paused): the comments that say
@@ -92,7 +98,7 @@ export const ALLOWED_AFTER_END: readonly EffectKind[] = Object.freeze([
 ]);
 
 /** The kinds the engine applies inside the transition's own transaction (they only touch Foreman's database). */
-export type InternalEffectKind = "dispatch_agent_job" | "cancel_agent_job" | "schedule_ci_wait";
+export type InternalEffectKind = "dispatch_agent_job" | "cancel_agent_job" | "schedule_ci_wait" | "start_retry_task";
 
 /** The kinds that go to the outbox and are executed against GitHub after the transition commits. */
 export type OutboxEffectKind = Exclude<EffectKind, InternalEffectKind>;
@@ -105,6 +111,7 @@ export function isInternalEffect(effect: Effect): effect is Extract<Effect, { ki
   return (
     effect.kind === EffectKind.dispatchAgentJob ||
     effect.kind === EffectKind.cancelAgentJob ||
-    effect.kind === EffectKind.scheduleCiWait
+    effect.kind === EffectKind.scheduleCiWait ||
+    effect.kind === EffectKind.startRetryTask
   );
 }

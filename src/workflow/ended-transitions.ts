@@ -1,5 +1,5 @@
 import { EffectKind } from "./effects.js";
-import { EventType, type DomainEvent } from "./events.js";
+import { EventType, type DomainEvent, type IssueRef } from "./events.js";
 import { onCommandReceived } from "./human-transitions.js";
 import { maySteerTask } from "./permissions.js";
 import type { Task } from "./task.js";
@@ -29,7 +29,26 @@ export function transitionEnded(task: Task, event: DomainEvent): TransitionResul
       },
     ],
   });
-  if (!maySteerTask(event.role)) return answer("refusal");
+  if (!maySteerTask(event.role)) {
+    // A refused retry on the issue is refused once per person on the issue, as before the end.
+    if (action.command === "retry" && action.issue !== undefined) {
+      return {
+        next: task,
+        effects: [
+          {
+            kind: EffectKind.answerCommand,
+            issueNumber: task.issueNumber,
+            answer: "refusal",
+            login,
+            command: action.command,
+            commentId: action.commentId,
+            refusalScope: "issue",
+          },
+        ],
+      };
+    }
+    return answer("refusal");
+  }
   switch (action.command) {
     case "status":
     case "explain":
@@ -37,9 +56,34 @@ export function transitionEnded(task: Task, event: DomainEvent): TransitionResul
     case "stop":
       return answer("note", `@${login}: this task has already ended (\`${task.state}\`); there is nothing to stop.`);
     case "retry":
+      if (action.issue !== undefined) return startRetry(task, login, action.commentId, action.issue, answer);
       return answer(
         "note",
         `@${login}: this task has ended (\`${task.state}\`). Comment \`/foreman retry\` on issue #${task.issueNumber} to start a new one, or add the agent label again.`,
       );
   }
+}
+
+/**
+ * A writer's `/foreman retry` on the issue of this ended task: one new task, at most, per ended
+ * task. The first retry is noted on the task and queues the event that starts the new one; a
+ * second (two comments before the new task began) is told a retry is already on its way.
+ */
+function startRetry(
+  task: Task,
+  login: string,
+  commentId: number,
+  issue: IssueRef,
+  answer: (kind: "note", text: string) => TransitionResult,
+): TransitionResult {
+  const earlier = task.pipeline.retriedBy;
+  if (earlier)
+    return answer(
+      "note",
+      `@${login}: @${earlier.login} already asked to retry this task; Foreman starts one new task for it. \`/foreman status\` says how it is going.`,
+    );
+  return {
+    next: { ...task, pipeline: { ...task.pipeline, retriedBy: { login, commentId } } },
+    effects: [{ kind: EffectKind.startRetryTask, sender: login, commentId, issue }],
+  };
 }

@@ -1,7 +1,7 @@
 import type { TriggerFacts } from "./authorize.js";
 import type { JobFailureCode } from "./job-failure.js";
 import type { RepoRole } from "./permissions.js";
-import type { CiFailure, TaskRepo } from "./task.js";
+import type { CiFailure, IssueSnapshot, TaskRepo } from "./task.js";
 
 /** Every domain event the workflow understands. Webhook adapters and effect results produce these. */
 export const EventType = Object.freeze({
@@ -40,6 +40,8 @@ export interface IssueRef {
   title: string;
   /** The issue's labels when the event happened (priority labels are read from them). */
   labels?: string[];
+  /** The issue's text as the webhook carried it, on events that may start a task (a label, a reopening, a retry). */
+  snapshot?: IssueSnapshot;
 }
 
 /** An event from GitHub about an issue. `sender` is the login of whoever acted. */
@@ -121,6 +123,11 @@ export type DomainEvent =
       command: SlashCommand;
       commentId: number;
       onPullRequest: boolean;
+      /**
+       * Set only by Foreman (`start_retry_task`), never by a webhook: the ended task whose issue a
+       * writer asked to retry, their write access already confirmed. Only such a retry starts a task.
+       */
+      authorizedRetryOf?: string;
     } & IssueEventBase)
   /** What `authorize_trigger` read (the config, the sender's role); the workflow judges it (`judgeTrigger`). */
   | ({ type: typeof EventType.triggerChecked } & TriggerFacts & TaskEventBase)
@@ -173,7 +180,14 @@ export type SlashCommand = "retry" | "stop" | "status" | "explain";
 
 /** What a permission check was for: a comment command, or a human review asking for changes. */
 export type AuthorizedAction =
-  { kind: "command"; command: SlashCommand; commentId: number } | { kind: "review"; reviewId: number; body: string };
+  | {
+      kind: "command";
+      command: SlashCommand;
+      commentId: number;
+      /** A command given on the issue (not its PR): the issue as the comment's webhook carried it (a retry may start a task from it). */
+      issue?: IssueRef;
+    }
+  | { kind: "review"; reviewId: number; body: string };
 
 /** What a finished agent said beyond its summary: its verdict, a plan or PR body, a review. */
 export interface JobReport {

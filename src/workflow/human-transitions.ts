@@ -95,7 +95,13 @@ export function onCommandReceived(task: Task, event: EventOf<typeof EventType.co
       {
         kind: EffectKind.authorizeActor,
         login: event.sender,
-        action: { kind: "command", command: event.command, commentId: event.commentId },
+        action: {
+          kind: "command",
+          command: event.command,
+          commentId: event.commentId,
+          // A retry on the issue of an ended task starts a new one from the issue's text now.
+          ...(event.command === "retry" && !event.onPullRequest ? { issue: event.issue } : {}),
+        },
       },
     ],
   };

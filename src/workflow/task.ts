@@ -134,12 +134,25 @@ export interface TaskUsage {
  */
 export type TriggerVerdict = "pending" | "not_a_trigger" | "refused" | "authorized";
 
+/**
+ * The issue's text as it was when its task was started and authorised: what the person who added
+ * the label (or asked to retry) looked at. Agents are shown this text, not a later edit.
+ */
+export interface IssueSnapshot {
+  title: string;
+  body: string;
+  /** GitHub's `updated_at` of the issue at that moment (ISO 8601). */
+  updatedAt: string;
+}
+
 /** One attempt to resolve one issue. Plain data: the workflow reads and returns it, the engine stores it. */
 export interface Task {
   id: string;
   repo: TaskRepo;
   issueNumber: number;
   issueTitle: string;
+  /** The issue's title and body when the task started (null for a task stored before snapshots, or started without one). */
+  issueSnapshot: IssueSnapshot | null;
   type: TaskType;
   triggerLabel: string;
   triggeredBy: string;
@@ -230,6 +243,8 @@ export interface PipelineProgress {
   pendingFeedback: StepFeedback | null;
   /** How the task started: an agent label, or `/foreman retry` after the issue's previous task ended. */
   origin?: { kind: "label" } | { kind: "retry"; commentId: number };
+  /** On an ended task: the writer whose `/foreman retry` started its successor (one successor at most). */
+  retriedBy?: { login: string; commentId: number } | null;
   /** The running job a freeze already stopped (its end is still to come): never stopped twice. */
   stoppedJobId?: string | null;
   steps: StepRecord[];

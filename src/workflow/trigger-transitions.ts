@@ -26,8 +26,14 @@ export function startTask(event: DomainEvent, now: Date, facts: TransitionFacts)
     // A reopened issue that still carries an agent label starts a fresh task (known labels only:
     // reopening an issue with unrelated labels must not read the config for each of them).
     label = event.labels.find((name) => isTriggerCandidate(name, facts.knownTriggerLabels ?? []));
-  } else if (event.type === EventType.commandReceived && event.command === "retry" && !event.onPullRequest) {
-    // `/foreman retry` on an issue whose task ended: a fresh task with the same label; authorisation checks the sender.
+  } else if (
+    event.type === EventType.commandReceived &&
+    event.command === "retry" &&
+    !event.onPullRequest &&
+    event.authorizedRetryOf !== undefined
+  ) {
+    // `/foreman retry` on an issue whose task ended, its sender's write access confirmed by that
+    // task (`start_retry_task`): a fresh task with the same label. Nobody else's retry makes a row.
     label = facts.previousTriggerLabel ?? undefined;
   }
   if (
@@ -47,6 +53,8 @@ export function startTask(event: DomainEvent, now: Date, facts: TransitionFacts)
     repo: event.repo,
     issueNumber: event.issue.number,
     issueTitle: event.issue.title,
+    // The text the labeller (or the writer asking to retry) saw: the agents work from it, not from later edits.
+    issueSnapshot: event.issue.snapshot ?? null,
     type: guessTaskType(label),
     triggerLabel: label,
     triggeredBy: event.sender,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { mockGitHub, mockLabelToDraftPr, REPO, REPO_PATH } from "../helpers/github-mock.js";
 import { buildIssuesPayload, buildPullRequestPayload } from "../helpers/payloads.js";
@@ -132,6 +133,36 @@ describe("agent label → draft PR", () => {
     expect(records[0]).toMatchObject({
       actor: "Codertocat",
       payload: { event: "issue_labeled", from: null, to: "queued" },
+    });
+  });
+
+  test("the issue's text is snapshotted with the task, and the authorisation record names the text it covers", async () => {
+    const github = mockGitHub().token();
+    mockLabelToDraftPr(github, 1, 7);
+    const payload = buildIssuesPayload({
+      action: "labeled",
+      label: "agent:ready",
+      issueNumber: 1,
+      title: "Spelling error in the README file",
+      updatedAt: "2026-03-04T05:06:07Z",
+    });
+    payload.issue.body = "The README says `teh`.\r\n<!-- a hidden line -->";
+
+    await foreman.receive("issues", payload);
+    await foreman.settle();
+
+    const [task] = await database.sql`select issue_snapshot from tasks`;
+    expect(task!.issue_snapshot).toEqual({
+      title: "Spelling error in the README file",
+      body: "The README says `teh`.\r\n<!-- a hidden line -->",
+      updatedAt: "2026-03-04T05:06:07Z",
+    });
+    const [record] = await database.sql`select payload from compliance_records where kind = 'effect.authorize_trigger'`;
+    // sha256 of the canonical JSON of { title, body } (keys sorted), as an auditor would recompute it.
+    const canonical = JSON.stringify({ body: payload.issue.body, title: "Spelling error in the README file" });
+    expect(record!.payload).toMatchObject({
+      issueUpdatedAt: "2026-03-04T05:06:07Z",
+      issueSha256: createHash("sha256").update(canonical, "utf8").digest("hex"),
     });
   });
 
@@ -277,7 +308,7 @@ describe("agent label → draft PR", () => {
       > **Why:** \`.github/foreman.yml\` on \`master\` is invalid, so nothing else happened:
       > - \`freezeLabel\` must be a label name (text)
       > - \`branchPrefix\` must be a branch path ending in /, made of letters, digits, . _ - (e.g. agent/)
-      > - unknown key \`prLabel\` (did you mean \`prLabels\`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets, mode, pipeline, roles, maxReviewRevisions, maxCiAttempts, ci, reviewers
+      > - unknown key \`prLabel\` (did you mean \`prLabels\`?): the known keys are triggerLabels, freezeLabel, branchPrefix, prLabels, agent, profiles, guardrails, budgets, mode, pipeline, roles, maxReviewRevisions, maxCiAttempts, ci, reviewers, prompt
       >
       > **What to do:** fix \`.github/foreman.yml\` on the default branch, then remove and re-add the label.
 

@@ -95,6 +95,11 @@ export async function gatherPromptContext(
   const shown = omitUntrusted
     ? thread.filter((comment) => judgeCommentAssociation(comment.association) === "trusted")
     : thread;
+  // The issue's text as it was when the task was authorised, not as someone may have edited it since.
+  const snapshot = task.issueSnapshot;
+  const liveBody = issue.data.body ?? "";
+  const editedSinceAuthorised =
+    snapshot !== null && (issue.data.title !== snapshot.title || liveBody !== snapshot.body);
   const ciFailures = buildCiFailures(task.pipeline.feedback);
   // The planner writes the plan; every later step follows it.
   const plan = input.role !== "planner" ? task.pipeline.plan : null;
@@ -103,12 +108,13 @@ export async function gatherPromptContext(
       repo: { owner, name: repo, defaultBranch: task.repo.defaultBranch },
       issue: {
         number: task.issueNumber,
-        title: issue.data.title,
-        body: issue.data.body ?? "",
+        title: snapshot?.title ?? issue.data.title,
+        body: snapshot?.body ?? liveBody,
         author: issue.data.user?.login ?? "ghost",
         labels: issue.data.labels
           .map((label) => (typeof label === "string" ? label : (label.name ?? "")))
           .filter(Boolean),
+        ...(editedSinceAuthorised ? { editedSinceAuthorised: true } : {}),
       },
       comments: shown,
       ...(shown.length < thread.length ? { untrustedCommentsOmitted: thread.length - shown.length } : {}),

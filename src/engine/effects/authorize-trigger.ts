@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { canonicalJson } from "../../chain/chain.js";
 import { REPO_CONFIG_PATH, parseRepoConfig, type RepoConfigResult } from "../../config/repo-config.js";
 import { findSenderRole } from "../../github/find-sender-role.js";
 import { readRepoFile, RepoFileTooLargeError } from "../../github/read-repo-file.js";
@@ -6,6 +8,7 @@ import { isTriggerLabel, type TriggerFacts } from "../../workflow/authorize.js";
 import { TRIGGER_LABEL_PREFIX } from "../../workflow/defaults.js";
 import type { Effect } from "../../workflow/effects.js";
 import { EventType } from "../../workflow/events.js";
+import type { IssueSnapshot } from "../../workflow/task.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
 
 type Payload = Omit<Extract<Effect, { kind: "authorize_trigger" }>, "kind">;
@@ -42,6 +45,9 @@ export async function authorizeTrigger({ payload, task, octokit }: EffectInput<P
       ...(config !== null ? { config } : { problems: facts.problems }),
       role: senderRole?.role ?? null,
       permission: senderRole?.permission ?? null,
+      // The issue text this authorisation covers: the agents are shown exactly this, not a later edit.
+      issueUpdatedAt: task.issueSnapshot?.updatedAt ?? null,
+      issueSha256: task.issueSnapshot ? hashIssueSnapshot(task.issueSnapshot) : null,
     },
     // What the config lists beyond the agent: prefix, so later labels are filtered without a task.
     ...(config !== null
@@ -65,4 +71,11 @@ async function readConfigText(
     if (error instanceof RepoFileTooLargeError) return { text: null, tooLarge: error.message };
     throw error;
   }
+}
+
+/** Hex sha256 of the RFC 8785 canonical JSON of the snapshot's `{ title, body }`: an auditor can recompute it from the issue's history. */
+export function hashIssueSnapshot(snapshot: IssueSnapshot): string {
+  return createHash("sha256")
+    .update(canonicalJson({ title: snapshot.title, body: snapshot.body }), "utf8")
+    .digest("hex");
 }

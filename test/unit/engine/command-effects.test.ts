@@ -33,6 +33,7 @@ function buildTask(overrides: Partial<Task> = {}): Task {
     },
     issueNumber: 5,
     issueTitle: "Fix the login redirect",
+    issueSnapshot: null,
     type: "bugfix",
     triggerLabel: "agent:bugfix",
     triggeredBy: "alice",

@@ -55,6 +55,7 @@ export function makePipelineTask(state: TaskState, overrides: Partial<Task> = {}
     repo: { installationId: 1, id: 10, owner: "acme", name: "api", defaultBranch: "main" },
     issueNumber: 5,
     issueTitle: "Fix the login redirect",
+    issueSnapshot: null,
     type: "bugfix",
     triggerLabel: "agent:bugfix",
     triggeredBy: "alice",

@@ -40,6 +40,7 @@ describe("buildContextFile", () => {
       body: "Steps to reproduce.\nExpected two lines.",
       author: "octocat",
       labels: ["bug"],
+      editedSinceAuthorised: false,
     });
     expect(file.comments[0]).toMatchObject({
       author: "mallory",

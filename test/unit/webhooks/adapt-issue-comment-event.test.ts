@@ -44,6 +44,19 @@ describe("adaptIssueCommentEvent", () => {
     });
   });
 
+  it("a retry on the issue carries the issue's text, which a task it starts keeps as its snapshot", () => {
+    const payload = buildIssueCommentPayload({ body: "/foreman retry", issueNumber: 5, title: "Fix it" });
+    payload.issue.body = "The login page loops.";
+    payload.issue.updated_at = "2026-02-03T04:05:06Z";
+    expect(adapt(payload)?.event).toMatchObject({
+      issue: {
+        number: 5,
+        title: "Fix it",
+        snapshot: { title: "Fix it", body: "The login page loops.", updatedAt: "2026-02-03T04:05:06Z" },
+      },
+    });
+  });
+
   it("puts a command on a PR in the PR's own lane (the handler swaps in its task's lane)", () => {
     const stored = adapt(buildIssueCommentPayload({ body: "/foreman retry", issueNumber: 9, onPullRequest: true }));
     expect(stored?.lane).toBe(`repo:${REPO.id}!pr9`);

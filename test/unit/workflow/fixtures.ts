@@ -117,6 +117,7 @@ export function makeTask(state: TaskState, overrides: Partial<Task> = {}): Task 
     repo,
     issueNumber: 5,
     issueTitle: "Fix the login redirect",
+    issueSnapshot: null,
     // A waiting task is never a bug fix: those start in red mode too.
     type: state === "waiting" ? "feature" : "bugfix",
     triggerLabel: state === "waiting" ? "agent:feature" : "agent:bugfix",

@@ -98,8 +98,10 @@ describe("/foreman commands", () => {
     const task = makeTask("awaiting_ci");
     const { next, effects } = transition(task, { ...events.cmdStatus, command, commentId: 600 }, now, facts);
     expect(next).toBe(task);
+    // A retry on the issue carries the issue, from which it may start a task once the task has ended.
+    const issue = command === "retry" ? { issue: events.cmdStatus.issue } : {};
     expect(effects).toEqual([
-      { kind: "authorize_actor", login: "dave", action: { kind: "command", command, commentId: 600 } },
+      { kind: "authorize_actor", login: "dave", action: { kind: "command", command, commentId: 600, ...issue } },
     ]);
   });
 
@@ -296,8 +298,70 @@ describe("/foreman retry on an escalated task", () => {
 });
 
 describe("/foreman retry when the issue has no active task", () => {
+  test("a retry straight from a comment creates no task: the ended task must confirm its sender first", () => {
+    expect(transition(null, events.cmdRetry, now, { ...facts, previousTriggerLabel: "agent:feature" })).toEqual({
+      next: null,
+      effects: [],
+    });
+  });
+
+  test("the ended task checks the sender, then queues the retry once; a second confirmed retry is told one is on its way", () => {
+    const ended = makeTask("failed");
+    const fromIssue = { ...events.cmdRetry, commentId: 700 };
+    expect(transition(ended, fromIssue, now, facts)).toEqual({
+      next: ended,
+      effects: [
+        {
+          kind: "authorize_actor",
+          login: "dave",
+          action: { kind: "command", command: "retry", commentId: 700, issue: events.cmdRetry.issue },
+        },
+      ],
+    });
+    const confirmed = (login: string, commentId: number, role: string) => ({
+      ...events.allowedRetry,
+      login,
+      role: { role, permission: role },
+      action: { kind: "command" as const, command: "retry" as const, commentId, issue: events.cmdRetry.issue },
+    });
+    const first = transition(ended, confirmed("dave", 700, "write"), now, facts);
+    expect(first.effects).toEqual([
+      { kind: "start_retry_task", sender: "dave", commentId: 700, issue: events.cmdRetry.issue },
+    ]);
+    expect(first.next!.pipeline.retriedBy).toEqual({ login: "dave", commentId: 700 });
+    expect(first.next!.state).toBe("failed");
+    const second = transition(first.next, confirmed("erin", 701, "admin"), now, facts);
+    expect(second.next).toBe(first.next);
+    expect(second.effects).toEqual([
+      {
+        kind: "answer_command",
+        issueNumber: 5,
+        answer: "note",
+        login: "erin",
+        command: "retry",
+        commentId: 701,
+        text: "@erin: @dave already asked to retry this task; Foreman starts one new task for it. `/foreman status` says how it is going.",
+      },
+    ]);
+    // Without write access: one refusal per person on the issue, and nothing is queued.
+    expect(transition(ended, confirmed("mallory", 702, "read"), now, facts)).toEqual({
+      next: ended,
+      effects: [
+        {
+          kind: "answer_command",
+          issueNumber: 5,
+          answer: "refusal",
+          login: "mallory",
+          command: "retry",
+          commentId: 702,
+          refusalScope: "issue",
+        },
+      ],
+    });
+  });
+
   test("starts a fresh task from the previous task's trigger label, authorising the sender", () => {
-    const { next, effects } = transition(null, events.cmdRetry, now, {
+    const { next, effects } = transition(null, { ...events.cmdRetry, authorizedRetryOf: "task-old" }, now, {
       ...facts,
       previousTriggerLabel: "agent:feature",
     });
@@ -314,7 +378,10 @@ describe("/foreman retry when the issue has no active task", () => {
   });
 
   test("a sender without write access gets one refusal (per issue), and the fresh task ends without touching the status comment", () => {
-    const started = transition(null, events.cmdRetry, now, { ...facts, previousTriggerLabel: "agent:feature" }).next!;
+    const started = transition(null, { ...events.cmdRetry, authorizedRetryOf: "task-old" }, now, {
+      ...facts,
+      previousTriggerLabel: "agent:feature",
+    }).next!;
     expect(started.pipeline.origin).toEqual({ kind: "retry", commentId: 504 });
     const refusal = [
       {
