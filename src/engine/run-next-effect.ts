@@ -21,6 +21,8 @@ import { classifyError, computeBackoffMs, ErrorCode, type Failure } from "../res
 import type { EffectOutcome } from "./effects/effect-outcome.js";
 import { findEffectExecutor } from "./effects/execute-effect.js";
 import { loadEffectFacts } from "./effects/load-effect-facts.js";
+import { holdEffectLease, type EffectLease } from "./hold-effect-lease.js";
+import { runWithRequestSignal } from "../github/octokit.js";
 
 const APP_ACTOR = "foreman[app]";
 
@@ -77,6 +79,35 @@ async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promi
     log.error({ maxAttempts: deps.maxEffectAttempts }, "effect never finished; failing it");
     return recordFailure(deps, claimed, task, describeUnfinishedEffect(claimed, deps.maxEffectAttempts));
   }
+  const lease = holdEffectLease(
+    sql,
+    { id: claimed.id, workerId: deps.replicaId, attempts: claimed.attempts },
+    deps.leaseMs,
+    log,
+  );
+  try {
+    return await runLeasedEffect(deps, claimed, task, log, lease);
+  } finally {
+    lease.release();
+  }
+}
+
+/**
+ * Execute a leased effect and record how it ended. Once the lease is lost, another run owns the
+ * effect: this one's GitHub requests have stopped, and it records nothing.
+ */
+async function runLeasedEffect(
+  deps: EngineDeps,
+  claimed: ClaimedEffect,
+  task: Task,
+  log: EngineDeps["log"],
+  lease: EffectLease,
+): Promise<Step> {
+  const { sql } = deps.database;
+  const stopped = (): Step => {
+    log.warn({ effectId: claimed.id }, "effect lease lost; another run takes it over");
+    return { next: null, queued: false };
+  };
   let outcome: EffectOutcome;
   try {
     const statusCommentId =
@@ -85,18 +116,23 @@ async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promi
         ? await findStatusCommentId(sql, task.repo.id, task.issueNumber)
         : null);
     const executor = findEffectExecutor(claimed.kind);
-    outcome = await executor.run({
-      payload: claimed.payload as never,
-      task,
-      octokit: await deps.github(task.repo.installationId),
-      attempt: claimed.attempts,
-      statusCommentId,
-      webBaseUrl: deps.webBaseUrl,
-      checkRun: findRowCheckRun(claimed.task),
-      publicUrl: deps.publicUrl,
-      facts: await loadEffectFacts(sql, task, executor.facts ?? [], deps.publicUrl),
-    });
+    const octokit = await deps.github(task.repo.installationId);
+    const facts = await loadEffectFacts(sql, task, executor.facts ?? [], deps.publicUrl);
+    outcome = await runWithRequestSignal(lease.signal, () =>
+      executor.run({
+        payload: claimed.payload as never,
+        task,
+        octokit,
+        attempt: claimed.attempts,
+        statusCommentId,
+        webBaseUrl: deps.webBaseUrl,
+        checkRun: findRowCheckRun(claimed.task),
+        publicUrl: deps.publicUrl,
+        facts,
+      }),
+    );
   } catch (error) {
+    if (lease.lost) return stopped();
     const failure = classifyError(error);
     if (failure.retryable && claimed.attempts < deps.maxEffectAttempts) {
       const delay = computeBackoffMs(claimed.attempts, deps.random, deps.retryBaseMs);
@@ -107,6 +143,7 @@ async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promi
     log.error({ err: error, code: failure.code }, "effect failed for good");
     return recordFailure(deps, claimed, task, failure);
   }
+  if (lease.lost) return stopped();
   // Outside the catch on purpose: if recording fails (the database blinked), the lease expires and
   // the effect runs again — harmless, it is idempotent — rather than failing a task whose action worked.
   const step = await recordSuccess(deps, claimed, task, outcome);

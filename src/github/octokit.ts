@@ -1,8 +1,9 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { ProbotOctokit } from "probot";
 import { CircuitBreakers, CircuitState } from "../resilience/circuit-breaker.js";
 import { withTimeout } from "../resilience/with-timeout.js";
 
-/** The longest rate-limit wait done in-process; effect leases are longer than this. */
+/** The longest rate-limit wait done in-process (the effect runner renews its lease meanwhile). */
 export const MAX_IN_PROCESS_WAIT_SECONDS = 60;
 
 /** The Octokit every GitHub call goes through: Probot's, with retry and throttling tuned for a bot. */
@@ -10,7 +11,7 @@ export type GitHubClient = InstanceType<typeof ProbotOctokit>;
 
 /** How hard the HTTP layer retries before an effect's own durable retry takes over. */
 export interface OctokitTuning {
-  /** Retries for 5xx and network errors inside one effect attempt (plugin-retry). */
+  /** Retries for 5xx and network errors inside one effect attempt (plugin-retry), for reads only (`isSafeToResend`). */
   retries: number;
   /** Base delay in ms for plugin-retry and the throttling plugin's fallback. */
   retryAfterBaseValue: number;
@@ -36,7 +37,39 @@ export interface GitHubResilience {
   log?: { warn(data: object, message: string): void; info(data: object, message: string): void };
 }
 
-/** Build the Octokit class handed to Probot: retry, throttling, and per installation a timeout and a circuit breaker. */
+/**
+ * Whether the HTTP layer may send a request again after an error answer: reads (GET, HEAD, OPTIONS)
+ * and minting an installation token. A write that failed with a 5xx or a dropped connection may
+ * have been done by GitHub all the same, so it is never re-sent here: the effect's durable retry
+ * runs it again, and its look-first (`attempt > 1`) finds what the earlier try made. (Waiting out a
+ * rate limit re-sends writes too: GitHub refused those without doing them.)
+ */
+export function isSafeToResend(method: string, url: string): boolean {
+  const verb = method.toUpperCase();
+  if (verb === "GET" || verb === "HEAD" || verb === "OPTIONS") return true;
+  return verb === "POST" && /^\/app\/installations\/[^/]+\/access_tokens$/.test(url.replace(/^https?:\/\/[^/]+/, ""));
+}
+
+/** Thrown instead of a GitHub request once the effect that makes it has lost its lease to another run. */
+export class RequestsStoppedError extends Error {
+  constructor() {
+    super("Foreman stopped this effect's GitHub requests: its lease ran out and another run has taken it over.");
+    this.name = "RequestsStoppedError";
+  }
+}
+
+const requestScope = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Run `fn` so that every GitHub request it makes, on any client, stops when `signal` aborts: one in
+ * flight is aborted, a later one throws RequestsStoppedError without reaching GitHub. The effect
+ * runner uses it to stop an executor whose lease was lost.
+ */
+export function runWithRequestSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  return requestScope.run(signal, fn);
+}
+
+/** Build the Octokit class handed to Probot: retry (reads only), throttling, and per installation a timeout and a circuit breaker. */
 export function buildOctokitClass(
   tuning: OctokitTuning = DEFAULT_OCTOKIT_TUNING,
   resilience: GitHubResilience = { timeoutMs: DEFAULT_GITHUB_TIMEOUT_MS },
@@ -55,7 +88,7 @@ export function buildOctokitClass(
       enabled: tuning.throttle,
       retryAfterBaseValue: tuning.retryAfterBaseValue,
       // Wait out a short limit in-process; a longer one fails the attempt, which is retried durably
-      // later. Waiting longer than an effect's lease would let another worker run it concurrently.
+      // later. The effect runner renews its lease while it waits (src/engine/run-next-effect.ts).
       onRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>
         retryCount < 2 && retryAfter <= MAX_IN_PROCESS_WAIT_SECONDS,
       onSecondaryRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>
@@ -66,15 +99,20 @@ export function buildOctokitClass(
   // Each plugin's "request" wrap goes around those of the plugins before it. Listed first, the guard
   // sits inside plugin-retry and plugin-throttling: every HTTP attempt gets its own timeout and counts
   // once on the breaker, and their waits (up to MAX_IN_PROCESS_WAIT_SECONDS) are not cut short by it.
+  // Listed last, scopeRequests sits outside plugin-retry: it tells it not to re-send a write.
   return class extends Tuned {
-    static override plugins = [guard as (typeof Tuned.plugins)[number], ...Tuned.plugins];
+    static override plugins = [
+      guard as (typeof Tuned.plugins)[number],
+      ...Tuned.plugins,
+      scopeRequests as (typeof Tuned.plugins)[number],
+    ];
   };
 }
 
 type RequestHook = (options: {
   method: string;
   url: string;
-  request?: { signal?: AbortSignal | null };
+  request?: { signal?: AbortSignal | null; retries?: number };
 }) => Promise<unknown>;
 
 interface GuardedOctokit {
@@ -84,9 +122,30 @@ interface GuardedOctokit {
 }
 
 /**
+ * An Octokit plugin, outermost (it runs in the caller's async context, before any queue): a request
+ * that is not safe to send twice gets no HTTP retries (`isSafeToResend`), and inside
+ * `runWithRequestSignal` the scope's signal goes with the request, so the guard stops it.
+ */
+function scopeRequests(octokit: GuardedOctokit): void {
+  octokit.hook.wrap("request", (request, options) => {
+    const scope = requestScope.getStore();
+    const own = options.request?.signal ?? undefined;
+    const signal = scope && own ? AbortSignal.any([scope, own]) : (scope ?? own);
+    // In place: the hooks inside this one were bound to this very options object (before-after-hook),
+    // so a copy would reach only the innermost.
+    options.request = {
+      ...options.request,
+      ...(signal ? { signal } : {}),
+      ...(isSafeToResend(options.method, options.url) ? {} : { retries: 0 }),
+    };
+    return request(options);
+  });
+}
+
+/**
  * An Octokit plugin: every request of an installation client (REST and GraphQL) runs under the
  * timeout and through the installation's circuit breaker; an open circuit fails it with
- * CIRCUIT_OPEN without an HTTP request. App-level requests (`/app/…`, such as the installation token
+ * CIRCUIT_OPEN without an HTTP request. A request whose signal has aborted is not sent. App-level requests (`/app/…`, such as the installation token
  * a request fetches first) get the timeout only: they run inside the installation request that needed
  * them, which the breaker already counts — and a probe must not be refused its own token.
  */
@@ -94,12 +153,15 @@ function buildRequestGuard(breakers: CircuitBreakers, timeoutMs: number) {
   return (octokit: GuardedOctokit, options: { auth?: unknown }): void => {
     const installationId = (options.auth as { installationId?: number | string } | undefined)?.installationId;
     octokit.hook.wrap("request", (request, requestOptions) => {
+      const parent = requestOptions.request?.signal ?? undefined;
+      // Stopped before it was sent (a lost lease, see runWithRequestSignal): it never reaches GitHub.
+      if (parent?.aborted) return Promise.reject(parent.reason as Error);
       const attempt = () =>
         withTimeout(
           (signal) => request({ ...requestOptions, request: { ...requestOptions.request, signal } }),
           timeoutMs,
           { service: "GitHub", action: `${requestOptions.method} ${requestOptions.url}` },
-          requestOptions.request?.signal ?? undefined,
+          parent,
         );
       if (installationId === undefined || /^\/app(\/|$)/.test(requestOptions.url)) return attempt();
       return breakers.run(String(installationId), attempt);

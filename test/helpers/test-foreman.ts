@@ -2,6 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { Writable } from "node:stream";
 import { parseEnv, type Env } from "../../src/config/env.js";
 import type { Database } from "../../src/db/client.js";
+import type { OctokitTuning } from "../../src/github/octokit.js";
 import { createLogger } from "../../src/logging/create-logger.js";
 import { buildForeman, type Foreman } from "../../src/main.js";
 
@@ -45,10 +46,10 @@ export function buildSequentialIds(): () => string {
   return () => `00000000-0000-4000-8000-${String(++next).padStart(12, "0")}`;
 }
 
-/** Compose the real app over a test database, with HTTP retries off (nock answers instantly) and fast durable retries. */
+/** Compose the real app over a test database, with HTTP retries off unless `octokitTuning` says otherwise (nock answers instantly) and fast durable retries. */
 export async function startTestForeman(
   database: Database,
-  options: { env?: Env; leaseMs?: number; agents?: boolean } = {},
+  options: { env?: Env; leaseMs?: number; agents?: boolean; octokitTuning?: OctokitTuning } = {},
 ): Promise<TestForeman> {
   const env = options.env ?? buildTestEnv();
   const logs: string[] = [];
@@ -67,7 +68,7 @@ export async function startTestForeman(
     env,
     database,
     log,
-    octokitTuning: { retries: 0, retryAfterBaseValue: 1, throttle: false },
+    octokitTuning: options.octokitTuning ?? { retries: 0, retryAfterBaseValue: 1, throttle: false },
     worker: { listen: false },
     agents: { enabled: options.agents ?? false, heartbeatMs: 200 },
     engine: { retryBaseMs: 5, newId: buildSequentialIds(), ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) },
