@@ -1,9 +1,7 @@
-import type { Context } from "probot";
 import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
 import { EventType, type EventOf } from "../workflow/events.js";
 import { buildDedupeKey, toTaskRepo } from "./build-inbox-event.js";
-
-type CheckSuitePayload = Context<"check_suite.completed">["payload"];
+import type { CheckSuitePayload } from "./webhook-payloads.js";
 
 /**
  * `check_suite.completed` → `check_suite_completed`. `lane` is the issue lane of the task owning
