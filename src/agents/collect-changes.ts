@@ -9,6 +9,8 @@ import {
   type FileMode,
   type UnsupportedChange,
 } from "./changes.js";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { runGit, type GitContext } from "./git.js";
 
 /** Where the workspace is and its host-only git directory. */
@@ -39,8 +41,12 @@ export async function collectChanges(
 ): Promise<CollectedChanges> {
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const git: GitContext = { gitDir: workspace.gitDir, workTree: workspace.workspaceDir };
+  // A repository the agent made inside the workspace is not staged (one without a commit would
+  // make `git add` fail outright): it is reported, which the guardrails refuse, and the base's
+  // files under it stay as they were.
+  const nested = await findNestedRepositories(workspace.workspaceDir);
   // Stage everything, untracked files included; .gitignore and info/exclude still apply.
-  await runGit(git, ["add", "--all"]);
+  const refused = await stageAll(git, nested);
   const diff = (format: string): Promise<Buffer> =>
     runGit(git, [
       "diff",
@@ -57,7 +63,13 @@ export async function collectChanges(
   const numstat = parseNumstat(await diff("--numstat"));
   const baseFileCount = countNul(await runGit(git, ["ls-tree", "-r", "-z", "--name-only", "HEAD"]));
 
-  const unsupported: UnsupportedChange[] = [];
+  const unsupported: UnsupportedChange[] = [
+    ...nested.map((path) => ({ path, reason: describeMode("160000") })),
+    ...refused.map((path) => ({
+      path,
+      reason: "a name Git refuses (such as .GIT or .git. in any case, which checkouts would treat as .git)",
+    })),
+  ];
   const wanted = raw.filter((entry) => entry.status !== "D" && PUSHABLE_MODES.has(entry.newMode));
   const sizes = await readBlobSizes(
     git,
@@ -114,7 +126,45 @@ export async function collectChanges(
       addedText: binary || text === null ? [] : listAddedLines(before, text),
     });
   }
+  unsupported.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { changes, unsupported, baseFileCount };
+}
+
+// `git add --all`, but a name Git refuses to index (`.GIT/x`, `x/.git.`, `GIT~1`) does not stop
+// the rest: those paths are returned. Any other failure is Foreman's and rejects.
+async function stageAll(git: GitContext, nested: readonly string[]): Promise<string[]> {
+  const args = ["add", "--all", "--ignore-errors", "--", ".", ...nested.map((path) => `:(exclude,literal)${path}`)];
+  try {
+    await runGit(git, args);
+    return [];
+  } catch (error) {
+    const message = error instanceof Error ? error.message : "";
+    // git prints each as two lines naming the same path; the backreference finds where it ends.
+    const refused = [...message.matchAll(/error: invalid path '([^]*?)'\nerror: unable to add '\1' to index/g)].map(
+      (match) => match[1] ?? "",
+    );
+    if (refused.length === 0) throw error;
+    return [...new Set(refused)].sort();
+  }
+}
+
+// Directories below the root that hold a `.git` (a directory, a file or a link), relative and
+// with `/`; symlinks are not followed, and nothing inside a nested repository is looked at.
+async function findNestedRepositories(workspaceDir: string): Promise<string[]> {
+  const found: string[] = [];
+  const visit = async (relativeDir: string): Promise<void> => {
+    const entries = await readdir(join(workspaceDir, relativeDir), { withFileTypes: true });
+    if (relativeDir !== "" && entries.some((entry) => entry.name === ".git")) {
+      found.push(relativeDir);
+      return;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory() || (relativeDir === "" && entry.name === ".git")) continue;
+      await visit(relativeDir === "" ? entry.name : `${relativeDir}/${entry.name}`);
+    }
+  };
+  await visit("");
+  return found.sort();
 }
 
 // `--raw -z`: ":<old mode> <new mode> <old sha> <new sha> <status>\0<path>\0" per entry.
