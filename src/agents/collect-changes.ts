@@ -9,6 +9,8 @@ import {
   type FileMode,
   type UnsupportedChange,
 } from "./changes.js";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { GitOutputTooLargeError, runGit, streamGit, type GitContext } from "./git.js";
 import { DEFAULT_GUARDRAIL_RULES } from "./guardrails.js";
 
@@ -76,14 +78,25 @@ export async function collectChanges(
   };
   // Stage everything, untracked files included; .gitignore and info/exclude still apply.
   // Uncompressed: hashing is the whole cost of a huge diff, and these objects are never sent anywhere.
-  await runGitIn(git, ["-c", "core.looseCompression=0", "add", "--all"]);
+  // A repository the agent made inside the workspace is not staged (one without a commit would
+  // make `git add` fail outright): it is reported, which the guardrails refuse, and the base's
+  // files under it stay as they were. Names Git refuses to index are reported the same way.
+  const nested = await findNestedRepositories(workspace.workspaceDir);
+  const refused = await stageAll(git, nested);
+  const notStaged: UnsupportedChange[] = [
+    ...nested.map((path) => ({ path, reason: describeMode("160000") })),
+    ...refused.map((path) => ({
+      path,
+      reason: "a name Git refuses (such as .GIT or .git. in any case, which checkouts would treat as .git)",
+    })),
+  ];
   try {
-    return await readStagedChanges(git, maxFileBytes, maxDiffBytes);
+    return await readStagedChanges(git, maxFileBytes, maxDiffBytes, notStaged);
   } catch (error) {
     if (!(error instanceof GitOutputTooLargeError)) throw error;
     return {
       changes: [],
-      unsupported: [],
+      unsupported: notStaged,
       baseFileCount: 0,
       diffBytes: 0,
       largestFiles: [],
@@ -94,7 +107,12 @@ export async function collectChanges(
   }
 }
 
-async function readStagedChanges(git: Git, maxFileBytes: number, maxDiffBytes: number): Promise<CollectedChanges> {
+async function readStagedChanges(
+  git: Git,
+  maxFileBytes: number,
+  maxDiffBytes: number,
+  notStaged: readonly UnsupportedChange[],
+): Promise<CollectedChanges> {
   const diff = (format: string): Promise<Buffer> =>
     streamGitIn(
       git,
@@ -106,7 +124,7 @@ async function readStagedChanges(git: Git, maxFileBytes: number, maxDiffBytes: n
     await streamGitIn(git, ["ls-tree", "-r", "-z", "--name-only", "HEAD"], { maxBytes: MAX_LISTING_BYTES }),
   );
 
-  const unsupported: UnsupportedChange[] = [];
+  const unsupported: UnsupportedChange[] = [...notStaged];
   const wanted = raw.filter((entry) => entry.status !== "D" && PUSHABLE_MODES.has(entry.newMode));
   const sizes = await readBlobSizes(
     git,
@@ -126,9 +144,12 @@ async function readStagedChanges(git: Git, maxFileBytes: number, maxDiffBytes: n
         const mode = toMode(status === "deleted" ? entry.oldMode : entry.newMode);
         return [{ path: entry.path, status, mode, binary: false, addedLines: 0, deletedLines: 0, addedText: [] }];
       }),
-      unsupported: raw
-        .filter((entry) => entry.status !== "D" && !PUSHABLE_MODES.has(entry.newMode))
-        .map((entry) => ({ path: entry.path, reason: describeMode(entry.newMode) })),
+      unsupported: [
+        ...notStaged,
+        ...raw
+          .filter((entry) => entry.status !== "D" && !PUSHABLE_MODES.has(entry.newMode))
+          .map((entry) => ({ path: entry.path, reason: describeMode(entry.newMode) })),
+      ].sort(byPath),
       baseFileCount,
       diffBytes,
       largestFiles,
@@ -196,6 +217,7 @@ async function readStagedChanges(git: Git, maxFileBytes: number, maxDiffBytes: n
       addedText: binary || text === null ? [] : listAddedLines(before, text),
     });
   }
+  unsupported.sort(byPath);
   return { changes, unsupported, baseFileCount, diffBytes, largestFiles, symlinks };
 }
 
@@ -211,6 +233,57 @@ async function readIndexSymlinks(git: Git): Promise<Map<string, string>> {
   const shas = entries.map((entry) => entry.sha);
   const blobs = await readBlobs(git, shas, await readBlobSizes(git, shas));
   return new Map(entries.map((entry) => [entry.path, blobs.get(entry.sha)?.toString("utf8") ?? ""]));
+}
+
+// `git add --all`, but a name Git refuses to index (`.GIT/x`, `x/.git.`, `GIT~1`) does not stop
+// the rest: those paths are returned. Any other failure is Foreman's and rejects.
+// Uncompressed: hashing is the whole cost of a huge diff, and these objects are never sent anywhere.
+async function stageAll(git: Git, nested: readonly string[]): Promise<string[]> {
+  const args = [
+    "-c",
+    "core.looseCompression=0",
+    "add",
+    "--all",
+    "--ignore-errors",
+    "--",
+    ".",
+    ...nested.map((path) => `:(exclude,literal)${path}`),
+  ];
+  try {
+    await runGitIn(git, args);
+    return [];
+  } catch (error) {
+    const message = error instanceof Error ? error.message : "";
+    // git prints each as two lines naming the same path; the backreference finds where it ends.
+    const refused = [...message.matchAll(/error: invalid path '([^]*?)'\nerror: unable to add '\1' to index/g)].map(
+      (match) => match[1] ?? "",
+    );
+    if (refused.length === 0) throw error;
+    return [...new Set(refused)].sort();
+  }
+}
+
+// Directories below the root that hold a `.git` (a directory, a file or a link), relative and
+// with `/`; symlinks are not followed, and nothing inside a nested repository is looked at.
+async function findNestedRepositories(workspaceDir: string): Promise<string[]> {
+  const found: string[] = [];
+  const visit = async (relativeDir: string): Promise<void> => {
+    const entries = await readdir(join(workspaceDir, relativeDir), { withFileTypes: true });
+    if (relativeDir !== "" && entries.some((entry) => entry.name === ".git")) {
+      found.push(relativeDir);
+      return;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory() || (relativeDir === "" && entry.name === ".git")) continue;
+      await visit(relativeDir === "" ? entry.name : `${relativeDir}/${entry.name}`);
+    }
+  };
+  await visit("");
+  return found.sort();
+}
+
+function byPath(a: UnsupportedChange, b: UnsupportedChange): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
 // `--raw -z`: ":<old mode> <new mode> <old sha> <new sha> <status>\0<path>\0" per entry.

@@ -155,12 +155,23 @@ export type RepoConfigResult = { ok: true; config: TaskConfig } | { ok: false; p
 /** Parse the text of `.github/foreman.yml` (null when the file does not exist: all defaults). */
 export function parseRepoConfig(text: string | null): RepoConfigResult {
   if (text === null) return { ok: true, config: RepoConfig.parse({}) };
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    return { ok: false, problems: document.errors.map((error) => `YAML syntax: ${error.message.split("\n")[0]}`) };
+  let value: unknown;
+  let prototypeKey: string | null;
+  try {
+    const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (document.errors.length > 0) {
+      return { ok: false, problems: document.errors.map((error) => `YAML syntax: ${error.message.split("\n")[0]}`) };
+    }
+    // toJS resolves aliases: one before its anchor, or a billion laughs, throws.
+    value = document.toJS({ maxAliasCount: 100 }) ?? {};
+    prototypeKey = findPrototypeKey(value, []);
+  } catch (error) {
+    return { ok: false, problems: [`YAML: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`] };
   }
-  const value: unknown = document.toJS() ?? {};
-  if (typeof value !== "object" || Array.isArray(value)) {
+  if (prototypeKey !== null) {
+    return { ok: false, problems: [`\`${prototypeKey}\` is not a setting: keys named __proto__ are refused`] };
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return {
       ok: false,
       problems: ["the file must be a YAML mapping of settings (key: value), not a list or a single value"],
@@ -169,6 +180,18 @@ export function parseRepoConfig(text: string | null): RepoConfigResult {
   const parsed = RepoConfig.safeParse(value);
   if (parsed.success) return { ok: true, config: parsed.data };
   return { ok: false, problems: parsed.error.issues.map(describeIssue) };
+}
+
+// A `__proto__` key would be dropped silently (an object's prototype, not a key) by every copy of
+// the value: say so instead. The path of the first one, or null.
+function findPrototypeKey(value: unknown, path: string[]): string | null {
+  if (value === null || typeof value !== "object") return null;
+  for (const [key, item] of Object.entries(value)) {
+    if (key === "__proto__") return [...path, key].join(".");
+    const found = findPrototypeKey(item, [...path, key]);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

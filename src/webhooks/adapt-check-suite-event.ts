@@ -1,9 +1,7 @@
-import type { Context } from "probot";
 import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
 import { EventType, type EventOf } from "../workflow/events.js";
 import { buildDedupeKey, toTaskRepo } from "./build-inbox-event.js";
-
-type CheckSuitePayload = Context<"check_suite.completed">["payload"];
+import type { CheckSuitePayload } from "./webhook-payloads.js";
 
 /**
  * `check_suite.completed` → `check_suite_completed`. `lane` is the issue lane of the task owning
@@ -59,7 +57,7 @@ export function adaptCheckSuiteEvent(
 export function isOwnDefaultBranchSuite(payload: CheckSuitePayload): boolean {
   const suite = payload.check_suite;
   const repositoryId = payload.repository.id;
-  const suiteRepository = (suite as { repository?: { id?: number } }).repository;
+  const suiteRepository = suite.repository;
   return (
     suite.head_branch === payload.repository.default_branch &&
     suite.after === suite.head_sha &&

@@ -1,14 +1,11 @@
-import type { Context } from "probot";
 import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
 import type { InstallationFacts, RepositoryFacts } from "../db/queries/upsert-installation.js";
+import type { InstallationPayload, InstallationRepositoriesPayload } from "./webhook-payloads.js";
 
 /** Events about installations: they change what Foreman may act on, not any task. */
 export type DirectoryEvent =
   | { type: "installation_changed"; installation: InstallationFacts; added: RepositoryFacts[] }
   | { type: "repositories_changed"; installationId: number; added: RepositoryFacts[]; removed: number[] };
-
-type InstallationPayload = Context<"installation">["payload"];
-type InstallationRepositoriesPayload = Context<"installation_repositories">["payload"];
 
 function toRepositoryFacts(
   repos: ReadonlyArray<{ id: number; full_name: string; private: boolean }> | undefined,
@@ -18,7 +15,7 @@ function toRepositoryFacts(
 
 /** `installation.*` → a directory event. */
 export function adaptInstallationEvent(deliveryId: string, payload: InstallationPayload): NewInboxEvent {
-  const account = payload.installation.account as { login?: string; slug?: string; type?: string } | null;
+  const account = payload.installation.account;
   const event: DirectoryEvent = {
     type: "installation_changed",
     installation: {

@@ -1,12 +1,10 @@
-import type { Context } from "probot";
 import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
 import { EventType, type EventOf } from "../workflow/events.js";
 import { parseSlashCommand } from "../workflow/parse-slash-command.js";
 import { buildPullRequestLane } from "./adapt-pull-request-event.js";
 import { buildIssueLane } from "../db/queries/issue-lane.js";
 import { buildDedupeKey, buildIssueSnapshot, toTaskRepo } from "./build-inbox-event.js";
-
-type IssueCommentPayload = Context<"issue_comment.created">["payload"];
+import type { IssueCommentPayload } from "./webhook-payloads.js";
 
 /**
  * `issue_comment.created` with a known `/foreman <command>` line → `command_received`; comments by

@@ -1,10 +1,8 @@
-import type { Context } from "probot";
 import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
 import { EventType, type DomainEvent } from "../workflow/events.js";
 import { buildIssueLane } from "../db/queries/issue-lane.js";
 import { buildDedupeKey, buildIssueSnapshot, toTaskRepo } from "./build-inbox-event.js";
-
-type IssuesPayload = Context<"issues">["payload"];
+import type { IssuesPayload } from "./webhook-payloads.js";
 
 /** `issues.labeled|unlabeled|closed|reopened` → a domain event for the inbox; other actions → null. */
 export function adaptIssuesEvent(

@@ -1,9 +1,7 @@
-import type { Context } from "probot";
 import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
 import { EventType, type DomainEvent } from "../workflow/events.js";
 import { buildDedupeKey, toTaskRepo } from "./build-inbox-event.js";
-
-type PullRequestPayload = Context<"pull_request">["payload"];
+import type { PullRequestPayload } from "./webhook-payloads.js";
 
 /**
  * `pull_request.labeled|unlabeled|closed|synchronize` → a domain event; other actions → null.

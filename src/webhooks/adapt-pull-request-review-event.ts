@@ -1,9 +1,8 @@
-import type { Context } from "probot";
 import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
 import { EventType, type EventOf } from "../workflow/events.js";
 import { buildDedupeKey, toTaskRepo } from "./build-inbox-event.js";
+import type { PullRequestReviewPayload } from "./webhook-payloads.js";
 
-type PullRequestReviewPayload = Context<"pull_request_review.submitted">["payload"];
 type ReviewState = EventOf<typeof EventType.pullRequestReviewSubmitted>["state"];
 
 const REVIEW_STATES: ReadonlySet<string> = new Set<ReviewState>([

@@ -1,9 +1,7 @@
-import type { Context } from "probot";
 import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
 import { EventType, type EventOf } from "../workflow/events.js";
 import { buildDedupeKey, toTaskRepo } from "./build-inbox-event.js";
-
-type StatusPayload = Context<"status">["payload"];
+import type { StatusPayload } from "./webhook-payloads.js";
 
 /** The commit status states GitHub sends; anything else is dropped. */
 const STATES = ["pending", "success", "failure", "error"] as const;

@@ -11,6 +11,18 @@ import { adaptIssueCommentEvent } from "./adapt-issue-comment-event.js";
 import { adaptIssuesEvent } from "./adapt-issues-event.js";
 import { adaptPullRequestEvent, buildPullRequestLane } from "./adapt-pull-request-event.js";
 import { adaptPullRequestReviewEvent } from "./adapt-pull-request-review-event.js";
+import {
+  CheckSuitePayload,
+  InstallationPayload,
+  InstallationRepositoriesPayload,
+  IssueCommentPayload,
+  IssuesPayload,
+  parseWebhookPayload,
+  PullRequestPayload,
+  PullRequestReviewPayload,
+  StatusPayload,
+  type ParsedPayload,
+} from "./webhook-payloads.js";
 
 /** What the webhook handlers need. */
 export interface WebhookDeps {
@@ -21,8 +33,16 @@ export interface WebhookDeps {
 
 /** The payload fields every repository event's guard reads. */
 interface RepoEventPayload {
-  installation?: { id: number };
+  installation?: { id: number } | undefined;
   repository: { full_name: string };
+}
+
+/** What a handler needs of Probot's context to check a delivery's payload. */
+interface DeliveryContext {
+  id: string;
+  name: string;
+  payload: unknown;
+  log: Probot["log"];
 }
 
 /**
@@ -35,6 +55,16 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
     if (!event) return;
     const stored = await deps.intake.record(event);
     log.debug({ deliveryId: event.deliveryId, eventName: event.eventName, stored }, "webhook stored");
+  };
+  // The payload with the fields Foreman reads, or null: a malformed delivery is dropped with the
+  // reason logged (a throw would only make GitHub deliver it again).
+  const parse = <T>(context: DeliveryContext, parsed: ParsedPayload<T>): T | null => {
+    if (parsed.ok) return parsed.payload;
+    context.log.warn(
+      { deliveryId: context.id, eventName: context.name, reason: parsed.reason },
+      "webhook payload dropped",
+    );
+    return null;
   };
   // The installation a delivery acts for, or null when Foreman must stay silent on the repo.
   const allowedInstallation = (payload: RepoEventPayload): number | null => {
@@ -52,27 +82,29 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
     buildPullRequestLane(repoId, prNumber);
 
   app.on(["issues.labeled", "issues.unlabeled", "issues.closed", "issues.reopened"], async (context) => {
-    const installationId = allowedInstallation(context.payload);
-    if (installationId === null) return;
+    const payload = parse(context, parseWebhookPayload(IssuesPayload, context.payload));
+    const installationId = payload && allowedInstallation(payload);
+    if (!payload || installationId === null) return;
     const log = context.log.child({
       deliveryId: context.id,
-      repo: context.payload.repository.full_name,
-      issue: context.payload.issue.number,
+      repo: payload.repository.full_name,
+      issue: payload.issue.number,
     });
-    await store(adaptIssuesEvent(context.id, context.payload, installationId), log);
+    await store(adaptIssuesEvent(context.id, payload, installationId), log);
   });
 
   app.on(
     ["pull_request.labeled", "pull_request.unlabeled", "pull_request.closed", "pull_request.synchronize"],
     async (context) => {
-      const installationId = allowedInstallation(context.payload);
-      if (installationId === null) return;
-      const { repository, pull_request: pr } = context.payload;
+      const payload = parse(context, parseWebhookPayload(PullRequestPayload, context.payload));
+      const installationId = payload && allowedInstallation(payload);
+      if (!payload || installationId === null) return;
+      const { repository, pull_request: pr } = payload;
       const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, pr: pr.number });
       await store(
         adaptPullRequestEvent(
           context.id,
-          context.payload,
+          payload,
           installationId,
           await findPullRequestLane(repository.id, pr.number, pr.head.ref),
         ),
@@ -82,14 +114,15 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
   );
 
   app.on("pull_request_review.submitted", async (context) => {
-    const installationId = allowedInstallation(context.payload);
-    if (installationId === null) return;
-    const { repository, pull_request: pr } = context.payload;
+    const payload = parse(context, parseWebhookPayload(PullRequestReviewPayload, context.payload));
+    const installationId = payload && allowedInstallation(payload);
+    if (!payload || installationId === null) return;
+    const { repository, pull_request: pr } = payload;
     const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, pr: pr.number });
     await store(
       adaptPullRequestReviewEvent(
         context.id,
-        context.payload,
+        payload,
         installationId,
         await findPullRequestLane(repository.id, pr.number, pr.head.ref),
       ),
@@ -98,47 +131,50 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
   });
 
   app.on("check_suite.completed", async (context) => {
-    const installationId = allowedInstallation(context.payload);
-    if (installationId === null) return;
-    const { repository, check_suite: suite } = context.payload;
+    const payload = parse(context, parseWebhookPayload(CheckSuitePayload, context.payload));
+    const installationId = payload && allowedInstallation(payload);
+    if (!payload || installationId === null) return;
+    const { repository, check_suite: suite } = payload;
     const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, suiteId: suite.id });
     const taskLane = suite.head_branch
       ? await findLaneForBranch(deps.database.sql, repository.id, suite.head_branch)
       : null;
     await store(
-      adaptCheckSuiteEvent(context.id, context.payload, installationId, taskLane ?? buildRepoCiLane(repository.id)),
+      adaptCheckSuiteEvent(context.id, payload, installationId, taskLane ?? buildRepoCiLane(repository.id)),
       log,
     );
   });
 
   app.on("status", async (context) => {
-    const installationId = allowedInstallation(context.payload);
-    if (installationId === null) return;
-    const { repository, sha } = context.payload;
+    const payload = parse(context, parseWebhookPayload(StatusPayload, context.payload));
+    const installationId = payload && allowedInstallation(payload);
+    if (!payload || installationId === null) return;
+    const { repository, sha } = payload;
     const log = context.log.child({
       deliveryId: context.id,
       repo: repository.full_name,
       sha,
-      status: context.payload.context,
+      status: payload.context,
     });
     // The task whose branch holds the commit, if any: its lane keeps the status in order with the rest.
     let target = { headBranch: null as string | null, lane: buildRepoCiLane(repository.id) };
-    for (const branch of listStatusBranches(context.payload)) {
+    for (const branch of listStatusBranches(payload)) {
       const lane = await findLaneForBranch(deps.database.sql, repository.id, branch);
       if (lane !== null) {
         target = { headBranch: branch, lane };
         break;
       }
     }
-    await store(adaptStatusEvent(context.id, context.payload, installationId, target), log);
+    await store(adaptStatusEvent(context.id, payload, installationId, target), log);
   });
 
   app.on("issue_comment.created", async (context) => {
-    const installationId = allowedInstallation(context.payload);
-    if (installationId === null) return;
-    const { repository, issue } = context.payload;
+    const payload = parse(context, parseWebhookPayload(IssueCommentPayload, context.payload));
+    const installationId = payload && allowedInstallation(payload);
+    if (!payload || installationId === null) return;
+    const { repository, issue } = payload;
     const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, issue: issue.number });
-    const event = adaptIssueCommentEvent(context.id, context.payload, installationId);
+    const event = adaptIssueCommentEvent(context.id, payload, installationId);
     // Only a command on a PR needs the database: most comments are not commands.
     const taskLane =
       event && issue.pull_request ? await findLaneForPullRequest(deps.database.sql, repository.id, issue.number) : null;
@@ -146,13 +182,14 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
   });
 
   app.on("installation", async (context) => {
-    await store(adaptInstallationEvent(context.id, context.payload), context.log.child({ deliveryId: context.id }));
+    const payload = parse(context, parseWebhookPayload(InstallationPayload, context.payload));
+    if (!payload) return;
+    await store(adaptInstallationEvent(context.id, payload), context.log.child({ deliveryId: context.id }));
   });
 
   app.on("installation_repositories", async (context) => {
-    await store(
-      adaptInstallationRepositoriesEvent(context.id, context.payload),
-      context.log.child({ deliveryId: context.id }),
-    );
+    const payload = parse(context, parseWebhookPayload(InstallationRepositoriesPayload, context.payload));
+    if (!payload) return;
+    await store(adaptInstallationRepositoriesEvent(context.id, payload), context.log.child({ deliveryId: context.id }));
   });
 }

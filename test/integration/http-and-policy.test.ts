@@ -170,6 +170,25 @@ describe("where Foreman acts", () => {
     expect(comment.body).toContain("(https://ghe.acme.test/Codertocat/Hello-World/tree/agent/1-");
   });
 
+  test("a delivery without the fields Foreman reads is dropped with the reason logged: no throw, nothing stored", async () => {
+    foreman = await startTestForeman(database);
+    const payload = buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 });
+    delete payload.issue;
+    await foreman.receive("issues", payload, "delivery-malformed");
+    const status = loadExample("status", null);
+    status.repository = null;
+    await foreman.receive("status", status, "delivery-malformed-status");
+    await foreman.settle();
+    expect(await countInbox()).toBe(0);
+    const drops = foreman.logs
+      .map((line) => JSON.parse(line) as { msg: string; deliveryId?: string; reason?: string })
+      .filter((line) => line.msg === "webhook payload dropped");
+    expect(drops.map(({ deliveryId, reason }) => ({ deliveryId, reason }))).toEqual([
+      { deliveryId: "delivery-malformed", reason: "issue: Invalid input: expected object, received undefined" },
+      { deliveryId: "delivery-malformed-status", reason: "repository: Invalid input: expected object, received null" },
+    ]);
+  });
+
   test("installation events record the installation and its repositories", async () => {
     foreman = await startTestForeman(database);
     const created = loadExample("installation", "created");
