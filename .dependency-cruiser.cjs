@@ -4,14 +4,16 @@
  *
  *   entry points   src/main.ts, src/index.ts, src/cli/
  *   http           src/http/           (routes on Probot's server)
+ *   metrics        src/metrics/        (the Prometheus registry: listens to src/events, reads src/db)
  *   engine         src/engine/         (runs the workflow: inbox, outbox, job runner)
  *   adapters       src/webhooks/ (GitHub → events), src/github/ and src/agents/ (Foreman → the world),
  *                  src/compliance/, src/prompts/, src/config/
  *   storage        src/db/
  *   leaves         src/workflow/ (the pure state machine), src/chain/ (hash chain and checkpoint
- *                  crypto), src/resilience/ (timeouts, circuit breakers, the error mapper), src/logging/
+ *                  crypto), src/resilience/ (timeouts, circuit breakers, the error mapper), src/logging/,
+ *                  src/events/ (the in-process events every layer emits and src/metrics/ hears)
  */
-const LEAVES = "^src/(workflow|chain|resilience|logging)/";
+const LEAVES = "^src/(workflow|chain|resilience|logging|events)/";
 
 module.exports = {
   forbidden: [
@@ -43,7 +45,30 @@ module.exports = {
       severity: "error",
       comment: "Timeouts, circuit breakers and the error mapper know nothing of Foreman's other folders.",
       from: { path: "^src/resilience/" },
-      to: { path: "^src/", pathNot: ["^src/resilience/", "^src/logging/"] },
+      to: { path: "^src/", pathNot: ["^src/resilience/", "^src/logging/", "^src/events/"] },
+    },
+    {
+      name: "events-is-a-leaf",
+      severity: "error",
+      comment: "Any layer emits Foreman's events; the emitter itself knows no other folder.",
+      from: { path: "^src/events/" },
+      to: { path: "^src/", pathNot: "^src/events/" },
+    },
+    {
+      name: "metrics-only-listen-and-read",
+      severity: "error",
+      comment:
+        "src/metrics/ hears src/events/ and reads the database's figures; it drives nothing (no engine, GitHub, agents, compliance).",
+      from: { path: "^src/metrics/" },
+      to: { path: "^src/", pathNot: ["^src/metrics/", "^src/db/", LEAVES] },
+    },
+    {
+      name: "business-code-does-not-import-metrics",
+      severity: "error",
+      comment:
+        "Business code emits events (src/events/); only the composition root and the /metrics route know the registry.",
+      from: { path: "^src/", pathNot: "^src/(metrics/|http/metrics-route\\.ts$|main\\.ts$)" },
+      to: { path: "^src/metrics/" },
     },
     {
       name: "logging-is-a-leaf",
@@ -136,7 +161,7 @@ module.exports = {
     reporterOptions: {
       dot: {
         collapsePattern:
-          "^src/(workflow|chain|resilience|logging|db|webhooks|github|agents|compliance|prompts|config|engine|http|cli)/",
+          "^src/(workflow|chain|resilience|logging|events|metrics|db|webhooks|github|agents|compliance|prompts|config|engine|http|cli)/",
       },
     },
   },

@@ -24,6 +24,9 @@ import { FileArtifactStore, resolveArtifactsDir } from "./compliance/artifacts.j
 import { startCheckpointScheduler, type CheckpointSchedulerOptions } from "./compliance/checkpoint-scheduler.js";
 import { loadCheckpointSigner } from "./chain/checkpoints.js";
 import type { SqlClient } from "./db/client.js";
+import { createMetricsRoute } from "./http/metrics-route.js";
+import { createForemanMetrics, type ForemanMetrics } from "./metrics/foreman-metrics.js";
+import { subscribeForemanEvents } from "./events/foreman-events.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
 
@@ -63,6 +66,8 @@ export interface Foreman {
   /** The agent job runner, when agents are enabled. */
   jobs: JobRunner | null;
   deps: EngineDeps;
+  /** The metrics `GET /metrics` serves; fed by Foreman's events while started. */
+  metrics: ForemanMetrics;
   /** Start everything: the HTTP server, the worker, the job runner, the compliance scheduler. Nothing else starts any of them. */
   start(options?: StartOptions): Promise<void>;
   /** Stop what `start()` started, waiting for work in flight, and close the engine's pool (the caller's database is the caller's). */
@@ -128,6 +133,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   });
   if (!probot) throw new Error("Probot did not load the app");
   server.addHandler(createJobLogRoute(database));
+  const metrics = createForemanMetrics({ sql: database.sql });
+  server.addHandler(createMetricsRoute(metrics, env.METRICS_TOKEN));
   const loaded: Probot = probot;
 
   // The engine's own pool commits asynchronously: everything it writes is re-derived from the
@@ -223,13 +230,16 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   deps.onJobCancelled = (jobId) => jobs?.cancel(jobId);
   let listening = false;
   let stopCompliance: (() => Promise<void>) | null = null;
+  let unsubscribeMetrics: (() => void) | null = null;
   return {
     server,
     probot: loaded,
     worker: running,
     jobs,
     deps,
+    metrics,
     async start(startOptions = {}) {
+      unsubscribeMetrics ??= subscribeForemanEvents(metrics.handle);
       if (startOptions.listen !== false) {
         await server.start();
         listening = true;
@@ -250,6 +260,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       await running.stop();
       await stopCompliance?.();
       stopCompliance = null;
+      unsubscribeMetrics?.();
+      unsubscribeMetrics = null;
       await engineDatabase.close();
     },
   };

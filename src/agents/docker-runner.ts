@@ -6,6 +6,8 @@ import Docker from "dockerode";
 import type { Readable } from "node:stream";
 import { CircuitBreaker } from "../resilience/circuit-breaker.js";
 import { withTimeout } from "../resilience/with-timeout.js";
+import { emitForemanEvent } from "../events/foreman-events.js";
+import { watchContainerStats } from "./container-stats.js";
 import { buildDockerOptions } from "./docker-connection.js";
 import { createLogCollector } from "./docker-logs.js";
 import { DockerEgress, type EgressSettings } from "./egress/docker-egress.js";
@@ -147,6 +149,7 @@ export class DockerRunner implements Runner {
 
   async wait(handle: JobHandle, options: { timeoutMs: number }): Promise<WaitOutcome> {
     const container = this.docker.getContainer(handle.containerId);
+    const stats = watchContainerStats(container);
     const exited = guard(container.wait() as Promise<{ StatusCode: number }>, "wait for");
     // Marked as handled here; it is still awaited (and its error thrown) below.
     exited.catch(() => undefined);
@@ -162,10 +165,13 @@ export class DockerRunner implements Runner {
       await this.call("kill", (signal) => container.kill({ abortSignal: signal })).catch(ignoreStatus(404, 409));
       await exited;
     }
+    const usage = await stats.finish();
     const info = await guard(
       this.call("inspect", (signal) => container.inspect({ abortSignal: signal })),
       "inspect",
     );
+    const profile = info.Config?.Labels?.[JOB_LABELS.profile];
+    if (profile) emitForemanEvent({ type: "container.finished", profile, ...usage });
     return {
       exitCode: typeof info.State.ExitCode === "number" ? info.State.ExitCode : null,
       oomKilled: info.State.OOMKilled === true,

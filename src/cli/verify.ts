@@ -1,4 +1,5 @@
 import type { KeyObject } from "node:crypto";
+import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import type { ArtifactStore } from "../compliance/artifacts.js";
 import { checkCoverage, type CoverageReport } from "../compliance/check-coverage.js";
@@ -6,6 +7,7 @@ import { verifyDatabase, type DatabaseVerification } from "../compliance/verify-
 import { verifyTask, type TaskVerification } from "../compliance/verify-task.js";
 import type { SqlClient } from "../db/client.js";
 import { findTaskDocument } from "../db/queries/find-task-document.js";
+import { saveVerifyResult } from "../db/queries/save-verify-result.js";
 
 /** How to call `foreman verify`. */
 export const VERIFY_USAGE = `Usage: foreman verify [--task <task id>] [--coverage] [--json] [--page-size <n>]
@@ -25,6 +27,8 @@ export interface VerifyCommandDeps {
   artifacts: ArtifactStore | null;
   publicKeys: ReadonlyMap<string, KeyObject> | null;
   out: (text: string) => void;
+  /** Who ran it (`cli:<OS user>`), stored with the outcome of a whole-trail check. */
+  by?: string;
 }
 
 /** `foreman verify`: check the trail and return the exit code (0 good, 1 a bad record, 2 usage). */
@@ -66,8 +70,21 @@ export async function runVerifyCommand(args: readonly string[], deps: VerifyComm
     return result.ok ? 0 : 1;
   }
   const result = await verifyDatabase(deps.sql, { artifacts: deps.artifacts, publicKeys: deps.publicKeys, pageSize });
+  // For /metrics (foreman_compliance_verify_ok and _age_seconds). A read-only role cannot store it;
+  // the check itself stays read-only and its answer stands.
+  await saveVerifyResult(deps.sql, { ok: result.ok, records: result.records }, deps.by ?? describeRunner()).catch(
+    () => undefined,
+  );
   print(describeTrail(result), result);
   return result.ok ? 0 : 1;
+}
+
+function describeRunner(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return "cli";
+  }
 }
 
 function usage(deps: VerifyCommandDeps, message: string): 2 {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { emitForemanEvent } from "../events/foreman-events.js";
 import type { SqlClient } from "../db/client.js";
 import { deliverPendingHooks, type HookDeliveryConfig, type HookDeliveryReport } from "./change-hook.js";
 import type { CheckpointSigner, SignedCheckpoint } from "../chain/checkpoints.js";
@@ -53,7 +54,9 @@ export function startCheckpointScheduler(options: CheckpointSchedulerOptions): (
   const round = async () => {
     try {
       await runComplianceTick(options);
+      emitForemanEvent({ type: "checkpoint.round", ok: true });
     } catch (error) {
+      emitForemanEvent({ type: "checkpoint.round", ok: false });
       options.log.error({ err: error }, "compliance round failed");
     }
   };

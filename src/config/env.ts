@@ -217,6 +217,10 @@ export const Env = z.object({
   /** Internal address ranges (CIDR) an allowed host name may resolve to (default none: internal addresses are refused). */
   EGRESS_INTERNAL_ALLOW: cidrList,
   PUBLIC_URL: z.url({ error: "must be the URL people reach Foreman at, e.g. https://foreman.example.com" }).optional(),
+  /** Bearer token `GET /metrics` requires (unset: /metrics is open; keep it on an internal network then). */
+  METRICS_TOKEN: optionalText.refine((token) => token === undefined || token.length >= 16, {
+    error: "must be at least 16 characters (e.g. `openssl rand -hex 32`), or unset to leave /metrics open",
+  }),
   ARTIFACTS_DIR: optionalText,
   CHECKPOINT_SIGNING_KEY: pemKey(loadCheckpointSigner),
   CHECKPOINT_PUBLIC_KEY: pemKey(loadPublicKeys),
@@ -275,6 +279,7 @@ const SECRET_NAMES = [
   "CHECKPOINT_SIGNING_KEY",
   "CHECKPOINT_PUBLIC_KEY",
   "CHANGE_HOOK_SECRET",
+  "METRICS_TOKEN",
 ] as const;
 
 /** Parse the environment once at start-up; throws EnvError listing every problem. */
@@ -385,6 +390,7 @@ export function listSecretValues(env: Env): string[] {
     env.PRIVATE_KEY,
     env.CHANGE_HOOK_SECRET,
     env.CHECKPOINT_SIGNING_KEY,
+    env.METRICS_TOKEN,
     ...Object.entries(env.agentSecrets)
       .filter(([name]) => !(AGENT_SETTINGS as readonly string[]).includes(name))
       .map(([, value]) => value),

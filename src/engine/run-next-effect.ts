@@ -1,4 +1,5 @@
 import type { SqlClient } from "../db/client.js";
+import { emitForemanEvent } from "../events/foreman-events.js";
 import { appendComplianceRecords, type NewComplianceRecord } from "../db/queries/append-compliance-record.js";
 import { claimNextEffect, type ClaimedEffect } from "../db/queries/claim-next-effect.js";
 import { completeEffect } from "../db/queries/complete-effect.js";
@@ -137,10 +138,12 @@ async function runLeasedEffect(
     if (failure.retryable && claimed.attempts < deps.maxEffectAttempts) {
       const delay = computeBackoffMs(claimed.attempts, deps.random, deps.retryBaseMs);
       log.warn({ err: error, code: failure.code, retryInMs: delay }, "effect failed; will retry");
+      emitForemanEvent({ type: "effect.failed", kind: claimed.kind, code: failure.code, final: false });
       await scheduleEffectRetry(sql, claimed.id, failure.message, delay);
       return { next: null, queued: false };
     }
     log.error({ err: error, code: failure.code }, "effect failed for good");
+    emitForemanEvent({ type: "effect.failed", kind: claimed.kind, code: failure.code, final: true });
     return recordFailure(deps, claimed, task, failure);
   }
   if (lease.lost) return stopped();

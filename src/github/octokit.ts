@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { ProbotOctokit } from "probot";
 import { CircuitBreakers, CircuitState } from "../resilience/circuit-breaker.js";
 import { withTimeout } from "../resilience/with-timeout.js";
+import { emitForemanEvent } from "../events/foreman-events.js";
 
 /** The longest rate-limit wait done in-process (the effect runner renews its lease meanwhile). */
 export const MAX_IN_PROCESS_WAIT_SECONDS = 60;
@@ -163,10 +164,49 @@ function buildRequestGuard(breakers: CircuitBreakers, timeoutMs: number) {
           { service: "GitHub", action: `${requestOptions.method} ${requestOptions.url}` },
           parent,
         );
-      if (installationId === undefined || /^\/app(\/|$)/.test(requestOptions.url)) return attempt();
-      return breakers.run(String(installationId), attempt);
+      const report = (answer: unknown) =>
+        reportRequest(requestOptions.method, requestOptions.url, installationId, answer as AnsweredRequest);
+      const sent =
+        installationId === undefined || /^\/app(\/|$)/.test(requestOptions.url)
+          ? attempt()
+          : breakers.run(String(installationId), attempt);
+      return sent.then(
+        (response) => {
+          report(response);
+          return response;
+        },
+        (error: unknown) => {
+          report((error as { response?: unknown } | null)?.response ?? error);
+          throw error;
+        },
+      );
     });
   };
+}
+
+/** What an answer (or an error carrying one) looks like to the request metrics. */
+interface AnsweredRequest {
+  status?: unknown;
+  headers?: Record<string, unknown>;
+}
+
+function reportRequest(
+  method: string,
+  route: string,
+  installationId: number | string | undefined,
+  answer: AnsweredRequest | null | undefined,
+): void {
+  const status = typeof answer?.status === "number" ? answer.status : 0;
+  const remaining = Number(answer?.headers?.["x-ratelimit-remaining"] ?? Number.NaN);
+  emitForemanEvent({
+    type: "github.request",
+    method: method.toUpperCase(),
+    // Octokit passes the route template ("/repos/{owner}/{repo}/pulls"); drop a query to keep it one series.
+    route: route.replace(/^https?:\/\/[^/]+/, "").replace(/\?.*$/, ""),
+    status,
+    installationId: installationId === undefined ? null : String(installationId),
+    rateLimitRemaining: Number.isFinite(remaining) ? remaining : null,
+  });
 }
 
 function reportCircuitChange(log: GitHubResilience["log"], installationId: string, state: CircuitState): void {

@@ -1,3 +1,4 @@
+import { emitForemanEvent } from "../events/foreman-events.js";
 import { CircuitOpenError, isOutageError } from "./errors.js";
 
 /** Consecutive counted failures that open a circuit. */
@@ -16,6 +17,8 @@ export type CircuitState = (typeof CircuitState)[keyof typeof CircuitState];
 export interface CircuitBreakerOptions {
   /** The protected service as users know it ("GitHub", "Docker"), for CircuitOpenError. */
   service: string;
+  /** Which breaker of the service this is (a GitHub installation's id), for metrics; default the service. */
+  key?: string;
   threshold?: number;
   openMs?: number;
   now?: () => number;
@@ -35,6 +38,7 @@ export interface CircuitBreakerOptions {
  */
 export class CircuitBreaker {
   readonly #service: string;
+  readonly #key: string;
   readonly #threshold: number;
   readonly #openMs: number;
   readonly #now: () => number;
@@ -49,6 +53,7 @@ export class CircuitBreaker {
 
   constructor(options: CircuitBreakerOptions) {
     this.#service = options.service;
+    this.#key = options.key ?? options.service;
     this.#threshold = options.threshold ?? DEFAULT_FAILURE_THRESHOLD;
     this.#openMs = options.openMs ?? DEFAULT_OPEN_MS;
     this.#now = options.now ?? Date.now;
@@ -107,7 +112,9 @@ export class CircuitBreaker {
     this.#failures = 0;
     this.#since = this.#now();
     this.#generation += 1;
-    if (changed) this.#onStateChange?.(state);
+    if (!changed) return;
+    this.#onStateChange?.(state);
+    emitForemanEvent({ type: "circuit.changed", service: this.#service, key: this.#key, state });
   }
 }
 
@@ -129,6 +136,7 @@ export class CircuitBreakers {
       const { onStateChange, ...options } = this.options;
       breaker = new CircuitBreaker({
         ...options,
+        key,
         ...(onStateChange ? { onStateChange: (state: CircuitState) => onStateChange(key, state) } : {}),
       });
       this.#breakers.set(key, breaker);

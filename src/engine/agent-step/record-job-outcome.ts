@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { emitForemanEvent } from "../../events/foreman-events.js";
 import type { FileChange } from "../../agents/changes.js";
 import type { AgentResult } from "../../agents/agent-result.js";
 import type { AgentJobOutcome, AgentJobSucceeded } from "../../agents/job-outcome.js";
@@ -260,6 +261,19 @@ export async function finish(
     await finishAgentJob(tx, record);
     await deliverTaskEvent(tx, engine, task, event, `job:${job.id}:finished`, [compliance]);
   });
+  emitForemanEvent({
+    type: "agent_job.finished",
+    repository: `${task.repo.owner}/${task.repo.name}`,
+    role: job.role,
+    profile: job.profile,
+    status: record.status,
+    durationSeconds: readDurationMs(record.usage) / 1000,
+  });
+}
+
+function readDurationMs(usage: unknown): number {
+  const ms = (usage as { durationMs?: unknown } | null)?.durationMs;
+  return typeof ms === "number" && Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
 
 /** A reviewable text form of the change: each file's status and, for text files, its new content. */
