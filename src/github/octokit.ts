@@ -201,12 +201,26 @@ function reportRequest(
   emitForemanEvent({
     type: "github.request",
     method: method.toUpperCase(),
-    // Octokit passes the route template ("/repos/{owner}/{repo}/pulls"); drop a query to keep it one series.
-    route: route.replace(/^https?:\/\/[^/]+/, "").replace(/\?.*$/, ""),
+    route: foldRoute(route),
     status,
     installationId: installationId === undefined ? null : String(installationId),
     rateLimitRemaining: Number.isFinite(remaining) ? remaining : null,
   });
+}
+
+/**
+ * The route as a template, so each kind of request is one series: Octokit passes the template
+ * (`/repos/{owner}/{repo}/pulls`) for `rest.*` calls, but a URL Foreman built itself arrives filled
+ * in; its owner and repo, numbers, refs and paths are folded to placeholders, and a query dropped.
+ */
+export function foldRoute(url: string): string {
+  return url
+    .replace(/^https?:\/\/[^/]+/, "")
+    .replace(/\?.*$/, "")
+    .replace(/^\/repos\/[^/{]+\/[^/{]+/, "/repos/{owner}/{repo}")
+    .replace(/\/(git\/refs?|contents|tarball|zipball|compare|labels)\/[^{].*$/, "/$1/{path}")
+    .replace(/\/(commits|branches)\/[^/{]+/g, "/$1/{ref}")
+    .replace(/\/\d+(?=\/|$)/g, "/{number}");
 }
 
 function reportCircuitChange(log: GitHubResilience["log"], installationId: string, state: CircuitState): void {

@@ -6,6 +6,7 @@ import { summarizeEngineBacklog } from "../db/queries/summarize-engine-backlog.j
 import { summarizeTaskSpans, type TaskSpan } from "../db/queries/summarize-task-spans.js";
 import type { ForemanEvent } from "../events/foreman-events.js";
 import { DatabaseHistogram, type HistogramSeries } from "./database-histogram.js";
+import { OptionalGauge } from "./optional-gauge.js";
 
 /** Bounds (seconds) of label → draft PR and label → ready: seconds to a day. */
 export const TASK_SPAN_BUCKETS = Object.freeze([5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400]);
@@ -95,11 +96,11 @@ export function createForemanMetrics(options: { sql: SqlClient; defaultMetrics?:
     buckets: [0.1, 1, 5, 15, 60, 300, 900, 3600],
     registers,
   });
-  const checkpointRoundOk = new Gauge({
-    name: "foreman_compliance_round_ok",
-    help: "1 when this replica's last compliance round (checkpoint and hook delivery) succeeded, 0 when it failed.",
-    registers,
-  });
+  const optional = (name: string, help: string) => new OptionalGauge(name, help).registerIn(registry);
+  const checkpointRoundOk = optional(
+    "foreman_compliance_round_ok",
+    "1 when this replica's last compliance round (checkpoint and hook delivery) succeeded, 0 when it failed (absent before the first).",
+  );
 
   // From the database at each scrape: the same on every replica (aggregate with max, not sum).
   const spans = Object.fromEntries(
@@ -152,19 +153,19 @@ export function createForemanMetrics(options: { sql: SqlClient; defaultMetrics?:
   );
   const jobsRunning = gauge("foreman_agent_jobs_running", "Agent jobs running, on every replica.");
   const chainLength = gauge("foreman_compliance_chain_length", "Records in the compliance chain (the newest seq).");
-  const checkpointSeq = gauge(
+  const checkpointSeq = optional(
     "foreman_compliance_checkpoint_seq",
     "The seq the newest checkpoint signs (absent until the first checkpoint).",
   );
-  const checkpointAge = gauge(
+  const checkpointAge = optional(
     "foreman_compliance_checkpoint_age_seconds",
     "Age of the newest checkpoint (absent until the first checkpoint).",
   );
-  const verifyOk = gauge(
+  const verifyOk = optional(
     "foreman_compliance_verify_ok",
     "1 when the last `foreman verify` of the whole trail passed, 0 when it found a problem (absent until it ran).",
   );
-  const verifyAge = gauge(
+  const verifyAge = optional(
     "foreman_compliance_verify_age_seconds",
     "Age of the last `foreman verify` of the whole trail (absent until it ran).",
   );
@@ -233,13 +234,10 @@ export function createForemanMetrics(options: { sql: SqlClient; defaultMetrics?:
       jobsOldest.set({ repository: repo.repository }, repo.oldestWaitSeconds);
     }
     chainLength.set(chain.length);
-    for (const metric of [checkpointSeq, checkpointAge, verifyOk, verifyAge]) metric.reset();
-    if (chain.checkpointSeq !== null) checkpointSeq.set(chain.checkpointSeq);
-    if (chain.checkpointAgeSeconds !== null) checkpointAge.set(chain.checkpointAgeSeconds);
-    if (chain.lastVerify) {
-      verifyOk.set(chain.lastVerify.ok ? 1 : 0);
-      verifyAge.set(chain.lastVerify.ageSeconds);
-    }
+    checkpointSeq.set(chain.checkpointSeq);
+    checkpointAge.set(chain.checkpointAgeSeconds);
+    verifyOk.set(chain.lastVerify === null ? null : chain.lastVerify.ok ? 1 : 0);
+    verifyAge.set(chain.lastVerify?.ageSeconds ?? null);
   }
 
   return {

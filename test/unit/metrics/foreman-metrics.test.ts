@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import { Registry } from "prom-client";
 import { createForemanMetrics } from "../../../src/metrics/foreman-metrics.js";
 import { DatabaseHistogram } from "../../../src/metrics/database-histogram.js";
+import { foldRoute } from "../../../src/github/octokit.js";
 import type { SqlClient } from "../../../src/db/client.js";
 
 // The listeners alone: nothing here reads the database (scrape() does; see the integration test).
@@ -106,5 +107,19 @@ describe("a histogram read from the database", () => {
     ]);
     histogram.replace([]);
     expect(await linesOf(registry, "demo_seconds")).toEqual([]);
+  });
+});
+
+describe("GitHub routes as templates", () => {
+  test.each([
+    ["/repos/{owner}/{repo}/pulls", "/repos/{owner}/{repo}/pulls"],
+    ["/repos/Codertocat/Hello-World/commits/3f2a/check-suites", "/repos/{owner}/{repo}/commits/{ref}/check-suites"],
+    ["/repos/o/r/rules/branches/main", "/repos/{owner}/{repo}/rules/branches/{ref}"],
+    ["/repos/o/r/pulls/7/reviews?per_page=100", "/repos/{owner}/{repo}/pulls/{number}/reviews"],
+    ["https://api.github.com/repos/o/r/git/ref/heads%2Fagent%2F1-x", "/repos/{owner}/{repo}/git/ref/{path}"],
+    ["/repos/o/r/contents/.github/foreman.yml", "/repos/{owner}/{repo}/contents/{path}"],
+    ["/app/installations/42/access_tokens", "/app/installations/{number}/access_tokens"],
+  ])("%s → %s", (url, route) => {
+    expect(foldRoute(url)).toBe(route);
   });
 });
