@@ -41,7 +41,17 @@ describe("the foreman command after npm ci, without a build", () => {
     const result = await runFromRepo("npx", ["--offline", "foreman", "help"], { FOREMAN_FROM_SOURCE: "1" });
     expect(result.code).toBe(0);
     const commands = [...result.stdout.matchAll(/^ {2}(\w+) {2,}/gm)].map((match) => match[1]);
-    expect(commands).toEqual(["serve", "migrate", "verify", "tokens", "keys", "checkpoint", "pause", "resume"]);
+    expect(commands).toEqual([
+      "serve",
+      "migrate",
+      "verify",
+      "tokens",
+      "keys",
+      "checkpoint",
+      "pause",
+      "resume",
+      "tasks",
+    ]);
   });
 
   test("an unknown command exits 2 with the usage on stderr", async () => {
