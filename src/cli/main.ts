@@ -15,6 +15,7 @@ import { runTokensCommand } from "./tokens.js";
 import { runVerifyCommand, VERIFY_USAGE } from "./verify.js";
 import { runPauseCommand } from "./pause.js";
 import { runTasksCommand } from "./tasks.js";
+import { runSettingsCommand } from "./settings.js";
 
 const USAGE = `Usage: foreman <command>
 
@@ -27,7 +28,8 @@ Commands:
   checkpoint  sign the compliance chain's head now
   pause       hold every task (foreman pause [--reason "…"] | --status); resume lifts it
   resume      lift a pause
-  tasks       list, show, stop or retry tasks (foreman tasks --help)`;
+  tasks       list, show, stop or retry tasks (foreman tasks --help)
+  settings    show the global pause, the job limits and the runtime settings`;
 
 /** The `foreman` command line: parse the environment once, then run one command. */
 async function main(argv: string[]): Promise<number> {
@@ -94,6 +96,15 @@ async function main(argv: string[]): Promise<number> {
           webBaseUrl: env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com",
           ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
         });
+      } finally {
+        await opened.close();
+      }
+    }
+    case "settings": {
+      const log = createLogger({ level: "warn", format: env.LOG_FORMAT, secrets: [] });
+      const opened = await openConfiguredDatabase(env, log);
+      try {
+        return await runSettingsCommand(args, { sql: opened.database.sql, out: (text) => console.log(text), env });
       } finally {
         await opened.close();
       }

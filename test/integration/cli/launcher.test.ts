@@ -51,6 +51,7 @@ describe("the foreman command after npm ci, without a build", () => {
       "pause",
       "resume",
       "tasks",
+      "settings",
     ]);
   });
 
