@@ -26,6 +26,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # dist/github/render-status-comment.js resolves ../../prompts/comments/status.md.hbs, i.e.
 # /app/migrations and /app/prompts. app.yml is read from the working directory (/app).
 COPY --from=build /app/dist ./dist
+# bin/foreman.js (package.json `bin`) runs dist/ when it exists: `docker exec … npx foreman doctor`.
+COPY bin ./bin
 COPY migrations ./migrations
 COPY prompts ./prompts
 COPY app.yml ./

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { existsSync } from "node:fs";
+import { userInfo } from "node:os";
 import { EnvError, parseEnv } from "../config/env.js";
 import { CommandError } from "./command-error.js";
 import { createLogger } from "../logging/create-logger.js";
@@ -13,6 +14,8 @@ import { serve } from "./serve.js";
 import { runTokensCommand } from "./tokens.js";
 import { runVerifyCommand, VERIFY_USAGE } from "./verify.js";
 import { runPauseCommand } from "./pause.js";
+import { runTasksCommand } from "./tasks.js";
+import { runSettingsCommand } from "./settings.js";
 
 const USAGE = `Usage: foreman <command>
 
@@ -24,7 +27,9 @@ Commands:
   keys        foreman keys generate: print a new Ed25519 key pair for signing checkpoints
   checkpoint  sign the compliance chain's head now
   pause       hold every task (foreman pause [--reason "…"] | --status); resume lifts it
-  resume      lift a pause`;
+  resume      lift a pause
+  tasks       list, show, stop or retry tasks (foreman tasks --help)
+  settings    show the global pause, the job limits and the runtime settings`;
 
 /** The `foreman` command line: parse the environment once, then run one command. */
 async function main(argv: string[]): Promise<number> {
@@ -80,6 +85,30 @@ async function main(argv: string[]): Promise<number> {
         await opened.close();
       }
     }
+    case "tasks": {
+      const log = createLogger({ level: "warn", format: env.LOG_FORMAT, secrets: [] });
+      const opened = await openConfiguredDatabase(env, log);
+      try {
+        return await runTasksCommand(args, {
+          sql: opened.database.sql,
+          out: (text) => console.log(text),
+          osUser: findOsUser(),
+          webBaseUrl: env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com",
+          ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+        });
+      } finally {
+        await opened.close();
+      }
+    }
+    case "settings": {
+      const log = createLogger({ level: "warn", format: env.LOG_FORMAT, secrets: [] });
+      const opened = await openConfiguredDatabase(env, log);
+      try {
+        return await runSettingsCommand(args, { sql: opened.database.sql, out: (text) => console.log(text), env });
+      } finally {
+        await opened.close();
+      }
+    }
     case "tokens":
     case "checkpoint": {
       const log = createLogger({ level: "warn", format: env.LOG_FORMAT, secrets: [] });
@@ -96,6 +125,15 @@ async function main(argv: string[]): Promise<number> {
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
+  }
+}
+
+/** The OS user running the command, the operator's name in compliance records unless `--as` names another. */
+function findOsUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "unknown";
   }
 }
 

@@ -1,4 +1,5 @@
 import { EffectKind } from "./effects.js";
+import { mentionActor } from "./mention-actor.js";
 import { EventType, type DomainEvent, type IssueRef } from "./events.js";
 import { onCommandReceived } from "./human-transitions.js";
 import { maySteerTask } from "./permissions.js";
@@ -54,12 +55,15 @@ export function transitionEnded(task: Task, event: DomainEvent): TransitionResul
     case "explain":
       return answer(action.command);
     case "stop":
-      return answer("note", `@${login}: this task has already ended (\`${task.state}\`); there is nothing to stop.`);
+      return answer(
+        "note",
+        `${mentionActor(login)}: this task has already ended (\`${task.state}\`); there is nothing to stop.`,
+      );
     case "retry":
       if (action.issue !== undefined) return startRetry(task, login, action.commentId, action.issue, answer);
       return answer(
         "note",
-        `@${login}: this task has ended (\`${task.state}\`). Comment \`/foreman retry\` on issue #${task.issueNumber} to start a new one, or add the agent label again.`,
+        `${mentionActor(login)}: this task has ended (\`${task.state}\`). Comment \`/foreman retry\` on issue #${task.issueNumber} to start a new one, or add the agent label again.`,
       );
   }
 }
@@ -80,7 +84,7 @@ function startRetry(
   if (earlier)
     return answer(
       "note",
-      `@${login}: @${earlier.login} already asked to retry this task; Foreman starts one new task for it. \`/foreman status\` says how it is going.`,
+      `${mentionActor(login)}: ${mentionActor(earlier.login)} already asked to retry this task; Foreman starts one new task for it. \`/foreman status\` says how it is going.`,
     );
   return {
     next: { ...task, pipeline: { ...task.pipeline, retriedBy: { login, commentId } } },

@@ -1,4 +1,5 @@
 import { EffectKind, type Effect } from "./effects.js";
+import { mentionActor } from "./mention-actor.js";
 import { type EventType, type EventOf } from "./events.js";
 import { TaskState } from "./states.js";
 import { ReasonCode, type Task } from "./task.js";
@@ -198,7 +199,7 @@ export function onActorChecked(
         TaskState.cancelled,
         {
           code: ReasonCode.stoppedByCommand,
-          message: `@${login} stopped Foreman with \`/foreman stop\`. The branch and any PR are left for you.`,
+          message: `${mentionActor(login)} stopped Foreman with \`/foreman stop\`. The branch and any PR are left for you.`,
         },
         at,
       );
@@ -228,7 +229,7 @@ function retry(task: Task, login: string, at: string, facts: JobIds, note: (text
         next: dispatched.next,
         effects: [
           note(
-            `@${login} asked to retry: Foreman runs another ${feedback?.kind === "ci" ? "ci_fixer" : "coder"} step (up to ${config.maxCiAttempts} CI attempts).`,
+            `${mentionActor(login)} asked to retry: Foreman runs another ${feedback?.kind === "ci" ? "ci_fixer" : "coder"} step (up to ${config.maxCiAttempts} CI attempts).`,
           ),
           ...clearEscalation(task, config.freezeLabel),
           ...display(dispatched.next!),
@@ -242,7 +243,7 @@ function retry(task: Task, login: string, at: string, facts: JobIds, note: (text
       return {
         next: { ...task, updatedAt: at },
         effects: [
-          note(`@${login} asked to retry: Foreman reads CI on ${task.headSha.slice(0, 7)} again.`),
+          note(`${mentionActor(login)} asked to retry: Foreman reads CI on ${task.headSha.slice(0, 7)} again.`),
           {
             kind: EffectKind.collectCiResult,
             sha: task.headSha,
@@ -256,7 +257,7 @@ function retry(task: Task, login: string, at: string, facts: JobIds, note: (text
         next: task,
         effects: [
           note(
-            `@${login}: there is nothing to retry right now — the task is \`${task.state}\`. \`/foreman status\` says what it is doing.`,
+            `${mentionActor(login)}: there is nothing to retry right now — the task is \`${task.state}\`. \`/foreman status\` says what it is doing.`,
           ),
         ],
       };
