@@ -4,9 +4,13 @@
 #
 #   faketime   the shifted-clock test run (scripts/ci/test-shifted-clock.sh)
 #   openssl    certificates for the Docker TLS handshake test (test/unit/agents/docker-connection.test.ts)
+#              and the integrity check of install-helm.sh
+#   unzip      install-helm.sh
+# Then the Helm binary for the chart test (install-helm.sh, beside this file).
 set -euo pipefail
 
-readonly PACKAGES=(faketime openssl)
+readonly PACKAGES=(faketime openssl unzip)
+here="$(cd "$(dirname "$0")" && pwd)"
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -14,6 +18,7 @@ for package in "${PACKAGES[@]}"; do
 done
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "[install-packages] already installed: ${PACKAGES[*]}"
+  bash "$here/install-helm.sh"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -23,3 +28,4 @@ fi
 echo "[install-packages] apt-get install ${missing[*]}"
 DEBIAN_FRONTEND=noninteractive apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+bash "$here/install-helm.sh"

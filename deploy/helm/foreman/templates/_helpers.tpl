@@ -1,0 +1,74 @@
+{{/* The release's full name, at most 63 characters (a DNS label). */}}
+{{- define "foreman.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "foreman.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "foreman.labels" -}}
+{{ include "foreman.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "foreman.serviceAccountName" -}}
+{{- default (include "foreman.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{- define "foreman.artifactsClaim" -}}
+{{- default (printf "%s-artifacts" (include "foreman.fullname" .)) .Values.artifacts.existingClaim -}}
+{{- end -}}
+
+{{/* The names Foreman reads as NAME_FILE (SECRET_NAMES in src/config/env.ts). */}}
+{{- define "foreman.fileSecretNames" -}}
+{{- list "PRIVATE_KEY" "WEBHOOK_SECRET" "DATABASE_URL" "CHECKPOINT_SIGNING_KEY" "CHECKPOINT_PUBLIC_KEY" "CHANGE_HOOK_SECRET" | toJson -}}
+{{- end -}}
+
+{{/* Fails on values that cannot work, saying which to set. */}}
+{{- define "foreman.validate" -}}
+{{- if not .Values.github.appId -}}
+{{- fail "github.appId is required: the numeric App ID from the GitHub App's settings page" -}}
+{{- end -}}
+{{- if not .Values.secrets.existingSecret -}}
+{{- fail "secrets.existingSecret is required: a Secret with the keys named in secrets.files" -}}
+{{- end -}}
+{{- $allowed := include "foreman.fileSecretNames" . | fromJsonArray -}}
+{{- range $name, $key := .Values.secrets.files -}}
+{{- if not (has $name $allowed) -}}
+{{- fail (printf "secrets.files.%s: Foreman reads no %s_FILE; file secrets are %s" $name $name (join ", " $allowed)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name := list "PRIVATE_KEY" "WEBHOOK_SECRET" "DATABASE_URL" -}}
+{{- if not (hasKey $.Values.secrets.files $name) -}}
+{{- fail (printf "secrets.files.%s is required (the key of %s in secrets.existingSecret)" $name $name) -}}
+{{- end -}}
+{{- end -}}
+{{- $managed := list "APP_ID" "GHE_HOST" "GHE_PROTOCOL" "HOST" "PORT" "ARTIFACTS_DIR" "AGENTS_ENABLED" "DOCKER_HOST" "DOCKER_TLS_VERIFY" "DOCKER_CERT_PATH" "DOCKER_ALLOW_INSECURE_TCP" "WORKSPACE_DIR" "EGRESS_DIR" "REPLICA_ID" "METRICS_TOKEN" -}}
+{{- range $name, $value := .Values.env -}}
+{{- if has $name $managed -}}
+{{- fail (printf "env.%s: set by the chart; use its value (see values.yaml)" $name) -}}
+{{- end -}}
+{{- if or (has $name $allowed) (has (trimSuffix "_FILE" $name) $allowed) -}}
+{{- fail (printf "env.%s: a secret; put it in secrets.existingSecret and name it in secrets.files" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- if .Values.agents.enabled -}}
+{{- if not (hasPrefix "tcp://" .Values.agents.docker.host) -}}
+{{- fail "agents.docker.host is required with agents.enabled: tcp://host:2376, the Docker daemon that runs the agent containers" -}}
+{{- end -}}
+{{- if and (not .Values.agents.docker.tlsSecret) (not .Values.agents.docker.allowInsecureTcp) -}}
+{{- fail "agents.docker.tlsSecret is required with agents.enabled: a Secret with ca.pem, cert.pem and key.pem (or set agents.docker.allowInsecureTcp on a network you trust)" -}}
+{{- end -}}
+{{- if not .Values.agents.sharedVolume -}}
+{{- fail "agents.sharedVolume is required with agents.enabled: storage the Docker host mounts at agents.workspaceDir and agents.egressDir too" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
