@@ -24,6 +24,7 @@ import { FileArtifactStore, resolveArtifactsDir } from "./compliance/artifacts.j
 import { startCheckpointScheduler, type CheckpointSchedulerOptions } from "./compliance/checkpoint-scheduler.js";
 import { loadCheckpointSigner } from "./chain/checkpoints.js";
 import type { SqlClient } from "./db/client.js";
+import { ReplicaLiveness } from "./engine/replica-liveness.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
 
@@ -135,6 +136,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   const engineDatabase = openDatabase(database.url, { asyncCommit: true });
   // One client per installation: its auth strategy renews the installation token by itself.
   const clients = new Map<number, Promise<GitHubClient>>();
+  const replicaId = env.REPLICA_ID ?? `${hostname()}-${process.pid}`;
+  const liveness = new ReplicaLiveness(database.url, replicaId, log.child({ name: "liveness" }), env.POLL_INTERVAL_MS);
   const deps: EngineDeps = {
     database: engineDatabase,
     github: (installationId) => {
@@ -151,7 +154,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     random: Math.random,
     newId: randomUUID,
     webBaseUrl: env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com",
-    replicaId: env.REPLICA_ID ?? `${hostname()}-${process.pid}`,
+    replicaId,
+    liveness,
     maxEffectAttempts: env.EFFECT_MAX_ATTEMPTS,
     leaseMs: 60_000,
     retryBaseMs: 1000,
@@ -234,6 +238,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
         await server.start();
         listening = true;
       }
+      await liveness.start();
       await running.start();
       await jobs?.start();
       if (startOptions.compliance !== false) {
@@ -250,6 +255,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       await running.stop();
       await stopCompliance?.();
       stopCompliance = null;
+      await liveness.stop();
       await engineDatabase.close();
     },
   };
