@@ -27,6 +27,7 @@ import type { SqlClient } from "./db/client.js";
 import { createMetricsRoute } from "./http/metrics-route.js";
 import { createForemanMetrics, type ForemanMetrics } from "./metrics/foreman-metrics.js";
 import { subscribeForemanEvents } from "./events/foreman-events.js";
+import { ReplicaLiveness } from "./engine/replica-liveness.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
 
@@ -142,6 +143,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   const engineDatabase = openDatabase(database.url, { asyncCommit: true });
   // One client per installation: its auth strategy renews the installation token by itself.
   const clients = new Map<number, Promise<GitHubClient>>();
+  const replicaId = env.REPLICA_ID ?? `${hostname()}-${process.pid}`;
+  const liveness = new ReplicaLiveness(database.url, replicaId, log.child({ name: "liveness" }), env.POLL_INTERVAL_MS);
   const deps: EngineDeps = {
     database: engineDatabase,
     github: (installationId) => {
@@ -158,7 +161,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     random: Math.random,
     newId: randomUUID,
     webBaseUrl: env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com",
-    replicaId: env.REPLICA_ID ?? `${hostname()}-${process.pid}`,
+    replicaId,
+    liveness,
     maxEffectAttempts: env.EFFECT_MAX_ATTEMPTS,
     leaseMs: 60_000,
     retryBaseMs: 1000,
@@ -244,6 +248,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
         await server.start();
         listening = true;
       }
+      await liveness.start();
       await running.start();
       await jobs?.start();
       if (startOptions.compliance !== false) {
@@ -262,6 +267,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       stopCompliance = null;
       unsubscribeMetrics?.();
       unsubscribeMetrics = null;
+      await liveness.stop();
       await engineDatabase.close();
     },
   };

@@ -51,6 +51,27 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
 }
 
 /**
+ * A client of one connection for a session that must last as long as the process (the replica's
+ * liveness lock, docs/adr/0005): never recycled by postgres.js (`max_lifetime`), and with TCP
+ * keepalives on the server's side, so PostgreSQL also notices a vanished host (not only a killed
+ * process, which closes its socket at once) within about half a minute.
+ */
+export function openSessionClient(url: string): postgres.Sql {
+  return postgres(url, {
+    max: 1,
+    max_lifetime: null,
+    idle_timeout: 0,
+    onnotice: () => {},
+    connection: {
+      application_name: "foreman-liveness",
+      tcp_keepalives_idle: 10,
+      tcp_keepalives_interval: 5,
+      tcp_keepalives_count: 3,
+    } as Record<string, string | number>,
+  });
+}
+
+/**
  * drizzle asks postgres.js not to prepare unnamed queries, so PostgreSQL would parse and plan every
  * statement on every call (about 1 ms each for the claim queries on a small VM). postgres.js caches
  * prepared statements per connection by their text, and Foreman's statements are a fixed set, so

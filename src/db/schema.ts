@@ -333,3 +333,15 @@ export const systemSettings = pgTable("system_settings", {
   updatedBy: text("updated_by").notNull(),
   updatedAt: updatedAt(),
 });
+
+/**
+ * Replicas that announce their liveness: each holds a session-level advisory lock on its name
+ * (`pg_advisory_lock(7_340_015, hashtext(name))`) on a connection of its own while it runs. A lease
+ * whose owner has a row here but no lock is reclaimed at once; an owner without a row (a replica of
+ * an older version) keeps its lease until it expires. See docs/adr/0005.
+ */
+export const replicas = pgTable("replicas", {
+  name: text("name").primaryKey(),
+  /** When the process of this name last started (took its lock). */
+  startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+});

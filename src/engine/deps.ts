@@ -32,6 +32,11 @@ export interface EngineDeps {
   isPaused?: () => Promise<boolean>;
   /** Where evidence (CI summaries) is stored, content-addressed; with the values to redact first. */
   evidence?: { store: ArtifactStore; secrets: readonly string[] };
+  /**
+   * This replica's liveness (docs/adr/0005): `restarted` is its own name when it took its liveness
+   * lock at start, so the leases under that name are a dead process's and recovery at start frees them.
+   */
+  liveness?: { readonly restarted: string | null };
   /** Told when a transition cancels a job, so a runner in this process stops it at once. */
   onJobCancelled?: (jobId: string) => void;
 }

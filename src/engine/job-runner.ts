@@ -33,7 +33,8 @@ export interface JobRunnerOptions {
 /**
  * Runs agent jobs: leases queued jobs while container slots are free, runs each to its end, and
  * stops a job's container when its task is frozen or ended. On start it recovers what a crash
- * left: jobs whose runner died go back to the queue, containers no live job owns are removed.
+ * left: jobs whose runner died go back to the queue, containers no live job owns are removed; every
+ * poll interval it does the same for jobs of replicas that died (their liveness lock is gone).
  */
 export class JobRunner {
   #running = false;
@@ -52,7 +53,8 @@ export class JobRunner {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    await this.recover();
+    // At start, jobs under this replica's own name are a previous process's (it holds the name now).
+    await this.recover(this.deps.engine.liveness?.restarted ?? null);
     if (this.options.listen) {
       const subscription = await this.deps.engine.database.sql.listen(WORK_CHANNEL, () => this.wake());
       this.#unlisten = () => subscription.unlisten();
@@ -88,10 +90,24 @@ export class JobRunner {
     });
   }
 
-  /** Requeue jobs whose runner died, remove containers no live job owns, and sweep expired workspaces. */
-  async recover(): Promise<void> {
+  /**
+   * Requeue jobs whose runner died, remove containers no live job owns, and sweep expired workspaces.
+   * `restarted` is this replica's name when the jobs under it are a previous process's (at start).
+   */
+  async recover(restarted: string | null = null): Promise<void> {
+    await this.#requeueLostJobs(restarted);
+    await this.#removeOrphans(restarted);
+    await this.#sweepWorkspaces();
+  }
+
+  /**
+   * Requeue (or fail, on their last attempt) the jobs whose runner died: lease run out, or replica dead
+   * (its liveness lock gone). Returns how many it found.
+   */
+  async #requeueLostJobs(restarted: string | null): Promise<number> {
     const { sql } = this.deps.engine.database;
-    for (const stale of await findStaleAgentJobs(sql)) {
+    const lost = await findStaleAgentJobs(sql, restarted);
+    for (const stale of lost) {
       if (stale.attempt < this.deps.maxAttempts) {
         this.deps.engine.log.warn({ jobId: stale.id, taskId: stale.taskId }, "agent job lost its runner; queued again");
         await requeueAgentJob(sql, {
@@ -108,12 +124,22 @@ export class JobRunner {
         await this.#failLostJob(stale.id, stale.taskId, stale.attempt);
       }
     }
+    return lost.length;
+  }
+
+  /**
+   * Remove containers and egress networks no live job owns. A dead replica's containers are removed,
+   * not adopted: the process that streamed their logs and would collect their results is gone, so
+   * their jobs run again from the queue.
+   */
+  async #removeOrphans(restarted: string | null): Promise<void> {
+    const { sql } = this.deps.engine.database;
     const runner = this.deps.runner as Partial<DockerRunner>;
     if (typeof runner.listOrphans === "function" && typeof runner.remove === "function") {
       try {
         // Only containers this replica started, or of jobs this database knows: another Foreman
         // installation sharing the Docker host (staging beside production) is left alone.
-        const orphans = await runner.listOrphans(await findLiveAgentJobIds(sql));
+        const orphans = await runner.listOrphans(await findLiveAgentJobIds(sql, restarted));
         const jobIdOf = (label: string) => label.replace(/-\d+$/, "");
         const known = await findKnownAgentJobIds(
           sql,
@@ -127,7 +153,7 @@ export class JobRunner {
         if (ours.length > 0) this.deps.engine.log.warn({ count: ours.length }, "removed orphaned agent containers");
         // Egress job networks (and their policies) outlive a crash the same way; the same rule decides whose they are.
         if (typeof runner.listOrphanNetworks === "function" && typeof runner.removeJobNetwork === "function") {
-          const networks = await runner.listOrphanNetworks(await findLiveAgentJobIds(sql));
+          const networks = await runner.listOrphanNetworks(await findLiveAgentJobIds(sql, restarted));
           const knownNetworks = await findKnownAgentJobIds(
             sql,
             networks.map((network) => jobIdOf(network.jobId)),
@@ -147,6 +173,10 @@ export class JobRunner {
         );
       }
     }
+  }
+
+  async #sweepWorkspaces(): Promise<void> {
+    const { sql } = this.deps.engine.database;
     const swept = await sweepWorkspaces(this.deps.workspaceDir, this.deps.engine.now(), {
       liveJobIds: await findLiveAgentJobIds(sql),
     });
@@ -225,10 +255,17 @@ export class JobRunner {
   async #run(): Promise<void> {
     const { engine } = this.deps;
     let lastRecovery = Date.now();
+    let lastLostCheck = Date.now();
     while (this.#running) {
       if (Date.now() - lastRecovery > RECOVERY_INTERVAL_MS) {
-        lastRecovery = Date.now();
+        lastRecovery = lastLostCheck = Date.now();
         await this.recover().catch((error: unknown) => engine.log.error({ err: error }, "agent job recovery failed"));
+      } else if (Date.now() - lastLostCheck >= this.options.pollIntervalMs) {
+        // A dead replica's jobs (liveness lock gone) go back to the queue within a poll interval, and its containers go.
+        lastLostCheck = Date.now();
+        await this.#requeueLostJobs(null)
+          .then((lost) => (lost > 0 ? this.#removeOrphans(null) : undefined))
+          .catch((error: unknown) => engine.log.error({ err: error }, "agent job recovery failed"));
       }
       let claimed = null;
       const paused = await this.#isPaused();

@@ -15,7 +15,8 @@ export interface WorkerOptions {
 /**
  * Runs the inbox and the outbox: `concurrency` loops, each taking the next event or effect.
  * Sleeps when idle and wakes on a local nudge, a NOTIFY from another replica, or the poll interval
- * (which also recovers leases of effects whose worker died).
+ * (which also recovers leases of effects whose worker died: their lease ran out, or their replica's
+ * liveness lock is gone, which frees them within a poll interval of the death).
  */
 export class Worker {
   #running = false;
@@ -47,7 +48,8 @@ export class Worker {
       const subscription = await this.deps.database.sql.listen(WORK_CHANNEL, () => this.wake());
       this.#unlisten = () => subscription.unlisten();
     }
-    await releaseExpiredLeases(this.deps.database.sql);
+    // At start, leases under this replica's own name are a previous process's (it holds the name now).
+    await releaseExpiredLeases(this.deps.database.sql, this.deps.liveness?.restarted ?? null);
     for (let slot = 0; slot < this.options.concurrency; slot += 1) this.#loops.push(this.#loop(slot));
   }
 

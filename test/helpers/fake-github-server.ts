@@ -1,0 +1,153 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One write the fake GitHub received (and performed, whether or not its answer got back). */
+export interface FakeWrite {
+  method: string;
+  path: string;
+}
+
+/** What to do with a write once GitHub has performed it: answer it, or never answer (the caller kills the writer meanwhile). */
+export type WriteDecision = "answer" | "drop";
+
+/**
+ * GitHub over real HTTP for Foreman processes started by a test (`GHE_HOST`, `GHE_PROTOCOL=http`):
+ * the calls from label to draft PR, with state (branches, PRs, comments) that outlives the
+ * processes, so a retry's look-first finds what an earlier process made. `onWrite` runs after a
+ * write took effect and before its answer: a test kills the writer there, at the effect boundary.
+ */
+export async function startFakeGitHubServer(owner: string, repo: string) {
+  const branches = new Map<string, string>();
+  const pulls: Array<{ number: number; head: string; html_url: string }> = [];
+  const comments: Array<{ id: number; issue: number; body: string; user: { login: string; type: string } }> = [];
+  const writes: FakeWrite[] = [];
+  const unrouted: string[] = [];
+  let onWrite: ((write: FakeWrite) => Promise<WriteDecision>) | null = null;
+  let onRequest: ((method: string, path: string) => void) | null = null;
+  let sequence = 0;
+  const base = `/repos/${owner}/${repo}`;
+
+  async function route(method: string, path: string, query: URLSearchParams, body: any): Promise<[number, unknown]> {
+    if (method === "POST" && /^\/app\/installations\/\d+\/access_tokens$/.test(path))
+      return [201, { token: "ghs_fake", expires_at: new Date(Date.now() + 3_600_000).toISOString() }];
+    if (method === "GET" && path.startsWith(`${base}/collaborators/`))
+      return [200, { permission: "write", role_name: "write", user: { login: "x" } }];
+    if (method === "GET" && path.startsWith(`${base}/contents/`)) return [404, { message: "Not Found" }];
+    if (method === "GET" && path.startsWith(`${base}/branches/`))
+      return [200, { name: "master", commit: { sha: "base-sha", commit: { tree: { sha: "tree-sha" } } } }];
+    if (method === "POST" && path === `${base}/git/commits`) return [201, { sha: `plan-${++sequence}` }];
+    if (method === "GET" && path.startsWith(`${base}/git/ref/heads/`)) {
+      const branch = path.slice(`${base}/git/ref/heads/`.length);
+      const sha = branches.get(branch);
+      return sha ? [200, { ref: `refs/heads/${branch}`, object: { sha } }] : [404, { message: "Not Found" }];
+    }
+    if (method === "POST" && path === `${base}/git/refs`) {
+      const branch = String(body.ref).replace(/^refs\/heads\//, "");
+      if (branches.has(branch)) return [422, { message: "Reference already exists" }];
+      branches.set(branch, body.sha);
+      return [201, { ref: body.ref, object: { sha: body.sha } }];
+    }
+    if (method === "GET" && path === `${base}/pulls`) {
+      const head = query.get("head")?.replace(`${owner}:`, "");
+      return [200, pulls.filter((pr) => head === undefined || pr.head === head)];
+    }
+    if (method === "POST" && path === `${base}/pulls`) {
+      if (pulls.some((pr) => pr.head === body.head)) return [422, { message: "A pull request already exists" }];
+      const number = 100 + pulls.length;
+      const pr = { number, head: body.head, html_url: `https://github.com/${owner}/${repo}/pull/${number}` };
+      pulls.push(pr);
+      return [201, pr];
+    }
+    if (method === "POST" && /\/issues\/\d+\/labels$/.test(path)) return [200, []];
+    if (method === "DELETE" && /\/issues\/\d+\/labels\//.test(path)) return [200, []];
+    const issueComments = /\/issues\/(\d+)\/comments$/.exec(path);
+    if (method === "GET" && issueComments)
+      return [200, comments.filter((comment) => comment.issue === Number(issueComments[1]))];
+    if (method === "POST" && issueComments) {
+      // Every write comes from the app: its comments are the bot's.
+      const comment = {
+        id: 5000 + comments.length,
+        issue: Number(issueComments[1]),
+        body: String(body.body),
+        user: { login: "foreman[bot]", type: "Bot" },
+      };
+      comments.push(comment);
+      return [201, comment];
+    }
+    const edit = /\/issues\/comments\/(\d+)$/.exec(path);
+    if (method === "PATCH" && edit) {
+      const comment = comments.find((candidate) => candidate.id === Number(edit[1]));
+      if (!comment) return [404, { message: "Not Found" }];
+      comment.body = String(body.body);
+      return [200, comment];
+    }
+    if (method === "POST" && path === `${base}/check-runs`) return [201, { id: 9000 + ++sequence }];
+    if (method === "PATCH" && /\/check-runs\/\d+$/.test(path)) return [200, {}];
+    unrouted.push(`${method} ${path}`);
+    return [404, { message: `fake GitHub has no route for ${method} ${path}` }];
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const url = new URL(request.url ?? "/", "http://fake");
+    const method = (request.method ?? "GET").toUpperCase();
+    const path = decodeURIComponent(url.pathname).replace(/^\/api\/v3/, "");
+    const text = Buffer.concat(chunks).toString("utf8");
+    onRequest?.(method, path);
+    const [status, payload] = await route(method, path, url.searchParams, text ? JSON.parse(text) : undefined);
+    if (method !== "GET" && !path.startsWith("/app/") && status < 300) {
+      const write = { method, path };
+      writes.push(write);
+      if (onWrite && (await onWrite(write)) === "drop") {
+        response.destroy();
+        return;
+      }
+    }
+    response.writeHead(status, { "content-type": "application/json" });
+    response.end(JSON.stringify(payload));
+  }
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      response.writeHead(500);
+      response.end(String(error));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    /** `host:port`, for `GHE_HOST`. */
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    branches,
+    pulls,
+    comments,
+    writes,
+    unrouted,
+    /** Decide on each performed write before it is answered (null: answer all). */
+    setOnWrite(handler: ((write: FakeWrite) => Promise<WriteDecision>) | null) {
+      onWrite = handler;
+    },
+    /** Be told of every request as it arrives (the benchmark's clock). */
+    setOnRequest(handler: ((method: string, path: string) => void) | null) {
+      onRequest = handler;
+    },
+    /** Forget everything (between tests). */
+    reset() {
+      branches.clear();
+      pulls.length = 0;
+      comments.length = 0;
+      writes.length = 0;
+      unrouted.length = 0;
+      onWrite = null;
+      onRequest = null;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The fake GitHub server's handle. */
+export type FakeGitHubServer = Awaited<ReturnType<typeof startFakeGitHubServer>>;

@@ -1,0 +1,44 @@
+// A Foreman in a process of its own, for tests and benchmarks that kill it with SIGKILL: the real
+// app on a given database, GitHub at FOREMAN_CHILD_GITHUB (the fake GitHub server), agents off.
+// Prints "ready" once started (after delivering the label webhook when FOREMAN_CHILD_DELIVER=1), then
+// runs until it is killed.
+import { Writable } from "node:stream";
+import { openDatabase } from "../../src/db/client.js";
+import { createLogger } from "../../src/logging/create-logger.js";
+import { buildForeman } from "../../src/main.js";
+import { buildIssuesPayload } from "./payloads.js";
+import { buildTestEnv } from "./test-foreman.js";
+
+const setting = (name: string): string => {
+  const value = process.env[name];
+  if (value === undefined) throw new Error(`${name} is not set`);
+  return value;
+};
+
+const env = buildTestEnv({
+  GHE_HOST: setting("FOREMAN_CHILD_GITHUB"),
+  GHE_PROTOCOL: "http",
+  REPLICA_ID: setting("FOREMAN_CHILD_REPLICA"),
+  POLL_INTERVAL_MS: process.env.FOREMAN_CHILD_POLL_MS ?? "50",
+});
+const level = process.env.FOREMAN_CHILD_LOG ?? "silent";
+const log = createLogger({
+  level: level === "silent" ? "fatal" : level,
+  secrets: [],
+  destination: level === "silent" ? new Writable({ write: (_c, _e, done) => done() }) : process.stderr,
+});
+const database = openDatabase(setting("FOREMAN_CHILD_DATABASE"));
+const foreman = await buildForeman({
+  env,
+  database,
+  log,
+  octokitTuning: { retries: 0, retryAfterBaseValue: 1, throttle: false },
+  agents: { enabled: false },
+  engine: { leaseMs: Number(setting("FOREMAN_CHILD_LEASE_MS")), retryBaseMs: 5 },
+});
+await foreman.start({ listen: false, compliance: false });
+if (process.env.FOREMAN_CHILD_DELIVER === "1") {
+  const payload = buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 });
+  await foreman.probot.receive({ id: `delivery-${process.pid}`, name: "issues", payload } as never);
+}
+process.stdout.write("ready\n");
