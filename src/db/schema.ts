@@ -228,6 +228,9 @@ export const agentJobs = pgTable(
     usage: jsonb("usage"),
     prompt: text("prompt"),
     promptSha256: text("prompt_sha256"),
+    /** The prompt template the job was rendered from (role, task type, repository overrides, sha256), for per-template statistics. */
+    promptTemplate: jsonb("prompt_template"),
+    promptTemplateSha256: text("prompt_template_sha256"),
     /** The redacted execution log, JSONL (time, stream, line). */
     log: text("log"),
     /** An unguessable token in the log's link. */

@@ -192,6 +192,15 @@ describe("the coder step in a real container", () => {
     expect(job).toMatchObject({ status: "succeeded", pushed_sha: "agent-commit-sha", image: TEST_IMAGE });
     expect(job!.prompt).toContain("Spelling error in the README file");
     expect(job!.prompt_sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The job records which prompt template it used, for the per-template statistics.
+    const [template] = await database.sql`select prompt_template, prompt_template_sha256 from agent_jobs`;
+    expect(template!.prompt_template).toEqual({
+      role: "coder",
+      taskType: "ready",
+      overrides: [],
+      sha256: template!.prompt_template_sha256,
+    });
+    expect(template!.prompt_template_sha256).toMatch(/^[0-9a-f]{64}$/);
     const lastComment = lastStatusWrite(github);
     expect((lastComment!.body as { body: string }).body).toContain(
       "The work is pushed to #7 (head agent-c). Waiting for CI.",

@@ -13,6 +13,8 @@ import type { GitHubClient } from "../../github/octokit.js";
 import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
 import { buildContextFile } from "../../prompts/build-context-file.js";
 import { recordJobPush } from "../../db/queries/record-job-push.js";
+import { saveAgentJobTemplate } from "../../db/queries/save-agent-job-template.js";
+import { describePromptTemplate } from "../../prompts/describe-prompt-template.js";
 import { loadTemplates } from "../../prompts/load-templates.js";
 import type { PromptContext } from "../../prompts/prompt-context.js";
 import { renderPromptInWorker } from "../../prompts/render-prompt.js";
@@ -151,6 +153,9 @@ async function renderJobPrompt(
       const message = `${rendered.error.file}: ${rendered.error.message}`;
       return { failure: { code: rendered.error.code, message }, transient: false };
     }
+    // Which template (and its hash) the job used: the per-template statistics group jobs by it.
+    const template = describePromptTemplate(templates.templates, rendered.templateNames, job.role, task.type);
+    await saveAgentJobTemplate(deps.engine.database.sql, job.id, template);
     return { text: rendered.text, sha256: rendered.sha256, context: gathered.context };
   } catch (error) {
     const failure = classifyError(error);
