@@ -116,4 +116,20 @@ describe("deploy/docker-compose.yml", () => {
     expect(existsSync(dashboard), `${dashboard} is missing`).toBe(true);
     expect(JSON.parse(readFileSync(dashboard, "utf8"))).toHaveProperty("panels");
   });
+
+  it("has a runbook section in docs/operations.md naming each alert of deploy/prometheus/alerts.yml", () => {
+    const rules = join(deployDir, "prometheus/alerts.yml");
+    expect(existsSync(rules), `${rules} is missing`).toBe(true);
+    const alerts = (readYaml(rules) as { groups: { rules: { alert?: string }[] }[] }).groups
+      .flatMap((group) => group.rules)
+      .flatMap((rule) => (rule.alert ? [rule.alert] : []));
+    const operations = readFileSync(resolve(deployDir, "../docs/operations.md"), "utf8");
+    const section = operations.slice(operations.indexOf("\n## Alerts\n"), operations.indexOf("\n## Troubleshooting\n"));
+    const headings = section.split("\n").filter((line) => line.startsWith("### "));
+    const named = new Set(
+      headings.flatMap((heading) => [...heading.matchAll(/`([A-Za-z]+)`/g)].map((match) => match[1])),
+    );
+    expect(alerts.filter((alert) => !named.has(alert))).toEqual([]);
+    expect([...named].filter((name) => !alerts.includes(name!))).toEqual([]);
+  });
 });

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
+import { CronJob } from "kubernetes-models/batch/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, PersistentVolumeClaim, Service, ServiceAccount } from "kubernetes-models/v1";
 import { describe, expect, it } from "vitest";
@@ -45,6 +46,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   "v1/ServiceAccount": ServiceAccount,
   "v1/PersistentVolumeClaim": PersistentVolumeClaim,
   "apps/v1/Deployment": Deployment,
+  "batch/v1/CronJob": CronJob,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
 };
@@ -184,6 +186,7 @@ describe("deploy/helm/foreman", () => {
     const manifests = render(minimal);
     expect(manifests.map((manifest) => manifest.kind).sort()).toEqual([
       "ConfigMap",
+      "CronJob",
       "Deployment",
       "PersistentVolumeClaim",
       "PodDisruptionBudget",
@@ -257,11 +260,13 @@ describe("deploy/helm/foreman", () => {
       }
     });
     expect(readByEnv.length).toBeGreaterThan(0);
+    // METRICS_TOKEN comes from metrics.tokenSecret (the ServiceMonitor reads the same Secret), never secrets.files.
+    const fileSecrets = readByEnv.filter((name) => name !== "METRICS_TOKEN");
     expect(
       validate(
         render({
           ...minimal,
-          secrets: { ...minimal.secrets, files: Object.fromEntries(readByEnv.map((n) => [n, n])) },
+          secrets: { ...minimal.secrets, files: Object.fromEntries(fileSecrets.map((n) => [n, n])) },
         }),
       ),
     ).toEqual([]);
@@ -271,7 +276,10 @@ describe("deploy/helm/foreman", () => {
       secrets: { ...minimal.secrets, files: { ...ALL_FILE_SECRETS, NOT_A_SECRET: "x" } },
     });
     const listed = /file secrets are ([A-Z_, ]+)/.exec(refused)![1]!.split(", ");
-    expect(listed.sort()).toEqual(readByEnv.sort());
+    expect(listed.sort()).toEqual(fileSecrets.sort());
+    expect(
+      renderError({ ...minimal, secrets: { ...minimal.secrets, files: { ...ALL_FILE_SECRETS, METRICS_TOKEN: "t" } } }),
+    ).toMatch(/secrets\.files\.METRICS_TOKEN: set metrics\.tokenSecret instead/);
   });
 
   it("mounts no Docker socket or host path, and runs without agents by default", () => {
@@ -337,6 +345,49 @@ describe("deploy/helm/foreman", () => {
       name: "METRICS_TOKEN",
       valueFrom: { secretKeyRef: { name: "foreman-metrics", key: "token" } },
     });
+  });
+
+  it("runs foreman verify daily with the service's settings, secrets and evidence files, and no Docker", () => {
+    const manifests = render(full);
+    type CronJobShape = Manifest & {
+      spec: {
+        schedule: string;
+        jobTemplate: {
+          spec: {
+            template: {
+              metadata: { labels: Record<string, string> };
+              spec: { containers: (Container & { command: string[] })[]; volumes: Volume[] };
+            };
+          };
+        };
+      };
+    };
+    const cronJob = find<CronJobShape>(manifests, "CronJob");
+    const pod = cronJob.spec.jobTemplate.spec.template;
+    const verify = pod.spec.containers[0]!;
+    const deployment = find<DeploymentShape>(manifests, "Deployment");
+    const service = containerOf(deployment);
+    expect(cronJob.spec.schedule).toMatch(/^\S+ \S+ \* \* \*$/);
+    expect(verify.command).toEqual(["node", "dist/cli/main.js", "verify"]);
+    expect(verify.envFrom).toEqual(service.envFrom.filter((source) => "configMapRef" in source));
+    expect(verify.env).toContainEqual({ name: "AGENTS_ENABLED", value: "false" });
+    expect(verify.env.filter((entry) => entry.name !== "AGENTS_ENABLED")).toEqual(
+      service.env.filter((entry) => entry.name !== "REPLICA_ID"),
+    );
+    const artifactsPath = configOf(manifests).ARTIFACTS_DIR;
+    const artifactsOf = (mounts: Container["volumeMounts"], volumes: Volume[]) =>
+      volumes.find((volume) => volume.name === mounts.find((mount) => mount.mountPath === artifactsPath)!.name);
+    expect(artifactsOf(verify.volumeMounts, pod.spec.volumes)).toEqual(
+      artifactsOf(service.volumeMounts, deployment.spec.template.spec.volumes),
+    );
+    expect(pod.spec.volumes.find((volume) => volume.name === "secrets")).toEqual(
+      deployment.spec.template.spec.volumes.find((volume) => volume.name === "secrets"),
+    );
+    // Not one of the service's pods: the Service and the disruption budget do not select it.
+    expect(pod.metadata.labels).not.toMatchObject(deployment.spec.selector.matchLabels);
+    expect(render({ ...minimal, verify: { enabled: false } }).some((manifest) => manifest.kind === "CronJob")).toBe(
+      false,
+    );
   });
 
   it("refuses values that cannot work, naming the one to set", () => {

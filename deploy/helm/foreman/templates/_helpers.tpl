@@ -42,6 +42,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- $allowed := include "foreman.fileSecretNames" . | fromJsonArray -}}
 {{- range $name, $key := .Values.secrets.files -}}
+{{- if eq $name "METRICS_TOKEN" -}}
+{{- fail "secrets.files.METRICS_TOKEN: set metrics.tokenSecret instead (the ServiceMonitor reads the same Secret)" -}}
+{{- end -}}
 {{- if not (has $name $allowed) -}}
 {{- fail (printf "secrets.files.%s: Foreman reads no %s_FILE; file secrets are %s" $name $name (join ", " $allowed)) -}}
 {{- end -}}
@@ -71,4 +74,55 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- fail "agents.sharedVolume is required with agents.enabled: storage the Docker host mounts at agents.workspaceDir and agents.egressDir too" -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/* Foreman's settings and secrets, for every container that runs `foreman`. */}}
+{{- define "foreman.envFrom" -}}
+- configMapRef:
+    name: {{ include "foreman.fullname" . }}
+{{- end -}}
+
+{{- define "foreman.secretEnv" -}}
+{{- range $name, $key := .Values.secrets.files }}
+- name: {{ $name }}_FILE
+  value: /run/secrets/foreman/{{ $name }}
+{{- end }}
+{{- with .Values.metrics.tokenSecret.name }}
+- name: METRICS_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.metrics.tokenSecret.key }}
+{{- end }}
+{{- end -}}
+
+{{- define "foreman.baseVolumeMounts" -}}
+- name: secrets
+  mountPath: /run/secrets/foreman
+  readOnly: true
+- name: artifacts
+  mountPath: {{ .Values.artifacts.path }}
+- name: tmp
+  mountPath: /tmp
+- name: data
+  mountPath: /app/data
+{{- end -}}
+
+{{- define "foreman.baseVolumes" -}}
+- name: secrets
+  secret:
+    secretName: {{ .Values.secrets.existingSecret }}
+    defaultMode: 0440
+    items:
+      {{- range $name, $key := .Values.secrets.files }}
+      - key: {{ $key }}
+        path: {{ $name }}
+      {{- end }}
+- name: artifacts
+  persistentVolumeClaim:
+    claimName: {{ include "foreman.artifactsClaim" . }}
+- name: tmp
+  emptyDir: {}
+- name: data
+  emptyDir: {}
 {{- end -}}
