@@ -143,6 +143,14 @@ module.exports = {
       to: { path: "^src/http/" },
     },
     {
+      name: "http-api-is-only-mounted",
+      severity: "error",
+      comment:
+        "src/http/api/ (the REST API) is mounted by the composition root only; the rest of src/http does not reach into it, and it acts through src/engine/operator-actions.ts.",
+      from: { path: "^src/", pathNot: ["^src/http/api/", "^src/main\\.ts$"] },
+      to: { path: "^src/http/api/" },
+    },
+    {
       name: "no-unresolvable-imports",
       severity: "error",
       from: {},

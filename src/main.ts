@@ -3,6 +3,9 @@ import { hostname } from "node:os";
 import { getPrivateKey } from "@probot/get-private-key";
 import { Probot, Server, type Logger } from "probot";
 import { guardRequestBodies } from "./http/body-limit.js";
+import { addSecurityHeaders } from "./http/security-headers.js";
+import { createApiRoutes } from "./http/api/api-routes.js";
+import { createJobLimitsReader } from "./engine/runtime-settings.js";
 import { buildGitHubBaseUrl, listSecretValues, readDockerConnection, type Env } from "./config/env.js";
 import { openDatabase, type Database } from "./db/client.js";
 import type { EngineDeps } from "./engine/deps.js";
@@ -36,6 +39,7 @@ class GuardedServer extends Server {
   override async start(): ReturnType<Server["start"]> {
     const http = await super.start();
     guardRequestBodies(http);
+    addSecurityHeaders(http);
     return http;
   }
 }
@@ -225,6 +229,10 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
           {
             maxConcurrent: env.MAX_CONCURRENT_JOBS,
             maxPerRepo: env.MAX_JOBS_PER_REPO,
+            readLimits: createJobLimitsReader(database.sql, {
+              maxConcurrent: env.MAX_CONCURRENT_JOBS,
+              maxPerRepo: env.MAX_JOBS_PER_REPO,
+            }),
             ...(deps.isPaused ? { isPaused: deps.isPaused } : {}),
             pollIntervalMs: env.POLL_INTERVAL_MS,
             listen: options.worker?.listen ?? true,
@@ -232,6 +240,19 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
         )
       : null;
   deps.onJobCancelled = (jobId) => jobs?.cancel(jobId);
+  server.addHandler(
+    createApiRoutes({
+      sql: database.sql,
+      engine: deps,
+      environment: {
+        maxConcurrent: env.MAX_CONCURRENT_JOBS,
+        maxPerRepo: env.MAX_JOBS_PER_REPO,
+        paused: env.FOREMAN_PAUSED,
+      },
+      rateLimitPerMinute: env.API_RATE_LIMIT_PER_MINUTE,
+      log,
+    }),
+  );
   let listening = false;
   let stopCompliance: (() => Promise<void>) | null = null;
   let unsubscribeMetrics: (() => void) | null = null;

@@ -23,7 +23,7 @@ Commands:
   serve       start the GitHub App (webhooks, worker); the setup page when no app is registered yet
   migrate     apply database migrations and exit
   verify      check the compliance trail (foreman verify --help)
-  tokens      create, list or revoke API tokens (foreman tokens create --name N --role admin|operator|auditor)
+  tokens      create, list or revoke API tokens (foreman tokens create --name N --role admin|operator|auditor|viewer)
   keys        foreman keys generate: print a new Ed25519 key pair for signing checkpoints
   checkpoint  sign the compliance chain's head now
   pause       hold every task (foreman pause [--reason "…"] | --status); resume lifts it

@@ -94,7 +94,12 @@ async function printTaskList(args: readonly string[], deps: TasksCommandDeps): P
   const limit = values.limit === undefined ? 50 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new CommandError("--limit must be a whole number of tasks, 1 or more");
-  const tasks = await listTasks(deps.sql, { ...(repo ? { repo } : {}), ...(states ? { states } : {}), limit });
+  const { tasks, more } = await listTasks(deps.sql, {
+    ...(repo ? { repository: repo } : {}),
+    ...(states ? { states } : {}),
+    order: "updated",
+    limit,
+  });
   if (tasks.length === 0) {
     deps.out("No tasks match.");
     return 0;
@@ -109,7 +114,7 @@ async function printTaskList(args: readonly string[], deps: TasksCommandDeps): P
     truncate(task.issueTitle, 50),
   ]);
   deps.out(formatTable(["ID", "ISSUE", "STATE", "STEP", "PR", "UPDATED (UTC)", "TITLE"], rows));
-  if (tasks.length === limit) deps.out(`(the ${limit} most recently changed; --limit shows more)`);
+  if (more) deps.out(`(the ${limit} most recently changed; --limit shows more)`);
   return 0;
 }
 

@@ -10,7 +10,7 @@ import { withTransaction } from "../db/with-transaction.js";
 import { ApiRole, generateApiToken, hashApiToken, isApiRole } from "../http/api-tokens.js";
 
 const USAGE = `Usage:
-  foreman tokens create --name <name> --role <admin|operator|auditor>
+  foreman tokens create --name <name> --role <admin|operator|auditor|viewer>
   foreman tokens list
   foreman tokens revoke <id>`;
 

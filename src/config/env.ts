@@ -180,6 +180,8 @@ export const Env = z.object({
   AGENTS_ENABLED: z.stringbool({ error: "must be true or false" }).default(true),
   MAX_CONCURRENT_JOBS: positiveInt(4),
   MAX_JOBS_PER_REPO: positiveInt(2),
+  /** Requests per minute one API token may make to `/api/*` on one replica (a token bucket of this size). */
+  API_RATE_LIMIT_PER_MINUTE: positiveInt(120),
   WORKSPACE_DIR: optionalText,
   KEEP_FAILED_WORKSPACE_MINUTES: z.coerce.number().int().min(0).default(60),
   /** Longest run of one git command Foreman runs on the host for a job (preparing the workspace, reading the agent's changes). */

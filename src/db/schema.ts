@@ -8,6 +8,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -270,7 +271,7 @@ export const apiTokens = pgTable(
   {
     id: uuid("id").primaryKey(),
     name: text("name").notNull(),
-    role: text("role").$type<"admin" | "operator" | "auditor">().notNull(),
+    role: text("role").$type<"admin" | "operator" | "auditor" | "viewer">().notNull(),
     tokenSha256: text("token_sha256").notNull(),
     createdAt: createdAt(),
     revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
@@ -348,3 +349,20 @@ export const replicas = pgTable("replicas", {
   /** When the process of this name last started (took its lock). */
   startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
 });
+
+/**
+ * `Idempotency-Key`s of `POST /api/tasks`, per token: the same key within 24 hours answers with the
+ * task the first request started, instead of starting another.
+ */
+export const apiIdempotencyKeys = pgTable(
+  "api_idempotency_keys",
+  {
+    tokenId: uuid("token_id").notNull(),
+    key: text("key").notNull(),
+    /** The sha256 of the first request's body: the same key with another body is refused. */
+    requestSha256: text("request_sha256").notNull(),
+    taskId: uuid("task_id"),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.tokenId, table.key] })],
+);

@@ -12,6 +12,7 @@ import { EventType } from "../workflow/events.js";
 import { JobFailureCode } from "../workflow/job-failure.js";
 import { deliverTaskEvent } from "./deliver-task-event.js";
 import { sweepWorkspaces } from "../agents/workspace.js";
+import type { JobLimits } from "./runtime-settings.js";
 
 // Recovery (stale jobs, orphan containers, expired workspaces) also runs this often while up.
 const RECOVERY_INTERVAL_MS = 5 * 60_000;
@@ -26,6 +27,8 @@ export interface JobRunnerOptions {
   maxPerRepo: number;
   /** Whether Foreman is paused: no new job starts while it is (default: never paused). */
   isPaused?: () => Promise<boolean>;
+  /** The limits now, when an operator may change them at runtime (`PUT /api/settings`); default: the two above. */
+  readLimits?: () => Promise<JobLimits>;
   pollIntervalMs: number;
   listen: boolean;
 }
@@ -243,6 +246,17 @@ export class JobRunner {
     });
   }
 
+  async #readLimits(): Promise<JobLimits> {
+    const fallback = { maxConcurrent: this.options.maxConcurrent, maxPerRepo: this.options.maxPerRepo };
+    if (!this.options.readLimits) return fallback;
+    try {
+      return await this.options.readLimits();
+    } catch (error) {
+      this.deps.engine.log.warn({ err: error }, "reading the job limits failed; using the environment's");
+      return fallback;
+    }
+  }
+
   async #isPaused(): Promise<boolean> {
     try {
       return (await this.options.isPaused?.()) ?? false;
@@ -275,11 +289,12 @@ export class JobRunner {
         engine.log.warn({ jobs: this.#jobs.size }, "Foreman is paused: stopping running agent jobs");
         for (const job of this.#jobs.values()) job.controller.abort();
       }
-      if (this.#jobs.size < this.options.maxConcurrent && !paused) {
+      const limits = await this.#readLimits();
+      if (this.#jobs.size < limits.maxConcurrent && !paused) {
         try {
           claimed = await claimNextAgentJob(engine.database.sql, engine.replicaId, engine.leaseMs, {
-            maxRunning: this.options.maxConcurrent,
-            maxPerRepo: this.options.maxPerRepo,
+            maxRunning: limits.maxConcurrent,
+            maxPerRepo: limits.maxPerRepo,
             paused,
           });
         } catch (error) {

@@ -1,13 +1,29 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** The roles a token can have. */
-export const ApiRole = Object.freeze({ admin: "admin", operator: "operator", auditor: "auditor" } as const);
+export const ApiRole = Object.freeze({
+  admin: "admin",
+  operator: "operator",
+  auditor: "auditor",
+  viewer: "viewer",
+} as const);
 
 /** A role's value. */
 export type ApiRole = (typeof ApiRole)[keyof typeof ApiRole];
 
 /** Roles that may read compliance evidence: auditors and admins, not operators. */
 export const COMPLIANCE_READERS: readonly ApiRole[] = Object.freeze([ApiRole.admin, ApiRole.auditor]);
+
+/** Roles that may read tasks, their logs and the settings through `/api`: every role. */
+export const API_READERS: readonly ApiRole[] = Object.freeze([
+  ApiRole.admin,
+  ApiRole.operator,
+  ApiRole.auditor,
+  ApiRole.viewer,
+]);
+
+/** Roles that may act through `/api` (start, stop, retry, freeze, unfreeze, change the settings): operators and admins. */
+export const API_OPERATORS: readonly ApiRole[] = Object.freeze([ApiRole.admin, ApiRole.operator]);
 
 /** Every token starts with this, so secret scanners and people can recognise one. */
 export const API_TOKEN_PREFIX = "fmn_";

@@ -8,7 +8,7 @@ export type Authentication =
   | { ok: false; status: 401 | 403; body: { error: string; message: string } };
 
 const HOW_TO_GET_A_TOKEN =
-  "Send an API token as `Authorization: Bearer fmn_…`. An administrator creates one on the Foreman host with `foreman tokens create --name <who> --role auditor` (roles: admin, operator, auditor).";
+  "Send an API token as `Authorization: Bearer fmn_…`. An administrator creates one on the Foreman host with `foreman tokens create --name <who> --role auditor` (roles: admin, operator, auditor, viewer).";
 
 function unauthorized(reason: string): Authentication {
   return { ok: false, status: 401, body: { error: "unauthorized", message: `${reason} ${HOW_TO_GET_A_TOKEN}` } };

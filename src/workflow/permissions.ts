@@ -66,3 +66,20 @@ export function maySteerTask(role: RepoRole): boolean {
   if (BUILT_IN_ROLES.includes(role.role)) return STEERING_ROLES.includes(role.role);
   return WRITE_PERMISSIONS.includes(role.permission);
 }
+
+/**
+ * The prefix of an actor who acted through Foreman's API (`api:<token name>`). A colon never occurs
+ * in a GitHub login, so such an actor cannot be mistaken for a person on GitHub.
+ */
+export const API_ACTOR_PREFIX = "api:";
+
+/**
+ * The role an API actor has: Foreman checked the token's role (operator or admin) before it
+ * produced the event, so GitHub is not asked about a login it does not know.
+ */
+export const API_ACTOR_ROLE: RepoRole = Object.freeze({ role: "write", permission: "api-token" });
+
+/** Whether an actor acted through Foreman's API rather than on GitHub. */
+export function isApiActor(login: string): boolean {
+  return login.startsWith(API_ACTOR_PREFIX);
+}

@@ -1,25 +1,41 @@
+import type { Task } from "../../workflow/task.js";
 import type { SqlClient } from "../client.js";
 import { TASK_COLUMNS, toTask } from "./task-row.js";
-import type { Task } from "../../workflow/task.js";
 
-/** Which tasks to list: all by default, or one repository's, or those in some states. */
-export interface TaskFilter {
-  repo?: { owner: string; name: string };
+/** What to list: optional filters, a page size, and the keyset cursor of the last row seen. */
+export interface TaskListQuery {
+  repository?: { owner: string; name: string };
   states?: string[];
+  types?: string[];
   limit: number;
+  /** Newest first (`created`, the default, which the cursor pages through) or most recently changed first (`updated`, no cursor). */
+  order?: "created" | "updated";
+  /** The `created_at` and `id` of the last task of the previous page (newest first). */
+  after?: { createdAt: string; id: string };
 }
 
-/** The tasks matching a filter, the most recently changed first. */
-export async function listTasks(sql: SqlClient, filter: TaskFilter): Promise<Task[]> {
-  const owner = filter.repo?.owner ?? null;
-  const name = filter.repo?.name ?? null;
-  const states = filter.states ?? null;
-  const rows = await sql`
-    select ${sql(TASK_COLUMNS as unknown as string[])} from tasks
-     where (${owner}::text is null or lower(repo_owner) = lower(${owner}::text))
-       and (${name}::text is null or lower(repo_name) = lower(${name}::text))
-       and (${states}::text[] is null or state = any(${states}::text[]))
-     order by updated_at desc, id
-     limit ${filter.limit}`;
-  return rows.map((row) => toTask(row));
+/** Tasks newest first, filtered, one page: `limit` rows and whether more follow. */
+export async function listTasks(sql: SqlClient, query: TaskListQuery): Promise<{ tasks: Task[]; more: boolean }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const bind = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  if (query.repository) {
+    where.push(`lower(repo_owner) = lower(${bind(query.repository.owner)})`);
+    where.push(`lower(repo_name) = lower(${bind(query.repository.name)})`);
+  }
+  if (query.states?.length) where.push(`state = any(${bind(query.states)}::text[])`);
+  if (query.types?.length) where.push(`type = any(${bind(query.types)}::text[])`);
+  if (query.after) {
+    if (query.order === "updated") throw new Error("listTasks: a cursor pages by creation, not by last change");
+    where.push(`(created_at, id) < (${bind(query.after.createdAt)}::timestamptz, ${bind(query.after.id)}::uuid)`);
+  }
+  const rows = await sql.unsafe(
+    `select ${TASK_COLUMNS.join(", ")} from tasks ${where.length ? `where ${where.join(" and ")}` : ""}
+      order by ${query.order === "updated" ? "updated_at" : "created_at"} desc, id desc limit ${bind(query.limit + 1)}`,
+    params as never[],
+  );
+  return { tasks: rows.slice(0, query.limit).map((row) => toTask(row)), more: rows.length > query.limit };
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../../chain/chain.js";
 import { REPO_CONFIG_PATH, parseRepoConfig, type RepoConfigResult } from "../../config/repo-config.js";
-import { findSenderRole } from "../../github/find-sender-role.js";
+import { findActorRole } from "./find-actor-role.js";
 import { readRepoFile, RepoFileTooLargeError } from "../../github/read-repo-file.js";
 import type { GitHubClient } from "../../github/octokit.js";
 import { isTriggerLabel, type TriggerFacts } from "../../workflow/authorize.js";
@@ -26,7 +26,7 @@ export async function authorizeTrigger({ payload, task, octokit }: EffectInput<P
   const parsed: RepoConfigResult = read.tooLarge ? { ok: false, problems: [read.tooLarge] } : parseRepoConfig(text);
   const config = parsed.ok ? parsed.config : null;
   const senderRole = isTriggerLabel(payload.label, { config })
-    ? await findSenderRole(octokit, { owner, repo, username: payload.sender })
+    ? await findActorRole(octokit, { owner, repo, username: payload.sender })
     : null;
   const facts: TriggerFacts = {
     config,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../../chain/chain.js";
-import { findSenderRole } from "../../github/find-sender-role.js";
+import { findActorRole } from "./find-actor-role.js";
 import { postMarkedComment } from "../../github/post-marked-comment.js";
 import type { Effect } from "../../workflow/effects.js";
 import { EventType } from "../../workflow/events.js";
@@ -22,7 +22,7 @@ export async function runAuthorizeActor({
   task,
   octokit,
 }: EffectInput<AuthorizeActorPayload>): Promise<EffectOutcome> {
-  const role = await findSenderRole(octokit, { owner: task.repo.owner, repo: task.repo.name, username: payload.login });
+  const role = await findActorRole(octokit, { owner: task.repo.owner, repo: task.repo.name, username: payload.login });
   return {
     event: { type: EventType.actorChecked, taskId: task.id, login: payload.login, role, action: payload.action },
     evidence: { login: payload.login, role: role.role, permission: role.permission, action: payload.action.kind },
