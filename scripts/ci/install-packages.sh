@@ -4,9 +4,10 @@
 #
 #   faketime   the shifted-clock test run (scripts/ci/test-shifted-clock.sh)
 #   openssl    certificates for the Docker TLS handshake test (test/unit/agents/docker-connection.test.ts)
+#   chromium   the dashboard's browser tests (test/integration/ui/), driven by playwright-core
 set -euo pipefail
 
-readonly PACKAGES=(faketime openssl)
+readonly PACKAGES=(faketime openssl chromium)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
