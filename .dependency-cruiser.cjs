@@ -3,7 +3,7 @@
  * Floors, top to bottom; an import may only point down or sideways within its folder:
  *
  *   entry points   src/main.ts, src/index.ts, src/cli/
- *   http           src/http/           (routes on Probot's server)
+ *   http           src/http/, src/ui/  (routes on Probot's server; ui/ is the dashboard)
  *   metrics        src/metrics/        (the Prometheus registry: listens to src/events, reads src/db)
  *   engine         src/engine/         (runs the workflow: inbox, outbox, job runner)
  *   adapters       src/webhooks/ (GitHub → events), src/github/ and src/agents/ (Foreman → the world),
@@ -137,6 +137,20 @@ module.exports = {
       to: { path: "^src/(cli/|main\\.ts$|index\\.ts$)" },
     },
     {
+      name: "ui-reads-storage-not-the-engine",
+      severity: "error",
+      comment:
+        "The dashboard reads through src/db/queries and src/compliance; it starts no work (no engine, no GitHub App client, no agents) and no other route's code.",
+      from: { path: "^src/ui/" },
+      to: { path: "^src/(engine|http|cli|webhooks|github|agents|prompts)/|^src/(main|index)\\.ts$" },
+    },
+    {
+      name: "only-the-composition-root-imports-ui",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/(ui/|main\\.ts$)" },
+      to: { path: "^src/ui/" },
+    },
+    {
       name: "engine-does-not-import-http",
       severity: "error",
       from: { path: "^src/engine/" },
@@ -169,7 +183,7 @@ module.exports = {
     reporterOptions: {
       dot: {
         collapsePattern:
-          "^src/(workflow|chain|resilience|logging|events|metrics|db|webhooks|github|agents|compliance|prompts|config|engine|http|cli)/",
+          "^src/(workflow|chain|resilience|logging|events|metrics|db|webhooks|github|agents|compliance|prompts|config|engine|http|ui|cli)/",
       },
     },
   },

@@ -24,12 +24,13 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # Layout matters: dist/db/migrate.js resolves ../../migrations and
 # dist/github/render-status-comment.js resolves ../../prompts/comments/status.md.hbs, i.e.
-# /app/migrations and /app/prompts. app.yml is read from the working directory (/app).
+# /app/migrations and /app/prompts; dist/ui/render-page.js resolves ../../ui (the dashboard). app.yml is read from the working directory (/app).
 COPY --from=build /app/dist ./dist
 # bin/foreman.js (package.json `bin`) runs dist/ when it exists: `docker exec … npx foreman doctor`.
 COPY bin ./bin
 COPY migrations ./migrations
 COPY prompts ./prompts
+COPY ui ./ui
 COPY app.yml ./
 # DATA_DIR (./data) is only used by the embedded PostgreSQL when DATABASE_URL is unset.
 RUN mkdir -p /app/data && chown node:node /app/data

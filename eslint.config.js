@@ -36,4 +36,9 @@ export default tseslint.config(
     files: ["**/*.cjs"],
     languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } },
   },
+  {
+    // The dashboard's own browser script (served at /ui/assets/), with uPlot loaded before it.
+    files: ["ui/assets/**/*.js"],
+    languageOptions: { sourceType: "script", globals: { document: "readonly", fetch: "readonly", uPlot: "readonly" } },
+  },
 );

@@ -31,6 +31,8 @@ import { createMetricsRoute } from "./http/metrics-route.js";
 import { createForemanMetrics, type ForemanMetrics } from "./metrics/foreman-metrics.js";
 import { subscribeForemanEvents } from "./events/foreman-events.js";
 import { ReplicaLiveness } from "./engine/replica-liveness.js";
+import { createUiRoutes, type UiSettings } from "./ui/ui-routes.js";
+import { resolveVerifyingKeys } from "./chain/checkpoints.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
 
@@ -101,6 +103,23 @@ export function buildCheckpointSchedulerOptions(
   };
 }
 
+/** The dashboard's settings from the environment; null (the dashboard off) without UI_SESSION_SECRET and the OAuth client. */
+export function buildUiSettings(env: Env): UiSettings | null {
+  if (!env.UI_SESSION_SECRET || !env.GITHUB_CLIENT_ID || !env.GITHUB_CLIENT_SECRET) return null;
+  return {
+    oauth: {
+      clientId: env.GITHUB_CLIENT_ID,
+      clientSecret: env.GITHUB_CLIENT_SECRET,
+      webBaseUrl: env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com",
+      apiBaseUrl: buildGitHubBaseUrl(env),
+    },
+    sessionSecret: env.UI_SESSION_SECRET,
+    operators: env.UI_OPERATORS,
+    auditors: env.UI_AUDITORS,
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, "") ?? null,
+  };
+}
+
 /** Compose Foreman from its parts: Probot with our Octokit, the webhook handlers, the engine worker. */
 export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   const { env, database, log } = options;
@@ -140,6 +159,16 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   server.addHandler(createJobLogRoute(database));
   const metrics = createForemanMetrics({ sql: database.sql });
   server.addHandler(createMetricsRoute(metrics, env.METRICS_TOKEN));
+  const ui = createUiRoutes({
+    sql: database.sql,
+    settings: buildUiSettings(env),
+    artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
+    publicKeys: resolveVerifyingKeys(env),
+    pausedByEnv: env.FOREMAN_PAUSED,
+    pollMs: env.POLL_INTERVAL_MS,
+    log: log.child({ name: "ui" }),
+  });
+  server.addHandler(ui.handle);
   const loaded: Probot = probot;
 
   // The engine's own pool commits asynchronously: everything it writes is re-derived from the
@@ -280,6 +309,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       }
     },
     async stop() {
+      // Live streams hold their connections open: end them, or the server waits for them.
+      ui.close();
       if (listening) await server.stop();
       listening = false;
       await jobs?.stop();

@@ -6,10 +6,11 @@
 #   openssl    certificates for the Docker TLS handshake test (test/unit/agents/docker-connection.test.ts)
 #              and the integrity check of install-helm.sh
 #   unzip      install-helm.sh
+#   chromium   the dashboard's browser tests (test/integration/ui/), driven by playwright-core
 # Then the Helm binary for the chart test (install-helm.sh, beside this file).
 set -euo pipefail
 
-readonly PACKAGES=(faketime openssl unzip)
+readonly PACKAGES=(faketime openssl unzip chromium)
 here="$(cd "$(dirname "$0")" && pwd)"
 
 missing=()

@@ -85,6 +85,20 @@ const repoOverrideFields = z
     return z.NEVER;
   });
 
+// GitHub logins (`octocat`) or teams (`acme/platform`), comma-separated.
+const principalList = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0),
+  )
+  .refine((list) => list.every((entry) => /^[A-Za-z0-9][A-Za-z0-9-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(entry)), {
+    error: "must be a comma-separated list of GitHub logins or org/team slugs, e.g. octocat,acme/platform",
+  });
+
 // Profile names, comma-separated.
 const profileList = z
   .string()
@@ -233,6 +247,17 @@ export const Env = z.object({
     .optional(),
   CHANGE_HOOK_URL: z.url({ error: "must be a URL such as https://change.example.com/hooks/foreman" }).optional(),
   CHANGE_HOOK_SECRET: optionalText,
+  /** The dashboard's sign-in (docs/dashboard.md): the app's OAuth client, which the manifest flow writes. */
+  GITHUB_CLIENT_ID: optionalText,
+  GITHUB_CLIENT_SECRET: optionalText,
+  /** Turns the dashboard on and encrypts and signs its session cookie: 32 characters or more (e.g. `openssl rand -hex 32`). */
+  UI_SESSION_SECRET: optionalText.refine((secret) => secret === undefined || secret.length >= 32, {
+    error: "must be 32 characters or more; generate one with: openssl rand -hex 32",
+  }),
+  /** Who may pause and resume from the dashboard: GitHub logins or org/team slugs, comma-separated. */
+  UI_OPERATORS: principalList,
+  /** Who sees the dashboard's compliance status: GitHub logins or org/team slugs, comma-separated. */
+  UI_AUDITORS: principalList,
 });
 
 /** The parsed environment, passed explicitly to whatever needs it. */
@@ -282,6 +307,8 @@ const SECRET_NAMES = [
   "CHECKPOINT_PUBLIC_KEY",
   "CHANGE_HOOK_SECRET",
   "METRICS_TOKEN",
+  "GITHUB_CLIENT_SECRET",
+  "UI_SESSION_SECRET",
 ] as const;
 
 /** Parse the environment once at start-up; throws EnvError listing every problem. */
@@ -362,6 +389,15 @@ function checkCombinations(env: z.infer<typeof Env>): string[] {
       "CHECKPOINT_SIGNING_KEY: CHECKPOINT_PUBLISH_URL is set but checkpoints are not signed; set CHECKPOINT_SIGNING_KEY (see `foreman keys generate`)",
     );
   }
+  // The manifest flow writes the OAuth client for every install: the dashboard is on only with its session secret too.
+  if (
+    env.UI_SESSION_SECRET !== undefined &&
+    (env.GITHUB_CLIENT_ID === undefined || env.GITHUB_CLIENT_SECRET === undefined)
+  ) {
+    problems.push(
+      "GITHUB_CLIENT_ID: UI_SESSION_SECRET turns the dashboard on, which signs people in with the app's OAuth client; set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET from the app's settings page",
+    );
+  }
   if (env.AGENTS_ENABLED) {
     // The daemon's address and TLS files, checked (and the certificates read) before anything starts.
     try {
@@ -393,6 +429,8 @@ export function listSecretValues(env: Env): string[] {
     env.CHANGE_HOOK_SECRET,
     env.CHECKPOINT_SIGNING_KEY,
     env.METRICS_TOKEN,
+    env.GITHUB_CLIENT_SECRET,
+    env.UI_SESSION_SECRET,
     ...Object.entries(env.agentSecrets)
       .filter(([name]) => !(AGENT_SETTINGS as readonly string[]).includes(name))
       .map(([, value]) => value),

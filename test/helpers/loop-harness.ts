@@ -109,7 +109,8 @@ export interface LoopForeman {
  */
 export function useLoopForeman(options: {
   idPrefix: string;
-  env?: Record<string, string>;
+  /** Overrides of the test environment; `undefined` unsets a variable (e.g. PUBLIC_URL). */
+  env?: Record<string, string | undefined>;
   server?: boolean;
 }): LoopForeman {
   if (!/^[0-9a-f]{8}$/.test(options.idPrefix))

@@ -15,7 +15,7 @@ export const TEST_PRIVATE_KEY = generateKeyPairSync("rsa", { modulusLength: 2048
 export const TEST_WEBHOOK_SECRET = "test-webhook-secret";
 
 /** A parsed environment for tests, with overrides. */
-export function buildTestEnv(overrides: Record<string, string> = {}): Env {
+export function buildTestEnv(overrides: Record<string, string | undefined> = {}): Env {
   return parseEnv({
     APP_ID: "12345",
     PRIVATE_KEY: TEST_PRIVATE_KEY,
