@@ -9,9 +9,10 @@
  *                  src/compliance/, src/prompts/, src/config/
  *   storage        src/db/
  *   leaves         src/workflow/ (the pure state machine), src/chain/ (hash chain and checkpoint
- *                  crypto), src/resilience/ (timeouts, circuit breakers, the error mapper), src/logging/
+ *                  crypto), src/resilience/ (timeouts, circuit breakers, the error mapper), src/logging/,
+ *                  src/telemetry/ (trace spans and the cause a stored row keeps)
  */
-const LEAVES = "^src/(workflow|chain|resilience|logging)/";
+const LEAVES = "^src/(workflow|chain|resilience|logging|telemetry)/";
 
 module.exports = {
   forbidden: [
@@ -50,6 +51,14 @@ module.exports = {
       severity: "error",
       from: { path: "^src/logging/" },
       to: { path: "^src/", pathNot: "^src/logging/" },
+    },
+    {
+      name: "telemetry-is-a-leaf",
+      severity: "error",
+      comment:
+        "Tracing is a few wrappers over the OpenTelemetry API used at the boundaries; it knows only the log correlation.",
+      from: { path: "^src/telemetry/" },
+      to: { path: "^src/", pathNot: ["^src/telemetry/", "^src/logging/"] },
     },
     {
       name: "db-stays-low",
@@ -136,7 +145,7 @@ module.exports = {
     reporterOptions: {
       dot: {
         collapsePattern:
-          "^src/(workflow|chain|resilience|logging|db|webhooks|github|agents|compliance|prompts|config|engine|http|cli)/",
+          "^src/(workflow|chain|resilience|logging|telemetry|db|webhooks|github|agents|compliance|prompts|config|engine|http|cli)/",
       },
     },
   },

@@ -227,6 +227,12 @@ export const Env = z.object({
     .optional(),
   CHANGE_HOOK_URL: z.url({ error: "must be a URL such as https://change.example.com/hooks/foreman" }).optional(),
   CHANGE_HOOK_SECRET: optionalText,
+  /** OpenTelemetry traces over OTLP/HTTP (docs/operations.md#traces): off unless one of the endpoints is set. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ error: "must be a URL such as http://collector:4318" }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z
+    .url({ error: "must be a URL such as http://collector:4318/v1/traces" })
+    .optional(),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default("foreman"),
 });
 
 /** The parsed environment, passed explicitly to whatever needs it. */

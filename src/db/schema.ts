@@ -75,6 +75,9 @@ export const webhookDeliveries = pgTable(
     lastError: text("last_error"),
     receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     processedAt: timestamp("processed_at", { withTimezone: true, mode: "date" }),
+    /** The GitHub delivery behind this row's work, and the trace span that stored it (W3C traceparent): docs/operations.md#traces. */
+    causeDeliveryId: text("cause_delivery_id"),
+    traceparent: text("traceparent"),
   },
   (table) => [
     uniqueIndex("webhook_deliveries_delivery_id_key").on(table.deliveryId),
@@ -169,6 +172,9 @@ export const effects = pgTable(
     lastError: text("last_error"),
     createdAt: createdAt(),
     doneAt: timestamp("done_at", { withTimezone: true, mode: "date" }),
+    /** The GitHub delivery behind this row's work, and the trace span that stored it (W3C traceparent): docs/operations.md#traces. */
+    causeDeliveryId: text("cause_delivery_id"),
+    traceparent: text("traceparent"),
   },
   (table) => [
     index("effects_open_idx")
@@ -228,6 +234,9 @@ export const agentJobs = pgTable(
     usage: jsonb("usage"),
     prompt: text("prompt"),
     promptSha256: text("prompt_sha256"),
+    /** The GitHub delivery behind this row's work, and the trace span that stored it (W3C traceparent): docs/operations.md#traces. */
+    causeDeliveryId: text("cause_delivery_id"),
+    traceparent: text("traceparent"),
     /** The redacted execution log, JSONL (time, stream, line). */
     log: text("log"),
     /** An unguessable token in the log's link. */
