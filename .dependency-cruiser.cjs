@@ -11,9 +11,10 @@
  *   storage        src/db/
  *   leaves         src/workflow/ (the pure state machine), src/chain/ (hash chain and checkpoint
  *                  crypto), src/resilience/ (timeouts, circuit breakers, the error mapper), src/logging/,
- *                  src/events/ (the in-process events every layer emits and src/metrics/ hears)
+ *                  src/events/ (the in-process events every layer emits and src/metrics/ hears),
+ *                  src/telemetry/ (trace spans and the cause a stored row keeps)
  */
-const LEAVES = "^src/(workflow|chain|resilience|logging|events)/";
+const LEAVES = "^src/(workflow|chain|resilience|logging|events|telemetry)/";
 
 module.exports = {
   forbidden: [
@@ -75,6 +76,14 @@ module.exports = {
       severity: "error",
       from: { path: "^src/logging/" },
       to: { path: "^src/", pathNot: "^src/logging/" },
+    },
+    {
+      name: "telemetry-is-a-leaf",
+      severity: "error",
+      comment:
+        "Tracing is a few wrappers over the OpenTelemetry API used at the boundaries; it knows only the log correlation.",
+      from: { path: "^src/telemetry/" },
+      to: { path: "^src/", pathNot: ["^src/telemetry/", "^src/logging/"] },
     },
     {
       name: "db-stays-low",
@@ -183,7 +192,7 @@ module.exports = {
     reporterOptions: {
       dot: {
         collapsePattern:
-          "^src/(workflow|chain|resilience|logging|events|metrics|db|webhooks|github|agents|compliance|prompts|config|engine|http|ui|cli)/",
+          "^src/(workflow|chain|resilience|logging|events|telemetry|metrics|db|webhooks|github|agents|compliance|prompts|config|engine|http|ui|cli)/",
       },
     },
   },

@@ -2,6 +2,7 @@ import { run } from "probot";
 import { hasAppCredentials, listSecretValues, type Env } from "../config/env.js";
 import { createLogger } from "../logging/create-logger.js";
 import { buildForeman } from "../main.js";
+import { buildTracesUrl, startTracing } from "../telemetry/start-tracing.js";
 import { openConfiguredDatabase } from "./open-configured-database.js";
 
 /**
@@ -23,6 +24,9 @@ export async function serve(env: Env): Promise<void> {
     await run(() => {}, { env: { ...process.env, ...buildSetupPageEnv(env) } });
     return;
   }
+  // Traces over OTLP, when an endpoint is configured (docs/operations.md#traces).
+  const tracesUrl = buildTracesUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT, env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  const tracing = tracesUrl ? startTracing({ tracesUrl, serviceName: env.OTEL_SERVICE_NAME }) : null;
   // 1. The database (embedded unless DATABASE_URL is set), migrated.
   const opened = await openConfiguredDatabase(env, log);
   // 2. Probot, the webhook handlers and the engine.
@@ -38,6 +42,7 @@ export async function serve(env: Env): Promise<void> {
     log.info({ signal }, "stopping: no new webhooks, finishing work in flight");
     await foreman.stop();
     await opened.close();
+    await tracing?.shutdown();
     log.info("stopped cleanly");
     process.exit(0);
   };

@@ -258,6 +258,12 @@ export const Env = z.object({
   UI_OPERATORS: principalList,
   /** Who sees the dashboard's compliance status: GitHub logins or org/team slugs, comma-separated. */
   UI_AUDITORS: principalList,
+  /** OpenTelemetry traces over OTLP/HTTP (docs/operations.md#traces): off unless one of the endpoints is set. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ error: "must be a URL such as http://collector:4318" }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z
+    .url({ error: "must be a URL such as http://collector:4318/v1/traces" })
+    .optional(),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default("foreman"),
 });
 
 /** The parsed environment, passed explicitly to whatever needs it. */

@@ -76,6 +76,9 @@ export const webhookDeliveries = pgTable(
     lastError: text("last_error"),
     receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     processedAt: timestamp("processed_at", { withTimezone: true, mode: "date" }),
+    /** The GitHub delivery behind this row's work, and the trace span that stored it (W3C traceparent): docs/operations.md#traces. */
+    causeDeliveryId: text("cause_delivery_id"),
+    traceparent: text("traceparent"),
   },
   (table) => [
     uniqueIndex("webhook_deliveries_delivery_id_key").on(table.deliveryId),
@@ -170,6 +173,9 @@ export const effects = pgTable(
     lastError: text("last_error"),
     createdAt: createdAt(),
     doneAt: timestamp("done_at", { withTimezone: true, mode: "date" }),
+    /** The GitHub delivery behind this row's work, and the trace span that stored it (W3C traceparent): docs/operations.md#traces. */
+    causeDeliveryId: text("cause_delivery_id"),
+    traceparent: text("traceparent"),
   },
   (table) => [
     index("effects_open_idx")
@@ -232,6 +238,9 @@ export const agentJobs = pgTable(
     /** The prompt template the job was rendered from (role, task type, repository overrides, sha256), for per-template statistics. */
     promptTemplate: jsonb("prompt_template"),
     promptTemplateSha256: text("prompt_template_sha256"),
+    /** The GitHub delivery behind this row's work, and the trace span that stored it (W3C traceparent): docs/operations.md#traces. */
+    causeDeliveryId: text("cause_delivery_id"),
+    traceparent: text("traceparent"),
     /** The redacted execution log, JSONL (time, stream, line). */
     log: text("log"),
     /** An unguessable token in the log's link. */

@@ -25,6 +25,7 @@ import { isRepoRed } from "../db/queries/is-repo-red.js";
 import { listTaskPushes } from "../db/queries/list-task-pushes.js";
 import { insertTaskEvent } from "../db/queries/insert-task-event.js";
 import { buildIssueLane } from "../db/queries/issue-lane.js";
+import { annotateWork } from "../telemetry/tracing.js";
 
 /** Where an event came from, for the log and the compliance record. */
 export interface EventOrigin {
@@ -108,12 +109,21 @@ export async function applyEventToTask(
         : null,
   };
   const { next, effects } = transition(task, event, now, facts);
+  if (next !== null)
+    annotateWork({ taskId: next.id }, { "foreman.from": task?.state ?? "none", "foreman.to": next.state });
   if (next === null || (next === task && effects.length === 0)) {
     if (extra.length > 0) await appendComplianceRecords(tx, extra);
     return;
   }
   deps.log.info(
-    { taskId: next.id, deliveryId: origin.deliveryId, event: event.type, from: task?.state ?? null, to: next.state },
+    // deliveryId (the GitHub delivery behind it) comes from the correlation scope; this names the inbox row.
+    {
+      taskId: next.id,
+      inboxDeliveryId: origin.deliveryId,
+      event: event.type,
+      from: task?.state ?? null,
+      to: next.state,
+    },
     "task transition",
   );
   const record: NewComplianceRecord = {

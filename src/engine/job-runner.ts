@@ -18,6 +18,7 @@ import type { JobLimits } from "./runtime-settings.js";
 const RECOVERY_INTERVAL_MS = 5 * 60_000;
 import type { AgentStepDeps } from "./agent-step/agent-step-deps.js";
 import { runAgentStep } from "./agent-step/run-agent-step.js";
+import { traceWork } from "../telemetry/tracing.js";
 
 /** Options of the job runner. */
 export interface JobRunnerOptions {
@@ -304,7 +305,17 @@ export class JobRunner {
       if (claimed) {
         const controller = new AbortController();
         const id = claimed.id;
-        const done = runAgentStep(this.deps, claimed, controller.signal)
+        const job = claimed;
+        // A span continuing the trace of the transition that queued the job; every log line names the job.
+        const done = traceWork(
+          `job ${job.role}`,
+          {
+            correlation: { jobId: id, taskId: String(job.task.id), deliveryId: job.causeDeliveryId ?? undefined },
+            attributes: { "foreman.role": job.role, "foreman.profile": job.profile, "foreman.attempt": job.attempt },
+            parent: job.traceparent ?? null,
+          },
+          () => runAgentStep(this.deps, job, controller.signal),
+        )
           .catch((error: unknown) =>
             engine.log.error(
               { err: error, jobId: id },

@@ -10,6 +10,7 @@ import type { DomainEvent } from "../workflow/events.js";
 import { applyEventToTask } from "./apply-event-to-task.js";
 import type { EngineDeps } from "./deps.js";
 import { computeBackoffMs } from "../resilience/errors.js";
+import { traceWork } from "../telemetry/tracing.js";
 
 const MAX_EVENT_ATTEMPTS = 5;
 
@@ -17,19 +18,34 @@ const MAX_EVENT_ATTEMPTS = 5;
  * Take the next inbox event and apply it in one transaction: load and lock the task, run the pure
  * transition, save the task (compare-and-swap), queue its effects, append the compliance record;
  * the claim marks the event done in the same transaction. Returns false when there was nothing to do.
+ * It runs as a span continuing the trace of whatever stored the event, and its log lines name the
+ * delivery behind it (the task's too, once found).
  */
 export async function processNextEvent(deps: EngineDeps): Promise<boolean> {
   if (!(await hasReadyInboxEvent(deps.database.sql))) return false;
   let claimed: ClaimedInboxEvent | null = null;
   try {
     return await deps.database.sql.begin(async (tx) => {
-      claimed = await claimNextInboxEvent(tx);
-      if (!claimed) return false;
-      if (isDirectoryEvent(claimed.event)) {
-        await applyDirectoryEvent(tx, claimed.event);
-      } else {
-        await applyEventToTask(tx, claimed.event as DomainEvent, claimed, deps);
-      }
+      const event = (claimed = await claimNextInboxEvent(tx));
+      if (!event) return false;
+      const type = String((event.event as { type?: unknown }).type);
+      await traceWork(
+        `transition ${type}`,
+        {
+          correlation: { deliveryId: event.causeDeliveryId ?? event.deliveryId },
+          attributes: {
+            "foreman.event": type,
+            "foreman.inbox_delivery_id": event.deliveryId,
+            "foreman.lane": event.lane,
+          },
+          parent: event.traceparent ?? null,
+          kind: "consumer",
+        },
+        async () => {
+          if (isDirectoryEvent(event.event)) await applyDirectoryEvent(tx, event.event);
+          else await applyEventToTask(tx, event.event as DomainEvent, event, deps);
+        },
+      );
       return true;
     });
   } catch (error) {

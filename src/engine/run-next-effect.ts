@@ -24,6 +24,7 @@ import { findEffectExecutor } from "./effects/execute-effect.js";
 import { loadEffectFacts } from "./effects/load-effect-facts.js";
 import { holdEffectLease, type EffectLease } from "./hold-effect-lease.js";
 import { runWithRequestSignal } from "../github/octokit.js";
+import { traceWork } from "../telemetry/tracing.js";
 
 const APP_ACTOR = "foreman[app]";
 
@@ -43,7 +44,7 @@ export async function runNextEffect(deps: EngineDeps): Promise<EffectRun> {
   if (!next) return "none";
   let queued = false;
   while (next) {
-    const step = await runClaimedEffect(deps, next);
+    const step = await traceClaimedEffect(deps, next);
     queued ||= step.queued;
     next = step.next;
   }
@@ -53,6 +54,23 @@ export async function runNextEffect(deps: EngineDeps): Promise<EffectRun> {
 interface Step {
   next: ClaimedEffect | null;
   queued: boolean;
+}
+
+// One effect as a span continuing the trace of the transition that queued it; its log lines name the task and the delivery behind it.
+function traceClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promise<Step> {
+  return traceWork(
+    `effect ${claimed.kind}`,
+    {
+      correlation: { taskId: claimed.taskId, deliveryId: claimed.causeDeliveryId ?? undefined },
+      attributes: {
+        "foreman.effect": claimed.kind,
+        "foreman.effect_id": claimed.id,
+        "foreman.attempt": claimed.attempts,
+      },
+      parent: claimed.traceparent ?? null,
+    },
+    () => runClaimedEffect(deps, claimed),
+  );
 }
 
 async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promise<Step> {

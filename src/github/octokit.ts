@@ -3,6 +3,7 @@ import { ProbotOctokit } from "probot";
 import { CircuitBreakers, CircuitState } from "../resilience/circuit-breaker.js";
 import { withTimeout } from "../resilience/with-timeout.js";
 import { emitForemanEvent } from "../events/foreman-events.js";
+import { setWorkAttributes, traceWork } from "../telemetry/tracing.js";
 
 /** The longest rate-limit wait done in-process (the effect runner renews its lease meanwhile). */
 export const MAX_IN_PROCESS_WAIT_SECONDS = 60;
@@ -125,7 +126,8 @@ interface GuardedOctokit {
 /**
  * An Octokit plugin, outermost (it runs in the caller's async context, before any queue): a request
  * that is not safe to send twice gets no HTTP retries (`isSafeToResend`), and inside
- * `runWithRequestSignal` the scope's signal goes with the request, so the guard stops it.
+ * `runWithRequestSignal` the scope's signal goes with the request, so the guard stops it. Each
+ * request (with its HTTP retries) is a client span, `GET /repos/{owner}/{repo}/…`, in the caller's trace.
  */
 function scopeRequests(octokit: GuardedOctokit): void {
   octokit.hook.wrap("request", (request, options) => {
@@ -139,7 +141,21 @@ function scopeRequests(octokit: GuardedOctokit): void {
       ...(signal ? { signal } : {}),
       ...(isSafeToResend(options.method, options.url) ? {} : { retries: 0 }),
     };
-    return request(options);
+    return traceWork(
+      `${options.method} ${options.url}`,
+      { attributes: { "http.request.method": options.method, "url.template": options.url }, kind: "client" },
+      async () => {
+        try {
+          const response = await request(options);
+          setWorkAttributes({ "http.response.status_code": (response as { status?: number }).status ?? 0 });
+          return response;
+        } catch (error) {
+          const status = (error as { status?: unknown }).status;
+          if (typeof status === "number") setWorkAttributes({ "http.response.status_code": status });
+          throw error;
+        }
+      },
+    );
   });
 }
 

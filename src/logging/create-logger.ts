@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { pino, type Logger } from "pino";
 import pretty from "pino-pretty";
+import { readCorrelation } from "./correlation.js";
 import { buildRedactor } from "./redact.js";
 
 /** Logger settings from the environment. */
@@ -15,7 +16,8 @@ export interface LoggerOptions {
 
 /**
  * The process logger. Every line passes through the redactor at the stream, so a token that
- * slips into a message, an error or a request dump is replaced before it is written.
+ * slips into a message, an error or a request dump is replaced before it is written. Every line
+ * carries the delivery, task and job it belongs to (`runCorrelated`), unless it names them itself.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const destination =
@@ -30,8 +32,20 @@ export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
+      mixin: addCorrelationFields,
       redact: { paths: ["req.headers.authorization", "headers.authorization", "*.token"], censor: "[REDACTED]" },
     },
     redacting,
+  );
+}
+
+// A child logger that already binds a field (`log.child({ taskId })`) keeps its own, written once.
+function addCorrelationFields(_fields: object, _level: number, logger: Logger): object {
+  const correlation = readCorrelation();
+  const names = Object.keys(correlation);
+  if (names.length === 0) return {};
+  const bound = logger.bindings();
+  return Object.fromEntries(
+    names.filter((name) => !(name in bound)).map((name) => [name, correlation[name as "taskId"]]),
   );
 }

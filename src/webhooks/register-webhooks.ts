@@ -1,4 +1,5 @@
 import type { Probot } from "probot";
+import { traceWork } from "../telemetry/tracing.js";
 import type { Database } from "../db/client.js";
 import { findLaneForBranch } from "../db/queries/find-lane-for-branch.js";
 import { findLaneForPullRequest } from "../db/queries/find-lane-for-pull-request.js";
@@ -81,21 +82,24 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
     (await findLaneForBranch(deps.database.sql, repoId, headRef)) ??
     buildPullRequestLane(repoId, prNumber);
 
-  app.on(["issues.labeled", "issues.unlabeled", "issues.closed", "issues.reopened"], async (context) => {
-    const payload = parse(context, parseWebhookPayload(IssuesPayload, context.payload));
-    const installationId = payload && allowedInstallation(payload);
-    if (!payload || installationId === null) return;
-    const log = context.log.child({
-      deliveryId: context.id,
-      repo: payload.repository.full_name,
-      issue: payload.issue.number,
-    });
-    await store(adaptIssuesEvent(context.id, payload, installationId), log);
-  });
+  app.on(
+    ["issues.labeled", "issues.unlabeled", "issues.closed", "issues.reopened"],
+    traced(async (context) => {
+      const payload = parse(context, parseWebhookPayload(IssuesPayload, context.payload));
+      const installationId = payload && allowedInstallation(payload);
+      if (!payload || installationId === null) return;
+      const log = context.log.child({
+        deliveryId: context.id,
+        repo: payload.repository.full_name,
+        issue: payload.issue.number,
+      });
+      await store(adaptIssuesEvent(context.id, payload, installationId), log);
+    }),
+  );
 
   app.on(
     ["pull_request.labeled", "pull_request.unlabeled", "pull_request.closed", "pull_request.synchronize"],
-    async (context) => {
+    traced(async (context) => {
       const payload = parse(context, parseWebhookPayload(PullRequestPayload, context.payload));
       const installationId = payload && allowedInstallation(payload);
       if (!payload || installationId === null) return;
@@ -110,86 +114,127 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
         ),
         log,
       );
-    },
+    }),
   );
 
-  app.on("pull_request_review.submitted", async (context) => {
-    const payload = parse(context, parseWebhookPayload(PullRequestReviewPayload, context.payload));
-    const installationId = payload && allowedInstallation(payload);
-    if (!payload || installationId === null) return;
-    const { repository, pull_request: pr } = payload;
-    const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, pr: pr.number });
-    await store(
-      adaptPullRequestReviewEvent(
-        context.id,
-        payload,
-        installationId,
-        await findPullRequestLane(repository.id, pr.number, pr.head.ref),
-      ),
-      log,
-    );
-  });
+  app.on(
+    "pull_request_review.submitted",
+    traced(async (context) => {
+      const payload = parse(context, parseWebhookPayload(PullRequestReviewPayload, context.payload));
+      const installationId = payload && allowedInstallation(payload);
+      if (!payload || installationId === null) return;
+      const { repository, pull_request: pr } = payload;
+      const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, pr: pr.number });
+      await store(
+        adaptPullRequestReviewEvent(
+          context.id,
+          payload,
+          installationId,
+          await findPullRequestLane(repository.id, pr.number, pr.head.ref),
+        ),
+        log,
+      );
+    }),
+  );
 
-  app.on("check_suite.completed", async (context) => {
-    const payload = parse(context, parseWebhookPayload(CheckSuitePayload, context.payload));
-    const installationId = payload && allowedInstallation(payload);
-    if (!payload || installationId === null) return;
-    const { repository, check_suite: suite } = payload;
-    const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, suiteId: suite.id });
-    const taskLane = suite.head_branch
-      ? await findLaneForBranch(deps.database.sql, repository.id, suite.head_branch)
-      : null;
-    await store(
-      adaptCheckSuiteEvent(context.id, payload, installationId, taskLane ?? buildRepoCiLane(repository.id)),
-      log,
-    );
-  });
+  app.on(
+    "check_suite.completed",
+    traced(async (context) => {
+      const payload = parse(context, parseWebhookPayload(CheckSuitePayload, context.payload));
+      const installationId = payload && allowedInstallation(payload);
+      if (!payload || installationId === null) return;
+      const { repository, check_suite: suite } = payload;
+      const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, suiteId: suite.id });
+      const taskLane = suite.head_branch
+        ? await findLaneForBranch(deps.database.sql, repository.id, suite.head_branch)
+        : null;
+      await store(
+        adaptCheckSuiteEvent(context.id, payload, installationId, taskLane ?? buildRepoCiLane(repository.id)),
+        log,
+      );
+    }),
+  );
 
-  app.on("status", async (context) => {
-    const payload = parse(context, parseWebhookPayload(StatusPayload, context.payload));
-    const installationId = payload && allowedInstallation(payload);
-    if (!payload || installationId === null) return;
-    const { repository, sha } = payload;
-    const log = context.log.child({
-      deliveryId: context.id,
-      repo: repository.full_name,
-      sha,
-      status: payload.context,
-    });
-    // The task whose branch holds the commit, if any: its lane keeps the status in order with the rest.
-    let target = { headBranch: null as string | null, lane: buildRepoCiLane(repository.id) };
-    for (const branch of listStatusBranches(payload)) {
-      const lane = await findLaneForBranch(deps.database.sql, repository.id, branch);
-      if (lane !== null) {
-        target = { headBranch: branch, lane };
-        break;
+  app.on(
+    "status",
+    traced(async (context) => {
+      const payload = parse(context, parseWebhookPayload(StatusPayload, context.payload));
+      const installationId = payload && allowedInstallation(payload);
+      if (!payload || installationId === null) return;
+      const { repository, sha } = payload;
+      const log = context.log.child({
+        deliveryId: context.id,
+        repo: repository.full_name,
+        sha,
+        status: payload.context,
+      });
+      // The task whose branch holds the commit, if any: its lane keeps the status in order with the rest.
+      let target = { headBranch: null as string | null, lane: buildRepoCiLane(repository.id) };
+      for (const branch of listStatusBranches(payload)) {
+        const lane = await findLaneForBranch(deps.database.sql, repository.id, branch);
+        if (lane !== null) {
+          target = { headBranch: branch, lane };
+          break;
+        }
       }
-    }
-    await store(adaptStatusEvent(context.id, payload, installationId, target), log);
-  });
+      await store(adaptStatusEvent(context.id, payload, installationId, target), log);
+    }),
+  );
 
-  app.on("issue_comment.created", async (context) => {
-    const payload = parse(context, parseWebhookPayload(IssueCommentPayload, context.payload));
-    const installationId = payload && allowedInstallation(payload);
-    if (!payload || installationId === null) return;
-    const { repository, issue } = payload;
-    const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, issue: issue.number });
-    const event = adaptIssueCommentEvent(context.id, payload, installationId);
-    // Only a command on a PR needs the database: most comments are not commands.
-    const taskLane =
-      event && issue.pull_request ? await findLaneForPullRequest(deps.database.sql, repository.id, issue.number) : null;
-    await store(event && taskLane ? { ...event, lane: taskLane } : event, log);
-  });
+  app.on(
+    "issue_comment.created",
+    traced(async (context) => {
+      const payload = parse(context, parseWebhookPayload(IssueCommentPayload, context.payload));
+      const installationId = payload && allowedInstallation(payload);
+      if (!payload || installationId === null) return;
+      const { repository, issue } = payload;
+      const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, issue: issue.number });
+      const event = adaptIssueCommentEvent(context.id, payload, installationId);
+      // Only a command on a PR needs the database: most comments are not commands.
+      const taskLane =
+        event && issue.pull_request
+          ? await findLaneForPullRequest(deps.database.sql, repository.id, issue.number)
+          : null;
+      await store(event && taskLane ? { ...event, lane: taskLane } : event, log);
+    }),
+  );
 
-  app.on("installation", async (context) => {
-    const payload = parse(context, parseWebhookPayload(InstallationPayload, context.payload));
-    if (!payload) return;
-    await store(adaptInstallationEvent(context.id, payload), context.log.child({ deliveryId: context.id }));
-  });
+  app.on(
+    "installation",
+    traced(async (context) => {
+      const payload = parse(context, parseWebhookPayload(InstallationPayload, context.payload));
+      if (!payload) return;
+      await store(adaptInstallationEvent(context.id, payload), context.log.child({ deliveryId: context.id }));
+    }),
+  );
 
-  app.on("installation_repositories", async (context) => {
-    const payload = parse(context, parseWebhookPayload(InstallationRepositoriesPayload, context.payload));
-    if (!payload) return;
-    await store(adaptInstallationRepositoriesEvent(context.id, payload), context.log.child({ deliveryId: context.id }));
-  });
+  app.on(
+    "installation_repositories",
+    traced(async (context) => {
+      const payload = parse(context, parseWebhookPayload(InstallationRepositoriesPayload, context.payload));
+      if (!payload) return;
+      await store(
+        adaptInstallationRepositoriesEvent(context.id, payload),
+        context.log.child({ deliveryId: context.id }),
+      );
+    }),
+  );
+}
+
+/**
+ * A handler run as one delivery: a span (`webhook <event>.<action>`) and the delivery id on every
+ * log line, and on the inbox row it stores, so the work the event leads to continues the trace.
+ */
+function traced<C extends { id: string; name: string; payload: unknown }>(
+  handler: (context: C) => Promise<void>,
+): (context: C) => Promise<void> {
+  return (context) => {
+    const action = (context.payload as { action?: unknown }).action;
+    const event = typeof action === "string" ? `${context.name}.${action}` : context.name;
+    return traceWork(
+      `webhook ${event}`,
+      { correlation: { deliveryId: context.id }, attributes: { "github.event": event }, kind: "server" },
+      () => handler(context),
+    );
+  };
 }

@@ -26,6 +26,9 @@ export interface ClaimedAgentJob {
   attempt: number;
   logToken: string;
   task: TaskRow;
+  /** The GitHub delivery behind it and the span that stored it (null when unknown). */
+  causeDeliveryId?: string | null;
+  traceparent?: string | null;
 }
 
 /** The limits a claim obeys. */
@@ -68,7 +71,7 @@ export async function claimNextAgentJob(
                 limit 1
                   for update of q skip locked)
          and t.id = j.task_id
-      returning j.id, j.role, j.profile, j.base_sha, j.attempt, j.log_token, to_jsonb(t) as task`;
+      returning j.id, j.role, j.profile, j.base_sha, j.attempt, j.log_token, to_jsonb(t) as task, j.cause_delivery_id, j.traceparent`;
     const row = rows[0];
     if (!row) return null;
     return {
@@ -79,6 +82,8 @@ export async function claimNextAgentJob(
       attempt: Number(row.attempt),
       logToken: String(row.log_token),
       task: row.task as TaskRow,
+      causeDeliveryId: row.cause_delivery_id === null ? null : String(row.cause_delivery_id),
+      traceparent: row.traceparent === null ? null : String(row.traceparent),
     };
   });
 }

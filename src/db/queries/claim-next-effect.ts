@@ -13,6 +13,9 @@ export interface ClaimedEffect {
   payload: Record<string, unknown>;
   attempts: number;
   task: TaskRow;
+  /** The GitHub delivery behind it and the span that stored it (null when unknown). */
+  causeDeliveryId?: string | null;
+  traceparent?: string | null;
 }
 
 /**
@@ -71,7 +74,7 @@ export async function claimNextEffect(
            lease_until = now() + make_interval(secs => ${leaseMs / 1000})
       from next, tasks t
      where e.id = next.id and t.id = e.task_id
-    returning e.id, e.task_id, e.kind, e.payload, e.attempts, to_jsonb(t) as task`;
+    returning e.id, e.task_id, e.kind, e.payload, e.attempts, to_jsonb(t) as task, e.cause_delivery_id, e.traceparent`;
   const row = rows[0];
   if (!row) return null;
   return {
@@ -81,5 +84,7 @@ export async function claimNextEffect(
     payload: row.payload as Record<string, unknown>,
     attempts: Number(row.attempts),
     task: row.task as TaskRow,
+    causeDeliveryId: row.cause_delivery_id === null ? null : String(row.cause_delivery_id),
+    traceparent: row.traceparent === null ? null : String(row.traceparent),
   };
 }

@@ -9,6 +9,9 @@ export interface ClaimedInboxEvent {
   lane: string;
   event: unknown;
   attempts: number;
+  /** The GitHub delivery behind it and the span that stored it (null when unknown). */
+  causeDeliveryId?: string | null;
+  traceparent?: string | null;
 }
 
 /**
@@ -32,7 +35,7 @@ export async function claimNextInboxEvent(sql: SqlClient): Promise<ClaimedInboxE
               order by d.id
               limit 1
                 for update skip locked)
-    returning w.id, w.delivery_id, w.source, w.event_name, w.lane, w.event, w.attempts`;
+    returning w.id, w.delivery_id, w.source, w.event_name, w.lane, w.event, w.attempts, w.cause_delivery_id, w.traceparent`;
   const row = rows[0];
   if (!row) return null;
   return {
@@ -43,5 +46,7 @@ export async function claimNextInboxEvent(sql: SqlClient): Promise<ClaimedInboxE
     lane: String(row.lane),
     event: row.event,
     attempts: Number(row.attempts),
+    causeDeliveryId: row.cause_delivery_id === null ? null : String(row.cause_delivery_id),
+    traceparent: row.traceparent === null ? null : String(row.traceparent),
   };
 }

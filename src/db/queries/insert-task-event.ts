@@ -1,5 +1,6 @@
 import { toJsonText, type SqlClient } from "../client.js";
 import { sanitizeDeep } from "../sanitize-text.js";
+import { captureCause } from "../../telemetry/tracing.js";
 import type { NewInboxEvent } from "./insert-inbox-event.js";
 
 /** How an event Foreman produced is to be stored. */
@@ -16,6 +17,7 @@ export interface TaskEventTiming {
  * The rule: a due event whose lane has nothing older pending, for a caller that applies it now, is
  * stored as done and the caller applies it in the same transaction ("apply"); anything else waits its
  * turn as pending ("queued"). "duplicate": an event with this delivery id was stored before (twice is once).
+ * The row keeps the current work's cause (delivery, span), so what it leads to names them.
  */
 export async function insertTaskEvent(
   sql: SqlClient,
@@ -24,14 +26,15 @@ export async function insertTaskEvent(
 ): Promise<"apply" | "queued" | "duplicate"> {
   const event = sanitizeDeep(stored);
   const delaySeconds = (timing.delayMs ?? 0) / 1000;
+  const cause = captureCause();
   const rows = await sql<{ status: string }[]>`
     with busy as (
       select (not ${timing.applyNow}::boolean or ${delaySeconds}::float8 > 0
               or exists (select 1 from webhook_deliveries where lane = ${event.lane} and status = 'pending')) as busy)
-    insert into webhook_deliveries (delivery_id, dedupe_key, source, event_name, lane, event, status, processed_at, available_at)
+    insert into webhook_deliveries (delivery_id, dedupe_key, source, event_name, lane, event, status, processed_at, available_at, cause_delivery_id, traceparent)
     select ${event.deliveryId}, ${event.dedupeKey}, ${event.source}, ${event.eventName}, ${event.lane}, ${toJsonText(event.event)},
            case when busy then 'pending' else 'done' end, case when busy then null else now() end,
-           now() + make_interval(secs => ${delaySeconds}::float8)
+           now() + make_interval(secs => ${delaySeconds}::float8), ${cause.deliveryId}, ${cause.traceparent}
       from busy
     on conflict do nothing
     returning status`;

@@ -1,4 +1,5 @@
 import type { AgentProfileOverride } from "../../agents/agent-profile.js";
+import { traceWork } from "../../telemetry/tracing.js";
 import { DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "../../agents/guardrails.js";
 import { collectForwardedEnv } from "../../agents/job-spec.js";
 import type { AgentJobOutcome, AgentJobSucceeded } from "../../agents/job-outcome.js";
@@ -181,52 +182,54 @@ async function runContainer(
   }, deps.heartbeatMs);
   const { context } = prompt;
   try {
-    return await runAgentJob(
-      {
-        taskId: task.id,
-        // One container per attempt (names must be unique); findLiveAgentJobIds uses the same form.
-        jobId: `${job.id}-${job.attempt}`,
-        replica: engine.replicaId,
-        profileName: job.profile,
-        profileSources,
-        prompt: prompt.text,
-        // The container contract's context.json: ids, and what the prompt was rendered from (the
-        // issue thread, the plan, the diff under review, review feedback, CI failures).
-        // Sanitised and capped as the prompt is (`buildContextFile`): the same text, never the raw one.
-        context: {
+    return await traceWork("container", { attributes: { "foreman.profile": job.profile } }, () =>
+      runAgentJob(
+        {
           taskId: task.id,
-          jobId: job.id,
-          role: job.role,
-          attempt: job.attempt,
-          branch: task.branch,
-          baseSha: job.baseSha,
-          ...buildContextFile(context),
+          // One container per attempt (names must be unique); findLiveAgentJobIds uses the same form.
+          jobId: `${job.id}-${job.attempt}`,
+          replica: engine.replicaId,
+          profileName: job.profile,
+          profileSources,
+          prompt: prompt.text,
+          // The container contract's context.json: ids, and what the prompt was rendered from (the
+          // issue thread, the plan, the diff under review, review feedback, CI failures).
+          // Sanitised and capped as the prompt is (`buildContextFile`): the same text, never the raw one.
+          context: {
+            taskId: task.id,
+            jobId: job.id,
+            role: job.role,
+            attempt: job.attempt,
+            branch: task.branch,
+            baseSha: job.baseSha,
+            ...buildContextFile(context),
+          },
+          agentSecrets: deps.agentSecrets,
+          guardrails,
+          // A review role's changes are never pushed, so the guardrails have nothing to guard.
+          discardChanges: !isCodeRole(job.role),
+          workspaceBaseDir: deps.workspaceDir,
+          keepFailedWorkspaceMs: deps.keepFailedWorkspaceMs,
+          hostCommandTimeoutMs: deps.hostCommandTimeoutMs,
+          workspaceMaxBytes: deps.workspaceMaxBytes,
+          // Heartbeat (≤1 s) + this grace keeps "a freeze stops the container within 5 s" even for an agent ignoring SIGTERM.
+          stopGraceSeconds: 3,
         },
-        agentSecrets: deps.agentSecrets,
-        guardrails,
-        // A review role's changes are never pushed, so the guardrails have nothing to guard.
-        discardChanges: !isCodeRole(job.role),
-        workspaceBaseDir: deps.workspaceDir,
-        keepFailedWorkspaceMs: deps.keepFailedWorkspaceMs,
-        hostCommandTimeoutMs: deps.hostCommandTimeoutMs,
-        workspaceMaxBytes: deps.workspaceMaxBytes,
-        // Heartbeat (≤1 s) + this grace keeps "a freeze stops the container within 5 s" even for an agent ignoring SIGTERM.
-        stopGraceSeconds: 3,
-      },
-      {
-        runner: deps.runner,
-        // Streamed to a temporary file under REPO_TARBALL_MAX_MB, never whole into memory.
-        fetchTarball: () =>
-          downloadRepoTarball(octokit, {
-            owner: task.repo.owner,
-            repo: task.repo.name,
-            ref: job.baseSha,
-            maxBytes: deps.repoTarballMaxBytes,
-            timeoutMs: deps.hostCommandTimeoutMs,
-          }),
-        now: engine.now,
-        signal: controller.signal,
-      },
+        {
+          runner: deps.runner,
+          // Streamed to a temporary file under REPO_TARBALL_MAX_MB, never whole into memory.
+          fetchTarball: () =>
+            downloadRepoTarball(octokit, {
+              owner: task.repo.owner,
+              repo: task.repo.name,
+              ref: job.baseSha,
+              maxBytes: deps.repoTarballMaxBytes,
+              timeoutMs: deps.hostCommandTimeoutMs,
+            }),
+          now: engine.now,
+          signal: controller.signal,
+        },
+      ),
     );
   } finally {
     clearInterval(beat);
