@@ -16,6 +16,7 @@ import { runVerifyCommand, VERIFY_USAGE } from "./verify.js";
 import { runPauseCommand } from "./pause.js";
 import { runTasksCommand } from "./tasks.js";
 import { runSettingsCommand } from "./settings.js";
+import { runDoctorCommand } from "./doctor.js";
 
 const USAGE = `Usage: foreman <command>
 
@@ -29,7 +30,8 @@ Commands:
   pause       hold every task (foreman pause [--reason "…"] | --status); resume lifts it
   resume      lift a pause
   tasks       list, show, stop or retry tasks (foreman tasks --help)
-  settings    show the global pause, the job limits and the runtime settings`;
+  settings    show the global pause, the job limits and the runtime settings
+  doctor      check the environment, database, Docker, agent images and the GitHub App, and say what to fix`;
 
 /** The `foreman` command line: parse the environment once, then run one command. */
 async function main(argv: string[]): Promise<number> {
@@ -42,6 +44,14 @@ async function main(argv: string[]): Promise<number> {
   if (command === "keys") return runKeysCommand(args, (text) => console.log(text));
   // A local .env fills in what the environment does not set (it never overrides).
   if (existsSync(".env")) process.loadEnvFile(".env");
+  // The doctor reports a bad environment as one of its checks instead of stopping at it.
+  if (command === "doctor")
+    return runDoctorCommand(args, {
+      environment: process.env,
+      out: (text) => console.log(text),
+      progress: (text) => console.error(text),
+      progressByDefault: process.stderr.isTTY === true,
+    });
   const env = parseEnv(process.env);
   switch (command) {
     case "serve":
