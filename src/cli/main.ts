@@ -76,7 +76,16 @@ async function main(argv: string[]): Promise<number> {
           artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
           publicKeys: resolveVerifyingKeys(env),
         };
-        return await runVerifyCommand(args, { ...deps, out: (text) => console.log(text) });
+        return await runVerifyCommand(args, {
+          ...deps,
+          out: (text) => console.log(text),
+          progress: {
+            write: writeProgress,
+            // A progress line redrawn in place is ended before the report.
+            done: () => (process.stderr.isTTY ? process.stderr.write("\n") : undefined),
+            byDefault: process.stderr.isTTY === true,
+          },
+        });
       } finally {
         await opened.close();
       }
@@ -136,6 +145,12 @@ async function main(argv: string[]): Promise<number> {
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
   }
+}
+
+/** One progress line on stderr: redrawn in place on a terminal, one line each otherwise (a log file). */
+function writeProgress(text: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
+  else process.stderr.write(`${text}\n`);
 }
 
 /** The OS user running the command, the operator's name in compliance records unless `--as` names another. */
