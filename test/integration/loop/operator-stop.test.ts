@@ -54,7 +54,7 @@ describe("foreman tasks stop on a running task", () => {
       ),
     ).toEqual(["coder:succeeded:", "reviewer:cancelled:AGENT_STOPPED"]);
     expect(lastStatusComment(github)).toContain(
-      "> **Why:** operator alice stopped Foreman with `/foreman stop`. The branch and any PR are left for you.",
+      "> **Why:** operator alice stopped Foreman with `foreman tasks stop`. The branch and any PR are left for you.",
     );
     // No answer comment besides the status comment, no permission read (strict mocks), and no write but the loop's own.
     expect(
