@@ -16,6 +16,7 @@ import { runVerifyCommand, VERIFY_USAGE } from "./verify.js";
 import { runPauseCommand } from "./pause.js";
 import { runTasksCommand } from "./tasks.js";
 import { runSettingsCommand } from "./settings.js";
+import { runDoctorCommand } from "./doctor.js";
 
 const USAGE = `Usage: foreman <command>
 
@@ -29,7 +30,8 @@ Commands:
   pause       hold every task (foreman pause [--reason "…"] | --status); resume lifts it
   resume      lift a pause
   tasks       list, show, stop or retry tasks (foreman tasks --help)
-  settings    show the global pause, the job limits and the runtime settings`;
+  settings    show the global pause, the job limits and the runtime settings
+  doctor      check the environment, database, Docker, agent images and the GitHub App, and say what to fix`;
 
 /** The `foreman` command line: parse the environment once, then run one command. */
 async function main(argv: string[]): Promise<number> {
@@ -42,6 +44,14 @@ async function main(argv: string[]): Promise<number> {
   if (command === "keys") return runKeysCommand(args, (text) => console.log(text));
   // A local .env fills in what the environment does not set (it never overrides).
   if (existsSync(".env")) process.loadEnvFile(".env");
+  // The doctor reports a bad environment as one of its checks instead of stopping at it.
+  if (command === "doctor")
+    return runDoctorCommand(args, {
+      environment: process.env,
+      out: (text) => console.log(text),
+      progress: (text) => console.error(text),
+      progressByDefault: process.stderr.isTTY === true,
+    });
   const env = parseEnv(process.env);
   switch (command) {
     case "serve":
@@ -66,7 +76,16 @@ async function main(argv: string[]): Promise<number> {
           artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
           publicKeys: resolveVerifyingKeys(env),
         };
-        return await runVerifyCommand(args, { ...deps, out: (text) => console.log(text) });
+        return await runVerifyCommand(args, {
+          ...deps,
+          out: (text) => console.log(text),
+          progress: {
+            write: writeProgress,
+            // A progress line redrawn in place is ended before the report.
+            done: () => (process.stderr.isTTY ? process.stderr.write("\n") : undefined),
+            byDefault: process.stderr.isTTY === true,
+          },
+        });
       } finally {
         await opened.close();
       }
@@ -126,6 +145,12 @@ async function main(argv: string[]): Promise<number> {
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
   }
+}
+
+/** One progress line on stderr: redrawn in place on a terminal, one line each otherwise (a log file). */
+function writeProgress(text: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
+  else process.stderr.write(`${text}\n`);
 }
 
 /** The OS user running the command, the operator's name in compliance records unless `--as` names another. */

@@ -10,13 +10,14 @@ import { findTaskDocument } from "../db/queries/find-task-document.js";
 import { saveVerifyResult } from "../db/queries/save-verify-result.js";
 
 /** How to call `foreman verify`. */
-export const VERIFY_USAGE = `Usage: foreman verify [--task <task id>] [--coverage] [--json] [--page-size <n>]
+export const VERIFY_USAGE = `Usage: foreman verify [--task <task id>] [--coverage] [--json] [--page-size <n>] [--progress]
 
   (no option)     verify the whole trail: every record's hash and link, every referenced artifact,
                   every checkpoint's signature and the record it names
   --task <id>     verify one task's records and artifacts against the chain
   --coverage      check that every merged task has the records a merge needs
   --json          print the result as JSON
+  --progress      report how many records are verified so far on stderr (the default when stderr is a terminal)
 Exit codes: 0 verified, 1 a problem was found (the first bad record is named), 2 usage error.`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -29,11 +30,13 @@ export interface VerifyCommandDeps {
   out: (text: string) => void;
   /** Who ran it (`cli:<OS user>`), stored with the outcome of a whole-trail check. */
   by?: string;
+  /** Where progress goes (stderr), and whether it is shown without --progress (stderr is a terminal). */
+  progress?: { write: (text: string) => void; done?: () => void; byDefault: boolean };
 }
 
 /** `foreman verify`: check the trail and return the exit code (0 good, 1 a bad record, 2 usage). */
 export async function runVerifyCommand(args: readonly string[], deps: VerifyCommandDeps): Promise<number> {
-  let values: { task?: string; coverage?: boolean; json?: boolean; "page-size"?: string };
+  let values: { task?: string; coverage?: boolean; json?: boolean; "page-size"?: string; progress?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...args],
@@ -42,6 +45,7 @@ export async function runVerifyCommand(args: readonly string[], deps: VerifyComm
         coverage: { type: "boolean" },
         json: { type: "boolean" },
         "page-size": { type: "string" },
+        progress: { type: "boolean" },
       },
       strict: true,
     }));
@@ -69,7 +73,21 @@ export async function runVerifyCommand(args: readonly string[], deps: VerifyComm
     print(describeTask(result), result);
     return result.ok ? 0 : 1;
   }
-  const result = await verifyDatabase(deps.sql, { artifacts: deps.artifacts, publicKeys: deps.publicKeys, pageSize });
+  const progress = deps.progress && (values.progress || deps.progress.byDefault) ? deps.progress.write : null;
+  const result = await verifyDatabase(deps.sql, {
+    artifacts: deps.artifacts,
+    publicKeys: deps.publicKeys,
+    pageSize,
+    ...(progress
+      ? {
+          onProgress: ({ verified, total }: { verified: number; total: number }) =>
+            progress(
+              `verified ${verified} of ${total} records${total > 0 ? ` (${Math.floor((verified * 100) / total)}%)` : ""}`,
+            ),
+        }
+      : {}),
+  });
+  if (progress) deps.progress?.done?.();
   // For /metrics (foreman_compliance_verify_ok and _age_seconds). A read-only role cannot store it;
   // the check itself stays read-only and its answer stands.
   await saveVerifyResult(deps.sql, { ok: result.ok, records: result.records }, deps.by ?? describeRunner()).catch(

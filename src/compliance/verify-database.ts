@@ -3,6 +3,7 @@ import type postgres from "postgres";
 import type { SqlClient } from "../db/client.js";
 import { listCheckpoints } from "../db/queries/list-checkpoints.js";
 import { listComplianceRecords } from "../db/queries/list-compliance-records.js";
+import { findChainHead } from "../db/queries/find-chain-head.js";
 import { describeArtifactProblem, listArtifactRefs, type ArtifactStatus } from "./artifact-refs.js";
 import type { ArtifactStore } from "./artifacts.js";
 import { GENESIS_HASH, verifyChain, type ChainRecord } from "../chain/chain.js";
@@ -15,6 +16,8 @@ export interface VerifyDatabaseOptions {
   publicKeys: ReadonlyMap<string, KeyObject> | null;
   /** Records read per query; the chain is never loaded at once. */
   pageSize?: number;
+  /** Told after each page how far the walk is: records verified so far, of the chain's length when it started. */
+  onProgress?: (progress: { verified: number; total: number }) => void;
 }
 
 /** The first record (by `seq`) that does not check out, and why. */
@@ -77,6 +80,8 @@ async function walkTrail(sql: SqlClient, options: VerifyDatabaseOptions): Promis
     failure: { seq, problem },
   });
 
+  // The chain's length in this snapshot (seq has no gaps in a sound chain; a gap is reported anyway).
+  const total = options.onProgress ? ((await findChainHead(sql))?.seq ?? 0) : 0;
   let start = { seq: 0, hash: GENESIS_HASH };
   for (;;) {
     const page = await listComplianceRecords(sql, start.seq, pageSize);
@@ -96,6 +101,7 @@ async function walkTrail(sql: SqlClient, options: VerifyDatabaseOptions): Promis
       result.head = { seq: record.seq, hash: record.hash };
     }
     if (!verdict.ok) return fail(verdict.seq, verdict.problem);
+    options.onProgress?.({ verified: result.records, total });
     start = result.head!;
   }
   result.artifacts.checked = artifactStatus.size;

@@ -1,5 +1,5 @@
 import { EffectKind, type Effect } from "./effects.js";
-import { mentionActor } from "./mention-actor.js";
+import { mentionActor, nameCommand } from "./mention-actor.js";
 import { type EventType, type EventOf } from "./events.js";
 import { TaskState } from "./states.js";
 import { ReasonCode, type Task } from "./task.js";
@@ -199,7 +199,7 @@ export function onActorChecked(
         TaskState.cancelled,
         {
           code: ReasonCode.stoppedByCommand,
-          message: `${mentionActor(login)} stopped Foreman with \`/foreman stop\`. The branch and any PR are left for you.`,
+          message: `${mentionActor(login)} stopped Foreman with ${nameCommand(login, "stop")}. The branch and any PR are left for you.`,
         },
         at,
       );

@@ -13,3 +13,8 @@ export function mentionActor(login: string): string {
     ? `operator ${login.slice(OPERATOR_ACTOR_PREFIX.length)}`
     : `@${login}`;
 }
+
+/** How the actor gave a command: the comment (`/foreman stop`) or, for an operator, the command line (`foreman tasks stop`). */
+export function nameCommand(login: string, command: string): string {
+  return login.startsWith(OPERATOR_ACTOR_PREFIX) ? `\`foreman tasks ${command}\`` : `\`/foreman ${command}\``;
+}

@@ -52,6 +52,7 @@ describe("the foreman command after npm ci, without a build", () => {
       "resume",
       "tasks",
       "settings",
+      "doctor",
     ]);
   });
 

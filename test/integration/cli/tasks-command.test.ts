@@ -216,7 +216,7 @@ describe("foreman tasks stop / retry: the events of /foreman stop and /foreman r
       state: "cancelled",
       reason: {
         code: "STOPPED_BY_COMMAND",
-        message: "operator root stopped Foreman with `/foreman stop`. The branch and any PR are left for you.",
+        message: "operator root stopped Foreman with `foreman tasks stop`. The branch and any PR are left for you.",
       },
     });
     expect(await database.sql`select cancel_requested from agent_jobs where id = ${JOB}`).toMatchObject([

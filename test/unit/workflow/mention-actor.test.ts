@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { mentionActor } from "../../../src/workflow/mention-actor.js";
+import { mentionActor, nameCommand } from "../../../src/workflow/mention-actor.js";
 import { transition } from "../../../src/workflow/transition.js";
 import { events, facts, makeTask, now } from "./fixtures.js";
 
@@ -11,6 +11,8 @@ describe("an operator's command, as the workflow writes about it", () => {
   test("a GitHub login is mentioned; an operator is named without a mention", () => {
     expect(mentionActor("dave")).toBe("@dave");
     expect(mentionActor("operator:alice")).toBe("operator alice");
+    expect(nameCommand("dave", "stop")).toBe("`/foreman stop`");
+    expect(nameCommand("operator:alice", "stop")).toBe("`foreman tasks stop`");
   });
 
   test("stop: the task is cancelled and its reason names the operator, no mention", () => {
@@ -19,7 +21,7 @@ describe("an operator's command, as the workflow writes about it", () => {
       state: "cancelled",
       reason: {
         code: "STOPPED_BY_COMMAND",
-        message: "operator alice stopped Foreman with `/foreman stop`. The branch and any PR are left for you.",
+        message: "operator alice stopped Foreman with `foreman tasks stop`. The branch and any PR are left for you.",
       },
     });
   });
