@@ -278,12 +278,15 @@ export const apiTokens = pgTable(
   (table) => [uniqueIndex("api_tokens_token_sha256_key").on(table.tokenSha256)],
 );
 
-/** Outgoing HTTP notifications (change-management hook, checkpoint publication), retried until delivered. */
+/** What an outbound notification is: a change hook, a checkpoint publication, or a daily summary (webhook or email). */
+export type OutboundHookKind = "change" | "checkpoint" | "summary_webhook" | "summary_email";
+
+/** Outgoing notifications (change-management hook, checkpoint publication, daily summaries), retried until delivered. */
 export const outboundHooks = pgTable(
   "outbound_hooks",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
-    kind: text("kind").$type<"change" | "checkpoint">().notNull(),
+    kind: text("kind").$type<OutboundHookKind>().notNull(),
     /** Sent as the `Idempotency-Key` header: the task id, or `checkpoint:<seq>`. */
     idempotencyKey: text("idempotency_key").notNull(),
     taskId: uuid("task_id"),

@@ -1,8 +1,9 @@
 import type { SqlClient } from "../client.js";
+import type { OutboundHookKind } from "../schema.js";
 
 /** An outgoing notification to queue. `body` null: built from the database at the first attempt. */
 export interface NewOutboundHook {
-  kind: "change" | "checkpoint";
+  kind: OutboundHookKind;
   idempotencyKey: string;
   taskId: string | null;
   body: string | null;
