@@ -13,6 +13,7 @@ import { serve } from "./serve.js";
 import { runTokensCommand } from "./tokens.js";
 import { runVerifyCommand, VERIFY_USAGE } from "./verify.js";
 import { runPauseCommand } from "./pause.js";
+import { runTemplatesCommand } from "./templates.js";
 
 const USAGE = `Usage: foreman <command>
 
@@ -24,7 +25,8 @@ Commands:
   keys        foreman keys generate: print a new Ed25519 key pair for signing checkpoints
   checkpoint  sign the compliance chain's head now
   pause       hold every task (foreman pause [--reason "…"] | --status); resume lifts it
-  resume      lift a pause`;
+  resume      lift a pause
+  templates   foreman templates stats [--days N] [--repo owner/name] [--json]: outcomes per prompt template`;
 
 /** The `foreman` command line: parse the environment once, then run one command. */
 async function main(argv: string[]): Promise<number> {
@@ -75,6 +77,18 @@ async function main(argv: string[]): Promise<number> {
           sql: opened.database.sql,
           out: (text) => console.log(text),
           pausedByEnv: env.FOREMAN_PAUSED,
+        });
+      } finally {
+        await opened.close();
+      }
+    }
+    case "templates": {
+      const opened = await openDatabaseWithoutMigrating(env);
+      try {
+        return await runTemplatesCommand(args, {
+          sql: opened.database.sql,
+          out: (text) => console.log(text),
+          now: new Date(),
         });
       } finally {
         await opened.close();

@@ -8,6 +8,8 @@ import { appendComplianceRecords } from "../../src/db/queries/append-compliance-
 import type { SqlClient } from "../../src/db/client.js";
 import { listTemplateStats } from "../../src/db/queries/list-template-stats.js";
 import { buildSummarySchedulerOptions } from "../../src/main.js";
+import { runTemplatesCommand } from "../../src/cli/templates.js";
+import { CommandError } from "../../src/cli/command-error.js";
 import { runSummaryTick, type SummarySchedulerOptions } from "../../src/summary/summary-scheduler.js";
 import { useTestDatabase } from "../helpers/test-database.js";
 
@@ -495,5 +497,34 @@ describe("daily summaries", () => {
       ["3", 2, 0],
       ["2", 1, 1],
     ]);
+  });
+
+  test("foreman templates stats prints the same statistics for a repository and a window, and refuses bad options", async () => {
+    const lines: string[] = [];
+    const deps = { sql: database.sql, out: (text: string) => lines.push(text), now: NOW };
+    expect(await runTemplatesCommand(["stats", "--repo", "ACME/api", "--days", "30"], deps)).toBe(0);
+    expect(lines.join("\n")).toMatchInlineSnapshot(`
+      "Prompt templates, agent jobs that ended in the last 30 days (ACME/api):
+      role      task type  template                  sha256        jobs  success  CI first pass  changes req.  cost
+      coder     feature    built-in                  111111111111  4     50%      50% (1/2)      50% (1/2)     $10.60
+      coder     feature    repo: roles/coder.md.hbs  333333333333  2     0%       n/a (0/0)      n/a (0/0)     $0.60
+      reviewer  feature    built-in                  222222222222  1     100%     n/a (0/0)      n/a (0/0)     $0.25"
+    `);
+    lines.length = 0;
+    expect(await runTemplatesCommand(["stats", "--repo", "acme/web"], deps)).toBe(0);
+    expect(lines).toEqual(["No agent job with a recorded template ended in the last 30 days (acme/web)."]);
+    lines.length = 0;
+    expect(await runTemplatesCommand(["stats", "--json"], deps)).toBe(0);
+    expect(JSON.parse(lines[0]!).map((row: { sha256: string; jobs: number }) => [row.sha256[0], row.jobs])).toEqual([
+      ["1", 4],
+      ["3", 2],
+      ["2", 1],
+    ]);
+    await expect(runTemplatesCommand(["stats", "--days", "a week"], deps)).rejects.toThrow(
+      new CommandError("--days needs a whole number of days, e.g. foreman templates stats --days 7"),
+    );
+    await expect(runTemplatesCommand(["stats", "--repo", "api"], deps)).rejects.toThrow(
+      "--repo needs owner/name, e.g. foreman templates stats --repo acme/api",
+    );
   });
 });

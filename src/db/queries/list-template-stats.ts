@@ -20,11 +20,12 @@ export interface TemplateStats {
   tokens: number;
 }
 
-/** Which jobs to count: those that ended in `[since, until)`, of one repository or all. */
+/** Which jobs to count: those that ended in `[since, until)`, of one repository (by id or `owner/name`) or all. */
 export interface TemplateStatsFilter {
   since: Date;
   until: Date;
   repoId?: number | null;
+  repoFullName?: string | null;
 }
 
 // The conclusions that make a suite on a commit "not green the first time".
@@ -36,6 +37,7 @@ const RED = ["failure", "timed_out", "startup_failure", "action_required"];
  */
 export async function listTemplateStats(sql: SqlClient, filter: TemplateStatsFilter): Promise<TemplateStats[]> {
   const repoId = filter.repoId ?? null;
+  const repoFullName = filter.repoFullName?.toLowerCase() ?? null;
   const rows = await sql<Array<Omit<TemplateStats, "overrides"> & { overrides: string[] | null }>>`
     with jobs as (
       select j.id, j.task_id, j.status, j.pushed_sha, j.prompt_template as template, j.prompt_template_sha256 as sha256,
@@ -44,6 +46,7 @@ export async function listTemplateStats(sql: SqlClient, filter: TemplateStatsFil
        where j.prompt_template_sha256 is not null and j.status in ('succeeded', 'failed')
          and j.finished_at >= ${filter.since.toISOString()} and j.finished_at < ${filter.until.toISOString()}
          and (${repoId}::bigint is null or t.repo_id = ${repoId}::bigint)
+         and (${repoFullName}::text is null or lower(t.repo_owner || '/' || t.repo_name) = ${repoFullName}::text)
     ),
     ci as (
       select jobs.id, bool_or(c.conclusion = any(${RED})) as red
