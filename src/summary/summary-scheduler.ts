@@ -74,8 +74,15 @@ export async function runSummaryTick(options: SummarySchedulerOptions): Promise<
       const body = JSON.stringify(summary);
       for (const kind of repo.missing) {
         const key = buildSummaryKey(repo.id, period.day);
-        await insertOutboundHook(options.sql, { kind, idempotencyKey: key, taskId: null, body, nextAt: now });
-        result.queued += 1;
+        const queued = await insertOutboundHook(options.sql, {
+          kind,
+          idempotencyKey: key,
+          taskId: null,
+          body,
+          nextAt: now,
+        });
+        // Another replica may have queued it first: then this one adds nothing.
+        if (queued) result.queued += 1;
       }
     }
   }

@@ -10,7 +10,11 @@ import { listTemplateStats } from "../../src/db/queries/list-template-stats.js";
 import { buildSummarySchedulerOptions } from "../../src/main.js";
 import { runTemplatesCommand } from "../../src/cli/templates.js";
 import { CommandError } from "../../src/cli/command-error.js";
-import { runSummaryTick, type SummarySchedulerOptions } from "../../src/summary/summary-scheduler.js";
+import {
+  runSummaryTick,
+  startSummaryScheduler,
+  type SummarySchedulerOptions,
+} from "../../src/summary/summary-scheduler.js";
 import { useTestDatabase } from "../helpers/test-database.js";
 
 const database = useTestDatabase();
@@ -445,6 +449,7 @@ describe("daily summaries", () => {
 
   test("two replicas at once, then a restart later the same day: one webhook and one email per repository", async () => {
     const results = await Promise.all([runSummaryTick(buildReplica(NOW)), runSummaryTick(buildReplica(NOW))]);
+    expect(results.reduce((sum, result) => sum + result.queued, 0)).toBe(4);
     expect(results.reduce((sum, result) => sum + result.delivered, 0)).toBe(4);
     await runSummaryTick(buildReplica(new Date(NOW.getTime() + 10 * HOUR)));
     expect(posts).toHaveLength(2);
@@ -526,5 +531,14 @@ describe("daily summaries", () => {
     await expect(runTemplatesCommand(["stats", "--repo", "api"], deps)).rejects.toThrow(
       "--repo needs owner/name, e.g. foreman templates stats --repo acme/api",
     );
+  });
+
+  test("the scheduler Foreman.start() runs does a round at once; without a webhook or email there is none", async () => {
+    const stop = startSummaryScheduler({ ...buildReplica(NOW), intervalMs: 3_600_000 });
+    await stop(); // waits for the round in flight
+    expect(posts).toHaveLength(2);
+    expect(mails).toHaveLength(2);
+    const env = parseEnv({ AGENTS_ENABLED: "false" });
+    expect(buildSummarySchedulerOptions(env, database.sql, console)).toBeNull();
   });
 });
