@@ -287,7 +287,7 @@ export const outboundHooks = pgTable(
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
     kind: text("kind").$type<OutboundHookKind>().notNull(),
-    /** Sent as the `Idempotency-Key` header: the task id, or `checkpoint:<seq>`. */
+    /** Sent as the `Idempotency-Key` header: the task id, `checkpoint:<seq>`, or `summary:<repo id>:<YYYY-MM-DD>`. */
     idempotencyKey: text("idempotency_key").notNull(),
     taskId: uuid("task_id"),
     /** The exact bytes sent; built at the first attempt so that every retry sends the same body. */
