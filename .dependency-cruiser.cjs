@@ -7,7 +7,7 @@
  *   metrics        src/metrics/        (the Prometheus registry: listens to src/events, reads src/db)
  *   engine         src/engine/         (runs the workflow: inbox, outbox, job runner)
  *   adapters       src/webhooks/ (GitHub → events), src/github/ and src/agents/ (Foreman → the world),
- *                  src/compliance/, src/prompts/, src/config/
+ *                  src/compliance/, src/summary/ (daily summaries), src/prompts/, src/config/
  *   storage        src/db/
  *   leaves         src/workflow/ (the pure state machine), src/chain/ (hash chain and checkpoint
  *                  crypto), src/resilience/ (timeouts, circuit breakers, the error mapper), src/logging/,
@@ -96,8 +96,8 @@ module.exports = {
       name: "adapters-never-import-the-engine",
       severity: "error",
       comment:
-        "Adapters (github, agents, webhooks, compliance, prompts, config) are called by the engine; they never call it.",
-      from: { path: "^src/(github|agents|webhooks|compliance|prompts|config)/" },
+        "Adapters (github, agents, webhooks, compliance, summary, prompts, config) are called by the engine; they never call it.",
+      from: { path: "^src/(github|agents|webhooks|compliance|summary|prompts|config)/" },
       to: { path: "^src/(engine|http|cli)/|^src/(main|index)\\.ts$" },
     },
     {
@@ -128,15 +128,15 @@ module.exports = {
     {
       name: "compliance-does-not-read-the-environment",
       severity: "error",
-      comment: "The composition root turns the environment into settings; compliance takes settings.",
-      from: { path: "^src/compliance/" },
+      comment: "The composition root turns the environment into settings; compliance and the summaries take settings.",
+      from: { path: "^src/(compliance|summary)/" },
       to: { path: "^src/(config|webhooks|github|agents|prompts)/" },
     },
     {
       name: "config-stays-below-its-users",
       severity: "error",
       from: { path: "^src/config/" },
-      to: { path: "^src/(db|webhooks|github|compliance|prompts)/" },
+      to: { path: "^src/(db|webhooks|github|compliance|summary|prompts)/" },
     },
     {
       name: "entry-points-are-not-imported",
@@ -192,7 +192,7 @@ module.exports = {
     reporterOptions: {
       dot: {
         collapsePattern:
-          "^src/(workflow|chain|resilience|logging|events|telemetry|metrics|db|webhooks|github|agents|compliance|prompts|config|engine|http|ui|cli)/",
+          "^src/(workflow|chain|resilience|logging|events|telemetry|metrics|db|webhooks|github|agents|compliance|summary|prompts|config|engine|http|ui|cli)/",
       },
     },
   },

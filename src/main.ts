@@ -6,7 +6,13 @@ import { guardRequestBodies } from "./http/body-limit.js";
 import { addSecurityHeaders } from "./http/security-headers.js";
 import { createApiRoutes } from "./http/api/api-routes.js";
 import { createJobLimitsReader } from "./engine/runtime-settings.js";
-import { buildGitHubBaseUrl, listSecretValues, readDockerConnection, type Env } from "./config/env.js";
+import {
+  buildGitHubBaseUrl,
+  listSecretValues,
+  listSummaryRecipients,
+  readDockerConnection,
+  type Env,
+} from "./config/env.js";
 import { openDatabase, type Database } from "./db/client.js";
 import type { EngineDeps } from "./engine/deps.js";
 import { createIntake } from "./webhooks/intake.js";
@@ -33,6 +39,9 @@ import { subscribeForemanEvents } from "./events/foreman-events.js";
 import { ReplicaLiveness } from "./engine/replica-liveness.js";
 import { createUiRoutes, type UiSettings } from "./ui/ui-routes.js";
 import { resolveVerifyingKeys } from "./chain/checkpoints.js";
+import { buildEvidenceUrl, buildJobLogUrl, buildRepoWebUrl } from "./engine/links.js";
+import { createSmtpMailer } from "./summary/summary-mailer.js";
+import { startSummaryScheduler, type SummarySchedulerOptions } from "./summary/summary-scheduler.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
 
@@ -61,7 +70,7 @@ export interface ForemanOptions {
 export interface StartOptions {
   /** Listen for HTTP (webhooks, health, the APIs). */
   listen?: boolean;
-  /** Run the compliance scheduler: checkpoints and the durable delivery of outbound hooks. */
+  /** Run the compliance scheduler (checkpoints and the durable delivery of outbound hooks) and the daily summaries. */
   compliance?: boolean;
 }
 
@@ -117,6 +126,49 @@ export function buildUiSettings(env: Env): UiSettings | null {
     operators: env.UI_OPERATORS,
     auditors: env.UI_AUDITORS,
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, "") ?? null,
+  };
+}
+
+/**
+ * The daily summaries' settings from the environment (webhook, email over SMTP, hour, links), or
+ * null when neither `SUMMARY_WEBHOOK_URL` nor `SUMMARY_EMAIL_TO` is set.
+ */
+export function buildSummarySchedulerOptions(
+  env: Env,
+  sql: SqlClient,
+  log: SummarySchedulerOptions["log"],
+): SummarySchedulerOptions | null {
+  const to = listSummaryRecipients(env);
+  if (env.SUMMARY_WEBHOOK_URL === undefined && to.length === 0) return null;
+  const publicUrl = env.PUBLIC_URL?.replace(/\/+$/, "") ?? null;
+  const webBaseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com";
+  const smtp = env.SMTP_URL
+    ? { url: env.SMTP_URL }
+    : {
+        host: env.SMTP_HOST ?? "",
+        port: env.SMTP_PORT,
+        secure: env.SMTP_SECURE,
+        user: env.SMTP_USER,
+        pass: env.SMTP_PASS,
+      };
+  return {
+    sql,
+    webhookUrl: env.SUMMARY_WEBHOOK_URL,
+    webhookSecret: env.SUMMARY_WEBHOOK_SECRET,
+    email:
+      to.length > 0 && env.SUMMARY_EMAIL_FROM
+        ? { to, from: env.SUMMARY_EMAIL_FROM, mailer: createSmtpMailer(smtp) }
+        : undefined,
+    hourUtc: env.SUMMARY_HOUR_UTC,
+    links: {
+      jobLog: (jobId, token) => (publicUrl ? buildJobLogUrl(publicUrl, jobId, token) : null),
+      evidence: (taskId) => (publicUrl ? buildEvidenceUrl(publicUrl, taskId) : null),
+      issue: (fullName, issueNumber) => {
+        const [owner = "", name = ""] = fullName.split("/");
+        return `${buildRepoWebUrl(webBaseUrl, { owner, name })}/issues/${issueNumber}`;
+      },
+    },
+    log,
   };
 }
 
@@ -285,6 +337,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   let listening = false;
   let stopCompliance: (() => Promise<void>) | null = null;
   let unsubscribeMetrics: (() => void) | null = null;
+  let stopSummaries: (() => Promise<void>) | null = null;
   return {
     server,
     probot: loaded,
@@ -306,6 +359,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
         stopCompliance = startCheckpointScheduler(
           buildCheckpointSchedulerOptions(env, database.sql, log.child({ name: "compliance" })),
         );
+        const summaries = buildSummarySchedulerOptions(env, database.sql, log.child({ name: "summary" }));
+        if (summaries) stopSummaries = startSummaryScheduler(summaries);
       }
     },
     async stop() {
@@ -320,6 +375,8 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       unsubscribeMetrics?.();
       unsubscribeMetrics = null;
       await liveness.stop();
+      await stopSummaries?.();
+      stopSummaries = null;
       await engineDatabase.close();
     },
   };

@@ -17,6 +17,7 @@ import { runPauseCommand } from "./pause.js";
 import { runTasksCommand } from "./tasks.js";
 import { runSettingsCommand } from "./settings.js";
 import { runDoctorCommand } from "./doctor.js";
+import { runTemplatesCommand } from "./templates.js";
 
 const USAGE = `Usage: foreman <command>
 
@@ -31,7 +32,8 @@ Commands:
   resume      lift a pause
   tasks       list, show, stop or retry tasks (foreman tasks --help)
   settings    show the global pause, the job limits and the runtime settings
-  doctor      check the environment, database, Docker, agent images and the GitHub App, and say what to fix`;
+  doctor      check the environment, database, Docker, agent images and the GitHub App, and say what to fix
+  templates   foreman templates stats [--days N] [--repo owner/name] [--json]: outcomes per prompt template`;
 
 /** The `foreman` command line: parse the environment once, then run one command. */
 async function main(argv: string[]): Promise<number> {
@@ -124,6 +126,18 @@ async function main(argv: string[]): Promise<number> {
       const opened = await openConfiguredDatabase(env, log);
       try {
         return await runSettingsCommand(args, { sql: opened.database.sql, out: (text) => console.log(text), env });
+      } finally {
+        await opened.close();
+      }
+    }
+    case "templates": {
+      const opened = await openDatabaseWithoutMigrating(env);
+      try {
+        return await runTemplatesCommand(args, {
+          sql: opened.database.sql,
+          out: (text) => console.log(text),
+          now: new Date(),
+        });
       } finally {
         await opened.close();
       }

@@ -89,6 +89,8 @@ export async function deliverPendingHooks(
     now.toISOString(),
     new Date(now.getTime() + LEASE_MS).toISOString(),
     config.batchSize ?? 20,
+    // Daily summaries share the table; src/summary/ delivers them.
+    ["change", "checkpoint"],
   );
   for (const hook of claimed) {
     const outcome = await deliverOne(sql, fetchFn, now, config, hook);

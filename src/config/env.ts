@@ -264,7 +264,51 @@ export const Env = z.object({
     .url({ error: "must be a URL such as http://collector:4318/v1/traces" })
     .optional(),
   OTEL_SERVICE_NAME: z.string().trim().min(1).default("foreman"),
+  /** Daily summaries (docs/operations.md#daily-summaries-and-per-template-statistics): POST the JSON here. */
+  SUMMARY_WEBHOOK_URL: z
+    .url({ error: "must be a URL such as https://chat.example.com/hooks/foreman-summary" })
+    .optional(),
+  /** Signs the summary webhook's body (`X-Foreman-Signature: sha256=<HMAC-SHA256 hex>`). */
+  SUMMARY_WEBHOOK_SECRET: optionalText,
+  /** Comma-separated addresses that get the summary by email. */
+  SUMMARY_EMAIL_TO: optionalText.superRefine((text, context) => {
+    if (text === undefined) return;
+    const bad = splitList(text).filter((address) => !EMAIL_ADDRESS.test(address));
+    if (bad.length > 0 || splitList(text).length === 0)
+      context.addIssue({
+        code: "custom",
+        message: `must be comma-separated email addresses, e.g. ops@example.com,lead@example.com${bad.length > 0 ? ` (not an address: ${bad.join(", ")})` : ""}`,
+      });
+  }),
+  SUMMARY_EMAIL_FROM: optionalText,
+  /** The UTC hour from which yesterday's summary is sent. */
+  SUMMARY_HOUR_UTC: z.coerce
+    .number()
+    .int()
+    .min(0, { error: "must be an hour, 0-23 (UTC)" })
+    .max(23, { error: "must be an hour, 0-23 (UTC)" })
+    .default(6),
+  /** The SMTP server for summary emails: a URL (`smtp://user:pass@host:587`, `smtps://…`), or the SMTP_HOST… parts. */
+  SMTP_URL: optionalText.refine((url) => url === undefined || /^smtps?:\/\//.test(url), {
+    error: "must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587",
+  }),
+  SMTP_HOST: optionalText,
+  SMTP_PORT: z.coerce
+    .number()
+    .int()
+    .min(1, { error: "must be a TCP port, 1-65535" })
+    .max(65535, { error: "must be a TCP port, 1-65535" })
+    .default(587),
+  /** TLS from the start (port 465); otherwise STARTTLS is used when the server offers it. */
+  SMTP_SECURE: z.stringbool({ error: "must be true or false" }).default(false),
+  SMTP_USER: optionalText,
+  SMTP_PASS: optionalText,
 });
+
+/** The addresses of `SUMMARY_EMAIL_TO`. */
+export function listSummaryRecipients(env: Pick<Env, "SUMMARY_EMAIL_TO">): string[] {
+  return env.SUMMARY_EMAIL_TO === undefined ? [] : splitList(env.SUMMARY_EMAIL_TO);
+}
 
 /** The parsed environment, passed explicitly to whatever needs it. */
 export type Env = z.infer<typeof Env> & {
@@ -305,6 +349,16 @@ export class EnvError extends Error {
   }
 }
 
+// Loose on purpose: the SMTP server is the judge; this catches a name or a URL put there by mistake.
+const EMAIL_ADDRESS = /^[^\s@,<>]+@[^\s@,<>]+$/;
+
+function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
 const SECRET_NAMES = [
   "PRIVATE_KEY",
   "WEBHOOK_SECRET",
@@ -315,6 +369,9 @@ const SECRET_NAMES = [
   "METRICS_TOKEN",
   "GITHUB_CLIENT_SECRET",
   "UI_SESSION_SECRET",
+  "SUMMARY_WEBHOOK_SECRET",
+  "SMTP_URL",
+  "SMTP_PASS",
 ] as const;
 
 /** Parse the environment once at start-up; throws EnvError listing every problem. */
@@ -404,6 +461,24 @@ function checkCombinations(env: z.infer<typeof Env>): string[] {
       "GITHUB_CLIENT_ID: UI_SESSION_SECRET turns the dashboard on, which signs people in with the app's OAuth client; set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET from the app's settings page",
     );
   }
+  if (env.SUMMARY_EMAIL_TO !== undefined && env.SMTP_URL === undefined && env.SMTP_HOST === undefined) {
+    problems.push(
+      "SMTP_URL: SUMMARY_EMAIL_TO is set but no mail server is; set SMTP_URL (or SMTP_URL_FILE), or SMTP_HOST with SMTP_PORT, SMTP_USER and SMTP_PASS",
+    );
+  }
+  if (env.SUMMARY_EMAIL_TO !== undefined && env.SUMMARY_EMAIL_FROM === undefined) {
+    problems.push(
+      "SUMMARY_EMAIL_FROM: SUMMARY_EMAIL_TO is set but not the sender; set SUMMARY_EMAIL_FROM, e.g. Foreman <foreman@example.com>",
+    );
+  }
+  if (env.SMTP_URL !== undefined && env.SMTP_HOST !== undefined) {
+    problems.push("SMTP_HOST: SMTP_URL is set too; keep one of them (the URL or the SMTP_HOST… parts)");
+  }
+  if (env.SUMMARY_WEBHOOK_SECRET !== undefined && env.SUMMARY_WEBHOOK_URL === undefined) {
+    problems.push(
+      "SUMMARY_WEBHOOK_URL: SUMMARY_WEBHOOK_SECRET is set but there is no webhook to sign; set SUMMARY_WEBHOOK_URL or unset the secret",
+    );
+  }
   if (env.AGENTS_ENABLED) {
     // The daemon's address and TLS files, checked (and the certificates read) before anything starts.
     try {
@@ -433,6 +508,8 @@ export function listSecretValues(env: Env): string[] {
     env.WEBHOOK_SECRET,
     env.PRIVATE_KEY,
     env.CHANGE_HOOK_SECRET,
+    env.SUMMARY_WEBHOOK_SECRET,
+    env.SMTP_PASS,
     env.CHECKPOINT_SIGNING_KEY,
     env.METRICS_TOKEN,
     env.GITHUB_CLIENT_SECRET,
@@ -441,8 +518,9 @@ export function listSecretValues(env: Env): string[] {
       .filter(([name]) => !(AGENT_SETTINGS as readonly string[]).includes(name))
       .map(([, value]) => value),
   ];
-  if (env.DATABASE_URL) {
-    const password = new URL(env.DATABASE_URL).password;
+  for (const url of [env.DATABASE_URL, env.SMTP_URL]) {
+    if (!url || !URL.canParse(url)) continue;
+    const password = new URL(url).password;
     if (password) values.push(password, decodeURIComponent(password));
   }
   return values.filter((value): value is string => typeof value === "string" && value.length > 0);

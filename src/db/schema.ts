@@ -288,13 +288,16 @@ export const apiTokens = pgTable(
   (table) => [uniqueIndex("api_tokens_token_sha256_key").on(table.tokenSha256)],
 );
 
-/** Outgoing HTTP notifications (change-management hook, checkpoint publication), retried until delivered. */
+/** What an outbound notification is: a change hook, a checkpoint publication, or a daily summary (webhook or email). */
+export type OutboundHookKind = "change" | "checkpoint" | "summary_webhook" | "summary_email";
+
+/** Outgoing notifications (change-management hook, checkpoint publication, daily summaries), retried until delivered. */
 export const outboundHooks = pgTable(
   "outbound_hooks",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
-    kind: text("kind").$type<"change" | "checkpoint">().notNull(),
-    /** Sent as the `Idempotency-Key` header: the task id, or `checkpoint:<seq>`. */
+    kind: text("kind").$type<OutboundHookKind>().notNull(),
+    /** Sent as the `Idempotency-Key` header: the task id, `checkpoint:<seq>`, or `summary:<repo id>:<YYYY-MM-DD>`. */
     idempotencyKey: text("idempotency_key").notNull(),
     taskId: uuid("task_id"),
     /** The exact bytes sent; built at the first attempt so that every retry sends the same body. */

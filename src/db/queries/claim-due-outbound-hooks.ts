@@ -1,9 +1,10 @@
 import type { SqlClient } from "../client.js";
+import type { OutboundHookKind } from "../schema.js";
 
 /** A notification leased for one delivery attempt. */
 export interface ClaimedOutboundHook {
   id: number;
-  kind: "change" | "checkpoint";
+  kind: OutboundHookKind;
   idempotencyKey: string;
   taskId: string | null;
   body: string | null;
@@ -11,7 +12,7 @@ export interface ClaimedOutboundHook {
 }
 
 /**
- * Lease up to `limit` pending notifications that are due at `now`: count the attempt and push
+ * Lease up to `limit` pending notifications of the given kinds that are due at `now`: count the attempt and push
  * `next_at` to `leaseUntil`, so a replica that dies mid-delivery leaves it to be tried again then.
  */
 export async function claimDueOutboundHooks(
@@ -19,11 +20,12 @@ export async function claimDueOutboundHooks(
   now: string,
   leaseUntil: string,
   limit: number,
+  kinds: readonly OutboundHookKind[],
 ): Promise<ClaimedOutboundHook[]> {
   const rows = await sql<
     Array<{
       id: string;
-      kind: "change" | "checkpoint";
+      kind: OutboundHookKind;
       idempotencyKey: string;
       taskId: string | null;
       body: string | null;
@@ -32,7 +34,7 @@ export async function claimDueOutboundHooks(
   >`
     update outbound_hooks set attempts = attempts + 1, next_at = ${leaseUntil}
     where id in (
-      select id from outbound_hooks where status = 'pending' and next_at <= ${now}
+      select id from outbound_hooks where status = 'pending' and next_at <= ${now} and kind = any(${kinds as string[]})
       order by next_at, id limit ${limit} for update skip locked
     )
     returning id, kind, idempotency_key as "idempotencyKey", task_id as "taskId", body, attempts`;

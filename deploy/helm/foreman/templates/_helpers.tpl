@@ -29,7 +29,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/* The names Foreman reads as NAME_FILE (SECRET_NAMES in src/config/env.ts). */}}
 {{- define "foreman.fileSecretNames" -}}
-{{- list "PRIVATE_KEY" "WEBHOOK_SECRET" "DATABASE_URL" "CHECKPOINT_SIGNING_KEY" "CHECKPOINT_PUBLIC_KEY" "CHANGE_HOOK_SECRET" "GITHUB_CLIENT_SECRET" "UI_SESSION_SECRET" | toJson -}}
+{{- list "PRIVATE_KEY" "WEBHOOK_SECRET" "DATABASE_URL" "CHECKPOINT_SIGNING_KEY" "CHECKPOINT_PUBLIC_KEY" "CHANGE_HOOK_SECRET" "GITHUB_CLIENT_SECRET" "UI_SESSION_SECRET" "SUMMARY_WEBHOOK_SECRET" "SMTP_URL" "SMTP_PASS" | toJson -}}
 {{- end -}}
 
 {{/* Fails on values that cannot work, saying which to set. */}}

@@ -1,0 +1,52 @@
+import nodemailer from "nodemailer";
+
+/** One summary email. */
+export interface SummaryMail {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  /** The same for every attempt, so a mail client shows a resent summary once. */
+  messageId: string;
+}
+
+/** What sends summary emails: nodemailer's SMTP transport in production (`createSmtpMailer`). */
+export interface SummaryMailer {
+  send(mail: SummaryMail): Promise<void>;
+  close(): void;
+}
+
+/** How to reach the SMTP server: an `smtp://` / `smtps://` URL, or its parts. */
+export type SmtpSettings =
+  | { url: string }
+  | { host: string; port: number; secure: boolean; user?: string | undefined; pass?: string | undefined };
+
+/** A mailer over nodemailer's SMTP transport; each send waits for the server's answer and throws on refusal. */
+export function createSmtpMailer(settings: SmtpSettings, timeoutMs = 30_000): SummaryMailer {
+  const timeouts = { connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs };
+  const transport = nodemailer.createTransport({
+    ...("url" in settings
+      ? { url: settings.url }
+      : {
+          host: settings.host,
+          port: settings.port,
+          secure: settings.secure,
+          ...(settings.user ? { auth: { user: settings.user, pass: settings.pass ?? "" } } : {}),
+        }),
+    ...timeouts,
+  });
+  return {
+    async send(mail) {
+      await transport.sendMail({
+        from: mail.from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        messageId: mail.messageId,
+      });
+    },
+    close() {
+      transport.close();
+    },
+  };
+}
