@@ -10,13 +10,11 @@ import { runCheckpointCommand } from "./checkpoint.js";
 import { runKeysCommand } from "./keys.js";
 import { openConfiguredDatabase } from "./open-configured-database.js";
 import { openDatabaseWithoutMigrating } from "./open-database-without-migrating.js";
-import { serve } from "./serve.js";
 import { runTokensCommand } from "./tokens.js";
 import { runVerifyCommand, VERIFY_USAGE } from "./verify.js";
 import { runPauseCommand } from "./pause.js";
 import { runTasksCommand } from "./tasks.js";
 import { runSettingsCommand } from "./settings.js";
-import { runDoctorCommand } from "./doctor.js";
 import { runTemplatesCommand } from "./templates.js";
 
 const USAGE = `Usage: foreman <command>
@@ -47,18 +45,23 @@ async function main(argv: string[]): Promise<number> {
   // A local .env fills in what the environment does not set (it never overrides).
   if (existsSync(".env")) process.loadEnvFile(".env");
   // The doctor reports a bad environment as one of its checks instead of stopping at it.
-  if (command === "doctor")
+  // serve and doctor load the whole app (Probot, the engine, the dashboard, tracing): only they pay for it.
+  if (command === "doctor") {
+    const { runDoctorCommand } = await import("./doctor.js");
     return runDoctorCommand(args, {
       environment: process.env,
       out: (text) => console.log(text),
       progress: (text) => console.error(text),
       progressByDefault: process.stderr.isTTY === true,
     });
+  }
   const env = parseEnv(process.env);
   switch (command) {
-    case "serve":
+    case "serve": {
+      const { serve } = await import("./serve.js");
       await serve(env);
       return -1;
+    }
     case "migrate": {
       const log = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT, secrets: [] });
       const opened = await openConfiguredDatabase(env, log);

@@ -29,7 +29,25 @@ beforeEach(async () => {
 async function startReplicaSession(name: string): Promise<{ held: boolean; die(): Promise<void> }> {
   const session = postgres(database.url, { max: 1, onnotice: () => {} });
   const held = await takeReplicaLock(session, name);
-  return { held, die: () => session.end({ timeout: 0 }) };
+  const [backend] = await session<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const pid = backend!.pid;
+  return {
+    held,
+    die: async () => {
+      await session.end({ timeout: 0 });
+      // The server process ends a moment after its connection closes; its locks go with it.
+      await waitForBackendToEnd(pid);
+    },
+  };
+}
+
+/** Waits until PostgreSQL's backend `pid` has exited (a state, not a time). */
+async function waitForBackendToEnd(pid: number): Promise<void> {
+  for (;;) {
+    const [row] = await database.sql`select count(*)::int as n from pg_stat_activity where pid = ${pid}`;
+    if (row?.n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** A task with one effect leased for ten minutes by `owner`, and one job of it running under the same lease. */
