@@ -1,17 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import type { Sql } from "postgres";
 import type { SqlClient } from "../db/client.js";
-import { appendComplianceRecords } from "../db/queries/append-compliance-record.js";
 import { findTasksByIdPrefix } from "../db/queries/find-tasks-by-id-prefix.js";
-import { insertTaskEvent } from "../db/queries/insert-task-event.js";
-import { buildIssueLane } from "../db/queries/issue-lane.js";
 import { listJobLogTokens } from "../db/queries/list-job-log-tokens.js";
 import { listTaskAgentJobs } from "../db/queries/list-task-agent-jobs.js";
 import { listTasks } from "../db/queries/list-tasks.js";
 import { buildEvidenceUrl, buildJobLogUrl, buildRepoWebUrl } from "../engine/links.js";
-import { EventType, type DomainEvent } from "../workflow/events.js";
-import { OPERATOR_ACTOR_PREFIX } from "../workflow/mention-actor.js";
+import { buildActorName, runOperatorAction, type OperatorActor } from "../engine/operator-actions.js";
 import { isTerminalState, TaskState } from "../workflow/states.js";
 import type { Task } from "../workflow/task.js";
 import { CommandError } from "./command-error.js";
@@ -174,11 +169,12 @@ async function printTask(args: readonly string[], deps: TasksCommandDeps): Promi
 }
 
 /**
- * `stop` / `retry` as an operator: the same `actor_checked` event a `/foreman stop|retry` comment
+ * `stop` / `retry` as an operator, through the same module as the API's actions
+ * (`runOperatorAction`, `queue` mode): the `actor_checked` event a `/foreman stop|retry` comment
  * leads to once its sender's write access is confirmed, stored in the issue's lane (so it is ordered
- * with the issue's other events) for the running Foreman to apply, with a compliance record naming
- * the operator in the same transaction. An operator is trusted by having the database: no GitHub
- * permission is read.
+ * with the issue's other events) for the running Foreman to apply, with an `operator.action` record
+ * naming the operator in the same transaction. An operator is trusted by having the database
+ * (`OPERATOR_ACTOR_ROLE`): no GitHub permission is read.
  */
 async function steerTask(command: "stop" | "retry", args: readonly string[], deps: TasksCommandDeps): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -190,7 +186,7 @@ async function steerTask(command: "stop" | "retry", args: readonly string[], dep
     throw new CommandError(
       "--as must be a name of letters, digits, '.', '_', '-' or '@' (at most 64), e.g. --as alice",
     );
-  const operator = `${OPERATOR_ACTOR_PREFIX}${values.as ?? deps.osUser}`;
+  const actor: OperatorActor = { kind: "operator", user: values.as ?? deps.osUser };
   const task = await findOneTask(deps.sql, positionals);
   const issue = `${task.repo.owner}/${task.repo.name}#${task.issueNumber}`;
   if (isTerminalState(task.state)) {
@@ -201,41 +197,13 @@ async function steerTask(command: "stop" | "retry", args: readonly string[], dep
     );
     return 1;
   }
-  const deliveryId = `operator:${randomUUID()}`;
-  // Not a GitHub comment: a negative id, unique per command, keys the answer Foreman posts.
-  const commentId = -(deps.now ?? (() => new Date()))().getTime();
-  const event: DomainEvent = {
-    type: EventType.actorChecked,
-    taskId: task.id,
-    login: operator,
-    role: { role: "admin", permission: "admin" },
-    action: { kind: "command", command, commentId },
-  };
-  await (deps.sql as Sql).begin(async (tx) => {
-    await insertTaskEvent(
-      tx,
-      {
-        deliveryId,
-        dedupeKey: deliveryId,
-        source: "operator",
-        eventName: event.type,
-        lane: buildIssueLane(task.repo.id, task.issueNumber),
-        event,
-      },
-      { applyNow: false },
-    );
-    await appendComplianceRecords(tx, [
-      {
-        taskId: task.id,
-        kind: "operator.command",
-        actor: operator,
-        payload: { command, via: "cli", deliveryId, repoId: task.repo.id, issueNumber: task.issueNumber },
-        createdAt: (deps.now ?? (() => new Date()))(),
-      },
-    ]);
-  });
+  await runOperatorAction(
+    deps.sql,
+    { mode: "queue", clock: { now: deps.now ?? (() => new Date()), newId: randomUUID, random: Math.random } },
+    { taskId: task.id, action: command, actor },
+  );
   deps.out(
-    `Asked Foreman to ${command} task ${task.id} (${issue}, ${task.state}) as ${operator}; a running \`foreman serve\` applies it within seconds and answers on the issue. \`foreman tasks show ${task.id.slice(0, 8)}\` shows the result.`,
+    `Asked Foreman to ${command} task ${task.id} (${issue}, ${task.state}) as ${buildActorName(actor)}; a running \`foreman serve\` applies it within seconds and answers on the issue. \`foreman tasks show ${task.id.slice(0, 8)}\` shows the result.`,
   );
   return 0;
 }

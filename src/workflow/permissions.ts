@@ -83,3 +83,31 @@ export const API_ACTOR_ROLE: RepoRole = Object.freeze({ role: "write", permissio
 export function isApiActor(login: string): boolean {
   return login.startsWith(API_ACTOR_PREFIX);
 }
+
+/**
+ * The prefix of an operator acting from the `foreman` command line (`operator:<OS user or --as
+ * name>`). Like the API's, it holds a colon, which no GitHub login has.
+ */
+export const OPERATOR_ACTOR_PREFIX = "operator:";
+
+/**
+ * The role an operator has: whoever can reach Foreman's database runs it, so GitHub is not asked
+ * about a login it does not know.
+ */
+export const OPERATOR_ACTOR_ROLE: RepoRole = Object.freeze({ role: "admin", permission: "database" });
+
+/** Whether an actor is an operator at the `foreman` command line rather than a person on GitHub. */
+export function isOperatorActor(login: string): boolean {
+  return login.startsWith(OPERATOR_ACTOR_PREFIX);
+}
+
+/**
+ * The role of an actor Foreman trusts by its own credential (an API token's role, access to the
+ * database): `API_ACTOR_ROLE` or `OPERATOR_ACTOR_ROLE`; null for a GitHub login, whose role only
+ * GitHub knows.
+ */
+export function findTrustedActorRole(login: string): RepoRole | null {
+  if (isApiActor(login)) return API_ACTOR_ROLE;
+  if (isOperatorActor(login)) return OPERATOR_ACTOR_ROLE;
+  return null;
+}

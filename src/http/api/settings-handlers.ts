@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { buildApiActor } from "../../engine/operator-actions.js";
+import { buildActorName } from "../../engine/operator-actions.js";
 import { changeRuntimeSettings, readRuntimeSettings } from "../../engine/runtime-settings.js";
 import type { ApiCaller, ApiRouteDeps } from "./api-deps.js";
 import { readJsonBody, sendJson } from "./problem.js";
@@ -37,7 +37,7 @@ export async function putSettings(
       ...(change.maxConcurrentJobs !== undefined ? { maxConcurrentJobs: change.maxConcurrentJobs } : {}),
       ...(change.maxJobsPerRepo !== undefined ? { maxJobsPerRepo: change.maxJobsPerRepo } : {}),
     },
-    buildApiActor({ tokenId: caller.id, tokenName: caller.name }),
+    buildActorName({ kind: "api", tokenId: caller.id, tokenName: caller.name }),
     deps.environment,
     deps.engine.now(),
   );

@@ -129,12 +129,16 @@ export async function runTaskAction(
       }),
     };
   }
-  const result = await runOperatorAction(deps.sql, deps.engine, {
-    taskId,
-    action,
-    actor: { tokenId: caller.id, tokenName: caller.name },
-    ...(issue ? { issue } : {}),
-  });
+  const result = await runOperatorAction(
+    deps.sql,
+    { mode: "apply", engine: deps.engine },
+    {
+      taskId,
+      action,
+      actor: { kind: "api", tokenId: caller.id, tokenName: caller.name },
+      ...(issue ? { issue } : {}),
+    },
+  );
   return sendJson(res, result.outcome === "applied" ? 200 : 202, {
     outcome: result.outcome,
     task: result.task ? toTaskSummary(result.task) : null,

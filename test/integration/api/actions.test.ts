@@ -91,10 +91,23 @@ describe("operator actions through the API", () => {
     expect(detail.body.links.pullRequest).toMatch(/\/pull\/7$/);
   });
 
-  test("freeze and unfreeze produce the freeze label's events; stop the /foreman stop command's", async () => {
+  test("freeze and unfreeze produce the freeze label's events and show the label on GitHub; stop the /foreman stop command's", async () => {
     // The installation token is cached from the test before.
     const github = mockGitHub();
     github.display.patch(/\/issues\/comments\/\d+$/).reply(200, { id: 9001 });
+    const freezeLabel = { name: "needs-human-review" };
+    // The first freeze finds no label and adds it; the first unfreeze finds it and takes it off.
+    github.scope
+      .get(`${REPO_PATH}/issues/1/labels`)
+      .query({ per_page: 100 })
+      .reply(200, [])
+      .post(`${REPO_PATH}/issues/1/labels`, { labels: ["needs-human-review"] })
+      .reply(200, [freezeLabel])
+      .get(`${REPO_PATH}/issues/1/labels`)
+      .query({ per_page: 100 })
+      .reply(200, [freezeLabel])
+      .delete(`${REPO_PATH}/issues/1/labels/needs-human-review`)
+      .reply(200, []);
     const frozen = await api.request("POST", `/api/tasks/${taskId}/freeze`, { token: operator });
     expect(frozen.status).toBe(200);
     expect(frozen.body.task).toMatchObject({ state: "frozen", frozenBy: "api:ops-bot" });
@@ -105,6 +118,21 @@ describe("operator actions through the API", () => {
     expect(thawed.status).toBe(200);
     expect(thawed.body.task.state).not.toBe("frozen");
     await foreman.settle();
+    expect(github.scope.isDone()).toBe(true);
+
+    // Someone labelled by hand before the API's freeze, and unlabelled before its unfreeze: nothing is written twice.
+    github.scope
+      .get(`${REPO_PATH}/issues/1/labels`)
+      .query({ per_page: 100 })
+      .reply(200, [freezeLabel])
+      .get(`${REPO_PATH}/issues/1/labels`)
+      .query({ per_page: 100 })
+      .reply(200, []);
+    expect((await api.request("POST", `/api/tasks/${taskId}/freeze`, { token: operator })).status).toBe(200);
+    await foreman.settle();
+    expect((await api.request("POST", `/api/tasks/${taskId}/unfreeze`, { token: operator })).status).toBe(200);
+    await foreman.settle();
+    expect(github.scope.isDone()).toBe(true);
 
     const stopped = await api.request("POST", `/api/tasks/${taskId}/stop`, { token: operator });
     expect(stopped.status).toBe(200);
@@ -117,7 +145,20 @@ describe("operator actions through the API", () => {
       "api.issue_labeled",
       "api.issue_labeled",
       "api.issue_unlabeled",
-      "api.command_received",
+      "api.issue_labeled",
+      "api.issue_unlabeled",
+      "api.actor_checked",
+    ]);
+    // One record kind for every operator action, the same as the command line's.
+    const actions = await database.sql<{ payload: { action: string; via: string; event: string } }[]>`
+      select payload from compliance_records where kind = 'operator.action' order by seq`;
+    expect(actions.map((row) => `${row.payload.action} ${row.payload.via} ${row.payload.event}`)).toEqual([
+      "start api issue_labeled",
+      "freeze api issue_labeled",
+      "unfreeze api issue_unlabeled",
+      "freeze api issue_labeled",
+      "unfreeze api issue_unlabeled",
+      "stop api actor_checked",
     ]);
     const gone = await api.request("POST", `/api/tasks/${taskId}/stop`, { token: operator });
     expect(gone.status).toBe(409);

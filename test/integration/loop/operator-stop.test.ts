@@ -66,7 +66,7 @@ describe("foreman tasks stop on a running task", () => {
     const records = await loop.database
       .sql`select kind, actor from compliance_records where actor like 'operator:%' order by seq`;
     expect(records.map((record) => `${record.kind} ${record.actor}`)).toEqual([
-      "operator.command operator:alice",
+      "operator.action operator:alice",
       "task.transition operator:alice",
     ]);
   }, 60_000);

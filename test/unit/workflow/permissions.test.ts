@@ -1,10 +1,13 @@
 import { describe, expect, test } from "vitest";
 import {
+  API_ACTOR_ROLE,
   BUILT_IN_ROLES,
+  findTrustedActorRole,
   judgeCommentAssociation,
   mayStartTask,
   maySteerTask,
   NO_ROLE,
+  OPERATOR_ACTOR_ROLE,
   type RepoRole,
 } from "../../../src/workflow/permissions.js";
 
@@ -56,5 +59,15 @@ describe("permissions", () => {
     ["SOMETHING_NEW", "untrusted"],
   ] as const)("a comment whose author_association is %s is %s", (association, trust) => {
     expect(judgeCommentAssociation(association)).toBe(trust);
+  });
+});
+
+describe("findTrustedActorRole: actors Foreman trusts by its own credential", () => {
+  test("an API token and an operator have their fixed roles; a GitHub login has none here", () => {
+    expect(findTrustedActorRole("api:ops-bot")).toBe(API_ACTOR_ROLE);
+    expect(findTrustedActorRole("operator:alice")).toBe(OPERATOR_ACTOR_ROLE);
+    expect(findTrustedActorRole("alice")).toBeNull();
+    expect(maySteerTask(OPERATOR_ACTOR_ROLE)).toBe(true);
+    expect(maySteerTask(API_ACTOR_ROLE)).toBe(true);
   });
 });
