@@ -304,6 +304,16 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
             hostCommandTimeoutMs: env.HOST_COMMAND_TIMEOUT_SECONDS * 1000,
             workspaceMaxBytes: env.WORKSPACE_MAX_MB * 1024 * 1024,
             repoTarballMaxBytes: env.REPO_TARBALL_MAX_MB * 1024 * 1024,
+            ...(env.WORKSPACE_SOURCE === "mirror"
+              ? {
+                  mirror: {
+                    dir: resolve(env.MIRROR_DIR ?? `${env.DATA_DIR}/mirrors`),
+                    gitBaseUrl: `${env.GHE_PROTOCOL}://${env.GHE_HOST ?? "github.com"}`,
+                    maxBytes: env.MIRROR_MAX_GB * 1024 * 1024 * 1024,
+                    maxAgeMs: env.MIRROR_MAX_AGE_DAYS * 24 * 60 * 60 * 1000,
+                  },
+                }
+              : {}),
             heartbeatMs: options.agents?.heartbeatMs ?? 1000,
             maxAttempts: 3,
           },

@@ -204,6 +204,14 @@ export const Env = z.object({
   WORKSPACE_MAX_MB: positiveInt(4096),
   /** Largest repository archive (GitHub's tarball) a job downloads; it is streamed to a temporary file, never held in memory. */
   REPO_TARBALL_MAX_MB: positiveInt(1024),
+  /** Where a job's repository comes from: `tarball` (GitHub's archive, every step) or `mirror` (a bare mirror per repository on this host, fetched incrementally). */
+  WORKSPACE_SOURCE: z.enum(["tarball", "mirror"], { error: "must be tarball or mirror" }).default("tarball"),
+  /** Directory of the repository mirrors (default <DATA_DIR>/mirrors). */
+  MIRROR_DIR: optionalText,
+  /** Disk all mirrors together may take; the least recently used go first. */
+  MIRROR_MAX_GB: positiveInt(50),
+  /** A mirror no job used for this many days is removed. */
+  MIRROR_MAX_AGE_DAYS: positiveInt(14),
   DEFAULT_AGENT: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "must be a profile name such as claude-code" })

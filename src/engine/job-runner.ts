@@ -12,6 +12,7 @@ import { EventType } from "../workflow/events.js";
 import { JobFailureCode } from "../workflow/job-failure.js";
 import { deliverTaskEvent } from "./deliver-task-event.js";
 import { sweepWorkspaces } from "../agents/workspace.js";
+import { evictMirrors } from "../github/repo-mirror.js";
 import type { JobLimits } from "./runtime-settings.js";
 
 // Recovery (stale jobs, orphan containers, expired workspaces) also runs this often while up.
@@ -95,13 +96,14 @@ export class JobRunner {
   }
 
   /**
-   * Requeue jobs whose runner died, remove containers no live job owns, and sweep expired workspaces.
+   * Requeue jobs whose runner died, remove containers no live job owns, sweep expired workspaces and evict old mirrors.
    * `restarted` is this replica's name when the jobs under it are a previous process's (at start).
    */
   async recover(restarted: string | null = null): Promise<void> {
     await this.#requeueLostJobs(restarted);
     await this.#removeOrphans(restarted);
     await this.#sweepWorkspaces();
+    await this.#evictMirrors();
   }
 
   /**
@@ -176,6 +178,26 @@ export class JobRunner {
           "the Docker daemon is unreachable: agent jobs cannot run until it is (see DOCKER_HOST)",
         );
       }
+    }
+  }
+
+  /** WORKSPACE_SOURCE=mirror: mirrors unused past MIRROR_MAX_AGE_DAYS, then the oldest beyond MIRROR_MAX_GB, are removed. */
+  async #evictMirrors(): Promise<void> {
+    const { mirror } = this.deps;
+    if (mirror === undefined) return;
+    try {
+      const removed = await evictMirrors(mirror.dir, {
+        maxBytes: mirror.maxBytes,
+        maxAgeMs: mirror.maxAgeMs,
+        now: this.deps.engine.now(),
+      });
+      if (removed.length > 0)
+        this.deps.engine.log.info({ names: removed, dir: mirror.dir }, "evicted repository mirrors");
+    } catch (error) {
+      this.deps.engine.log.warn(
+        { err: error, dir: mirror.dir },
+        "repository mirrors could not be evicted; the next sweep tries again",
+      );
     }
   }
 

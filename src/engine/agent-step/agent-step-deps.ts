@@ -31,6 +31,11 @@ export interface AgentStepDeps {
   workspaceMaxBytes: number;
   /** REPO_TARBALL_MAX_MB: the largest repository archive a job downloads from GitHub. */
   repoTarballMaxBytes: number;
+  /**
+   * WORKSPACE_SOURCE=mirror: each repository is kept as a bare mirror under `dir` and fetched
+   * incrementally from `gitBaseUrl` (e.g. https://github.com); absent: the tarball, every step.
+   */
+  mirror?: { dir: string; gitBaseUrl: string; maxBytes: number; maxAgeMs: number };
   heartbeatMs: number;
   /** Attempts for infrastructure failures and branch moves before the step fails. */
   maxAttempts: number;

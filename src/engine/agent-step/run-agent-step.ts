@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { AgentProfileOverride } from "../../agents/agent-profile.js";
 import { traceWork } from "../../telemetry/tracing.js";
 import { DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "../../agents/guardrails.js";
@@ -10,6 +11,7 @@ import { findShadowDiffRefs } from "../../db/queries/find-shadow-diff-refs.js";
 import { heartbeatAgentJob } from "../../db/queries/heartbeat-agent-job.js";
 import { toTask } from "../../db/queries/task-row.js";
 import { downloadRepoTarball } from "../../github/download-repo-tarball.js";
+import { openMirrorArchive } from "../../github/repo-mirror.js";
 import type { GitHubClient } from "../../github/octokit.js";
 import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
 import { buildContextFile } from "../../prompts/build-context-file.js";
@@ -217,15 +219,7 @@ async function runContainer(
         },
         {
           runner: deps.runner,
-          // Streamed to a temporary file under REPO_TARBALL_MAX_MB, never whole into memory.
-          fetchTarball: () =>
-            downloadRepoTarball(octokit, {
-              owner: task.repo.owner,
-              repo: task.repo.name,
-              ref: job.baseSha,
-              maxBytes: deps.repoTarballMaxBytes,
-              timeoutMs: deps.hostCommandTimeoutMs,
-            }),
+          fetchTarball: () => fetchRepository({ deps, job, task, octokit }),
           now: engine.now,
           signal: controller.signal,
         },
@@ -234,6 +228,34 @@ async function runContainer(
   } finally {
     clearInterval(beat);
   }
+}
+
+/**
+ * The repository at the job's commit as a tar stream: from this host's mirror (WORKSPACE_SOURCE=mirror,
+ * only new objects fetched), or GitHub's tarball, streamed to a temporary file under REPO_TARBALL_MAX_MB.
+ */
+async function fetchRepository({ deps, job, task, octokit }: Step): Promise<Readable> {
+  if (deps.mirror === undefined) {
+    return downloadRepoTarball(octokit, {
+      owner: task.repo.owner,
+      repo: task.repo.name,
+      ref: job.baseSha,
+      maxBytes: deps.repoTarballMaxBytes,
+      timeoutMs: deps.hostCommandTimeoutMs,
+    });
+  }
+  const { archive, report } = await openMirrorArchive({
+    mirrorsDir: deps.mirror.dir,
+    repoId: task.repo.id,
+    remoteUrl: `${deps.mirror.gitBaseUrl}/${task.repo.owner}/${task.repo.name}.git`,
+    // The installation token, minted (or cached) by the client; only git's environment sees it.
+    token: async () => ((await octokit.auth({ type: "installation" })) as { token: string }).token,
+    commit: job.baseSha,
+    timeoutMs: deps.hostCommandTimeoutMs,
+    now: deps.engine.now(),
+  });
+  deps.engine.log.info({ jobId: job.id, ...report }, "repository mirror ready");
+  return archive;
 }
 
 /** 5. What the agent's run came to: its own failure, the runner's, a freeze that came meanwhile, or work to push. */

@@ -159,4 +159,17 @@ describe("parseEnv", () => {
       expect.stringMatching(/^AGENT_MAX_MEMORY_MB="0": /),
     ]);
   });
+
+  test("the workspace source is the tarball unless the mirror is chosen, with its eviction limits", () => {
+    expect(parseEnv({})).toMatchObject({ WORKSPACE_SOURCE: "tarball", MIRROR_MAX_GB: 50, MIRROR_MAX_AGE_DAYS: 14 });
+    expect(parseEnv({ WORKSPACE_SOURCE: "mirror", MIRROR_MAX_GB: "5", MIRROR_DIR: "/srv/mirrors" })).toMatchObject({
+      WORKSPACE_SOURCE: "mirror",
+      MIRROR_MAX_GB: 5,
+      MIRROR_DIR: "/srv/mirrors",
+    });
+    expect(problemsOf({ WORKSPACE_SOURCE: "clone", MIRROR_MAX_AGE_DAYS: "0" })).toEqual([
+      'WORKSPACE_SOURCE="clone": must be tarball or mirror',
+      expect.stringMatching(/^MIRROR_MAX_AGE_DAYS="0": /),
+    ]);
+  });
 });

@@ -1,0 +1,407 @@
+/**
+ * A bare mirror of each repository on the runner host (`<MIRROR_DIR>/<repo id>.git`, default
+ * `<DATA_DIR>/mirrors`): a job fetches only the objects it lacks, over HTTPS with the installation
+ * token, and its workspace is made from `git archive` of the job's commit — the same tar stream
+ * GitHub's tarball endpoint serves, so `src/agents/` unpacks it through the same checks.
+ *
+ * The token is handed to git for that one `git fetch` through its environment
+ * (`GIT_CONFIG_COUNT`/`http.extraHeader`): never in the remote URL, never in the mirror's config
+ * (the URL is given on the command line, no remote is stored), never in a container, and redacted
+ * from every error. A mirror that fails `git fsck` after a failed fetch or archive is removed and
+ * fetched again, never trusted. Old and oversized mirrors are evicted (`evictMirrors`,
+ * MIRROR_MAX_GB, MIRROR_MAX_AGE_DAYS); a mirror in use is never.
+ */
+import { spawn } from "node:child_process";
+import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { PassThrough, type Readable } from "node:stream";
+import { buildRedactor } from "../logging/redact.js";
+
+/** Where one repository's mirror is and how to fetch into it. */
+export interface RepoMirrorParams {
+  /** MIRROR_DIR: the directory every mirror is kept in. */
+  readonly mirrorsDir: string;
+  /** GitHub's repository id: stable across renames, so the mirror's name. */
+  readonly repoId: number;
+  /** The repository's HTTPS clone URL, e.g. https://github.com/o/r.git (no credentials in it). */
+  readonly remoteUrl: string;
+  /** Gets the installation token, only when a fetch is needed. */
+  readonly token: () => Promise<string>;
+  /** The commit the job needs. */
+  readonly commit: string;
+  /** Time limit of each git command (HOST_COMMAND_TIMEOUT_SECONDS). */
+  readonly timeoutMs: number;
+  readonly now: Date;
+}
+
+/** What making a job's archive took: whether git fetched, whether the mirror was rebuilt, and the pack bytes it added. */
+export interface MirrorFetchReport {
+  readonly fetched: boolean;
+  readonly rebuilt: boolean;
+  readonly packBytesAdded: number;
+}
+
+/** The job's commit as a tar stream (top-level directory `repo/`), and what it took. */
+export interface MirrorArchive {
+  readonly archive: Readable;
+  readonly report: MirrorFetchReport;
+}
+
+const META_FILE = "foreman-mirror.json";
+const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+// Per mirror: one fetch at a time in this process, and how many archives are being read.
+const locks = new Map<string, Promise<unknown>>();
+const inUse = new Map<string, number>();
+
+/** The mirror directory of a repository. */
+export function mirrorPathOf(mirrorsDir: string, repoId: number): string {
+  return join(mirrorsDir, `${repoId}.git`);
+}
+
+/**
+ * Makes sure the mirror holds `commit` (fetching only what it lacks; rebuilding a corrupt mirror)
+ * and returns `git archive` of it. The mirror counts as in use until the archive stream closes.
+ */
+export async function openMirrorArchive(params: RepoMirrorParams): Promise<MirrorArchive> {
+  if (!COMMIT.test(params.commit)) throw new Error(`"${params.commit}" is not a full commit id`);
+  const gitDir = mirrorPathOf(params.mirrorsDir, params.repoId);
+  const report = await withLock(gitDir, () => ensureCommit(gitDir, params));
+  markInUse(gitDir, 1);
+  const archive = spawnArchive(gitDir, params.commit, params.timeoutMs, () => {
+    // An archive git could not write: the mirror is checked, and removed if broken, before anyone trusts it again.
+    void withLock(gitDir, async () => {
+      if (!(await isSound(gitDir, params.timeoutMs))) await removeMirror(gitDir);
+    }).catch(() => undefined);
+  });
+  archive.once("close", () => markInUse(gitDir, -1));
+  return { archive, report };
+}
+
+async function ensureCommit(gitDir: string, params: RepoMirrorParams): Promise<MirrorFetchReport> {
+  await mkdir(params.mirrorsDir, { recursive: true, mode: 0o700 });
+  const fresh = !(await exists(join(gitDir, "HEAD")));
+  if (fresh) await createMirror(gitDir, params.timeoutMs);
+  await writeMeta(gitDir, { repoId: params.repoId, lastUsedAt: params.now.toISOString() });
+  if (!fresh && (await hasCommit(gitDir, params.commit, params.timeoutMs)))
+    return { fetched: false, rebuilt: false, packBytesAdded: 0 };
+  const before = fresh ? 0 : await measurePacks(gitDir);
+  try {
+    await fetchInto(gitDir, params);
+    return { fetched: true, rebuilt: false, packBytesAdded: (await measurePacks(gitDir)) - before };
+  } catch (error) {
+    // A fetch can fail for the network's reasons; only a mirror git itself finds broken is rebuilt.
+    if (fresh || (await isSound(gitDir, params.timeoutMs))) throw error;
+    await rebuildMirror(gitDir, params);
+    return { fetched: true, rebuilt: true, packBytesAdded: await measurePacks(gitDir) };
+  }
+}
+
+/** Removes a mirror and fetches it again from scratch. */
+async function rebuildMirror(gitDir: string, params: RepoMirrorParams): Promise<void> {
+  await removeMirror(gitDir);
+  await createMirror(gitDir, params.timeoutMs);
+  await writeMeta(gitDir, { repoId: params.repoId, lastUsedAt: params.now.toISOString() });
+  await fetchInto(gitDir, params);
+}
+
+async function createMirror(gitDir: string, timeoutMs: number): Promise<void> {
+  // Into a temporary name, then renamed: a half-made mirror is never taken for one.
+  const making = `${gitDir}.making`;
+  await rm(making, { recursive: true, force: true });
+  await runMirrorGit(["init", "--quiet", "--bare", making], { timeoutMs });
+  await runMirrorGit(["--git-dir", making, "config", "gc.auto", "0"], { timeoutMs });
+  await rename(making, gitDir);
+}
+
+async function fetchInto(gitDir: string, params: RepoMirrorParams): Promise<void> {
+  const token = await params.token();
+  const redact = buildRedactor([token, basicAuthOf(token)]);
+  const env = {
+    // For this one command only: git reads config from the environment, nothing is written.
+    GIT_CONFIG_COUNT: "1",
+    GIT_CONFIG_KEY_0: "http.extraHeader",
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${basicAuthOf(token)}`,
+  };
+  const fetch = (refspecs: readonly string[]): Promise<Buffer> =>
+    runMirrorGit(
+      ["--git-dir", gitDir, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", params.remoteUrl, ...refspecs],
+      { timeoutMs: params.timeoutMs, env, redact },
+    );
+  // The branches (only new objects come over), then the commit itself if no branch holds it.
+  await fetch(["+refs/heads/*:refs/heads/*"]);
+  if (await hasCommit(gitDir, params.commit, params.timeoutMs)) return;
+  await fetch([`+${params.commit}:refs/foreman/${params.commit}`]);
+}
+
+async function hasCommit(gitDir: string, commit: string, timeoutMs: number): Promise<boolean> {
+  return runMirrorGit(["--git-dir", gitDir, "cat-file", "-e", `${commit}^{commit}`], { timeoutMs }).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function isSound(gitDir: string, timeoutMs: number): Promise<boolean> {
+  return runMirrorGit(["--git-dir", gitDir, "fsck", "--no-progress", "--no-dangling"], { timeoutMs }).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Checks a mirror with `git fsck`; a mirror that fails is removed, to be fetched again by the next job. */
+export async function verifyMirror(mirrorsDir: string, repoId: number, timeoutMs: number): Promise<boolean> {
+  const gitDir = mirrorPathOf(mirrorsDir, repoId);
+  return withLock(gitDir, async () => {
+    if (await isSound(gitDir, timeoutMs)) return true;
+    await removeMirror(gitDir);
+    return false;
+  });
+}
+
+// The archive ends only once git exited 0: a truncated tar from a failed git is an error, never a short workspace.
+function spawnArchive(gitDir: string, commit: string, timeoutMs: number, onFailure: () => void): Readable {
+  const child = spawn(
+    "git",
+    [...SAFE_CONFIG, "--git-dir", gitDir, "archive", "--format=tar", "--prefix=repo/", commit],
+    {
+      env: GIT_ENV,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const archive = new PassThrough();
+  child.stdout.pipe(archive, { end: false });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    if (stderr.length < 4096) stderr += chunk.toString("utf8");
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  child.on("error", (error) => archive.destroy(error));
+  child.on("close", (code, signal) => {
+    clearTimeout(timer);
+    if (code === 0) {
+      archive.end();
+      return;
+    }
+    const why = signal !== null ? `stopped (${signal})` : stderr.trim() || `exit code ${code}`;
+    archive.destroy(new Error(`git archive of the repository mirror failed: ${why}`));
+    if (signal === null) onFailure();
+  });
+  // A reader that gives up stops git.
+  archive.once("close", () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+  return archive;
+}
+
+/** One mirror as eviction sees it. */
+export interface MirrorEntry {
+  readonly name: string;
+  readonly bytes: number;
+  /** When a job last used it (its metadata file), or null when unknown. */
+  readonly lastUsedAt: Date | null;
+  readonly inUse: boolean;
+}
+
+/** Eviction limits: MIRROR_MAX_GB in bytes and MIRROR_MAX_AGE_DAYS in ms. */
+export interface MirrorEvictionLimits {
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+  readonly now: Date;
+}
+
+/**
+ * Chooses which mirrors to remove: every one unused for longer than `maxAgeMs` (or of unknown
+ * age), then the least recently used until the rest fit in `maxBytes`. A mirror in use is kept.
+ */
+export function chooseMirrorsToEvict(mirrors: readonly MirrorEntry[], limits: MirrorEvictionLimits): string[] {
+  const evicted = new Set<string>();
+  for (const mirror of mirrors) {
+    if (mirror.inUse) continue;
+    const age = mirror.lastUsedAt === null ? Infinity : limits.now.getTime() - mirror.lastUsedAt.getTime();
+    if (age > limits.maxAgeMs) evicted.add(mirror.name);
+  }
+  let total = mirrors.filter((mirror) => !evicted.has(mirror.name)).reduce((sum, mirror) => sum + mirror.bytes, 0);
+  const oldestFirst = mirrors
+    .filter((mirror) => !mirror.inUse && !evicted.has(mirror.name))
+    .sort((a, b) => (a.lastUsedAt?.getTime() ?? 0) - (b.lastUsedAt?.getTime() ?? 0) || a.name.localeCompare(b.name));
+  for (const mirror of oldestFirst) {
+    if (total <= limits.maxBytes) break;
+    evicted.add(mirror.name);
+    total -= mirror.bytes;
+  }
+  return mirrors.filter((mirror) => evicted.has(mirror.name)).map((mirror) => mirror.name);
+}
+
+/** Lists the mirrors under `mirrorsDir` with their size, last use and whether a job reads one now. */
+export async function listMirrors(mirrorsDir: string): Promise<MirrorEntry[]> {
+  const entries = await readdir(mirrorsDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [];
+    throw error;
+  });
+  const mirrors: MirrorEntry[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory() || !/^\d+\.git$/.test(entry.name)) continue;
+    const gitDir = join(mirrorsDir, entry.name);
+    const meta = await readMeta(gitDir);
+    mirrors.push({
+      name: entry.name,
+      bytes: await measureTree(gitDir),
+      lastUsedAt: meta === null ? null : new Date(meta.lastUsedAt),
+      inUse: (inUse.get(gitDir) ?? 0) > 0 || locks.has(gitDir),
+    });
+  }
+  return mirrors;
+}
+
+/** Removes the mirrors `chooseMirrorsToEvict` picks; returns their names. */
+export async function evictMirrors(mirrorsDir: string, limits: MirrorEvictionLimits): Promise<string[]> {
+  const chosen = chooseMirrorsToEvict(await listMirrors(mirrorsDir), limits);
+  const removed: string[] = [];
+  for (const name of chosen) {
+    const gitDir = join(mirrorsDir, name);
+    // Looked at again under the lock: a job may have started with it meanwhile.
+    const gone = await withLock(gitDir, async () => {
+      if ((inUse.get(gitDir) ?? 0) > 0) return false;
+      await removeMirror(gitDir);
+      return true;
+    });
+    if (gone) removed.push(name);
+  }
+  return removed;
+}
+
+async function removeMirror(gitDir: string): Promise<void> {
+  // Renamed first: a removal cut short leaves no directory that looks like a mirror.
+  const doomed = `${gitDir}.removing`;
+  await rm(doomed, { recursive: true, force: true });
+  await rename(gitDir, doomed).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "ENOENT") throw error;
+  });
+  await rm(doomed, { recursive: true, force: true });
+}
+
+interface MirrorMeta {
+  readonly repoId: number;
+  readonly lastUsedAt: string;
+}
+
+async function writeMeta(gitDir: string, meta: MirrorMeta): Promise<void> {
+  await writeFile(join(gitDir, META_FILE), `${JSON.stringify(meta)}\n`, { mode: 0o600 });
+}
+
+async function readMeta(gitDir: string): Promise<MirrorMeta | null> {
+  try {
+    const parsed = JSON.parse(await readFile(join(gitDir, META_FILE), "utf8")) as Partial<MirrorMeta>;
+    return typeof parsed.lastUsedAt === "string" && Number.isFinite(Date.parse(parsed.lastUsedAt))
+      ? { repoId: Number(parsed.repoId), lastUsedAt: parsed.lastUsedAt }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+async function measurePacks(gitDir: string): Promise<number> {
+  return measureTree(join(gitDir, "objects"));
+}
+
+async function measureTree(path: string): Promise<number> {
+  const stats = await lstat(path).catch(() => null);
+  if (stats === null) return 0;
+  if (!stats.isDirectory()) return stats.size;
+  let total = 0;
+  for (const child of await readdir(path)) total += await measureTree(join(path, child));
+  return total;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = locks.get(key) ?? Promise.resolve();
+  const mine = previous.then(work, work);
+  const settled = mine.then(
+    () => undefined,
+    () => undefined,
+  );
+  locks.set(key, settled);
+  try {
+    return await mine;
+  } finally {
+    if (locks.get(key) === settled) locks.delete(key);
+  }
+}
+
+function markInUse(gitDir: string, delta: number): void {
+  const count = (inUse.get(gitDir) ?? 0) + delta;
+  if (count > 0) inUse.set(gitDir, count);
+  else inUse.delete(gitDir);
+}
+
+function basicAuthOf(token: string): string {
+  return Buffer.from(`x-access-token:${token}`).toString("base64");
+}
+
+// Nothing from the host's git config, no prompts, no credential helpers that could store the token.
+const GIT_ENV: Readonly<Record<string, string>> = Object.freeze({
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  HOME: "/nonexistent",
+  LC_ALL: "C",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_TERMINAL_PROMPT: "0",
+});
+
+const SAFE_CONFIG = [
+  "core.hooksPath=/dev/null",
+  "core.fsmonitor=false",
+  "credential.helper=",
+  "protocol.allow=never",
+  "protocol.https.allow=always",
+  "protocol.http.allow=always",
+].flatMap((setting) => ["-c", setting]);
+
+function runMirrorGit(
+  args: readonly string[],
+  options: { timeoutMs: number; env?: Record<string, string>; redact?: (text: string) => string },
+): Promise<Buffer> {
+  const redact = options.redact ?? ((text: string) => text);
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", [...SAFE_CONFIG, ...args], {
+      env: { ...GIT_ENV, ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => {
+      if (stderr.length < 4096) stderr += chunk.toString("utf8");
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, options.timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(redact(`git ${subcommandOf(args)} could not start: ${error.message}`)));
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (timedOut)
+        reject(new Error(`git ${subcommandOf(args)} did not finish within ${options.timeoutMs / 1000} seconds`));
+      else if (code !== 0)
+        reject(new Error(redact(`git ${subcommandOf(args)} failed: ${stderr.trim() || `exit code ${code}`}`)));
+      else resolve(Buffer.concat(out));
+    });
+  });
+}
+
+function subcommandOf(args: readonly string[]): string {
+  let index = 0;
+  while (args[index]?.startsWith("-")) index += args[index] === "--git-dir" ? 2 : 1;
+  return args[index] ?? "";
+}
