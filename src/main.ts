@@ -356,11 +356,14 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       await jobs?.start();
       if (startOptions.compliance !== false) {
         // Checkpoints and change hooks write through the durable pool (not the engine's async-commit one).
-        stopCompliance = startCheckpointScheduler(
-          buildCheckpointSchedulerOptions(env, database.sql, log.child({ name: "compliance" })),
-        );
+        // Outbound hook leases name this replica; right after taking its lock it also frees its predecessor's.
+        const replica = { name: replicaId, restarted: liveness.restarted };
+        stopCompliance = startCheckpointScheduler({
+          ...buildCheckpointSchedulerOptions(env, database.sql, log.child({ name: "compliance" })),
+          replica,
+        });
         const summaries = buildSummarySchedulerOptions(env, database.sql, log.child({ name: "summary" }));
-        if (summaries) stopSummaries = startSummaryScheduler(summaries);
+        if (summaries) stopSummaries = startSummaryScheduler({ ...summaries, replica });
       }
     },
     async stop() {
