@@ -64,6 +64,8 @@ export interface ForemanOptions {
   /** Agent jobs: off to compose without a Docker daemon; a runner to use instead of Docker. */
   agents?: { enabled?: boolean; runner?: Runner; heartbeatMs?: number };
   engine?: Partial<Pick<EngineDeps, "now" | "random" | "newId" | "leaseMs" | "retryBaseMs">>;
+  /** Connections of the engine's own pool (default 20); tests running several processes on one server use fewer. */
+  enginePoolMax?: number;
 }
 
 /** What `Foreman.start()` starts; everything by default (tests leave out what they drive themselves). */
@@ -225,7 +227,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
 
   // The engine's own pool commits asynchronously: everything it writes is re-derived from the
   // durably stored inbox after a crash, and effects are idempotent (docs/adr/0003).
-  const engineDatabase = openDatabase(database.url, { asyncCommit: true });
+  const engineDatabase = openDatabase(database.url, { asyncCommit: true, max: options.enginePoolMax ?? 20 });
   // One client per installation: its auth strategy renews the installation token by itself.
   const clients = new Map<number, Promise<GitHubClient>>();
   const replicaId = env.REPLICA_ID ?? `${hostname()}-${process.pid}`;
@@ -366,11 +368,14 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       await jobs?.start();
       if (startOptions.compliance !== false) {
         // Checkpoints and change hooks write through the durable pool (not the engine's async-commit one).
-        stopCompliance = startCheckpointScheduler(
-          buildCheckpointSchedulerOptions(env, database.sql, log.child({ name: "compliance" })),
-        );
+        // Outbound hook leases name this replica; right after taking its lock it also frees its predecessor's.
+        const replica = { name: replicaId, restarted: liveness.restarted };
+        stopCompliance = startCheckpointScheduler({
+          ...buildCheckpointSchedulerOptions(env, database.sql, log.child({ name: "compliance" })),
+          replica,
+        });
         const summaries = buildSummarySchedulerOptions(env, database.sql, log.child({ name: "summary" }));
-        if (summaries) stopSummaries = startSummaryScheduler(summaries);
+        if (summaries) stopSummaries = startSummaryScheduler({ ...summaries, replica });
       }
     },
     async stop() {

@@ -1,7 +1,11 @@
 import { createHmac } from "node:crypto";
 import type { Logger } from "pino";
 import type { SqlClient } from "../db/client.js";
-import { claimDueOutboundHooks, type ClaimedOutboundHook } from "../db/queries/claim-due-outbound-hooks.js";
+import {
+  claimDueOutboundHooks,
+  type ClaimedOutboundHook,
+  type OutboundHookClaimer,
+} from "../db/queries/claim-due-outbound-hooks.js";
 import { finishOutboundHook, type OutboundHookOutcome } from "../db/queries/finish-outbound-hook.js";
 import { insertOutboundHook } from "../db/queries/insert-outbound-hook.js";
 import { saveOutboundHookBody } from "../db/queries/save-outbound-hook-body.js";
@@ -21,6 +25,8 @@ export interface HookDeliveryConfig {
   maxAttempts?: number;
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
+  /** This replica, recorded as each lease's owner so that its death frees them at once (default: no owner). */
+  claimer?: OutboundHookClaimer;
 }
 
 /** How many notifications one call delivered, rescheduled, gave up on, or skipped. */
@@ -75,7 +81,8 @@ export async function buildChangeHookBody(
  * Deliver the notifications that are due: lease them, POST each (change hooks signed with
  * HMAC-SHA256, `Idempotency-Key` = task id or `checkpoint:<seq>`), and record the outcome. A failure
  * is retried with backoff on a later call, never blocks the caller, and ends as `failed` after
- * `maxAttempts`. Several replicas may call this at once.
+ * `maxAttempts`. Several replicas may call this at once; one killed mid-delivery leaves its hooks to
+ * the next call of a live replica (`config.claimer`, docs/adr/0005).
  */
 export async function deliverPendingHooks(
   sql: SqlClient,
@@ -91,6 +98,7 @@ export async function deliverPendingHooks(
     config.batchSize ?? 20,
     // Daily summaries share the table; src/summary/ delivers them.
     ["change", "checkpoint"],
+    config.claimer,
   );
   for (const hook of claimed) {
     const outcome = await deliverOne(sql, fetchFn, now, config, hook);

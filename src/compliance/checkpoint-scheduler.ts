@@ -19,6 +19,11 @@ export interface CheckpointSchedulerOptions {
   now?: () => Date;
   /** How often to look (default 15 s); a checkpoint is made only when the policy says it is due. */
   intervalMs?: number;
+  /**
+   * This process's replica name, and whether it has just taken its liveness lock (`restarted`): the
+   * first round then also reclaims hooks leased under its own name by its dead predecessor.
+   */
+  replica?: { name: string; restarted: string | null };
 }
 
 /** What one round did. */
@@ -36,6 +41,7 @@ export async function runComplianceTick(options: CheckpointSchedulerOptions): Pr
   const hooks = await deliverPendingHooks(options.sql, options.fetch ?? fetch, now, {
     ...options.hooks,
     log: options.hooks.log ?? options.log,
+    claimer: options.hooks.claimer ?? { replica: options.replica?.name ?? null, restarted: options.replica?.restarted },
   });
   return { checkpoint, hooks };
 }
@@ -51,9 +57,12 @@ export function startCheckpointScheduler(options: CheckpointSchedulerOptions): (
   let timer: NodeJS.Timeout | null = null;
   let inFlight: Promise<void> = Promise.resolve();
 
+  // Only the first round may take leases under this process's own name (its predecessor's).
+  let current = options;
   const round = async () => {
     try {
-      await runComplianceTick(options);
+      await runComplianceTick(current);
+      if (current.replica) current = { ...current, replica: { ...current.replica, restarted: null } };
       emitForemanEvent({ type: "checkpoint.round", ok: true });
     } catch (error) {
       emitForemanEvent({ type: "checkpoint.round", ok: false });

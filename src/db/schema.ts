@@ -306,6 +306,8 @@ export const outboundHooks = pgTable(
     attempts: integer("attempts").notNull().default(0),
     // No default: the injected clock that decides when a hook is due also writes when it is due.
     nextAt: timestamp("next_at", { withTimezone: true, mode: "date" }).notNull(),
+    /** The replica delivering it now (`REPLICA_ID`): its lease is free at once when that replica is dead (docs/adr/0005). */
+    lockedBy: text("locked_by"),
     lastError: text("last_error"),
     createdAt: createdAt(),
     deliveredAt: timestamp("delivered_at", { withTimezone: true, mode: "date" }),

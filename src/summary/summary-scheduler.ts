@@ -35,6 +35,8 @@ export interface SummarySchedulerOptions {
   maxAttempts?: number;
   /** Per-request timeout of the webhook (default 10 s). */
   timeoutMs?: number;
+  /** This process's replica name and whether it has just taken its liveness lock (as in the compliance scheduler). */
+  replica?: { name: string; restarted: string | null };
 }
 
 /** What one round did. */
@@ -92,6 +94,7 @@ export async function runSummaryTick(options: SummarySchedulerOptions): Promise<
     new Date(now.getTime() + LEASE_MS).toISOString(),
     20,
     SUMMARY_KINDS,
+    { replica: options.replica?.name ?? null, restarted: options.replica?.restarted },
   );
   for (const hook of claimed) {
     const outcome = await deliverSummary(options, now, hook);
@@ -207,9 +210,12 @@ export function startSummaryScheduler(options: SummarySchedulerOptions): () => P
   let timer: NodeJS.Timeout | null = null;
   let inFlight: Promise<void> = Promise.resolve();
 
+  // Only the first round may take leases under this process's own name (its predecessor's).
+  let current = options;
   const round = async () => {
     try {
-      await runSummaryTick(options);
+      await runSummaryTick(current);
+      if (current.replica) current = { ...current, replica: { ...current.replica, restarted: null } };
     } catch (error) {
       options.log.error({ err: error }, "summary round failed");
     }

@@ -15,8 +15,9 @@ export type WriteDecision = "answer" | "drop";
  * the calls from label to draft PR, with state (branches, PRs, comments) that outlives the
  * processes, so a retry's look-first finds what an earlier process made. `onWrite` runs after a
  * write took effect and before its answer: a test kills the writer there, at the effect boundary.
+ * `latencyMs` delays every answer (before the request is routed).
  */
-export async function startFakeGitHubServer(owner: string, repo: string) {
+export async function startFakeGitHubServer(owner: string, repo: string, options: { latencyMs?: number } = {}) {
   const branches = new Map<string, string>();
   const pulls: Array<{ number: number; head: string; html_url: string }> = [];
   const comments: Array<{ id: number; issue: number; body: string; user: { login: string; type: string } }> = [];
@@ -95,6 +96,8 @@ export async function startFakeGitHubServer(owner: string, repo: string) {
     const path = decodeURIComponent(url.pathname).replace(/^\/api\/v3/, "");
     const text = Buffer.concat(chunks).toString("utf8");
     onRequest?.(method, path);
+    // GitHub's own latency, so that work is in flight long enough for a test to kill a process mid-way.
+    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
     const [status, payload] = await route(method, path, url.searchParams, text ? JSON.parse(text) : undefined);
     if (method !== "GET" && !path.startsWith("/app/") && status < 300) {
       const write = { method, path };

@@ -1,7 +1,7 @@
 // A Foreman in a process of its own, for tests and benchmarks that kill it with SIGKILL: the real
 // app on a given database, GitHub at FOREMAN_CHILD_GITHUB (the fake GitHub server), agents off.
-// Prints "ready" once started (after delivering the label webhook when FOREMAN_CHILD_DELIVER=1), then
-// runs until it is killed.
+// Prints "ready" once started (after delivering the label webhooks of issues 1..N when
+// FOREMAN_CHILD_DELIVER=N, N > 0), then runs until it is killed.
 import { Writable } from "node:stream";
 import { openDatabase } from "../../src/db/client.js";
 import { createLogger } from "../../src/logging/create-logger.js";
@@ -27,18 +27,21 @@ const log = createLogger({
   secrets: [],
   destination: level === "silent" ? new Writable({ write: (_c, _e, done) => done() }) : process.stderr,
 });
-const database = openDatabase(setting("FOREMAN_CHILD_DATABASE"));
+// Few connections: several of these processes share one PostgreSQL server with other tests.
+const database = openDatabase(setting("FOREMAN_CHILD_DATABASE"), { max: 3 });
 const foreman = await buildForeman({
   env,
   database,
   log,
   octokitTuning: { retries: 0, retryAfterBaseValue: 1, throttle: false },
   agents: { enabled: false },
+  enginePoolMax: 4,
   engine: { leaseMs: Number(setting("FOREMAN_CHILD_LEASE_MS")), retryBaseMs: 5 },
 });
 await foreman.start({ listen: false, compliance: false });
-if (process.env.FOREMAN_CHILD_DELIVER === "1") {
-  const payload = buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 });
-  await foreman.probot.receive({ id: `delivery-${process.pid}`, name: "issues", payload } as never);
+const issues = Number(process.env.FOREMAN_CHILD_DELIVER ?? "0");
+for (let issueNumber = 1; issueNumber <= issues; issueNumber += 1) {
+  const payload = buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber });
+  await foreman.probot.receive({ id: `delivery-${process.pid}-${issueNumber}`, name: "issues", payload } as never);
 }
 process.stdout.write("ready\n");

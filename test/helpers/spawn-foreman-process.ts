@@ -6,7 +6,7 @@ const SCRIPT = fileURLToPath(new URL("./foreman-process.ts", import.meta.url));
 /** A Foreman process started by `spawnForemanProcess`. */
 export interface ForemanProcess {
   child: ChildProcess;
-  /** Resolves when it printed "ready" (started, and delivered the webhook if asked). */
+  /** Resolves when it printed "ready" (started, and delivered the webhooks if asked). */
   ready: Promise<void>;
   /** Resolves when it exited. */
   exited: Promise<void>;
@@ -23,7 +23,8 @@ export function spawnForemanProcess(options: {
   githubHost: string;
   replica: string;
   leaseMs: number;
-  deliver?: boolean;
+  /** Deliver the label webhook of issue 1 (true), or of issues 1..n, before saying "ready". */
+  deliver?: boolean | number;
   pollMs?: number;
 }): ForemanProcess {
   const child = spawn(process.execPath, ["--import", "tsx", SCRIPT], {
@@ -33,7 +34,7 @@ export function spawnForemanProcess(options: {
       FOREMAN_CHILD_GITHUB: options.githubHost,
       FOREMAN_CHILD_REPLICA: options.replica,
       FOREMAN_CHILD_LEASE_MS: String(options.leaseMs),
-      FOREMAN_CHILD_DELIVER: options.deliver ? "1" : "0",
+      FOREMAN_CHILD_DELIVER: String(Number(options.deliver ?? 0)),
       ...(options.pollMs ? { FOREMAN_CHILD_POLL_MS: String(options.pollMs) } : {}),
     },
     stdio: ["ignore", "pipe", "inherit"],

@@ -6,7 +6,7 @@ export type OutboundHookOutcome =
   | { status: "pending"; nextAt: string; error: string }
   | { status: "failed" | "skipped"; error: string };
 
-/** Record the outcome of a delivery attempt. */
+/** Record the outcome of a delivery attempt and end its lease (`locked_by`). */
 export async function finishOutboundHook(sql: SqlClient, id: number, outcome: OutboundHookOutcome): Promise<void> {
   const deliveredAt = outcome.status === "delivered" ? outcome.at : null;
   const nextAt = outcome.status === "pending" ? outcome.nextAt : null;
@@ -14,6 +14,7 @@ export async function finishOutboundHook(sql: SqlClient, id: number, outcome: Ou
   await sql`
     update outbound_hooks set
       status = ${outcome.status},
+      locked_by = null,
       delivered_at = ${deliveredAt},
       next_at = coalesce(${nextAt}::timestamptz, next_at),
       last_error = ${error}

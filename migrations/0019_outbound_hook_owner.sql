@@ -1,0 +1,1 @@
+ALTER TABLE "outbound_hooks" ADD COLUMN "locked_by" text;
