@@ -32,6 +32,8 @@ export interface AgentStepDeps {
   /** REPO_TARBALL_MAX_MB: the largest repository archive a job downloads from GitHub. */
   repoTarballMaxBytes: number;
   heartbeatMs: number;
+  /** How often a running job's new log lines are stored for live readers (default 500 ms; or at once per 100 lines). */
+  liveLogFlushMs?: number;
   /** Attempts for infrastructure failures and branch moves before the step fails. */
   maxAttempts: number;
 }
