@@ -97,6 +97,51 @@ export function createLogCollector(options: LogCollectorOptions): LogCollector {
   };
 }
 
+/** Incremental line splitter of a followed log: each complete line goes to `onLine` as it arrives. */
+export interface LogLineStream {
+  push(chunk: Buffer): void;
+  /** Hands over what is left (a last line without its newline). */
+  finish(): void;
+}
+
+/**
+ * Splits a multiplexed (non-TTY) Docker log stream into lines as it arrives, for live readers. No
+ * byte budget: the reader bounds what it keeps. A line split over frames keeps its first timestamp.
+ */
+export function createLogLineStream(options: { timestamps: boolean; onLine: (line: LogLine) => void }): LogLineStream {
+  const lines = new LineAssembler(options.timestamps);
+  let pending: Buffer = Buffer.alloc(0);
+  let raw = false;
+  function hand(): void {
+    for (const line of lines.result.splice(0)) options.onLine(line);
+  }
+  return {
+    push(chunk) {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (!raw && pending.length >= HEADER_BYTES) {
+        const stream = STREAMS[pending.readUInt8(0)];
+        if (stream === undefined) {
+          raw = true;
+          break;
+        }
+        const size = pending.readUInt32BE(4);
+        if (pending.length < HEADER_BYTES + size) break;
+        lines.add({ stream, payload: pending.subarray(HEADER_BYTES, HEADER_BYTES + size) });
+        pending = pending.subarray(HEADER_BYTES + size);
+      }
+      if (raw && pending.length > 0) {
+        lines.add({ stream: "stdout", payload: pending });
+        pending = Buffer.alloc(0);
+      }
+      hand();
+    },
+    finish() {
+      lines.flush();
+      hand();
+    },
+  };
+}
+
 /** Parses a complete multiplexed log buffer into lines (no byte budget beyond `maxBytes`). */
 export function parseDockerLogs(buffer: Buffer, options: LogCollectorOptions): CapturedLogs {
   const collector = createLogCollector(options);

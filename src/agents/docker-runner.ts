@@ -9,7 +9,7 @@ import { withTimeout } from "../resilience/with-timeout.js";
 import { emitForemanEvent } from "../events/foreman-events.js";
 import { watchContainerStats } from "./container-stats.js";
 import { buildDockerOptions } from "./docker-connection.js";
-import { createLogCollector } from "./docker-logs.js";
+import { createLogCollector, createLogLineStream } from "./docker-logs.js";
 import { DockerEgress, type EgressSettings } from "./egress/docker-egress.js";
 import { RUNNER_ERROR_CODES, RunnerError } from "./errors.js";
 import { handBackWorkspace, isHandBackNeeded } from "./hand-back.js";
@@ -22,6 +22,8 @@ import type {
   EgressSession,
   HandBackRequest,
   JobHandle,
+  LogFollow,
+  LogLine,
   OrphanContainer,
   OrphanNetwork,
   Runner,
@@ -209,6 +211,29 @@ export class DockerRunner implements Runner {
     )) as unknown as Readable;
     for await (const chunk of stream) collector.push(chunk as Buffer);
     return collector.finish();
+  }
+
+  followLogs(handle: JobHandle, onLine: (line: LogLine) => void): LogFollow {
+    const container = this.docker.getContainer(handle.containerId);
+    const controller = new AbortController();
+    const lines = createLogLineStream({ timestamps: true, onLine });
+    const follow = async (): Promise<void> => {
+      const stream = (await this.call("follow logs", (signal) => {
+        signal.addEventListener("abort", () => controller.abort(), { once: true });
+        return container.logs({
+          follow: true,
+          stdout: true,
+          stderr: true,
+          timestamps: true,
+          abortSignal: controller.signal,
+        });
+      })) as unknown as Readable;
+      for await (const chunk of stream) lines.push(chunk as Buffer);
+      lines.finish();
+    };
+    // Live lines are a convenience: a stream that fails or is stopped ends quietly.
+    const done = follow().catch(() => undefined);
+    return { stop: () => controller.abort(), done };
   }
 
   async remove(handle: JobHandle): Promise<void> {

@@ -32,6 +32,9 @@ export interface ExecutionLogOptions {
 // The JSONL cap is above the runner's raw capture (2 MiB) plus the per-line JSON overhead of
 // typical output, so the runner's own head/tail cut is normally the only one.
 const DEFAULTS = { maxBytes: 4 * 1024 * 1024, maxLineChars: 8 * 1024 } as const;
+
+/** The default cap of a stored execution log, in bytes of JSONL (also the cap of a job's live log). */
+export const EXECUTION_LOG_MAX_BYTES = DEFAULTS.maxBytes;
 // Room kept for the truncation marker, so the log never exceeds maxBytes.
 const MARKER_RESERVE = 256;
 
@@ -44,10 +47,7 @@ export function buildExecutionLog(lines: readonly LogLine[], options: ExecutionL
   const maxLineChars = options.maxLineChars ?? DEFAULTS.maxLineChars;
   const fallbackTime = options.now.toISOString();
   const all = lines.map((line) => {
-    // Redact before cutting: a cut could split a secret and leave half of it unrecognised.
-    const redacted = options.redact(line.line);
-    const text = redacted.length > maxLineChars ? `${redacted.slice(0, maxLineChars)} …[line truncated]` : redacted;
-    const entry: ExecutionLogEntry = { t: line.t ?? fallbackTime, stream: line.stream, line: text };
+    const entry = buildLogEntry(line, { redact: options.redact, now: fallbackTime, maxLineChars });
     const json = `${JSON.stringify(entry)}\n`;
     return { entry, json, size: Buffer.byteLength(json) };
   });
@@ -70,6 +70,21 @@ export function buildExecutionLog(lines: readonly LogLine[], options: ExecutionL
     ...tail.map((item) => item.json),
   ].join("");
   return { entries: kept, jsonl, truncated: true };
+}
+
+/**
+ * One log line as stored: redacted, then cut to `maxLineChars` (8 KiB unless told), timed by the
+ * engine or else `now`. The execution log and the live lines a running job shows share it.
+ */
+export function buildLogEntry(
+  line: LogLine,
+  options: { redact: Redactor; now: string; maxLineChars?: number },
+): ExecutionLogEntry {
+  const maxLineChars = options.maxLineChars ?? DEFAULTS.maxLineChars;
+  // Redact before cutting: a cut could split a secret and leave half of it unrecognised.
+  const redacted = options.redact(line.line);
+  const text = redacted.length > maxLineChars ? `${redacted.slice(0, maxLineChars)} …[line truncated]` : redacted;
+  return { t: line.t ?? options.now, stream: line.stream, line: text };
 }
 
 function takeWithin<T extends { size: number }>(items: readonly T[], budget: number): T[] {

@@ -30,7 +30,13 @@ import {
 import { toEgressRules } from "./egress/egress-rule.js";
 import { RunnerError } from "./errors.js";
 import { GitTimeoutError } from "./git.js";
-import { buildExecutionLog, formatLogTail, type ExecutionLog } from "./execution-log.js";
+import {
+  buildExecutionLog,
+  buildLogEntry,
+  formatLogTail,
+  type ExecutionLog,
+  type ExecutionLogEntry,
+} from "./execution-log.js";
 import { checkChanges, DEFAULT_GUARDRAIL_RULES, GUARDRAIL_RULES, type GuardrailRules } from "./guardrails.js";
 import { describeUnreadableEntry, findUnreadableEntries } from "./hand-back.js";
 import { buildContainerSpec, collectForwardedEnv, SANDBOX_DEFAULTS } from "./job-spec.js";
@@ -45,7 +51,7 @@ import { buildRedactor, type Redactor } from "../logging/redact.js";
 import { buildResultFromOutput, readFileSafely, readResult, type ReadResultOutcome } from "./result.js";
 import { readCliOutput, type CliVerdict } from "./cli-output.js";
 import { describeRefusedEgress } from "../workflow/job-failure.js";
-import type { CapturedLogs, EgressSession, JobHandle, Runner, WaitOutcome } from "./runner.js";
+import type { CapturedLogs, EgressSession, JobHandle, LogFollow, Runner, WaitOutcome } from "./runner.js";
 import { prepareWorkspace, removeWorkspace, type PreparedWorkspace } from "./workspace.js";
 import { checkDiskQuota, DEFAULT_WORKSPACE_MAX_BYTES, WorkspaceQuotaError } from "./workspace-usage.js";
 
@@ -89,6 +95,8 @@ export interface AgentJobDeps {
   readonly signal?: AbortSignal;
   /** Called once the container runs, e.g. to record its id so another replica can stop it. */
   readonly onStarted?: (handle: JobHandle) => void | Promise<void>;
+  /** Each line of the container's output while it runs, redacted as the stored log is (live readers). */
+  readonly onLogLine?: (entry: ExecutionLogEntry) => void;
 }
 
 /** Runs one agent job to completion and describes how it ended. */
@@ -212,6 +220,7 @@ async function runInWorkspace(
   let collecting: Promise<Settled<CollectedChanges>> | undefined;
   let handedBack: Settled<void> | undefined;
   let ran = false;
+  let following: LogFollow | undefined;
   const stopOnAbort = (): void => {
     deps.runner.stop(handle, { graceSeconds: request.stopGraceSeconds ?? 5 }).catch(() => undefined);
   };
@@ -220,6 +229,12 @@ async function runInWorkspace(
     // Aborted while the container was starting: the event has fired already.
     if (isAborted(deps.signal)) stopOnAbort();
     await deps.onStarted?.(handle);
+    // The live lines, redacted line by line as the stored log is; the stored log is still read below.
+    const onLogLine = deps.onLogLine;
+    if (onLogLine !== undefined)
+      following = deps.runner.followLogs?.(handle, (line) =>
+        onLogLine(buildLogEntry(line, { redact, now: deps.now().toISOString() })),
+      );
     // 4. Wait.
     waited = await deps.runner.wait(handle, { timeoutMs: profile.timeoutSeconds * 1000 });
     // 5. Logs.
@@ -232,6 +247,9 @@ async function runInWorkspace(
     return failFromRunner(error);
   } finally {
     deps.signal?.removeEventListener("abort", stopOnAbort);
+    // The container has exited (or failed): its followed stream has ended or ends now.
+    following?.stop();
+    await following?.done;
     await deps.runner.remove(handle).catch(() => undefined);
     // Before anything on the host reads the agent's files or removes them: the hand-back, then the
     // disk the agent used, then the diff (a workspace over its quota is not read at all).

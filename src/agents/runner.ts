@@ -42,6 +42,14 @@ export interface CapturedLogs {
   readonly omittedBytes: number;
 }
 
+/** A log being followed while its container runs (`Runner.followLogs`). */
+export interface LogFollow {
+  /** Stops following (the stream also ends by itself when the container exits). */
+  stop(): void;
+  /** Settles once the stream has ended or was stopped; never rejects. */
+  readonly done: Promise<void>;
+}
+
 /** A container labelled as a Foreman job whose job is no longer live. */
 export interface OrphanContainer {
   readonly containerId: string;
@@ -113,6 +121,11 @@ export interface Runner {
   stop(handle: JobHandle, options: { graceSeconds: number }): Promise<void>;
   /** The output of an exited container, at most `maxBytes` (head and tail kept). */
   logs(handle: JobHandle, options?: { maxBytes?: number }): Promise<CapturedLogs>;
+  /**
+   * Follows a running container's output, handing each line to `onLine` as it arrives (live readers;
+   * the stored log still comes from `logs`). A failure to follow ends `done` quietly. Optional.
+   */
+  followLogs?(handle: JobHandle, onLine: (line: LogLine) => void): LogFollow;
   /** Removes a container; removing a missing one is a no-op. */
   remove(handle: JobHandle): Promise<void>;
   /**

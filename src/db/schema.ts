@@ -256,6 +256,25 @@ export const agentJobs = pgTable(
   ],
 );
 
+/**
+ * The live log of a running agent job: its container's redacted lines, stored in batches while it
+ * runs (bounded by the log size cap), for readers who follow it. The stored log (`agent_jobs.log`)
+ * written when the job ends is the evidence; these are what a reader sees until then.
+ */
+export const agentJobLogLines = pgTable(
+  "agent_job_log_lines",
+  {
+    seq: bigserial("seq", { mode: "number" }).primaryKey(),
+    jobId: uuid("job_id")
+      .notNull()
+      .references(() => agentJobs.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    /** One JSONL line without its newline: `{t, stream, line}`, as in the stored log. */
+    entry: text("entry").notNull(),
+  },
+  (table) => [index("agent_job_log_lines_job_idx").on(table.jobId, table.seq)],
+);
+
 /** Content-addressed evidence files (prompts, agent outputs, logs, diffs): what the artifact store holds. */
 export const artifacts = pgTable("artifacts", {
   sha256: text("sha256").primaryKey(),

@@ -488,7 +488,7 @@ export function createUiRoutes(deps: UiRouteDeps): UiRoutes {
     });
   }
 
-  /** Server-sent events for a task page: new timeline entries, the task's state, and the jobs (their logs as they are stored). */
+  /** Server-sent events for a task page: new timeline entries, the task's state, and the jobs (their live lines as they are stored, then their logs). */
   async function streamTask(req: IncomingMessage, res: ServerResponse, session: UiSession, taskId: string, url: URL) {
     const task = await findVisibleTask(session, taskId);
     if (!task) {
@@ -580,7 +580,7 @@ export function createUiRoutes(deps: UiRouteDeps): UiRoutes {
 
 /** A job for the templates: its log lines parsed from JSONL. */
 function presentJob(job: TaskJobLog) {
-  const lines = (job.log ?? "")
+  const lines = (job.log ?? job.liveLog ?? "")
     .split("\n")
     .filter((line) => line.trim().length > 0)
     .map((line) => {
@@ -596,14 +596,16 @@ function presentJob(job: TaskJobLog) {
     ...job,
     lines,
     hasLog: job.log !== null,
+    // Before the log is stored, the live lines stored so far.
+    isLive: job.log === null && job.liveLines > 0,
     summary: result?.summary ?? null,
     resultStatus: result?.status ?? null,
   };
 }
 
-/** What the page already shows of the jobs: id, status and whether the log is in, for each. */
+/** What the page already shows of the jobs: id, status, whether the log is in, and how many live lines, for each. */
 function describeJobs(jobs: readonly TaskJobLog[]): string {
-  return jobs.map((job) => `${job.id}:${job.status}:${job.log === null ? 0 : 1}`).join(",");
+  return jobs.map((job) => `${job.id}:${job.status}:${job.log === null ? 0 : 1}:${job.liveLines}`).join(",");
 }
 
 function buildCallbackUrl(settings: UiSettings, req: IncomingMessage): string {

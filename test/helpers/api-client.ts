@@ -98,6 +98,33 @@ export class ApiClient {
     return this.#verify(method, path, { status, headers }, text);
   }
 
+  /**
+   * Open a GET that streams (server-sent events): `text()` is what has arrived so far, `done` the
+   * whole response once the server ends it, validated as `request` validates.
+   */
+  follow(path: string, options: { token?: string } = {}): { text(): string; done: Promise<ApiResponse> } {
+    const chunks: Buffer[] = [];
+    const done = new Promise<{ status: number; headers: Headers }>((resolve, reject) => {
+      const req = request(
+        `${this.base}${path}`,
+        { method: "GET", headers: options.token ? { authorization: `Bearer ${options.token}` } : {} },
+        (res) => {
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () => {
+            const collected = new Headers();
+            for (const [name, value] of Object.entries(res.headers))
+              if (value !== undefined) collected.set(name, Array.isArray(value) ? value.join(", ") : value);
+            resolve({ status: res.statusCode ?? 0, headers: collected });
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    }).then((response) => this.#verify("GET", path, response, Buffer.concat(chunks).toString("utf8")));
+    return { text: () => Buffer.concat(chunks).toString("utf8"), done };
+  }
+
   #verify(method: string, path: string, response: Pick<Response, "status" | "headers">, text: string): ApiResponse {
     const pathname = new URL(path, this.base).pathname;
     const template = Object.keys(this.document.paths).find((candidate) =>

@@ -41,7 +41,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export async function resetTables(database: Database): Promise<void> {
   await database.sql.begin(async (sql) => {
     await sql`set local session_replication_role = replica`;
-    await sql`truncate agent_jobs, effects, webhook_deliveries, tasks, repositories, installations, compliance_records, ci_results, system_settings`;
+    await sql`truncate agent_job_log_lines, agent_jobs, effects, webhook_deliveries, tasks, repositories, installations, compliance_records, ci_results, system_settings`;
   });
 }
 

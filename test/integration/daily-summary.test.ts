@@ -104,7 +104,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await database.sql.begin(async (tx) => {
     await tx`set local session_replication_role = replica`;
-    await tx`truncate compliance_records, outbound_hooks, agent_jobs, ci_results, effects, tasks, repositories`;
+    await tx`truncate compliance_records, outbound_hooks, agent_job_log_lines, agent_jobs, ci_results, effects, tasks, repositories`;
   });
   posts = [];
   webhookStatuses = [];

@@ -37,6 +37,8 @@ export interface AgentStepDeps {
    */
   mirror?: { dir: string; gitBaseUrl: string; maxBytes: number; maxAgeMs: number };
   heartbeatMs: number;
+  /** How often a running job's new log lines are stored for live readers (default 500 ms; or at once per 100 lines). */
+  liveLogFlushMs?: number;
   /** Attempts for infrastructure failures and branch moves before the step fails. */
   maxAttempts: number;
 }

@@ -5,7 +5,9 @@ import { DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "../../agents/guard
 import { collectForwardedEnv } from "../../agents/job-spec.js";
 import type { AgentJobOutcome, AgentJobSucceeded } from "../../agents/job-outcome.js";
 import { BUILT_IN_PROFILES, resolveProfile, type ProfileSources } from "../../agents/profiles.js";
+import { EXECUTION_LOG_MAX_BYTES } from "../../agents/execution-log.js";
 import { runAgentJob } from "../../agents/run-agent-job.js";
+import { buildRedactor } from "../../logging/redact.js";
 import type { ClaimedAgentJob } from "../../db/queries/claim-next-agent-job.js";
 import { findShadowDiffRefs } from "../../db/queries/find-shadow-diff-refs.js";
 import { heartbeatAgentJob } from "../../db/queries/heartbeat-agent-job.js";
@@ -29,6 +31,7 @@ import type { Task } from "../../workflow/task.js";
 import { deliverTaskEvent } from "../deliver-task-event.js";
 import type { AgentStepDeps } from "./agent-step-deps.js";
 import { gatherPromptContext } from "./gather-prompt-context.js";
+import { createLiveLogWriter } from "./live-log-writer.js";
 import { fail, readUsage, requeue, succeed, type JobEvidence, type JobFailure } from "./record-job-outcome.js";
 
 /** One leased job and what every stage needs of it. */
@@ -182,6 +185,17 @@ async function runContainer(
       .then(({ cancelRequested }) => cancelRequested && controller.abort())
       .catch((error: unknown) => engine.log.warn({ err: error, jobId: job.id }, "agent job heartbeat failed"));
   }, deps.heartbeatMs);
+  // The live log: what followers of the job's log see before the stored log replaces it.
+  const live = createLiveLogWriter({
+    sql: engine.database.sql,
+    jobId: job.id,
+    attempt: job.attempt,
+    redact: buildRedactor(deps.secrets),
+    maxBytes: EXECUTION_LOG_MAX_BYTES,
+    flushMs: deps.liveLogFlushMs ?? 500,
+    maxLines: 100,
+    onError: (error) => engine.log.warn({ err: error, jobId: job.id }, "agent job live log not stored"),
+  });
   const { context } = prompt;
   try {
     return await traceWork("container", { attributes: { "foreman.profile": job.profile } }, () =>
@@ -222,11 +236,13 @@ async function runContainer(
           fetchTarball: () => fetchRepository({ deps, job, task, octokit }),
           now: engine.now,
           signal: controller.signal,
+          onLogLine: (entry) => live.add(entry),
         },
       ),
     );
   } finally {
     clearInterval(beat);
+    await live.close();
   }
 }
 

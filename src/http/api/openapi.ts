@@ -134,7 +134,7 @@ export const OPENAPI_DOCUMENT = Object.freeze({
       get: {
         operationId: "getJobLog",
         summary:
-          "A job's redacted log as JSONL (each line a JobLogLine); `?follow=1` streams it as server-sent events until the job ends.",
+          "A job's redacted log as JSONL (each line a JobLogLine); `?follow=1` streams its live lines as server-sent events while it runs, then the end.",
         tags: ["tasks"],
         "x-roles": ["admin", "operator", "auditor", "viewer"],
         parameters: [
@@ -145,13 +145,16 @@ export const OPENAPI_DOCUMENT = Object.freeze({
         responses: {
           "200": {
             description:
-              "JSONL, one JobLogLine per line; with follow=1 `text/event-stream`: `line` events (data: a JobLogLine), then one `end` event (data: the job's status).",
+              "JSONL, one JobLogLine per line (stored when the job ends: the evidence); with follow=1 `text/event-stream`: while the job runs, its live lines as `line` events (data: a JobLogLine) as they are stored; the stored log's lines instead when the job ended before any live line was sent; then one `end` event (data: the job's status).",
             content: {
               "application/x-ndjson": { schema: { type: "string" }, "x-line-schema": ref("JobLogLine") },
               "text/event-stream": { schema: { type: "string" } },
             },
           },
-          "202": json("The job has not ended; its log is stored when it does (follow=1 waits for it).", ref("Pending")),
+          "202": json(
+            "The job has not ended; its log is stored when it does (follow=1 streams its live lines meanwhile).",
+            ref("Pending"),
+          ),
           "404": problem("No such job on this task."),
           ...common,
         },
@@ -362,8 +365,12 @@ export const OPENAPI_DOCUMENT = Object.freeze({
       },
       JobLogLine: {
         type: "object",
-        required: ["time", "stream", "line"],
-        properties: { time: { type: "string" }, stream: { type: "string" }, line: { type: "string" } },
+        required: ["t", "stream", "line"],
+        properties: {
+          t: { type: "string", description: "The engine's timestamp of the line (ISO 8601), or when Foreman read it" },
+          stream: { type: "string", enum: ["stdout", "stderr", "system"] },
+          line: { type: "string", description: "The line, redacted" },
+        },
       },
       Pending: {
         type: "object",

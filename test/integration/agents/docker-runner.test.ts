@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import Docker from "dockerode";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildContainerSpec } from "../../../src/agents/job-spec.js";
 import type { ResolvedProfile } from "../../../src/agents/profiles.js";
@@ -75,6 +76,19 @@ describe("DockerRunner on a real Docker engine", () => {
       logs.lines.filter((line) => line.stream === stream).map((line) => line.line);
     expect([of("stdout"), of("stderr"), logs.lines.length]).toEqual([["to-out", "no newline"], ["to-err"], 3]);
     for (const line of logs.lines) expect(line.t).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/);
+  });
+
+  it("follows a running container's lines as they come, before it exits", async () => {
+    const handle = await start("echo first; while [ ! -f /tmp/go ]; do sleep 0.1; done; echo second");
+    const seen: string[] = [];
+    const following = runner.followLogs(handle, (line) => seen.push(`${line.stream}:${line.line}`));
+    await expect.poll(() => seen, { timeout: 10_000 }).toEqual(["stdout:first"]);
+    const exec = await new Docker().getContainer(handle.containerId).exec({ Cmd: ["touch", "/tmp/go"] });
+    await exec.start({ Detach: true });
+    expect((await runner.wait(handle, { timeoutMs: 30_000 })).exitCode).toBe(0);
+    // The followed stream ends by itself once the container has exited.
+    await following.done;
+    expect(seen).toEqual(["stdout:first", "stdout:second"]);
   });
 
   it("caps captured output and marks the gap", async () => {

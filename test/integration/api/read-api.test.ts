@@ -3,6 +3,7 @@ import { ApiClient } from "../../helpers/api-client.js";
 import { createApiToken, seedTask } from "../../helpers/api-fixtures.js";
 import { createTestDatabase, resetTables, type TestDatabase } from "../../helpers/test-database.js";
 import { buildTestEnv, startTestForeman, type TestForeman } from "../../helpers/test-foreman.js";
+import { insertAgentJobLogLines } from "../../../src/db/queries/insert-agent-job-log-lines.js";
 import { TaskState } from "../../../src/workflow/states.js";
 
 let database: TestDatabase;
@@ -113,14 +114,12 @@ describe("GET /api/tasks/{id}/jobs/{job}/log", () => {
 
     const following = api.request("GET", `/api/tasks/${id(6)}/jobs/${id(60)}/log?follow=1`, { token: viewer });
     const log =
-      '{"time":"2026-01-01T00:00:00Z","stream":"stdout","line":"one"}\n{"time":"2026-01-01T00:00:01Z","stream":"stderr","line":"two"}\n';
+      '{"t":"2026-01-01T00:00:00Z","stream":"stdout","line":"one"}\n{"t":"2026-01-01T00:00:01Z","stream":"stderr","line":"two"}\n';
     await database.sql`update agent_jobs set status = 'succeeded', log = ${log} where id = ${id(60)}`;
     const streamed = await following;
     expect(streamed.status).toBe(200);
     expect(streamed.headers.get("content-type")).toMatch(/^text\/event-stream/);
-    expect(streamed.text).toContain(
-      'event: line\ndata: {"time":"2026-01-01T00:00:00Z","stream":"stdout","line":"one"}',
-    );
+    expect(streamed.text).toContain('event: line\ndata: {"t":"2026-01-01T00:00:00Z","stream":"stdout","line":"one"}');
     expect(streamed.text).toMatch(/event: end\ndata: \{"status":"succeeded"\}/);
 
     const stored = await api.request("GET", `/api/tasks/${id(6)}/jobs/${id(60)}/log`, { token: viewer });
@@ -128,6 +127,26 @@ describe("GET /api/tasks/{id}/jobs/{job}/log", () => {
     expect(stored.text).toBe(log);
     const wrongTask = await api.request("GET", `/api/tasks/${id(7)}/jobs/${id(60)}/log`, { token: viewer });
     expect(wrongTask.status).toBe(404);
+  });
+});
+
+describe("GET /api/tasks/{id}/jobs/{job}/log?follow=1 while the job runs", () => {
+  test("streams the live lines as they are stored, then the end, without the stored log again", async () => {
+    await seedTask(database.sql, { id: id(8), issueNumber: 8, state: TaskState.running });
+    await database.sql`insert into agent_jobs (id, task_id, role, profile, image, base_sha, status, attempt, log_token)
+      values (${id(80)}, ${id(8)}, 'coder', 'claude', 'img', 'base', 'running', 1, 't')`;
+    const live = (line: string) => JSON.stringify({ t: "2026-01-01T00:00:00Z", stream: "stdout", line });
+    await insertAgentJobLogLines(database.sql, id(80), 1, [live("early")]);
+    const following = api.follow(`/api/tasks/${id(8)}/jobs/${id(80)}/log?follow=1`, { token: viewer });
+    await expect.poll(() => following.text(), { timeout: 10_000 }).toContain(`data: ${live("early")}`);
+    await insertAgentJobLogLines(database.sql, id(80), 1, [live("later")]);
+    await expect.poll(() => following.text(), { timeout: 10_000 }).toContain(`data: ${live("later")}`);
+    expect(following.text()).not.toContain("event: end");
+    await database.sql`update agent_jobs set status = 'succeeded', log = ${`${live("stored")}\n`} where id = ${id(80)}`;
+    const streamed = await following.done;
+    expect(streamed.status).toBe(200);
+    expect(streamed.text.match(/^event: .*$/gm)).toEqual(["event: line", "event: line", "event: end"]);
+    expect(streamed.text).toMatch(/event: end\ndata: \{"status":"succeeded"\}/);
   });
 });
 

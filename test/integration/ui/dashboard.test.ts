@@ -42,8 +42,17 @@ const loop = useLoopForeman({
 });
 const TASK = loop.id(1);
 
-/** A reviewer that says a line, then waits until the test lets it go (a file in its /tmp), then reviews. */
-const HELD_REVIEWER = `echo 'reviewer: reading the change'; while [ ! -f /tmp/go ]; do sleep 0.1; done; ${ROLE_SCRIPTS.reviewer}`;
+/**
+ * A reviewer that says a line, waits for a file in its /tmp (`/tmp/more`), says another, then waits
+ * until the test lets it go (`/tmp/go`), then reviews.
+ */
+const HELD_REVIEWER = [
+  "echo 'reviewer: reading the change'",
+  "while [ ! -f /tmp/more ]; do sleep 0.1; done",
+  "echo 'reviewer: still reading'",
+  "while [ ! -f /tmp/go ]; do sleep 0.1; done",
+  ROLE_SCRIPTS.reviewer,
+].join("; ");
 
 let context: BrowserContext;
 let page: Page;
@@ -143,10 +152,10 @@ async function screenshot(name: string) {
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
 }
 
-/** Let the held reviewer go: a file in its /tmp. */
-async function releaseReviewer() {
+/** Tell the held reviewer to go on: a file in its /tmp (`more`: its second line; `go`: its review). */
+async function releaseReviewer(file: "more" | "go" = "go") {
   const [container] = await listRunningContainers(loop.foreman, TASK);
-  const exec = await new Docker().getContainer(container!.Id).exec({ Cmd: ["touch", "/tmp/go"] });
+  const exec = await new Docker().getContainer(container!.Id).exec({ Cmd: ["touch", `/tmp/${file}`] });
   await exec.start({ Detach: true });
   await expect.poll(async () => (await exec.inspect()).ExitCode, { timeout: 10_000 }).toBe(0);
 }
@@ -176,15 +185,27 @@ describe("the dashboard in a real browser", () => {
     await screenshot("queue");
 
     await page.goto(`${base}/ui/tasks/${TASK}`);
-    const coderLog = page.getByRole("list", { name: "Log of the coder step" });
+    const coderLog = page.getByRole("list", { name: "Log of the coder step", exact: true });
     expect(await coderLog.count()).toBe(1);
-    expect(await page.getByRole("list", { name: "Log of the reviewer step" }).count()).toBe(0);
+    expect(await page.getByRole("list", { name: "Log of the reviewer step", exact: true }).count()).toBe(0);
     expect(await page.locator("#task-state").textContent()).toContain("running");
-    // The page is open; the reviewer finishes; its log line arrives without a reload.
+    // The page is open while the reviewer's container runs: its lines arrive live, without a reload.
+    const liveLog = page.getByRole("list", { name: "Live log of the reviewer step" });
+    await liveLog.getByText("reviewer: reading the change").waitFor({ timeout: 30_000 });
+    await releaseReviewer("more");
+    await liveLog.getByText("reviewer: still reading").waitFor({ timeout: 30_000 });
+    // Still running: the line came from the container's followed output, not from the stored log.
+    expect(await listRunningContainers(loop.foreman, TASK)).toHaveLength(1);
+    expect((await loop.database.sql`select status, log from agent_jobs where role = 'reviewer'`)[0]).toEqual({
+      status: "running",
+      log: null,
+    });
+    // The reviewer finishes; its stored log replaces the live lines.
     await releaseReviewer();
-    const reviewerLog = page.getByRole("list", { name: "Log of the reviewer step" });
+    const reviewerLog = page.getByRole("list", { name: "Log of the reviewer step", exact: true });
     await reviewerLog.waitFor({ timeout: 30_000 });
-    expect(await reviewerLog.textContent()).toContain("reviewer: reading the change");
+    expect(await reviewerLog.textContent()).toContain("reviewer: still reading");
+    expect(await liveLog.count()).toBe(0);
     await loop.foreman.settle();
     await page.locator("#task-state", { hasText: "awaiting_ci" }).waitFor({ timeout: 30_000 });
     expect(await page.locator("#timeline").textContent()).toContain("agent_job.finished");

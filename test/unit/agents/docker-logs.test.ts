@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createLogCollector, parseDockerLogs } from "../../../src/agents/docker-logs.js";
+import { createLogCollector, createLogLineStream, parseDockerLogs } from "../../../src/agents/docker-logs.js";
+import type { LogLine } from "../../../src/agents/runner.js";
 
 function frame(stream: 1 | 2, text: string): Buffer {
   const payload = Buffer.from(text);
@@ -78,5 +79,21 @@ describe("parseDockerLogs", () => {
       { t: null, stream: "stdout", line: "plain tty output" },
       { t: null, stream: "stdout", line: "second" },
     ]);
+  });
+});
+
+describe("createLogLineStream", () => {
+  it("hands each line over as soon as its frame is complete, split frames and partial lines included", () => {
+    const seen: LogLine[] = [];
+    const lines = createLogLineStream({ timestamps: true, onLine: (line) => seen.push(line) });
+    const first = Buffer.concat([frame(1, `${T1} hello\n`), frame(1, `${T1} wor`)]);
+    lines.push(first.subarray(0, 5));
+    expect(seen).toEqual([]);
+    lines.push(first.subarray(5));
+    expect(seen).toEqual([{ t: T1, stream: "stdout", line: "hello" }]);
+    lines.push(Buffer.concat([frame(1, `${T2} ld\n`), frame(2, `${T2} oops`)]));
+    expect(seen.slice(1)).toEqual([{ t: T1, stream: "stdout", line: "world" }]);
+    lines.finish();
+    expect(seen.slice(2)).toEqual([{ t: T2, stream: "stderr", line: "oops" }]);
   });
 });
