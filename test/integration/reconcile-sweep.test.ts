@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { insertTask } from "../../src/db/queries/insert-task.js";
+import { releaseReconcileLock } from "../../src/db/queries/release-reconcile-lock.js";
+import { tryReconcileLock } from "../../src/db/queries/try-reconcile-lock.js";
 import { upsertRepositories } from "../../src/db/queries/upsert-repositories.js";
 import { makePipelineTask, HEAD } from "../unit/github/pipeline-fixtures.js";
 import { mockGitHub, mockLabelToDraftPr, REPO, REPO_PATH } from "../helpers/github-mock.js";
@@ -314,5 +316,20 @@ describe("reconciliation sweep", () => {
       { kind: "pull_request", detail: { taskId: task.id, pr: 9, merged: true, closedAt: LABELED_AT } },
     ]);
     expect(await database.sql`select state from tasks`).toEqual([{ state: "merged" }]);
+  });
+
+  test("only one replica sweeps at a time: while another holds the sweep's lock, a round does nothing and asks GitHub nothing", async () => {
+    const other = await database.sql.reserve();
+    try {
+      expect(await tryReconcileLock(other)).toBe(true);
+      expect(await foreman.reconcile.sweep()).toBeNull();
+      await releaseReconcileLock(other);
+    } finally {
+      other.release();
+    }
+    // Free again: the next round runs (and reads the deliveries).
+    const github = mockGitHub();
+    mockDeliveries(github, []);
+    expect(await foreman.reconcile.sweep()).toEqual({ repairs: [], requests: 1, notModified: 0 });
   });
 });
