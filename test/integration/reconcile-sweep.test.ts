@@ -332,4 +332,13 @@ describe("reconciliation sweep", () => {
     mockDeliveries(github, []);
     expect(await foreman.reconcile.sweep()).toEqual({ repairs: [], requests: 1, notModified: 0 });
   });
+
+  test("started, the sweeper runs a round at once (Foreman.start() starts it when it listens for webhooks)", async () => {
+    const github = mockGitHub();
+    mockDeliveries(github, []);
+    foreman.reconcile.start();
+    while (!github.scope.isDone()) await new Promise((resolve) => setTimeout(resolve, 20));
+    await foreman.reconcile.stop();
+    expect(github.requests.map((request) => request.path)).toEqual(["/app/hook/deliveries?per_page=100"]);
+  });
 });
