@@ -42,6 +42,7 @@ import { resolveVerifyingKeys } from "./chain/checkpoints.js";
 import { buildEvidenceUrl, buildJobLogUrl, buildRepoWebUrl } from "./engine/links.js";
 import { createSmtpMailer } from "./summary/summary-mailer.js";
 import { startSummaryScheduler, type SummarySchedulerOptions } from "./summary/summary-scheduler.js";
+import { ReconcileSweeper } from "./engine/reconcile/reconcile-sweep.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
 
@@ -74,6 +75,8 @@ export interface StartOptions {
   listen?: boolean;
   /** Run the compliance scheduler (checkpoints and the durable delivery of outbound hooks) and the daily summaries. */
   compliance?: boolean;
+  /** Run the reconciliation sweep (default: when listening for webhooks, whose misses it repairs). */
+  reconcile?: boolean;
 }
 
 /** A composed Foreman: the Probot server, the app instance, the worker and the job runner, not yet started. */
@@ -86,6 +89,8 @@ export interface Foreman {
   deps: EngineDeps;
   /** The metrics `GET /metrics` serves; fed by Foreman's events while started. */
   metrics: ForemanMetrics;
+  /** The reconciliation sweep of missed webhooks (tests call `sweep()` themselves). */
+  reconcile: ReconcileSweeper;
   /** Start everything: the HTTP server, the worker, the job runner, the compliance scheduler. Nothing else starts any of them. */
   start(options?: StartOptions): Promise<void>;
   /** Stop what `start()` started, waiting for work in flight, and close the engine's pool (the caller's database is the caller's). */
@@ -346,6 +351,21 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       log,
     }),
   );
+  const reconcile = new ReconcileSweeper(
+    {
+      sql: database.sql,
+      github: (installationId) => deps.github(installationId),
+      app: () => loaded.auth() as Promise<GitHubClient>,
+      wake: () => running.wake(),
+      log: log.child({ name: "reconcile" }),
+      now: () => deps.now(),
+      policy,
+      appId: env.APP_ID ?? null,
+      requestBudget: 500,
+      rateLimitFloor: 500,
+    },
+    env.RECONCILE_INTERVAL_MINUTES * 60_000,
+  );
   let listening = false;
   let stopCompliance: (() => Promise<void>) | null = null;
   let unsubscribeMetrics: (() => void) | null = null;
@@ -357,6 +377,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     jobs,
     deps,
     metrics,
+    reconcile,
     async start(startOptions = {}) {
       unsubscribeMetrics ??= subscribeForemanEvents(metrics.handle);
       if (startOptions.listen !== false) {
@@ -377,12 +398,14 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
         const summaries = buildSummarySchedulerOptions(env, database.sql, log.child({ name: "summary" }));
         if (summaries) stopSummaries = startSummaryScheduler({ ...summaries, replica });
       }
+      if (startOptions.reconcile ?? startOptions.listen !== false) reconcile.start();
     },
     async stop() {
       // Live streams hold their connections open: end them, or the server waits for them.
       ui.close();
       if (listening) await server.stop();
       listening = false;
+      await reconcile.stop();
       await jobs?.stop();
       await running.stop();
       await stopCompliance?.();

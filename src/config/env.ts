@@ -173,6 +173,8 @@ export const Env = z.object({
   WORKER_CONCURRENCY: positiveInt(8),
   EFFECT_MAX_ATTEMPTS: positiveInt(6),
   POLL_INTERVAL_MS: positiveInt(1000),
+  /** The reconciliation sweep (missed webhooks: failed deliveries, labels, CI, PR ends) runs at start and this often. */
+  RECONCILE_INTERVAL_MINUTES: positiveInt(10),
   /** Hold every task as a freeze would (no container starts, no bot write but comments); `foreman pause` does the same at runtime. */
   FOREMAN_PAUSED: z.stringbool({ error: "must be true or false" }).default(false),
   /** Redraws of the status comment and check run wait this long, so a burst of changes costs one GitHub write. */

@@ -36,7 +36,9 @@ export type ForemanEvent =
       /** CPU time the container used, in seconds (null: the engine reported none). */
       cpuSeconds: number | null;
     }
-  | { type: "checkpoint.round"; ok: boolean };
+  | { type: "checkpoint.round"; ok: boolean }
+  /** The reconciliation sweep repaired `count` missed events of one kind (delivery, label, ci, pull_request). */
+  | { type: "reconcile.repaired"; kind: "delivery" | "label" | "ci" | "pull_request"; count: number };
 
 /** Something that hears every event. */
 export type ForemanEventListener = (event: ForemanEvent) => void;

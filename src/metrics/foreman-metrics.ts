@@ -69,6 +69,12 @@ export function createForemanMetrics(options: { sql: SqlClient; defaultMetrics?:
     labelNames: ["service", "key", "state"],
     registers,
   });
+  const reconcileRepairs = new Counter({
+    name: "foreman_reconcile_repairs_total",
+    help: "Missed events the reconciliation sweep repaired, by kind (delivery redelivered, label, ci, pull_request).",
+    labelNames: ["kind"],
+    registers,
+  });
   const effectFailures = new Counter({
     name: "foreman_effect_failures_total",
     help: "Failed effect attempts, by effect kind, error code and whether it was final (no more retries).",
@@ -196,6 +202,9 @@ export function createForemanMetrics(options: { sql: SqlClient; defaultMetrics?:
         return;
       case "checkpoint.round":
         checkpointRoundOk.set(event.ok ? 1 : 0);
+        return;
+      case "reconcile.repaired":
+        reconcileRepairs.inc({ kind: event.kind }, event.count);
         return;
     }
   }
