@@ -17,6 +17,7 @@
 //   BENCH_GITHUB_LATENCY_MS  added to every GitHub answer (0)
 //   BENCH_REVIEWERS        comma-separated users `reviewers:` asks at ready (none: one write fewer)
 //   BENCH_LOG              a log level; Foreman's logs go to stderr
+//   BENCH_STEPS_FILE       write every step's timestamps (StepTiming[], JSON) to this file (bench/load/ reads it)
 //   BENCH_TRACE            an issue number: print its timeline (GitHub calls, transitions, containers);
 //                          without it, the timeline of the task with the most writes when tasks differ
 //   DISPLAY_DELAY_MS (1000, as in production), MAX_CONCURRENT_JOBS (8), MAX_JOBS_PER_REPO (= MAX_CONCURRENT_JOBS)
@@ -40,7 +41,7 @@
 // "Before" is dispatched → running, "after" is exited → applied: everything that is not the agent
 // itself (running → exited). The CI step is check_suite webhook received (the benchmark's clock just
 // before probot.receive) → the ready_for_review transition applied, and → the GraphQL request.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -77,6 +78,7 @@ const REVIEWERS = (process.env.BENCH_REVIEWERS ?? "")
   .split(",")
   .map((login) => login.trim())
   .filter(Boolean);
+const STEPS_FILE = process.env.BENCH_STEPS_FILE;
 const TASK_TIMEOUT_MS = 180_000;
 const WRITE_TARGET = 12;
 const IMAGE = "foreman-test/busybox:latest";
@@ -323,6 +325,7 @@ async function main(): Promise<void> {
     if (request.endpoint === "GET /tarball/:sha" && request.issue !== null)
       tarballs.set(request.issue, [...(tarballs.get(request.issue) ?? []), request.at]);
   const { steps, incomplete } = buildStepTimings(jobs, transitions, times, tarballs);
+  if (STEPS_FILE) writeFileSync(STEPS_FILE, JSON.stringify(steps));
   const readyIssues = [...markedReadyAt.keys()].sort((a, b) => a - b);
   const calls = summarizeGitHubCalls(github.requests, readyIssues);
 
