@@ -74,8 +74,19 @@ export async function runLoop(
     const payload = buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: issue });
     await foreman.receive("issues", payload, `fault-delivery-${issue}-${Date.now()}`);
   }
-  const side = during?.();
+  let sideDone = during === undefined;
+  let sideError: unknown = null;
+  const side = during?.().then(
+    () => {
+      sideDone = true;
+    },
+    (error: unknown) => {
+      sideError = error;
+      sideDone = true;
+    },
+  );
   for (;;) {
+    if (sideError) throw sideError as Error;
     try {
       const rows = await database.sql<{ issue_number: number }[]>`
         select issue_number from tasks where state = 'awaiting_agent' and pr_number is not null`;
@@ -83,8 +94,7 @@ export async function runLoop(
       const [open] = await database.sql<{ open: number }[]>`
         select (select count(*) from effects where status in ('pending', 'running'))
              + (select count(*) from webhook_deliveries where status = 'pending') as open`;
-      if (Number(open?.open) === 0 && (!side || (await Promise.race([side.then(() => true), Promise.resolve(false)]))))
-        break;
+      if (Number(open?.open) === 0 && sideDone) break;
     } catch {
       // The database is being restarted by `during`: look again.
     }
