@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The fault suite runs on its own: `npm run test:faults` (vitest.faults.config.ts).
+    exclude: ["test/faults/**", "**/node_modules/**"],
     globalSetup: ["test/helpers/global-setup.ts"],
     setupFiles: ["test/helpers/setup.ts"],
     testTimeout: 30_000,

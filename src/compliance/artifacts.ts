@@ -76,9 +76,13 @@ export class FileArtifactStore implements ArtifactStore {
     try {
       await handle.writeFile(bytes);
       await handle.sync();
-    } finally {
+    } catch (error) {
+      // A full disk (ENOSPC) or a failed flush: leave nothing half-written behind.
       await handle.close();
+      await rm(temp, { force: true });
+      throw error;
     }
+    await handle.close();
     try {
       await rename(temp, path);
     } catch (error) {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -9,6 +10,42 @@ export interface FakeWrite {
 
 /** What to do with a write once GitHub has performed it: answer it, or never answer (the caller kills the writer meanwhile). */
 export type WriteDecision = "answer" | "drop";
+
+/**
+ * A fault the fake GitHub can inject: an error answer before the request is done (`500`, `502`,
+ * `503`, `429` with `retry-after`, `secondary`: the secondary rate limit, a 403 with `retry-after`),
+ * a connection reset before it is done (`reset`), an answer later than the client waits after the
+ * request was done (`slow`), or a write done and answered with a 502 (`committed-502`, writes only).
+ */
+export type GitHubFault = "500" | "502" | "503" | "429" | "secondary" | "reset" | "slow" | "committed-502";
+
+/** Which requests get a fault: a share of them, chosen by a seed, so the same run gets the same faults. */
+export interface FaultPlan {
+  fault: GitHubFault;
+  /** Share of the requests that get the fault (0..1). */
+  rate: number;
+  seed: number;
+  /** How late a `slow` answer comes, in ms (more than the client's `GITHUB_TIMEOUT_MS`). */
+  slowMs?: number;
+}
+
+/**
+ * Whether the `occurrence`-th request with this method and path gets the fault: a hash of the seed,
+ * the request and its occurrence, so the choice does not depend on how concurrent requests interleave.
+ */
+export function isFaulted(plan: FaultPlan, method: string, path: string, occurrence: number): boolean {
+  if (plan.fault === "committed-502" && method === "GET") return false;
+  const digest = createHash("sha256").update(`${plan.seed} ${method} ${path} ${occurrence}`).digest();
+  return digest.readUInt32BE(0) / 2 ** 32 < plan.rate;
+}
+
+const ERROR_ANSWERS: Partial<Record<GitHubFault, [number, Record<string, string>, string]>> = {
+  "500": [500, {}, "Internal Server Error"],
+  "502": [502, {}, "Bad Gateway"],
+  "503": [503, {}, "Service Unavailable"],
+  "429": [429, { "retry-after": "1" }, "API rate limit exceeded"],
+  secondary: [403, { "retry-after": "1" }, "You have exceeded a secondary rate limit. Please wait a few minutes."],
+};
 
 /**
  * GitHub over real HTTP for Foreman processes started by a test (`GHE_HOST`, `GHE_PROTOCOL=http`):
@@ -25,6 +62,9 @@ export async function startFakeGitHubServer(owner: string, repo: string, options
   const unrouted: string[] = [];
   let onWrite: ((write: FakeWrite) => Promise<WriteDecision>) | null = null;
   let onRequest: ((method: string, path: string) => void) | null = null;
+  let faults: FaultPlan | null = null;
+  const occurrences = new Map<string, number>();
+  const injected: Array<{ fault: GitHubFault; method: string; path: string }> = [];
   let sequence = 0;
   const base = `/repos/${owner}/${repo}`;
 
@@ -98,6 +138,21 @@ export async function startFakeGitHubServer(owner: string, repo: string, options
     onRequest?.(method, path);
     // GitHub's own latency, so that work is in flight long enough for a test to kill a process mid-way.
     if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+    const key = `${method} ${path}`;
+    const occurrence = (occurrences.get(key) ?? 0) + 1;
+    occurrences.set(key, occurrence);
+    const fault = faults && isFaulted(faults, method, path, occurrence) ? faults.fault : null;
+    if (fault) injected.push({ fault, method, path });
+    if (fault === "reset") {
+      response.socket?.resetAndDestroy();
+      return;
+    }
+    const refusal = fault ? ERROR_ANSWERS[fault] : undefined;
+    if (refusal) {
+      response.writeHead(refusal[0], { "content-type": "application/json", ...refusal[1] });
+      response.end(JSON.stringify({ message: refusal[2] }));
+      return;
+    }
     const [status, payload] = await route(method, path, url.searchParams, text ? JSON.parse(text) : undefined);
     if (method !== "GET" && !path.startsWith("/app/") && status < 300) {
       const write = { method, path };
@@ -107,6 +162,13 @@ export async function startFakeGitHubServer(owner: string, repo: string, options
         return;
       }
     }
+    if (fault === "committed-502") {
+      response.writeHead(502, { "content-type": "application/json" });
+      response.end(JSON.stringify({ message: "Bad Gateway" }));
+      return;
+    }
+    if (fault === "slow") await new Promise((resolve) => setTimeout(resolve, faults?.slowMs ?? 1_000));
+    if (response.destroyed) return;
     response.writeHead(status, { "content-type": "application/json" });
     response.end(JSON.stringify(payload));
   }
@@ -126,6 +188,12 @@ export async function startFakeGitHubServer(owner: string, repo: string, options
     comments,
     writes,
     unrouted,
+    /** The faults injected so far. */
+    injected,
+    /** Inject faults from now on (null: none). */
+    setFaults(plan: FaultPlan | null) {
+      faults = plan;
+    },
     /** Decide on each performed write before it is answered (null: answer all). */
     setOnWrite(handler: ((write: FakeWrite) => Promise<WriteDecision>) | null) {
       onWrite = handler;
@@ -143,6 +211,9 @@ export async function startFakeGitHubServer(owner: string, repo: string, options
       unrouted.length = 0;
       onWrite = null;
       onRequest = null;
+      faults = null;
+      occurrences.clear();
+      injected.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {
