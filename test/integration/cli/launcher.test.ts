@@ -53,6 +53,7 @@ describe("the foreman command after npm ci, without a build", () => {
       "tasks",
       "settings",
       "doctor",
+      "templates",
     ]);
   });
 
