@@ -24,6 +24,8 @@ import type { Runner } from "./agents/runner.js";
 import { parseGlobList } from "./agents/glob.js";
 import { loadAgentProfiles } from "./config/load-agent-profiles.js";
 import { resolve } from "node:path";
+import { buildWritePaceSettings } from "./github/write-pacer.js";
+import { buildDatabaseWritePacer } from "./engine/database-write-pacer.js";
 import { buildOctokitClass, DEFAULT_OCTOKIT_TUNING, type GitHubClient, type OctokitTuning } from "./github/octokit.js";
 import { createApp } from "./index.js";
 import { createJobLogRoute } from "./http/job-log-route.js";
@@ -192,6 +194,14 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     Octokit: buildOctokitClass(options.octokitTuning ?? DEFAULT_OCTOKIT_TUNING, {
       timeoutMs: env.GITHUB_TIMEOUT_MS,
       log,
+      ...(env.GITHUB_WRITES_PER_HOUR > 0
+        ? {
+            pacer: buildDatabaseWritePacer(
+              database.sql,
+              buildWritePaceSettings({ writesPerHour: env.GITHUB_WRITES_PER_HOUR, burst: env.GITHUB_WRITE_BURST }),
+            ),
+          }
+        : {}),
     }),
   });
   const server = new GuardedServer({

@@ -181,6 +181,10 @@ export const Env = z.object({
   DISPLAY_DELAY_MS: z.coerce.number().int().min(0, { error: "must be 0 or more milliseconds" }).default(1000),
   /** Longest wait for one GitHub HTTP request before it fails as TIMEOUT (and counts against the installation's circuit breaker). */
   GITHUB_TIMEOUT_MS: positiveInt(30_000),
+  /** Content-creating GitHub requests (writes) an installation may make an hour, paced across replicas through the database; 0 turns pacing off. */
+  GITHUB_WRITES_PER_HOUR: z.coerce.number().int().min(0, { error: "must be 0 or more writes an hour" }).default(420),
+  /** How many writes of an installation may go at once before pacing holds them to `GITHUB_WRITES_PER_HOUR`. */
+  GITHUB_WRITE_BURST: positiveInt(60),
   REPLICA_ID: optionalText,
   /** Agent jobs (issue #3): the Docker daemon, the image policy, capacity, workspaces. */
   DOCKER_HOST: optionalText,

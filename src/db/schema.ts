@@ -399,3 +399,16 @@ export const apiIdempotencyKeys = pgTable(
   },
   (table) => [primaryKey({ columns: [table.tokenId, table.key] })],
 );
+
+/**
+ * The pace of content-creating GitHub requests (writes), one row per installation, shared by every
+ * replica: a GCRA token bucket. `next_at` is the theoretical time of the next write (each write
+ * moves it on by one interval; a write may go once `next_at` is within the burst of now), and
+ * `blocked_until` is when GitHub, refusing with `retry-after`, said writes may start again.
+ */
+export const githubWritePace = pgTable("github_write_pace", {
+  installationId: bigint("installation_id", { mode: "number" }).primaryKey(),
+  nextAt: timestamp("next_at", { withTimezone: true, mode: "date" }).notNull(),
+  blockedUntil: timestamp("blocked_until", { withTimezone: true, mode: "date" }),
+  updatedAt: updatedAt(),
+});

@@ -4,6 +4,7 @@ import { CircuitBreakers, CircuitState } from "../resilience/circuit-breaker.js"
 import { withTimeout } from "../resilience/with-timeout.js";
 import { emitForemanEvent } from "../events/foreman-events.js";
 import { setWorkAttributes, traceWork } from "../telemetry/tracing.js";
+import { isContentWrite, readRetryAfter, type WritePacer } from "./write-pacer.js";
 
 /** The longest rate-limit wait done in-process (the effect runner renews its lease meanwhile). */
 export const MAX_IN_PROCESS_WAIT_SECONDS = 60;
@@ -37,6 +38,8 @@ export interface GitHubResilience {
   breakers?: CircuitBreakers;
   /** Where the default registry reports a circuit opening or closing. */
   log?: { warn(data: object, message: string): void; info(data: object, message: string): void };
+  /** Paces each installation's content-creating requests across replicas; none: writes go at once. */
+  pacer?: WritePacer;
 }
 
 /**
@@ -97,7 +100,7 @@ export function buildOctokitClass(
         retryCount < 2 && retryAfter <= MAX_IN_PROCESS_WAIT_SECONDS,
     },
   })) as typeof ProbotOctokit;
-  const guard = buildRequestGuard(breakers, resilience.timeoutMs);
+  const guard = buildRequestGuard(breakers, resilience.timeoutMs, resilience.pacer);
   // Each plugin's "request" wrap goes around those of the plugins before it. Listed first, the guard
   // sits inside plugin-retry and plugin-throttling: every HTTP attempt gets its own timeout and counts
   // once on the breaker, and their waits (up to MAX_IN_PROCESS_WAIT_SECONDS) are not cut short by it.
@@ -166,7 +169,7 @@ function scopeRequests(octokit: GuardedOctokit): void {
  * a request fetches first) get the timeout only: they run inside the installation request that needed
  * them, which the breaker already counts — and a probe must not be refused its own token.
  */
-function buildRequestGuard(breakers: CircuitBreakers, timeoutMs: number) {
+function buildRequestGuard(breakers: CircuitBreakers, timeoutMs: number, pacer?: WritePacer) {
   return (octokit: GuardedOctokit, options: { auth?: unknown }): void => {
     const installationId = (options.auth as { installationId?: number | string } | undefined)?.installationId;
     octokit.hook.wrap("request", (request, requestOptions) => {
@@ -182,17 +185,29 @@ function buildRequestGuard(breakers: CircuitBreakers, timeoutMs: number) {
         );
       const report = (answer: unknown) =>
         reportRequest(requestOptions.method, requestOptions.url, installationId, answer as AnsweredRequest);
+      const installation = Number(installationId);
+      const paced =
+        pacer !== undefined &&
+        installationId !== undefined &&
+        isContentWrite(requestOptions.method, requestOptions.url, (requestOptions as { query?: unknown }).query);
       const sent =
         installationId === undefined || /^\/app(\/|$)/.test(requestOptions.url)
           ? attempt()
-          : breakers.run(String(installationId), attempt);
+          : // A write waits for its installation's turn (shared by every replica), then counts on the breaker.
+            (paced ? pacer.awaitTurn(installation, parent) : Promise.resolve(0)).then(() =>
+              breakers.run(String(installationId), attempt),
+            );
       return sent.then(
         (response) => {
           report(response);
           return response;
         },
-        (error: unknown) => {
+        async (error: unknown) => {
           report((error as { response?: unknown } | null)?.response ?? error);
+          // A rate-limit refusal with retry-after holds the installation's writes on every replica until then.
+          const retryAfter = readRetryAfter(error);
+          if (pacer !== undefined && installationId !== undefined && retryAfter !== null)
+            await pacer.block(installation, retryAfter);
           throw error;
         },
       );

@@ -63,7 +63,7 @@ export function renderStatusComment(task: Task, facts: StatusCommentFacts): stri
     ciAttempts: task.pipeline.ciAttempts,
     maxCiAttempts: task.config?.maxCiAttempts ?? null,
     shadow: task.config?.mode === "shadow",
-    plan: task.config?.mode === "shadow" ? task.pipeline.plan : null,
+    plan: task.pipeline.plan,
     state: task.state,
     resumeState: task.resumeState,
     taskId: task.id,

@@ -4,7 +4,7 @@ import { type EventType, type EventOf } from "./events.js";
 import { TaskState } from "./states.js";
 import { ReasonCode, type CiFailure, type Task } from "./task.js";
 import { CI_FIXER, dispatchStep, type JobIds } from "./dispatch-step.js";
-import { display, unchanged, type TransitionResult } from "./transition-result.js";
+import { display, statusComment, unchanged, type TransitionResult } from "./transition-result.js";
 
 /** Check suite conclusions that count as green. */
 const GREEN: readonly string[] = Object.freeze(["success", "neutral", "skipped"]);
@@ -14,26 +14,27 @@ export function isGreenConclusion(conclusion: string | null): boolean {
   return conclusion !== null && GREEN.includes(conclusion);
 }
 
-/** The pipeline's work is pushed: wait for CI on the head — or act now when its CI already reported. */
+/**
+ * The pipeline's work is pushed: wait for CI on the head — or act now when its CI already reported.
+ * Waiting for CI is drawn on the status comment only: the check run is `in_progress` already (or,
+ * on a new head, first drawn with CI's verdict), so redrawing it too would cost a write per task.
+ */
 export function awaitCi(task: Task): TransitionResult {
   const config = withConfigDefaults(task.config);
   const sha = task.headSha ?? task.baseSha;
   const next: Task = { ...task, state: TaskState.awaitingCi, pipeline: { ...task.pipeline, waitingCiSha: sha } };
-  if (sha === null) return { next, effects: display(next) };
+  if (sha === null) return { next, effects: [statusComment] };
   const known = task.pipeline.ci;
   if (known !== null && known.sha === sha) {
     // CI finished on this head while the last steps (a review) ran: read its verdict now.
     return {
       next,
-      effects: [
-        ...display(next),
-        { kind: EffectKind.collectCiResult, sha, suiteId: known.suiteId, apps: config.ci.apps },
-      ],
+      effects: [statusComment, { kind: EffectKind.collectCiResult, sha, suiteId: known.suiteId, apps: config.ci.apps }],
     };
   }
   return {
     next,
-    effects: [...display(next), { kind: EffectKind.scheduleCiWait, sha, afterMs: config.ci.waitMinutes * 60_000 }],
+    effects: [statusComment, { kind: EffectKind.scheduleCiWait, sha, afterMs: config.ci.waitMinutes * 60_000 }],
   };
 }
 

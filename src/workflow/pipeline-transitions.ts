@@ -123,16 +123,9 @@ export function onJobFinished(
   const effects: Effect[] = [];
   let next = pushed;
   if (role === "planner" && task.pipeline.purpose === "pipeline") {
-    const plan = event.report.body ?? event.summary;
-    next = { ...next, pipeline: { ...next.pipeline, plan } };
-    if (!shadow && task.prNumber !== null) {
-      effects.push({
-        kind: EffectKind.postPullRequestComment,
-        prNumber: task.prNumber,
-        marker: `foreman:plan:${task.id}`,
-        body: `### 🗺️ Foreman's plan\n\n${plan}`,
-      });
-    }
+    // The plan is kept on the task and shown in the status comment (its next redraw), not posted
+    // on the PR: one GitHub write fewer per task.
+    next = { ...next, pipeline: { ...next.pipeline, plan: event.report.body ?? event.summary } };
   }
   if (role === "reviewer" || role === "security") {
     const review = event.report.review ?? { body: event.report.body ?? event.summary, comments: [] };

@@ -288,16 +288,6 @@ export function mockLoopGitHub(config: string) {
       scope.patch(REF_PATH, { sha: commit, force: false }).reply(200, { object: { sha: commit } });
       return this;
     },
-    /** The plan posted on the PR. */
-    planComment() {
-      scope
-        .post(
-          `${REPO_PATH}/issues/${LOOP_PR}/comments`,
-          (body: { body?: string }) => body.body?.includes("foreman:plan:") === true,
-        )
-        .reply(201, { id: 801 });
-      return this;
-    },
     /** A comment-only review. */
     review(id = 901) {
       scope.post(`${REPO_PATH}/pulls/${LOOP_PR}/reviews`).reply(200, { id });
@@ -458,10 +448,9 @@ export const DRAFT_PR_WRITES: readonly string[] = Object.freeze([
   "POST /issues/1/comments", // the status comment
 ]);
 
-/** `actionWrites` of the pipeline up to the reviewer's review: label → draft PR → plan → code → review. */
+/** `actionWrites` of the pipeline up to the reviewer's review: label → draft PR → code → review (the plan goes into the status comment). */
 export const PIPELINE_WRITES: readonly string[] = Object.freeze([
   ...DRAFT_PR_WRITES,
-  `POST /issues/${LOOP_PR}/comments`, // the plan
   ...PUSH_WRITES, // the code
   `POST /pulls/${LOOP_PR}/reviews`,
 ]);

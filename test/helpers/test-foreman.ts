@@ -26,6 +26,8 @@ export function buildTestEnv(overrides: Record<string, string | undefined> = {})
     EFFECT_MAX_ATTEMPTS: "3",
     // Redraws at once, so a test settles without waiting out the display delay.
     DISPLAY_DELAY_MS: "0",
+    // Pacing is tested on its own (test/integration/write-pacing.test.ts); elsewhere writes go at once.
+    GITHUB_WRITES_PER_HOUR: "0",
     ...overrides,
   });
 }

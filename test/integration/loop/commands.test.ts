@@ -129,7 +129,7 @@ describe("/foreman commands in the loop", () => {
       buildLoopConfig({ pipeline: ["planner", "reviewer"], reviewer: SLEEPING_REVIEWER }),
     ).draftPr();
     await github.stepReads("plan-sha", { times: 2 }); // planner and reviewer
-    github.planComment().diff("plan-sha");
+    github.diff("plan-sha");
     github.permission("octocat", "write", 2);
     github.issueComments("<!-- foreman:answer:", 2);
 
@@ -142,12 +142,7 @@ describe("/foreman commands in the loop", () => {
 
     // Exactly two new writes: the two answers (the task itself did not move).
     expect(writesSince(github, before)).toEqual(["POST /issues/1/comments", "POST /issues/1/comments"]);
-    expect(actionWrites(github)).toEqual([
-      ...DRAFT_PR_WRITES,
-      `POST /issues/${LOOP_PR}/comments`,
-      "POST /issues/1/comments",
-      "POST /issues/1/comments",
-    ]);
+    expect(actionWrites(github)).toEqual([...DRAFT_PR_WRITES, "POST /issues/1/comments", "POST /issues/1/comments"]);
     // Nothing is pushed past the empty plan commit yet, so there is no check run to draw.
     expect(github.writes().filter((request) => request.path.includes("/check-runs"))).toEqual([]);
     const [status, explain] = answers(github);

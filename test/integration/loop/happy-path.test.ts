@@ -25,7 +25,6 @@ describe("the whole loop, happy path", () => {
     const { foreman, database } = loop;
     const github = mockLoopGitHub(buildLoopConfig({ reviewers: ["octocat"] })).draftPr();
     await github.stepReads("plan-sha", { times: 2 }); // planner and coder
-    github.planComment();
     github.push("plan-sha", "code-sha");
     await github.stepReads("code-sha"); // reviewer
     github.diff("code-sha").review();
@@ -138,6 +137,9 @@ describe("the whole loop, happy path", () => {
         .at(-1)!.body as { body: string }
     ).body;
     expect(lastComment).toMatch(/✅ `planner`[\s\S]*✅ `coder` · pushed code-sh[\s\S]*✅ `reviewer`/);
+    // The plan is in the status comment: no comment of its own on the PR.
+    expect(lastComment).toContain("<details><summary>The planner's plan</summary>");
+    expect(github.writes().some((request) => request.path.endsWith(`/issues/${LOOP_PR}/comments`))).toBe(false);
 
     const [{ id: taskId }] = (await database.sql`select id from tasks`) as unknown as [{ id: string }];
     const store = new FileArtifactStore(loop.artifactsDir);

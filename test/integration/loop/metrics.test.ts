@@ -20,7 +20,6 @@ describe("GET /metrics after the whole loop", () => {
     const { foreman, database } = loop;
     const github = mockLoopGitHub(buildLoopConfig()).draftPr();
     await github.stepReads("plan-sha", { times: 2 });
-    github.planComment();
     github.push("plan-sha", "code-sha");
     await github.stepReads("code-sha");
     github.diff("code-sha").review();

@@ -83,12 +83,6 @@ describe("red mode", () => {
         .post(`${REPO_PATH}/pulls`, (body: { head?: string }) => body.head === branch)
         .reply(201, { number: pr, html_url: `https://github.com/Codertocat/Hello-World/pull/${pr}` });
       github.labels(pr).createComment(issue, commentId);
-      scope
-        .post(
-          `${REPO_PATH}/issues/${pr}/comments`,
-          (body: { body?: string }) => body.body?.includes("foreman:plan:") === true,
-        )
-        .reply(201, { id: 800 + pr });
       display.patch(`${REPO_PATH}/issues/comments/${commentId}`).optionally().reply(200, { id: commentId });
       display
         .get(`${REPO_PATH}/issues/${issue}`)
@@ -144,7 +138,6 @@ describe("red mode", () => {
       "POST /pulls",
       `POST /issues/${BUGFIX_PR}/labels`,
       "POST /issues/2/comments",
-      `POST /issues/${BUGFIX_PR}/comments`,
     ]);
     expect(writeBodies<{ ref: string }>(github, "POST", "/git/refs").map((body) => body.ref)).toEqual([
       `refs/heads/${BUGFIX_BRANCH}`,
@@ -159,12 +152,11 @@ describe("red mode", () => {
       { issue_number: 1, state: "awaiting_ci", reason: null, branch: LOOP_BRANCH, pr_number: LOOP_PR },
       { issue_number: 2, state: "awaiting_ci" },
     ]);
-    expect(actionWrites(github).slice(7)).toEqual([
+    expect(actionWrites(github).slice(6)).toEqual([
       "POST /git/commits",
       "POST /git/refs",
       "POST /pulls",
       `POST /issues/${LOOP_PR}/labels`,
-      `POST /issues/${LOOP_PR}/comments`,
     ]);
     expect(writeBodies<{ ref: string }>(github, "POST", "/git/refs").map((body) => body.ref)).toEqual([
       `refs/heads/${BUGFIX_BRANCH}`,

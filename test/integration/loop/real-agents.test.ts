@@ -96,7 +96,6 @@ describe("the whole loop with the real Claude Code and Codex CLIs", () => {
     await world.model.loadScenario({ turns: [{ say: PLAN }, ...CODER_TURNS, ...REVIEWER_TURNS] });
     const github = mockLoopGitHub(buildRealConfig()).draftPr();
     await github.stepReads("plan-sha", { times: 2, files: FILES });
-    github.planComment();
     github.push("plan-sha", "code-sha");
     await github.stepReads("code-sha", { files: CODED });
     github.diff("code-sha").review();
@@ -185,7 +184,6 @@ describe("the whole loop with the real Claude Code and Codex CLIs", () => {
     await world.model.loadScenario({ turns: [{ say: PLAN }, ...expensive] });
     const github = mockLoopGitHub(buildRealConfig(["budgets:", "  costUsd: 1"])).draftPr();
     await github.stepReads("plan-sha", { times: 2, files: FILES });
-    github.planComment();
     github.push("plan-sha", "code-sha");
 
     await labelIssue(foreman);
@@ -211,7 +209,6 @@ describe("the whole loop with the real Claude Code and Codex CLIs", () => {
     });
     const github = mockLoopGitHub(buildRealConfig()).draftPr();
     await github.stepReads("plan-sha", { times: 2, files: FILES });
-    github.planComment();
     github.scope
       .post(`${REPO_PATH}/issues/${LOOP_PR}/comments`, (body: { body?: string }) =>
         String(body.body).includes("foreman:egress:"),
@@ -265,7 +262,6 @@ describe("the whole loop with the real Claude Code and Codex CLIs", () => {
     await world.model.loadScenario({ turns: [{ say: PLAN }, { hang: true, times: "always" }] });
     const github = mockLoopGitHub(buildRealConfig()).draftPr();
     await github.stepReads("plan-sha", { times: 2, files: FILES });
-    github.planComment();
 
     await labelIssue(foreman);
     await waitForRunningStep(loop, TASK, "coder");

@@ -47,7 +47,6 @@ describe("reviews in the loop", () => {
   test("a review asking for changes while the PR is ready: a reader's is ignored after the permission read; a writer's runs a coder revision with the review and its inline comments, pushes, and waits for CI again", async () => {
     const github = mockLoopGitHub(buildLoopConfig()).draftPr();
     await github.stepReads("plan-sha", { times: 2 }); // planner and coder
-    github.planComment();
     github.push("plan-sha", "code-sha");
     await github.stepReads("code-sha", { times: 2 }); // reviewer, then the human revision
     github.diff("code-sha").review();
@@ -136,7 +135,6 @@ describe("reviews in the loop", () => {
   test("the reviewer agent says needs_changes → its review is posted as a COMMENT review, one review_revision coder step gets it, then the task waits for CI", async () => {
     const github = mockLoopGitHub(buildLoopConfig({ reviewer: ROLE_SCRIPTS.reviewerNeedsChanges })).draftPr();
     await github.stepReads("plan-sha", { times: 2 }); // planner and coder
-    github.planComment();
     github.push("plan-sha", "code-sha");
     await github.stepReads("code-sha", { times: 2 }); // reviewer, then the revision
     github.diff("code-sha").review();

@@ -53,7 +53,6 @@ describe("red CI: ci_fixer steps, then escalation", () => {
 
     expect(flow.runJob({ commitSha: "fix-1", summary: "Fixed the redirect test." })).toEqual([
       { kind: "upsert_status_comment" },
-      { kind: "upsert_check_run" },
       { kind: "schedule_ci_wait", sha: "fix-1", afterMs: WAIT_MS },
     ]);
     expect(flow.task).toMatchObject({
@@ -305,7 +304,6 @@ describe("which suites count", () => {
     // No CI timer: CI on this head already reported.
     expect(effects.slice(1)).toEqual([
       { kind: "upsert_status_comment" },
-      { kind: "upsert_check_run" },
       { kind: "collect_ci_result", sha: "c0ffee", suiteId: 410, apps: ["github-actions"] },
     ]);
     expect(flow.task).toMatchObject({ state: "awaiting_ci", pipeline: { waitingCiSha: "c0ffee" } });

@@ -45,7 +45,6 @@ describe("human reviews asking for changes", () => {
     // After the revision: CI on its commit (the pipeline's steps do not run again).
     expect(flow.runJob({ commitSha: "rev-1" })).toEqual([
       { kind: "upsert_status_comment" },
-      { kind: "upsert_check_run" },
       { kind: "schedule_ci_wait", sha: "rev-1", afterMs: 30 * 60_000 },
     ]);
     expect(flow.task).toMatchObject({

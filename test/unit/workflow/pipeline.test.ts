@@ -29,7 +29,7 @@ function kinds(effects: Effect[]): string[] {
 }
 
 describe("the default pipeline: planner → coder → reviewer", () => {
-  test("each step is dispatched in turn on the branch head, the plan is kept and posted, the review is a comment, then CI is awaited", () => {
+  test("each step is dispatched in turn on the branch head, the plan is kept (for the status comment), the review is a comment, then CI is awaited", () => {
     const flow = new Flow(preparing());
     expect(flow.send(events.prOpened)).toEqual([
       { kind: "add_labels", issueNumber: 9, labels: ["ai-generated"] },
@@ -38,10 +38,9 @@ describe("the default pipeline: planner → coder → reviewer", () => {
       { kind: "dispatch_agent_job", jobId: "job-n1", role: "planner", baseSha: "head-1" },
     ]);
 
-    // The planner changes nothing and that is fine; its plan is kept for later steps and posted on the PR.
+    // The planner changes nothing and that is fine; its plan is kept for later steps and shown in the status comment, not posted on the PR.
     const afterPlan = flow.runJob({ commitSha: null, summary: "Planned.", report: planReport });
     expect(afterPlan).toEqual([
-      { kind: "post_pr_comment", prNumber: 9, marker: "foreman:plan:task-1", body: `### 🗺️ Foreman's plan\n\n${PLAN}` },
       // Between milestones only one surface is redrawn (the check run here).
       { kind: "upsert_check_run" },
       { kind: "dispatch_agent_job", jobId: "job-n3", role: "coder", baseSha: "head-1" },
@@ -73,7 +72,6 @@ describe("the default pipeline: planner → coder → reviewer", () => {
         comments: [],
       },
       { kind: "upsert_status_comment" },
-      { kind: "upsert_check_run" },
       { kind: "schedule_ci_wait", sha: "c0ffee", afterMs: 30 * 60_000 },
     ]);
     expect(flow.task).toMatchObject({
@@ -125,12 +123,7 @@ describe("the default pipeline: planner → coder → reviewer", () => {
       summary: "Change the handler.",
     }));
     expect(flow.task.pipeline.plan).toBe("Change the handler.");
-    expect(effects[0]).toEqual({
-      kind: "post_pr_comment",
-      prNumber: 9,
-      marker: "foreman:plan:task-1",
-      body: "### 🗺️ Foreman's plan\n\nChange the handler.",
-    });
+    expect(kinds(effects)).not.toContain("post_pr_comment");
   });
 
   test("a reviewer's report without a structured review is posted from its body, else its summary, with its inline comments when given", () => {
@@ -222,7 +215,7 @@ describe("what is redrawn, and where", () => {
       flow
         .send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: planReport }))
         .map((effect) => effect.kind),
-    ).toEqual(["post_pr_comment", "upsert_status_comment", "dispatch_agent_job"]);
+    ).toEqual(["upsert_status_comment", "dispatch_agent_job"]);
     flow.send((task) => ({ ...events.jobStarted, jobId: task.jobId! }));
     // The coder pushed: from now on progress is drawn on the check run of the new head.
     expect(
@@ -231,12 +224,12 @@ describe("what is redrawn, and where", () => {
         .map((effect) => effect.kind),
     ).toEqual(["upsert_check_run", "dispatch_agent_job"]);
     expect(flow.send((task) => ({ ...events.jobStarted, jobId: task.jobId! }))).toEqual([{ kind: "upsert_check_run" }]);
-    // Milestones redraw both.
+    // Waiting for CI: the status comment only (the check run is in progress already).
     expect(
       flow
         .send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: approvingReport }))
         .map((effect) => effect.kind),
-    ).toEqual(["post_review", "upsert_status_comment", "upsert_check_run", "schedule_ci_wait"]);
+    ).toEqual(["post_review", "upsert_status_comment", "schedule_ci_wait"]);
   });
 });
 
@@ -345,7 +338,6 @@ describe("review revisions", () => {
     flow.send((task) => ({ ...events.jobFinished, jobId: task.jobId!, commitSha: null, report: needsChangesReport }));
     expect(flow.runJob({ commitSha: "c0ffee2", summary: "Handled an empty next." })).toEqual([
       { kind: "upsert_status_comment" },
-      { kind: "upsert_check_run" },
       { kind: "schedule_ci_wait", sha: "c0ffee2", afterMs: 30 * 60_000 },
     ]);
     expect(flow.task).toMatchObject({
@@ -374,7 +366,7 @@ describe("review revisions", () => {
       commitSha: null,
       report: { status: "needs_changes", body: "Token in a log line.", review: null },
     });
-    expect(kinds(effects)).toEqual(["post_review", "upsert_status_comment", "upsert_check_run", "schedule_ci_wait"]);
+    expect(kinds(effects)).toEqual(["post_review", "upsert_status_comment", "schedule_ci_wait"]);
     expect(flow.task).toMatchObject({ state: "awaiting_ci", pipeline: { reviewRevisions: 1 } });
   });
 
@@ -386,7 +378,7 @@ describe("review revisions", () => {
       commitSha: null,
       report: needsChangesReport,
     }));
-    expect(kinds(effects)).toEqual(["post_review", "upsert_status_comment", "upsert_check_run", "schedule_ci_wait"]);
+    expect(kinds(effects)).toEqual(["post_review", "upsert_status_comment", "schedule_ci_wait"]);
     expect(flow.task.pipeline.reviewRevisions).toBe(0);
   });
 
@@ -477,11 +469,7 @@ describe("per-type pipelines (config.pipeline)", () => {
       role: "coder",
       baseSha: "h",
     });
-    expect(kinds(flow.runJob({ commitSha: "c0ffee" }))).toEqual([
-      "upsert_status_comment",
-      "upsert_check_run",
-      "schedule_ci_wait",
-    ]);
+    expect(kinds(flow.runJob({ commitSha: "c0ffee" }))).toEqual(["upsert_status_comment", "schedule_ci_wait"]);
     expect(flow.task.state).toBe("awaiting_ci");
   });
 

@@ -620,7 +620,6 @@ describe("transition: agent jobs", () => {
     });
     expect(effects).toEqual([
       { kind: "upsert_status_comment" },
-      { kind: "upsert_check_run" },
       { kind: "schedule_ci_wait", sha: "c0ffee", afterMs: 30 * 60_000 },
     ]);
   });
