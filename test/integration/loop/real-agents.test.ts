@@ -105,9 +105,11 @@ describe("the whole loop with the real Claude Code and Codex CLIs", () => {
     expect(await readLoopTask(database)).toMatchObject({ state: "awaiting_ci", head_sha: "code-sha" });
     expect(actionWrites(github)).toEqual(PIPELINE_WRITES);
 
-    // The plan is Claude Code's answer; the commit's tree is exactly the coder's three changes.
-    const [plan] = writeBodies<{ body: string }>(github, "POST", `/issues/${LOOP_PR}/comments`);
-    expect(plan?.body).toContain(PLAN);
+    // The plan is Claude Code's answer, in the status comment (no comment of its own on the PR); the
+    // commit's tree is exactly the coder's three changes.
+    expect(writeBodies(github, "POST", `/issues/${LOOP_PR}/comments`)).toEqual([]);
+    expect(lastStatusComment(github)).toContain("<details><summary>The planner's plan</summary>");
+    expect(lastStatusComment(github)).toContain(PLAN);
     const [tree] = writeBodies<{ tree: unknown[] }>(github, "POST", "/git/trees");
     expect(tree?.tree).toEqual([
       { path: "CHANGELOG.md", mode: "100644", type: "blob", content: CODED["CHANGELOG.md"] },
@@ -194,7 +196,7 @@ describe("the whole loop with the real Claude Code and Codex CLIs", () => {
     expect(task.reason?.message).toMatch(/^Agents spent \$\d+\.\d\d, over the task's budget of \$1\.00\./);
     expect(task.reason?.message).toContain("The work done so far is pushed");
     // The push happened: nothing was lost; the issue's status comment says what was spent.
-    expect(actionWrites(github)).toEqual([...DRAFT_PR_WRITES, `POST /issues/${LOOP_PR}/comments`, ...PUSH_WRITES]);
+    expect(actionWrites(github)).toEqual([...DRAFT_PR_WRITES, ...PUSH_WRITES]);
     expect(lastStatusComment(github)).toMatch(/Agents spent \$\d+\.\d\d, over the task's budget of \$1\.00/);
   }, 240_000);
 
