@@ -79,12 +79,14 @@ describe("DockerRunner on a real Docker engine", () => {
   });
 
   it("follows a running container's lines as they come, before it exits", async () => {
-    const handle = await start("echo first; while [ ! -f /tmp/go ]; do sleep 0.1; done; echo second");
+    // Released by a signal (the Engine's kill call), not by an exec: nothing is written to a stream.
+    const handle = await start(
+      "trap 'touch /tmp/go' USR1; echo first; while [ ! -f /tmp/go ]; do sleep 0.1; done; echo second",
+    );
     const seen: string[] = [];
     const following = runner.followLogs(handle, (line) => seen.push(`${line.stream}:${line.line}`));
     await expect.poll(() => seen, { timeout: 10_000 }).toEqual(["stdout:first"]);
-    const exec = await new Docker().getContainer(handle.containerId).exec({ Cmd: ["touch", "/tmp/go"] });
-    await exec.start({ Detach: true });
+    await new Docker().getContainer(handle.containerId).kill({ signal: "SIGUSR1" });
     expect((await runner.wait(handle, { timeoutMs: 30_000 })).exitCode).toBe(0);
     // The followed stream ends by itself once the container has exited.
     await following.done;

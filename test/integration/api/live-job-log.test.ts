@@ -20,7 +20,8 @@ const loop = useLoopForeman({ idPrefix: "a7110000", server: true });
 const TASK = loop.id(1);
 
 /** A reviewer that says a line, then waits until the test lets it go (a file in its /tmp), then reviews. */
-const HELD_REVIEWER = `echo 'reviewer: reading the change'; while [ ! -f /tmp/go ]; do sleep 0.1; done; ${ROLE_SCRIPTS.reviewer}`;
+// Held until the test sends SIGUSR1 (the Engine's kill call, not an exec).
+const HELD_REVIEWER = `trap 'touch /tmp/go' USR1; echo 'reviewer: reading the change'; while [ ! -f /tmp/go ]; do sleep 0.1; done; ${ROLE_SCRIPTS.reviewer}`;
 
 test("GET /api/tasks/{id}/jobs/{job}/log?follow=1 streams a running container's line, then the end", async () => {
   const github = mockLoopGitHub(
@@ -48,8 +49,7 @@ test("GET /api/tasks/{id}/jobs/{job}/log?follow=1 streams a running container's 
   expect(following.text()).not.toContain("event: end");
 
   const [container] = await listRunningContainers(loop.foreman, TASK);
-  const exec = await new Docker().getContainer(container!.Id).exec({ Cmd: ["touch", "/tmp/go"] });
-  await exec.start({ Detach: true });
+  await new Docker().getContainer(container!.Id).kill({ signal: "SIGUSR1" });
   const streamed = await following.done;
   expect(streamed.status).toBe(200);
   const events = streamed.text.match(/^event: .*$/gm) ?? [];
