@@ -252,6 +252,6 @@ describe("runAgentJob on a real Docker engine", () => {
     expect(
       (await runner.listOrphans(new Set(), { replica: "test-replica" })).map((orphan) => orphan.containerId),
     ).not.toContain(containerId);
-    expect(await readdir(temp.dir)).toEqual([]);
+    await expect.poll(() => readdir(temp.dir)).toEqual([]);
   });
 });
