@@ -15,18 +15,27 @@ const optionalText = z
   .optional()
   .transform((value) => (value === "" ? undefined : value));
 
-const repoList = z
-  .string()
-  .default("")
-  .transform((value) =>
-    value
-      .split(",")
-      .map((entry) => entry.trim())
-      .filter((entry) => entry.length > 0),
-  )
-  .refine((list) => list.every((entry) => /^[\w.-]+\/[\w.-]+$/.test(entry)), {
-    error: "must be a comma-separated list of owner/name, e.g. acme/api,acme/web",
-  });
+/** Splits a comma-separated setting into its trimmed, non-empty entries. */
+function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
+/** A comma-separated setting whose every entry matches `pattern`, or the `error` naming the form it takes. */
+function commaList(pattern: RegExp, error: string) {
+  return z
+    .string()
+    .default("")
+    .transform(splitList)
+    .refine((list) => list.every((entry) => pattern.test(entry)), { error });
+}
+
+const repoList = commaList(
+  /^[\w.-]+\/[\w.-]+$/,
+  "must be a comma-separated list of owner/name, e.g. acme/api,acme/web",
+);
 
 // `host:port` entries, comma-separated: each one checked, every bad one named.
 const egressList = z
@@ -72,10 +81,7 @@ const repoOverrideFields = z
   .default("tighten")
   .transform((text, context): RepoOverrideField[] => {
     if (text === "" || text === "tighten") return [];
-    const entries = text
-      .split(",")
-      .map((entry) => entry.trim())
-      .filter((entry) => entry.length > 0);
+    const entries = splitList(text);
     const bad = entries.filter((entry) => !(REPO_OVERRIDE_FIELDS as readonly string[]).includes(entry));
     if (bad.length === 0) return [...new Set(entries as RepoOverrideField[])];
     context.addIssue({
@@ -86,32 +92,16 @@ const repoOverrideFields = z
   });
 
 // GitHub logins (`octocat`) or teams (`acme/platform`), comma-separated.
-const principalList = z
-  .string()
-  .default("")
-  .transform((value) =>
-    value
-      .split(",")
-      .map((entry) => entry.trim())
-      .filter((entry) => entry.length > 0),
-  )
-  .refine((list) => list.every((entry) => /^[A-Za-z0-9][A-Za-z0-9-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(entry)), {
-    error: "must be a comma-separated list of GitHub logins or org/team slugs, e.g. octocat,acme/platform",
-  });
+const principalList = commaList(
+  /^[A-Za-z0-9][A-Za-z0-9-]*(\/[A-Za-z0-9][\w.-]*)?$/,
+  "must be a comma-separated list of GitHub logins or org/team slugs, e.g. octocat,acme/platform",
+);
 
 // Profile names, comma-separated.
-const profileList = z
-  .string()
-  .default("")
-  .transform((value) =>
-    value
-      .split(",")
-      .map((entry) => entry.trim())
-      .filter((entry) => entry.length > 0),
-  )
-  .refine((list) => list.every((entry) => /^[a-z0-9][a-z0-9_-]{0,62}$/.test(entry)), {
-    error: "must be a comma-separated list of profile names, e.g. my-bot,script",
-  });
+const profileList = commaList(
+  /^[a-z0-9][a-z0-9_-]{0,62}$/,
+  "must be a comma-separated list of profile names, e.g. my-bot,script",
+);
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -366,13 +356,6 @@ export class EnvError extends Error {
 // Loose on purpose: the SMTP server is the judge; this catches a name or a URL put there by mistake.
 const EMAIL_ADDRESS = /^[^\s@,<>]+@[^\s@,<>]+$/;
 
-function splitList(text: string): string[] {
-  return text
-    .split(",")
-    .map((entry) => entry.trim())
-    .filter(Boolean);
-}
-
 const SECRET_NAMES = [
   "PRIVATE_KEY",
   "WEBHOOK_SECRET",
@@ -404,10 +387,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   }
   if (parsed.success) problems.push(...checkCombinations(parsed.data));
   if (problems.length > 0) throw new EnvError(problems);
-  const names = parsed
-    .data!.AGENT_ENV_ALLOWLIST?.split(",")
-    .map((name) => name.trim())
-    .filter(Boolean) ?? [...DEFAULT_AGENT_ENV];
+  const allowlist = parsed.data!.AGENT_ENV_ALLOWLIST;
+  const names = allowlist === undefined ? [...DEFAULT_AGENT_ENV] : splitList(allowlist);
   const agentSecrets = Object.fromEntries(names.flatMap((name) => (resolved[name] ? [[name, resolved[name]!]] : [])));
   return { ...parsed.data!, agentSecrets };
 }
