@@ -148,9 +148,13 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
   }
 
   const opened = await opening;
+  // Host work on the agent's files that an early outcome (stopped, timed out) did not wait for.
+  const readers: Promise<unknown>[] = [];
   const outcome = opened.ok
-    ? await runInWorkspace(request, deps, profile, workspace, forwarded.value, opened.session)
+    ? await runInWorkspace(request, deps, profile, workspace, forwarded.value, opened.session, readers)
     : opened.failure;
+  // Removing the directory while git still reads it in there would leave it half removed.
+  await Promise.all(readers);
   const keepForMs = outcome.kind === "failed" ? (request.keepFailedWorkspaceMs ?? 0) : 0;
   // A failed clean-up must not hide the outcome: sweepWorkspaces removes leftovers later.
   await removeWorkspace(workspace.jobDir, { keepForMs, now: deps.now() }).catch(() => undefined);
@@ -164,6 +168,7 @@ async function runInWorkspace(
   workspace: PreparedWorkspace,
   secrets: Readonly<Record<string, string>>,
   egress: EgressSession | null,
+  readers: Promise<unknown>[],
 ): Promise<AgentJobOutcome> {
   // The profile's `env` are its secrets; its `optionalEnv` are settings (a gateway URL, a model).
   const secretValues = Object.fromEntries(profile.env.map((name) => [name, secrets[name] ?? ""]));
@@ -266,6 +271,7 @@ async function runInWorkspace(
       );
       measuring = measured;
       collecting = measured.then((quota) => (quota.ok ? collect() : quota));
+      readers.push(collecting);
     }
     await closeEgress();
     handedBack = await handingBack;

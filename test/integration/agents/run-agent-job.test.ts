@@ -229,9 +229,10 @@ describe("runAgentJob on a real Docker engine", () => {
     expect(outcome.changes.map((change) => change.path)).toEqual([".github/workflows/x.yml"]);
   });
 
-  it("stops the container when the caller aborts, and reports AGENT_STOPPED", async () => {
+  it("stops the container when the caller aborts, and reports AGENT_STOPPED, its workspace removed", async () => {
     const controller = new AbortController();
-    const outcome = await runAgentJob(scriptJob(temp.dir, "sleep 300"), {
+    const job = scriptJob(temp.dir, "echo changed >> README.md; sleep 300");
+    const outcome = await runAgentJob(job, {
       runner,
       fetchTarball: async () => tarball,
       now,
@@ -243,6 +244,8 @@ describe("runAgentJob on a real Docker engine", () => {
       code: "AGENT_STOPPED",
       message: "The job was stopped while the agent was running.",
     });
+    // The host's reads of the stopped agent's files end before its directory is removed, not after.
+    expect(await readdir(temp.dir)).not.toContain(job.jobId);
   });
 
   it("leaves no container and no workspace behind", async () => {
@@ -252,6 +255,6 @@ describe("runAgentJob on a real Docker engine", () => {
     expect(
       (await runner.listOrphans(new Set(), { replica: "test-replica" })).map((orphan) => orphan.containerId),
     ).not.toContain(containerId);
-    await expect.poll(() => readdir(temp.dir)).toEqual([]);
+    expect(await readdir(temp.dir)).toEqual([]);
   });
 });
