@@ -136,7 +136,7 @@ module.exports = {
         dependencyTypesNot: ["type-only"],
         path: [
           "^(node:)?(fs|fs/promises|child_process|net|http|https|dgram|os|dns)$",
-          "^node_modules/@kubernetes/client-node/",
+          "(^|/)node_modules/@kubernetes/client-node/",
           "^node_modules/dockerode/",
         ],
       },
@@ -146,7 +146,7 @@ module.exports = {
       severity: "error",
       comment: "The Kubernetes API is one adapter: src/agents/kubernetes/, built by the composition root.",
       from: { path: "^src/", pathNot: ["^src/agents/kubernetes/", "^src/main\\.ts$"] },
-      to: { dependencyTypesNot: ["type-only"], path: "^node_modules/@kubernetes/client-node/" },
+      to: { dependencyTypesNot: ["type-only"], path: "(^|/)node_modules/@kubernetes/client-node/" },
     },
     {
       name: "compliance-does-not-read-the-environment",

@@ -214,9 +214,11 @@ function buildPodSpec(input: KubernetesJobInput, name: string): NonNullable<V1Jo
   const urls = buildArchiveUrls(settings.foremanUrl, agent.jobId);
   const diskLimit = `${settings.workspaceMaxMb}Mi`;
   const tmpfs = agent.tmpfs.map((mount, index) => ({ ...mount, volume: `tmpfs-${index}` }));
+  // The helpers see the job's files as one tree under /foreman (the archive's layout, see
+  // job-archives.ts): the inputs, with the workspace and out volumes mounted inside it.
   const helperMounts = [
-    { name: "workspace", mountPath: CONTAINER_PATHS.workspace },
     { name: "inputs", mountPath: CONTAINER_PATHS.foremanDir },
+    { name: "workspace", mountPath: `${CONTAINER_PATHS.foremanDir}/workspace` },
     { name: "out", mountPath: CONTAINER_PATHS.outDir },
     { name: "tokens", mountPath: TOKEN_MOUNT.dir, readOnly: true },
     { name: "helper-tmp", mountPath: "/tmp" },
@@ -228,7 +230,7 @@ function buildPodSpec(input: KubernetesJobInput, name: string): NonNullable<V1Jo
     command: ["sh", "-c"],
     args: [
       `set -e; wget -q -O /tmp/workspace.tar ${auth(TOKEN_MOUNT.download)} "$FOREMAN_ARCHIVE_URL"; ` +
-        "tar -x -o -f /tmp/workspace.tar -C /; rm -f /tmp/workspace.tar",
+        `tar -x -o -f /tmp/workspace.tar -C ${CONTAINER_PATHS.foremanDir}; rm -f /tmp/workspace.tar`,
     ],
     env: [{ name: "FOREMAN_ARCHIVE_URL", value: urls.workspace }],
     volumeMounts: helperMounts,
@@ -240,7 +242,7 @@ function buildPodSpec(input: KubernetesJobInput, name: string): NonNullable<V1Jo
     restartPolicy: "Always",
     command: ["sh", "-c"],
     args: [
-      `send() { cd / && tar -c -f /tmp/result.tar workspace foreman/out && wget -q -O /dev/null ${auth(TOKEN_MOUNT.upload)} ` +
+      `send() { cd ${CONTAINER_PATHS.foremanDir} && tar -c -f /tmp/result.tar workspace out && wget -q -O /dev/null ${auth(TOKEN_MOUNT.upload)} ` +
         '--post-file=/tmp/result.tar "$FOREMAN_RESULT_URL"; exit 0; }; trap send TERM; while true; do sleep 1; done',
     ],
     env: [{ name: "FOREMAN_RESULT_URL", value: urls.result }],
