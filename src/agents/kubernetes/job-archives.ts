@@ -9,7 +9,7 @@
  * that replica's own address), and a job whose replica died is requeued and its Job reaped.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -94,7 +94,7 @@ export class JobArchives {
   }
 
   /** Spends the download token and returns the job's files packed for the pod, or null when refused. */
-  takeDownload(jobId: string, token: string): Readable | null {
+  async takeDownload(jobId: string, token: string): Promise<Readable | null> {
     const archive = this.open.get(jobId);
     if (archive === undefined || !this.spend(archive, "download", token)) return null;
     return packJobFiles(archive.files);
@@ -122,14 +122,13 @@ export class JobArchives {
  * Packs the job directory as the pod unpacks it under /foreman: the prompt, context.json and
  * `workspace/…` (the mount points themselves are left out: the pod's volumes are already there).
  */
-export function packJobFiles(files: JobPaths): Readable {
+export async function packJobFiles(files: JobPaths): Promise<Readable> {
   const jobDir = dirname(files.workspaceDir);
-  const entries = [basename(files.promptPath), basename(files.contextPath), basename(files.workspaceDir)];
   const top = basename(files.workspaceDir);
-  return pack(
-    { cwd: jobDir, portable: true, filter: (path) => path !== top && path !== `${top}/` },
-    entries,
-  ) as unknown as Readable;
+  // The workspace's children, not the directory itself (node-tar's filter would skip its contents too).
+  const children = (await readdir(files.workspaceDir)).map((name) => `${top}/${name}`);
+  const entries = [basename(files.promptPath), basename(files.contextPath), ...children];
+  return pack({ cwd: jobDir, portable: true }, entries) as unknown as Readable;
 }
 
 const RETURNED_TYPES = new Set(["File", "OldFile", "ContiguousFile", "Directory", "SymbolicLink"]);
@@ -146,20 +145,22 @@ export async function unpackReturnedFiles(files: JobPaths, body: Readable, maxBy
   let bytes = 0;
   let tooLarge = false;
   const counter = new Transform({
+    // Past the limit the rest is read and dropped (the client gets its answer, not a reset), then refused.
     transform(chunk: Buffer, _encoding, callback) {
       bytes += chunk.length;
-      if (bytes > maxBytes) {
-        tooLarge = true;
-        callback(new Error("upload too large"));
-        return;
-      }
-      callback(null, chunk);
+      if (bytes > maxBytes) tooLarge = true;
+      callback(null, tooLarge ? undefined : chunk);
+    },
+    flush(callback) {
+      callback(tooLarge ? new Error("upload too large") : null);
     },
   });
   const top = new Set(["workspace", "out"]);
   try {
+    // `body` is piped, not part of the pipeline: a failed unpack must not destroy the request
+    // (its sender then gets a reset instead of the answer); the rest of it is drained below.
+    body.pipe(counter);
     await pipeline(
-      body,
       counter,
       extract({
         cwd: staging,
@@ -172,6 +173,8 @@ export async function unpackReturnedFiles(files: JobPaths, body: Readable, maxBy
       }),
     );
   } catch {
+    body.unpipe(counter);
+    body.resume();
     await rm(staging, { recursive: true, force: true });
     return { ok: false, status: tooLarge ? 413 : 400 };
   }
