@@ -11,6 +11,7 @@ import {
   listSecretValues,
   listSummaryRecipients,
   readDockerConnection,
+  readKubernetesSettings,
   type Env,
 } from "./config/env.js";
 import { openDatabase, type Database } from "./db/client.js";
@@ -29,6 +30,8 @@ import { buildDatabaseWritePacer } from "./engine/database-write-pacer.js";
 import { buildOctokitClass, DEFAULT_OCTOKIT_TUNING, type GitHubClient, type OctokitTuning } from "./github/octokit.js";
 import { createApp } from "./index.js";
 import { createJobLogRoute } from "./http/job-log-route.js";
+import { createJobArchiveRoute } from "./http/job-archive-route.js";
+import { buildKubernetesRunner } from "./agents/kubernetes/build-kubernetes-runner.js";
 import { buildComplianceRouteOptions } from "./http/compliance-routes.js";
 import { createPauseCheck } from "./engine/pause.js";
 import { FileArtifactStore, resolveArtifactsDir } from "./compliance/artifacts.js";
@@ -226,6 +229,14 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   });
   if (!probot) throw new Error("Probot did not load the app");
   server.addHandler(createJobLogRoute(database));
+  // RUNNER=kubernetes: a Job per agent job, its files through this replica's archive endpoints.
+  const kubernetes =
+    (options.agents?.enabled ?? env.AGENTS_ENABLED) &&
+    options.agents?.runner === undefined &&
+    env.RUNNER === "kubernetes"
+      ? buildKubernetesRunner(readKubernetesSettings(env))
+      : null;
+  if (kubernetes !== null) server.addHandler(createJobArchiveRoute(kubernetes.archives));
   const metrics = createForemanMetrics({ sql: database.sql });
   server.addHandler(createMetricsRoute(metrics, env.METRICS_TOKEN));
   const ui = createUiRoutes({
@@ -292,6 +303,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
             secrets: listSecretValues(env),
             runner:
               options.agents?.runner ??
+              kubernetes?.runner ??
               new DockerRunner(
                 buildDockerOptions(readDockerConnection(env)),
                 { timeoutMs: env.DOCKER_TIMEOUT_MS },
