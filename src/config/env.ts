@@ -217,6 +217,12 @@ export const Env = z.object({
     .optional(),
   /** Foreman's pods: the one destination every job's NetworkPolicy allows (on PORT). */
   KUBERNETES_FOREMAN_SELECTOR: labelSelector("app.kubernetes.io/name=foreman"),
+  /** Instead of KUBERNETES_FOREMAN_SELECTOR: Foreman's address range (CIDR), when Foreman runs outside the cluster. */
+  KUBERNETES_FOREMAN_CIDR: z
+    .string()
+    .trim()
+    .regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, { error: "must be an address range, e.g. 172.18.0.1/32" })
+    .optional(),
   /** The egress proxy's pods: the only other destination of `network: egress` jobs. */
   KUBERNETES_EGRESS_PROXY_SELECTOR: labelSelector("app.kubernetes.io/name=foreman-egress-proxy"),
   /** The egress proxy as `network: egress` jobs' HTTP(S)_PROXY give it; an IP address (the Service's ClusterIP): jobs have no DNS. */
@@ -536,6 +542,7 @@ export function readKubernetesSettings(env: Env): KubernetesRunnerSettings {
       foremanUrl: env.KUBERNETES_FOREMAN_URL ?? `http://127.0.0.1:${env.PORT}`,
       foremanSelector: env.KUBERNETES_FOREMAN_SELECTOR,
       foremanPort: env.PORT,
+      ...(env.KUBERNETES_FOREMAN_CIDR === undefined ? {} : { foremanCidr: env.KUBERNETES_FOREMAN_CIDR }),
       egressProxySelector: env.KUBERNETES_EGRESS_PROXY_SELECTOR,
       egressProxyPort: proxyPort === "" ? 3128 : Number(proxyPort),
       helperImage: env.KUBERNETES_HELPER_IMAGE,

@@ -54,6 +54,8 @@ export interface KubernetesJobSettings {
   /** Foreman's pods and port, the one destination of every job's network policy (the archive). */
   readonly foremanSelector: PodLabels;
   readonly foremanPort: number;
+  /** Instead of the selector: Foreman's address range, when it runs outside the cluster (e.g. the kind script). */
+  readonly foremanCidr?: string;
   /** The egress proxy's pods and port, the only other destination of `network: egress` jobs. */
   readonly egressProxySelector: PodLabels;
   readonly egressProxyPort: number;
@@ -196,7 +198,10 @@ function buildEgressRules(
 ): V1NetworkPolicyEgressRule[] {
   if (network === "bridge") return [{}];
   const foreman: V1NetworkPolicyEgressRule = {
-    to: [{ podSelector: { matchLabels: { ...settings.foremanSelector } } }],
+    to:
+      settings.foremanCidr === undefined
+        ? [{ podSelector: { matchLabels: { ...settings.foremanSelector } } }]
+        : [{ ipBlock: { cidr: settings.foremanCidr } }],
     ports: [{ protocol: "TCP", port: settings.foremanPort }],
   };
   if (network === "none") return [foreman];

@@ -111,6 +111,19 @@ describe("buildKubernetesJobObjects", () => {
   });
 });
 
+it("lets the job reach a Foreman outside the cluster by its address range instead of a selector", () => {
+  const agent = readContainerSpec(buildSpec(script, { script: "true" }));
+  if (!agent.ok) throw new Error(agent.reason);
+  const objects = buildKubernetesJobObjects(
+    { agent: agent.value, settings: { ...settings, foremanCidr: "172.18.0.1/32" }, timeoutSeconds: 60 },
+    tokens,
+  );
+  expect(() => validateKubernetesObject(objects.networkPolicy)).not.toThrow();
+  expect(objects.networkPolicy.spec!.egress).toEqual([
+    { to: [{ ipBlock: { cidr: "172.18.0.1/32" } }], ports: [{ protocol: "TCP", port: 3000 }] },
+  ]);
+});
+
 describe("buildKubernetesJobName", () => {
   it("is deterministic and a DNS label for any job id", () => {
     expect(buildKubernetesJobName("j1")).toBe("foreman-job-j1");
