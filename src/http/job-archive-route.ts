@@ -14,6 +14,9 @@ import type { JobArchives } from "../agents/kubernetes/job-archives.js";
 
 const ROUTE = /^\/agent-jobs\/([^/]+)\/(workspace|result)$/;
 
+/** The upload path, which takes bodies up to WORKSPACE_MAX_MB instead of the webhook limit (body-limit.ts). */
+export const ARCHIVE_UPLOAD_PATH = /^\/agent-jobs\/[^/]+\/result$/;
+
 /** The request handler of the archive endpoints; answers false for any other path. */
 export function createJobArchiveRoute(archives: JobArchives) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
