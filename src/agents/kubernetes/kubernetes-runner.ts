@@ -15,6 +15,7 @@ import {
   type V1Job,
   type V1Pod,
 } from "@kubernetes/client-node";
+import { withTimeout } from "../../resilience/with-timeout.js";
 import { RUNNER_ERROR_CODES, RunnerError } from "../errors.js";
 import type {
   CapturedLogs,
@@ -56,6 +57,8 @@ export interface KubernetesRunnerOptions {
   /** How long the return sidecar's upload may take after the Job ended (default 60 s). */
   readonly returnTimeoutMs?: number;
   readonly now?: () => Date;
+  /** Longest wait for one Kubernetes API call (default 60 s; not the job's run or the upload). */
+  readonly callTimeoutMs?: number;
 }
 
 /** Runs agent jobs as Kubernetes Jobs in one namespace. */
@@ -321,9 +324,10 @@ export class KubernetesRunner implements Runner {
     return agent?.state?.terminated ?? agent?.lastState?.terminated ?? null;
   }
 
+  // One API call (or a look-then-create) under a timeout: a hung API server fails the attempt, which is retried.
   private async ensure<T>(action: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await withTimeout(() => fn(), this.options.callTimeoutMs ?? 60_000, { service: "Kubernetes", action });
     } catch (error) {
       throw toRunnerError(error, action);
     }

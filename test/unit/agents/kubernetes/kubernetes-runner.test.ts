@@ -334,3 +334,13 @@ describe("KubernetesRunner.retrieveFiles", () => {
     await expect(runner.retrieveFiles(handle)).rejects.toThrow(/did not come back/);
   });
 });
+
+describe("KubernetesRunner call timeout", () => {
+  it("fails a call the API does not answer in time as the API being unreachable", async () => {
+    const slow = new KubernetesRunner({ kubeConfig: buildKubeConfig(), settings, archives, callTimeoutMs: 20 });
+    nock(API).get(`${BATCH}/jobs`).query(true).delay(5_000).reply(200, { items: [] });
+    const error = await slow.listOrphans(new Set()).catch((caught: unknown) => caught);
+    expect((error as RunnerError).code).toBe("INFRA_DOCKER_UNAVAILABLE");
+    expect((error as RunnerError).message).toMatch(/Kubernetes/);
+  });
+});
