@@ -278,7 +278,34 @@ export class KubernetesRunner implements Runner {
   async removeOrphans(liveJobIds: ReadonlySet<string>, options: { replica?: string } = {}): Promise<OrphanContainer[]> {
     const orphans = await this.listOrphans(liveJobIds, options);
     for (const orphan of orphans) await this.remove(orphan);
+    await this.removeLeftovers(liveJobIds, options);
     return orphans;
+  }
+
+  // Secrets and policies whose Job is gone already (its TTL ran out while no Foreman removed them).
+  private async removeLeftovers(liveJobIds: ReadonlySet<string>, options: { replica?: string }): Promise<void> {
+    const namespace = this.namespace;
+    const labelSelector = buildJobSelector(options);
+    const isOrphan = (metadata: { annotations?: Record<string, string> } | undefined): boolean =>
+      !liveJobIds.has(metadata?.annotations?.[KUBERNETES_JOB_KEYS.jobAnnotation] ?? "");
+    const secrets = await this.ensure("list the Secrets of", () =>
+      this.core.listNamespacedSecret({ namespace, labelSelector }),
+    );
+    for (const secret of secrets.items.filter((item) => isOrphan(item.metadata))) {
+      const name = secret.metadata?.name ?? "";
+      await this.ensure("remove the Secret of", () =>
+        orNull(() => this.core.deleteNamespacedSecret({ name, namespace })),
+      );
+    }
+    const policies = await this.ensure("list the network policies of", () =>
+      this.networking.listNamespacedNetworkPolicy({ namespace, labelSelector }),
+    );
+    for (const policy of policies.items.filter((item) => isOrphan(item.metadata))) {
+      const name = policy.metadata?.name ?? "";
+      await this.ensure("remove the network policy of", () =>
+        orNull(() => this.networking.deleteNamespacedNetworkPolicy({ name, namespace })),
+      );
+    }
   }
 
   /**

@@ -437,8 +437,8 @@ describe("the Kubernetes runner (agents.runner: kubernetes)", () => {
       { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "list", "create", "delete"] },
       { apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] },
       { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
-      { apiGroups: [""], resources: ["secrets"], verbs: ["get", "create", "update", "delete"] },
-      { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["get", "create", "delete"] },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "create", "update", "delete"] },
+      { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["get", "list", "create", "delete"] },
     ]);
     const binding = find<Manifest & { subjects: { name: string; namespace: string }[] }>(
       render(kubernetes),

@@ -282,7 +282,18 @@ describe("KubernetesRunner orphans", () => {
       .delete(`${NS}/secrets/foreman-job-gone`)
       .reply(200, {})
       .delete(`${NET}/networkpolicies/foreman-job-gone`)
-      .reply(404, notFound);
+      .reply(404, notFound)
+      // Leftovers of a Job already gone (its TTL ran out): the Secret and policy of "old".
+      .get(`${NS}/secrets`)
+      .query({ labelSelector: "app.kubernetes.io/managed-by=foreman,foreman.job,foreman.replica=r1" })
+      .reply(200, { items: [listed("live"), listed("old")] })
+      .delete(`${NS}/secrets/foreman-job-old`)
+      .reply(200, {})
+      .get(`${NET}/networkpolicies`)
+      .query({ labelSelector: "app.kubernetes.io/managed-by=foreman,foreman.job,foreman.replica=r1" })
+      .reply(200, { items: [listed("old")] })
+      .delete(`${NET}/networkpolicies/foreman-job-old`)
+      .reply(200, {});
     const removed = await runner.removeOrphans(new Set(["live"]), { replica: "r1" });
     expect(removed).toEqual([
       { containerId: "foreman-job-gone", taskId: "t", jobId: "gone", replica: "r1", state: "running" },
