@@ -6,17 +6,10 @@
  * the process environment.
  */
 import { Writable } from "node:stream";
-import {
-  BatchV1Api,
-  CoreV1Api,
-  Log,
-  NetworkingV1Api,
-  type KubeConfig,
-  type V1Job,
-  type V1Pod,
-} from "@kubernetes/client-node";
+import { BatchV1Api, CoreV1Api, Log, NetworkingV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { withTimeout } from "../../resilience/with-timeout.js";
 import { RUNNER_ERROR_CODES, RunnerError } from "../errors.js";
+import { adopt, findEnd, orConflict, orNull, sleep, toRunnerError } from "./kubernetes-api-calls.js";
 import type {
   CapturedLogs,
   ContainerSpec,
@@ -359,66 +352,4 @@ export class KubernetesRunner implements Runner {
       throw toRunnerError(error, action);
     }
   }
-}
-
-// A Job ends with a true Complete or Failed condition; its reason tells a deadline from an exit.
-function findEnd(job: V1Job): string | null {
-  for (const condition of job.status?.conditions ?? []) {
-    if (condition.status !== "True") continue;
-    if (condition.type === "Complete") return "Complete";
-    if (condition.type === "Failed") return condition.reason === "DeadlineExceeded" ? "DeadlineExceeded" : "Failed";
-  }
-  return null;
-}
-
-/** Look before create: an object that exists (or appears between the two calls, 409) is adopted. */
-async function adopt<T>(read: () => Promise<T>, create: () => Promise<T>): Promise<void> {
-  if ((await orNull(read)) !== null) return;
-  await orConflict(create);
-}
-
-async function orNull<T>(fn: () => Promise<T>): Promise<T | null> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (statusOf(error) === 404) return null;
-    throw error;
-  }
-}
-
-async function orConflict<T>(fn: () => Promise<T>): Promise<T | "conflict"> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (statusOf(error) === 409) return "conflict";
-    throw error;
-  }
-}
-
-function toRunnerError(error: unknown, action: string): RunnerError {
-  if (error instanceof RunnerError) return error;
-  const status = statusOf(error);
-  const message = error instanceof Error ? error.message : String(error);
-  return status === undefined
-    ? new RunnerError(
-        RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE,
-        `The Kubernetes API could not be reached to ${action} a job (check KUBERNETES_NAMESPACE and the cluster credentials): ${message}`,
-        { cause: error },
-      )
-    : new RunnerError(
-        RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED,
-        `Kubernetes could not ${action} a job (HTTP ${status}): ${message}`,
-        {
-          cause: error,
-        },
-      );
-}
-
-function statusOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
