@@ -126,6 +126,29 @@ module.exports = {
       },
     },
     {
+      name: "kubernetes-specs-are-pure",
+      severity: "error",
+      comment:
+        "The Kubernetes Job's objects are decided from data (src/agents/kubernetes/*-spec.ts); only the runner " +
+        "talks to the Kubernetes API and only the archive store touches files.",
+      from: { path: "^src/agents/kubernetes/(kubernetes-job-spec|read-container-spec)\\.ts$" },
+      to: {
+        dependencyTypesNot: ["type-only"],
+        path: [
+          "^(node:)?(fs|fs/promises|child_process|net|http|https|dgram|os|dns)$",
+          "(^|/)node_modules/@kubernetes/client-node/",
+          "^node_modules/dockerode/",
+        ],
+      },
+    },
+    {
+      name: "only-the-kubernetes-runner-uses-the-kubernetes-client",
+      severity: "error",
+      comment: "The Kubernetes API is one adapter: src/agents/kubernetes/, built by the composition root.",
+      from: { path: "^src/", pathNot: ["^src/agents/kubernetes/", "^src/main\\.ts$"] },
+      to: { dependencyTypesNot: ["type-only"], path: "(^|/)node_modules/@kubernetes/client-node/" },
+    },
+    {
       name: "compliance-does-not-read-the-environment",
       severity: "error",
       comment: "The composition root turns the environment into settings; compliance and the summaries take settings.",

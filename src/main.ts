@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { getPrivateKey } from "@probot/get-private-key";
 import { Probot, Server, type Logger } from "probot";
-import { guardRequestBodies } from "./http/body-limit.js";
+import { guardRequestBodies, type LargerBodies } from "./http/body-limit.js";
 import { addSecurityHeaders } from "./http/security-headers.js";
 import { createApiRoutes } from "./http/api/api-routes.js";
 import { createJobLimitsReader } from "./engine/runtime-settings.js";
@@ -11,6 +11,7 @@ import {
   listSecretValues,
   listSummaryRecipients,
   readDockerConnection,
+  readKubernetesSettings,
   type Env,
 } from "./config/env.js";
 import { openDatabase, type Database } from "./db/client.js";
@@ -29,6 +30,8 @@ import { buildDatabaseWritePacer } from "./engine/database-write-pacer.js";
 import { buildOctokitClass, DEFAULT_OCTOKIT_TUNING, type GitHubClient, type OctokitTuning } from "./github/octokit.js";
 import { createApp } from "./index.js";
 import { createJobLogRoute } from "./http/job-log-route.js";
+import { ARCHIVE_UPLOAD_PATH, createJobArchiveRoute } from "./http/job-archive-route.js";
+import { buildKubernetesRunner } from "./agents/kubernetes/build-kubernetes-runner.js";
 import { buildComplianceRouteOptions } from "./http/compliance-routes.js";
 import { createPauseCheck } from "./engine/pause.js";
 import { FileArtifactStore, resolveArtifactsDir } from "./compliance/artifacts.js";
@@ -50,9 +53,12 @@ import { ReconcileSweeper } from "./engine/reconcile/reconcile-sweep.js";
 
 /** Probot's server, with the request body limit in front of every route (Probot's webhook route included). */
 class GuardedServer extends Server {
+  /** Set when the Kubernetes runner's uploads are served (up to WORKSPACE_MAX_MB). */
+  largerBodies: LargerBodies | null = null;
+
   override async start(): ReturnType<Server["start"]> {
     const http = await super.start();
-    guardRequestBodies(http);
+    guardRequestBodies(http, undefined, this.largerBodies);
     addSecurityHeaders(http);
     return http;
   }
@@ -226,6 +232,17 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   });
   if (!probot) throw new Error("Probot did not load the app");
   server.addHandler(createJobLogRoute(database));
+  // RUNNER=kubernetes: a Job per agent job, its files through this replica's archive endpoints.
+  const kubernetes =
+    (options.agents?.enabled ?? env.AGENTS_ENABLED) &&
+    options.agents?.runner === undefined &&
+    env.RUNNER === "kubernetes"
+      ? buildKubernetesRunner(readKubernetesSettings(env))
+      : null;
+  if (kubernetes !== null) {
+    server.addHandler(createJobArchiveRoute(kubernetes.archives));
+    server.largerBodies = { path: ARCHIVE_UPLOAD_PATH, maxBytes: env.WORKSPACE_MAX_MB * 1024 * 1024 };
+  }
   const metrics = createForemanMetrics({ sql: database.sql });
   server.addHandler(createMetricsRoute(metrics, env.METRICS_TOKEN));
   const ui = createUiRoutes({
@@ -292,6 +309,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
             secrets: listSecretValues(env),
             runner:
               options.agents?.runner ??
+              kubernetes?.runner ??
               new DockerRunner(
                 buildDockerOptions(readDockerConnection(env)),
                 { timeoutMs: env.DOCKER_TIMEOUT_MS },

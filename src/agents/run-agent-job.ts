@@ -212,7 +212,7 @@ async function runInWorkspace(
   const startedAt = deps.now().getTime();
   let handle: JobHandle;
   try {
-    handle = await deps.runner.start(spec.value);
+    handle = await deps.runner.start(spec.value, { files: workspace, timeoutMs: profile.timeoutSeconds * 1000 });
   } catch (error) {
     await closeEgress();
     return failFromRunner(error);
@@ -242,6 +242,8 @@ async function runInWorkspace(
       );
     // 4. Wait.
     waited = await deps.runner.wait(handle, { timeoutMs: profile.timeoutSeconds * 1000 });
+    // A runner without a shared host directory brings the agent's files back now (Kubernetes).
+    if (!isAborted(deps.signal)) await deps.runner.retrieveFiles?.(handle);
     // 5. Logs.
     captured = await deps.runner.logs(
       handle,

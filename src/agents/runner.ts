@@ -1,6 +1,7 @@
 /**
  * The Runner port: what the rest of Foreman needs from a container engine to run one agent
- * job. `DockerRunner` implements it with dockerode; a Kubernetes Job runner can follow.
+ * job. `DockerRunner` implements it with dockerode, `KubernetesRunner` (src/agents/kubernetes/) with
+ * Kubernetes Jobs (ADR 0013).
  */
 import type { ContainerCreateOptions } from "dockerode";
 import type { EgressRecord } from "./egress/egress-record.js";
@@ -111,10 +112,34 @@ export interface HandBackRequest {
   readonly outDir: string;
 }
 
+/** A job's files on Foreman's host (as `JobPaths` in job-spec.ts): what the Docker runner binds, and what the Kubernetes runner ships. */
+export interface JobFiles {
+  readonly workspaceDir: string;
+  readonly promptPath: string;
+  readonly contextPath: string;
+  readonly outDir: string;
+}
+
+/**
+ * What a runner may need beyond the spec to start a job: its host files (a runner without a shared
+ * host directory sends them to the job and brings them back, see `retrieveFiles`) and its time limit
+ * (a Kubernetes Job's `activeDeadlineSeconds`).
+ */
+export interface JobLaunch {
+  readonly files: JobFiles;
+  readonly timeoutMs: number;
+}
+
 /** Runs agent containers. Implementations throw `RunnerError` when the engine itself fails. */
 export interface Runner {
-  /** Creates and starts a container (pulling its image if needed). */
-  start(spec: ContainerSpec): Promise<JobHandle>;
+  /** Creates and starts a container (pulling its image if needed). The Docker runner binds the spec's mounts and ignores `launch`. */
+  start(spec: ContainerSpec, launch?: JobLaunch): Promise<JobHandle>;
+  /**
+   * After `wait`, before the host reads the job's files: brings what the agent wrote back into the
+   * host's workspace and out directories. Runners whose container writes the host's files directly
+   * (Docker's bind mounts) leave it out.
+   */
+  retrieveFiles?(handle: JobHandle): Promise<void>;
   /** Waits for exit; after `timeoutMs` of wall-clock time the container is killed. */
   wait(handle: JobHandle, options: { timeoutMs: number }): Promise<WaitOutcome>;
   /** Stops a container: SIGTERM, then SIGKILL after `graceSeconds`. Stopping a stopped one is a no-op. */

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { buildDockerOptions, type DockerConnection } from "../agents/docker-connection.js";
 import { parseEgressList } from "../agents/egress/egress-rule.js";
 import { EGRESS_PREFIX } from "../agents/egress/egress-spec.js";
+import type { KubernetesRunnerSettings } from "../agents/kubernetes/build-kubernetes-runner.js";
 import { REPO_OVERRIDE_FIELDS, type RepoOverrideField } from "../agents/repo-override-policy.js";
 import { loadCheckpointSigner, loadPublicKeys } from "../chain/checkpoints.js";
 
@@ -31,6 +32,18 @@ function commaList(pattern: RegExp, error: string) {
     .transform(splitList)
     .refine((list) => list.every((entry) => pattern.test(entry)), { error });
 }
+
+// Kubernetes label selectors as `key=value` pairs, comma-separated.
+const labelSelector = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform(splitList)
+    .refine((list) => list.length > 0 && list.every((entry) => /^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]{0,63}$/.test(entry)), {
+      error: "must be comma-separated key=value labels, e.g. app.kubernetes.io/name=foreman",
+    })
+    .transform((list) => Object.fromEntries(list.map((entry) => entry.split("=", 2) as [string, string])));
 
 const repoList = commaList(
   /^[\w.-]+\/[\w.-]+$/,
@@ -186,6 +199,36 @@ export const Env = z.object({
   DOCKER_ALLOW_INSECURE_TCP: z.stringbool({ error: "must be true or false" }).default(false),
   /** Longest wait for one Docker daemon call (create, start, inspect, stop, kill, remove, list, opening logs; not the container's run or an image pull). */
   DOCKER_TIMEOUT_MS: positiveInt(60_000),
+  /** Where agent jobs run: `docker` (one Docker daemon) or `kubernetes` (a Job per agent job; docs/kubernetes.md). */
+  RUNNER: z.enum(["docker", "kubernetes"], { error: "must be docker or kubernetes" }).default("docker"),
+  /** With RUNNER=kubernetes: the namespace of the agent Jobs (Foreman's Role must allow Jobs, pods, pod logs, Secrets and NetworkPolicies there). */
+  KUBERNETES_NAMESPACE: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+      error: "must be a Kubernetes namespace name, e.g. foreman-agents",
+    })
+    .optional(),
+  /** With RUNNER=kubernetes: a kubeconfig file to use (unset: the in-cluster service account). */
+  KUBERNETES_KUBECONFIG: optionalText,
+  /** With RUNNER=kubernetes: this replica's own address as a job's pod reaches it (the archive endpoints), e.g. http://$(POD_IP):3000. */
+  KUBERNETES_FOREMAN_URL: z
+    .url({ error: "must be the URL a job's pod reaches this replica at, e.g. http://10.0.0.5:3000" })
+    .optional(),
+  /** Foreman's pods: the one destination every job's NetworkPolicy allows (on PORT). */
+  KUBERNETES_FOREMAN_SELECTOR: labelSelector("app.kubernetes.io/name=foreman"),
+  /** Instead of KUBERNETES_FOREMAN_SELECTOR: Foreman's address range (CIDR), when Foreman runs outside the cluster. */
+  KUBERNETES_FOREMAN_CIDR: z
+    .string()
+    .trim()
+    .regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, { error: "must be an address range, e.g. 172.18.0.1/32" })
+    .optional(),
+  /** The egress proxy's pods: the only other destination of `network: egress` jobs. */
+  KUBERNETES_EGRESS_PROXY_SELECTOR: labelSelector("app.kubernetes.io/name=foreman-egress-proxy"),
+  /** The egress proxy as `network: egress` jobs' HTTP(S)_PROXY give it; an IP address (the Service's ClusterIP): jobs have no DNS. */
+  KUBERNETES_EGRESS_PROXY_URL: z.url({ error: "must be the proxy's URL, e.g. http://10.96.0.20:3128" }).optional(),
+  /** The image of a job's two helper containers (fetch and return the files): any with sh, tar and wget. */
+  KUBERNETES_HELPER_IMAGE: z.string().trim().min(1).default("busybox:1.36"),
   AGENT_IMAGE_ALLOWLIST: z.string().default(""),
   AGENTS_ENABLED: z.stringbool({ error: "must be true or false" }).default(true),
   MAX_CONCURRENT_JOBS: positiveInt(4),
@@ -474,7 +517,12 @@ function checkCombinations(env: z.infer<typeof Env>): string[] {
       "SUMMARY_WEBHOOK_URL: SUMMARY_WEBHOOK_SECRET is set but there is no webhook to sign; set SUMMARY_WEBHOOK_URL or unset the secret",
     );
   }
-  if (env.AGENTS_ENABLED) {
+  if (env.AGENTS_ENABLED && env.RUNNER === "kubernetes") {
+    for (const name of ["KUBERNETES_NAMESPACE", "KUBERNETES_FOREMAN_URL"] as const) {
+      if (env[name] === undefined) problems.push(`${name}: RUNNER=kubernetes needs it (docs/kubernetes.md)`);
+    }
+  }
+  if (env.AGENTS_ENABLED && env.RUNNER === "docker") {
     // The daemon's address and TLS files, checked (and the certificates read) before anything starts.
     try {
       buildDockerOptions(readDockerConnection(env));
@@ -483,6 +531,27 @@ function checkCombinations(env: z.infer<typeof Env>): string[] {
     }
   }
   return problems;
+}
+
+/** The Kubernetes runner's settings from the parsed environment (RUNNER=kubernetes; checked by the combination rules). */
+export function readKubernetesSettings(env: Env): KubernetesRunnerSettings {
+  const proxyPort = env.KUBERNETES_EGRESS_PROXY_URL === undefined ? "" : new URL(env.KUBERNETES_EGRESS_PROXY_URL).port;
+  return {
+    job: {
+      namespace: env.KUBERNETES_NAMESPACE ?? "default",
+      foremanUrl: env.KUBERNETES_FOREMAN_URL ?? `http://127.0.0.1:${env.PORT}`,
+      foremanSelector: env.KUBERNETES_FOREMAN_SELECTOR,
+      foremanPort: env.PORT,
+      ...(env.KUBERNETES_FOREMAN_CIDR === undefined ? {} : { foremanCidr: env.KUBERNETES_FOREMAN_CIDR }),
+      egressProxySelector: env.KUBERNETES_EGRESS_PROXY_SELECTOR,
+      egressProxyPort: proxyPort === "" ? 3128 : Number(proxyPort),
+      helperImage: env.KUBERNETES_HELPER_IMAGE,
+      uploadGraceSeconds: 30,
+      workspaceMaxMb: env.WORKSPACE_MAX_MB,
+    },
+    ...(env.KUBERNETES_KUBECONFIG === undefined ? {} : { kubeconfigPath: env.KUBERNETES_KUBECONFIG }),
+    ...(env.KUBERNETES_EGRESS_PROXY_URL === undefined ? {} : { egressProxyUrl: env.KUBERNETES_EGRESS_PROXY_URL }),
+  };
 }
 
 /** The Docker daemon's connection settings from the parsed environment. */

@@ -2,7 +2,8 @@
  * A size limit on every request body, applied before any route reads it. Probot's webhook
  * middleware buffers the whole body before it checks the signature, so without this a
  * stranger's 400 MB POST grows the process by gigabytes before its 400. GitHub never sends a
- * webhook over 25 MB (it drops larger payloads), and no other route of Foreman takes a body.
+ * webhook over 25 MB (it drops larger payloads). The one other route that takes a body, the
+ * Kubernetes jobs' file upload (src/http/job-archive-route.ts), may be given its own larger limit.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 
@@ -13,20 +14,32 @@ type RequestListener = (request: IncomingMessage, response: ServerResponse) => v
 
 const guarded = new WeakSet<Server>();
 
+/** A route that takes larger bodies than webhooks (the Kubernetes jobs' file uploads), by path. */
+export interface LargerBodies {
+  readonly path: RegExp;
+  readonly maxBytes: number;
+}
+
 /**
  * Puts the limit in front of the server's request handlers (those registered so far: Probot's).
  * A body declared larger than `maxBytes` is answered 413, one without a declared length 411,
  * a malformed length 400; each without reading the body, and the connection is closed. Node's
  * parser never delivers more body than the declared length, so the declared length bounds what
- * a route can be made to read. Idempotent.
+ * a route can be made to read. A POST to `larger.path` may declare up to `larger.maxBytes`. Idempotent.
  */
-export function guardRequestBodies(server: Server, maxBytes = MAX_REQUEST_BODY_BYTES): void {
+export function guardRequestBodies(
+  server: Server,
+  maxBytes = MAX_REQUEST_BODY_BYTES,
+  larger: LargerBodies | null = null,
+): void {
   if (guarded.has(server)) return;
   guarded.add(server);
   const handlers = server.listeners("request") as RequestListener[];
   server.removeAllListeners("request");
   server.on("request", (request: IncomingMessage, response: ServerResponse) => {
-    const refusal = judgeBody(request, maxBytes);
+    const path = (request.url ?? "/").split("?")[0] ?? "/";
+    const limit = larger !== null && request.method === "POST" && larger.path.test(path) ? larger.maxBytes : maxBytes;
+    const refusal = judgeBody(request, limit);
     if (refusal === null) {
       for (const handler of handlers) handler.call(server, request, response);
       return;

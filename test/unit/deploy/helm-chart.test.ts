@@ -2,13 +2,15 @@
 // manifest validated against the Kubernetes API schemas (kubernetes-models; ServiceMonitor from
 // @kubernetes-models/prometheus-operator). ADR 0008 says why these tools.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { CronJob } from "kubernetes-models/batch/v1";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { ConfigMap, PersistentVolumeClaim, Service, ServiceAccount } from "kubernetes-models/v1";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -49,6 +51,9 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   "batch/v1/CronJob": CronJob,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
+  "rbac.authorization.k8s.io/v1/Role": Role,
+  "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
+  "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
 };
 
 /** `helm template` with these values; the manifests, or helm's error. */
@@ -402,5 +407,86 @@ describe("deploy/helm/foreman", () => {
     ).toMatch(/agents\.sharedVolume is required/);
     expect(renderError({ ...minimal, env: { WEBHOOK_SECRET: "x" } })).toMatch(/env\.WEBHOOK_SECRET: a secret/);
     expect(renderError({ ...minimal, env: { PORT: "8080" } })).toMatch(/env\.PORT: set by the chart/);
+  });
+});
+
+describe("the Kubernetes runner (agents.runner: kubernetes)", () => {
+  const kubernetes = {
+    ...minimal,
+    agents: {
+      enabled: true,
+      runner: "kubernetes",
+      kubernetes: { namespace: "foreman-agents", egressProxy: { url: "http://10.96.0.20:3128" } },
+      autoscaling: { enabled: true, maxReplicas: 8 },
+      apiKeysSecret: "foreman-agent-keys",
+    },
+  };
+
+  it("renders manifests the schemas accept, with a Role, its binding and the queue-depth HPA", () => {
+    const manifests = render(kubernetes);
+    expect(validate(manifests)).toEqual([]);
+    expect(manifests.map((manifest) => manifest.kind)).toEqual(
+      expect.arrayContaining(["Role", "RoleBinding", "HorizontalPodAutoscaler"]),
+    );
+  });
+
+  it("grants exactly what the runner does in the agents' namespace", () => {
+    const role = find<Manifest & { metadata: { namespace: string }; rules: unknown[] }>(render(kubernetes), "Role");
+    expect(role.metadata.namespace).toBe("foreman-agents");
+    expect(role.rules).toEqual([
+      { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "list", "create", "delete"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] },
+      { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "create", "update", "delete"] },
+      { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["get", "list", "create", "delete"] },
+    ]);
+    const binding = find<Manifest & { subjects: { name: string; namespace: string }[] }>(
+      render(kubernetes),
+      "RoleBinding",
+    );
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "foreman", namespace: "foreman" }]);
+  });
+
+  it("sets RUNNER=kubernetes, this pod's own URL and its service account token, and no Docker settings", () => {
+    const manifests = render(kubernetes);
+    const config = configOf(manifests);
+    expect(config).toMatchObject({
+      RUNNER: "kubernetes",
+      KUBERNETES_NAMESPACE: "foreman-agents",
+      KUBERNETES_FOREMAN_SELECTOR: "app.kubernetes.io/name=foreman,app.kubernetes.io/instance=foreman",
+      KUBERNETES_EGRESS_PROXY_SELECTOR: "app.kubernetes.io/name=foreman-egress-proxy",
+      KUBERNETES_EGRESS_PROXY_URL: "http://10.96.0.20:3128",
+    });
+    expect(config.DOCKER_HOST).toBeUndefined();
+    const deployment = find<DeploymentShape>(manifests, "Deployment");
+    expect(
+      (deployment.spec.template.spec as { automountServiceAccountToken?: boolean }).automountServiceAccountToken,
+    ).toBe(true);
+    expect(containerOf(deployment).env).toEqual(
+      expect.arrayContaining([
+        { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+        { name: "KUBERNETES_FOREMAN_URL", value: "http://$(POD_IP):3000" },
+      ]),
+    );
+  });
+
+  it("scales on the queued-jobs metric Foreman exports", () => {
+    const hpa = find<
+      Manifest & { spec: { maxReplicas: number; metrics: { external: { metric: { name: string } } }[] } }
+    >(render(kubernetes), "HorizontalPodAutoscaler");
+    expect(hpa.spec.maxReplicas).toBe(8);
+    const metric = hpa.spec.metrics[0]!.external.metric.name;
+    expect(metric).toBe("foreman_agent_jobs_queued");
+    expect(readFileSync(join(process.cwd(), "src/metrics/foreman-metrics.ts"), "utf8")).toContain(`"${metric}"`);
+  });
+
+  it("keeps the service account token unmounted with the Docker runner, and refuses an unknown runner", () => {
+    const deployment = find<DeploymentShape>(render(minimal), "Deployment");
+    expect(
+      (deployment.spec.template.spec as { automountServiceAccountToken?: boolean }).automountServiceAccountToken,
+    ).toBe(false);
+    expect(renderError({ ...minimal, agents: { enabled: true, runner: "nomad" } })).toContain(
+      "agents.runner must be docker or kubernetes",
+    );
   });
 });

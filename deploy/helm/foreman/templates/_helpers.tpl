@@ -63,7 +63,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- fail (printf "env.%s: a secret; put it in secrets.existingSecret and name it in secrets.files" $name) -}}
 {{- end -}}
 {{- end -}}
-{{- if .Values.agents.enabled -}}
+{{- if not (has .Values.agents.runner (list "docker" "kubernetes")) -}}
+{{- fail "agents.runner must be docker or kubernetes" -}}
+{{- end -}}
+{{- if and .Values.agents.autoscaling.enabled (not .Values.agents.enabled) -}}
+{{- fail "agents.autoscaling.enabled needs agents.enabled: it scales on the queue of agent jobs" -}}
+{{- end -}}
+{{- if and .Values.agents.enabled (eq .Values.agents.runner "docker") -}}
 {{- if not (hasPrefix "tcp://" .Values.agents.docker.host) -}}
 {{- fail "agents.docker.host is required with agents.enabled: tcp://host:2376, the Docker daemon that runs the agent containers" -}}
 {{- end -}}
@@ -125,4 +131,23 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   emptyDir: {}
 - name: data
   emptyDir: {}
+{{- end -}}
+
+{{/* The namespace of the agent Jobs (RUNNER=kubernetes). */}}
+{{- define "foreman.agentNamespace" -}}
+{{- .Values.agents.kubernetes.namespace | default .Release.Namespace -}}
+{{- end -}}
+
+{{/* Whether agent jobs run as Kubernetes Jobs. */}}
+{{- define "foreman.kubernetesRunner" -}}
+{{- if and .Values.agents.enabled (eq .Values.agents.runner "kubernetes") -}}true{{- end -}}
+{{- end -}}
+
+{{/* A map of labels as `key=value,…` (sorted). */}}
+{{- define "foreman.labelList" -}}
+{{- $pairs := list -}}
+{{- range $key, $value := . -}}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) -}}
+{{- end -}}
+{{- join "," $pairs -}}
 {{- end -}}
