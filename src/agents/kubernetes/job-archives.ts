@@ -9,6 +9,7 @@
  * that replica's own address), and a job whose replica died is requeued and its Job reaped.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createWriteStream } from "node:fs";
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Transform, type Readable } from "node:stream";
@@ -132,6 +133,7 @@ export async function packJobFiles(files: JobPaths): Promise<Readable> {
 }
 
 const RETURNED_TYPES = new Set(["File", "OldFile", "ContiguousFile", "Directory", "SymbolicLink"]);
+const top = new Set(["workspace", "out"]);
 
 /**
  * Unpacks what the pod sent back (`workspace/…`, `out/…`) in place of the host's workspace and out
@@ -140,6 +142,7 @@ const RETURNED_TYPES = new Set(["File", "OldFile", "ContiguousFile", "Directory"
  */
 export async function unpackReturnedFiles(files: JobPaths, body: Readable, maxBytes: number): Promise<ArchiveAnswer> {
   const staging = join(dirname(files.workspaceDir), "returned");
+  const received = join(dirname(files.workspaceDir), "returned.tar");
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { mode: 0o700 });
   let bytes = 0;
@@ -151,33 +154,35 @@ export async function unpackReturnedFiles(files: JobPaths, body: Readable, maxBy
       if (bytes > maxBytes) tooLarge = true;
       callback(null, tooLarge ? undefined : chunk);
     },
-    flush(callback) {
-      callback(tooLarge ? new Error("upload too large") : null);
-    },
   });
-  const top = new Set(["workspace", "out"]);
-  try {
-    // `body` is piped, not part of the pipeline: a failed unpack must not destroy the request
-    // (its sender then gets a reset instead of the answer); the rest of it is drained below.
-    body.pipe(counter);
-    await pipeline(
-      counter,
-      extract({
-        cwd: staging,
-        strict: true,
-        preserveOwner: false,
-        filter: (path, entry) => {
-          const first = path.split("/").find((part) => part !== "" && part !== ".") ?? "";
-          return top.has(first) && RETURNED_TYPES.has((entry as { type?: string }).type ?? "");
-        },
-      }),
-    );
-  } catch {
-    body.unpipe(counter);
-    body.resume();
+  const discard = async (status: 400 | 413): Promise<ArchiveAnswer> => {
     await rm(staging, { recursive: true, force: true });
-    return { ok: false, status: tooLarge ? 413 : 400 };
+    await rm(received, { force: true });
+    return { ok: false, status };
+  };
+  // The whole body is read to a file first, then unpacked: a request stream piped into an unpacker
+  // that fails half-way could be left neither read nor answered (seen under load).
+  try {
+    await pipeline(body, counter, createWriteStream(received, { mode: 0o600 }));
+  } catch {
+    return discard(400);
   }
+  if (tooLarge) return discard(413);
+  try {
+    await extract({
+      file: received,
+      cwd: staging,
+      strict: true,
+      preserveOwner: false,
+      filter: (path, entry) => {
+        const first = path.split("/").find((part) => part !== "" && part !== ".") ?? "";
+        return top.has(first) && RETURNED_TYPES.has((entry as { type?: string }).type ?? "");
+      },
+    });
+  } catch {
+    return discard(400);
+  }
+  await rm(received, { force: true });
   await mkdir(join(staging, "workspace"), { recursive: true });
   await mkdir(join(staging, "out"), { recursive: true });
   await rm(files.workspaceDir, { recursive: true, force: true });
