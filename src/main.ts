@@ -391,6 +391,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       appId: env.APP_ID ?? null,
       requestBudget: 500,
       rateLimitFloor: 500,
+      retentionDays: env.RETENTION_DAYS,
     },
     env.RECONCILE_INTERVAL_MINUTES * 60_000,
   );

@@ -116,6 +116,11 @@ const profileList = commaList(
   "must be a comma-separated list of profile names, e.g. my-bot,script",
 );
 
+/** The shortest retention: GitHub's 3-day redelivery window plus 4 days of margin. */
+export const MIN_RETENTION_DAYS = 7;
+/** The retention when RETENTION_DAYS is not set. */
+export const DEFAULT_RETENTION_DAYS = 30;
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 // A PEM key that must load; the loader's message says what is wrong in plain words.
@@ -178,6 +183,26 @@ export const Env = z.object({
   POLL_INTERVAL_MS: positiveInt(1000),
   /** The reconciliation sweep (missed webhooks: failed deliveries, labels, CI, PR ends) runs at start and this often. */
   RECONCILE_INTERVAL_MINUTES: positiveInt(10),
+  /**
+   * Days processed inbox rows, finished effects of ended tasks and job logs are kept before the sweep
+   * prunes them; `off` keeps everything. Compliance records and their artifacts are never pruned.
+   */
+  RETENTION_DAYS: z
+    .string()
+    .trim()
+    .default(String(DEFAULT_RETENTION_DAYS))
+    .transform((text, context) => {
+      if (text.toLowerCase() === "off") return null;
+      const days = Number(text);
+      if (!Number.isInteger(days) || days < MIN_RETENTION_DAYS) {
+        context.addIssue({
+          code: "custom",
+          message: `must be a whole number of days of at least ${MIN_RETENTION_DAYS}, or off: GitHub may redeliver a webhook for 3 days and the inbox's dedupe keys are what make a redelivery harmless, so they are kept that long plus a margin (got "${text}"; set RETENTION_DAYS=${DEFAULT_RETENTION_DAYS}, or off to keep everything)`,
+        });
+        return z.NEVER;
+      }
+      return days;
+    }),
   /** Hold every task as a freeze would (no container starts, no bot write but comments); `foreman pause` does the same at runtime. */
   FOREMAN_PAUSED: z.stringbool({ error: "must be true or false" }).default(false),
   /** Redraws of the status comment and check run wait this long, so a burst of changes costs one GitHub write. */

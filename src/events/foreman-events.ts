@@ -38,7 +38,9 @@ export type ForemanEvent =
     }
   | { type: "checkpoint.round"; ok: boolean }
   /** The reconciliation sweep repaired `count` missed events of one kind (delivery, label, ci, pull_request). */
-  | { type: "reconcile.repaired"; kind: "delivery" | "label" | "ci" | "pull_request"; count: number };
+  | { type: "reconcile.repaired"; kind: "delivery" | "label" | "ci" | "pull_request"; count: number }
+  /** The retention pruning removed `count` rows of one kind (inbox, effects, job log lines, stored job logs). */
+  | { type: "retention.pruned"; kind: "inbox" | "effects" | "job_log_lines" | "job_logs"; count: number };
 
 /** Something that hears every event. */
 export type ForemanEventListener = (event: ForemanEvent) => void;

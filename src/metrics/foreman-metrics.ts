@@ -69,6 +69,12 @@ export function createForemanMetrics(options: { sql: SqlClient; defaultMetrics?:
     labelNames: ["service", "key", "state"],
     registers,
   });
+  const retentionPruned = new Counter({
+    name: "foreman_retention_pruned_total",
+    help: "Rows the retention pruning removed (RETENTION_DAYS), by kind: inbox, effects, job_log_lines, job_logs (stored logs cleared).",
+    labelNames: ["kind"],
+    registers,
+  });
   const reconcileRepairs = new Counter({
     name: "foreman_reconcile_repairs_total",
     help: "Missed events the reconciliation sweep repaired, by kind (delivery redelivered, label, ci, pull_request).",
@@ -205,6 +211,9 @@ export function createForemanMetrics(options: { sql: SqlClient; defaultMetrics?:
         return;
       case "reconcile.repaired":
         reconcileRepairs.inc({ kind: event.kind }, event.count);
+        return;
+      case "retention.pruned":
+        retentionPruned.inc({ kind: event.kind }, event.count);
         return;
     }
   }

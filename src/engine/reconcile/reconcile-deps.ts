@@ -21,6 +21,8 @@ export interface ReconcileDeps {
   requestBudget: number;
   /** Below this `x-ratelimit-remaining`, a sweep leaves the rest of the limit for the work. */
   rateLimitFloor: number;
+  /** Days of processed rows to keep (`RETENTION_DAYS`): each round prunes what is older. Null or absent: nothing is pruned. */
+  retentionDays?: number | null;
 }
 
 /** One thing a sweep found that Foreman had missed, and what it did about it. */

@@ -11,6 +11,7 @@ import {
   type ReadBudget,
 } from "../../github/conditional-read.js";
 import { isRepoAllowed } from "../../webhooks/intake.js";
+import { pruneExpiredData, type PruneReport } from "../retention/prune-expired-data.js";
 import type { ReconcileDeps, Repair, RepairKind, SweepRound } from "./reconcile-deps.js";
 import { repairFailedDeliveries } from "./repair-failed-deliveries.js";
 import { repairUnheardCi } from "./repair-unheard-ci.js";
@@ -43,6 +44,11 @@ export class ReconcileSweeper {
     private readonly deps: ReconcileDeps,
     private readonly intervalMs: number,
   ) {}
+
+  /** One round of retention pruning (`RETENTION_DAYS`), under its own lock; null when off or another replica prunes. */
+  async prune(): Promise<PruneReport | null> {
+    return pruneExpiredData({ sql: this.deps.sql, retentionDays: this.deps.retentionDays ?? null, log: this.deps.log });
+  }
 
   /** Sweep now, then every interval, until `stop()`. */
   start(): void {
@@ -79,6 +85,8 @@ export class ReconcileSweeper {
     this.timer = setTimeout(() => {
       this.running = this.sweep()
         .catch((error: unknown) => this.deps.log.warn({ err: error }, "reconciliation sweep failed"))
+        .then(() => this.prune())
+        .catch((error: unknown) => this.deps.log.warn({ err: error }, "retention pruning failed"))
         .finally(() => {
           this.running = null;
           this.schedule(this.intervalMs);

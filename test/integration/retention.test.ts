@@ -1,0 +1,145 @@
+import { beforeEach, describe, expect, test } from "vitest";
+import { storeRedactedArtifact, type FileArtifactStore } from "../../src/compliance/artifacts.js";
+import { runVerifyCommand } from "../../src/cli/verify.js";
+import { parseEnv } from "../../src/config/env.js";
+import { appendComplianceRecords } from "../../src/db/queries/append-compliance-record.js";
+import { pruneExpiredData } from "../../src/engine/retention/prune-expired-data.js";
+import {
+  createTempArtifactStore,
+  insertTask,
+  MERGED_TASK,
+  resetComplianceTables,
+  seedTrail,
+} from "../helpers/compliance-fixtures.js";
+import { useTestDatabase } from "../helpers/test-database.js";
+
+const database = useTestDatabase();
+const LIVE_TASK = "00000000-0000-4000-8000-0000000000c3";
+const OLD_JOB = "00000000-0000-4000-8000-000000000d01";
+const YOUNG_JOB = "00000000-0000-4000-8000-000000000d02";
+const LIVE_JOB = "00000000-0000-4000-8000-000000000d03";
+const UNRECORDED_JOB = "00000000-0000-4000-8000-000000000d04";
+const silent = { info: () => undefined, debug: () => undefined };
+let store: FileArtifactStore;
+
+beforeEach(async () => {
+  await resetComplianceTables(database.sql);
+  await database.sql`truncate webhook_deliveries, agent_job_log_lines`;
+  store = createTempArtifactStore();
+  await seedTrail(database.sql, store);
+  await insertTask(database.sql, LIVE_TASK, "running", 9);
+  const sql = database.sql;
+  // Ages are offsets from the database's clock, which decides on them.
+  await sql`
+    insert into webhook_deliveries (delivery_id, dedupe_key, source, event_name, lane, event, status, received_at, processed_at) values
+      ('old-done', 'k-old-done', 'github', 'issues', 'l', '{}', 'done', now() - interval '40 days', now() - interval '40 days'),
+      ('old-failed', 'k-old-failed', 'github', 'issues', 'l', '{}', 'failed', now() - interval '40 days', now() - interval '40 days'),
+      ('young-done', 'k-young-done', 'github', 'issues', 'l', '{}', 'done', now() - interval '2 days', now() - interval '2 days'),
+      ('old-pending', 'k-old-pending', 'github', 'issues', 'l', '{}', 'pending', now() - interval '40 days', null)`;
+  await sql`
+    insert into effects (task_id, kind, payload, status, created_at, done_at) values
+      (${MERGED_TASK}, 'old-done', '{}', 'done', now() - interval '40 days', now() - interval '40 days'),
+      (${MERGED_TASK}, 'young-done', '{}', 'done', now() - interval '2 days', now() - interval '2 days'),
+      (${MERGED_TASK}, 'old-pending', '{}', 'pending', now() - interval '40 days', null),
+      (${LIVE_TASK}, 'live-old-done', '{}', 'done', now() - interval '40 days', now() - interval '40 days')`;
+  const job = (id: string, task: string, status: string, age: string) => sql`
+    insert into agent_jobs (id, task_id, role, profile, status, base_sha, log, log_token, finished_at)
+    values (${id}, ${task}, 'coder', 'script', ${status}, ${"b".repeat(40)}, ${`log of ${id}\n`}, ${`token-${id}`},
+      ${status === "running" ? null : sql`now() - ${age}::interval`})`;
+  await job(OLD_JOB, MERGED_TASK, "succeeded", "40 days");
+  await job(YOUNG_JOB, MERGED_TASK, "succeeded", "2 days");
+  await job(LIVE_JOB, LIVE_TASK, "running", "0 days");
+  await job(UNRECORDED_JOB, MERGED_TASK, "failed", "40 days");
+  for (const id of [OLD_JOB, YOUNG_JOB, LIVE_JOB, UNRECORDED_JOB])
+    await sql`insert into agent_job_log_lines (job_id, attempt, entry) values (${id}, 1, 'a'), (${id}, 1, 'b')`;
+  for (const id of [OLD_JOB, YOUNG_JOB]) {
+    const log = await storeRedactedArtifact(store, sql, `log of ${id}\n`, "agent-log", []);
+    await appendComplianceRecords(sql, [
+      {
+        taskId: MERGED_TASK,
+        kind: "agent_job.finished",
+        actor: "agent:script",
+        payload: { jobId: id, artifacts: [{ sha256: log.sha256, kind: log.kind }] },
+        createdAt: new Date(),
+      },
+    ]);
+  }
+});
+
+async function verify(): Promise<{ code: number; output: string }> {
+  let output = "";
+  const code = await runVerifyCommand([], {
+    sql: database.sql,
+    artifacts: store,
+    publicKeys: null,
+    out: (text) => (output += text),
+  });
+  return { code, output };
+}
+
+describe("retention pruning", () => {
+  test("old finished rows go; young rows, pending rows and live tasks' rows stay; the trail still verifies", async () => {
+    const before = await database.sql<{ n: number }[]>`select count(*)::int as n from compliance_records`;
+    const report = await pruneExpiredData({ sql: database.sql, retentionDays: 30, batchSize: 1, log: silent });
+    expect(report).toEqual({ inbox: 2, effects: 1, job_log_lines: 4, job_logs: 1 });
+
+    const inbox = await database.sql<
+      { delivery_id: string }[]
+    >`select delivery_id from webhook_deliveries order by delivery_id`;
+    expect(inbox.map((row) => row.delivery_id)).toEqual(["old-pending", "young-done"]);
+    const effects = await database.sql<{ kind: string }[]>`select kind from effects order by kind`;
+    expect(effects.map((row) => row.kind)).toEqual(["live-old-done", "old-pending", "young-done"]);
+    const lines = await database.sql<
+      { job_id: string }[]
+    >`select distinct job_id from agent_job_log_lines order by job_id`;
+    expect(lines.map((row) => row.job_id)).toEqual([YOUNG_JOB, LIVE_JOB]);
+    const logs = await database.sql<{ id: string; log: string | null }[]>`select id, log from agent_jobs order by id`;
+    expect(logs.map((row) => [row.id, row.log !== null])).toEqual([
+      [OLD_JOB, false],
+      [YOUNG_JOB, true],
+      [LIVE_JOB, true],
+      // No record holds a copy of this job's log: it is kept.
+      [UNRECORDED_JOB, true],
+    ]);
+
+    const after = await database.sql<{ n: number }[]>`select count(*)::int as n from compliance_records`;
+    expect(after[0]!.n).toBe(before[0]!.n);
+    const artifacts = await database.sql<{ n: number }[]>`select count(*)::int as n from artifacts`;
+    expect(artifacts[0]!.n).toBe(3);
+    const verified = await verify();
+    expect(verified.output).toContain("OK");
+    expect(verified.code).toBe(0);
+  });
+
+  test("a second round finds nothing, and retention off prunes nothing", async () => {
+    expect(await pruneExpiredData({ sql: database.sql, retentionDays: null, log: silent })).toBeNull();
+    await pruneExpiredData({ sql: database.sql, retentionDays: 30, log: silent });
+    expect(await pruneExpiredData({ sql: database.sql, retentionDays: 30, log: silent })).toEqual({
+      inbox: 0,
+      effects: 0,
+      job_log_lines: 0,
+      job_logs: 0,
+    });
+  });
+
+  test("one replica prunes per round: while another holds the lock, a round is skipped", async () => {
+    const other = await database.sql.reserve();
+    try {
+      await other`select pg_advisory_lock(7340022)`;
+      expect(await pruneExpiredData({ sql: database.sql, retentionDays: 30, log: silent })).toBeNull();
+      await other`select pg_advisory_unlock(7340022)`;
+    } finally {
+      other.release();
+    }
+  });
+});
+
+describe("RETENTION_DAYS", () => {
+  const base = {};
+  test("defaults to 30, accepts off, and refuses less than the redelivery window plus margin", () => {
+    expect(parseEnv(base).RETENTION_DAYS).toBe(30);
+    expect(parseEnv({ ...base, RETENTION_DAYS: "off" }).RETENTION_DAYS).toBeNull();
+    expect(parseEnv({ ...base, RETENTION_DAYS: "90" }).RETENTION_DAYS).toBe(90);
+    expect(() => parseEnv({ ...base, RETENTION_DAYS: "3" })).toThrow(/at least 7.*redeliver.*RETENTION_DAYS=30/s);
+  });
+});
