@@ -21,6 +21,16 @@ export function createJobLogRoute(database: Database) {
         .end(JSON.stringify({ error: "No such log. Use the link from the issue's status comment." }));
       return true;
     }
+    if (found.log === null && found.finished) {
+      // RETENTION_DAYS cleared it; the copy in the job's compliance evidence is never pruned.
+      res.writeHead(410, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          error:
+            "This job's log was removed after RETENTION_DAYS. Its evidence copy stays: ask an auditor for the task's evidence bundle.",
+        }),
+      );
+      return true;
+    }
     if (found.log === null) {
       res
         .writeHead(202, { "content-type": "application/json" })

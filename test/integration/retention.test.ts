@@ -1,8 +1,12 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { beforeEach, describe, expect, test } from "vitest";
 import { storeRedactedArtifact, type FileArtifactStore } from "../../src/compliance/artifacts.js";
 import { runVerifyCommand } from "../../src/cli/verify.js";
 import { parseEnv } from "../../src/config/env.js";
+import type { Database } from "../../src/db/client.js";
 import { appendComplianceRecords } from "../../src/db/queries/append-compliance-record.js";
+import { createJobLogRoute } from "../../src/http/job-log-route.js";
 import { pruneExpiredData } from "../../src/engine/retention/prune-expired-data.js";
 import {
   createTempArtifactStore,
@@ -109,6 +113,30 @@ describe("retention pruning", () => {
     const verified = await verify();
     expect(verified.output).toContain("OK");
     expect(verified.code).toBe(0);
+  });
+
+  test("a pruned job's log link says the log was removed and where its evidence copy is; a kept one still serves", async () => {
+    await pruneExpiredData({ sql: database.sql, retentionDays: 30, log: silent });
+    const route = createJobLogRoute({ sql: database.sql } as Database);
+    const server = createServer((req, res) => void route(req, res));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const read = async (id: string) => {
+        const response = await fetch(`http://127.0.0.1:${port}/jobs/${id}/log?token=token-${id}`);
+        return { status: response.status, body: await response.text() };
+      };
+      expect(await read(OLD_JOB)).toEqual({
+        status: 410,
+        body: JSON.stringify({
+          error:
+            "This job's log was removed after RETENTION_DAYS. Its evidence copy stays: ask an auditor for the task's evidence bundle.",
+        }),
+      });
+      expect(await read(YOUNG_JOB)).toEqual({ status: 200, body: `log of ${YOUNG_JOB}\n` });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test("a second round finds nothing, and retention off prunes nothing", async () => {
