@@ -42,6 +42,7 @@ import { createMetricsRoute } from "./http/metrics-route.js";
 import { createForemanMetrics, type ForemanMetrics } from "./metrics/foreman-metrics.js";
 import { subscribeForemanEvents } from "./events/foreman-events.js";
 import { ReplicaLiveness } from "./engine/replica-liveness.js";
+import { LocalEffectLeases } from "./engine/local-effect-leases.js";
 import { createUiRoutes, type UiSettings } from "./ui/ui-routes.js";
 import { resolveVerifyingKeys } from "./chain/checkpoints.js";
 import { buildEvidenceUrl, buildJobLogUrl, buildRepoWebUrl } from "./engine/links.js";
@@ -282,6 +283,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     webBaseUrl: env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com",
     replicaId,
     liveness,
+    localLeases: new LocalEffectLeases(),
     maxEffectAttempts: env.EFFECT_MAX_ATTEMPTS,
     leaseMs: 60_000,
     retryBaseMs: 1000,

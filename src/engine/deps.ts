@@ -2,6 +2,7 @@ import type { ArtifactStore } from "../compliance/artifacts.js";
 import type { Logger } from "probot";
 import type { Database } from "../db/client.js";
 import type { GitHubClient } from "../github/octokit.js";
+import type { LocalEffectLeases } from "./local-effect-leases.js";
 
 /** Everything the engine needs from the outside world, passed in so tests can control it. */
 export interface EngineDeps {
@@ -36,7 +37,12 @@ export interface EngineDeps {
    * This replica's liveness (docs/adr/0005): `restarted` is its own name when it took its liveness
    * lock at start, so the leases under that name are a dead process's and recovery at start frees them.
    */
-  liveness?: { readonly restarted: string | null };
+  liveness?: { readonly restarted: string | null; readonly held?: boolean };
+  /**
+   * The effects this process runs, in memory: with `liveness` held, the worker's lease sweep frees
+   * at once any lease under `replicaId` that is not among them (`releaseOwnIdleLeases`).
+   */
+  localLeases?: LocalEffectLeases;
   /** Told when a transition cancels a job, so a runner in this process stops it at once. */
   onJobCancelled?: (jobId: string) => void;
 }

@@ -112,7 +112,14 @@ export class JobRunner {
    */
   async #requeueLostJobs(restarted: string | null): Promise<number> {
     const { sql } = this.deps.engine.database;
-    const lost = await findStaleAgentJobs(sql, restarted);
+    // Holding its liveness lock, this process is the only one under its name: a job under the name
+    // that it does not run lost its end to a PostgreSQL restart, and goes back now. Claims run in
+    // this same loop, so every job it leased is in `#jobs` by now.
+    const own =
+      this.deps.engine.liveness?.held === true
+        ? { replica: this.deps.engine.replicaId, runningIds: [...this.#jobs.keys()] }
+        : null;
+    const lost = await findStaleAgentJobs(sql, restarted, own);
     for (const stale of lost) {
       if (stale.attempt < this.deps.maxAttempts) {
         this.deps.engine.log.warn({ jobId: stale.id, taskId: stale.taskId }, "agent job lost its runner; queued again");

@@ -40,7 +40,7 @@ export type EffectRun = "none" | "ran" | "ran-and-queued";
  */
 export async function runNextEffect(deps: EngineDeps): Promise<EffectRun> {
   const paused = (await deps.isPaused?.()) ?? false;
-  let next = await claimNextEffect(deps.database.sql, deps.replicaId, deps.leaseMs, null, paused);
+  let next = await trackClaim(deps, () => claimNextEffect(deps.database.sql, deps.replicaId, deps.leaseMs, null, paused));
   if (!next) return "none";
   let queued = false;
   while (next) {
@@ -54,6 +54,16 @@ export async function runNextEffect(deps: EngineDeps): Promise<EffectRun> {
 interface Step {
   next: ClaimedEffect | null;
   queued: boolean;
+}
+
+// A claim whose leased effect this process then counts as its own (`deps.localLeases`), so its
+// own lease sweep never frees it while it runs.
+function trackClaim<T extends ClaimedEffect | Step | null>(deps: EngineDeps, claim: () => Promise<T>): Promise<T> {
+  if (!deps.localLeases) return claim();
+  return deps.localLeases.trackClaim(claim, (result) => {
+    if (result === null) return null;
+    return "next" in result ? (result.next?.id ?? null) : result.id;
+  });
 }
 
 // One effect as a span continuing the trace of the transition that queued it; its log lines name the task and the delivery behind it.
@@ -74,6 +84,15 @@ function traceClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promise<S
 }
 
 async function runClaimedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promise<Step> {
+  try {
+    return await runOwnedEffect(deps, claimed);
+  } finally {
+    // Its end is recorded, or recording failed: either way this process no longer runs it.
+    deps.localLeases?.forget(claimed.id);
+  }
+}
+
+async function runOwnedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promise<Step> {
   const { sql } = deps.database;
   const task = toTask(claimed.task);
   const log = deps.log.child({
@@ -205,7 +224,7 @@ async function recordSuccess(
     },
     createdAt: deps.now(),
   };
-  return deps.database.sql.begin(async (tx) => {
+  return trackClaim(deps, () => deps.database.sql.begin(async (tx) => {
     const step = await feedBack(tx, deps, claimed, task, "done", null, outcome.event ?? null, record);
     await Promise.all([
       outcome.statusCommentId !== undefined ? setStatusCommentId(tx, task.id, outcome.statusCommentId) : null,
@@ -229,7 +248,7 @@ async function recordSuccess(
       ...step,
       next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false),
     };
-  });
+  }));
 }
 
 function describeUnfinishedEffect(claimed: ClaimedEffect, maxAttempts: number): Failure {
@@ -258,13 +277,13 @@ async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Tas
     code: failure.code,
     message: failure.message,
   };
-  return deps.database.sql.begin(async (tx) => {
+  return trackClaim(deps, () => deps.database.sql.begin(async (tx) => {
     const step = await feedBack(tx, deps, claimed, task, "failed", failure.message, event, record);
     return {
       ...step,
       next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false),
     };
-  });
+  }));
 }
 
 /**

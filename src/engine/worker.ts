@@ -1,6 +1,7 @@
 import { releaseExpiredLeases } from "../db/queries/release-expired-effect-leases.js";
 import { WORK_CHANNEL } from "../db/queries/insert-inbox-event.js";
 import type { EngineDeps } from "./deps.js";
+import { releaseOwnIdleLeases } from "./local-effect-leases.js";
 import { processNextEvent } from "./process-next-event.js";
 import { runNextEffect } from "./run-next-effect.js";
 
@@ -104,6 +105,7 @@ export class Worker {
         if (Date.now() - lastMaintenance > this.options.pollIntervalMs && slot === 0) {
           lastMaintenance = Date.now();
           await releaseExpiredLeases(this.deps.database.sql);
+          await this.#releaseOwnIdleLeases();
         }
         const handledEvent = await this.#processInbox();
         // An event applied may unblock the next one of its lane, which another loop may have
@@ -129,6 +131,20 @@ export class Worker {
       }
       if (this.#running) await this.#sleep(this.options.pollIntervalMs);
     }
+  }
+
+  /**
+   * Leases under this replica's own name that it does not run go back at once (a PostgreSQL restart
+   * lost the statement that would have recorded their end). Only while this process holds its
+   * liveness lock: then no other live process runs under the name. After the lock is lost and taken
+   * again (PostgreSQL restarted), the next sweep does it.
+   */
+  async #releaseOwnIdleLeases(): Promise<void> {
+    const { liveness, localLeases } = this.deps;
+    if (!localLeases || liveness?.held !== true) return;
+    const released = await releaseOwnIdleLeases(this.deps.database.sql, this.deps.replicaId, localLeases);
+    if (released > 0)
+      this.deps.log.warn({ count: released }, "effects leased here whose end was never recorded went back to the queue");
   }
 
   async #processInbox(): Promise<boolean> {
