@@ -5,7 +5,6 @@
 import Docker from "dockerode";
 import type { Readable } from "node:stream";
 import { CircuitBreaker } from "../resilience/circuit-breaker.js";
-import { CircuitOpenError, TimeoutError } from "../resilience/errors.js";
 import { withTimeout } from "../resilience/with-timeout.js";
 import { emitForemanEvent } from "../events/foreman-events.js";
 import { watchContainerStats } from "./container-stats.js";
@@ -277,12 +276,10 @@ export class DockerRunner implements Runner {
       await this.call("remove", remove);
     } catch (error) {
       if (statusOf(error) !== undefined) return ignoreStatus(404, 409)(error);
-      // A daemon that hangs (a timeout) or a breaker already open is not coming back soon: fail now.
-      if (error instanceof TimeoutError || error instanceof CircuitOpenError) throw toRunnerError(error, "change");
       // The daemon did not answer (it is restarting: the job's container died with it). Without
       // live-restore the container is still there once the daemon is back, stopped: wait for the
       // daemon (up to DOCKER_TIMEOUT_MS) and remove it then, past the breaker, so nothing is left behind.
-      if (!(await this.waitForDaemon())) throw toRunnerError(error, "change");
+      if (!(await this.waitForDaemon())) throw toRunnerError(error, "remove");
       await withTimeout(remove, this.timeoutMs, { service: "Docker", action: "remove" }).catch(ignoreStatus(404, 409));
     }
   }
