@@ -76,8 +76,6 @@ export class DockerRunner implements Runner {
   private readonly breaker: CircuitBreaker;
   private readonly egress: DockerEgress | null;
   private readonly handBackNeeded: boolean;
-  /** Containers this runner stopped itself (forgotten when removed). */
-  private readonly stopping = new Set<string>();
 
   constructor(options: Docker.DockerOptions, resilience: DockerResilience = {}, features: DockerRunnerFeatures = {}) {
     this.docker = new Docker(options);
@@ -176,44 +174,14 @@ export class DockerRunner implements Runner {
     );
     const profile = info.Config?.Labels?.[JOB_LABELS.profile];
     if (profile) emitForemanEvent({ type: "container.finished", profile, ...usage });
-    const exitCode = typeof info.State.ExitCode === "number" ? info.State.ExitCode : null;
-    const oomKilled = info.State.OOMKilled === true;
-    const killedOutside =
-      first !== "timeout" &&
-      !oomKilled &&
-      (exitCode === 137 || exitCode === 143) &&
-      !this.stopping.has(handle.containerId) &&
-      (await this.wasKilledThroughEngine(handle.containerId, info.State.StartedAt));
-    return { exitCode, oomKilled, timedOut: first === "timeout", ...(killedOutside ? { killedOutside } : {}) };
-  }
-
-  /**
-   * Whether the engine sent the container a signal (a `kill` event: a daemon shutdown stops its
-   * containers so, as `docker stop` does) — a signal from inside the container leaves no event. A
-   * daemon that no longer answers is taken as yes: the container ended as the daemon went away.
-   */
-  private async wasKilledThroughEngine(containerId: string, startedAt: string): Promise<boolean> {
-    const since = Math.floor(Date.parse(startedAt) / 1000);
-    try {
-      const stream = (await this.call("read events of", (signal) =>
-        this.docker.getEvents({
-          since: Number.isFinite(since) ? since : 0,
-          until: Math.ceil(Date.now() / 1000) + 1,
-          filters: { container: [containerId], event: ["kill"] },
-          abortSignal: signal,
-        } as Docker.GetEventsOptions),
-      )) as unknown as Readable;
-      let text = "";
-      for await (const chunk of stream) text += (chunk as Buffer).toString("utf8");
-      return text.includes('"kill"');
-    } catch (error) {
-      return isDockerOutage(error);
-    }
+    return {
+      exitCode: typeof info.State.ExitCode === "number" ? info.State.ExitCode : null,
+      oomKilled: info.State.OOMKilled === true,
+      timedOut: first === "timeout",
+    };
   }
 
   async stop(handle: JobHandle, options: { graceSeconds: number }): Promise<void> {
-    // This runner's own stop: its kill events are not someone else's (`killedOutside`).
-    this.stopping.add(handle.containerId);
     const container = this.docker.getContainer(handle.containerId);
     // `t` in the query only: dockerode would also send the options as a JSON body, which the
     // daemon does not read when it answers 304 at once — the unread body then fails with EPIPE.
@@ -270,28 +238,9 @@ export class DockerRunner implements Runner {
 
   async remove(handle: JobHandle): Promise<void> {
     const container = this.docker.getContainer(handle.containerId);
-    this.stopping.delete(handle.containerId);
-    const remove = (signal: AbortSignal) => container.remove({ force: true, v: true, abortSignal: signal });
-    try {
-      await this.call("remove", remove);
-    } catch (error) {
-      if (statusOf(error) !== undefined) return ignoreStatus(404, 409)(error);
-      // The daemon did not answer (it is restarting: the job's container died with it). Without
-      // live-restore the container is still there once the daemon is back, stopped: wait for the
-      // daemon (up to DOCKER_TIMEOUT_MS) and remove it then, past the breaker, so nothing is left behind.
-      if (!(await this.waitForDaemon())) throw toRunnerError(error, "remove");
-      await withTimeout(remove, this.timeoutMs, { service: "Docker", action: "remove" }).catch(ignoreStatus(404, 409));
-    }
-  }
-
-  /** Ping until the daemon answers, for at most `timeoutMs`; whether it did. */
-  private async waitForDaemon(): Promise<boolean> {
-    const deadline = Date.now() + this.timeoutMs;
-    while (Date.now() < deadline) {
-      if (await this.ping()) return true;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    return false;
+    await this.call("remove", (signal) => container.remove({ force: true, v: true, abortSignal: signal })).catch(
+      ignoreStatus(404, 409),
+    );
   }
 
   async handBack(request: HandBackRequest): Promise<void> {
