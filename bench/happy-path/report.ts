@@ -147,3 +147,77 @@ export function summarizeGitHubCalls(requests: readonly LoopRequest[], issues: r
 export function mean(values: readonly number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;
 }
+
+/** One GitHub write of a task, in order: what was called and what it was for. */
+export interface TaskWrite {
+  method: string;
+  endpoint: string;
+  purpose: string;
+}
+
+/** What a write is for, from its endpoint, what it said (`note`) and how many commits the task made before it. */
+function describeWritePurpose(request: LoopRequest, commitsBefore: number): string {
+  const said = request.note ? `: ${request.note}` : "";
+  switch (request.endpoint) {
+    case "POST /git/commits":
+      return commitsBefore === 0 ? "the empty plan commit (a PR needs a commit)" : "the agent's commit";
+    case "POST /git/refs":
+      return "the task branch";
+    case "POST /pulls":
+      return "the draft PR";
+    case "POST /issues/:pr/labels":
+      return "the PR's labels";
+    case "POST /issues/:issue/comments":
+      return `the status comment, created${said}`;
+    case "POST /issues/:pr/comments":
+      return `a comment on the PR${said}`;
+    case "PATCH /issues/comments/:id":
+      return `status comment redraw${said}`;
+    case "POST /check-runs":
+      return `check run created${said}`;
+    case "PATCH /check-runs/:id":
+      return `check run redraw${said}`;
+    case "POST /git/trees":
+      return "the agent's tree";
+    case "PATCH /git/refs/heads/:branch":
+      return "the branch moved to the agent's commit (compare-and-swap)";
+    case "POST /pulls/:number/reviews":
+      return "the reviewer agent's review";
+    case "POST /pulls/:number/requested_reviewers":
+      return "reviewers asked (`reviewers:`)";
+    case "POST /graphql (markPullRequestReadyForReview)":
+      return "the PR out of draft";
+    default:
+      return "(not described)";
+  }
+}
+
+/**
+ * Each task's writes in order, grouped by their sequence of endpoints: the distinct lists with the
+ * issues that made each (most common first), so a reader sees what every write of a task costs.
+ */
+export function listWritesPerTask(
+  requests: readonly LoopRequest[],
+  issues: readonly number[],
+): Array<{ issues: number[]; writes: TaskWrite[] }> {
+  const groups = new Map<string, { issues: number[]; writes: TaskWrite[] }>();
+  for (const issue of issues) {
+    let commits = 0;
+    const writes = requests
+      .filter(
+        (request) => request.issue === issue && request.method !== "GET" && !request.endpoint.startsWith("POST /app/"),
+      )
+      .sort((a, b) => a.at - b.at)
+      .map((request): TaskWrite => {
+        const purpose = describeWritePurpose(request, commits);
+        if (request.endpoint === "POST /git/commits") commits += 1;
+        return { method: request.method, endpoint: request.endpoint.slice(request.method.length + 1), purpose };
+      });
+    // Redraws say different things (a headline); the grouping is by what was called and what for, not the words.
+    const key = writes.map((write) => `${write.endpoint}|${write.purpose.split(":")[0]}`).join("\n");
+    const group = groups.get(key) ?? { issues: [], writes };
+    group.issues.push(issue);
+    groups.set(key, group);
+  }
+  return [...groups.values()].sort((a, b) => b.issues.length - a.issues.length);
+}

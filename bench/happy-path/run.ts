@@ -58,6 +58,7 @@ import { createLoopGitHub, type LoopRequest } from "./loop-github.js";
 import {
   buildStepTimings,
   formatSpread,
+  listWritesPerTask,
   mean,
   summarizeGitHubCalls,
   type JobRow,
@@ -394,6 +395,18 @@ async function main(): Promise<void> {
     line(
       `    ${row.endpoint.padEnd(48)} ${row.mean.toFixed(2).padStart(5)} ${String(row.min).padStart(5)} ${String(row.max).padStart(5)}`,
     );
+  // Every write of a task, in order, with what it is for (tasks that made the same writes grouped).
+  for (const group of listWritesPerTask(github.requests, readyIssues)) {
+    const shown = group.issues.slice(0, 8).join(", ") + (group.issues.length > 8 ? ", …" : "");
+    line(
+      `  the ${group.writes.length} writes of ${group.issues.length} task${group.issues.length === 1 ? "" : "s"} (issue ${shown}), in order:`,
+    );
+    group.writes.forEach((write, index) =>
+      line(
+        `    ${String(index + 1).padStart(2)}. ${write.method.padEnd(5)} ${write.endpoint.padEnd(42)} ${write.purpose}`,
+      ),
+    );
+  }
   const redraws = calls.breakdown.filter(
     (row) => row.endpoint === "PATCH /issues/comments/:id" || row.endpoint.includes("/check-runs"),
   );
