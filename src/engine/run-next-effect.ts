@@ -40,7 +40,9 @@ export type EffectRun = "none" | "ran" | "ran-and-queued";
  */
 export async function runNextEffect(deps: EngineDeps): Promise<EffectRun> {
   const paused = (await deps.isPaused?.()) ?? false;
-  let next = await trackClaim(deps, () => claimNextEffect(deps.database.sql, deps.replicaId, deps.leaseMs, null, paused));
+  let next = await trackClaim(deps, () =>
+    claimNextEffect(deps.database.sql, deps.replicaId, deps.leaseMs, null, paused),
+  );
   if (!next) return "none";
   let queued = false;
   while (next) {
@@ -224,31 +226,33 @@ async function recordSuccess(
     },
     createdAt: deps.now(),
   };
-  return trackClaim(deps, () => deps.database.sql.begin(async (tx) => {
-    const step = await feedBack(tx, deps, claimed, task, "done", null, outcome.event ?? null, record);
-    await Promise.all([
-      outcome.statusCommentId !== undefined ? setStatusCommentId(tx, task.id, outcome.statusCommentId) : null,
-      outcome.checkRun !== undefined ? setCheckRun(tx, task.id, outcome.checkRun) : null,
-      outcome.event?.type === EventType.ciResultCollected
-        ? saveCiFailures(tx, task.id, outcome.event.sha, outcome.event.failures)
-        : null,
-      outcome.knownTriggerLabels
-        ? saveKnownTriggerLabels(
-            tx,
-            {
-              id: task.repo.id,
-              installationId: task.repo.installationId,
-              fullName: `${task.repo.owner}/${task.repo.name}`,
-            },
-            outcome.knownTriggerLabels,
-          )
-        : null,
-    ]);
-    return {
-      ...step,
-      next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false),
-    };
-  }));
+  return trackClaim(deps, () =>
+    deps.database.sql.begin(async (tx) => {
+      const step = await feedBack(tx, deps, claimed, task, "done", null, outcome.event ?? null, record);
+      await Promise.all([
+        outcome.statusCommentId !== undefined ? setStatusCommentId(tx, task.id, outcome.statusCommentId) : null,
+        outcome.checkRun !== undefined ? setCheckRun(tx, task.id, outcome.checkRun) : null,
+        outcome.event?.type === EventType.ciResultCollected
+          ? saveCiFailures(tx, task.id, outcome.event.sha, outcome.event.failures)
+          : null,
+        outcome.knownTriggerLabels
+          ? saveKnownTriggerLabels(
+              tx,
+              {
+                id: task.repo.id,
+                installationId: task.repo.installationId,
+                fullName: `${task.repo.owner}/${task.repo.name}`,
+              },
+              outcome.knownTriggerLabels,
+            )
+          : null,
+      ]);
+      return {
+        ...step,
+        next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false),
+      };
+    }),
+  );
 }
 
 function describeUnfinishedEffect(claimed: ClaimedEffect, maxAttempts: number): Failure {
@@ -277,13 +281,15 @@ async function recordFailure(deps: EngineDeps, claimed: ClaimedEffect, task: Tas
     code: failure.code,
     message: failure.message,
   };
-  return trackClaim(deps, () => deps.database.sql.begin(async (tx) => {
-    const step = await feedBack(tx, deps, claimed, task, "failed", failure.message, event, record);
-    return {
-      ...step,
-      next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false),
-    };
-  }));
+  return trackClaim(deps, () =>
+    deps.database.sql.begin(async (tx) => {
+      const step = await feedBack(tx, deps, claimed, task, "failed", failure.message, event, record);
+      return {
+        ...step,
+        next: await claimNextEffect(tx, deps.replicaId, deps.leaseMs, task.id, (await deps.isPaused?.()) ?? false),
+      };
+    }),
+  );
 }
 
 /**

@@ -144,7 +144,10 @@ export class Worker {
     if (!localLeases || liveness?.held !== true) return;
     const released = await releaseOwnIdleLeases(this.deps.database.sql, this.deps.replicaId, localLeases);
     if (released > 0)
-      this.deps.log.warn({ count: released }, "effects leased here whose end was never recorded went back to the queue");
+      this.deps.log.warn(
+        { count: released },
+        "effects leased here whose end was never recorded went back to the queue",
+      );
   }
 
   async #processInbox(): Promise<boolean> {
