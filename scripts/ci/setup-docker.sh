@@ -133,12 +133,28 @@ ensure_test_image() {
   log "image $TEST_IMAGE built"
 }
 
+# A running daemon whose default bridge interface was deleted under it (another dockerd on the
+# host, `ip link del`) cannot attach any container to `bridge` ("could not find bridge docker0"):
+# put the interface back with the network's own gateway, as the daemon made it.
+ensure_default_bridge() {
+  local name gateway
+  name="$(docker network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}' 2>/dev/null || true)"
+  [[ -n "$name" ]] || return 0
+  ip link show "$name" >/dev/null 2>&1 && return 0
+  gateway="$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}' | sed -E 's#^([0-9]+\.[0-9]+\.[0-9]+)\.[0-9]+/#\1.1/#')"
+  log "the default bridge $name is missing: recreating it with $gateway"
+  ip link add "$name" type bridge
+  ip addr add "$gateway" dev "$name"
+  ip link set "$name" up
+}
+
 main() {
   if [[ "$(id -u)" != "0" ]]; then
     log "must run as root"
     exit 1
   fi
   ensure_docker
+  ensure_default_bridge
   ensure_busybox
   ensure_test_image
   log "done: $(docker version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}')"
