@@ -9,6 +9,8 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# patches/: applied to node_modules by patch-package at `npm ci` (postinstall; docs/adr/0015).
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -21,6 +23,7 @@ WORKDIR /app
 # git: agent workspaces are git repositories the host diffs (src/agents/git.ts).
 RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # Layout matters: dist/db/migrate.js resolves ../../migrations and
 # dist/github/render-status-comment.js resolves ../../prompts/comments/status.md.hbs, i.e.

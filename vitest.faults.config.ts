@@ -11,15 +11,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,
-    // Found by postgres-restart.test.ts: when PostgreSQL goes away, postgres.js can throw from a
-    // queued write on a closed socket (connection.js nextWrite, "reading 'write'") outside any
-    // promise. It is let through here, and only it; docs/reliability.md#postgresql-restarted says more.
-    onUnhandledError: (error) =>
-      !(
-        error.name === "TypeError" &&
-        /reading 'write'/.test(error.message) &&
-        /postgres\/src\/connection/.test(error.stack ?? "")
-      ),
     reporters: ["default", "./test/faults/fault-table-reporter.ts"],
   },
 });
