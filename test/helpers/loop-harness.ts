@@ -438,12 +438,12 @@ export function mockRedraws(github: Pick<GitHubMock, "display">): void {
 /** `actionWrites` of one pushed step: one `createCommitOnBranch` (the commit and the branch moved). */
 export const PUSH_WRITES: readonly string[] = Object.freeze(["POST /graphql"]);
 
-// The variables of `createCommitOnBranch` the mock checks.
-interface CommitOnBranchInput {
+/** The variables of `createCommitOnBranch`, as the mock checks and tests read them. */
+export interface CommitOnBranchInput {
   expectedHeadOid: string;
   branch: { repositoryNameWithOwner: string; branchName: string };
   message: { headline: string; body: string };
-  fileChanges: { additions: { path: string }[]; deletions: { path: string }[] };
+  fileChanges: { additions: { path: string; contents: string }[]; deletions: { path: string }[] };
 }
 
 /** `actionWrites` from the label to the draft PR with its status comment. */
@@ -574,13 +574,18 @@ export async function waitForRunningStep(loop: LoopForeman, taskId: string, role
   await loop.foreman.worker.whenIdle();
 }
 
-/** The head the latest agent push was made on (`createCommitOnBranch`'s `expectedHeadOid`: the commit's parent). */
-export function lastPushParent(github: Pick<GitHubMock, "writes">): string | undefined {
+/** The variables of the latest agent push (`createCommitOnBranch`), if there was one. */
+export function lastPushInput(github: Pick<GitHubMock, "writes">): CommitOnBranchInput | undefined {
   const push = github
     .writes()
     .filter((request) => request.path === "/graphql" && JSON.stringify(request.body).includes("createCommitOnBranch"))
     .at(-1);
-  return (push?.body as { variables?: { input?: CommitOnBranchInput } } | undefined)?.variables?.input?.expectedHeadOid;
+  return (push?.body as { variables?: { input?: CommitOnBranchInput } } | undefined)?.variables?.input;
+}
+
+/** The head the latest agent push was made on (`expectedHeadOid`: the new commit's parent). */
+export function lastPushParent(github: Pick<GitHubMock, "writes">): string | undefined {
+  return lastPushInput(github)?.expectedHeadOid;
 }
 
 /** The bodies of Foreman's writes to one path, in order. */

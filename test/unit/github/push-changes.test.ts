@@ -2,6 +2,7 @@ import { Octokit } from "@octokit/rest";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FileChange } from "../../../src/agents/changes.js";
+import { buildOctokitClass } from "../../../src/github/octokit.js";
 import {
   MAX_ONE_WRITE_BYTES,
   choosePushPath,
@@ -314,6 +315,15 @@ describe("pushChanges through createCommitOnBranch", () => {
     });
 
     expect(await pushChanges(octokit(), own)).toMatchObject({ kind: "conflict", actualHeadSha: "9".repeat(40) });
+  });
+
+  it("is never re-sent by the HTTP layer: a 502 to the mutation fails this attempt, even with retries on for reads", async () => {
+    const Tuned = buildOctokitClass({ retries: 2, retryAfterBaseValue: 1, throttle: false });
+    const client = new Tuned({ auth: { token: "ghs_test" }, log: silent });
+    mockRef(scope, EXPECTED);
+    scope.post("/graphql").once().reply(502, { message: "Bad Gateway" });
+
+    await expect(pushChanges(client, own)).rejects.toMatchObject({ status: 502 });
   });
 
   it("throws any other GraphQL error (the job's retry decides), without a second request", async () => {
