@@ -151,9 +151,42 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
         pull.draft = false;
         return json(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } });
       }
+      if (query.includes("createCommitOnBranch")) {
+        request.endpoint = "POST /graphql (createCommitOnBranch)";
+        const input = body?.variables?.input;
+        const branchName = String(input?.branch?.branchName ?? "");
+        const branch = branches.get(branchName);
+        request.issue = issueOfBranch(branchName);
+        if (!branch)
+          return json(200, { data: null, errors: [{ type: "NOT_FOUND", message: "Could not resolve to a ref" }] });
+        // Compare-and-swap on expectedHeadOid, as GitHub does.
+        if (input?.expectedHeadOid !== branch.head)
+          return json(200, {
+            data: { createCommitOnBranch: null },
+            errors: [
+              {
+                type: "STALE_DATA",
+                message: `Expected branch to point to "${input?.expectedHeadOid}" but it did not.`,
+              },
+            ],
+          });
+        const commit: Commit = {
+          sha: buildSha(`commit:${++nextObject}`),
+          tree: buildSha(`tree:${++nextObject}`),
+          parents: [branch.head],
+          issue: branch.issue,
+        };
+        commits.set(commit.sha, commit);
+        branch.head = commit.sha;
+        return json(200, {
+          data: { createCommitOnBranch: { commit: { oid: commit.sha, tree: { oid: commit.tree } } } },
+        });
+      }
       return json(200, {
         data: null,
-        errors: [{ message: "the benchmark's GitHub knows only markPullRequestReadyForReview" }],
+        errors: [
+          { message: "the benchmark's GitHub knows only markPullRequestReadyForReview and createCommitOnBranch" },
+        ],
       });
     }
     if (!path.startsWith(`${repoPath}/`)) return notFound(request);

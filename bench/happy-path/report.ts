@@ -185,6 +185,8 @@ function describeWritePurpose(request: LoopRequest, commitsBefore: number): stri
       return "the reviewer agent's review";
     case "POST /pulls/:number/requested_reviewers":
       return "reviewers asked (`reviewers:`)";
+    case "POST /graphql (createCommitOnBranch)":
+      return "the agent's commit, the branch moved to it (compare-and-swap)";
     case "POST /graphql (markPullRequestReadyForReview)":
       return "the PR out of draft";
     default:

@@ -19,6 +19,8 @@ export interface FileChange {
   readonly status: "added" | "modified" | "deleted";
   /** The new mode; for a deletion, the mode the file had. */
   readonly mode: FileMode;
+  /** For a modification, git's mode of the file before (`160000` for a submodule): a change of mode decides how it is pushed. */
+  readonly previousMode?: string;
   /** New content (for a symlink: its target). Absent for deletions. */
   readonly content?: Buffer;
   /** True when the content is not UTF-8 text (pushed as a base64 blob). */

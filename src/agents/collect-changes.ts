@@ -210,6 +210,7 @@ async function readStagedChanges(
       path: entry.path,
       status: entry.status === "A" ? "added" : "modified",
       mode: toMode(entry.newMode),
+      ...(entry.status === "A" ? {} : { previousMode: entry.oldMode }),
       content,
       binary,
       addedLines: binary ? 0 : counts.added,

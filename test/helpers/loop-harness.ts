@@ -21,7 +21,6 @@ import { buildTestEnv, startTestForeman, type TestForeman } from "./test-foreman
 export const LOOP_BRANCH = "agent/1-spelling-error-in-the-readme-file";
 /** The draft PR number the simulated GitHub gives. */
 export const LOOP_PR = 7;
-const REF_PATH = `${REPO_PATH}/git/refs/${encodeURIComponent(`heads/${LOOP_BRANCH}`)}`;
 const GET_REF_PATH = `${REPO_PATH}/git/ref/${encodeURIComponent(`heads/${LOOP_BRANCH}`)}`;
 /** The label Foreman puts on the PR when it asks a human (the default `freezeLabel`). */
 const ESCALATION_LABEL = "needs-human-review";
@@ -267,9 +266,10 @@ export function mockLoopGitHub(config: string) {
       return this;
     },
     /**
-     * One verified commit on top of `parent`, moving the branch with force: false. Declare the pushes
-     * of a test in the order they happen: the branch's ref is answered by the first unused declaration.
-     * The ref is read once by the push; `refReads: 2` when a retried task adopted the branch before.
+     * One verified commit on top of `parent`: `createCommitOnBranch`, compare-and-swap on `parent`
+     * (the agents here write regular files only). Declare the pushes of a test in the order they
+     * happen: the branch's ref is answered by the first unused declaration. The ref is read once by
+     * the push; `refReads: 2` when a retried task adopted the branch before.
      */
     push(parent: string, commit: string, options: { refReads?: number } = {}) {
       scope
@@ -277,15 +277,18 @@ export function mockLoopGitHub(config: string) {
         .times(options.refReads ?? 1)
         .reply(200, { ref: `refs/heads/${LOOP_BRANCH}`, object: { sha: parent } });
       scope
-        .get(`${REPO_PATH}/git/commits/${parent}`)
-        .reply(200, { sha: parent, tree: { sha: `${parent}-tree` }, parents: [{ sha: "base-sha" }] });
-      scope
-        .post(`${REPO_PATH}/git/trees`, (body: { base_tree?: string }) => body.base_tree === `${parent}-tree`)
-        .reply(201, { sha: `${commit}-tree` });
-      scope
-        .post(`${REPO_PATH}/git/commits`, (body: { parents?: string[] }) => body.parents?.[0] === parent)
-        .reply(201, { sha: commit });
-      scope.patch(REF_PATH, { sha: commit, force: false }).reply(200, { object: { sha: commit } });
+        .post("/graphql", (body: { query?: string; variables?: { input?: CommitOnBranchInput } }) => {
+          const input = body.variables?.input;
+          return (
+            /createCommitOnBranch\(input: \$input\)/.test(body.query ?? "") &&
+            input?.expectedHeadOid === parent &&
+            input.branch.repositoryNameWithOwner === `${REPO.owner}/${REPO.name}` &&
+            input.branch.branchName === LOOP_BRANCH &&
+            /\nForeman-Job: \S+$/.test(input.message.body) &&
+            input.fileChanges.additions.length + input.fileChanges.deletions.length > 0
+          );
+        })
+        .reply(200, { data: { createCommitOnBranch: { commit: { oid: commit, tree: { oid: `${commit}-tree` } } } } });
       return this;
     },
     /** A comment-only review. */
@@ -432,12 +435,16 @@ export function mockRedraws(github: Pick<GitHubMock, "display">): void {
   github.display.get(`${REPO_PATH}/issues/1/comments`).query({ per_page: "100" }).optionally().reply(200, []);
 }
 
-/** `actionWrites` of one pushed step: a tree, a commit, the branch moved. */
-export const PUSH_WRITES: readonly string[] = Object.freeze([
-  "POST /git/trees",
-  "POST /git/commits",
-  `PATCH /git/refs/heads/${LOOP_BRANCH}`,
-]);
+/** `actionWrites` of one pushed step: one `createCommitOnBranch` (the commit and the branch moved). */
+export const PUSH_WRITES: readonly string[] = Object.freeze(["POST /graphql"]);
+
+/** The variables of `createCommitOnBranch`, as the mock checks and tests read them. */
+export interface CommitOnBranchInput {
+  expectedHeadOid: string;
+  branch: { repositoryNameWithOwner: string; branchName: string };
+  message: { headline: string; body: string };
+  fileChanges: { additions: { path: string; contents: string }[]; deletions: { path: string }[] };
+}
 
 /** `actionWrites` from the label to the draft PR with its status comment. */
 export const DRAFT_PR_WRITES: readonly string[] = Object.freeze([
@@ -565,6 +572,20 @@ export async function waitForRunningStep(loop: LoopForeman, taskId: string, role
     .poll(async () => (await loop.database.sql`select state, step from tasks`)[0], { timeout: 10_000 })
     .toMatchObject({ state: "running", step: role });
   await loop.foreman.worker.whenIdle();
+}
+
+/** The variables of the latest agent push (`createCommitOnBranch`), if there was one. */
+export function lastPushInput(github: Pick<GitHubMock, "writes">): CommitOnBranchInput | undefined {
+  const push = github
+    .writes()
+    .filter((request) => request.path === "/graphql" && JSON.stringify(request.body).includes("createCommitOnBranch"))
+    .at(-1);
+  return (push?.body as { variables?: { input?: CommitOnBranchInput } } | undefined)?.variables?.input;
+}
+
+/** The head the latest agent push was made on (`expectedHeadOid`: the new commit's parent). */
+export function lastPushParent(github: Pick<GitHubMock, "writes">): string | undefined {
+  return lastPushInput(github)?.expectedHeadOid;
 }
 
 /** The bodies of Foreman's writes to one path, in order. */

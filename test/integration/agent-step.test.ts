@@ -129,6 +129,21 @@ async function mockAgentReads(github: ReturnType<typeof mockGitHub>) {
   github.scope.get(`${REPO_PATH}/tarball/plan-sha`).reply(200, tarball, { "content-type": "application/x-gzip" });
 }
 
+/** The agent's push in one write: `createCommitOnBranch` on top of the plan commit, answered with `agent-commit-sha`. */
+function mockCommitOnBranch(github: ReturnType<typeof mockGitHub>) {
+  github.scope.get(REF_PATH).reply(200, { ref: `refs/heads/${BRANCH}`, object: { sha: "plan-sha" } });
+  github.scope
+    .post(
+      "/graphql",
+      (body: { query?: string; variables?: { input?: { expectedHeadOid?: string } } }) =>
+        body.query?.includes("createCommitOnBranch(input: $input)") === true &&
+        body.variables?.input?.expectedHeadOid === "plan-sha",
+    )
+    .reply(200, {
+      data: { createCommitOnBranch: { commit: { oid: "agent-commit-sha", tree: { oid: "agent-tree-sha" } } } },
+    });
+}
+
 async function readChain(): Promise<ChainRecord[]> {
   const rows =
     await database.sql`select seq::int, task_id as "taskId", kind, actor, payload, prev_hash as "prevHash", hash, created_at as "createdAt" from compliance_records order by seq`;
@@ -139,20 +154,10 @@ async function readChain(): Promise<ChainRecord[]> {
 }
 
 describe("the coder step in a real container", () => {
-  test("a script agent edits, adds and deletes files: one verified commit through the Git Data API, then awaiting_ci", async () => {
+  test("a script agent edits, adds and deletes files: one verified commit in one write (createCommitOnBranch), then awaiting_ci", async () => {
     const github = mockUpToDraftPr(buildConfig(FIXER));
     await mockAgentReads(github);
-    github.scope.get(REF_PATH).reply(200, { ref: `refs/heads/${BRANCH}`, object: { sha: "plan-sha" } });
-    github.scope
-      .get(`${REPO_PATH}/git/commits/plan-sha`)
-      .reply(200, { sha: "plan-sha", tree: { sha: "base-tree-sha" }, parents: [{ sha: "base-sha" }] });
-    github.scope.post(`${REPO_PATH}/git/trees`).reply(201, { sha: "agent-tree-sha" });
-    github.scope
-      .post(`${REPO_PATH}/git/commits`, (body: { parents?: string[] }) => body.parents?.[0] === "plan-sha")
-      .reply(201, { sha: "agent-commit-sha" });
-    github.scope
-      .patch(`${REPO_PATH}/git/refs/${encodeURIComponent(`heads/${BRANCH}`)}`)
-      .reply(200, { object: { sha: "agent-commit-sha" } });
+    mockCommitOnBranch(github);
 
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
@@ -164,27 +169,27 @@ describe("the coder step in a real container", () => {
       `POST ${REPO_PATH}/git/commits`,
       `POST ${REPO_PATH}/git/refs`,
       `POST ${REPO_PATH}/pulls`,
-      `POST ${REPO_PATH}/git/trees`,
-      `POST ${REPO_PATH}/git/commits`,
-      `PATCH ${REPO_PATH}/git/refs/heads/${BRANCH}`,
+      "POST /graphql",
     ]);
-    expect(writes[3]!.body).toEqual({
-      base_tree: "base-tree-sha",
-      tree: expect.arrayContaining([
-        { path: "README.md", mode: "100644", type: "blob", content: "Fixed the spelling.\n" },
-        { path: "old.txt", mode: "100644", type: "blob", sha: null },
-        { path: "src/new.js", mode: "100644", type: "blob", content: "export const x = 1;\n" },
-      ]),
-    });
-    expect((writes[3]!.body as { tree: unknown[] }).tree).toHaveLength(3);
-    // No author or committer: GitHub signs the app's commit and shows it verified.
+    // Compare-and-swap on the head the agent worked on; no author or committer: GitHub signs the app's commit.
     const [{ id: jobId }] = (await database.sql`select id from agent_jobs`) as unknown as [{ id: string }];
-    expect(writes[4]!.body).toEqual({
-      message: `Fix README spelling\n\nFixed the README spelling and removed old.txt.\n\nForeman-Task: 00000000-0000-4000-8000-000000000001\nForeman-Job: ${jobId}`,
-      tree: "agent-tree-sha",
-      parents: ["plan-sha"],
+    expect((writes[3]!.body as { variables: unknown }).variables).toEqual({
+      input: {
+        branch: { repositoryNameWithOwner: `${REPO.owner}/${REPO.name}`, branchName: BRANCH },
+        expectedHeadOid: "plan-sha",
+        message: {
+          headline: "Fix README spelling",
+          body: `Fixed the README spelling and removed old.txt.\n\nForeman-Task: 00000000-0000-4000-8000-000000000001\nForeman-Job: ${jobId}`,
+        },
+        fileChanges: {
+          additions: [
+            { path: "README.md", contents: Buffer.from("Fixed the spelling.\n").toString("base64") },
+            { path: "src/new.js", contents: Buffer.from("export const x = 1;\n").toString("base64") },
+          ],
+          deletions: [{ path: "old.txt" }],
+        },
+      },
     });
-    expect(writes[5]!.body).toEqual({ sha: "agent-commit-sha", force: false });
 
     const [task] = await database.sql`select state, head_sha, agent_tokens_used::int as tokens from tasks`;
     expect(task).toMatchObject({ state: "awaiting_ci", head_sha: "agent-commit-sha", tokens: 15 });
@@ -230,7 +235,13 @@ describe("the coder step in a real container", () => {
     const finished = chain.find((record) => record.kind === "agent_job.finished");
     expect(finished).toMatchObject({
       actor: "agent:fixer",
-      payload: { status: "succeeded", pushedSha: "agent-commit-sha", model: "script-1", push: "pushed" },
+      payload: {
+        status: "succeeded",
+        pushedSha: "agent-commit-sha",
+        model: "script-1",
+        push: "pushed",
+        pushPath: "commit_on_branch",
+      },
     });
     expect((finished!.payload as { changes: unknown[] }).changes).toEqual(
       expect.arrayContaining([{ path: "old.txt", status: "deleted", added: 0, deleted: 1 }]),
@@ -248,6 +259,46 @@ describe("the coder step in a real container", () => {
     expect(verdict).toMatchObject({ ok: true, failure: null, artifacts: { checked: 4, storeChecked: true } });
   }, 120_000);
 
+  test("an agent that makes a file executable: the commit goes through the Git Data API (tree, commit, ref), which keeps the mode", async () => {
+    const script = [
+      "cd /workspace",
+      "printf '#!/bin/sh\\necho hi\\n' > run.sh && chmod 755 run.sh",
+      `printf '{"status":"success","summary":"Added a script.","title":"Add run.sh"}' > /foreman/out/result.json`,
+    ].join(" && ");
+    const github = mockUpToDraftPr(buildConfig(script));
+    await mockAgentReads(github);
+    github.scope.get(REF_PATH).reply(200, { ref: `refs/heads/${BRANCH}`, object: { sha: "plan-sha" } });
+    github.scope
+      .get(`${REPO_PATH}/git/commits/plan-sha`)
+      .reply(200, { sha: "plan-sha", tree: { sha: "base-tree-sha" }, parents: [{ sha: "base-sha" }] });
+    github.scope
+      .post(`${REPO_PATH}/git/trees`, {
+        base_tree: "base-tree-sha",
+        tree: [{ path: "run.sh", mode: "100755", type: "blob", content: "#!/bin/sh\necho hi\n" }],
+      })
+      .reply(201, { sha: "agent-tree-sha" });
+    github.scope
+      .post(`${REPO_PATH}/git/commits`, (body: { parents?: string[] }) => body.parents?.[0] === "plan-sha")
+      .reply(201, { sha: "agent-commit-sha" });
+    github.scope
+      .patch(`${REPO_PATH}/git/refs/${encodeURIComponent(`heads/${BRANCH}`)}`, {
+        sha: "agent-commit-sha",
+        force: false,
+      })
+      .reply(200, { object: { sha: "agent-commit-sha" } });
+
+    await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
+    await foreman.settle();
+
+    const [task] = await database.sql`select state, head_sha from tasks`;
+    expect(task).toMatchObject({ state: "awaiting_ci", head_sha: "agent-commit-sha" });
+    expect(github.writes().some((request) => request.path === "/graphql")).toBe(false);
+    const finished = (await readChain()).find((record) => record.kind === "agent_job.finished");
+    expect(finished).toMatchObject({
+      payload: { push: "pushed", pushPath: "git_data", pushedSha: "agent-commit-sha" },
+    });
+  }, 120_000);
+
   test("a result.json and a log with U+0000 and a lone surrogate: the job is recorded as finished with its commit, the text with U+FFFD", async () => {
     const script = [
       String.raw`printf 'binary \000 output\n'`,
@@ -257,17 +308,7 @@ describe("the coder step in a real container", () => {
     ].join(" && ");
     const github = mockUpToDraftPr(buildConfig(script));
     await mockAgentReads(github);
-    github.scope.get(REF_PATH).reply(200, { ref: `refs/heads/${BRANCH}`, object: { sha: "plan-sha" } });
-    github.scope
-      .get(`${REPO_PATH}/git/commits/plan-sha`)
-      .reply(200, { sha: "plan-sha", tree: { sha: "base-tree-sha" }, parents: [{ sha: "base-sha" }] });
-    github.scope.post(`${REPO_PATH}/git/trees`).reply(201, { sha: "agent-tree-sha" });
-    github.scope
-      .post(`${REPO_PATH}/git/commits`, (body: { parents?: string[] }) => body.parents?.[0] === "plan-sha")
-      .reply(201, { sha: "agent-commit-sha" });
-    github.scope
-      .patch(`${REPO_PATH}/git/refs/${encodeURIComponent(`heads/${BRANCH}`)}`)
-      .reply(200, { object: { sha: "agent-commit-sha" } });
+    mockCommitOnBranch(github);
 
     await foreman.receive("issues", buildIssuesPayload({ action: "labeled", label: "agent:ready", issueNumber: 1 }));
     await foreman.settle();
@@ -311,7 +352,9 @@ describe("the coder step in a real container", () => {
     const comment = (lastStatusWrite(github)!.body as { body: string }).body;
     expect(comment).toContain("result.json");
     expect(comment).toContain("working on it");
-    expect(github.writes().some((request) => request.path.includes("/git/trees"))).toBe(false);
+    expect(github.writes().some((request) => request.path.includes("/git/trees") || request.path === "/graphql")).toBe(
+      false,
+    );
   }, 120_000);
 
   test("freezing while the agent runs stops its container and queues the step again for the resume", async () => {
@@ -517,7 +560,12 @@ describe("the coder step in a real container", () => {
     await foreman.settle();
 
     expect(
-      github.writes().some((request) => request.path.includes("/git/trees") || request.path.includes("/git/refs/")),
+      github
+        .writes()
+        .some(
+          (request) =>
+            request.path.includes("/git/trees") || request.path.includes("/git/refs/") || request.path === "/graphql",
+        ),
     ).toBe(false);
     const prComment = github.writes().find((request) => request.path.endsWith("/issues/7/comments"));
     expect((prComment!.body as { body: string }).body).toMatch(

@@ -12,6 +12,7 @@ import { requeueAgentJob } from "../../db/queries/requeue-agent-job.js";
 import { EventType, type DomainEvent, type JobReport, type JobUsage } from "../../workflow/events.js";
 import { classifyJobFailure, type JobFailureCode } from "../../workflow/job-failure.js";
 import type { Task } from "../../workflow/task.js";
+import type { PushPath } from "../../github/push-changes.js";
 import { deliverTaskEvent } from "../deliver-task-event.js";
 import { computeBackoffMs } from "../../resilience/errors.js";
 import type { AgentStepDeps } from "./agent-step-deps.js";
@@ -106,7 +107,9 @@ export async function fail(deps: AgentStepDeps, job: ClaimedAgentJob, task: Task
 
 /** How a succeeded job's change reached the branch, or why it did not. */
 export type PushDisposition =
-  | { kind: "pushed" | "already_pushed"; commitSha: string }
+  /** `path`: which API made the commit (`commit_on_branch`: one write; `git_data`: tree, commit, ref). */
+  | { kind: "pushed"; commitSha: string; path: PushPath }
+  | { kind: "already_pushed"; commitSha: string }
   | { kind: "no_changes" }
   /** A planner, reviewer or security step: it reads and reports, and what it changed is dropped. */
   | { kind: "skipped_review_role" }
@@ -169,6 +172,7 @@ export async function succeed(
         deleted: change.deletedLines,
       })),
       push: push.kind,
+      ...(push.kind === "pushed" ? { pushPath: push.path } : {}),
       ...(push.kind === "skipped_review_role" ? { ignoredChanges: changes.length } : {}),
       result: { status: result.status, summary: result.summary },
       ...summarizeEgress(evidence.egress),

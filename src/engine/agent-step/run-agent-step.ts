@@ -320,9 +320,10 @@ async function pushWork(step: Step, outcome: AgentJobSucceeded, evidence: JobEvi
       branch: task.branch!,
       expectedHeadSha: job.baseSha,
       message: buildCommitMessage(task, job, outcome.result.title, outcome.result.summary),
+      ownTrailer: buildJobTrailer(job),
       changes: outcome.changes,
-      // Known as Foreman's own push before GitHub can report it (not by the sender being a bot).
-      beforeBranchMoves: (commitSha) => recordJobPush(deps.engine.database.sql, job.id, commitSha),
+      // Known as Foreman's own push when GitHub reports it (not by the sender being a bot).
+      recordCommit: (commitSha) => recordJobPush(deps.engine.database.sql, job.id, commitSha),
     });
   } catch (error) {
     const failure = classifyError(error);
@@ -340,8 +341,13 @@ async function pushWork(step: Step, outcome: AgentJobSucceeded, evidence: JobEvi
   if (pushed.kind === "branch_missing") {
     return fail(deps, job, task, { code: JobFailureCode.branchMissing, message: pushed.message, ...spent });
   }
+  if (pushed.kind === "pushed") deps.engine.log.info({ jobId: job.id, path: pushed.path }, "agent job pushed");
   const disposition =
-    pushed.kind === "no_changes" ? { kind: "no_changes" as const } : { kind: pushed.kind, commitSha: pushed.commitSha };
+    pushed.kind === "no_changes"
+      ? { kind: "no_changes" as const }
+      : pushed.kind === "pushed"
+        ? { kind: pushed.kind, commitSha: pushed.commitSha, path: pushed.path }
+        : { kind: pushed.kind, commitSha: pushed.commitSha };
   return succeed(deps, job, task, outcome, usage, evidence, disposition);
 }
 
@@ -382,7 +388,12 @@ function buildGuardrails(task: Task, secrets: Record<string, string>): Guardrail
 
 function buildCommitMessage(task: Task, job: ClaimedAgentJob, title: string | undefined, summary: string): string {
   const subject = (title ?? `${job.role}: ${task.issueTitle}`).split("\n")[0]!.slice(0, 72);
-  return `${subject}\n\n${summary.slice(0, 4000)}\n\nForeman-Task: ${task.id}\nForeman-Job: ${job.id}`;
+  return `${subject}\n\n${summary.slice(0, 4000)}\n\nForeman-Task: ${task.id}\n${buildJobTrailer(job)}`;
+}
+
+// The commit message's last line: by it a second push of the same job knows the first one's commit.
+function buildJobTrailer(job: ClaimedAgentJob): string {
+  return `Foreman-Job: ${job.id}`;
 }
 
 /** A shadow task's change so far: the diff evidence of its code steps, from the artifact store. */

@@ -110,8 +110,8 @@ describe("the CI loop", () => {
     expect(
       writes.filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/labels`)).map((request) => request.body),
     ).toEqual([{ labels: ["ai-generated"] }, { labels: ["needs-human-review"] }]);
-    // Never marked ready: no GraphQL mutation at all.
-    expect(writes.some((request) => request.path === "/graphql")).toBe(false);
+    // Never marked ready.
+    expect(writes.some(isMarkReady)).toBe(false);
     const escalation = (
       writes.filter((request) => request.path.endsWith(`/issues/${LOOP_PR}/comments`)).at(-1)!.body as { body: string }
     ).body;
@@ -190,7 +190,7 @@ describe("the CI loop", () => {
       "<!-- foreman:answer:b0000000-0000-4000-8000-000000000001:retry:octocat:c7001 -->
       @octocat asked to retry: Foreman runs another ci_fixer step (up to 2 CI attempts)."
     `);
-    expect(github.writes().some((request) => request.path === "/graphql")).toBe(false);
+    expect(github.writes().some(isMarkReady)).toBe(false);
   }, 60_000);
 
   test("with the default maxCiAttempts (3), three ci_fixer steps run before the task is escalated", async () => {
@@ -243,7 +243,7 @@ describe("the CI loop", () => {
     ).body;
     expect(escalation).toContain("after 3 ci_fixer attempts (the limit is 3)");
     expect(escalation).toMatch(/1\. pushed fix1-sh[\s\S]*2\. pushed fix2-sh[\s\S]*3\. pushed fix3-sh/);
-    expect(github.writes().some((request) => request.path === "/graphql")).toBe(false);
+    expect(github.writes().some(isMarkReady)).toBe(false);
   }, 60_000);
 
   test("CI red, then green after one ci_fixer step → ready for review, with no escalation", async () => {
@@ -437,3 +437,8 @@ describe("the CI loop", () => {
     expect(escalations[0]!.body.split("\n")[0]).not.toBe(escalations[1]!.body.split("\n")[0]);
   }, 60_000);
 });
+
+// The GraphQL mutation that takes the PR out of draft (the agents' pushes are GraphQL too).
+function isMarkReady(request: { path: string; body?: unknown }): boolean {
+  return request.path === "/graphql" && JSON.stringify(request.body).includes("markPullRequestReadyForReview");
+}

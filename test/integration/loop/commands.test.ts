@@ -376,7 +376,13 @@ describe("/foreman commands in the loop", () => {
       `POST /issues/${LOOP_PR}/labels`,
       ...PUSH_WRITES,
     ]);
-    expect(writeBodies<{ parents: string[] }>(github, "POST", "/git/commits").at(-1)!.parents).toEqual(["plan-sha"]);
+    const push = github
+      .writes()
+      .filter((request) => request.path === "/graphql")
+      .at(-1)!;
+    expect((push.body as { variables: { input: { expectedHeadOid: string } } }).variables.input.expectedHeadOid).toBe(
+      "plan-sha",
+    );
     const evidence = await loop.database
       .sql`select kind, payload from compliance_records where task_id = ${retryTask} and kind in ('effect.ensure_branch', 'effect.open_draft_pr', 'effect.authorize_trigger') order by seq`;
     expect(evidence).toMatchObject([

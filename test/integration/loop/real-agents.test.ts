@@ -18,6 +18,7 @@ import {
   mockLoopGitHub,
   PIPELINE_WRITES,
   PUSH_WRITES,
+  lastPushInput,
   readLoopTask,
   useLoopForeman,
   waitForRunningStep,
@@ -110,12 +111,13 @@ describe("the whole loop with the real Claude Code and Codex CLIs", () => {
     expect(writeBodies(github, "POST", `/issues/${LOOP_PR}/comments`)).toEqual([]);
     expect(lastStatusComment(github)).toContain("<details><summary>The planner's plan</summary>");
     expect(lastStatusComment(github)).toContain(PLAN);
-    const [tree] = writeBodies<{ tree: unknown[] }>(github, "POST", "/git/trees");
-    expect(tree?.tree).toEqual([
-      { path: "CHANGELOG.md", mode: "100644", type: "blob", content: CODED["CHANGELOG.md"] },
-      { path: "OLD.md", mode: "100644", type: "blob", sha: null },
-      { path: "README.md", mode: "100644", type: "blob", content: CODED["README.md"] },
-    ]);
+    expect(lastPushInput(github)?.fileChanges).toEqual({
+      additions: [
+        { path: "CHANGELOG.md", contents: Buffer.from(CODED["CHANGELOG.md"]).toString("base64") },
+        { path: "README.md", contents: Buffer.from(CODED["README.md"]).toString("base64") },
+      ],
+      deletions: [{ path: "OLD.md" }],
+    });
     // Codex's review: comment-only, with its inline comment, on the commit it reviewed.
     const [review] = writeBodies<Record<string, unknown>>(github, "POST", `/pulls/${LOOP_PR}/reviews`);
     expect(review).toMatchObject({

@@ -6,6 +6,7 @@ import {
   labelIssue,
   LOOP_BRANCH,
   LOOP_PR,
+  lastPushParent,
   mockLoopGitHub,
   PIPELINE_WRITES,
   PUSH_WRITES,
@@ -117,11 +118,7 @@ describe("reviews in the loop", () => {
     expect(revision.prompt).toContain(INLINE_COMMENT);
     expect(revision.prompt).not.toContain("Rewrite it all.");
     expect(actionWrites(github)).toEqual([...readyWrites, ...PUSH_WRITES]);
-    const commit = github
-      .writes()
-      .filter((request) => request.path.endsWith("/git/commits"))
-      .at(-1)!.body as { parents: string[] };
-    expect(commit.parents).toEqual(["code-sha"]);
+    expect(lastPushParent(github)).toBe("code-sha");
     // Both reviews are on the record.
     expect(
       await loop.database
@@ -177,10 +174,6 @@ describe("reviews in the loop", () => {
     `);
     expect(JSON.stringify(github.writes())).not.toMatch(/"event":"(APPROVE|REQUEST_CHANGES)"/);
     // The revision's commit sits on the reviewed one.
-    const commit = github
-      .writes()
-      .filter((request) => request.path.endsWith("/git/commits"))
-      .at(-1)!.body as { parents: string[] };
-    expect(commit.parents).toEqual(["code-sha"]);
+    expect(lastPushParent(github)).toBe("code-sha");
   }, 60_000);
 });

@@ -50,6 +50,7 @@ const CHANGES: FileChange[] = [
     path: "src/parse.ts",
     status: "modified",
     mode: "100644",
+    previousMode: "100644",
     content: Buffer.from("export const x = 2;\n"),
     binary: false,
     addedLines: 1,
@@ -317,7 +318,37 @@ describe("runAgentStep", () => {
     );
   });
 
-  test("in normal mode a coder's change is pushed as one commit, and the report carries the agent's body", async () => {
+  test("in normal mode a coder's change is pushed as one commit in one write, and the report carries the agent's body", async () => {
+    const scope = nock(API);
+    mockPromptReads(scope);
+    scope
+      .get(`${REPO_PATH}/git/ref/${encodeURIComponent(`heads/${BRANCH}`)}`)
+      .reply(200, { ref: `refs/heads/${BRANCH}`, object: { sha: JOB_BASE } });
+    let input: { expectedHeadOid?: string; message?: { headline: string; body: string } } = {};
+    scope
+      .post("/graphql", (body: { query?: string; variables?: { input: typeof input } }) => {
+        input = body.variables?.input ?? {};
+        return body.query?.includes("createCommitOnBranch(input: $input)") === true;
+      })
+      .reply(200, { data: { createCommitOnBranch: { commit: { oid: "c".repeat(40), tree: { oid: "new-tree" } } } } });
+    vi.mocked(runAgentJob).mockResolvedValue(
+      succeededWith({ status: "success", summary: "Fixed it.", title: "Keep the last line", body: "PR text" }),
+    );
+
+    const job = buildClaimedJob("coder");
+    await runAgentStep(buildDeps(), job, new AbortController().signal);
+
+    expect(input).toMatchObject({ expectedHeadOid: JOB_BASE, message: { headline: "Keep the last line" } });
+    expect(input.message?.body.split("\n").at(-1)).toBe(`Foreman-Job: ${job.id}`);
+    const { event, payload } = readFinish();
+    expect(event).toMatchObject({
+      commitSha: "c".repeat(40),
+      report: { status: "success", body: "PR text", review: null },
+    });
+    expect(payload).toMatchObject({ push: "pushed", pushPath: "commit_on_branch", pushedSha: "c".repeat(40) });
+  });
+
+  test("a change with an executable file goes through the Git Data API (tree, commit, ref), and the record says so", async () => {
     const scope = nock(API);
     mockPromptReads(scope);
     scope
@@ -329,18 +360,19 @@ describe("runAgentStep", () => {
     scope.post(`${REPO_PATH}/git/trees`).reply(201, { sha: "new-tree" });
     scope.post(`${REPO_PATH}/git/commits`).reply(201, { sha: "c".repeat(40) });
     scope.patch(REF, { sha: "c".repeat(40), force: false }).reply(200, { object: { sha: "c".repeat(40) } });
+    const executable = { ...CHANGES[1]!, path: "run.sh", mode: "100755" as const };
     vi.mocked(runAgentJob).mockResolvedValue(
-      succeededWith({ status: "success", summary: "Fixed it.", title: "Keep the last line", body: "PR text" }),
+      succeededWith({ status: "success", summary: "Fixed it.", title: "Keep the last line" }, [
+        CHANGES[0]!,
+        executable,
+      ]),
     );
 
     await runAgentStep(buildDeps(), buildClaimedJob("coder"), new AbortController().signal);
 
     const { event, payload } = readFinish();
-    expect(event).toMatchObject({
-      commitSha: "c".repeat(40),
-      report: { status: "success", body: "PR text", review: null },
-    });
-    expect(payload).toMatchObject({ push: "pushed", pushedSha: "c".repeat(40) });
+    expect(event).toMatchObject({ commitSha: "c".repeat(40) });
+    expect(payload).toMatchObject({ push: "pushed", pushPath: "git_data", pushedSha: "c".repeat(40) });
   });
 
   test("context.json carries the issue and comments sanitised as the prompt shows them, hidden comments removed", async () => {

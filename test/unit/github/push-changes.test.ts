@@ -2,7 +2,13 @@ import { Octokit } from "@octokit/rest";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FileChange } from "../../../src/agents/changes.js";
-import { pushChanges, type PushChangesParams } from "../../../src/github/push-changes.js";
+import { buildOctokitClass } from "../../../src/github/octokit.js";
+import {
+  MAX_ONE_WRITE_BYTES,
+  choosePushPath,
+  pushChanges,
+  type PushChangesParams,
+} from "../../../src/github/push-changes.js";
 
 const API = "https://api.github.com";
 const REPO = "/repos/octo/widgets";
@@ -104,11 +110,12 @@ describe("pushChanges", () => {
       kind: "pushed",
       commitSha: "4444444444444444444444444444444444444444",
       treeSha: "3333333333333333333333333333333333333333",
+      path: "git_data",
     });
     expect(scope.isDone()).toBe(true);
   });
 
-  it("hands the new commit to beforeBranchMoves before the branch moves, so the push is known as Foreman's first", async () => {
+  it("hands the new commit to recordCommit before the branch moves, so the push is known as Foreman's first", async () => {
     const order: string[] = [];
     mockRef(scope, EXPECTED);
     mockTree(scope, "3333333333333333333333333333333333333333");
@@ -119,7 +126,7 @@ describe("pushChanges", () => {
     });
     const outcome = await pushChanges(octokit(), {
       ...params,
-      beforeBranchMoves: async (sha) => {
+      recordCommit: async (sha) => {
         order.push(`recorded ${sha}`);
       },
     });
@@ -204,5 +211,146 @@ describe("pushChanges", () => {
 
   it("fails on a request nobody mocked instead of reaching the network", async () => {
     await expect(pushChanges(octokit(), params)).rejects.toThrow(/Nock: (Disallowed net connect|No match)/);
+  });
+});
+
+describe("pushChanges through createCommitOnBranch", () => {
+  const regular: FileChange[] = [
+    change("src/new.ts", { status: "added", content: Buffer.from("export const x = 1;\n") }),
+    change("old.txt", { status: "deleted", mode: "100755" }),
+    change("img/logo.png", {
+      status: "modified",
+      previousMode: "100644",
+      binary: true,
+      content: Buffer.from([0x89, 0x00]),
+    }),
+  ];
+  const own = {
+    ...params,
+    changes: regular,
+    message: "coder: fix it\n\nWhy.\n\nForeman-Job: j1",
+    ownTrailer: "Foreman-Job: j1",
+  };
+  const mutation = {
+    input: {
+      branch: { repositoryNameWithOwner: "octo/widgets", branchName: "agent/7-fix-it" },
+      expectedHeadOid: EXPECTED,
+      message: { headline: "coder: fix it", body: "Why.\n\nForeman-Job: j1" },
+      fileChanges: {
+        additions: [
+          { path: "img/logo.png", contents: "iQA=" },
+          { path: "src/new.ts", contents: Buffer.from("export const x = 1;\n").toString("base64") },
+        ],
+        deletions: [{ path: "old.txt" }],
+      },
+    },
+  };
+
+  function mockMutation(reply: object): void {
+    scope
+      .post(
+        "/graphql",
+        (body: { query?: string; variables?: unknown }) =>
+          /createCommitOnBranch\(input: \$input\)/.test(body.query ?? "") &&
+          JSON.stringify(body.variables) === JSON.stringify(mutation),
+      )
+      .reply(200, reply);
+  }
+
+  const stale = {
+    data: { createCommitOnBranch: null },
+    errors: [
+      {
+        type: "STALE_DATA",
+        path: ["createCommitOnBranch"],
+        message: `Expected branch to point to "${EXPECTED}" but it did not.  Pull and try again.`,
+      },
+    ],
+  };
+
+  it("makes the commit and moves the branch in ONE write, compare-and-swap on the head the agent worked on", async () => {
+    const recorded: string[] = [];
+    mockRef(scope, EXPECTED);
+    mockMutation({
+      data: { createCommitOnBranch: { commit: { oid: "5".repeat(40), tree: { oid: "6".repeat(40) } } } },
+    });
+
+    const outcome = await pushChanges(octokit(), { ...own, recordCommit: async (sha) => void recorded.push(sha) });
+    expect(outcome).toEqual({
+      kind: "pushed",
+      commitSha: "5".repeat(40),
+      treeSha: "6".repeat(40),
+      path: "commit_on_branch",
+    });
+    expect(recorded).toEqual(["5".repeat(40)]);
+  });
+
+  it("run twice, finds its own commit by the trailer on a stale head and makes no second one", async () => {
+    mockRef(scope, EXPECTED);
+    mockMutation(stale);
+    mockRef(scope, "5".repeat(40));
+    scope.get(`${REPO}/git/commits/${"5".repeat(40)}`).reply(200, {
+      sha: "5".repeat(40),
+      message: "coder: fix it\n\nWhy.\n\nForeman-Job: j1",
+      tree: { sha: "6".repeat(40) },
+      parents: [{ sha: EXPECTED }],
+    });
+
+    expect(await pushChanges(octokit(), own)).toEqual({
+      kind: "already_pushed",
+      commitSha: "5".repeat(40),
+      treeSha: "6".repeat(40),
+    });
+  });
+
+  it("reports a conflict on a stale head that is someone else's commit, and never forces", async () => {
+    mockRef(scope, EXPECTED);
+    mockMutation(stale);
+    mockRef(scope, "9".repeat(40));
+    scope.get(`${REPO}/git/commits/${"9".repeat(40)}`).reply(200, {
+      sha: "9".repeat(40),
+      message: "a human's fix",
+      tree: { sha: "8".repeat(40) },
+      parents: [{ sha: "7".repeat(40) }],
+    });
+
+    expect(await pushChanges(octokit(), own)).toMatchObject({ kind: "conflict", actualHeadSha: "9".repeat(40) });
+  });
+
+  it("is never re-sent by the HTTP layer: a 502 to the mutation fails this attempt, even with retries on for reads", async () => {
+    const Tuned = buildOctokitClass({ retries: 2, retryAfterBaseValue: 1, throttle: false });
+    const client = new Tuned({ auth: { token: "ghs_test" }, log: silent });
+    mockRef(scope, EXPECTED);
+    scope.post("/graphql").once().reply(502, { message: "Bad Gateway" });
+
+    await expect(pushChanges(client, own)).rejects.toMatchObject({ status: 502 });
+  });
+
+  it("throws any other GraphQL error (the job's retry decides), without a second request", async () => {
+    mockRef(scope, EXPECTED);
+    mockMutation({ data: null, errors: [{ type: "FORBIDDEN", message: "Resource not accessible by integration" }] });
+    await expect(pushChanges(octokit(), own)).rejects.toThrow(/Resource not accessible/);
+  });
+});
+
+describe("choosePushPath", () => {
+  const text = (patch: Partial<FileChange>) =>
+    change("a.txt", { content: Buffer.from("x"), previousMode: "100644", ...patch });
+
+  it.each([
+    [
+      "a regular file added, modified or deleted",
+      [text({ status: "added", previousMode: undefined }), text({}), text({ status: "deleted", mode: "100755" })],
+      "commit_on_branch",
+    ],
+    ["a new executable", [text({ status: "added", mode: "100755", previousMode: undefined })], "git_data"],
+    ["an executable bit set", [text({ mode: "100755" })], "git_data"],
+    ["an executable bit removed", [text({ previousMode: "100755" })], "git_data"],
+    ["a symlink", [text({ status: "added", mode: "120000", previousMode: undefined })], "git_data"],
+    ["a submodule replaced by a file", [text({ previousMode: "160000" })], "git_data"],
+    ["a modification of unknown previous mode", [text({ previousMode: undefined })], "git_data"],
+    ["a payload above the one-write limit", [text({ content: Buffer.alloc(MAX_ONE_WRITE_BYTES + 1) })], "git_data"],
+  ] as const)("%s: %s", (_what, changes, path) => {
+    expect(choosePushPath(changes)).toBe(path);
   });
 });
