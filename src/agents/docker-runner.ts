@@ -79,7 +79,7 @@ export class DockerRunner implements Runner {
   private readonly handBackNeeded: boolean;
   /** Containers this runner stopped itself (forgotten when removed): their kill events are its own. */
   private readonly stopping = new Set<string>();
-  /** Containers whose removal found no daemon (it was restarting): removed once it answers again. */
+  /** Containers whose removal failed (the daemon away or failing, as in a restart): removed once it answers again. */
   private readonly leftBehind = new Set<string>();
 
   constructor(options: Docker.DockerOptions, resilience: DockerResilience = {}, features: DockerRunnerFeatures = {}) {
@@ -251,17 +251,9 @@ export class DockerRunner implements Runner {
   }
 
   async remove(handle: JobHandle): Promise<void> {
-    const container = this.docker.getContainer(handle.containerId);
-    try {
-      await this.call("remove", (signal) => container.remove({ force: true, v: true, abortSignal: signal }));
-    } catch (error) {
-      // No daemon behind the socket (a restart): without live-restore the container is still there,
-      // stopped, once the daemon is back; the next start removes it. Recovery is the backstop.
-      if (isDaemonAbsent(error)) this.leftBehind.add(handle.containerId);
-      ignoreStatus(404, 409)(error);
-    }
-    this.stopping.delete(handle.containerId);
-    this.leftBehind.delete(handle.containerId);
+    await this.removeOne(handle.containerId);
+    // The daemon answered: what it kept of the jobs it lost while restarting goes too.
+    await this.removeLeftBehind();
   }
 
   async handBack(request: HandBackRequest): Promise<void> {
@@ -379,11 +371,25 @@ export class DockerRunner implements Runner {
     return false;
   }
 
-  /** Remove the containers a restarting daemon kept (best effort: what fails stays for the next start or recovery). */
+  /** Remove the containers a restarting daemon kept (best effort: what fails stays for the next start or removal, or recovery). */
   private async removeLeftBehind(): Promise<void> {
-    for (const containerId of [...this.leftBehind]) {
-      await this.remove({ containerId, taskId: "", jobId: "" }).catch(() => undefined);
+    for (const containerId of [...this.leftBehind]) await this.removeOne(containerId).catch(() => undefined);
+  }
+
+  private async removeOne(containerId: string): Promise<void> {
+    const container = this.docker.getContainer(containerId);
+    try {
+      await this.call("remove", (signal) => container.remove({ force: true, v: true, abortSignal: signal }));
+    } catch (error) {
+      // Not removed: the daemon away (a restart: without live-restore the container is still there,
+      // stopped, once it is back) or failing (a restore under way). Tried again at the next start or
+      // removal, once the daemon answers; recovery is the backstop.
+      const status = statusOf(error);
+      if (status !== 404 && status !== 409) this.leftBehind.add(containerId);
+      ignoreStatus(404, 409)(error);
     }
+    this.stopping.delete(containerId);
+    this.leftBehind.delete(containerId);
   }
 
   private async pullImage(image: string): Promise<void> {
