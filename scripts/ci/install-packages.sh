@@ -7,10 +7,11 @@
 #              and the integrity check of install-helm.sh
 #   unzip      install-helm.sh
 #   chromium   the dashboard's browser tests (test/integration/ui/), driven by playwright-core
+#   iproute2   `ip netns` for the private dockerd of the Docker-restart fault test (test/faults/)
 # Then the Helm binary for the chart test (install-helm.sh, beside this file).
 set -euo pipefail
 
-readonly PACKAGES=(faketime openssl unzip chromium)
+readonly PACKAGES=(faketime openssl unzip chromium iproute2)
 here="$(cd "$(dirname "$0")" && pwd)"
 
 missing=()

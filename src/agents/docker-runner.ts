@@ -9,6 +9,7 @@ import { withTimeout } from "../resilience/with-timeout.js";
 import { emitForemanEvent } from "../events/foreman-events.js";
 import { watchContainerStats } from "./container-stats.js";
 import { buildDockerOptions } from "./docker-connection.js";
+import { isDaemonAbsent, waitForExit, wasKilledThroughEngine } from "./docker-daemon-calls.js";
 import { createLogCollector, createLogLineStream } from "./docker-logs.js";
 import { DockerEgress, type EgressSettings } from "./egress/docker-egress.js";
 import { RUNNER_ERROR_CODES, RunnerError } from "./errors.js";
@@ -76,6 +77,10 @@ export class DockerRunner implements Runner {
   private readonly breaker: CircuitBreaker;
   private readonly egress: DockerEgress | null;
   private readonly handBackNeeded: boolean;
+  /** Containers this runner stopped itself (forgotten when removed): their kill events are its own. */
+  private readonly stopping = new Set<string>();
+  /** Containers whose removal failed (the daemon away or failing, as in a restart): removed once it answers again. */
+  private readonly leftBehind = new Set<string>();
 
   constructor(options: Docker.DockerOptions, resilience: DockerResilience = {}, features: DockerRunnerFeatures = {}) {
     this.docker = new Docker(options);
@@ -125,6 +130,8 @@ export class DockerRunner implements Runner {
 
   async start(spec: ContainerSpec): Promise<JobHandle> {
     const container = await this.createContainer(spec);
+    // The daemon answers again: what it kept of the jobs it lost while restarting goes now.
+    await this.removeLeftBehind();
     try {
       await this.call("start", (signal) => container.start({ abortSignal: signal }));
     } catch (error) {
@@ -152,7 +159,7 @@ export class DockerRunner implements Runner {
   async wait(handle: JobHandle, options: { timeoutMs: number }): Promise<WaitOutcome> {
     const container = this.docker.getContainer(handle.containerId);
     const stats = watchContainerStats(container);
-    const exited = guard(container.wait() as Promise<{ StatusCode: number }>, "wait for");
+    const exited = guard(waitForExit(this.docker, handle.containerId), "wait for");
     // Marked as handled here; it is still awaited (and its error thrown) below.
     exited.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
@@ -174,14 +181,21 @@ export class DockerRunner implements Runner {
     );
     const profile = info.Config?.Labels?.[JOB_LABELS.profile];
     if (profile) emitForemanEvent({ type: "container.finished", profile, ...usage });
-    return {
-      exitCode: typeof info.State.ExitCode === "number" ? info.State.ExitCode : null,
-      oomKilled: info.State.OOMKilled === true,
-      timedOut: first === "timeout",
-    };
+    const exitCode = typeof info.State.ExitCode === "number" ? info.State.ExitCode : null;
+    const oomKilled = info.State.OOMKilled === true;
+    // Ended by SIGTERM or SIGKILL that neither the agent's clock nor this runner sent: the daemon
+    // stopping (a restart) or someone's `docker stop` took the container away; the agent did not fail.
+    const killedOutside =
+      first !== "timeout" &&
+      !oomKilled &&
+      (exitCode === 137 || exitCode === 143) &&
+      !this.stopping.has(handle.containerId) &&
+      (await wasKilledThroughEngine(this.docker, handle.containerId, info.State.StartedAt, this.timeoutMs));
+    return { exitCode, oomKilled, timedOut: first === "timeout", ...(killedOutside ? { killedOutside } : {}) };
   }
 
   async stop(handle: JobHandle, options: { graceSeconds: number }): Promise<void> {
+    this.stopping.add(handle.containerId);
     const container = this.docker.getContainer(handle.containerId);
     // `t` in the query only: dockerode would also send the options as a JSON body, which the
     // daemon does not read when it answers 304 at once — the unread body then fails with EPIPE.
@@ -237,10 +251,9 @@ export class DockerRunner implements Runner {
   }
 
   async remove(handle: JobHandle): Promise<void> {
-    const container = this.docker.getContainer(handle.containerId);
-    await this.call("remove", (signal) => container.remove({ force: true, v: true, abortSignal: signal })).catch(
-      ignoreStatus(404, 409),
-    );
+    await this.removeOne(handle.containerId);
+    // The daemon answered: what it kept of the jobs it lost while restarting goes too.
+    await this.removeLeftBehind();
   }
 
   async handBack(request: HandBackRequest): Promise<void> {
@@ -318,11 +331,22 @@ export class DockerRunner implements Runner {
   private async createContainer(spec: ContainerSpec): Promise<Docker.Container> {
     // A copy: dockerode deletes the signal from the options it is given.
     const create = () => this.call("create", (signal) => this.docker.createContainer({ ...spec, abortSignal: signal }));
+    let failure: unknown;
     try {
       return await create();
     } catch (error) {
-      if (statusOf(error) !== 404 || spec.Image === undefined) throw toRunnerError(error, "create");
+      failure = error;
     }
+    // No daemon behind the socket: it is being restarted. Wait for it (up to DOCKER_TIMEOUT_MS)
+    // rather than spend the job's attempt; a daemon that hangs or a breaker already open fails now.
+    if (isDaemonAbsent(failure) && (await this.waitForDaemon())) {
+      try {
+        return await create();
+      } catch (error) {
+        failure = error;
+      }
+    }
+    if (statusOf(failure) !== 404 || spec.Image === undefined) throw toRunnerError(failure, "create");
     // 404 on create: the image is not here yet. Pull it once, then create again.
     await this.pullImage(spec.Image);
     return guard(create(), "create");
@@ -335,6 +359,37 @@ export class DockerRunner implements Runner {
    */
   private call<T>(action: string, fn: (signal: AbortSignal) => Promise<T>, extraMs = 0): Promise<T> {
     return this.breaker.run(() => withTimeout(fn, this.timeoutMs + extraMs, { service: "Docker", action }));
+  }
+
+  /** Ping until the daemon answers, for at most `timeoutMs`; whether it did. */
+  private async waitForDaemon(): Promise<boolean> {
+    const deadline = Date.now() + this.timeoutMs;
+    while (Date.now() < deadline) {
+      if (await this.ping()) return true;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return false;
+  }
+
+  /** Remove the containers a restarting daemon kept (best effort: what fails stays for the next start or removal, or recovery). */
+  private async removeLeftBehind(): Promise<void> {
+    for (const containerId of [...this.leftBehind]) await this.removeOne(containerId).catch(() => undefined);
+  }
+
+  private async removeOne(containerId: string): Promise<void> {
+    const container = this.docker.getContainer(containerId);
+    try {
+      await this.call("remove", (signal) => container.remove({ force: true, v: true, abortSignal: signal }));
+    } catch (error) {
+      // Not removed: the daemon away (a restart: without live-restore the container is still there,
+      // stopped, once it is back) or failing (a restore under way). Tried again at the next start or
+      // removal, once the daemon answers; recovery is the backstop.
+      const status = statusOf(error);
+      if (status !== 404 && status !== 409) this.leftBehind.add(containerId);
+      ignoreStatus(404, 409)(error);
+    }
+    this.stopping.delete(containerId);
+    this.leftBehind.delete(containerId);
   }
 
   private async pullImage(image: string): Promise<void> {

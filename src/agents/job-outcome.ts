@@ -33,6 +33,7 @@ export const AGENT_JOB_FAILURE_CODES = Object.freeze({
   INFRA_IMAGE_PULL_FAILED: JobFailureCode.infraImagePullFailed,
   INFRA_CONTAINER_FAILED: JobFailureCode.infraContainerFailed,
   INFRA_COLLECT_FAILED: JobFailureCode.infraCollectFailed,
+  INFRA_CONTAINER_LOST: JobFailureCode.infraContainerLost,
   MODEL_API_UNAUTHORIZED: JobFailureCode.modelApiUnauthorized,
   MODEL_API_RATE_LIMITED: JobFailureCode.modelApiRateLimited,
   MODEL_API_UNAVAILABLE: JobFailureCode.modelApiUnavailable,

@@ -309,6 +309,13 @@ async function runInWorkspace(
   });
 
   if (isAborted(deps.signal)) return failed(CODES.AGENT_STOPPED, "The job was stopped while the agent was running.");
+  if (waited.killedOutside === true)
+    return failed(
+      CODES.INFRA_CONTAINER_LOST,
+      "The agent's container was stopped from outside Foreman while it ran (the Docker daemon shut down or " +
+        "restarted, or someone stopped the container); the agent itself did not fail. This is for the operator; " +
+        "Foreman runs the step again while attempts remain.",
+    );
   if (waited.timedOut)
     return failed(
       CODES.AGENT_TIMEOUT,

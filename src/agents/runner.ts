@@ -24,6 +24,11 @@ export interface WaitOutcome {
   readonly exitCode: number | null;
   readonly oomKilled: boolean;
   readonly timedOut: boolean;
+  /**
+   * The container was killed through the engine, not by this runner (the daemon shutting down or
+   * restarting, someone's `docker stop`): the agent did not fail, its container was taken away.
+   */
+  readonly killedOutside?: boolean;
 }
 
 /** The stream a log line came from; `system` lines are Foreman's own notes (e.g. truncation). */

@@ -50,9 +50,18 @@ export function buildFaultEnv(github: FakeGitHubServer, overrides: Record<string
  * Start Foreman with production's HTTP retries of reads (waits scaled down), but without
  * plugin-throttling: it spaces writes a second apart per installation, which would make the suite
  * minutes long. Rate-limit answers then fail the attempt and go to the effect's durable retry.
+ * `agents: true` runs agent jobs too (on the daemon `DOCKER_HOST` names).
  */
-export function startFaultForeman(database: Database, env: Env): Promise<TestForeman> {
-  return startTestForeman(database, { env, octokitTuning: { retries: 2, retryAfterBaseValue: 20, throttle: false } });
+export function startFaultForeman(
+  database: Database,
+  env: Env,
+  options: { agents?: boolean } = {},
+): Promise<TestForeman> {
+  return startTestForeman(database, {
+    env,
+    agents: options.agents ?? false,
+    octokitTuning: { retries: 2, retryAfterBaseValue: 20, throttle: false },
+  });
 }
 
 /**

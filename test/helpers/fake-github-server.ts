@@ -47,14 +47,28 @@ const ERROR_ANSWERS: Partial<Record<GitHubFault, [number, Record<string, string>
   secondary: [403, { "retry-after": "1" }, "You have exceeded a secondary rate limit. Please wait a few minutes."],
 };
 
+/** A repository an agent step can run on: its `.github/foreman.yml` and its files at every commit. */
+export interface FakeRepository {
+  config: string;
+  /** The files' paths, for the tree the prompt lists. */
+  paths: string[];
+  /** The gzipped tarball of the files, as `GET /tarball/:ref` answers it. */
+  tarball: Buffer;
+}
+
 /**
  * GitHub over real HTTP for Foreman processes started by a test (`GHE_HOST`, `GHE_PROTOCOL=http`):
  * the calls from label to draft PR, with state (branches, PRs, comments) that outlives the
  * processes, so a retry's look-first finds what an earlier process made. `onWrite` runs after a
  * write took effect and before its answer: a test kills the writer there, at the effect boundary.
- * `latencyMs` delays every answer (before the request is routed).
+ * `latencyMs` delays every answer (before the request is routed). With `repository`, also what an
+ * agent step reads and pushes (the config, the issue, the tree and tarball, a commit on the branch).
  */
-export async function startFakeGitHubServer(owner: string, repo: string, options: { latencyMs?: number } = {}) {
+export async function startFakeGitHubServer(
+  owner: string,
+  repo: string,
+  options: { latencyMs?: number; repository?: FakeRepository } = {},
+) {
   const branches = new Map<string, string>();
   const pulls: Array<{ number: number; head: string; html_url: string }> = [];
   const comments: Array<{ id: number; issue: number; body: string; user: { login: string; type: string } }> = [];
@@ -73,10 +87,23 @@ export async function startFakeGitHubServer(owner: string, repo: string, options
       return [201, { token: "ghs_fake", expires_at: new Date(Date.now() + 3_600_000).toISOString() }];
     if (method === "GET" && path.startsWith(`${base}/collaborators/`))
       return [200, { permission: "write", role_name: "write", user: { login: "x" } }];
-    if (method === "GET" && path.startsWith(`${base}/contents/`)) return [404, { message: "Not Found" }];
+    if (method === "GET" && path.startsWith(`${base}/contents/`)) {
+      if (!options.repository || path !== `${base}/contents/.github/foreman.yml`)
+        return [404, { message: "Not Found" }];
+      const content = Buffer.from(options.repository.config).toString("base64");
+      return [200, { type: "file", encoding: "base64", content, path: ".github/foreman.yml", sha: "config-sha" }];
+    }
+    const step = options.repository ? routeAgentStep(options.repository, method, path) : null;
+    if (step) return step;
     if (method === "GET" && path.startsWith(`${base}/branches/`))
       return [200, { name: "master", commit: { sha: "base-sha", commit: { tree: { sha: "tree-sha" } } } }];
     if (method === "POST" && path === `${base}/git/commits`) return [201, { sha: `plan-${++sequence}` }];
+    if (method === "PATCH" && path.startsWith(`${base}/git/refs/heads/`)) {
+      const branch = path.slice(`${base}/git/refs/heads/`.length);
+      if (!branches.has(branch)) return [422, { message: "Reference does not exist" }];
+      branches.set(branch, body.sha);
+      return [200, { ref: `refs/heads/${branch}`, object: { sha: body.sha } }];
+    }
     if (method === "GET" && path.startsWith(`${base}/git/ref/heads/`)) {
       const branch = path.slice(`${base}/git/ref/heads/`.length);
       const sha = branches.get(branch);
@@ -128,6 +155,39 @@ export async function startFakeGitHubServer(owner: string, repo: string, options
     return [404, { message: `fake GitHub has no route for ${method} ${path}` }];
   }
 
+  /** The reads of an agent step that need no state: the issue, a tree, a commit, the tarball; a new tree. */
+  function routeAgentStep(repository: FakeRepository, method: string, path: string): [number, unknown] | null {
+    if (method === "GET" && /^\/issues\/\d+$/.test(path.slice(base.length))) {
+      const number = Number(path.slice(`${base}/issues/`.length));
+      return [
+        200,
+        {
+          number,
+          title: "Spelling error in the README file",
+          body: "It says teh.",
+          labels: [],
+          user: { login: "Codertocat" },
+        },
+      ];
+    }
+    const tree = new RegExp(`^${base}/git/trees/([^/]+)$`).exec(path);
+    if (method === "GET" && tree) {
+      const entries = repository.paths.map((file) => ({
+        path: file,
+        type: "blob",
+        mode: "100644",
+        sha: `${file}-blob`,
+      }));
+      return [200, { sha: `${tree[1]}-tree`, truncated: false, tree: entries }];
+    }
+    if (method === "GET" && path.startsWith(`${base}/tarball/`)) return [200, repository.tarball];
+    const commit = new RegExp(`^${base}/git/commits/([^/]+)$`).exec(path);
+    if (method === "GET" && commit)
+      return [200, { sha: commit[1], tree: { sha: `${commit[1]}-tree` }, parents: [{ sha: "base-sha" }] }];
+    if (method === "POST" && path === `${base}/git/trees`) return [201, { sha: `tree-${++sequence}` }];
+    return null;
+  }
+
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -169,6 +229,11 @@ export async function startFakeGitHubServer(owner: string, repo: string, options
     }
     if (fault === "slow") await new Promise((resolve) => setTimeout(resolve, faults?.slowMs ?? 1_000));
     if (response.destroyed) return;
+    if (Buffer.isBuffer(payload)) {
+      response.writeHead(status, { "content-type": "application/x-gzip" });
+      response.end(payload);
+      return;
+    }
     response.writeHead(status, { "content-type": "application/json" });
     response.end(JSON.stringify(payload));
   }

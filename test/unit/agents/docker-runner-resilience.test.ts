@@ -134,3 +134,49 @@ describe("DockerRunner under a timeout and a circuit breaker", () => {
     expect(requests).toEqual(["POST /containers/create", "POST /containers/abc123/start", "DELETE /containers/abc123"]);
   });
 });
+
+describe("DockerRunner when the daemon goes away and comes back", () => {
+  test("a wait whose connection the daemon drops after the headers fails as INFRA_DOCKER_UNAVAILABLE, instead of never settling", async () => {
+    behaviour = (request, response) => {
+      if (!request.url?.includes("/wait")) return answer(404, { message: "No such container" })(request, response);
+      // The daemon answers a wait's headers at once and its body at the exit; here it goes away in between.
+      response.writeHead(200, { "content-type": "application/json" });
+      response.flushHeaders();
+      setTimeout(() => response.socket?.destroy(), 50);
+    };
+    const { runner } = buildRunner();
+    const error = await failureOf(runner.wait(handle, { timeoutMs: 60_000 }));
+    expect(error.code).toBe("INFRA_DOCKER_UNAVAILABLE");
+    expect(error.message).toContain("the Docker daemon closed the connection before the container exited");
+  });
+
+  test("a create that finds no daemon behind the socket waits for it, and the container a removal could not reach goes at that start", async () => {
+    const { runner } = buildRunner();
+    // The daemon is being restarted: nothing listens on the socket.
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await expect(runner.remove({ ...handle, containerId: "lost-1" })).rejects.toBeInstanceOf(RunnerError);
+    behaviour = (request, response) => {
+      if (request.url?.startsWith("/containers/create")) return answer(201, { Id: "abc123" })(request, response);
+      if (request.url?.includes("/json")) return answer(200, { Image: "sha256:1" })(request, response);
+      if (request.method === "DELETE" || request.url?.includes("/start")) return answer(204)(request, response);
+      answer(200, "OK")(request, response);
+    };
+    const starting = runner.start({ Image: "foreman-test/busybox:latest", Labels: {} });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(requests).toEqual([]);
+    // Back on the same socket.
+    server = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url?.replace(/\?.*$/, "")}`);
+      behaviour(request, response);
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    await expect(starting).resolves.toMatchObject({ containerId: "abc123" });
+    expect(requests.filter((request) => !request.endsWith("/_ping"))).toEqual([
+      "POST /containers/create",
+      "DELETE /containers/lost-1",
+      "POST /containers/abc123/start",
+      "GET /containers/abc123/json",
+    ]);
+  });
+});
