@@ -151,10 +151,11 @@ async function runAgentLoop(foreman: TestForeman, during?: () => Promise<void>):
   }
   await side;
   const pushesPerBranch = new Map<string, number>();
-  for (const write of github.writes.filter(
-    (candidate) => candidate.method === "PATCH" && candidate.path.includes("/git/refs/"),
-  ))
-    pushesPerBranch.set(write.path, (pushesPerBranch.get(write.path) ?? 0) + 1);
+  // A push is one createCommitOnBranch (the agent's plain files) or a ref update (the Git Data path).
+  for (const write of github.writes) {
+    const ref = write.ref ?? (write.method === "PATCH" ? /\/git\/(refs\/heads\/.+)$/.exec(write.path)?.[1] : undefined);
+    if (ref !== undefined) pushesPerBranch.set(ref, (pushesPerBranch.get(ref) ?? 0) + 1);
+  }
   const retryReasons = foreman.logs
     .map((line) => JSON.parse(line) as { msg?: string; reason?: string })
     .filter((entry) => entry.msg === "agent job will be retried")

@@ -6,6 +6,8 @@ import type { AddressInfo } from "node:net";
 export interface FakeWrite {
   method: string;
   path: string;
+  /** For a GraphQL push (`createCommitOnBranch`): the ref it moved, `refs/heads/<branch>`. */
+  ref?: string;
 }
 
 /** What to do with a write once GitHub has performed it: answer it, or never answer (the caller kills the writer meanwhile). */
@@ -93,6 +95,7 @@ export async function startFakeGitHubServer(
       const content = Buffer.from(options.repository.config).toString("base64");
       return [200, { type: "file", encoding: "base64", content, path: ".github/foreman.yml", sha: "config-sha" }];
     }
+    if (options.repository && method === "POST" && path === "/graphql") return commitOnBranch(body);
     const step = options.repository ? routeAgentStep(options.repository, method, path) : null;
     if (step) return step;
     if (method === "GET" && path.startsWith(`${base}/branches/`))
@@ -155,6 +158,33 @@ export async function startFakeGitHubServer(
     return [404, { message: `fake GitHub has no route for ${method} ${path}` }];
   }
 
+  /** The agent's one-write push: `createCommitOnBranch`, compare-and-swap on `expectedHeadOid`, as GitHub does. */
+  function commitOnBranch(body: any): [number, unknown] {
+    const query = String(body?.query ?? "");
+    if (!query.includes("createCommitOnBranch")) {
+      unrouted.push(`POST /graphql ${query.slice(0, 60)}`);
+      return [200, { data: null, errors: [{ message: "fake GitHub knows only createCommitOnBranch" }] }];
+    }
+    const input = body.variables?.input;
+    const branch = String(input?.branch?.branchName ?? "");
+    const head = branches.get(branch);
+    if (head === undefined)
+      return [200, { data: null, errors: [{ type: "NOT_FOUND", message: "Could not resolve to a ref" }] }];
+    if (input?.expectedHeadOid !== head)
+      return [
+        200,
+        {
+          data: { createCommitOnBranch: null },
+          errors: [
+            { type: "STALE_DATA", message: `Expected branch to point to "${input?.expectedHeadOid}" but it did not.` },
+          ],
+        },
+      ];
+    const sha = `pushed-${++sequence}`;
+    branches.set(branch, sha);
+    return [200, { data: { createCommitOnBranch: { commit: { oid: sha, tree: { oid: `${sha}-tree` } } } } }];
+  }
+
   /** The reads of an agent step that need no state: the issue, a tree, a commit, the tarball; a new tree. */
   function routeAgentStep(repository: FakeRepository, method: string, path: string): [number, unknown] | null {
     if (method === "GET" && /^\/issues\/\d+$/.test(path.slice(base.length))) {
@@ -193,7 +223,10 @@ export async function startFakeGitHubServer(
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const url = new URL(request.url ?? "/", "http://fake");
     const method = (request.method ?? "GET").toUpperCase();
-    const path = decodeURIComponent(url.pathname).replace(/^\/api\/v3/, "");
+    // GitHub Enterprise's REST API is under /api/v3, its GraphQL endpoint at /api/graphql.
+    const path = decodeURIComponent(url.pathname)
+      .replace(/^\/api\/v3/, "")
+      .replace(/^\/api\/graphql$/, "/graphql");
     const text = Buffer.concat(chunks).toString("utf8");
     onRequest?.(method, path);
     // GitHub's own latency, so that work is in flight long enough for a test to kill a process mid-way.
@@ -214,8 +247,16 @@ export async function startFakeGitHubServer(
       return;
     }
     const [status, payload] = await route(method, path, url.searchParams, text ? JSON.parse(text) : undefined);
-    if (method !== "GET" && !path.startsWith("/app/") && status < 300) {
-      const write = { method, path };
+    const pushed =
+      path === "/graphql" && (payload as { data?: { createCommitOnBranch?: unknown } })?.data?.createCommitOnBranch;
+    if (method !== "GET" && !path.startsWith("/app/") && status < 300 && (path !== "/graphql" || pushed)) {
+      const parsed =
+        path === "/graphql"
+          ? (JSON.parse(text) as { variables?: { input?: { branch?: { branchName?: string } } } })
+          : null;
+      const write: FakeWrite = parsed
+        ? { method, path, ref: `refs/heads/${parsed.variables?.input?.branch?.branchName}` }
+        : { method, path };
       writes.push(write);
       if (onWrite && (await onWrite(write)) === "drop") {
         response.destroy();
