@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { getPrivateKey } from "@probot/get-private-key";
 import { Probot, Server, type Logger } from "probot";
 import { guardRequestBodies, type LargerBodies } from "./http/body-limit.js";
@@ -19,7 +19,6 @@ import type { EngineDeps } from "./engine/deps.js";
 import { createIntake } from "./webhooks/intake.js";
 import { Worker, type WorkerOptions } from "./engine/worker.js";
 import { JobRunner } from "./engine/job-runner.js";
-import { DockerRunner } from "./agents/docker-runner.js";
 import { buildDockerOptions } from "./agents/docker-connection.js";
 import type { Runner } from "./agents/runner.js";
 import { parseGlobList } from "./agents/glob.js";
@@ -31,7 +30,6 @@ import { buildOctokitClass, DEFAULT_OCTOKIT_TUNING, type GitHubClient, type Octo
 import { createApp } from "./index.js";
 import { createJobLogRoute } from "./http/job-log-route.js";
 import { ARCHIVE_UPLOAD_PATH, createJobArchiveRoute } from "./http/job-archive-route.js";
-import { buildKubernetesRunner } from "./agents/kubernetes/build-kubernetes-runner.js";
 import { buildComplianceRouteOptions } from "./http/compliance-routes.js";
 import { createPauseCheck } from "./engine/pause.js";
 import { FileArtifactStore, resolveArtifactsDir } from "./compliance/artifacts.js";
@@ -49,6 +47,7 @@ import { buildEvidenceUrl, buildJobLogUrl, buildRepoWebUrl } from "./engine/link
 import { createSmtpMailer } from "./summary/summary-mailer.js";
 import { startSummaryScheduler, type SummarySchedulerOptions } from "./summary/summary-scheduler.js";
 import { ReconcileSweeper } from "./engine/reconcile/reconcile-sweep.js";
+import { createRenderWorkerPool } from "./prompts/render-prompt.js";
 
 /** What composing Foreman needs. Tests pass their own database, logger, tuning and clock. */
 
@@ -234,11 +233,15 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
   if (!probot) throw new Error("Probot did not load the app");
   server.addHandler(createJobLogRoute(database));
   // RUNNER=kubernetes: a Job per agent job, its files through this replica's archive endpoints.
+  // Each runner's client is imported only when it is used: the Kubernetes client alone is ~70 MB
+  // of RSS, dockerode ~25 MB (docs/performance.md#rss).
+  const agentsEnabled = options.agents?.enabled ?? env.AGENTS_ENABLED;
+  const runnerKind = !agentsEnabled || options.agents?.runner !== undefined ? null : env.RUNNER;
   const kubernetes =
-    (options.agents?.enabled ?? env.AGENTS_ENABLED) &&
-    options.agents?.runner === undefined &&
-    env.RUNNER === "kubernetes"
-      ? buildKubernetesRunner(readKubernetesSettings(env))
+    runnerKind === "kubernetes"
+      ? (await import("./agents/kubernetes/build-kubernetes-runner.js")).buildKubernetesRunner(
+          readKubernetesSettings(env),
+        )
       : null;
   if (kubernetes !== null) {
     server.addHandler(createJobArchiveRoute(kubernetes.archives));
@@ -302,29 +305,34 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
     ...options.worker,
   });
   const running = worker;
+  const runner =
+    options.agents?.runner ??
+    kubernetes?.runner ??
+    (runnerKind === "docker"
+      ? new (await import("./agents/docker-runner.js")).DockerRunner(
+          buildDockerOptions(readDockerConnection(env)),
+          { timeoutMs: env.DOCKER_TIMEOUT_MS },
+          {
+            egress: {
+              image: env.EGRESS_PROXY_IMAGE,
+              prefix: env.EGRESS_NAME_PREFIX,
+              dir: resolve(env.EGRESS_DIR ?? `${env.DATA_DIR}/egress`),
+              internalAllow: env.EGRESS_INTERNAL_ALLOW,
+              replica: deps.replicaId,
+            },
+          },
+        )
+      : null);
+  // Prompts render in a few long-lived workers, started at the first render (docs/adr/0106).
+  const renderPool = createRenderWorkerPool(Math.min(2, availableParallelism()));
   const jobs =
-    (options.agents?.enabled ?? env.AGENTS_ENABLED)
+    agentsEnabled && runner !== null
       ? new JobRunner(
           {
             engine: deps,
             artifacts: new FileArtifactStore(resolveArtifactsDir(env)),
             secrets: listSecretValues(env),
-            runner:
-              options.agents?.runner ??
-              kubernetes?.runner ??
-              new DockerRunner(
-                buildDockerOptions(readDockerConnection(env)),
-                { timeoutMs: env.DOCKER_TIMEOUT_MS },
-                {
-                  egress: {
-                    image: env.EGRESS_PROXY_IMAGE,
-                    prefix: env.EGRESS_NAME_PREFIX,
-                    dir: resolve(env.EGRESS_DIR ?? `${env.DATA_DIR}/egress`),
-                    internalAllow: env.EGRESS_INTERNAL_ALLOW,
-                    replica: deps.replicaId,
-                  },
-                },
-              ),
+            runner,
             imageAllowlist: parseGlobList(env.AGENT_IMAGE_ALLOWLIST),
             egressAllow: env.AGENT_EGRESS_ALLOW,
             appProfiles: loadAgentProfiles(env.AGENT_PROFILES_FILE),
@@ -353,6 +361,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
               : {}),
             heartbeatMs: options.agents?.heartbeatMs ?? 1000,
             maxAttempts: 3,
+            renderPool,
           },
           {
             maxConcurrent: env.MAX_CONCURRENT_JOBS,
@@ -438,6 +447,7 @@ export async function buildForeman(options: ForemanOptions): Promise<Foreman> {
       listening = false;
       await reconcile.stop();
       await jobs?.stop();
+      await renderPool.close();
       await running.stop();
       await stopCompliance?.();
       stopCompliance = null;

@@ -1,12 +1,16 @@
 // Load, side by side with bare Probot, in one run. Prints each figure beside its comparison and
 // its target, met or not met:
 //   burst       1,000 signed deliveries (issues.labeled from @octokit/webhooks-examples), 50 at a
-//               time, to Foreman (./foreman-server.ts: the real app, worker on, agents off) and to a
-//               bare Probot app (./bare-probot.ts: one no-op handler), each a process of its own
+//               time, to Foreman (./foreman-server.mjs on src/ through tsx: the real app, worker on,
+//               agents off) and to a bare Probot app (./bare-probot.ts: one no-op handler), each a process of its own
 //               started the same way; acknowledgement p50, p99 and throughput, and that Foreman
 //               stored every delivery. Rounds alternate (bare, Foreman, bare, Foreman, …).
-//   rss         Foreman's RSS idle (after start, before any delivery), and with 1,000 open tasks
-//               (1,000 agent:ready labels delivered and worked on to their queued planner job).
+//   rss         Foreman's RSS idle (3 s and BENCH_IDLE_SECONDS after it listened, before any delivery),
+//               of the compiled build as production runs it (src/ compiled afresh by ./build-dist.ts,
+//               `node dist/cli/main.js serve`) against the target, of ./foreman-server.mjs on that
+//               dist/ with node and on src/ through tsx, and of bare Probot; and with 1,000 open tasks
+//               (1,000 agent:ready labels delivered and worked on to their queued planner job) for
+//               ./foreman-server.mjs, compiled and under tsx.
 //   dispatch    1,000 queued jobs over 100 repositories under MAX_CONCURRENT_JOBS=4: the claim
 //               (the fair queue's advisory-locked lease) per job, with a no-op runner (nothing is
 //               started: Docker is not the bottleneck), and fairness: the largest over the smallest
@@ -19,25 +23,29 @@
 // part needs Docker and the test image from scripts/ci/setup-docker.sh)
 //   BENCH_LOAD_PARTS    comma-separated parts to run (burst,rss,dispatch,containers: all)
 //   BENCH_ROUNDS        burst rounds per side (2)
+//   BENCH_IDLE_SECONDS  the later idle point of the rss part, seconds after Foreman listened (30)
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { Agent, request as httpRequest } from "node:http";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { claimNextAgentJob } from "../../src/db/queries/claim-next-agent-job.js";
 import { TERMINAL_STATES } from "../../src/workflow/states.js";
 import { REPO } from "../../test/helpers/github-mock.js";
 import { startFakeGitHubServer } from "../../test/helpers/fake-github-server.js";
 import { buildIssuesPayload } from "../../test/helpers/payloads.js";
-import { TEST_WEBHOOK_SECRET } from "../../test/helpers/test-foreman.js";
+import { TEST_PRIVATE_KEY, TEST_WEBHOOK_SECRET } from "../../test/helpers/test-foreman.js";
+import type { Database } from "../../src/db/client.js";
 import type { StepTiming } from "../happy-path/report.js";
 import { openBenchDatabase } from "../lib/bench-database.js";
 import { fmt, quantile } from "../lib/stats.js";
+import { buildDist } from "./build-dist.js";
 
 const PARTS = new Set((process.env.BENCH_LOAD_PARTS ?? "burst,rss,dispatch,containers").split(","));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const IDLE_LATER_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
 const DELIVERIES = 1000;
 const IN_FLIGHT = 50;
 const TERMINAL_LIST = `(${TERMINAL_STATES.map((state) => `'${state}'`).join(", ")})`;
@@ -49,28 +57,62 @@ function verdict(label: string, figure: string, target: string, met: boolean | n
   console.log(`  ${label.padEnd(56)} ${figure.padEnd(42)} ${target.padEnd(26)} ${outcome}`.trimEnd());
 }
 
-/** A server in a process of its own (`node --import tsx`), once it printed its port. */
+/** How a server prints its port: bench/load's own servers print "port <n>"; `foreman serve` logs it. */
+type PortReader = (out: string) => number | null;
+const readPrintedPort: PortReader = (out) => {
+  const match = /port (\d+)\n/.exec(out);
+  return match ? Number(match[1]) : null;
+};
+const readLoggedPort: PortReader = (out) => {
+  const match = /"port":(\d+)[^\n]*"msg":"Foreman is running"/.exec(out);
+  return match ? Number(match[1]) : null;
+};
+
+/** A running server process of the bench's, and the time it listened. */
+interface SpawnedServer {
+  child: ChildProcess;
+  port: number;
+  listenedAt: number;
+  stop(): Promise<void>;
+}
+
+/** The arguments of node that run one of bench/load's TypeScript servers (through tsx, as `npm start` does). */
+function runThroughTsx(script: string): string[] {
+  return ["--import", "tsx", script];
+}
+
+/** A server in a process of its own (`node <args>`), once it listens. */
 async function spawnServer(
-  script: string,
+  args: string[],
   env: Record<string, string>,
-): Promise<{ child: ChildProcess; port: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  options: { readPort?: PortReader; cwd?: string } = {},
+): Promise<SpawnedServer> {
+  const readPort = options.readPort ?? readPrintedPort;
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
+    let found = false;
+    // Read on after the port (the logs of `foreman serve`), so the child never blocks on a full pipe.
     child.stdout!.on("data", (chunk: Buffer) => {
+      if (found) return;
       out += chunk.toString("utf8");
-      const match = /port (\d+)\n/.exec(out);
-      if (match) resolve(Number(match[1]));
+      const port = readPort(out);
+      if (port !== null) {
+        found = true;
+        resolve(port);
+      }
     });
-    child.once("exit", (code) => reject(new Error(`${script} ended (${code}) before it listened`)));
+    child.once("exit", (code) => reject(new Error(`${args.join(" ")} ended (${code}) before it listened`)));
   });
   return {
     child,
     port,
+    listenedAt: performance.now(),
     async stop() {
       if (child.exitCode === null) child.kill("SIGKILL");
       await exited;
@@ -147,18 +189,75 @@ async function sendBurst(port: number, deliveries: readonly Delivery[]): Promise
   return { acks, seconds };
 }
 
-async function runBurstAndRss(): Promise<void> {
+/** A server's RSS (MB) idle: 3 s and IDLE_LATER_SECONDS after it listened. */
+interface IdleFigures {
+  idle: number;
+  idleLater: number;
+}
+
+/** Foreman's RSS over one run: idle, then with DELIVERIES open tasks. */
+interface RssFigures extends IdleFigures {
+  open: number;
+  jobs: number;
+  pending: number;
+  settled: number;
+  peak: number;
+}
+
+/** Wait until `seconds` after `since` (a performance.now() reading). */
+async function waitUntil(since: number, seconds: number): Promise<void> {
+  const left = since + seconds * 1000 - performance.now();
+  if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+}
+
+/** A server's idle points, since it listened. */
+async function measureIdleRss(server: SpawnedServer): Promise<IdleFigures> {
+  await waitUntil(server.listenedAt, 3);
+  const idle = readRssMb(server.child.pid!);
+  await waitUntil(server.listenedAt, IDLE_LATER_SECONDS);
+  return { idle, idleLater: readRssMb(server.child.pid!) };
+}
+
+/** Deliver DELIVERIES agent:ready labels and wait until each task sits at its queued planner job (agents are off). */
+async function measureOpenTasksRss(
+  foreman: SpawnedServer,
+  sql: Database["sql"],
+): Promise<Omit<RssFigures, keyof IdleFigures>> {
+  let peak = readRssMb(foreman.child.pid!);
+  const sampler = setInterval(() => (peak = Math.max(peak, readRssMb(foreman.child.pid!))), 100);
+  await sendBurst(foreman.port, buildDeliveries("open", 500_000, "agent:ready"));
+  const deadline = Date.now() + 240_000;
+  let open = 0;
+  let pending = 1;
+  while (Date.now() < deadline) {
+    const [row] = await sql<{ open: number; pending: number }[]>`
+      select (select count(*)::int from tasks where issue_number >= 500000 and state not in ${sql.unsafe(TERMINAL_LIST)}) as open,
+             (select count(*)::int from effects where status in ('pending', 'running')) +
+             (select count(*)::int from webhook_deliveries where status = 'pending') as pending`;
+    open = row!.open;
+    pending = row!.pending;
+    if (open >= DELIVERIES && pending === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  clearInterval(sampler);
+  const settled = readRssMb(foreman.child.pid!);
+  const [jobs] = await sql<{ count: number }[]>`select count(*)::int as count from agent_jobs where status = 'queued'`;
+  return { open, jobs: jobs!.count, pending, settled, peak };
+}
+
+/** The burst beside bare Probot (Foreman under tsx), and the RSS of that Foreman and of bare Probot. */
+async function runBurstAndTsxRss(): Promise<{ tsx: RssFigures; bare: IdleFigures } | null> {
   const bench = await openBenchDatabase();
   const github = await startFakeGitHubServer(REPO.owner, REPO.name);
-  const foreman = await spawnServer(here("./foreman-server.ts"), {
+  const foreman = await spawnServer(runThroughTsx(here("./foreman-server.mjs")), {
+    FOREMAN_LOAD_APP: new URL("../../src/", import.meta.url).href,
     FOREMAN_LOAD_DATABASE: bench.database.url,
     FOREMAN_LOAD_GITHUB: github.host,
+    FOREMAN_LOAD_SECRET: TEST_WEBHOOK_SECRET,
   });
-  const bare = await spawnServer(here("./bare-probot.ts"), { FOREMAN_LOAD_SECRET: TEST_WEBHOOK_SECRET });
+  const bare = await spawnServer(runThroughTsx(here("./bare-probot.ts")), { FOREMAN_LOAD_SECRET: TEST_WEBHOOK_SECRET });
   try {
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const idleRss = readRssMb(foreman.child.pid!);
-    const bareIdleRss = readRssMb(bare.child.pid!);
+    const idle = PARTS.has("rss") ? await Promise.all([measureIdleRss(foreman), measureIdleRss(bare)]) : null;
     if (PARTS.has("burst")) {
       // Warm both up (JIT, connection pools), then alternate rounds so both see the same machine.
       await sendBurst(bare.port, buildDeliveries("warm-bare", 900_000, "bug").slice(0, 100));
@@ -205,49 +304,92 @@ async function runBurstAndRss(): Promise<void> {
         stored!.count === DELIVERIES * ROUNDS,
       );
     }
-    if (PARTS.has("rss")) {
-      console.log("rss: Foreman's resident set (bare Probot beside it)");
-      verdict(
-        "idle, 3 s after start",
-        `${fmt(idleRss)} MB (bare ${fmt(bareIdleRss)} MB)`,
-        "target < 150 MB",
-        idleRss < 150,
-      );
-      let peak = readRssMb(foreman.child.pid!);
-      const sampler = setInterval(() => (peak = Math.max(peak, readRssMb(foreman.child.pid!))), 100);
-      await sendBurst(foreman.port, buildDeliveries("open", 500_000, "agent:ready"));
-      // Each task runs to its queued planner job (agents are off, so it waits there, open).
-      const deadline = Date.now() + 240_000;
-      let open = 0;
-      let pending = 1;
-      const { sql } = bench.database;
-      while (Date.now() < deadline) {
-        const [row] = await sql<{ open: number; pending: number }[]>`
-          select (select count(*)::int from tasks where issue_number >= 500000 and state not in ${sql.unsafe(TERMINAL_LIST)}) as open,
-                 (select count(*)::int from effects where status in ('pending', 'running')) +
-                 (select count(*)::int from webhook_deliveries where status = 'pending') as pending`;
-        open = row!.open;
-        pending = row!.pending;
-        if (open >= DELIVERIES && pending === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      clearInterval(sampler);
-      const settled = readRssMb(foreman.child.pid!);
-      const [jobs] = await bench.database.sql<{ count: number }[]>`
-        select count(*)::int as count from agent_jobs where status = 'queued'`;
-      verdict(
-        `${open} open tasks, ${jobs!.count} jobs queued${pending > 0 ? `, ${pending} events/effects left` : ""}`,
-        `${fmt(settled)} MB (peak while working ${fmt(peak)} MB)`,
-        "(no target)",
-        null,
-      );
-    }
+    if (!idle) return null;
+    const open = await measureOpenTasksRss(foreman, bench.database.sql);
+    return { tsx: { ...idle[0], ...open }, bare: idle[1] };
   } finally {
     await foreman.stop();
     await bare.stop();
     await github.close();
     await bench.close();
   }
+}
+
+/**
+ * The compiled build, fresh from src/ (./build-dist.ts): `node dist/cli/main.js serve` as the
+ * image runs it, with production's settings but for agents (off), GitHub (the fake server) and write
+ * pacing (off), idle; and ./foreman-server.mjs on the same dist/ with plain node (the app as under
+ * tsx), idle and with 1,000 open tasks. `serve` keeps production's HTTP throttling (one write a
+ * second per installation), under which 1,000 tasks would take the better part of an hour.
+ */
+async function runDistRss(): Promise<{ serve: IdleFigures; app: RssFigures }> {
+  const build = await buildDist();
+  console.log(`rss: compiled src/ into ${build.root}/dist in ${fmt(build.seconds)} s`);
+  const servesBench = await openBenchDatabase();
+  const bench = await openBenchDatabase();
+  const github = await startFakeGitHubServer(REPO.owner, REPO.name);
+  const serve = await spawnServer(
+    [build.entry, "serve"],
+    {
+      NODE_ENV: "production",
+      APP_ID: "12345",
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      DATABASE_URL: servesBench.database.url,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      GHE_HOST: github.host,
+      GHE_PROTOCOL: "http",
+      REPLICA_ID: "foreman-load-serve",
+      AGENTS_ENABLED: "false",
+      GITHUB_WRITES_PER_HOUR: "0",
+    },
+    { readPort: readLoggedPort, cwd: build.root },
+  );
+  const app = await spawnServer([here("./foreman-server.mjs")], {
+    FOREMAN_LOAD_APP: pathToFileURL(`${build.root}/dist/`).href,
+    FOREMAN_LOAD_DATABASE: bench.database.url,
+    FOREMAN_LOAD_GITHUB: github.host,
+    FOREMAN_LOAD_SECRET: TEST_WEBHOOK_SECRET,
+  });
+  try {
+    const [serveIdle, appIdle] = await Promise.all([measureIdleRss(serve), measureIdleRss(app)]);
+    await serve.stop();
+    const open = await measureOpenTasksRss(app, bench.database.sql);
+    return { serve: serveIdle, app: { ...appIdle, ...open } };
+  } finally {
+    await serve.stop();
+    await app.stop();
+    await github.close();
+    await bench.close();
+    await servesBench.close();
+    build.remove();
+  }
+}
+
+/** The RSS lines: `foreman serve` compiled against the target, the app compiled and under tsx, and bare Probot beside them. */
+function printRss(serve: IdleFigures, dist: RssFigures, tsx: RssFigures, bare: IdleFigures): void {
+  console.log(
+    "rss: resident set of `node dist/cli/main.js serve` (compiled, as in the image) | bench/load/foreman-server.mjs on dist/ (node) | the same on src/ (tsx) | bare Probot (tsx)",
+  );
+  const row = (label: string, pick: (figures: IdleFigures) => number) =>
+    verdict(
+      label,
+      `${[serve, dist, tsx, bare].map((figures) => fmt(pick(figures))).join(" | ")} MB`,
+      "target < 150 MB (serve)",
+      pick(serve) < 150,
+    );
+  row("idle, 3 s after it listened", (figures) => figures.idle);
+  row(`idle, ${IDLE_LATER_SECONDS} s after it listened`, (figures) => figures.idleLater);
+  const left = (figures: RssFigures) => (figures.pending > 0 ? ` (${figures.pending} events/effects left)` : "");
+  verdict(
+    `open tasks | jobs queued (dist | tsx)`,
+    `${dist.open}${left(dist)} | ${dist.jobs}, ${tsx.open}${left(tsx)} | ${tsx.jobs}`,
+    "",
+    null,
+  );
+  verdict("  with them open (dist | tsx)", `${fmt(dist.settled)} | ${fmt(tsx.settled)} MB`, "(no target)", null);
+  verdict("  peak while working on them (dist | tsx)", `${fmt(dist.peak)} | ${fmt(tsx.peak)} MB`, "(no target)", null);
 }
 
 async function runDispatch(): Promise<void> {
@@ -390,7 +532,13 @@ async function runContainers(): Promise<void> {
 }
 
 console.log("bench:load — figures are noisy on a shared machine; each line shows its target and whether it was met");
-if (PARTS.has("burst") || PARTS.has("rss")) await runBurstAndRss();
+if (PARTS.has("burst") || PARTS.has("rss")) {
+  const tsx = await runBurstAndTsxRss();
+  if (tsx) {
+    const dist = await runDistRss();
+    printRss(dist.serve, dist.app, tsx.tsx, tsx.bare);
+  }
+}
 if (PARTS.has("dispatch")) await runDispatch();
 if (PARTS.has("containers")) await runContainers();
 process.exit(0);

@@ -1,7 +1,6 @@
 import type { Logger } from "probot";
 import type { Env } from "../config/env.js";
 import { openDatabase, type Database } from "../db/client.js";
-import { startEmbeddedPostgres } from "../db/embedded.js";
 import { runMigrations } from "../db/migrate.js";
 
 /** The database a command uses, migrated, and how to release it. */
@@ -15,7 +14,9 @@ export interface OpenedDatabase {
 export async function openConfiguredDatabase(env: Env, log: Logger): Promise<OpenedDatabase> {
   const embedded =
     env.DATABASE_URL === undefined
-      ? await startEmbeddedPostgres({
+      ? await (
+          await import("../db/embedded.js")
+        ).startEmbeddedPostgres({
           dataDir: env.DATA_DIR,
           port: env.EMBEDDED_POSTGRES_PORT,
           log: (line) => log.debug({ name: "postgres" }, line),

@@ -1,7 +1,6 @@
 import type { Env } from "../config/env.js";
 import { CommandError } from "./command-error.js";
 import { openDatabase, type Database } from "../db/client.js";
-import { startEmbeddedPostgres } from "../db/embedded.js";
 
 /**
  * The configured database for a command that only reads (`foreman verify`): no migrations, so a
@@ -11,7 +10,9 @@ import { startEmbeddedPostgres } from "../db/embedded.js";
 export async function openDatabaseWithoutMigrating(env: Env): Promise<{ database: Database; close(): Promise<void> }> {
   const embedded =
     env.DATABASE_URL === undefined
-      ? await startEmbeddedPostgres({ dataDir: env.DATA_DIR, port: env.EMBEDDED_POSTGRES_PORT })
+      ? await (
+          await import("../db/embedded.js")
+        ).startEmbeddedPostgres({ dataDir: env.DATA_DIR, port: env.EMBEDDED_POSTGRES_PORT })
       : null;
   const database = openDatabase(embedded?.url ?? env.DATABASE_URL!, { max: 2 });
   // A database without Foreman's tables is a wrong address, not a broken trail: say so plainly.

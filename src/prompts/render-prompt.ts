@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { Worker } from "node:worker_threads";
 import { buildPromptView, DEFAULT_PROMPT_LIMITS, type PromptLimits } from "./build-prompt-view.js";
 import type { PromptContext } from "./prompt-context.js";
 import { renderSections, type RenderSectionsRequest, type RenderSectionsResult } from "./render-sections.mjs";
+import { RenderWorkerPool, type WorkerRenderOutcome } from "./render-worker-pool.js";
 import {
   buildCompileOptions,
   buildRoleTemplateKey,
@@ -55,6 +55,13 @@ const WORKER_START_MS = 60_000;
 export interface RenderPromptOptions {
   limits?: PromptLimits;
   renderLimits?: PromptRenderLimits;
+  /** The workers to render in (Foreman's, from createRenderWorkerPool); without one, a worker of its own for this render. */
+  pool?: RenderWorkerPool;
+}
+
+/** A pool of `size` long-lived render workers with Foreman's heap and start bounds; close it when done. */
+export function createRenderWorkerPool(size: number): RenderWorkerPool {
+  return new RenderWorkerPool({ size, heapMb: WORKER_HEAP_MB, startMs: WORKER_START_MS });
 }
 
 /**
@@ -75,20 +82,22 @@ export function renderPrompt(
 }
 
 /**
- * Render the prompt as renderPrompt does, in a worker thread (`render-worker.mjs`) that is
- * terminated when the render outlives `renderLimits.timeMs` or outgrows its heap, so a
- * repository's template cannot block the event loop. A template that is too slow or renders too
- * much is the repository's error (`PROMPT_RENDER_FAILED`, naming the template and the limit); a
- * worker that cannot start rejects (Foreman's trouble).
+ * Render the prompt as renderPrompt does, in a worker thread (`render-worker.mjs`, of `pool` or
+ * one of its own) that is terminated when the render outlives `renderLimits.timeMs` or outgrows
+ * its heap, so a repository's template cannot block the event loop. A template that is too slow
+ * or renders too much is the repository's error (`PROMPT_RENDER_FAILED`, naming the template and
+ * the limit); a worker that cannot start or crashes rejects (Foreman's trouble).
  */
 export async function renderPromptInWorker(
   templates: PromptTemplates,
   context: PromptContext,
-  { limits = DEFAULT_PROMPT_LIMITS, renderLimits = DEFAULT_RENDER_LIMITS }: RenderPromptOptions = {},
+  { limits = DEFAULT_PROMPT_LIMITS, renderLimits = DEFAULT_RENDER_LIMITS, pool }: RenderPromptOptions = {},
 ): Promise<RenderPromptResult> {
   const prepared = prepareRender(templates, context, limits, renderLimits);
   if (!prepared.ok) return prepared;
-  const outcome = await runRenderWorker(prepared.request, renderLimits.timeMs);
+  const outcome = pool
+    ? await pool.render(prepared.request, renderLimits.timeMs)
+    : await renderInOwnWorker(prepared.request, renderLimits.timeMs);
   if (outcome.ok) return finishRender(templates, prepared.request, outcome.result, renderLimits);
   const file = describeTemplateFile(templates, outcome.key);
   const message =
@@ -169,45 +178,11 @@ function finishRender(
   };
 }
 
-type WorkerOutcome = { ok: true; result: RenderSectionsResult } | { ok: false; stop: "time" | "memory"; key: string };
-
-type WorkerMessage =
-  { type: "started" } | { type: "section"; key: string } | { type: "done"; result: RenderSectionsResult };
-
-/** Run renderSections in a worker; the clock starts when the worker does, not while Node loads it. */
-function runRenderWorker(request: RenderSectionsRequest, timeMs: number): Promise<WorkerOutcome> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./render-worker.mjs", import.meta.url), {
-      workerData: request,
-      // No secrets and no console in the render: the template sees the view, nothing else.
-      env: {},
-      stdout: true,
-      stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
-    });
-    worker.stdout.resume();
-    worker.stderr.resume();
-    let key = request.sectionKeys[0] ?? "";
-    let settled = false;
-    const settle = (outcome: WorkerOutcome | Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      void worker.terminate();
-      if (outcome instanceof Error) reject(outcome);
-      else resolve(outcome);
-    };
-    let timer = setTimeout(() => settle(new Error("The prompt render worker did not start.")), WORKER_START_MS);
-    worker.on("message", (message: WorkerMessage) => {
-      if (message.type === "started") {
-        clearTimeout(timer);
-        timer = setTimeout(() => settle({ ok: false, stop: "time", key }), timeMs);
-      } else if (message.type === "section") key = message.key;
-      else settle({ ok: true, result: message.result });
-    });
-    worker.on("error", (error: Error & { code?: string }) => {
-      settle(error.code === "ERR_WORKER_OUT_OF_MEMORY" ? { ok: false, stop: "memory", key } : error);
-    });
-    worker.on("exit", (code) => settle(new Error(`The prompt render worker exited with code ${code}.`)));
-  });
+async function renderInOwnWorker(request: RenderSectionsRequest, timeMs: number): Promise<WorkerRenderOutcome> {
+  const own = createRenderWorkerPool(1);
+  try {
+    return await own.render(request, timeMs);
+  } finally {
+    await own.close();
+  }
 }

@@ -1,9 +1,11 @@
-// The prompt render worker (node:worker_threads): renders one prompt off the event loop, so a
-// repository's template that loops for minutes or grows without end costs this thread, which
-// renderPromptInWorker (render-prompt.ts) terminates at its time limit. Plain JavaScript, so it
-// starts the same under tsx, vitest and from dist/. Messages: "started" (the render begins),
-// "section" (the template about to render) and "done" (the result of renderSections).
-import { parentPort, workerData } from "node:worker_threads";
+// A prompt render worker (node:worker_threads) of RenderWorkerPool (render-worker-pool.ts):
+// renders prompts off the event loop, one at a time, so a repository's template that loops for
+// minutes or grows without end costs this thread, which the pool terminates at the render's time
+// limit. Long-lived: it loads Handlebars once, then renders each request it is sent, each in a
+// fresh Handlebars environment (renderSections). Plain JavaScript, so it starts the same under
+// tsx, vitest and from dist/. Messages out: "ready" (loaded), and per render "started", "section"
+// (the template about to render) and "done" (the result of renderSections), with the render's id.
+import { parentPort } from "node:worker_threads";
 import Handlebars from "handlebars";
 import { renderSections } from "./render-sections.mjs";
 
@@ -14,6 +16,9 @@ Handlebars.logger.level = 4;
 
 if (parentPort === null) throw new Error("render-worker.mjs runs as a worker thread only");
 const port = parentPort;
-port.postMessage({ type: "started" });
-const result = renderSections(workerData, (key) => port.postMessage({ type: "section", key }));
-port.postMessage({ type: "done", result });
+port.on("message", ({ id, request }) => {
+  port.postMessage({ type: "started", id });
+  const result = renderSections(request, (key) => port.postMessage({ type: "section", id, key }));
+  port.postMessage({ type: "done", id, result });
+});
+port.postMessage({ type: "ready" });

@@ -1,4 +1,4 @@
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 
 /** One summary email. */
 export interface SummaryMail {
@@ -21,23 +21,32 @@ export type SmtpSettings =
   | { url: string }
   | { host: string; port: number; secure: boolean; user?: string | undefined; pass?: string | undefined };
 
-/** A mailer over nodemailer's SMTP transport; each send waits for the server's answer and throws on refusal. */
+/**
+ * A mailer over nodemailer's SMTP transport; each send waits for the server's answer and throws on
+ * refusal. nodemailer is loaded at the first send (~15 MB of RSS a replica without email keeps).
+ */
 export function createSmtpMailer(settings: SmtpSettings, timeoutMs = 30_000): SummaryMailer {
   const timeouts = { connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs };
-  const transport = nodemailer.createTransport({
-    ...("url" in settings
-      ? { url: settings.url }
-      : {
-          host: settings.host,
-          port: settings.port,
-          secure: settings.secure,
-          ...(settings.user ? { auth: { user: settings.user, pass: settings.pass ?? "" } } : {}),
-        }),
-    ...timeouts,
-  });
+  let transport: Promise<Transporter> | null = null;
+  const openTransport = (): Promise<Transporter> =>
+    (transport ??= import("nodemailer").then(({ default: nodemailer }) =>
+      nodemailer.createTransport({
+        ...("url" in settings
+          ? { url: settings.url }
+          : {
+              host: settings.host,
+              port: settings.port,
+              secure: settings.secure,
+              ...(settings.user ? { auth: { user: settings.user, pass: settings.pass ?? "" } } : {}),
+            }),
+        ...timeouts,
+      }),
+    ));
   return {
     async send(mail) {
-      await transport.sendMail({
+      await (
+        await openTransport()
+      ).sendMail({
         from: mail.from,
         to: mail.to,
         subject: mail.subject,
@@ -46,7 +55,10 @@ export function createSmtpMailer(settings: SmtpSettings, timeoutMs = 30_000): Su
       });
     },
     close() {
-      transport.close();
+      void transport?.then(
+        (opened) => opened.close(),
+        () => {},
+      );
     },
   };
 }

@@ -10,6 +10,8 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 
+export { buildTracesUrl } from "./build-traces-url.js";
+
 /** Where spans go: an OTLP/HTTP endpoint, or (tests) an exporter of the caller's, which gets each span as it ends. */
 export interface TracingOptions {
   /** The OTLP traces URL, e.g. http://collector:4318/v1/traces. */
@@ -47,11 +49,4 @@ export function startTracing(options: TracingOptions): Tracing {
       context.disable();
     },
   };
-}
-
-/** The OTLP traces URL from the standard variables: the traces endpoint as given, or `/v1/traces` under the base endpoint. */
-export function buildTracesUrl(endpoint: string | undefined, tracesEndpoint: string | undefined): string | undefined {
-  if (tracesEndpoint) return tracesEndpoint;
-  if (!endpoint) return undefined;
-  return `${endpoint.replace(/\/+$/, "")}/v1/traces`;
 }

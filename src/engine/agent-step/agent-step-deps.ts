@@ -5,6 +5,7 @@ import type { RepoOverridePolicy } from "../../agents/repo-override-policy.js";
 import type { Runner } from "../../agents/runner.js";
 import type { ArtifactStore } from "../../compliance/artifacts.js";
 import type { EngineDeps } from "../deps.js";
+import type { RenderWorkerPool } from "../../prompts/render-worker-pool.js";
 
 /** What the job runner needs beyond the engine. */
 export interface AgentStepDeps {
@@ -41,4 +42,6 @@ export interface AgentStepDeps {
   liveLogFlushMs?: number;
   /** Attempts for infrastructure failures and branch moves before the step fails. */
   maxAttempts: number;
+  /** The long-lived prompt render workers (main.ts's, closed on stop); absent: a worker per render. */
+  renderPool?: RenderWorkerPool;
 }

@@ -154,7 +154,9 @@ async function renderJobPrompt(
       const code = templates.errors[0]?.code ?? JobFailureCode.promptTemplateInvalid;
       return { failure: { code, message }, transient: false };
     }
-    const rendered = await renderPromptInWorker(templates.templates, gathered.context);
+    const rendered = await renderPromptInWorker(templates.templates, gathered.context, {
+      ...(deps.renderPool ? { pool: deps.renderPool } : {}),
+    });
     if (!("text" in rendered)) {
       const message = `${rendered.error.file}: ${rendered.error.message}`;
       return { failure: { code: rendered.error.code, message }, transient: false };

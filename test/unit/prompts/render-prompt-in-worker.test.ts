@@ -77,14 +77,15 @@ describe("renderPromptInWorker", () => {
     const templates = expectTemplates(
       await loadTemplates({ "partials/slow.hbs": NESTED_EACH, "partials/constraints.hbs": "Rules: {{> slow}}" }),
     );
+    // A second: the sections before constraints render well within it even on a loaded machine.
     const result = await renderPromptInWorker(templates, buildPromptContext({ fileTree: FILE_TREE }), {
-      renderLimits: { ...DEFAULT_RENDER_LIMITS, timeMs: 100 },
+      renderLimits: { ...DEFAULT_RENDER_LIMITS, timeMs: 1_000 },
     });
     expect(result.ok || result.error).toMatchObject({
       code: "PROMPT_RENDER_FAILED",
       file: ".github/foreman/prompts/partials/constraints.hbs",
     });
-    expect(result.ok || result.error.message).toContain("within 100 ms");
+    expect(result.ok || result.error.message).toContain("within 1000 ms");
   });
 
   test("a partial that includes itself twice is refused, not a crash", async () => {
