@@ -57,7 +57,7 @@ describe("renderPromptInWorker", () => {
   test("a template with nested loops over a long list is stopped at the time limit, naming the file and the limit", async () => {
     const templates = expectTemplates(await loadTemplates({ "tasks/bugfix.md.hbs": NESTED_EACH }));
     const result = await renderPromptInWorker(templates, buildPromptContext({ fileTree: FILE_TREE }), {
-      renderLimits: { ...DEFAULT_RENDER_LIMITS, timeMs: 100 },
+      renderLimits: { ...DEFAULT_RENDER_LIMITS, timeMs: 1_000 },
     });
     expect(result).toEqual({
       ok: false,
@@ -66,7 +66,7 @@ describe("renderPromptInWorker", () => {
         key: "tasks/bugfix.md.hbs",
         file: ".github/foreman/prompts/tasks/bugfix.md.hbs",
         message:
-          ".github/foreman/prompts/tasks/bugfix.md.hbs (or a partial it includes) did not finish rendering within 100 ms, " +
+          ".github/foreman/prompts/tasks/bugfix.md.hbs (or a partial it includes) did not finish rendering within 1000 ms, " +
           "the limit for a prompt, and was stopped. Keep its loops and partials bounded: " +
           "no {{#each}} nested over long lists, no partial that includes itself.",
       },
