@@ -14,6 +14,8 @@ export interface LoopRequest {
   status: number;
   /** For redraws: the check run's status/conclusion, or the status comment's headline (for BENCH_TRACE). */
   note: string;
+  /** The JSON body sent, if any (a test counts writes by the marker in it). */
+  body: Record<string, any> | undefined;
 }
 
 /** What the simulated repository looks like. */
@@ -120,7 +122,7 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
   const issueOfNumber = (number: number): number | null =>
     number >= options.firstPullNumber ? issueOfPull(number) : number;
 
-  function answer(request: LoopRequest, body: Record<string, any> | undefined): Response {
+  function answer(request: LoopRequest, body: Record<string, any> | undefined, query: URLSearchParams): Response {
     const { method, path } = request;
     let match: RegExpExecArray | null;
     const route = (m: string, pattern: RegExp, endpoint: string): boolean => {
@@ -282,6 +284,9 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       const issue = issueOfBranch(branch);
       request.issue = issue;
       if (issue === null) return json(422, { message: "Validation Failed" });
+      // As GitHub: one open PR per head branch.
+      if ([...pulls.values()].some((pull) => pull.branch === branch))
+        return json(422, { message: "Validation Failed", errors: [{ message: "A pull request already exists" }] });
       const number = nextPull++;
       const nodeId = `PR_bench${number}`;
       pulls.set(number, { issue, branch, draft: body?.draft === true, nodeId, reviewers: [] });
@@ -296,7 +301,20 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
     }
     if (routeIn("GET", /^\/pulls$/, "/pulls")) {
       // `head=owner:branch&state=open`: the look-before-create of a retried open_draft_pr.
-      return json(200, []);
+      const head = query.get("head")?.replace(`${options.owner}:`, "");
+      request.issue = head === undefined ? null : issueOfBranch(head);
+      const found = [...pulls.entries()].filter(([, pull]) => head === undefined || pull.branch === head);
+      return json(
+        200,
+        found.map(([number, pull]) => ({
+          number,
+          node_id: pull.nodeId,
+          draft: pull.draft,
+          state: "open",
+          html_url: `https://github.com/${options.owner}/${options.repo}/pull/${number}`,
+          head: { ref: pull.branch, sha: branches.get(pull.branch)?.head },
+        })),
+      );
     }
     if (routeIn("GET", /^\/pulls\/(\d+)$/, "/pulls/:number")) {
       const number = Number(group(1));
@@ -504,9 +522,10 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       issue: null,
       status: 0,
       note: describeBody(body),
+      body,
     };
     if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-    const response = answer(request, body);
+    const response = answer(request, body, url.searchParams);
     // A fetched Response knows its URL (Octokit's pagination reads it); a constructed one does not.
     Object.defineProperty(response, "url", { value: url.href });
     request.status = response.status;

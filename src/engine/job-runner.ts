@@ -122,13 +122,19 @@ export class JobRunner {
     const lost = await findStaleAgentJobs(sql, restarted, own);
     for (const stale of lost) {
       if (stale.attempt < this.deps.maxAttempts) {
-        this.deps.engine.log.warn({ jobId: stale.id, taskId: stale.taskId }, "agent job lost its runner; queued again");
-        await requeueAgentJob(sql, {
+        // Every live replica finds a dead one's jobs: only the first requeues each (at the attempt it saw).
+        const requeued = await requeueAgentJob(sql, {
           id: stale.id,
           baseSha: stale.baseSha,
           delayMs: 0,
           reason: "the runner stopped while the job ran",
+          runningAttempt: stale.attempt,
         });
+        if (requeued)
+          this.deps.engine.log.warn(
+            { jobId: stale.id, taskId: stale.taskId },
+            "agent job lost its runner; queued again",
+          );
       } else {
         this.deps.engine.log.error(
           { jobId: stale.id, taskId: stale.taskId },
@@ -235,20 +241,26 @@ export class JobRunner {
       if (!row) return;
       const task = toTask(row);
       const usage = { durationMs: 0, tokens: 0, costUsd: 0 };
-      await finishAgentJob(tx, {
-        id: jobId,
-        status: "failed",
-        image: null,
-        exitCode: null,
-        failureCode: JobFailureCode.infraContainerLost,
-        failureMessage: message,
-        result: null,
-        usage,
-        prompt: null,
-        promptSha256: null,
-        log: null,
-        pushedSha: null,
-      });
+      const failed = await finishAgentJob(
+        tx,
+        {
+          id: jobId,
+          status: "failed",
+          image: null,
+          exitCode: null,
+          failureCode: JobFailureCode.infraContainerLost,
+          failureMessage: message,
+          result: null,
+          usage,
+          prompt: null,
+          promptSha256: null,
+          log: null,
+          pushedSha: null,
+        },
+        attempt,
+      );
+      // Another replica failed or requeued it first.
+      if (!failed) return;
       await deliverTaskEvent(
         tx,
         engine,
