@@ -125,12 +125,13 @@ export interface SweepResult {
 
 /**
  * Removes job directories under `baseDir` whose keep-until time has passed, and unmarked ones
- * older than `abandonedAfterMs` (left by a crash). Directories without a job file are left alone.
+ * older than `abandonedAfterMs` (left by a crash) or made before `abandonedBefore` (a restarted
+ * replica's: its previous process made them and died). Directories without a job file are left alone.
  */
 export async function sweepWorkspaces(
   baseDir: string,
   now: Date,
-  options: { abandonedAfterMs?: number; liveJobIds?: ReadonlySet<string> } = {},
+  options: { abandonedAfterMs?: number; abandonedBefore?: Date; liveJobIds?: ReadonlySet<string> } = {},
 ): Promise<SweepResult> {
   const abandonedAfterMs = options.abandonedAfterMs ?? 24 * 60 * 60 * 1000;
   const entries = await readdir(baseDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
@@ -147,7 +148,10 @@ export async function sweepWorkspaces(
       result.foreign.push(entry.name);
       continue;
     }
-    const expiry = meta.keepUntil !== null ? Date.parse(meta.keepUntil) : Date.parse(meta.createdAt) + abandonedAfterMs;
+    const createdAt = Date.parse(meta.createdAt);
+    const abandoned = options.abandonedBefore !== undefined && createdAt < options.abandonedBefore.getTime();
+    const expiry =
+      meta.keepUntil !== null ? Date.parse(meta.keepUntil) : abandoned ? createdAt : createdAt + abandonedAfterMs;
     if (Number.isFinite(expiry) && expiry <= now.getTime()) {
       const gone = await removeJobDir(jobDir).then(
         () => true,

@@ -102,7 +102,7 @@ export class JobRunner {
   async recover(restarted: string | null = null): Promise<void> {
     await this.#requeueLostJobs(restarted);
     await this.#removeOrphans(restarted);
-    await this.#sweepWorkspaces();
+    await this.#sweepWorkspaces(restarted);
     await this.#evictMirrors();
   }
 
@@ -214,10 +214,19 @@ export class JobRunner {
     }
   }
 
-  async #sweepWorkspaces(): Promise<void> {
+  /**
+   * Restarted (`restarted`: this replica's name, its previous process dead), the unmarked workspaces
+   * it finds of jobs not running elsewhere are that process's, left by its crash: removed now, not
+   * after a day. Only those made before the live jobs were read: a job leased since (by a replica
+   * sharing the directory) makes its workspace after.
+   */
+  async #sweepWorkspaces(restarted: string | null = null): Promise<void> {
     const { sql } = this.deps.engine.database;
+    const readAt = this.deps.engine.now();
+    const liveJobIds = await findLiveAgentJobIds(sql, restarted);
     const swept = await sweepWorkspaces(this.deps.workspaceDir, this.deps.engine.now(), {
-      liveJobIds: await findLiveAgentJobIds(sql),
+      liveJobIds,
+      ...(restarted !== null ? { abandonedBefore: readAt } : {}),
     });
     if (swept.removed.length > 0)
       this.deps.engine.log.info({ count: swept.removed.length }, "removed expired agent workspaces");
