@@ -143,8 +143,20 @@ export async function sweepWorkspaces(
     if (!entry.isDirectory() || options.liveJobIds?.has(entry.name)) continue;
     const jobDir = join(baseDir, entry.name);
     const meta = await readMeta(jobDir).catch(() => null);
-    // Not ours (no readable metadata): leave it alone.
+    // Not ours (no readable metadata): leave it alone. Except, after a restart, an empty one made
+    // before: a crash between making a job directory and writing its job file, or between removing
+    // the job file and the directory, leaves one (rmdir removes only an empty directory).
     if (meta === null) {
+      if (options.abandonedBefore !== undefined && (await isEmptyBefore(jobDir, options.abandonedBefore))) {
+        const gone = await rmdir(jobDir).then(
+          () => true,
+          () => false,
+        );
+        if (gone) {
+          result.removed.push(entry.name);
+          continue;
+        }
+      }
       result.foreign.push(entry.name);
       continue;
     }
@@ -161,6 +173,11 @@ export async function sweepWorkspaces(
     }
   }
   return { removed: result.removed.sort(), failed: result.failed.sort(), foreign: result.foreign.sort() };
+}
+
+async function isEmptyBefore(dir: string, before: Date): Promise<boolean> {
+  const [names, info] = await Promise.all([readdir(dir), lstat(dir)]).catch(() => [null, null] as const);
+  return names !== null && names.length === 0 && info.mtimeMs < before.getTime();
 }
 
 // Everything but the job file first, the job file last: a removal that fails part-way is still a

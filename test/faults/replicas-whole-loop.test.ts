@@ -208,7 +208,9 @@ function markWrite(endpoint: string, path: string, body: Record<string, any> | u
   }
 }
 
-test(`${TASKS} tasks through the whole loop, three replicas, one killed at random every few seconds`, async () => {
+test(`${TASKS} tasks through the whole loop, three replicas, one killed at random every few seconds`, async ({
+  task: testCase,
+}) => {
   console.log(`replicas whole loop: CHAOS_SEED=${seed}`);
   // Kills and the choice of the replica a webhook goes to: two generators, so that webhooks (timed
   // by the run) do not shift the kills.
@@ -289,16 +291,37 @@ test(`${TASKS} tasks through the whole loop, three replicas, one killed at rando
   const seconds = Math.round((Date.now() - startedAt) / 1000);
   // Every replica stops cleanly now; what a killed one left must already be gone.
   await Promise.all([...running.values()].map((process) => process.stop()));
+  const tasks = await database.sql<{ id: string; issue_number: number; pr_number: number; state: string }[]>`
+    select id, issue_number, pr_number, state from tasks order by issue_number`;
+  const ready = tasks.filter((task) => task.state === "ready_for_review").length;
   console.log(
-    `replicas whole loop: ${TASKS} tasks ready, ${kills.length} kills (${kills.join(" ")}), ${seconds} s, ` +
+    `replicas whole loop: ${ready} of ${TASKS} tasks ready, ${kills.length} kills (${kills.join(" ")}), ${seconds} s, ` +
       `${github.requests.length} GitHub requests`,
   );
+
+  // Zero duplicate GitHub writes: each create, counted by endpoint and marker, made once.
+  const counts = new Map<string, number>();
+  for (const request of github.requests) {
+    if (request.method === "GET" || request.status >= 300) continue;
+    const key = markWrite(request.endpoint, request.path, request.body);
+    if (key !== null) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const twice = [...counts].filter(([, count]) => count !== 1);
+  // The fault table's row (docs/reliability.md#faults): kills injected, tasks ready, creations made twice.
+  testCase.meta.faultRow = {
+    fault: "replica SIGKILLed at random, whole loop (3 replicas)",
+    injected: kills.length,
+    tasks: TASKS,
+    finished: ready,
+    duplicates: twice.length,
+    lost: TASKS - ready,
+    p95Ms: null,
+    addedP95Ms: null,
+  };
   expect(failures).toEqual([]);
   expect(kills.length).toBeGreaterThan(0);
 
   // Every task reached ready for review exactly once: one transition there, one GraphQL mutation.
-  const tasks = await database.sql<{ id: string; issue_number: number; pr_number: number; state: string }[]>`
-    select id, issue_number, pr_number, state from tasks order by issue_number`;
   expect(tasks.map((task) => [task.issue_number, task.state])).toEqual(
     Array.from({ length: TASKS }, (_, index) => [index + 1, "ready_for_review"]),
   );
@@ -313,14 +336,6 @@ test(`${TASKS} tasks through the whole loop, three replicas, one killed at rando
     tasks.map((task) => task.issue_number),
   );
 
-  // Zero duplicate GitHub writes: each create, counted by endpoint and marker, made once.
-  const counts = new Map<string, number>();
-  for (const request of github.requests) {
-    if (request.method === "GET" || request.status >= 300) continue;
-    const key = markWrite(request.endpoint, request.path, request.body);
-    if (key !== null) counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  const twice = [...counts].filter(([, count]) => count !== 1);
   expect(twice).toEqual([]);
   const kinds = (prefix: string) => [...counts.keys()].filter((key) => key.startsWith(prefix)).length;
   expect({
@@ -334,7 +349,12 @@ test(`${TASKS} tasks through the whole loop, three replicas, one killed at rando
   // No orphan: no container of this run's replicas, no job workspace left on any replica's disk.
   for (const replica of REPLICAS) {
     expect(await testRunner.listOrphans(new Set(), { replica })).toEqual([]);
-    expect({ replica, workspaces: existsSync(workspaceOf(replica)) ? readdirSync(workspaceOf(replica)) : [] }).toEqual({
+    expect({
+      replica,
+      workspaces: existsSync(workspaceOf(replica))
+        ? readdirSync(workspaceOf(replica)).map((name) => [name, readdirSync(join(workspaceOf(replica), name))])
+        : [],
+    }).toEqual({
       replica,
       workspaces: [],
     });

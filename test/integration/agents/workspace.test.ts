@@ -403,6 +403,22 @@ describe("removeWorkspace and sweepWorkspaces", () => {
     });
     expect((await stat(kept.jobDir)).isDirectory()).toBe(true);
   });
+
+  it("after a restart, sweeps an empty directory made before (a crash before the job file was written), no other", async () => {
+    await mkdir(join(baseDir, "job-without-file"));
+    await mkdir(join(baseDir, "not-ours"));
+    await writeFile(join(baseDir, "not-ours", "notes.txt"), "an operator's");
+    expect(await sweepWorkspaces(baseDir, now)).toEqual({
+      removed: [],
+      failed: [],
+      foreign: ["job-without-file", "not-ours"],
+    });
+    expect(await sweepWorkspaces(baseDir, now, { abandonedBefore: new Date(Date.now() + 1000) })).toEqual({
+      removed: ["job-without-file"],
+      failed: [],
+      foreign: ["not-ours"],
+    });
+  });
 });
 
 // One raw tar entry (header + padded body); node-tar's packer refuses to write unsafe ones.
