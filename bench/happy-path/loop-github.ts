@@ -94,7 +94,7 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
   const baseCommit: Commit = { sha: buildSha("commit:base"), tree: baseTree, parents: [], issue: null };
   const commits = new Map<string, Commit>([[baseCommit.sha, baseCommit]]);
   /** Trees created by a push, waiting for the commit that names them (which says whose they are). */
-  const pendingTrees = new Map<string, LoopRequest>();
+  const pendingTrees = new Map<string, LoopRequest[]>();
   const branches = new Map<string, { issue: number; head: string }>();
   const pulls = new Map<
     number,
@@ -203,11 +203,9 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       };
       commits.set(commit.sha, commit);
       request.issue = commit.issue;
-      const tree = pendingTrees.get(commit.tree);
-      if (tree) {
-        tree.issue = commit.issue;
-        pendingTrees.delete(commit.tree);
-      }
+      // Trees with the same content are one tree: the commit takes the first request still waiting for it.
+      const tree = pendingTrees.get(commit.tree)?.shift();
+      if (tree) tree.issue = commit.issue;
       return json(201, {
         sha: commit.sha,
         tree: { sha: commit.tree },
@@ -226,9 +224,11 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       });
     }
     if (routeIn("POST", /^\/git\/trees$/, "/git/trees")) {
-      const sha = buildSha(`tree:${++nextObject}`);
+      // Content-addressed, as git's: the same base and entries make the same tree, by which a
+      // retried push finds that its change is already the branch head (pushChanges' "already_pushed").
+      const sha = buildSha(`tree:${JSON.stringify([body?.base_tree ?? null, body?.tree ?? []])}`);
       // Whose tree this is shows when the commit naming it comes (the request has no issue in it).
-      pendingTrees.set(sha, request);
+      pendingTrees.set(sha, [...(pendingTrees.get(sha) ?? []), request]);
       return json(201, { sha, truncated: false, tree: [] });
     }
     if (routeIn("GET", /^\/git\/trees\/([0-9a-f]+)$/, "/git/trees/:sha")) {
