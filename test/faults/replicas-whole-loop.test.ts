@@ -11,6 +11,7 @@ import { startLoopGitHubServer, type LoopGitHubServer } from "../helpers/loop-gi
 import { buildCheckSuitePayload } from "../helpers/more-payloads.js";
 import { buildIssuesPayload } from "../helpers/payloads.js";
 import { spawnForemanProcess, type ForemanProcess } from "../helpers/spawn-foreman-process.js";
+import { createRandom } from "../helpers/seeded-random.js";
 import { resetTables, useTestDatabase } from "../helpers/test-database.js";
 import { TEST_WEBHOOK_SECRET } from "../helpers/test-foreman.js";
 
@@ -97,16 +98,6 @@ afterAll(async () => {
   await github?.close();
   if (root) rmSync(root, { recursive: true, force: true });
 });
-
-/** mulberry32: a small seeded generator, so a run's kills can be replayed from its seed. */
-function createRandom(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Each replica's own DATA_DIR and WORKSPACE_DIR (as on its own host); the artifact store is shared. */
 const workspaceOf = (replica: string) => join(root, replica, "workspaces");
