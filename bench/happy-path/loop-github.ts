@@ -14,6 +14,8 @@ export interface LoopRequest {
   status: number;
   /** For redraws: the check run's status/conclusion, or the status comment's headline (for BENCH_TRACE). */
   note: string;
+  /** The JSON body sent, if any (a test counts writes by the marker in it). */
+  body: Record<string, any> | undefined;
 }
 
 /** What the simulated repository looks like. */
@@ -92,7 +94,7 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
   const baseCommit: Commit = { sha: buildSha("commit:base"), tree: baseTree, parents: [], issue: null };
   const commits = new Map<string, Commit>([[baseCommit.sha, baseCommit]]);
   /** Trees created by a push, waiting for the commit that names them (which says whose they are). */
-  const pendingTrees = new Map<string, LoopRequest>();
+  const pendingTrees = new Map<string, LoopRequest[]>();
   const branches = new Map<string, { issue: number; head: string }>();
   const pulls = new Map<
     number,
@@ -120,7 +122,7 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
   const issueOfNumber = (number: number): number | null =>
     number >= options.firstPullNumber ? issueOfPull(number) : number;
 
-  function answer(request: LoopRequest, body: Record<string, any> | undefined): Response {
+  function answer(request: LoopRequest, body: Record<string, any> | undefined, query: URLSearchParams): Response {
     const { method, path } = request;
     let match: RegExpExecArray | null;
     const route = (m: string, pattern: RegExp, endpoint: string): boolean => {
@@ -234,11 +236,9 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       };
       commits.set(commit.sha, commit);
       request.issue = commit.issue;
-      const tree = pendingTrees.get(commit.tree);
-      if (tree) {
-        tree.issue = commit.issue;
-        pendingTrees.delete(commit.tree);
-      }
+      // Trees with the same content are one tree: the commit takes the first request still waiting for it.
+      const tree = pendingTrees.get(commit.tree)?.shift();
+      if (tree) tree.issue = commit.issue;
       return json(201, {
         sha: commit.sha,
         tree: { sha: commit.tree },
@@ -257,9 +257,11 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       });
     }
     if (routeIn("POST", /^\/git\/trees$/, "/git/trees")) {
-      const sha = buildSha(`tree:${++nextObject}`);
+      // Content-addressed, as git's: the same base and entries make the same tree, by which a
+      // retried push finds that its change is already the branch head (pushChanges' "already_pushed").
+      const sha = buildSha(`tree:${JSON.stringify([body?.base_tree ?? null, body?.tree ?? []])}`);
       // Whose tree this is shows when the commit naming it comes (the request has no issue in it).
-      pendingTrees.set(sha, request);
+      pendingTrees.set(sha, [...(pendingTrees.get(sha) ?? []), request]);
       return json(201, { sha, truncated: false, tree: [] });
     }
     if (routeIn("GET", /^\/git\/trees\/([0-9a-f]+)$/, "/git/trees/:sha")) {
@@ -315,6 +317,9 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       const issue = issueOfBranch(branch);
       request.issue = issue;
       if (issue === null) return json(422, { message: "Validation Failed" });
+      // As GitHub: one open PR per head branch.
+      if ([...pulls.values()].some((pull) => pull.branch === branch))
+        return json(422, { message: "Validation Failed", errors: [{ message: "A pull request already exists" }] });
       const number = nextPull++;
       const nodeId = `PR_bench${number}`;
       pulls.set(number, { issue, branch, draft: body?.draft === true, nodeId, reviewers: [] });
@@ -329,7 +334,20 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
     }
     if (routeIn("GET", /^\/pulls$/, "/pulls")) {
       // `head=owner:branch&state=open`: the look-before-create of a retried open_draft_pr.
-      return json(200, []);
+      const head = query.get("head")?.replace(`${options.owner}:`, "");
+      request.issue = head === undefined ? null : issueOfBranch(head);
+      const found = [...pulls.entries()].filter(([, pull]) => head === undefined || pull.branch === head);
+      return json(
+        200,
+        found.map(([number, pull]) => ({
+          number,
+          node_id: pull.nodeId,
+          draft: pull.draft,
+          state: "open",
+          html_url: `https://github.com/${options.owner}/${options.repo}/pull/${number}`,
+          head: { ref: pull.branch, sha: branches.get(pull.branch)?.head },
+        })),
+      );
     }
     if (routeIn("GET", /^\/pulls\/(\d+)$/, "/pulls/:number")) {
       const number = Number(group(1));
@@ -537,9 +555,10 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       issue: null,
       status: 0,
       note: describeBody(body),
+      body,
     };
     if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-    const response = answer(request, body);
+    const response = answer(request, body, url.searchParams);
     // A fetched Response knows its URL (Octokit's pagination reads it); a constructed one does not.
     Object.defineProperty(response, "url", { value: url.href });
     request.status = response.status;

@@ -125,12 +125,13 @@ export interface SweepResult {
 
 /**
  * Removes job directories under `baseDir` whose keep-until time has passed, and unmarked ones
- * older than `abandonedAfterMs` (left by a crash). Directories without a job file are left alone.
+ * older than `abandonedAfterMs` (left by a crash) or made before `abandonedBefore` (a restarted
+ * replica's: its previous process made them and died). Directories without a job file are left alone.
  */
 export async function sweepWorkspaces(
   baseDir: string,
   now: Date,
-  options: { abandonedAfterMs?: number; liveJobIds?: ReadonlySet<string> } = {},
+  options: { abandonedAfterMs?: number; abandonedBefore?: Date; liveJobIds?: ReadonlySet<string> } = {},
 ): Promise<SweepResult> {
   const abandonedAfterMs = options.abandonedAfterMs ?? 24 * 60 * 60 * 1000;
   const entries = await readdir(baseDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
@@ -142,12 +143,27 @@ export async function sweepWorkspaces(
     if (!entry.isDirectory() || options.liveJobIds?.has(entry.name)) continue;
     const jobDir = join(baseDir, entry.name);
     const meta = await readMeta(jobDir).catch(() => null);
-    // Not ours (no readable metadata): leave it alone.
+    // Not ours (no readable metadata): leave it alone. Except, after a restart, an empty one made
+    // before: a crash between making a job directory and writing its job file, or between removing
+    // the job file and the directory, leaves one (rmdir removes only an empty directory).
     if (meta === null) {
+      if (options.abandonedBefore !== undefined && (await isEmptyBefore(jobDir, options.abandonedBefore))) {
+        const gone = await rmdir(jobDir).then(
+          () => true,
+          () => false,
+        );
+        if (gone) {
+          result.removed.push(entry.name);
+          continue;
+        }
+      }
       result.foreign.push(entry.name);
       continue;
     }
-    const expiry = meta.keepUntil !== null ? Date.parse(meta.keepUntil) : Date.parse(meta.createdAt) + abandonedAfterMs;
+    const createdAt = Date.parse(meta.createdAt);
+    const abandoned = options.abandonedBefore !== undefined && createdAt < options.abandonedBefore.getTime();
+    const expiry =
+      meta.keepUntil !== null ? Date.parse(meta.keepUntil) : abandoned ? createdAt : createdAt + abandonedAfterMs;
     if (Number.isFinite(expiry) && expiry <= now.getTime()) {
       const gone = await removeJobDir(jobDir).then(
         () => true,
@@ -157,6 +173,11 @@ export async function sweepWorkspaces(
     }
   }
   return { removed: result.removed.sort(), failed: result.failed.sort(), foreign: result.foreign.sort() };
+}
+
+async function isEmptyBefore(dir: string, before: Date): Promise<boolean> {
+  const [names, info] = await Promise.all([readdir(dir), lstat(dir)]).catch(() => [null, null] as const);
+  return names !== null && names.length === 0 && info.mtimeMs < before.getTime();
 }
 
 // Everything but the job file first, the job file last: a removal that fails part-way is still a

@@ -102,7 +102,7 @@ export class JobRunner {
   async recover(restarted: string | null = null): Promise<void> {
     await this.#requeueLostJobs(restarted);
     await this.#removeOrphans(restarted);
-    await this.#sweepWorkspaces();
+    await this.#sweepWorkspaces(restarted);
     await this.#evictMirrors();
   }
 
@@ -122,13 +122,19 @@ export class JobRunner {
     const lost = await findStaleAgentJobs(sql, restarted, own);
     for (const stale of lost) {
       if (stale.attempt < this.deps.maxAttempts) {
-        this.deps.engine.log.warn({ jobId: stale.id, taskId: stale.taskId }, "agent job lost its runner; queued again");
-        await requeueAgentJob(sql, {
+        // Every live replica finds a dead one's jobs: only the first requeues each (at the attempt it saw).
+        const requeued = await requeueAgentJob(sql, {
           id: stale.id,
           baseSha: stale.baseSha,
           delayMs: 0,
           reason: "the runner stopped while the job ran",
+          runningAttempt: stale.attempt,
         });
+        if (requeued)
+          this.deps.engine.log.warn(
+            { jobId: stale.id, taskId: stale.taskId },
+            "agent job lost its runner; queued again",
+          );
       } else {
         this.deps.engine.log.error(
           { jobId: stale.id, taskId: stale.taskId },
@@ -208,10 +214,19 @@ export class JobRunner {
     }
   }
 
-  async #sweepWorkspaces(): Promise<void> {
+  /**
+   * Restarted (`restarted`: this replica's name, its previous process dead), the unmarked workspaces
+   * it finds of jobs not running elsewhere are that process's, left by its crash: removed now, not
+   * after a day. Only those made before the live jobs were read: a job leased since (by a replica
+   * sharing the directory) makes its workspace after.
+   */
+  async #sweepWorkspaces(restarted: string | null = null): Promise<void> {
     const { sql } = this.deps.engine.database;
+    const readAt = this.deps.engine.now();
+    const liveJobIds = await findLiveAgentJobIds(sql, restarted);
     const swept = await sweepWorkspaces(this.deps.workspaceDir, this.deps.engine.now(), {
-      liveJobIds: await findLiveAgentJobIds(sql),
+      liveJobIds,
+      ...(restarted !== null ? { abandonedBefore: readAt } : {}),
     });
     if (swept.removed.length > 0)
       this.deps.engine.log.info({ count: swept.removed.length }, "removed expired agent workspaces");
@@ -235,20 +250,26 @@ export class JobRunner {
       if (!row) return;
       const task = toTask(row);
       const usage = { durationMs: 0, tokens: 0, costUsd: 0 };
-      await finishAgentJob(tx, {
-        id: jobId,
-        status: "failed",
-        image: null,
-        exitCode: null,
-        failureCode: JobFailureCode.infraContainerLost,
-        failureMessage: message,
-        result: null,
-        usage,
-        prompt: null,
-        promptSha256: null,
-        log: null,
-        pushedSha: null,
-      });
+      const failed = await finishAgentJob(
+        tx,
+        {
+          id: jobId,
+          status: "failed",
+          image: null,
+          exitCode: null,
+          failureCode: JobFailureCode.infraContainerLost,
+          failureMessage: message,
+          result: null,
+          usage,
+          prompt: null,
+          promptSha256: null,
+          log: null,
+          pushedSha: null,
+        },
+        attempt,
+      );
+      // Another replica failed or requeued it first.
+      if (!failed) return;
       await deliverTaskEvent(
         tx,
         engine,

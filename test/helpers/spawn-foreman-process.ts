@@ -8,10 +8,14 @@ export interface ForemanProcess {
   child: ChildProcess;
   /** Resolves when it printed "ready" (started, and delivered the webhooks if asked). */
   ready: Promise<void>;
+  /** The port it serves webhooks on (with `listen`), once ready; else null. */
+  port: number | null;
   /** Resolves when it exited. */
   exited: Promise<void>;
   /** SIGKILL it and wait for its end. */
   kill(): Promise<void>;
+  /** SIGTERM it (Foreman stops cleanly, waiting for its work in flight) and wait for its end. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -26,6 +30,12 @@ export function spawnForemanProcess(options: {
   /** Deliver the label webhook of issue 1 (true), or of issues 1..n, before saying "ready". */
   deliver?: boolean | number;
   pollMs?: number;
+  /** Run agent jobs with the Docker runner. */
+  agents?: boolean;
+  /** Serve webhooks over HTTP (on a free port). */
+  listen?: boolean;
+  /** More environment for Foreman (WORKSPACE_DIR, MAX_CONCURRENT_JOBS, ...). */
+  env?: Record<string, string>;
 }): ForemanProcess {
   const child = spawn(process.execPath, ["--import", "tsx", SCRIPT], {
     env: {
@@ -36,14 +46,19 @@ export function spawnForemanProcess(options: {
       FOREMAN_CHILD_LEASE_MS: String(options.leaseMs),
       FOREMAN_CHILD_DELIVER: String(Number(options.deliver ?? 0)),
       ...(options.pollMs ? { FOREMAN_CHILD_POLL_MS: String(options.pollMs) } : {}),
+      FOREMAN_CHILD_AGENTS: options.agents ? "1" : "0",
+      FOREMAN_CHILD_LISTEN: options.listen ? "1" : "0",
+      FOREMAN_CHILD_ENV: JSON.stringify(options.env ?? {}),
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let port: number | null = null;
   const ready = new Promise<void>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (chunk: Buffer) => {
       out += chunk.toString("utf8");
+      port = Number(/^port (\d+)$/m.exec(out)?.[1] ?? NaN) || null;
       if (out.includes("ready\n")) resolve();
     });
     child.once("exit", (code, signal) =>
@@ -51,12 +66,20 @@ export function spawnForemanProcess(options: {
     );
   });
   ready.catch(() => undefined);
+  const alive = () => child.exitCode === null && child.signalCode === null;
   return {
     child,
     ready,
     exited,
+    get port() {
+      return port;
+    },
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      if (alive()) child.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      if (alive()) child.kill("SIGTERM");
       await exited;
     },
   };

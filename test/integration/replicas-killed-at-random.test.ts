@@ -3,6 +3,7 @@ import { runVerifyCommand } from "../../src/cli/verify.js";
 import { REPO } from "../helpers/github-mock.js";
 import { startFakeGitHubServer, type FakeGitHubServer } from "../helpers/fake-github-server.js";
 import { spawnForemanProcess, type ForemanProcess } from "../helpers/spawn-foreman-process.js";
+import { createRandom } from "../helpers/seeded-random.js";
 import { resetTables, useTestDatabase } from "../helpers/test-database.js";
 
 // Three Foreman processes on one PostgreSQL take TASKS labelled issues from label to draft PR with
@@ -30,16 +31,6 @@ afterAll(async () => {
   await Promise.all([...running.values()].map((process) => process.kill()));
   await github?.close();
 });
-
-/** mulberry32: a small seeded generator, so a run's kills can be replayed from its seed. */
-function createRandom(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function start(replica: string, deliver = 0): ForemanProcess {
   const child = spawnForemanProcess({

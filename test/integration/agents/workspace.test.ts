@@ -387,6 +387,40 @@ describe("removeWorkspace and sweepWorkspaces", () => {
     expect((await stat(join(baseDir, "job-live"))).isDirectory()).toBe(true);
     expect((await stat(join(baseDir, "not-ours"))).isDirectory()).toBe(true);
   });
+
+  it("after a restart, sweeps at once the dead process's directories made before, not later ones or kept ones", async () => {
+    await prepare({ "a.txt": "a" }, "job-of-dead-process");
+    const kept = await prepare({ "a.txt": "a" }, "job-failed-kept");
+    await removeWorkspace(kept.jobDir, { keepForMs: 60_000, now });
+    const restartedAt = new Date(now.getTime() + 1);
+    expect(await sweepWorkspaces(baseDir, restartedAt, { abandonedBefore: now })).toEqual({
+      removed: [],
+      failed: [],
+      foreign: [],
+    });
+    expect(await sweepWorkspaces(baseDir, restartedAt, { abandonedBefore: restartedAt })).toEqual({
+      removed: ["job-of-dead-process"],
+      failed: [],
+      foreign: [],
+    });
+    expect((await stat(kept.jobDir)).isDirectory()).toBe(true);
+  });
+
+  it("after a restart, sweeps an empty directory made before (a crash before the job file was written), no other", async () => {
+    await mkdir(join(baseDir, "job-without-file"));
+    await mkdir(join(baseDir, "not-ours"));
+    await writeFile(join(baseDir, "not-ours", "notes.txt"), "an operator's");
+    expect(await sweepWorkspaces(baseDir, now)).toEqual({
+      removed: [],
+      failed: [],
+      foreign: ["job-without-file", "not-ours"],
+    });
+    expect(await sweepWorkspaces(baseDir, now, { abandonedBefore: new Date(Date.now() + 1000) })).toEqual({
+      removed: ["job-without-file"],
+      failed: [],
+      foreign: ["not-ours"],
+    });
+  });
 });
 
 // One raw tar entry (header + padded body); node-tar's packer refuses to write unsafe ones.
