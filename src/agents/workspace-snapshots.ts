@@ -19,7 +19,7 @@ import { chmod, lchown, lstat, mkdir, readdir, readFile, rename, rm, rmdir, writ
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { runGit } from "./git.js";
-import { listMounts, mountOverlay, unmountUnder } from "./overlay-mount.js";
+import { listMounts, mountOverlay, probeOverlay, unmountUnder } from "./overlay-mount.js";
 import type { SkippedEntry } from "./tarball.js";
 import { commitRepository, type WorkspaceLayers } from "./workspace.js";
 
@@ -175,18 +175,16 @@ async function buildLayer(
     });
     const blobs = await readBlobs(params.source.gitDir, changes, limit);
     for (const change of changes) await applyChange(merged, change, blobs.get(change.newSha), params.sandboxUser);
+    // Plumbing, not `git add` and `git commit`: only the changed paths are hashed, and nothing
+    // stats the other 100k files. The base commit is replaced (no parent), as a fresh base would be.
     const git = { cwd: merged };
-    await runGit(
-      git,
-      ["--literal-pathspecs", "add", "--all", "--force", "--pathspec-from-file=-", "--pathspec-file-nul"],
-      { ...limit, input: changes.map((change) => `${change.path}\0`).join("") },
-    );
-    await runGit(
-      git,
-      ["-c", "gc.auto=0", "commit", "--quiet", "--amend", "--allow-empty", "--no-verify", "-m", "Foreman base"],
-      limit,
-    );
-    const baseCommit = (await runGit(git, ["rev-parse", "HEAD"], limit)).toString("utf8").trim();
+    await runGit(git, ["update-index", "--add", "--remove", "-z", "--stdin"], {
+      ...limit,
+      input: changes.map((change) => `${change.path}\0`).join(""),
+    });
+    const tree = (await runGit(git, ["write-tree"], limit)).toString("utf8").trim();
+    const baseCommit = (await runGit(git, ["commit-tree", tree, "-m", "Foreman base"], limit)).toString("utf8").trim();
+    await runGit(git, ["update-ref", "HEAD", baseCommit], limit);
     await unmountUnder(merged);
     // What git wrote (objects, index) is root's; the agent's git writes there too.
     await chownTree(join(building, "tree", ".git"), params.sandboxUser);
@@ -383,6 +381,40 @@ export async function pruneSnapshots(snapshotsDir: string, keep: number): Promis
     });
   }
   return removed;
+}
+
+/** Where a repository's snapshots are kept: beside its mirror, `<MIRROR_DIR>/<repo id>.snapshots`. */
+export function snapshotsPathOf(mirrorsDir: string, repoId: number): string {
+  return join(mirrorsDir, `${repoId}.snapshots`);
+}
+
+/** Snapshots kept per repository and sandbox user by the sweep (with the layers under them). */
+export const SNAPSHOTS_KEPT = 4;
+
+/**
+ * The sweep's part (at start and every 5 minutes): each repository's snapshots pruned to the
+ * SNAPSHOTS_KEPT newest, and all of them once its mirror was evicted; mounted ones stay.
+ */
+export async function pruneMirrorSnapshots(mirrorsDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(mirrorsDir).catch(() => [])) {
+    const match = /^(\d+)\.snapshots$/.exec(name);
+    if (match === null) continue;
+    const mirrorGone = (await lstat(join(mirrorsDir, `${match[1]}.git`)).catch(() => null)) === null;
+    removed.push(...(await pruneSnapshots(join(mirrorsDir, name), mirrorGone ? 0 : SNAPSHOTS_KEPT)));
+  }
+  return removed;
+}
+
+const probes = new Map<string, Promise<boolean>>();
+
+/** Answers, once per process and directory, whether snapshots can be mounted here (a trial overlay mount). */
+export function detectSnapshotSupport(dir: string): Promise<boolean> {
+  const known = probes.get(dir);
+  if (known !== undefined) return known;
+  const probe = process.getuid?.() === 0 ? probeOverlay(dir) : Promise.resolve(false);
+  probes.set(dir, probe);
+  return probe;
 }
 
 // Never removes a layer some overlay still stacks (a running job's workspace): it would vanish under the agent.
