@@ -10,7 +10,9 @@
  *   <baseDir>/<jobId>/   0700
  *     foreman-job.json   created-at / keep-until, for sweepWorkspaces
  *     git/               host-only copy of the repository: what the diff is computed from
- *     workspace/         mounted at /workspace (with its own .git for the agent)
+ *     workspace/         mounted at /workspace (with its own .git for the agent); from a snapshot,
+ *                        an overlay mount of the snapshot's layers (ADR 0105)
+ *     overlay/           from a snapshot only: the mount's upper (what the agent wrote) and work dirs
  *     <promptFile>       mounted read-only at /foreman/<promptFile>
  *     context.json       mounted read-only at /foreman/context.json
  *     out/               mounted at /foreman/out
