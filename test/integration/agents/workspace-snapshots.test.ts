@@ -3,7 +3,10 @@ import { lstat, mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from "no
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
+import fc from "fast-check";
+import { chmod, symlink } from "node:fs/promises";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { checkAsyncProperty } from "../../fuzz/fuzz-settings.js";
 import { collectChanges } from "../../../src/agents/collect-changes.js";
 import { listMounts, probeOverlay } from "../../../src/agents/overlay-mount.js";
 import {
@@ -222,4 +225,69 @@ describe("workspace snapshots", () => {
     expect(await pruneSnapshots(join(root, "snapshots"), 1)).toEqual([firstDir]);
     expect((await snapshotOf(third)).built).toBe("reused");
   });
+
+  it("collects the same changes from a snapshot workspace as from an unpacked copy, whatever the agent does", async () => {
+    const first = await commit({
+      "README.md": "# W\n",
+      "src/main.ts": "x\n",
+      "run.sh": { content: "#!/bin/sh\n", executable: true },
+    });
+    await snapshotOf(first);
+    const head = await commit({ "src/main.ts": "y\n", "src/extra.ts": "z\n" });
+    expect((await snapshotOf(head)).built).toBe("layer");
+    const paths = ["README.md", "src/main.ts", "src/extra.ts", "run.sh", "src", "new.txt", "src/new/deep.txt"];
+    const operation = fc.oneof(
+      fc.record({ kind: fc.constant("write" as const), path: fc.constantFrom(...paths), content: fc.string() }),
+      fc.record({ kind: fc.constant("delete" as const), path: fc.constantFrom(...paths) }),
+      fc.record({
+        kind: fc.constant("chmod" as const),
+        path: fc.constantFrom(...paths),
+        mode: fc.constantFrom(0o644, 0o755),
+      }),
+      fc.record({
+        kind: fc.constant("symlink" as const),
+        path: fc.constantFrom(...paths),
+        target: fc.constantFrom("README.md", "../x"),
+      }),
+    );
+    type Operation = typeof operation extends fc.Arbitrary<infer T> ? T : never;
+    const apply = async (dir: string, op: Operation): Promise<void> => {
+      const target = join(dir, op.path);
+      try {
+        if (op.kind === "write") await writeFile(target, op.content);
+        else if (op.kind === "delete") await rm(target, { recursive: true });
+        else if (op.kind === "chmod") await chmod(target, op.mode);
+        else await symlink(op.target, target);
+      } catch {
+        // The agent's attempt failed (ENOENT, EISDIR…), as it would in the container.
+      }
+    };
+    let runs = 0;
+    await checkAsyncProperty(
+      fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 6 }), async (operations) => {
+        runs += 1;
+        const mounted = await prepareFrom(head, `snap-${runs}`);
+        const unpacked = await prepareWorkspace({
+          baseDir: join(root, "workspaces"),
+          jobId: `copy-${runs}`,
+          tarball: execFileSync("git", ["--git-dir", origin, "archive", "--prefix=r/", head]),
+          prompt: "p",
+          context: {},
+          sandboxUser,
+          excludes: [".agent-state/"],
+          now,
+        });
+        for (const op of operations) {
+          await apply(mounted.workspaceDir, op);
+          await apply(unpacked.workspaceDir, op);
+        }
+        const [fromSnapshot, fromCopy] = await Promise.all([collectChanges(mounted), collectChanges(unpacked)]);
+        expect(fromSnapshot.changes).toEqual(fromCopy.changes);
+        expect(fromSnapshot.unsupported).toEqual(fromCopy.unsupported);
+        await removeWorkspace(mounted.jobDir);
+        await removeWorkspace(unpacked.jobDir);
+      }),
+      15,
+    );
+  }, 240_000);
 });
