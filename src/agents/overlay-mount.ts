@@ -14,6 +14,12 @@ export interface OverlayLayout {
   readonly upperDir: string;
   readonly workDir: string;
   readonly target: string;
+  /**
+   * overlay's `volatile`: no sync of the whole upper file system at unmount (seconds on a host
+   * that other jobs are writing to). For what a crash may lose: a job's workspace, or a layer
+   * whose files the caller syncs itself.
+   */
+  readonly volatile?: boolean;
 }
 
 /** One mount as /proc/self/mountinfo lists it. */
@@ -32,7 +38,7 @@ export async function mountOverlay(layout: OverlayLayout): Promise<void> {
     // overlay's option syntax: a ':' or ',' in a path would be read as a separator.
     if (/[:,\\]/.test(dir)) throw new Error(`"${dir}" cannot be an overlay layer (':', ',' or '\\' in its path)`);
   }
-  const options = `lowerdir=${layout.lowerDirs.join(":")},upperdir=${layout.upperDir},workdir=${layout.workDir}`;
+  const options = `lowerdir=${layout.lowerDirs.join(":")},upperdir=${layout.upperDir},workdir=${layout.workDir}${layout.volatile === true ? ",volatile" : ""}`;
   await run("mount", ["-t", "overlay", "overlay", "-o", options, layout.target]);
 }
 
@@ -92,6 +98,7 @@ export async function probeOverlay(dir: string): Promise<boolean> {
     upperDir: join(root, "upper"),
     workDir: join(root, "work"),
     target: join(root, "merged"),
+    volatile: true,
   };
   try {
     for (const path of [...layout.lowerDirs, layout.upperDir, layout.workDir, layout.target]) await mkdir(path);

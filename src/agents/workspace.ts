@@ -168,7 +168,7 @@ async function mountSnapshot(
   const top = await lstat(snapshot.layerDirs[0] ?? paths.workspaceDir);
   await chmod(upperDir, top.mode & 0o7777);
   await lchown(upperDir, owner.uid, owner.gid);
-  await mountOverlay({ lowerDirs: snapshot.layerDirs, upperDir, workDir, target: paths.workspaceDir });
+  await mountOverlay({ lowerDirs: snapshot.layerDirs, upperDir, workDir, target: paths.workspaceDir, volatile: true });
 
   const agentGit = join(paths.workspaceDir, ".git");
   await mkdir(join(paths.gitDir, "objects", "info"), { recursive: true });
