@@ -176,13 +176,19 @@ async function buildLayer(
       volatile: true,
     });
     const blobs = await readBlobs(params.source.gitDir, changes, limit);
-    for (const change of changes) await applyChange(merged, change, blobs.get(change.newSha), params.sandboxUser);
+    // Deletions first: a directory that becomes a file (`d/x` gone, `d` new) is empty by the time `d` is written.
+    const ordered = [
+      ...changes.filter((change) => change.newMode === "000000"),
+      ...changes.filter((change) => change.newMode !== "000000"),
+    ];
+    for (const change of ordered) await applyChange(merged, change, blobs.get(change.newSha), params.sandboxUser);
     // Plumbing, not `git add` and `git commit`: only the changed paths are hashed, and nothing
     // stats the other 100k files. The base commit is replaced (no parent), as a fresh base would be.
     const git = { cwd: merged };
-    await runGit(git, ["update-index", "--add", "--remove", "-z", "--stdin"], {
+    // --replace: an entry whose file became a directory (or back) takes the old one's place.
+    await runGit(git, ["update-index", "--add", "--remove", "--replace", "-z", "--stdin"], {
       ...limit,
-      input: changes.map((change) => `${change.path}\0`).join(""),
+      input: ordered.map((change) => `${change.path}\0`).join(""),
     });
     const tree = (await runGit(git, ["write-tree"], limit)).toString("utf8").trim();
     const baseCommit = (await runGit(git, ["commit-tree", tree, "-m", "Foreman base"], limit)).toString("utf8").trim();

@@ -193,6 +193,19 @@ describe("workspace snapshots", () => {
     await removeWorkspace(ws.jobDir);
   });
 
+  it("applies a directory that becomes a file, and a file that becomes a directory, as a layer", async () => {
+    const first = await commit({ "d/x.txt": "x\n", f: "f\n" });
+    await snapshotOf(first);
+    git(work, "rm", "--quiet", "-r", "d", "f");
+    const second = await commit({ d: "now a file\n", "f/inner.txt": "now a directory\n" });
+    expect((await snapshotOf(second)).built).toBe("layer");
+    const ws = await prepareFrom(second, "job-1");
+    expect(await readFile(join(ws.workspaceDir, "d"), "utf8")).toBe("now a file\n");
+    expect(await readFile(join(ws.workspaceDir, "f/inner.txt"), "utf8")).toBe("now a directory\n");
+    expect((await collectChanges(ws)).changes).toEqual([]);
+    await removeWorkspace(ws.jobDir);
+  });
+
   it("builds a base instead of a layer for changes beyond regular files (a symlink)", async () => {
     const first = await commit({ "a.txt": "a\n" });
     await snapshotOf(first);
