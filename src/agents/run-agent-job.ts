@@ -2,7 +2,7 @@
  * Runs ONE agent job on the host side, from a profile name to a typed outcome:
  *
  *   1. resolve the profile and check its secrets   (before anything is downloaded)
- *   2. prepare the workspace from the tarball
+ *   2. prepare the workspace from the tarball (or mount the commit's snapshot)
  *   3. for `network: egress`, open the job's network through the egress proxy; build the
  *      container spec and start it
  *   4. wait, with the profile's wall-clock timeout (or until the caller aborts)
@@ -52,7 +52,7 @@ import { buildResultFromOutput, readFileSafely, readResult, type ReadResultOutco
 import { readCliOutput, type CliVerdict } from "./cli-output.js";
 import { describeRefusedEgress } from "../workflow/job-failure.js";
 import type { CapturedLogs, EgressSession, JobHandle, LogFollow, Runner, WaitOutcome } from "./runner.js";
-import { prepareWorkspace, removeWorkspace, type PreparedWorkspace } from "./workspace.js";
+import { prepareWorkspace, removeWorkspace, type PreparedWorkspace, type WorkspaceLayers } from "./workspace.js";
 import { checkDiskQuota, DEFAULT_WORKSPACE_MAX_BYTES, WorkspaceQuotaError } from "./workspace-usage.js";
 
 /** Everything one job needs, as data. */
@@ -90,6 +90,11 @@ export interface AgentJobDeps {
   readonly runner: Runner;
   /** The repository at the branch head, as GitHub's tarball endpoint returns it. */
   readonly fetchTarball: () => Promise<Readable | Uint8Array>;
+  /**
+   * Instead of the tarball, when set: the read-only snapshot of the job's commit for the sandbox
+   * user, which the workspace mounts (src/agents/workspace-snapshots.ts; root only).
+   */
+  readonly fetchSnapshot?: (sandboxUser: { uid: number; gid: number }) => Promise<WorkspaceLayers>;
   readonly now: () => Date;
   /** Aborting stops the container (freeze, `/foreman stop`); the outcome is AGENT_STOPPED. */
   readonly signal?: AbortSignal;
@@ -114,11 +119,9 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
   let workspace: PreparedWorkspace;
   let tarball: Readable | Uint8Array | undefined;
   try {
-    tarball = await deps.fetchTarball();
-    workspace = await prepareWorkspace({
+    const common = {
       baseDir: request.workspaceBaseDir,
       jobId: request.jobId,
-      tarball,
       prompt: request.prompt,
       promptFile: profile.promptFile ?? SANDBOX_DEFAULTS.promptFile,
       context: request.context,
@@ -126,8 +129,14 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
       excludes: listAgentArtifactExcludes(profile),
       hostCommandTimeoutMs: request.hostCommandTimeoutMs,
       maxBytes: request.workspaceMaxBytes,
-      now: deps.now(),
-    });
+    };
+    if (deps.fetchSnapshot !== undefined) {
+      const snapshot = await deps.fetchSnapshot(common.sandboxUser);
+      workspace = await prepareWorkspace({ ...common, snapshot, now: deps.now() });
+    } else {
+      tarball = await deps.fetchTarball();
+      workspace = await prepareWorkspace({ ...common, tarball, now: deps.now() });
+    }
   } catch (error) {
     // A download that was not read to its end still holds its temporary file open.
     if (tarball instanceof Readable) tarball.destroy();

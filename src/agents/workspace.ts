@@ -10,7 +10,9 @@
  *   <baseDir>/<jobId>/   0700
  *     foreman-job.json   created-at / keep-until, for sweepWorkspaces
  *     git/               host-only copy of the repository: what the diff is computed from
- *     workspace/         mounted at /workspace (with its own .git for the agent)
+ *     workspace/         mounted at /workspace (with its own .git for the agent); from a snapshot,
+ *                        an overlay mount of the snapshot's layers (ADR 0105)
+ *     overlay/           from a snapshot only: the mount's upper (what the agent wrote) and work dirs
  *     <promptFile>       mounted read-only at /foreman/<promptFile>
  *     context.json       mounted read-only at /foreman/context.json
  *     out/               mounted at /foreman/out
@@ -20,6 +22,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { runGit } from "./git.js";
 import type { JobPaths } from "./job-spec.js";
+import { mountOverlay, unmountUnder } from "./overlay-mount.js";
 import { unpackTarball, type SkippedEntry } from "./tarball.js";
 import { checkDiskQuota, DEFAULT_WORKSPACE_MAX_BYTES } from "./workspace-usage.js";
 
@@ -32,11 +35,20 @@ export interface PreparedWorkspace extends JobPaths {
   readonly skippedEntries: readonly SkippedEntry[];
 }
 
-/** What a job directory is made from. */
-export interface PrepareWorkspaceInput {
+/**
+ * A read-only snapshot of the prepared repository (src/agents/workspace-snapshots.ts): its layers,
+ * top first, each a directory tree whose `.git` holds the base commit's objects; the job's
+ * workspace is an overlay of them.
+ */
+export interface WorkspaceLayers {
+  readonly layerDirs: readonly string[];
+  readonly baseCommit: string;
+  readonly skippedEntries: readonly SkippedEntry[];
+}
+
+interface PrepareWorkspaceCommon {
   readonly baseDir: string;
   readonly jobId: string;
-  readonly tarball: Readable | Uint8Array;
   readonly prompt: string;
   readonly promptFile?: string;
   readonly context: unknown;
@@ -50,6 +62,16 @@ export interface PrepareWorkspaceInput {
   readonly maxBytes?: number;
   readonly now: Date;
 }
+
+/**
+ * What a job directory is made from: the repository's tarball, unpacked and committed for this
+ * job, or a snapshot built for its commit, mounted as an overlay (root only; ADR 0105).
+ */
+export type PrepareWorkspaceInput = PrepareWorkspaceCommon &
+  (
+    | { readonly tarball: Readable | Uint8Array; readonly snapshot?: undefined }
+    | { readonly snapshot: WorkspaceLayers; readonly tarball?: undefined }
+  );
 
 const META_FILE = "foreman-job.json";
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -77,15 +99,14 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Pr
   await writeFile(paths.promptPath, input.prompt, { mode: 0o644 });
   await writeFile(paths.contextPath, `${JSON.stringify(input.context, null, 2)}\n`, { mode: 0o644 });
 
-  const skippedEntries = await unpackTarball(input.tarball, paths.workspaceDir);
-  const repo = { cwd: paths.workspaceDir };
+  if (input.snapshot !== undefined) {
+    await mountSnapshot(paths, input.snapshot, input.sandboxUser, input.excludes ?? []);
+    await grantSandboxWrite(paths.outDir, input.sandboxUser);
+    return { ...paths, baseCommit: input.snapshot.baseCommit, skippedEntries: input.snapshot.skippedEntries };
+  }
   const limit = { timeoutMs: input.hostCommandTimeoutMs };
-  await runGit(repo, ["init", "--quiet", "--initial-branch=main"], limit);
+  const { baseCommit, skippedEntries } = await commitRepository(paths.workspaceDir, input.tarball, limit);
   await writeExcludes(join(paths.workspaceDir, ".git"), input.excludes ?? []);
-  // --force: files the repository tracks despite its .gitignore are part of the base too.
-  await runGit(repo, ["add", "--all", "--force"], limit);
-  await runGit(repo, ["commit", "--quiet", "--allow-empty", "--no-verify", "-m", "Foreman base"], limit);
-  const baseCommit = (await runGit(repo, ["rev-parse", "HEAD"], limit)).toString("utf8").trim();
   // Before the copy: a repository over the limit once unpacked is refused without doubling it.
   await checkDiskQuota("it", [paths.workspaceDir], input.maxBytes ?? DEFAULT_WORKSPACE_MAX_BYTES);
   await cp(join(paths.workspaceDir, ".git"), paths.gitDir, { recursive: true, verbatimSymlinks: true });
@@ -93,6 +114,88 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Pr
   await grantSandboxWrite(paths.workspaceDir, input.sandboxUser);
   await grantSandboxWrite(paths.outDir, input.sandboxUser);
   return { ...paths, baseCommit, skippedEntries };
+}
+
+/**
+ * Unpacks a repository tarball into `dir` (which must exist) and commits it as the one "Foreman
+ * base" commit of a new repository in `dir/.git`; returns that commit and the entries refused.
+ */
+export async function commitRepository(
+  dir: string,
+  tarball: Readable | Uint8Array,
+  limit: { readonly timeoutMs?: number | undefined },
+): Promise<{ baseCommit: string; skippedEntries: SkippedEntry[] }> {
+  const skippedEntries = await unpackTarball(tarball, dir);
+  const repo = { cwd: dir };
+  await runGit(repo, ["init", "--quiet", "--initial-branch=main"], limit);
+  // --force: files the repository tracks despite its .gitignore are part of the base too.
+  await runGit(repo, ["add", "--all", "--force"], limit);
+  // No automatic gc: with thousands of loose objects git would repack in the background, into a
+  // directory being copied or removed.
+  await runGit(
+    repo,
+    [
+      "-c",
+      "gc.auto=0",
+      "-c",
+      "maintenance.auto=false",
+      "commit",
+      "--quiet",
+      "--allow-empty",
+      "--no-verify",
+      "-m",
+      "Foreman base",
+    ],
+    limit,
+  );
+  const baseCommit = (await runGit(repo, ["rev-parse", "HEAD"], limit)).toString("utf8").trim();
+  return { baseCommit, skippedEntries };
+}
+
+// The workspace as an overlay of the snapshot's layers (upper and work dirs in the job directory),
+// and a host-only git directory that borrows the layers' objects (alternates) with its own index.
+async function mountSnapshot(
+  paths: { jobDir: string; gitDir: string; workspaceDir: string },
+  snapshot: WorkspaceLayers,
+  owner: { uid: number; gid: number },
+  excludes: readonly string[],
+): Promise<void> {
+  const upperDir = join(paths.jobDir, "overlay", "upper");
+  const workDir = join(paths.jobDir, "overlay", "work");
+  await mkdir(upperDir, { recursive: true });
+  await mkdir(workDir);
+  // The merged root takes the upper root's owner and mode: the sandbox user's, like the snapshot's own root.
+  const top = await lstat(snapshot.layerDirs[0] ?? paths.workspaceDir);
+  await chmod(upperDir, top.mode & 0o7777);
+  await lchown(upperDir, owner.uid, owner.gid);
+  await mountOverlay({ lowerDirs: snapshot.layerDirs, upperDir, workDir, target: paths.workspaceDir, volatile: true });
+
+  const agentGit = join(paths.workspaceDir, ".git");
+  await mkdir(join(paths.gitDir, "objects", "info"), { recursive: true });
+  await mkdir(join(paths.gitDir, "refs", "heads"), { recursive: true });
+  await writeFile(join(paths.gitDir, "HEAD"), "ref: refs/heads/main\n");
+  await writeFile(join(paths.gitDir, "refs", "heads", "main"), `${snapshot.baseCommit}\n`);
+  // Read before the agent ran: the snapshot's own files, through the fresh mount.
+  await cp(join(agentGit, "config"), join(paths.gitDir, "config"));
+  await cp(join(agentGit, "index"), join(paths.gitDir, "index"));
+  const objectDirs = snapshot.layerDirs.map((dir) => join(dir, ".git", "objects"));
+  const present = await Promise.all(
+    objectDirs.map((dir) =>
+      lstat(dir).then(
+        () => dir,
+        () => null,
+      ),
+    ),
+  );
+  await writeFile(
+    join(paths.gitDir, "objects", "info", "alternates"),
+    `${present.filter((dir): dir is string => dir !== null).join("\n")}\n`,
+  );
+  await writeExcludes(paths.gitDir, excludes);
+  if (excludes.length > 0) {
+    await writeExcludes(agentGit, excludes);
+    await lchown(join(agentGit, "info", "exclude"), owner.uid, owner.gid);
+  }
 }
 
 /**
@@ -188,6 +291,8 @@ async function removeJobDir(jobDir: string): Promise<void> {
     throw error;
   });
   if (names === null) return;
+  // A snapshot workspace is a mount: undone first, and never removed through (that would reach the snapshot).
+  await unmountUnder(jobDir);
   for (const name of names) {
     if (name !== META_FILE) await rm(join(jobDir, name), { recursive: true, force: true });
   }

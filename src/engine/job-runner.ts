@@ -12,13 +12,14 @@ import { EventType } from "../workflow/events.js";
 import { JobFailureCode } from "../workflow/job-failure.js";
 import { deliverTaskEvent } from "./deliver-task-event.js";
 import { sweepWorkspaces } from "../agents/workspace.js";
+import { pruneMirrorSnapshots } from "../agents/workspace-snapshots.js";
 import { evictMirrors } from "../github/repo-mirror.js";
 import type { JobLimits } from "./runtime-settings.js";
 
 // Recovery (stale jobs, orphan containers, expired workspaces) also runs this often while up.
 const RECOVERY_INTERVAL_MS = 5 * 60_000;
 import type { AgentStepDeps } from "./agent-step/agent-step-deps.js";
-import { runAgentStep } from "./agent-step/run-agent-step.js";
+import { canUseSnapshots, runAgentStep } from "./agent-step/run-agent-step.js";
 import { traceWork } from "../telemetry/tracing.js";
 
 /** Options of the job runner. */
@@ -58,6 +59,7 @@ export class JobRunner {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
+    await this.#reportWorkspaceSource();
     // At start, jobs under this replica's own name are a previous process's (it holds the name now).
     await this.recover(this.deps.engine.liveness?.restarted ?? null);
     if (this.options.listen) {
@@ -206,12 +208,30 @@ export class JobRunner {
       });
       if (removed.length > 0)
         this.deps.engine.log.info({ names: removed, dir: mirror.dir }, "evicted repository mirrors");
+      const pruned = await pruneMirrorSnapshots(mirror.dir);
+      if (pruned.length > 0) this.deps.engine.log.info({ dirs: pruned }, "removed old workspace snapshots");
     } catch (error) {
       this.deps.engine.log.warn(
         { err: error, dir: mirror.dir },
         "repository mirrors could not be evicted; the next sweep tries again",
       );
     }
+  }
+
+  /** Once at start: whether WORKSPACE_SOURCE=mirror mounts snapshots here, or unpacks each job's copy. */
+  async #reportWorkspaceSource(): Promise<void> {
+    const { mirror } = this.deps;
+    if (mirror === undefined) return;
+    if (await canUseSnapshots(this.deps))
+      this.deps.engine.log.info(
+        { dir: mirror.dir },
+        "agent workspaces are mounted from repository snapshots (overlayfs)",
+      );
+    else
+      this.deps.engine.log.info(
+        { dir: mirror.dir },
+        "agent workspaces are unpacked from the repository mirror: this process cannot mount overlayfs (root with CAP_SYS_ADMIN)",
+      );
   }
 
   /**

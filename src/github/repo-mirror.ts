@@ -78,6 +78,40 @@ export async function openMirrorArchive(params: RepoMirrorParams): Promise<Mirro
   return { archive, report };
 }
 
+/** The mirror's side of a snapshot build: its git directory and `git archive` of any commit it holds. */
+export interface MirrorReader {
+  readonly gitDir: string;
+  readonly archive: (commit: string) => Promise<Readable>;
+  readonly report: MirrorFetchReport;
+}
+
+/**
+ * Makes sure the mirror holds `commit`, like openMirrorArchive, then lets `work` read the mirror
+ * (a workspace snapshot is built from it); the mirror counts as in use until `work` settles.
+ */
+export async function readMirrorCommit<T>(
+  params: RepoMirrorParams,
+  work: (mirror: MirrorReader) => Promise<T>,
+): Promise<T> {
+  if (!COMMIT.test(params.commit)) throw new Error(`"${params.commit}" is not a full commit id`);
+  const gitDir = mirrorPathOf(params.mirrorsDir, params.repoId);
+  const report = await withLock(gitDir, () => ensureCommit(gitDir, params));
+  markInUse(gitDir, 1);
+  try {
+    const archive = (commit: string): Promise<Readable> =>
+      Promise.resolve(
+        spawnArchive(gitDir, commit, params.timeoutMs, () => {
+          void withLock(gitDir, async () => {
+            if (!(await isSound(gitDir, params.timeoutMs))) await removeMirror(gitDir);
+          }).catch(() => undefined);
+        }),
+      );
+    return await work({ gitDir, archive, report });
+  } finally {
+    markInUse(gitDir, -1);
+  }
+}
+
 async function ensureCommit(gitDir: string, params: RepoMirrorParams): Promise<MirrorFetchReport> {
   await mkdir(params.mirrorsDir, { recursive: true, mode: 0o700 });
   const fresh = !(await exists(join(gitDir, "HEAD")));

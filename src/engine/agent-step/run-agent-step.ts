@@ -13,7 +13,13 @@ import { findShadowDiffRefs } from "../../db/queries/find-shadow-diff-refs.js";
 import { heartbeatAgentJob } from "../../db/queries/heartbeat-agent-job.js";
 import { toTask } from "../../db/queries/task-row.js";
 import { downloadRepoTarball } from "../../github/download-repo-tarball.js";
-import { openMirrorArchive } from "../../github/repo-mirror.js";
+import { openMirrorArchive, readMirrorCommit } from "../../github/repo-mirror.js";
+import {
+  detectSnapshotSupport,
+  ensureSnapshot,
+  snapshotsPathOf,
+  type WorkspaceSnapshot,
+} from "../../agents/workspace-snapshots.js";
 import type { GitHubClient } from "../../github/octokit.js";
 import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
 import { buildContextFile } from "../../prompts/build-context-file.js";
@@ -180,6 +186,7 @@ async function runContainer(
   signal: AbortSignal,
 ): Promise<AgentJobOutcome> {
   const { engine } = deps;
+  const snapshots = await canUseSnapshots(deps);
   const controller = new AbortController();
   signal.addEventListener("abort", () => controller.abort(), { once: true });
   const beat = setInterval(() => {
@@ -236,6 +243,9 @@ async function runContainer(
         {
           runner: deps.runner,
           fetchTarball: () => fetchRepository({ deps, job, task, octokit }),
+          ...(snapshots
+            ? { fetchSnapshot: (user: SandboxUser) => fetchSnapshot({ deps, job, task, octokit }, user) }
+            : {}),
           now: engine.now,
           signal: controller.signal,
           onLogLine: (entry) => live.add(entry),
@@ -274,6 +284,44 @@ async function fetchRepository({ deps, job, task, octokit }: Step): Promise<Read
   });
   deps.engine.log.info({ jobId: job.id, ...report }, "repository mirror ready");
   return archive;
+}
+
+type SandboxUser = { uid: number; gid: number };
+
+/** WORKSPACE_SOURCE=mirror as root with overlayfs: workspaces are mounted from per-commit snapshots (ADR 0105). */
+export async function canUseSnapshots(deps: AgentStepDeps): Promise<boolean> {
+  return deps.mirror !== undefined && (await detectSnapshotSupport(deps.mirror.dir));
+}
+
+/** The job's commit as a mounted snapshot for the sandbox user, built from this host's mirror (a thin layer when it can). */
+async function fetchSnapshot({ deps, job, task, octokit }: Step, user: SandboxUser): Promise<WorkspaceSnapshot> {
+  const mirror = deps.mirror;
+  if (mirror === undefined) throw new Error("snapshots need WORKSPACE_SOURCE=mirror");
+  const params = {
+    mirrorsDir: mirror.dir,
+    repoId: task.repo.id,
+    remoteUrl: `${mirror.gitBaseUrl}/${task.repo.owner}/${task.repo.name}.git`,
+    token: async () => ((await octokit.auth({ type: "installation" })) as { token: string }).token,
+    commit: job.baseSha,
+    timeoutMs: deps.hostCommandTimeoutMs,
+    now: deps.engine.now(),
+  };
+  const { snapshot, report } = await readMirrorCommit(params, async (reader) => ({
+    report: reader.report,
+    snapshot: await ensureSnapshot({
+      snapshotsDir: snapshotsPathOf(mirror.dir, task.repo.id),
+      source: reader,
+      commit: job.baseSha,
+      sandboxUser: user,
+      timeoutMs: deps.hostCommandTimeoutMs,
+      now: deps.engine.now(),
+    }),
+  }));
+  deps.engine.log.info(
+    { jobId: job.id, ...report, snapshot: snapshot.built, layers: snapshot.layerDirs.length },
+    "repository snapshot ready",
+  );
+  return snapshot;
 }
 
 /** 5. What the agent's run came to: its own failure, the runner's, a freeze that came meanwhile, or work to push. */

@@ -9,9 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareWorkspace } from "../../../src/agents/workspace.js";
+import { ensureSnapshot, snapshotsPathOf } from "../../../src/agents/workspace-snapshots.js";
 import {
   mirrorPathOf,
   openMirrorArchive,
+  readMirrorCommit,
   verifyMirror,
   type RepoMirrorParams,
 } from "../../../src/github/repo-mirror.js";
@@ -156,6 +158,32 @@ describe("the repository mirror over real git HTTP", () => {
     expect(await readFile(join(workspace.workspaceDir, "NEW.md"), "utf8")).toBe("new\n");
     // The 200 kB of random text is not sent again: the new pack is a few objects.
     expect(sent).toBeLessThan(200_000 / 10);
+  });
+
+  it("builds a workspace snapshot from the mirror, and the next commit's as a layer fetched alone", async () => {
+    const snapshotOf = (commit: string) =>
+      readMirrorCommit(params({ commit }), (mirror) =>
+        ensureSnapshot({
+          snapshotsDir: snapshotsPathOf(join(root, "mirrors"), 42),
+          source: mirror,
+          commit,
+          sandboxUser: { uid: 65534, gid: 65534 },
+          timeoutMs: 60_000,
+          now: new Date("2025-01-01T00:00:00Z"),
+        }).then((snapshot) => ({ snapshot, report: mirror.report })),
+      );
+    const base = await snapshotOf(git(work, "rev-parse", "HEAD"));
+    expect(base.snapshot.built).toBe("base");
+    server.takeBytesSent();
+    const next = await commitFile("LAYER.md", "layer\n");
+    const layer = await snapshotOf(next);
+    expect(layer.report.fetched).toBe(true);
+    expect(server.takeBytesSent()).toBeLessThan(200_000 / 10);
+    expect({ built: layer.snapshot.built, layers: layer.snapshot.layerDirs.length }).toEqual({
+      built: "layer",
+      layers: 2,
+    });
+    expect(await readFile(join(layer.snapshot.layerDirs[0] ?? "", "LAYER.md"), "utf8")).toBe("layer\n");
   });
 
   it("says why a fetch was refused without the token in the message", async () => {
