@@ -162,7 +162,8 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
         if (!branch)
           return json(200, { data: null, errors: [{ type: "NOT_FOUND", message: "Could not resolve to a ref" }] });
         // Compare-and-swap on expectedHeadOid, as GitHub does.
-        if (input?.expectedHeadOid !== branch.head)
+        if (input?.expectedHeadOid !== branch.head) {
+          request.note = "STALE_DATA";
           return json(200, {
             data: { createCommitOnBranch: null },
             errors: [
@@ -172,6 +173,7 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
               },
             ],
           });
+        }
         const commit: Commit = {
           sha: buildSha(`commit:${++nextObject}`),
           tree: buildSha(`tree:${++nextObject}`),

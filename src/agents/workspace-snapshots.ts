@@ -23,6 +23,7 @@ import { runGit } from "./git.js";
 import { listMounts, mountOverlay, probeOverlay, unmountUnder } from "./overlay-mount.js";
 import type { SkippedEntry } from "./tarball.js";
 import { commitRepository, type WorkspaceLayers } from "./workspace.js";
+import { createKeyedLock } from "../resilience/keyed-lock.js";
 
 /** The repository a snapshot is made from: the host's mirror, read only. */
 export interface SnapshotSource {
@@ -67,7 +68,8 @@ const MAX_LAYER_PATHS = 2000;
 const MARKER = "snapshot.json";
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const PLAIN_MODES = new Set(["000000", "100644", "100755"]);
-const locks = new Map<string, Promise<unknown>>();
+// Per user directory: one snapshot build or prune at a time in this process.
+const withLock = createKeyedLock();
 
 /** Returns the snapshot of `commit` for the sandbox user, building it (a layer if it can) when there is none. */
 export async function ensureSnapshot(params: EnsureSnapshotParams): Promise<WorkspaceSnapshot> {
@@ -471,18 +473,3 @@ function stamp(params: EnsureSnapshotParams): string {
   return `${params.now.toISOString()}#${String(counter).padStart(8, "0")}`;
 }
 let counter = 0;
-
-async function withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
-  const previous = locks.get(key) ?? Promise.resolve();
-  const mine = previous.then(work, work);
-  const settled = mine.then(
-    () => undefined,
-    () => undefined,
-  );
-  locks.set(key, settled);
-  try {
-    return await mine;
-  } finally {
-    if (locks.get(key) === settled) locks.delete(key);
-  }
-}

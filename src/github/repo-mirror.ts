@@ -16,6 +16,7 @@ import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/
 import { join } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { buildRedactor } from "../logging/redact.js";
+import { createKeyedLock } from "../resilience/keyed-lock.js";
 
 /** Where one repository's mirror is and how to fetch into it. */
 export interface RepoMirrorParams {
@@ -51,7 +52,7 @@ const META_FILE = "foreman-mirror.json";
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 // Per mirror: one fetch at a time in this process, and how many archives are being read.
-const locks = new Map<string, Promise<unknown>>();
+const withLock = createKeyedLock();
 const inUse = new Map<string, number>();
 
 /** The mirror directory of a repository. */
@@ -281,7 +282,7 @@ export async function listMirrors(mirrorsDir: string): Promise<MirrorEntry[]> {
       name: entry.name,
       bytes: await measureTree(gitDir),
       lastUsedAt: meta === null ? null : new Date(meta.lastUsedAt),
-      inUse: (inUse.get(gitDir) ?? 0) > 0 || locks.has(gitDir),
+      inUse: (inUse.get(gitDir) ?? 0) > 0 || withLock.isHeld(gitDir),
     });
   }
   return mirrors;
@@ -352,21 +353,6 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-async function withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
-  const previous = locks.get(key) ?? Promise.resolve();
-  const mine = previous.then(work, work);
-  const settled = mine.then(
-    () => undefined,
-    () => undefined,
-  );
-  locks.set(key, settled);
-  try {
-    return await mine;
-  } finally {
-    if (locks.get(key) === settled) locks.delete(key);
-  }
 }
 
 function markInUse(gitDir: string, delta: number): void {

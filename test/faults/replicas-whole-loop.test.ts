@@ -174,6 +174,8 @@ function markWrite(endpoint: string, path: string, body: Record<string, any> | u
       return `branch ${body?.ref}`;
     case "PATCH /git/refs/heads/:branch":
       return `push ${path.replace(/.*\/git\/refs\/heads\//, "")}`;
+    case "POST /graphql (createCommitOnBranch)":
+      return `push ${body?.variables?.input?.branch?.branchName}`;
     case "POST /pulls":
       return `pull request ${body?.head}`;
     case "POST /issues/:issue/comments":
@@ -294,7 +296,8 @@ test(`${TASKS} tasks through the whole loop, three replicas, one killed at rando
   // Zero duplicate GitHub writes: each create, counted by endpoint and marker, made once.
   const counts = new Map<string, number>();
   for (const request of github.requests) {
-    if (request.method === "GET" || request.status >= 300) continue;
+    // A refused compare-and-swap (GraphQL answers 200 with STALE_DATA) wrote nothing.
+    if (request.method === "GET" || request.status >= 300 || request.note === "STALE_DATA") continue;
     const key = markWrite(request.endpoint, request.path, request.body);
     if (key !== null) counts.set(key, (counts.get(key) ?? 0) + 1);
   }
