@@ -68,6 +68,7 @@ describe("runAgentJob on a real Docker engine", () => {
         path: "README.md",
         status: "modified",
         mode: "100644",
+        previousMode: "100644",
         content: Buffer.from("# Widgets\npatched\n"),
         binary: false,
         addedLines: 1,
@@ -97,6 +98,8 @@ describe("runAgentJob on a real Docker engine", () => {
         path: "tool.sh",
         status: "modified",
         mode: "100755",
+        // Made executable: the push takes the Git Data path, which can set the mode.
+        previousMode: "100644",
         content: Buffer.from("echo tool\n"),
         binary: false,
         addedLines: 0,
