@@ -40,6 +40,7 @@ interface Commit {
   tree: string;
   parents: string[];
   issue: number | null;
+  message: string;
 }
 
 interface CheckRun {
@@ -91,7 +92,13 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
   const unknown = new Map<string, number>();
 
   const baseTree = buildSha("tree:base");
-  const baseCommit: Commit = { sha: buildSha("commit:base"), tree: baseTree, parents: [], issue: null };
+  const baseCommit: Commit = {
+    sha: buildSha("commit:base"),
+    tree: baseTree,
+    parents: [],
+    issue: null,
+    message: "Initial commit",
+  };
   const commits = new Map<string, Commit>([[baseCommit.sha, baseCommit]]);
   /** Trees created by a push, waiting for the commit that names them (which says whose they are). */
   const pendingTrees = new Map<string, LoopRequest[]>();
@@ -179,6 +186,8 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
           tree: buildSha(`tree:${++nextObject}`),
           parents: [branch.head],
           issue: branch.issue,
+          // GitHub joins the headline and the body with a blank line.
+          message: [input?.message?.headline, input?.message?.body].filter(Boolean).join("\n\n"),
         };
         commits.set(commit.sha, commit);
         branch.head = commit.sha;
@@ -235,6 +244,7 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
         tree: String(body?.tree),
         parents,
         issue: Number.isNaN(issue) ? null : issue,
+        message: String(body?.message ?? ""),
       };
       commits.set(commit.sha, commit);
       request.issue = commit.issue;
@@ -256,6 +266,7 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
         sha: commit.sha,
         tree: { sha: commit.tree },
         parents: commit.parents.map((sha) => ({ sha })),
+        message: commit.message,
       });
     }
     if (routeIn("POST", /^\/git\/trees$/, "/git/trees")) {

@@ -314,6 +314,12 @@ test(`${TASKS} tasks through the whole loop, three replicas, one killed at rando
     addedP95Ms: null,
   };
   expect(failures).toEqual([]);
+  // A job that failed says why (a failed task fails the next assertion; this names its cause).
+  const failedJobs = await database.sql<
+    { role: string; attempt: number; failure_code: string; failure_message: string }[]
+  >`
+    select role, attempt, failure_code, failure_message from agent_jobs where status = 'failed'`;
+  if (failedJobs.length > 0) console.log(`replicas whole loop: failed jobs ${JSON.stringify(failedJobs)}`);
   expect(kills.length).toBeGreaterThan(0);
 
   // Every task reached ready for review exactly once: one transition there, one GraphQL mutation.
