@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { runVerifyCommand } from "../../src/cli/verify.js";
 import { testRunner, TEST_IMAGE } from "../integration/agents/docker-available.js";
 import { buildRepoTarball } from "../integration/agents/repo-tarball.js";
+import { expectChainVerifies } from "../helpers/expect-chain-verifies.js";
 import { REPO } from "../helpers/github-mock.js";
 import { startLoopGitHubServer, type LoopGitHubServer } from "../helpers/loop-github-server.js";
 import { buildCheckSuitePayload } from "../helpers/more-payloads.js";
@@ -377,12 +377,5 @@ test(`${TASKS} tasks through the whole loop, three replicas, one killed at rando
   expect(
     await database.sql`select id, kind, status, last_error from effects where status in ('pending', 'running', 'failed')`,
   ).toEqual([]);
-  let output = "";
-  const code = await runVerifyCommand([], {
-    sql: database.sql,
-    artifacts: null,
-    publicKeys: null,
-    out: (text) => (output += text),
-  });
-  expect({ code, output }).toMatchObject({ code: 0 });
+  await expectChainVerifies(database.sql);
 }, 1_200_000);

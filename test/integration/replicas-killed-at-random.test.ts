@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { runVerifyCommand } from "../../src/cli/verify.js";
+import { expectChainVerifies } from "../helpers/expect-chain-verifies.js";
 import { REPO } from "../helpers/github-mock.js";
 import { startFakeGitHubServer, type FakeGitHubServer } from "../helpers/fake-github-server.js";
 import { spawnForemanProcess, type ForemanProcess } from "../helpers/spawn-foreman-process.js";
@@ -104,12 +104,5 @@ test(`${TASKS} tasks through three replicas, one killed at random every second o
 
   // Nothing is left leased or running, and the chain verifies.
   expect(await database.sql`select id from effects where status = 'running'`).toEqual([]);
-  let output = "";
-  const code = await runVerifyCommand([], {
-    sql: database.sql,
-    artifacts: null,
-    publicKeys: null,
-    out: (text) => (output += text),
-  });
-  expect({ code, output }).toMatchObject({ code: 0 });
+  await expectChainVerifies(database.sql);
 }, 300_000);
