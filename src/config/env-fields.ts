@@ -30,3 +30,7 @@ export function commaList(pattern: RegExp, error: string) {
 
 /** A positive whole number, `fallback` when unset. */
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** A whole number from `min` to `max`, `fallback` when unset; `error` says the range when it is outside. */
+export const intInRange = (min: number, max: number, error: string, fallback: number) =>
+  z.coerce.number().int().min(min, { error }).max(max, { error }).default(fallback);

@@ -3,7 +3,7 @@
  * Composed into `Env` by env.ts.
  */
 import { z } from "zod";
-import { optionalText } from "./env-fields.js";
+import { intInRange, optionalText } from "./env-fields.js";
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
@@ -12,12 +12,7 @@ export const ServerEnv = z.object({
   // Unset: the app binds 0.0.0.0 (containers), the setup page without APP_ID 127.0.0.1 (`serve.ts`).
   HOST: optionalText,
   // 0 lets the system choose a free port (tests do; the bound port is logged and is `server.port`).
-  PORT: z.coerce
-    .number()
-    .int()
-    .min(0, { error: "must be a TCP port, 0-65535 (0: any free port)" })
-    .max(65535, { error: "must be a TCP port, 0-65535 (0: any free port)" })
-    .default(3000),
+  PORT: intInRange(0, 65535, "must be a TCP port, 0-65535 (0: any free port)", 3000),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   LOG_FORMAT: z.enum(["json", "pretty"], { error: "must be json or pretty" }).optional(),
   NODE_ENV: z.string().default("development"),

@@ -4,7 +4,7 @@
  * by env.ts.
  */
 import { z } from "zod";
-import { optionalText, splitList } from "./env-fields.js";
+import { intInRange, optionalText, splitList } from "./env-fields.js";
 
 // Loose on purpose: the SMTP server is the judge; this catches a name or a URL put there by mistake.
 const EMAIL_ADDRESS = /^[^\s@,<>]+@[^\s@,<>]+$/;
@@ -29,23 +29,13 @@ export const SummaryEnv = z.object({
   }),
   SUMMARY_EMAIL_FROM: optionalText,
   /** The UTC hour from which yesterday's summary is sent. */
-  SUMMARY_HOUR_UTC: z.coerce
-    .number()
-    .int()
-    .min(0, { error: "must be an hour, 0-23 (UTC)" })
-    .max(23, { error: "must be an hour, 0-23 (UTC)" })
-    .default(6),
+  SUMMARY_HOUR_UTC: intInRange(0, 23, "must be an hour, 0-23 (UTC)", 6),
   /** The SMTP server for summary emails: a URL (`smtp://user:pass@host:587`, `smtps://…`), or the SMTP_HOST… parts. */
   SMTP_URL: optionalText.refine((url) => url === undefined || /^smtps?:\/\//.test(url), {
     error: "must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587",
   }),
   SMTP_HOST: optionalText,
-  SMTP_PORT: z.coerce
-    .number()
-    .int()
-    .min(1, { error: "must be a TCP port, 1-65535" })
-    .max(65535, { error: "must be a TCP port, 1-65535" })
-    .default(587),
+  SMTP_PORT: intInRange(1, 65535, "must be a TCP port, 1-65535", 587),
   /** TLS from the start (port 465); otherwise STARTTLS is used when the server offers it. */
   SMTP_SECURE: z.stringbool({ error: "must be true or false" }).default(false),
   SMTP_USER: optionalText,
