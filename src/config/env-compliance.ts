@@ -26,8 +26,9 @@ const pemKey = (load: (pem: string) => unknown) =>
 /** Retention, the compliance trail's artifacts and checkpoints, and the change hook. */
 export const ComplianceEnv = z.object({
   /**
-   * Days processed inbox rows, finished effects of ended tasks and job logs are kept before the sweep
-   * prunes them; `off` keeps everything. Compliance records and their artifacts are never pruned.
+   * Days processed inbox rows, finished effects of ended tasks, job logs, delivered outbound hooks,
+   * check suites of no task and expired API idempotency keys are kept before the sweep prunes them;
+   * `off` keeps everything. Compliance records, their artifacts and a task's check suites are never pruned.
    */
   RETENTION_DAYS: z
     .string()

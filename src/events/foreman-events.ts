@@ -39,8 +39,12 @@ export type ForemanEvent =
   | { type: "checkpoint.round"; ok: boolean }
   /** The reconciliation sweep repaired `count` missed events of one kind (delivery, label, ci, pull_request). */
   | { type: "reconcile.repaired"; kind: "delivery" | "label" | "ci" | "pull_request"; count: number }
-  /** The retention pruning removed `count` rows of one kind (inbox, effects, job log lines, stored job logs). */
-  | { type: "retention.pruned"; kind: "inbox" | "effects" | "job_log_lines" | "job_logs"; count: number };
+  /** The retention pruning removed `count` rows of one kind. */
+  | { type: "retention.pruned"; kind: RetentionPrunedKind; count: number };
+
+/** What the retention pruning removes, one kind per table (or column; `job_logs` counts stored logs cleared). */
+export type RetentionPrunedKind =
+  "inbox" | "effects" | "job_log_lines" | "job_logs" | "outbound_hooks" | "ci_results" | "api_idempotency_keys";
 
 /** Something that hears every event. */
 export type ForemanEventListener = (event: ForemanEvent) => void;

@@ -71,7 +71,7 @@ export function createForemanMetrics(options: { sql: SqlClient; defaultMetrics?:
   });
   const retentionPruned = new Counter({
     name: "foreman_retention_pruned_total",
-    help: "Rows the retention pruning removed (RETENTION_DAYS), by kind: inbox, effects, job_log_lines, job_logs (stored logs cleared).",
+    help: "Rows the retention pruning removed (RETENTION_DAYS), by kind: inbox, effects, job_log_lines, job_logs (stored logs cleared), outbound_hooks, ci_results, api_idempotency_keys.",
     labelNames: ["kind"],
     registers,
   });

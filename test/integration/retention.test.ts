@@ -6,6 +6,7 @@ import { runVerifyCommand } from "../../src/cli/verify.js";
 import { parseEnv } from "../../src/config/env.js";
 import type { Database } from "../../src/db/client.js";
 import { appendComplianceRecords } from "../../src/db/queries/append-compliance-record.js";
+import { isRepoRed } from "../../src/db/queries/is-repo-red.js";
 import { createJobLogRoute } from "../../src/http/job-log-route.js";
 import { pruneExpiredData } from "../../src/engine/retention/prune-expired-data.js";
 import {
@@ -28,7 +29,7 @@ let store: FileArtifactStore;
 
 beforeEach(async () => {
   await resetComplianceTables(database.sql);
-  await database.sql`truncate webhook_deliveries, agent_job_log_lines`;
+  await database.sql`truncate webhook_deliveries, agent_job_log_lines, ci_results, api_idempotency_keys`;
   store = createTempArtifactStore();
   await seedTrail(database.sql, store);
   await insertTask(database.sql, LIVE_TASK, "running", 9);
@@ -46,6 +47,26 @@ beforeEach(async () => {
       (${MERGED_TASK}, 'young-done', '{}', 'done', now() - interval '2 days', now() - interval '2 days'),
       (${MERGED_TASK}, 'old-pending', '{}', 'pending', now() - interval '40 days', null),
       (${LIVE_TASK}, 'live-old-done', '{}', 'done', now() - interval '40 days', now() - interval '40 days')`;
+  await sql`
+    insert into outbound_hooks (kind, idempotency_key, task_id, status, next_at, created_at, delivered_at) values
+      ('change', ${MERGED_TASK}, ${MERGED_TASK}, 'delivered', now() - interval '40 days', now() - interval '40 days', now() - interval '40 days'),
+      ('checkpoint', 'checkpoint:1', null, 'delivered', now() - interval '2 days', now() - interval '2 days', now() - interval '2 days'),
+      ('summary_webhook', 'summary:10:old-pending', null, 'pending', now() - interval '40 days', now() - interval '40 days', null),
+      ('summary_email', 'summary:10:old-failed', null, 'failed', now() - interval '40 days', now() - interval '40 days', null)`;
+  // Red mode reads the latest default-branch suite of each app; the evidence bundle a task's suites.
+  await sql`
+    insert into ci_results (repo_id, task_id, suite_id, head_sha, head_branch, app, conclusion, on_default_branch, created_at) values
+      (10, null, 1, 'a1', 'main', 'github-actions', 'failure', true, now() - interval '40 days'),
+      (10, null, 2, 'a2', 'main', 'github-actions', 'success', true, now() - interval '40 days'),
+      (10, null, 3, 'a3', 'main', 'circleci', 'failure', true, now() - interval '40 days'),
+      (10, null, 4, 'a4', 'feature', 'github-actions', 'failure', false, now() - interval '40 days'),
+      (10, ${MERGED_TASK}, 5, 'a5', 'agent/7-fix', 'github-actions', 'failure', false, now() - interval '40 days'),
+      (10, null, 6, 'a6', 'feature', 'github-actions', 'failure', false, now() - interval '2 days')`;
+  await sql`
+    insert into api_idempotency_keys (token_id, key, request_sha256, task_id, created_at) values
+      (${LIVE_TASK}, 'old', 'sha', null, now() - interval '40 days'),
+      (${LIVE_TASK}, 'expired-young', 'sha', null, now() - interval '2 days'),
+      (${LIVE_TASK}, 'fresh', 'sha', null, now())`;
   const job = (id: string, task: string, status: string, age: string) => sql`
     insert into agent_jobs (id, task_id, role, profile, status, base_sha, log, log_token, finished_at)
     values (${id}, ${task}, 'coder', 'script', ${status}, ${"b".repeat(40)}, ${`log of ${id}\n`}, ${`token-${id}`},
@@ -82,10 +103,23 @@ async function verify(): Promise<{ code: number; output: string }> {
 }
 
 describe("retention pruning", () => {
-  test("old finished rows go; young rows, pending rows and live tasks' rows stay; the trail still verifies", async () => {
+  test("old finished rows go; young rows, pending rows, live tasks' rows and what evidence or red mode reads stay; the trail still verifies", async () => {
     const before = await database.sql<{ n: number }[]>`select count(*)::int as n from compliance_records`;
+    const red = async () => [
+      await isRepoRed(database.sql, 10, ["github-actions"]),
+      await isRepoRed(database.sql, 10, ["circleci"]),
+    ];
+    expect(await red()).toEqual([false, true]);
     const report = await pruneExpiredData({ sql: database.sql, retentionDays: 30, batchSize: 1, log: silent });
-    expect(report).toEqual({ inbox: 2, effects: 1, job_log_lines: 4, job_logs: 1 });
+    expect(report).toEqual({
+      inbox: 2,
+      effects: 1,
+      job_log_lines: 4,
+      job_logs: 1,
+      outbound_hooks: 1,
+      ci_results: 2,
+      api_idempotency_keys: 1,
+    });
 
     const inbox = await database.sql<
       { delivery_id: string }[]
@@ -105,6 +139,20 @@ describe("retention pruning", () => {
       // No record holds a copy of this job's log: it is kept.
       [UNRECORDED_JOB, true],
     ]);
+    const hooks = await database.sql<
+      { idempotency_key: string }[]
+    >`select idempotency_key from outbound_hooks order by id`;
+    expect(hooks.map((row) => row.idempotency_key)).toEqual([
+      "checkpoint:1",
+      "summary:10:old-pending",
+      "summary:10:old-failed",
+    ]);
+    // The merged task's suite stays (its evidence bundle lists it), and so does each app's latest on main.
+    const suites = await database.sql<{ suite_id: string }[]>`select suite_id from ci_results order by id`;
+    expect(suites.map((row) => Number(row.suite_id))).toEqual([2, 3, 5, 6]);
+    expect(await red()).toEqual([false, true]);
+    const keys = await database.sql<{ key: string }[]>`select key from api_idempotency_keys order by key`;
+    expect(keys.map((row) => row.key)).toEqual(["expired-young", "fresh"]);
 
     const after = await database.sql<{ n: number }[]>`select count(*)::int as n from compliance_records`;
     expect(after[0]!.n).toBe(before[0]!.n);
@@ -147,6 +195,9 @@ describe("retention pruning", () => {
       effects: 0,
       job_log_lines: 0,
       job_logs: 0,
+      outbound_hooks: 0,
+      ci_results: 0,
+      api_idempotency_keys: 0,
     });
   });
 

@@ -2,15 +2,18 @@ import type { Logger } from "probot";
 import type postgres from "postgres";
 import type { SqlClient } from "../../db/client.js";
 import { clearStoredJobLogs } from "../../db/queries/clear-stored-job-logs.js";
+import { deleteDeliveredOutboundHooks } from "../../db/queries/delete-delivered-outbound-hooks.js";
+import { deleteExpiredIdempotencyKeys } from "../../db/queries/delete-expired-idempotency-keys.js";
 import { deleteFinishedEffects } from "../../db/queries/delete-finished-effects.js";
 import { deleteFinishedJobLogLines } from "../../db/queries/delete-finished-job-log-lines.js";
+import { deleteOldCiResults } from "../../db/queries/delete-old-ci-results.js";
 import { deleteProcessedInboxEvents } from "../../db/queries/delete-processed-inbox-events.js";
 import { releaseRetentionLock } from "../../db/queries/release-retention-lock.js";
 import { tryRetentionLock } from "../../db/queries/try-retention-lock.js";
-import { emitForemanEvent } from "../../events/foreman-events.js";
+import { emitForemanEvent, type RetentionPrunedKind } from "../../events/foreman-events.js";
 
 /** What the pruning removes, one kind per table (or column). */
-export type PrunedKind = "inbox" | "effects" | "job_log_lines" | "job_logs";
+export type PrunedKind = RetentionPrunedKind;
 
 /** How many rows of each kind one round removed. */
 export type PruneReport = Record<PrunedKind, number>;
@@ -34,13 +37,18 @@ const PRUNERS: ReadonlyArray<[PrunedKind, BatchDelete]> = [
   ["effects", deleteFinishedEffects],
   ["job_log_lines", deleteFinishedJobLogLines],
   ["job_logs", clearStoredJobLogs],
+  ["outbound_hooks", deleteDeliveredOutboundHooks],
+  ["ci_results", deleteOldCiResults],
+  ["api_idempotency_keys", deleteExpiredIdempotencyKeys],
 ];
 
 /**
  * One round of retention pruning, if this replica gets the lock (null when another replica is
  * pruning, or retention is off): processed inbox rows, finished effects of ended tasks, live log
- * lines of finished jobs and stored job logs whose evidence copy is an artifact, all older than
- * `retentionDays`, in bounded batches. Compliance records and artifacts are never touched.
+ * lines of finished jobs, stored job logs whose evidence copy is an artifact, delivered outbound
+ * hooks, check suites of no task (but each repository and app's latest on the default branch) and
+ * expired API idempotency keys, all older than `retentionDays`, in bounded batches. Compliance
+ * records, artifacts and a task's check suites (its evidence bundle's) are never touched.
  */
 export async function pruneExpiredData(settings: PruneSettings): Promise<PruneReport | null> {
   if (settings.retentionDays === null) return null;
@@ -60,7 +68,7 @@ export async function pruneExpiredData(settings: PruneSettings): Promise<PruneRe
 async function pruneLocked(settings: PruneSettings, retentionDays: number): Promise<PruneReport> {
   const batchSize = settings.batchSize ?? 500;
   const maxBatches = settings.maxBatches ?? 200;
-  const report: PruneReport = { inbox: 0, effects: 0, job_log_lines: 0, job_logs: 0 };
+  const report = Object.fromEntries(PRUNERS.map(([kind]) => [kind, 0])) as PruneReport;
   for (const [kind, prune] of PRUNERS) {
     for (let batch = 0; batch < maxBatches; batch++) {
       const count = await prune(settings.sql, retentionDays, batchSize);
