@@ -26,8 +26,9 @@ const STEPPING: readonly TaskState[] = [TaskState.awaitingAgent, TaskState.runni
  * Someone pushed to the task's branch. A human's commit is kept: it becomes the head the next step
  * starts from, and CI is awaited on it. (While a step runs, its push notices the moved branch and
  * the step runs again on top of the human's commit.) Foreman's own pushes are known by the commit
- * it recorded before moving the branch (`facts.foremanPushes`), not by the sender: another bot's
- * push is kept like a human's.
+ * its job recorded (`facts.foremanPushes`), or by the sender being Foreman's own app
+ * (`event.byForeman`), which covers a report that outruns the job's record of its one-write push.
+ * Any other bot's push is kept like a human's.
  */
 export function onSynchronized(
   task: Task,
@@ -36,6 +37,7 @@ export function onSynchronized(
   facts: Pick<TransitionFacts, "foremanPushes">,
 ): TransitionResult {
   if (
+    event.byForeman === true ||
     (facts.foremanPushes ?? []).includes(event.headSha) ||
     event.headSha === task.headSha ||
     !(REVISABLE.includes(task.state) || STEPPING.includes(task.state))
