@@ -49,6 +49,7 @@ export function adaptPullRequestEvent(
       event = {
         type: EventType.pullRequestSynchronized,
         headSha: pr.head.sha,
+        ...(payload.before ? { before: payload.before } : {}),
         ...(byForeman ? { byForeman } : {}),
         ...base,
       };

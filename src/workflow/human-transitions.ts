@@ -15,6 +15,7 @@ import {
 } from "./transition-result.js";
 import { DEFAULT_TASK_CONFIG } from "./defaults.js";
 import { maySteerTask } from "./permissions.js";
+import { notePushDuringStep } from "./pushes-during-step.js";
 
 /** States in which the task's work is pushed and a human may ask for more. */
 const REVISABLE: readonly TaskState[] = [TaskState.awaitingCi, TaskState.readyForReview, TaskState.escalated];
@@ -45,8 +46,9 @@ export function onSynchronized(
     return unchanged(task);
   const moved: Task = { ...task, headSha: event.headSha, pipeline: { ...task.pipeline, ci: null }, updatedAt: at };
   // A step is running or queued: the head it will end on is the human's (a code step's push
-  // notices the moved branch and runs again on top of it; a review step pushes nothing).
-  if (STEPPING.includes(task.state)) return { next: moved, effects: [] };
+  // notices the moved branch and runs again on top of it; a review step pushes nothing). The push
+  // is kept for the step's end: it may be on top of the step's own commit, not yet reported.
+  if (STEPPING.includes(task.state)) return { next: notePushDuringStep(moved, event), effects: [] };
   // Ready for review: the human carries on; only the check run moves to the new head.
   if (task.state === TaskState.readyForReview) return { next: moved, effects: display(moved) };
   // Awaiting CI, or escalated and a human pushed the fix: CI on the new head decides.

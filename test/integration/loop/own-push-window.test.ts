@@ -25,6 +25,7 @@ function ownPushReport() {
     prNumber: LOOP_PR,
     headRef: LOOP_BRANCH,
     headSha: "code-sha",
+    before: "plan-sha",
     sender: `${LOOP_APP_SLUG}[bot]`,
     senderType: "Bot",
   });
@@ -77,4 +78,36 @@ test("the synchronize of Foreman's own push, applied before the push's answer an
   await loop.foreman.settle();
   expect(await readLoopTask(loop.database)).toMatchObject({ state: "awaiting_ci", head_sha: "code-sha" });
   expect(await readHumanPushes()).toEqual([]);
+}, 60_000);
+
+test("a person's push on top of the coder's commit, reported in the same window, is theirs and stays the head after the coder's end: the reviewer reads it", async () => {
+  const github = mockLoopGitHub(buildLoopConfig()).draftPr().appSlug();
+  await github.stepReads("plan-sha", { times: 2 }); // planner and coder
+  github.push("plan-sha", "code-sha", {
+    whileWriting: async () => {
+      await loop.foreman.receive("pull_request", ownPushReport());
+      const human = { prNumber: LOOP_PR, headRef: LOOP_BRANCH, sender: "octocat", senderType: "User" as const };
+      await loop.foreman.receive(
+        "pull_request",
+        buildSynchronizePayload({ ...human, headSha: "human-sha", before: "code-sha" }),
+      );
+      await loop.foreman.worker.whenIdle();
+    },
+  });
+  await github.stepReads("human-sha"); // reviewer
+  github.diff("human-sha").review();
+  await labelIssue(loop.foreman);
+  await loop.foreman.settle();
+
+  expect(await readLoopTask(loop.database)).toMatchObject({
+    state: "awaiting_ci",
+    head_sha: "human-sha",
+    step: "reviewer",
+  });
+  expect(await loop.database.sql`select role, base_sha, pushed_sha from agent_jobs order by created_at`).toEqual([
+    { role: "planner", base_sha: "plan-sha", pushed_sha: null },
+    { role: "coder", base_sha: "plan-sha", pushed_sha: "code-sha" },
+    { role: "reviewer", base_sha: "human-sha", pushed_sha: null },
+  ]);
+  expect(await readHumanPushes()).toEqual([{ actor: "octocat", payload: { prNumber: LOOP_PR, headSha: "human-sha" } }]);
 }, 60_000);

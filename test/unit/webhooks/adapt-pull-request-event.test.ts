@@ -27,6 +27,7 @@ describe("adaptPullRequestEvent: synchronize", () => {
         prNumber: 9,
         headRef: "agent/5-fix",
         headSha: SHA_1,
+        before: SHA_2,
         sender: "alice",
         senderType: "User",
       }),
@@ -44,6 +45,7 @@ describe("adaptPullRequestEvent: synchronize", () => {
         headRef: "agent/5-fix",
         sender: "alice",
         headSha: SHA_1,
+        before: SHA_2,
       },
     });
   });
