@@ -88,7 +88,8 @@ export async function applyEventToTask(
   const knownTriggerLabels =
     task === null && "repo" in event && needsKnownLabels(event) ? await findKnownTriggerLabels(tx, event.repo.id) : [];
   const now = deps.now();
-  // Foreman's own pushes, by the commits its jobs recorded before moving the branch.
+  // Foreman's own pushes, by the commits its jobs recorded (one not recorded yet is known by its
+  // sender, the app's bot: `event.byForeman`).
   const foremanPushes =
     event.type === EventType.pullRequestSynchronized && task !== null ? await listTaskPushes(tx, task.id) : [];
   // What GitHub reported is recorded whether or not it moves a task: CI results, reviews, commands.
@@ -316,7 +317,7 @@ async function recordObservation(
         },
       ];
     case EventType.pullRequestSynchronized:
-      return foremanPushes.includes(event.headSha) || task === null
+      return event.byForeman === true || foremanPushes.includes(event.headSha) || task === null
         ? []
         : [
             {

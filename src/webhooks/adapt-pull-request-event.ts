@@ -6,13 +6,15 @@ import type { PullRequestPayload } from "./webhook-payloads.js";
 /**
  * `pull_request.labeled|unlabeled|closed|synchronize` → a domain event; other actions → null.
  * `lane` is the lane of the task's issue when the PR is known to belong to a task, so its events
- * stay in order with the issue's; the caller supplies it.
+ * stay in order with the issue's; the caller supplies it, and for a `synchronize` whether its sender
+ * is Foreman's own app (`byForeman`).
  */
 export function adaptPullRequestEvent(
   deliveryId: string,
   payload: PullRequestPayload,
   installationId: number,
   lane: string,
+  byForeman = false,
 ): NewInboxEvent | null {
   const repo = toTaskRepo(installationId, payload.repository);
   const pr = payload.pull_request;
@@ -47,6 +49,8 @@ export function adaptPullRequestEvent(
       event = {
         type: EventType.pullRequestSynchronized,
         headSha: pr.head.sha,
+        ...(payload.before ? { before: payload.before } : {}),
+        ...(byForeman ? { byForeman } : {}),
         ...base,
       };
       meaning = { head: pr.head.sha };

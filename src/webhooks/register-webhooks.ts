@@ -12,6 +12,8 @@ import { adaptIssueCommentEvent } from "./adapt-issue-comment-event.js";
 import { adaptIssuesEvent } from "./adapt-issues-event.js";
 import { adaptPullRequestEvent, buildPullRequestLane } from "./adapt-pull-request-event.js";
 import { adaptPullRequestReviewEvent } from "./adapt-pull-request-review-event.js";
+import { readAppBotLogin } from "../github/read-app-bot-login.js";
+import { cacheOwnBotLogin, isOwnAppSender } from "./own-bot-login.js";
 import {
   CheckSuitePayload,
   InstallationPayload,
@@ -81,6 +83,8 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
     (await findLaneForPullRequest(deps.database.sql, repoId, prNumber)) ??
     (await findLaneForBranch(deps.database.sql, repoId, headRef)) ??
     buildPullRequestLane(repoId, prNumber);
+  // The app's own client (app JWT) reads the app's slug, once per process.
+  const ownBotLogin = cacheOwnBotLogin(async () => readAppBotLogin(await app.auth()));
 
   app.on(
     ["issues.labeled", "issues.unlabeled", "issues.closed", "issues.reopened"],
@@ -105,12 +109,17 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
       if (!payload || installationId === null) return;
       const { repository, pull_request: pr } = payload;
       const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, pr: pr.number });
+      // Foreman's own push is reported with the app's bot as sender, possibly before its job has
+      // recorded the commit (the one-write push). If the login cannot be read, the delivery fails and
+      // is redelivered (the reconciliation sweep), rather than a push being taken for a human's.
+      const byForeman = payload.action === "synchronize" && (await isOwnAppSender(payload.sender, ownBotLogin));
       await store(
         adaptPullRequestEvent(
           context.id,
           payload,
           installationId,
           await findPullRequestLane(repository.id, pr.number, pr.head.ref),
+          byForeman,
         ),
         log,
       );

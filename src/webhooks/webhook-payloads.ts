@@ -47,6 +47,8 @@ export const PullRequestPayload = z.object({
   repository: Repository,
   sender: Sender.nullish(),
   label: Label.optional(),
+  /** `synchronize`: the head the push replaced. */
+  before: z.string().nullish(),
   pull_request: z.object({
     number: Id,
     head: z.object({ ref: z.string(), sha: z.string() }),

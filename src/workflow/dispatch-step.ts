@@ -33,13 +33,15 @@ export function dispatchStep(
       task.updatedAt,
     );
   const step: StepRecord = { role, purpose, status: "queued", jobId: facts.newJobId, commitSha: null, summary: null };
+  // A new step: the pushes seen during the previous one are done with.
+  const { pushesDuringStep: _previousStep, ...pipeline } = task.pipeline;
   return {
     next: {
       ...task,
       state: TaskState.awaitingAgent,
       step: role,
       jobId: facts.newJobId,
-      pipeline: { ...task.pipeline, purpose, feedback, steps: [...task.pipeline.steps, step] },
+      pipeline: { ...pipeline, purpose, feedback, steps: [...task.pipeline.steps, step] },
     },
     effects: [{ kind: EffectKind.dispatchAgentJob, jobId: facts.newJobId, role, baseSha }],
   };

@@ -77,7 +77,14 @@ export type DomainEvent =
       merged: boolean;
       mergeCommitSha: string | null;
     } & PullRequestEventBase)
-  | ({ type: typeof EventType.pullRequestSynchronized; headSha: string } & PullRequestEventBase)
+  | ({
+      type: typeof EventType.pullRequestSynchronized;
+      headSha: string;
+      /** The head the push replaced (GitHub's `before`), when the payload says. */
+      before?: string;
+      /** Set when the sender is Foreman's own app (`<slug>[bot]`): the push is Foreman's, recorded or not yet. */
+      byForeman?: boolean;
+    } & PullRequestEventBase)
   | ({
       type: typeof EventType.pullRequestReviewSubmitted;
       reviewId: number;

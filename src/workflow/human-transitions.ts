@@ -15,6 +15,7 @@ import {
 } from "./transition-result.js";
 import { DEFAULT_TASK_CONFIG } from "./defaults.js";
 import { maySteerTask } from "./permissions.js";
+import { notePushDuringStep } from "./pushes-during-step.js";
 
 /** States in which the task's work is pushed and a human may ask for more. */
 const REVISABLE: readonly TaskState[] = [TaskState.awaitingCi, TaskState.readyForReview, TaskState.escalated];
@@ -26,8 +27,9 @@ const STEPPING: readonly TaskState[] = [TaskState.awaitingAgent, TaskState.runni
  * Someone pushed to the task's branch. A human's commit is kept: it becomes the head the next step
  * starts from, and CI is awaited on it. (While a step runs, its push notices the moved branch and
  * the step runs again on top of the human's commit.) Foreman's own pushes are known by the commit
- * it recorded before moving the branch (`facts.foremanPushes`), not by the sender: another bot's
- * push is kept like a human's.
+ * its job recorded (`facts.foremanPushes`), or by the sender being Foreman's own app
+ * (`event.byForeman`), which covers a report that outruns the job's record of its one-write push.
+ * Any other bot's push is kept like a human's.
  */
 export function onSynchronized(
   task: Task,
@@ -36,6 +38,7 @@ export function onSynchronized(
   facts: Pick<TransitionFacts, "foremanPushes">,
 ): TransitionResult {
   if (
+    event.byForeman === true ||
     (facts.foremanPushes ?? []).includes(event.headSha) ||
     event.headSha === task.headSha ||
     !(REVISABLE.includes(task.state) || STEPPING.includes(task.state))
@@ -43,8 +46,9 @@ export function onSynchronized(
     return unchanged(task);
   const moved: Task = { ...task, headSha: event.headSha, pipeline: { ...task.pipeline, ci: null }, updatedAt: at };
   // A step is running or queued: the head it will end on is the human's (a code step's push
-  // notices the moved branch and runs again on top of it; a review step pushes nothing).
-  if (STEPPING.includes(task.state)) return { next: moved, effects: [] };
+  // notices the moved branch and runs again on top of it; a review step pushes nothing). The push
+  // is kept for the step's end: it may be on top of the step's own commit, not yet reported.
+  if (STEPPING.includes(task.state)) return { next: notePushDuringStep(moved, event), effects: [] };
   // Ready for review: the human carries on; only the check run moves to the new head.
   if (task.state === TaskState.readyForReview) return { next: moved, effects: display(moved) };
   // Awaiting CI, or escalated and a human pushed the fix: CI on the new head decides.

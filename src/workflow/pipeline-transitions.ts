@@ -6,6 +6,7 @@ import { TaskState } from "./states.js";
 import { ReasonCode, type StepFeedback, type StepRecord, type Task } from "./task.js";
 import { awaitCi } from "./ci-transitions.js";
 import { CODER, dispatchStep, type JobIds } from "./dispatch-step.js";
+import { followPushesDuringStep } from "./pushes-during-step.js";
 import { display, progress, stop, statusComment, unchanged, type TransitionResult } from "./transition-result.js";
 
 const SUMMARY_CAP = 300;
@@ -107,7 +108,9 @@ export function onJobFinished(
     ended.effects.push(...tellPrAboutRefusedEgress(task, event.jobId, event.egressRefused));
     return ended;
   }
-  const pushed: Task = { ...spent, headSha: event.commitSha ?? spent.headSha, reason: null };
+  // The step's commit is the head, unless someone already pushed on top of it (reported first).
+  const headSha = event.commitSha === null ? spent.headSha : followPushesDuringStep(task, event.commitSha);
+  const pushed: Task = { ...spent, headSha, reason: null };
   const overrun = findBudgetOverrun(pushed.usage, pushed.config?.budgets, "after_step");
   if (overrun) {
     // Spent is spent: what the agents made stays on the branch, for a human to take on or finish.

@@ -247,6 +247,11 @@ export interface PipelineProgress {
   retriedBy?: { login: string; commentId: number } | null;
   /** The running job a freeze already stopped (its end is still to come): never stopped twice. */
   stoppedJobId?: string | null;
+  /**
+   * Others' pushes seen while the current step ran, each from the head it replaced (`before`): the
+   * step's end follows them from its own commit, so a push on top of that commit is not overtaken.
+   */
+  pushesDuringStep?: Array<{ before: string; after: string }>;
   steps: StepRecord[];
 }
 

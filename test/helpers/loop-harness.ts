@@ -21,6 +21,9 @@ import { buildTestEnv, startTestForeman, type TestForeman } from "./test-foreman
 export const LOOP_BRANCH = "agent/1-spelling-error-in-the-readme-file";
 /** The draft PR number the simulated GitHub gives. */
 export const LOOP_PR = 7;
+
+/** The test app's slug (`GET /app`): its pushes are reported as `foreman-tests[bot]`'s. */
+export const LOOP_APP_SLUG = "foreman-tests";
 const GET_REF_PATH = `${REPO_PATH}/git/ref/${encodeURIComponent(`heads/${LOOP_BRANCH}`)}`;
 /** The label Foreman puts on the PR when it asks a human (the default `freezeLabel`). */
 const ESCALATION_LABEL = "needs-human-review";
@@ -269,9 +272,11 @@ export function mockLoopGitHub(config: string) {
      * One verified commit on top of `parent`: `createCommitOnBranch`, compare-and-swap on `parent`
      * (the agents here write regular files only). Declare the pushes of a test in the order they
      * happen: the branch's ref is answered by the first unused declaration. The ref is read once by
-     * the push; `refReads: 2` when a retried task adopted the branch before.
+     * the push; `refReads: 2` when a retried task adopted the branch before. `whileWriting` runs
+     * after GitHub has made the commit and before Foreman hears the answer (the window in which
+     * GitHub's `synchronize` for it may already be delivered).
      */
-    push(parent: string, commit: string, options: { refReads?: number } = {}) {
+    push(parent: string, commit: string, options: { refReads?: number; whileWriting?: () => Promise<void> } = {}) {
       scope
         .get(GET_REF_PATH)
         .times(options.refReads ?? 1)
@@ -288,7 +293,18 @@ export function mockLoopGitHub(config: string) {
             input.fileChanges.additions.length + input.fileChanges.deletions.length > 0
           );
         })
-        .reply(200, { data: { createCommitOnBranch: { commit: { oid: commit, tree: { oid: `${commit}-tree` } } } } });
+        .reply(async () => {
+          await options.whileWriting?.();
+          return [
+            200,
+            { data: { createCommitOnBranch: { commit: { oid: commit, tree: { oid: `${commit}-tree` } } } } },
+          ];
+        });
+      return this;
+    },
+    /** `GET /app`, read once: the app's slug, so Foreman knows its own bot login (`<slug>[bot]`). */
+    appSlug(slug = LOOP_APP_SLUG) {
+      scope.get("/app").reply(200, { id: 12345, slug, name: "Foreman (tests)" });
       return this;
     },
     /** A comment-only review. */

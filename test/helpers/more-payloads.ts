@@ -18,6 +18,8 @@ export interface SynchronizePayloadOptions extends SenderOptions {
   prNumber: number;
   headRef: string;
   headSha: string;
+  /** The head the push replaced (GitHub's `before`); the example's otherwise. */
+  before?: string;
 }
 
 /** A `pull_request.synchronize` payload from the documented example: a push to the PR's branch. */
@@ -28,6 +30,8 @@ export function buildSynchronizePayload(options: SynchronizePayloadOptions): Rec
   payload.pull_request.number = options.prNumber;
   payload.pull_request.head.ref = options.headRef;
   payload.pull_request.head.sha = options.headSha;
+  payload.after = options.headSha;
+  if (options.before !== undefined) payload.before = options.before;
   applySender(payload, options);
   return payload;
 }

@@ -16,8 +16,8 @@ const repo = {
 const SHA_1 = "1111111111111111111111111111111111111111";
 const SHA_2 = "2222222222222222222222222222222222222222";
 
-function adapt(payload: Record<string, any>, deliveryId = "d-1") {
-  return adaptPullRequestEvent(deliveryId, payload as never, INSTALLATION_ID, LANE);
+function adapt(payload: Record<string, any>, deliveryId = "d-1", byForeman?: boolean) {
+  return adaptPullRequestEvent(deliveryId, payload as never, INSTALLATION_ID, LANE, byForeman);
 }
 
 describe("adaptPullRequestEvent: synchronize", () => {
@@ -27,6 +27,7 @@ describe("adaptPullRequestEvent: synchronize", () => {
         prNumber: 9,
         headRef: "agent/5-fix",
         headSha: SHA_1,
+        before: SHA_2,
         sender: "alice",
         senderType: "User",
       }),
@@ -44,22 +45,27 @@ describe("adaptPullRequestEvent: synchronize", () => {
         headRef: "agent/5-fix",
         sender: "alice",
         headSha: SHA_1,
+        before: SHA_2,
       },
     });
   });
 
-  it("keeps a bot's push a plain push: the engine knows Foreman's own by the commits it recorded", () => {
-    const stored = adapt(
-      buildSynchronizePayload({
-        prNumber: 9,
-        headRef: "agent/5-fix",
-        headSha: SHA_1,
-        sender: "foreman[bot]",
-        senderType: "Bot",
-      }),
-    );
+  it("keeps a bot's push a plain push unless the caller knows its sender is Foreman's own app", () => {
+    const payload = buildSynchronizePayload({
+      prNumber: 9,
+      headRef: "agent/5-fix",
+      headSha: SHA_1,
+      sender: "foreman[bot]",
+      senderType: "Bot",
+    });
+    const stored = adapt(payload);
     expect(stored?.event).toEqual(expect.objectContaining({ sender: "foreman[bot]", headSha: SHA_1 }));
     expect(stored?.event).not.toHaveProperty("senderIsBot");
+    expect(stored?.event).not.toHaveProperty("byForeman");
+    const own = adapt(payload, "d-2", true);
+    expect(own?.event).toEqual(expect.objectContaining({ byForeman: true, headSha: SHA_1 }));
+    // The same push either way: a redelivery keys alike.
+    expect(own?.dedupeKey).toBe(stored?.dedupeKey);
   });
 
   it("keys a push by its head SHA: a redelivery is the same event, a new push is not", () => {

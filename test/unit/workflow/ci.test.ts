@@ -431,7 +431,7 @@ describe("pushes while awaiting CI", () => {
     expect(transition(task, { ...events.humanPush, headSha: "head-1" }, now, facts).next).toBe(task);
   });
 
-  test("Foreman's push is known by the commit it recorded, not by the sender: another bot's push is kept like a human's", () => {
+  test("Foreman's push is known by the commit it recorded or by its sender being Foreman's own app, not by any bot sender: another bot's push is kept like a human's", () => {
     const task = makeTask("awaiting_ci");
     const otherBot = { ...events.humanPush, sender: "dependabot[bot]", headSha: "bot-1" };
     expect(transition(task, otherBot, now, facts).next).toMatchObject({
@@ -439,10 +439,13 @@ describe("pushes while awaiting CI", () => {
       headSha: "bot-1",
       pipeline: { waitingCiSha: "bot-1" },
     });
-    // A push from Foreman's login whose commit no job recorded is no push of Foreman's either.
+    // A push the intake did not know as the app's (`byForeman`) whose commit no job recorded is kept too.
     expect(transition(task, { ...events.botPush, headSha: "bot-2" }, now, facts).next).toMatchObject({
       headSha: "bot-2",
     });
+    // The app's push whose job has not recorded it yet (the one-write push's report came first).
+    expect(transition(task, events.appPush, now, facts).next).toBe(task);
+    expect(transition(makeTask("running"), events.appPush, now, facts).next).toMatchObject({ headSha: "head-1" });
   });
 
   test("the ci_fixer after a human push starts from the human's commit", () => {

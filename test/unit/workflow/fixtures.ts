@@ -284,6 +284,14 @@ export const events = {
     // Foreman's own push: a commit its job recorded (`facts.foremanPushes`).
     headSha: "c0ffee",
   },
+  appPush: {
+    type: EventType.pullRequestSynchronized,
+    ...pr,
+    sender: "foreman[bot]",
+    // Foreman's own push reported before its job recorded the commit: known by the sender, its app.
+    headSha: "unrecorded-1",
+    byForeman: true,
+  },
   changesRequested: {
     type: EventType.pullRequestReviewSubmitted,
     ...pr,

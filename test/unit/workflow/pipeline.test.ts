@@ -260,6 +260,61 @@ describe("a human push while the reviewer runs", () => {
   });
 });
 
+describe("a human push while the coder runs", () => {
+  /** The coder (the last step, after the planner) runs on head-1. */
+  function coding(): Flow {
+    return new Flow(
+      makeTask("running", { pipeline: { ...makeTask("running").pipeline, roles: ["planner", "coder"] } }),
+    );
+  }
+  const coderEnd = (task: Task, commitSha: string, baseSha = "head-1") => ({
+    ...events.jobFinished,
+    jobId: task.jobId!,
+    baseSha,
+    commitSha,
+  });
+
+  test("a push on top of the coder's commit, reported before the coder's end, stays the head (and a push on top of that)", () => {
+    const flow = coding();
+    flow.send({ ...events.humanPush, before: "code-1", headSha: "human-1" });
+    flow.send({ ...events.humanPush, before: "human-1", headSha: "human-2" });
+    expect(flow.task.headSha).toBe("human-2");
+    flow.send((task) => coderEnd(task, "code-1"));
+    expect(flow.task).toMatchObject({
+      state: "awaiting_ci",
+      headSha: "human-2",
+      pipeline: { waitingCiSha: "human-2" },
+    });
+    expect(flow.task.pipeline.steps.at(-1)).toMatchObject({ commitSha: "code-1" });
+  });
+
+  test("a push the coder's commit went on top of (its push ran again on the moved branch) gives way to the commit", () => {
+    const flow = coding();
+    flow.send({ ...events.humanPush, before: "head-1", headSha: "human-1" });
+    flow.send((task) => coderEnd(task, "code-1", "human-1"));
+    expect(flow.task).toMatchObject({ state: "awaiting_ci", headSha: "code-1" });
+  });
+
+  test("a force push back to the coder's commit, and a report without `before`, leave the commit the head", () => {
+    const flow = coding();
+    flow.send({ ...events.humanPush, before: "code-1", headSha: "human-1" });
+    flow.send({ ...events.humanPush, before: "human-1", headSha: "code-1" });
+    flow.send({ ...events.humanPush, headSha: "human-3" });
+    flow.send((task) => coderEnd(task, "code-1"));
+    expect(flow.task).toMatchObject({ state: "awaiting_ci", headSha: "code-1" });
+  });
+
+  test("the pushes seen during a step are forgotten when the next step is dispatched", () => {
+    // The default pipeline: planner, coder (running), reviewer.
+    const flow = new Flow(makeTask("running"));
+    flow.send({ ...events.humanPush, before: "code-1", headSha: "human-1" });
+    expect(flow.task.pipeline.pushesDuringStep).toEqual([{ before: "code-1", after: "human-1" }]);
+    flow.send((task) => coderEnd(task, "code-1"));
+    expect(flow.task).toMatchObject({ state: "awaiting_agent", step: "reviewer", headSha: "human-1" });
+    expect(flow.task.pipeline).not.toHaveProperty("pushesDuringStep");
+  });
+});
+
 describe("review revisions", () => {
   /** A task whose reviewer (step 2 of the default pipeline) runs on the coder's commit. */
   function reviewing(settings: TaskConfig = config, roles = ["planner", "coder", "reviewer"], index = 2): Flow {

@@ -41,6 +41,7 @@ const IGNORED_LABELS = {
  */
 const NEVER_ACTED_ON = {
   botPush: "same",
+  appPush: "same",
   approved: "same",
   botReview: "same",
   suiteOtherSha: "same",
