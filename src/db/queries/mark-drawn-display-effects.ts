@@ -1,10 +1,11 @@
 import type { SqlClient } from "../client.js";
 
 /**
- * Mark done the task's pending redraws of `kinds` that were queued by the same transition as the
- * effect `effectId` and after it (one transaction's inserts share `created_at`, its `now()`), once
- * that effect drew those surfaces itself (the ready effect, ADR 0016). A redraw of a later
- * transition renders a newer state and is left to run. Returns how many it marked.
+ * Mark done the task's pending redraws of `kinds` once the effect `effectId` drew those surfaces
+ * itself (the ready effect, ADR 0016): those its own transition queued (one transaction's inserts
+ * share `created_at`, its `now()`), and older ones still waiting out the display delay (they would
+ * draw the task as stored, the same). A redraw of a later transition renders a newer state and is
+ * left to run. Returns how many it marked.
  */
 export async function markDrawnDisplayEffects(
   sql: SqlClient,
@@ -18,8 +19,7 @@ export async function markDrawnDisplayEffects(
       from effects drawer
      where drawer.id = ${effectId}
        and e.task_id = drawer.task_id
-       and e.id > drawer.id
-       and e.created_at = drawer.created_at
+       and (e.id < drawer.id or e.created_at = drawer.created_at)
        and e.kind = any(${kinds as string[]})
        and e.status = 'pending'
     returning e.id`;
