@@ -368,18 +368,15 @@ export function mockLoopGitHub(config: string) {
     /**
      * The one GraphQL request at ready (ADR 0016): the PR out of draft, and the status comment
      * (9001) and the `foreman` check run redrawn, after the REST reads of their node ids. GitHub's
-     * answer says the run took the status and conclusion sent. `checkRun: "absent"` when the task's
-     * run is on an earlier head at ready (the redraw then creates the head's run by REST);
-     * `"either"` when that depends on timing (whether the head's run was created before ready: its
-     * read goes on the display scope).
+     * answer says the run took the status and conclusion sent. `checkRun: "absent"` when the task
+     * has no run on the head at ready (none yet, or one on an earlier head: the redraw then creates
+     * the head's run by REST).
      */
-    markReady(options: { checkRun?: "drawn" | "absent" | "either" } = {}) {
+    markReady(options: { checkRun?: "drawn" | "absent" } = {}) {
       const checkRun = options.checkRun ?? "drawn";
       scope.get(`${REPO_PATH}/issues/comments/9001`).reply(200, { id: 9001, node_id: "IC_9001" });
-      if (checkRun !== "absent") {
-        const runs = checkRun === "drawn" ? scope : github.display;
-        const read = runs.get(/\/repos\/Codertocat\/Hello-World\/check-runs\/\d+$/);
-        (checkRun === "drawn" ? read : read.optionally()).reply(200, (request: Request) => {
+      if (checkRun === "drawn") {
+        scope.get(/\/repos\/Codertocat\/Hello-World\/check-runs\/\d+$/).reply(200, (request: Request) => {
           const id = Number(/(\d+)$/.exec(new URL(request.url).pathname)![1]);
           return { id, node_id: `CR_${id}`, status: "in_progress", conclusion: null };
         });
@@ -392,7 +389,7 @@ export function mockLoopGitHub(config: string) {
           return (
             /ready: markPullRequestReadyForReview\(input: \$ready\)/.test(query) &&
             /comment: updateIssueComment\(input: \$comment\)/.test(query) &&
-            (checkRun === "either" || drewRun === (checkRun === "drawn")) &&
+            drewRun === (checkRun === "drawn") &&
             variables?.ready?.pullRequestId === "PR_kwDOAAABc84" &&
             variables.comment?.id === "IC_9001" &&
             variables.comment.body.includes("<!-- foreman:status -->") &&
