@@ -56,6 +56,9 @@ function buildSha(name: string): string {
   return createHash("sha1").update(name).digest("hex");
 }
 
+/** The repository's GraphQL node id (a PR's `base.repo.node_id`). */
+const REPOSITORY_NODE_ID = "R_benchRepository";
+
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
 }
@@ -73,6 +76,21 @@ function describeBody(body: Record<string, any> | undefined): string {
         ?.slice(0, 80) ?? ""
     );
   return "";
+}
+
+/** The mutations the ready request may carry (ADR 0017). */
+const READY_MUTATIONS = new Set(["markPullRequestReadyForReview", "updateIssueComment", "updateCheckRun"]);
+
+/**
+ * The mutation fields of a GraphQL document in order: `alias: name(input: $variable)`, or the
+ * unaliased `name(input: { … })` of the lone mark-ready mutation (variable null).
+ */
+function readMutations(query: string): Array<{ alias: string; name: string; variable: string | null }> {
+  return [...query.matchAll(/(?:(\w+):\s*)?(\w+)\(input:\s*(?:\$(\w+)|\{)/g)].map((match) => ({
+    alias: match[1] ?? match[2]!,
+    name: match[2]!,
+    variable: match[3] ?? null,
+  }));
 }
 
 const BRANCH_ISSUE = /(?:^|\/)agent\/(\d+)-/;
@@ -129,6 +147,70 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
   const issueOfNumber = (number: number): number | null =>
     number >= options.firstPullNumber ? issueOfPull(number) : number;
 
+  /**
+   * The ready effect's one request (ADR 0017): `markPullRequestReadyForReview`, `updateIssueComment`
+   * and `updateCheckRun` in one document, run in order as GitHub does; a part whose node is unknown
+   * is null in `data` with an error, the others still done. Also the old lone mutation (the fallback).
+   */
+  function answerReadyBatch(
+    request: LoopRequest,
+    mutations: Array<{ alias: string; name: string; variable: string | null }>,
+    body: Record<string, any> | undefined,
+  ): Response {
+    request.endpoint = `POST /graphql (${mutations.map((mutation) => mutation.name).join(" + ")})`;
+    const data: Record<string, unknown> = {};
+    const errors: Array<{ type: string; path: string[]; message: string }> = [];
+    const notes: string[] = [];
+    const missing = (alias: string) => {
+      data[alias] = null;
+      errors.push({ type: "NOT_FOUND", path: [alias], message: "Could not resolve to a node" });
+    };
+    for (const { alias, name, variable } of mutations) {
+      const input = variable === null ? { pullRequestId: body?.variables?.pullRequestId } : body?.variables?.[variable];
+      if (name === "markPullRequestReadyForReview") {
+        const number = pullOfNode.get(String(input?.pullRequestId));
+        const pull = number === undefined ? undefined : pulls.get(number);
+        if (!pull) {
+          missing(alias);
+          continue;
+        }
+        request.issue = pull.issue;
+        pull.draft = false;
+        data[alias] = { pullRequest: { isDraft: false } };
+      } else if (name === "updateIssueComment") {
+        const id = Number(/^IC_bench(\d+)$/.exec(String(input?.id))?.[1] ?? NaN);
+        const comment = comments.get(id);
+        if (!comment) {
+          missing(alias);
+          continue;
+        }
+        request.issue = comment.issue;
+        comment.body = String(input?.body ?? comment.body);
+        notes.push(describeBody({ body: comment.body }));
+        data[alias] = { issueComment: { id: input?.id } };
+      } else {
+        const run = checkRuns.get(Number(/^CR_bench(\d+)$/.exec(String(input?.checkRunId))?.[1] ?? NaN));
+        if (!run) {
+          missing(alias);
+          continue;
+        }
+        request.issue = run.issue;
+        // GitHub never reopens a completed run nor changes its conclusion.
+        if (run.status !== "completed") {
+          run.status = String(input?.status ?? run.status).toLowerCase();
+          run.conclusion = input?.conclusion ? String(input.conclusion).toLowerCase() : run.conclusion;
+          if (run.conclusion !== null) run.status = "completed";
+        }
+        notes.push(describeBody({ status: run.status, conclusion: run.conclusion, output: input?.output }));
+        data[alias] = {
+          checkRun: { status: run.status.toUpperCase(), conclusion: run.conclusion?.toUpperCase() ?? null },
+        };
+      }
+    }
+    request.note = notes.join(" | ");
+    return json(200, errors.length > 0 ? { data, errors } : { data });
+  }
+
   function answer(request: LoopRequest, body: Record<string, any> | undefined, query: URLSearchParams): Response {
     const { method, path } = request;
     let match: RegExpExecArray | null;
@@ -150,16 +232,9 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
     }
     if (route("POST", /^\/graphql$/, "/graphql")) {
       const query = String(body?.query ?? "");
-      if (query.includes("markPullRequestReadyForReview")) {
-        request.endpoint = "POST /graphql (markPullRequestReadyForReview)";
-        const number = pullOfNode.get(String(body?.variables?.pullRequestId));
-        const pull = number === undefined ? undefined : pulls.get(number);
-        if (!pull)
-          return json(200, { data: null, errors: [{ type: "NOT_FOUND", message: "Could not resolve to a node" }] });
-        request.issue = pull.issue;
-        pull.draft = false;
-        return json(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } });
-      }
+      const mutations = readMutations(query);
+      if (mutations.some((mutation) => READY_MUTATIONS.has(mutation.name)))
+        return answerReadyBatch(request, mutations, body);
       if (query.includes("createCommitOnBranch")) {
         request.endpoint = "POST /graphql (createCommitOnBranch)";
         const input = body?.variables?.input;
@@ -198,7 +273,10 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       return json(200, {
         data: null,
         errors: [
-          { message: "the benchmark's GitHub knows only markPullRequestReadyForReview and createCommitOnBranch" },
+          {
+            message:
+              "the benchmark's GitHub knows only markPullRequestReadyForReview, updateIssueComment, updateCheckRun and createCommitOnBranch",
+          },
         ],
       });
     }
@@ -375,7 +453,7 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
         state: "open",
         merged: false,
         head: { ref: pull.branch, sha: head },
-        base: { ref: options.defaultBranch },
+        base: { ref: options.defaultBranch, repo: { node_id: REPOSITORY_NODE_ID } },
       });
     }
     if (routeIn("POST", /^\/pulls\/(\d+)\/reviews$/, "/pulls/:number/reviews")) {
@@ -449,6 +527,17 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
       comments.set(id, { issue, onPull, body: String(body?.body ?? "") });
       return json(201, { id, body: String(body?.body ?? ""), user: { login: "foreman[bot]", type: "Bot" } });
     }
+    if (routeIn("GET", /^\/issues\/comments\/(\d+)$/, "/issues/comments/:id")) {
+      const comment = comments.get(Number(group(1)));
+      request.issue = comment?.issue ?? null;
+      if (!comment) return notFound(request);
+      return json(200, {
+        id: Number(group(1)),
+        node_id: `IC_bench${group(1)}`,
+        body: comment.body,
+        user: { login: "foreman[bot]", type: "Bot" },
+      });
+    }
     if (routeIn("PATCH", /^\/issues\/comments\/(\d+)$/, "/issues/comments/:id")) {
       const comment = comments.get(Number(group(1)));
       request.issue = comment?.issue ?? null;
@@ -484,6 +573,19 @@ export function createLoopGitHub(options: LoopGitHubOptions) {
         status: run.status,
         conclusion: run.conclusion,
         name: body?.name,
+      });
+    }
+    if (routeIn("GET", /^\/check-runs\/(\d+)$/, "/check-runs/:id")) {
+      const run = checkRuns.get(Number(group(1)));
+      if (!run) return notFound(request);
+      request.issue = run.issue;
+      return json(200, {
+        id: run.id,
+        node_id: `CR_bench${run.id}`,
+        name: "foreman",
+        head_sha: run.headSha,
+        status: run.status,
+        conclusion: run.conclusion,
       });
     }
     if (routeIn("PATCH", /^\/check-runs\/(\d+)$/, "/check-runs/:id")) {

@@ -189,8 +189,14 @@ function describeWritePurpose(request: LoopRequest, commitsBefore: number): stri
       return "the agent's commit, the branch moved to it (compare-and-swap)";
     case "POST /graphql (markPullRequestReadyForReview)":
       return "the PR out of draft";
+    case "POST /graphql (markPullRequestReadyForReview + updateIssueComment + updateCheckRun)":
+      return `the PR out of draft, status comment and check run drawn in one request${said}`;
+    case "POST /graphql (updateIssueComment + updateCheckRun)":
+      return `status comment and check run drawn in one request (the PR already ready)${said}`;
     default:
-      return "(not described)";
+      return request.endpoint.startsWith("POST /graphql (markPullRequestReadyForReview")
+        ? `the PR out of draft, with what it could draw in the same request${said}`
+        : "(not described)";
   }
 }
 

@@ -224,7 +224,8 @@ async function main(): Promise<void> {
         CI_DELAY_MS,
       );
     }
-    if (request.endpoint === "POST /graphql (markPullRequestReadyForReview)" && !markedReadyAt.has(issue)) {
+    // The PR leaves draft in the ready effect's one request (ADR 0017), or alone in its fallback.
+    if (request.endpoint.startsWith("POST /graphql (markPullRequestReadyForReview") && !markedReadyAt.has(issue)) {
       markedReadyAt.set(issue, request.at);
       readyWaiters.get(issue)?.();
     }

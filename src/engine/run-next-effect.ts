@@ -4,6 +4,7 @@ import { appendComplianceRecords, type NewComplianceRecord } from "../db/queries
 import { claimNextEffect, type ClaimedEffect } from "../db/queries/claim-next-effect.js";
 import { completeEffect } from "../db/queries/complete-effect.js";
 import { findStatusCommentId } from "../db/queries/find-status-comment-id.js";
+import { markDrawnDisplayEffects } from "../db/queries/mark-drawn-display-effects.js";
 import { markEffectDone } from "../db/queries/mark-effect-done.js";
 import { hasNewerStatusEffect } from "../db/queries/has-newer-status-effect.js";
 import { scheduleEffectRetry } from "../db/queries/schedule-effect-retry.js";
@@ -232,6 +233,8 @@ async function recordSuccess(
       await Promise.all([
         outcome.statusCommentId !== undefined ? setStatusCommentId(tx, task.id, outcome.statusCommentId) : null,
         outcome.checkRun !== undefined ? setCheckRun(tx, task.id, outcome.checkRun) : null,
+        // What this effect drew (the ready effect's one request), its transition's redraws need not draw again.
+        outcome.drawn ? markDrawnDisplayEffects(tx, claimed.id, outcome.drawn) : null,
         outcome.event?.type === EventType.ciResultCollected
           ? saveCiFailures(tx, task.id, outcome.event.sha, outcome.event.failures)
           : null,

@@ -72,7 +72,8 @@ export async function startFakeGitHubServer(
   options: { latencyMs?: number; repository?: FakeRepository } = {},
 ) {
   const branches = new Map<string, string>();
-  const pulls: Array<{ number: number; head: string; html_url: string }> = [];
+  const pulls: Array<{ number: number; head: string; html_url: string; draft: boolean }> = [];
+  const checkRuns = new Map<number, { status: string; conclusion: string | null }>();
   const comments: Array<{ id: number; issue: number; body: string; user: { login: string; type: string } }> = [];
   const writes: FakeWrite[] = [];
   const unrouted: string[] = [];
@@ -95,6 +96,12 @@ export async function startFakeGitHubServer(
       const content = Buffer.from(options.repository.config).toString("base64");
       return [200, { type: "file", encoding: "base64", content, path: ".github/foreman.yml", sha: "config-sha" }];
     }
+    if (
+      method === "POST" &&
+      path === "/graphql" &&
+      /\b(markPullRequestReadyForReview|updateIssueComment|updateCheckRun)\(/.test(String(body?.query))
+    )
+      return readyBatch(body);
     if (options.repository && method === "POST" && path === "/graphql") return commitOnBranch(body);
     const step = options.repository ? routeAgentStep(options.repository, method, path) : null;
     if (step) return step;
@@ -122,10 +129,21 @@ export async function startFakeGitHubServer(
       const head = query.get("head")?.replace(`${owner}:`, "");
       return [200, pulls.filter((pr) => head === undefined || pr.head === head)];
     }
+    const pull = new RegExp(`^${base}/pulls/(\\d+)$`).exec(path);
+    if (method === "GET" && pull) {
+      const pr = pulls.find((candidate) => candidate.number === Number(pull[1]));
+      if (!pr) return [404, { message: "Not Found" }];
+      return [200, { ...pr, node_id: `PR_fake${pr.number}`, base: { ref: "master", repo: { node_id: "R_fake" } } }];
+    }
     if (method === "POST" && path === `${base}/pulls`) {
       if (pulls.some((pr) => pr.head === body.head)) return [422, { message: "A pull request already exists" }];
       const number = 100 + pulls.length;
-      const pr = { number, head: body.head, html_url: `https://github.com/${owner}/${repo}/pull/${number}` };
+      const pr = {
+        number,
+        head: body.head,
+        html_url: `https://github.com/${owner}/${repo}/pull/${number}`,
+        draft: body.draft === true,
+      };
       pulls.push(pr);
       return [201, pr];
     }
@@ -146,16 +164,78 @@ export async function startFakeGitHubServer(
       return [201, comment];
     }
     const edit = /\/issues\/comments\/(\d+)$/.exec(path);
+    if (method === "GET" && edit) {
+      const comment = comments.find((candidate) => candidate.id === Number(edit[1]));
+      return comment ? [200, { ...comment, node_id: `IC_fake${comment.id}` }] : [404, { message: "Not Found" }];
+    }
     if (method === "PATCH" && edit) {
       const comment = comments.find((candidate) => candidate.id === Number(edit[1]));
       if (!comment) return [404, { message: "Not Found" }];
       comment.body = String(body.body);
       return [200, comment];
     }
-    if (method === "POST" && path === `${base}/check-runs`) return [201, { id: 9000 + ++sequence }];
-    if (method === "PATCH" && /\/check-runs\/\d+$/.test(path)) return [200, {}];
+    if (method === "POST" && path === `${base}/check-runs`) {
+      const id = 9000 + ++sequence;
+      checkRuns.set(id, {
+        status: body.conclusion ? "completed" : String(body.status ?? "queued"),
+        conclusion: body.conclusion ?? null,
+      });
+      return [201, { id, ...checkRuns.get(id) }];
+    }
+    const run = /\/check-runs\/(\d+)$/.exec(path);
+    if (method === "GET" && run) {
+      const known = checkRuns.get(Number(run[1]));
+      return known
+        ? [200, { id: Number(run[1]), node_id: `CR_fake${run[1]}`, ...known }]
+        : [404, { message: "Not Found" }];
+    }
+    if (method === "PATCH" && run) {
+      const known = checkRuns.get(Number(run[1]));
+      if (known && known.status !== "completed") {
+        known.status = body.conclusion ? "completed" : String(body.status ?? known.status);
+        known.conclusion = body.conclusion ?? null;
+      }
+      return [200, { id: Number(run[1]), ...known }];
+    }
     unrouted.push(`${method} ${path}`);
     return [404, { message: `fake GitHub has no route for ${method} ${path}` }];
+  }
+
+  /**
+   * The ready effect's one request (ADR 0017): `markPullRequestReadyForReview`, `updateIssueComment`
+   * and `updateCheckRun` aliased in one document, run in order; a part whose node is unknown is
+   * null in `data` with a NOT_FOUND error, as GitHub answers, the others still done.
+   */
+  function readyBatch(body: any): [number, unknown] {
+    const data: Record<string, unknown> = {};
+    const errors: Array<{ type: string; path: string[]; message: string }> = [];
+    const fields = String(body?.query ?? "").matchAll(/(\w+): (\w+)\(input: \$(\w+)\)/g);
+    for (const [, alias, name, variable] of fields) {
+      const input = body.variables?.[variable!] ?? {};
+      const id = Number(/(\d+)$/.exec(String(input.pullRequestId ?? input.id ?? input.checkRunId))?.[1]);
+      const pr = name === "markPullRequestReadyForReview" ? pulls.find((candidate) => candidate.number === id) : null;
+      const comment = name === "updateIssueComment" ? comments.find((candidate) => candidate.id === id) : null;
+      const known = name === "updateCheckRun" ? checkRuns.get(id) : null;
+      if (pr) {
+        pr.draft = false;
+        data[alias!] = { pullRequest: { isDraft: false } };
+      } else if (comment) {
+        comment.body = String(input.body);
+        data[alias!] = { issueComment: { id: input.id } };
+      } else if (known) {
+        if (known.status !== "completed") {
+          known.status = input.conclusion ? "completed" : String(input.status).toLowerCase();
+          known.conclusion = input.conclusion ? String(input.conclusion).toLowerCase() : null;
+        }
+        data[alias!] = {
+          checkRun: { status: known.status.toUpperCase(), conclusion: known.conclusion?.toUpperCase() ?? null },
+        };
+      } else {
+        data[alias!] = null;
+        errors.push({ type: "NOT_FOUND", path: [alias!], message: `Could not resolve to a node (${name})` });
+      }
+    }
+    return [200, errors.length > 0 ? { data, errors } : { data }];
   }
 
   /** The agent's one-write push: `createCommitOnBranch`, compare-and-swap on `expectedHeadOid`, as GitHub does. */
@@ -247,11 +327,13 @@ export async function startFakeGitHubServer(
       return;
     }
     const [status, payload] = await route(method, path, url.searchParams, text ? JSON.parse(text) : undefined);
-    const pushed =
-      path === "/graphql" && (payload as { data?: { createCommitOnBranch?: unknown } })?.data?.createCommitOnBranch;
-    if (method !== "GET" && !path.startsWith("/app/") && status < 300 && (path !== "/graphql" || pushed)) {
+    const graphqlData = path === "/graphql" ? (payload as { data?: Record<string, unknown> | null })?.data : null;
+    const pushed = graphqlData?.createCommitOnBranch;
+    // A ready request that did any of its parts was performed (a write), whatever its errors.
+    const readied = graphqlData && !pushed && Object.values(graphqlData).some((part) => part !== null);
+    if (method !== "GET" && !path.startsWith("/app/") && status < 300 && (path !== "/graphql" || pushed || readied)) {
       const parsed =
-        path === "/graphql"
+        path === "/graphql" && pushed
           ? (JSON.parse(text) as { variables?: { input?: { branch?: { branchName?: string } } } })
           : null;
       const write: FakeWrite = parsed
@@ -313,6 +395,7 @@ export async function startFakeGitHubServer(
       branches.clear();
       pulls.length = 0;
       comments.length = 0;
+      checkRuns.clear();
       writes.length = 0;
       unrouted.length = 0;
       onWrite = null;

@@ -365,20 +365,65 @@ export function mockLoopGitHub(config: string) {
         .reply(200, { name: REPO.defaultBranch, protected: false });
       return this;
     },
-    /** `GET /pulls/7`, answered with each body in turn (the draft PR before ready, the merged PR at merge). */
+    /**
+     * `GET /pulls/7`, answered with each body in turn (the draft PR before ready, the merged PR at
+     * merge); a body without `base` gets the repository's, as GitHub's answer has it (its node id is
+     * what the ready request's check run update names).
+     */
     pullReads(bodies: Array<Record<string, unknown>>) {
-      const queue = [...bodies];
+      const queue = bodies.map((body) => ({
+        base: { ref: REPO.defaultBranch, repo: { node_id: LOOP_REPO_NODE_ID } },
+        ...body,
+      }));
       scope
         .get(`${REPO_PATH}/pulls/${LOOP_PR}`)
         .times(bodies.length)
         .reply(200, () => queue.shift());
       return this;
     },
-    /** The GraphQL mutation that takes the PR out of draft. */
-    markReady() {
+    /**
+     * The one GraphQL request at ready (ADR 0017): the PR out of draft, and the status comment
+     * (9001) and the `foreman` check run redrawn, after the REST reads of their node ids. GitHub's
+     * answer says the run took the status and conclusion sent. `checkRun: "absent"` when the task
+     * has no run on the head at ready (none yet, or one on an earlier head: the redraw then creates
+     * the head's run by REST).
+     */
+    markReady(options: { checkRun?: "drawn" | "absent" } = {}) {
+      const checkRun = options.checkRun ?? "drawn";
+      scope.get(`${REPO_PATH}/issues/comments/9001`).reply(200, { id: 9001, node_id: "IC_9001" });
+      if (checkRun === "drawn") {
+        scope.get(/\/repos\/Codertocat\/Hello-World\/check-runs\/\d+$/).reply(200, (request: Request) => {
+          const id = Number(/(\d+)$/.exec(new URL(request.url).pathname)![1]);
+          return { id, node_id: `CR_${id}`, status: "in_progress", conclusion: null };
+        });
+      }
       scope
-        .post("/graphql", (body: { query?: string }) => body.query?.includes("markPullRequestReadyForReview") === true)
-        .reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } });
+        .post("/graphql", (body: { query?: string; variables?: ReadyBatchVariables }) => {
+          const query = body.query ?? "";
+          const variables = body.variables;
+          const drewRun = /checkRun: updateCheckRun\(input: \$checkRun\)/.test(query);
+          return (
+            /ready: markPullRequestReadyForReview\(input: \$ready\)/.test(query) &&
+            /comment: updateIssueComment\(input: \$comment\)/.test(query) &&
+            drewRun === (checkRun === "drawn") &&
+            variables?.ready?.pullRequestId === "PR_kwDOAAABc84" &&
+            variables.comment?.id === "IC_9001" &&
+            variables.comment.body.includes("<!-- foreman:status -->") &&
+            (!drewRun ||
+              (/^CR_\d+$/.test(variables.checkRun?.checkRunId ?? "") &&
+                variables.checkRun?.repositoryId === LOOP_REPO_NODE_ID))
+          );
+        })
+        .reply(200, async (request: Request) => {
+          const run = ((await request.json()) as { variables: ReadyBatchVariables }).variables.checkRun;
+          return {
+            data: {
+              ready: { pullRequest: { isDraft: false } },
+              comment: { issueComment: { id: "IC_9001" } },
+              ...(run ? { checkRun: { checkRun: { status: run.status, conclusion: run.conclusion ?? null } } } : {}),
+            },
+          };
+        });
       return this;
     },
     /** `times` comments of Foreman's on the issue whose body carries `marker` (`foreman:answer:`, `foreman:refusal:`). */
@@ -449,6 +494,16 @@ export function mockRedraws(github: Pick<GitHubMock, "display">): void {
       labels: [],
     });
   github.display.get(`${REPO_PATH}/issues/1/comments`).query({ per_page: "100" }).optionally().reply(200, []);
+}
+
+/** The repository's GraphQL node id in the loop's simulated GitHub (the PR's `base.repo.node_id`). */
+export const LOOP_REPO_NODE_ID = "R_kgDOHelloWorld";
+
+/** The variables of the ready request (ADR 0017), as the mock checks them. */
+export interface ReadyBatchVariables {
+  ready?: { pullRequestId: string };
+  comment?: { id: string; body: string };
+  checkRun?: { checkRunId: string; repositoryId: string; status: string; conclusion?: string };
 }
 
 /** `actionWrites` of one pushed step: one `createCommitOnBranch` (the commit and the branch moved). */

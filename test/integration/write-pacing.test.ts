@@ -4,6 +4,7 @@ import { describe, expect, test } from "vitest";
 import { openDatabase } from "../../src/db/client.js";
 import { blockGitHubWrites } from "../../src/db/queries/block-github-writes.js";
 import { reserveGitHubWrite } from "../../src/db/queries/reserve-github-write.js";
+import { buildBatchMutation } from "../../src/github/mark-ready-and-draw.js";
 import { buildOctokitClass, type GitHubClient } from "../../src/github/octokit.js";
 import { isContentWrite, readRetryAfter, type WritePacer } from "../../src/github/write-pacer.js";
 import { mockGitHub, REPO, REPO_PATH } from "../helpers/github-mock.js";
@@ -61,6 +62,18 @@ describe("what is paced", () => {
     expect(isContentWrite("GET", "/repos/{owner}/{repo}/issues/{issue_number}")).toBe(false);
     expect(isContentWrite("POST", "/graphql", "mutation { markPullRequestReadyForReview }")).toBe(true);
     expect(isContentWrite("POST", "/graphql", "query { viewer { login } }")).toBe(false);
+    // The ready request of several mutations (ADR 0017) is one request: one write slot.
+    const ready = buildBatchMutation([
+      {
+        declaration: "$ready: MarkPullRequestReadyForReviewInput!",
+        field: "ready: markPullRequestReadyForReview(input: $ready) { pullRequest { isDraft } }",
+      },
+      {
+        declaration: "$comment: UpdateIssueCommentInput!",
+        field: "comment: updateIssueComment(input: $comment) { issueComment { id } }",
+      },
+    ]);
+    expect(isContentWrite("POST", "/graphql", ready)).toBe(true);
     expect(isContentWrite("POST", "/app/installations/1/access_tokens")).toBe(false);
   });
 

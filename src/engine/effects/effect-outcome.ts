@@ -12,6 +12,11 @@ export interface EffectOutcome {
   knownTriggerLabels?: string[];
   /** The `foreman` check run this effect created or updated, and the head SHA it is on. */
   checkRun?: { id: number; sha: string };
+  /**
+   * The display kinds this effect drew itself (the ready effect, ADR 0017): the engine marks done
+   * the task's pending redraws of those kinds queued by the same transition, which would draw the same.
+   */
+  drawn?: Array<"upsert_status_comment" | "upsert_check_run">;
 }
 
 /** One of the task's agent jobs as people see it: its role, status and the link to its redacted log. */

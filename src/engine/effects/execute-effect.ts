@@ -2,13 +2,7 @@ import { EffectKind, type OutboxEffectKind } from "../../workflow/effects.js";
 import { authorizeTrigger } from "./authorize-trigger.js";
 import { runAnswerCommand, runAuthorizeActor } from "./command-effects.js";
 import type { EffectFacts, EffectInput, EffectOutcome, PayloadOf } from "./effect-outcome.js";
-import {
-  runCollectCiResult,
-  runMarkReadyForReview,
-  runPostReview,
-  runRequestReviewers,
-  runUpsertCheckRun,
-} from "./pipeline-effects.js";
+import { runCollectCiResult, runPostReview, runRequestReviewers, runUpsertCheckRun } from "./pipeline-effects.js";
 import {
   runAddLabels,
   runEnsureBranch,
@@ -16,6 +10,7 @@ import {
   runPostPullRequestComment,
   runRemoveLabel,
 } from "./prepare-pull-request.js";
+import { runMarkReadyForReview } from "./mark-ready-for-review.js";
 import { runRecordMerge, runResolveBase } from "./shadow-and-merge-effects.js";
 import { runUpsertStatusComment } from "./update-status-comment.js";
 
@@ -40,7 +35,10 @@ export const EFFECT_EXECUTORS: { readonly [K in OutboxEffectKind]: EffectExecuto
   [EffectKind.postPullRequestComment]: { run: runPostPullRequestComment },
   [EffectKind.upsertCheckRun]: { run: runUpsertCheckRun, facts: ["jobs", "latestRecordHash"] },
   [EffectKind.postReview]: { run: runPostReview },
-  [EffectKind.markReadyForReview]: { run: runMarkReadyForReview },
+  [EffectKind.markReadyForReview]: {
+    run: runMarkReadyForReview,
+    facts: ["jobs", "queuePosition", "latestRecordHash"],
+  },
   [EffectKind.requestReviewers]: { run: runRequestReviewers },
   [EffectKind.collectCiResult]: { run: runCollectCiResult },
   [EffectKind.authorizeActor]: { run: runAuthorizeActor },

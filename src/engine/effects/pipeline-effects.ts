@@ -1,19 +1,15 @@
 import { createHash } from "node:crypto";
 import { upsertCheckRun } from "../../github/check-run.js";
 import { collectCiResult } from "../../github/collect-ci-result.js";
-import { markReadyForReview } from "../../github/mark-ready-for-review.js";
-import { postMarkedComment } from "../../github/post-marked-comment.js";
 import { postReview } from "../../github/post-review.js";
-import { decideCheckRunConclusion, renderCheckRun } from "../../github/render-check-run.js";
 import { requestReviewers } from "../../github/request-reviewers.js";
 import type { Effect } from "../../workflow/effects.js";
 import { withConfigDefaults } from "../../workflow/defaults.js";
 import { EventType } from "../../workflow/events.js";
-import { buildEvidenceUrl, buildRepoWebUrl } from "../links.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
+import { renderTaskCheckRun } from "./render-task-surfaces.js";
 
 type PostReviewPayload = Omit<Extract<Effect, { kind: "post_review" }>, "kind">;
-type MarkReadyPayload = Omit<Extract<Effect, { kind: "mark_ready_for_review" }>, "kind">;
 type RequestReviewersPayload = Omit<Extract<Effect, { kind: "request_reviewers" }>, "kind">;
 type CollectCiResultPayload = Omit<Extract<Effect, { kind: "collect_ci_result" }>, "kind">;
 
@@ -28,17 +24,9 @@ export async function runUpsertCheckRun({
   facts,
 }: EffectInput<unknown>): Promise<EffectOutcome> {
   const sha = task.headSha ?? task.baseSha;
-  if (sha === null || task.prNumber === null) return { evidence: {} };
-  // A completed run cites the chain as it stands, so a reader can check the trail it summarises.
-  const recordHash = decideCheckRunConclusion(task.state) === null ? null : facts.latestRecordHash;
-  // Each step links its job's redacted log (unguessable links; only with a public URL).
-  const logUrls = Object.fromEntries(facts.jobs.flatMap((job) => (job.logUrl ? [[job.id, job.logUrl]] : [])));
-  const view = renderCheckRun(task, {
-    logUrls,
-    evidenceUrl: publicUrl ? buildEvidenceUrl(publicUrl, task.id) : null,
-    pullRequestUrl: task.prUrl ?? `${buildRepoWebUrl(webBaseUrl, task.repo)}/pull/${task.prNumber}`,
-    recordHash,
-  });
+  const prNumber = task.prNumber;
+  if (sha === null || prNumber === null) return { evidence: {} };
+  const { view, recordHash } = renderTaskCheckRun({ ...task, prNumber }, facts, { publicUrl, webBaseUrl });
   const { id, created, superseded } = await upsertCheckRun(octokit, {
     owner: task.repo.owner,
     repo: task.repo.name,
@@ -81,34 +69,6 @@ export async function runPostReview({
     lookFirst: attempt > 1,
   });
   return { evidence: { prNumber: payload.prNumber, reviewId, commitSha: payload.commitSha, inline, created } };
-}
-
-/** Take the task's draft PR out of draft (nothing to do when it already is). */
-export async function runMarkReadyForReview({
-  payload,
-  task,
-  octokit,
-  attempt,
-}: EffectInput<MarkReadyPayload>): Promise<EffectOutcome> {
-  const { alreadyReady } = await markReadyForReview(octokit, {
-    owner: task.repo.owner,
-    repo: task.repo.name,
-    prNumber: payload.prNumber,
-  });
-  // The note (ready without CI) is said only once the PR really is ready; found again by its marker.
-  const noted = payload.note
-    ? await postMarkedComment(octokit, {
-        owner: task.repo.owner,
-        repo: task.repo.name,
-        issueNumber: payload.prNumber,
-        marker: `foreman:ready-note:${task.id}:${task.headSha ?? ""}`,
-        body: `### ℹ️ ${payload.note}`,
-        lookFirst: attempt > 1,
-      })
-    : null;
-  return {
-    evidence: { prNumber: payload.prNumber, alreadyReady, ...(noted ? { noteCommentId: noted.commentId } : {}) },
-  };
 }
 
 /** Ask the repo's configured reviewers to review the PR (nothing when none are configured). */

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
-import { renderStatusComment } from "../../github/render-status-comment.js";
 import { upsertStatusComment } from "../../github/upsert-status-comment.js";
-import { buildRepoWebUrl } from "../links.js";
 import type { EffectInput, EffectOutcome } from "./effect-outcome.js";
+import { renderTaskStatusComment } from "./render-task-surfaces.js";
 
 /** Render the task as it is now into the one status comment. */
 export async function runUpsertStatusComment({
@@ -13,13 +12,7 @@ export async function runUpsertStatusComment({
   attempt,
   facts,
 }: EffectInput<unknown>): Promise<EffectOutcome> {
-  // The latest job that has started links its log; a task waiting for a container slot shows its place in the queue.
-  const latest = facts.jobs.at(-1);
-  const body = renderStatusComment(task, {
-    repoUrl: buildRepoWebUrl(webBaseUrl, task.repo),
-    logUrl: latest && latest.status !== "queued" ? latest.logUrl : null,
-    queuePosition: task.state === "awaiting_agent" ? facts.queuePosition : null,
-  });
+  const body = renderTaskStatusComment(task, facts, webBaseUrl);
   const { commentId, created } = await upsertStatusComment(octokit, {
     owner: task.repo.owner,
     repo: task.repo.name,

@@ -109,7 +109,8 @@ describe("CI as teams have it", () => {
 
     // Green on the fix: out of draft.
     mockStatusVerdict(github, "fix-sha", [{ context: JENKINS, state: "success" }]);
-    github.pullReads([{ number: LOOP_PR, draft: true, node_id: "PR_kwDOAAABc84" }]).markReady();
+    // The check run is still on the coder's commit: ready's redraw creates fix-sha's by REST.
+    github.pullReads([{ number: LOOP_PR, draft: true, node_id: "PR_kwDOAAABc84" }]).markReady({ checkRun: "absent" });
     await reportStatus("fix-sha", "success", 3);
     await loop.foreman.settle();
     expect(await readLoopTask(loop.database)).toMatchObject({ state: "ready_for_review", head_sha: "fix-sha" });
@@ -154,7 +155,8 @@ describe("CI as teams have it", () => {
       .get(`${REPO_PATH}/commits/code-sha/check-runs`)
       .query({ filter: "latest", per_page: "100" })
       .reply(200, { total_count: 2, check_runs: [run(421, "build", "success"), run(422, "lint", "failure")] });
-    github.pullReads([{ number: LOOP_PR, draft: true, node_id: "PR_kwDOAAABc84" }]).markReady();
+    // A coder-only pipeline has drawn no check run before CI's verdict: ready's redraw creates it by REST.
+    github.pullReads([{ number: LOOP_PR, draft: true, node_id: "PR_kwDOAAABc84" }]).markReady({ checkRun: "absent" });
 
     await completeSuite(loop.foreman, "code-sha", "failure", 42);
     await loop.foreman.settle();

@@ -263,7 +263,8 @@ describe("the CI loop", () => {
     expect(fixer.prompt).toContain(LINT_SUMMARY);
 
     github.ciVerdict("fix1-sha", "success", 43);
-    github.pullReads([{ number: LOOP_PR, draft: true, node_id: "PR_kwDOAAABc84" }]).markReady();
+    // The task's check run is still the reviewed commit's: ready's redraw creates fix1-sha's by REST.
+    github.pullReads([{ number: LOOP_PR, draft: true, node_id: "PR_kwDOAAABc84" }]).markReady({ checkRun: "absent" });
     await completeSuite(loop.foreman, "fix1-sha", "success", 43);
     await loop.foreman.settle();
 

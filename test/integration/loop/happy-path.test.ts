@@ -13,6 +13,7 @@ import {
   mockLoopGitHub,
   PIPELINE_WRITES,
   useLoopForeman,
+  writesSince,
 } from "../../helpers/loop-harness.js";
 import { REPO_PATH } from "../../helpers/github-mock.js";
 import { buildClosedPullRequestPayload, buildReviewPayload } from "../../helpers/more-payloads.js";
@@ -58,9 +59,16 @@ describe("the whole loop, happy path", () => {
     github.scope
       .post(`${REPO_PATH}/pulls/${LOOP_PR}/requested_reviewers`, { reviewers: ["octocat"], team_reviewers: [] })
       .reply(201, {});
+    const beforeReady = github.writes().length;
     await completeSuite(foreman, "code-sha", "success", 42);
     await foreman.settle();
     expect(await database.sql`select state from tasks`).toMatchObject([{ state: "ready_for_review" }]);
+    // Ready is one GraphQL request (ADR 0017): the PR out of draft, the status comment and the check
+    // run drawn in it, so goReady's own redraws write nothing more.
+    expect(writesSince(github, beforeReady)).toEqual(["POST /graphql", `POST /pulls/${LOOP_PR}/requested_reviewers`]);
+    expect(
+      await database.sql`select kind, status from effects where kind in ('upsert_status_comment', 'upsert_check_run') and status <> 'done'`,
+    ).toEqual([]);
 
     // A human approves and merges: the approval and the merge commit go on the record.
     await foreman.receive(

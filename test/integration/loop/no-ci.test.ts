@@ -33,7 +33,8 @@ describe("a repository without CI", () => {
     const github = mockLoopGitHub(config("ready")).draftPr();
     await github.stepReads("plan-sha");
     github.push("plan-sha", "code-sha");
-    github.pullReads([{ number: LOOP_PR, draft: true, node_id: "PR_kwDOAAABc84" }]).markReady();
+    // A coder-only pipeline has drawn no check run before ready: ready's redraw creates it by REST.
+    github.pullReads([{ number: LOOP_PR, draft: true, node_id: "PR_kwDOAAABc84" }]).markReady({ checkRun: "absent" });
     github.scope
       .post(
         `${REPO_PATH}/issues/${LOOP_PR}/comments`,

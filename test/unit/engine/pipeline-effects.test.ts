@@ -3,7 +3,6 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { EffectInput } from "../../../src/engine/effects/effect-outcome.js";
 import {
   runCollectCiResult,
-  runMarkReadyForReview,
   runPostReview,
   runRequestReviewers,
   runUpsertCheckRun,
@@ -163,15 +162,6 @@ describe("runPostReview", () => {
       .reply(200, [{ id: 801, body: "<!-- foreman:review:job-4 -->\nLooks right." }]);
     expect(await runPostReview(input(payload, makePipelineTask("running"), { attempt: 2 }))).toEqual({
       evidence: { prNumber: 9, reviewId: 801, commitSha: HEAD, inline: null, created: false },
-    });
-  });
-});
-
-describe("runMarkReadyForReview", () => {
-  it("records that the PR was already ready", async () => {
-    scope.get(`${REPO_PATH}/pulls/9`).reply(200, { number: 9, draft: false, node_id: "PR_1" });
-    expect(await runMarkReadyForReview(input({ prNumber: 9 }, makePipelineTask("awaiting_ci")))).toEqual({
-      evidence: { prNumber: 9, alreadyReady: true },
     });
   });
 });
