@@ -86,6 +86,11 @@ export const webhookDeliveries = pgTable(
     index("webhook_deliveries_pending_idx")
       .on(table.lane, table.id)
       .where(sql`status = 'pending'`),
+    // The claim walks pending rows oldest first and stops at the first one it may take; without it,
+    // it checked every pending row's lane and sorted them all (a backlog made each claim O(backlog)).
+    index("webhook_deliveries_pending_id_idx")
+      .on(table.id)
+      .where(sql`status = 'pending'`),
   ],
 );
 

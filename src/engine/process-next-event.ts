@@ -19,10 +19,12 @@ const MAX_EVENT_ATTEMPTS = 5;
  * transition, save the task (compare-and-swap), queue its effects, append the compliance record;
  * the claim marks the event done in the same transaction. Returns false when there was nothing to do.
  * It runs as a span continuing the trace of whatever stored the event, and its log lines name the
- * delivery behind it (the task's too, once found).
+ * delivery behind it (the task's too, once found). `lookFirst` (the default) first takes a cheap
+ * look outside any transaction, which spares an idle poll a transaction; a caller that has just
+ * taken an event (a backlog is likely) skips it, sparing each event of a burst a round trip.
  */
-export async function processNextEvent(deps: EngineDeps): Promise<boolean> {
-  if (!(await hasReadyInboxEvent(deps.database.sql))) return false;
+export async function processNextEvent(deps: EngineDeps, options: { lookFirst?: boolean } = {}): Promise<boolean> {
+  if (options.lookFirst !== false && !(await hasReadyInboxEvent(deps.database.sql))) return false;
   let claimed: ClaimedInboxEvent | null = null;
   try {
     return await deps.database.sql.begin(async (tx) => {

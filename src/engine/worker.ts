@@ -97,6 +97,7 @@ export class Worker {
 
   async #loop(slot: number): Promise<void> {
     let lastMaintenance = 0;
+    let handledEvent = false;
     while (this.#running) {
       const generation = this.#generation;
       this.#busy += 1;
@@ -107,7 +108,7 @@ export class Worker {
           await releaseExpiredLeases(this.deps.database.sql);
           await this.#releaseOwnIdleLeases();
         }
-        const handledEvent = await this.#processInbox();
+        handledEvent = await this.#processInbox(handledEvent);
         // An event applied may unblock the next one of its lane, which another loop may have
         // found blocked (and so called the inbox empty) while this one was still in flight.
         if (handledEvent) this.#markInboxDirty();
@@ -150,10 +151,11 @@ export class Worker {
       );
   }
 
-  async #processInbox(): Promise<boolean> {
+  /** `tookEvent`: this loop's last look took an event, so a backlog is likely (no cheap look first). */
+  async #processInbox(tookEvent: boolean): Promise<boolean> {
     if (!this.#inboxMaybeReady) return false;
     const generation = this.#inboxGeneration;
-    const handled = await processNextEvent(this.deps);
+    const handled = await processNextEvent(this.deps, { lookFirst: !tookEvent });
     if (!handled && generation === this.#inboxGeneration) this.#inboxMaybeReady = false;
     return handled;
   }

@@ -1,5 +1,6 @@
 import type { Database } from "../db/client.js";
-import { insertInboxEvent, type NewInboxEvent } from "../db/queries/insert-inbox-event.js";
+import type { NewInboxEvent } from "../db/queries/insert-inbox-event.js";
+import { insertInboxEvents } from "../db/queries/insert-inbox-events.js";
 import { captureCause, type Cause } from "../telemetry/tracing.js";
 
 /** The most deliveries one commit carries: a short, bounded batch. */
@@ -16,11 +17,12 @@ interface Waiting {
 
 /**
  * Group commit for the inbox: deliveries that arrive while a commit is under way are stored
- * together in the next transaction (at most `maxBatch` each, no timer: a lone delivery is
- * committed at once), so concurrent deliveries share one durable commit instead of one each.
+ * together by the next statement (`insertInboxEvents`: one insert of at most `maxBatch` rows, its
+ * own transaction; no timer: a lone delivery is committed at once), so concurrent deliveries share
+ * one durable commit, and one round trip, instead of one each.
  * Each promise settles only after its batch committed: true when its row is new, false for a
- * duplicate (same delivery or same meaning, as `insertInboxEvent` decides). A batch that fails
- * rejects every delivery in it, so GitHub redelivers them all; none of its rows is stored.
+ * duplicate (same delivery or same meaning, as `insertInboxEvent` decides for one). A batch that
+ * fails rejects every delivery in it, so GitHub redelivers them all; none of its rows is stored.
  */
 export function createInboxBatcher(
   database: Database,
@@ -33,9 +35,7 @@ export function createInboxBatcher(
 
   const commit = async (batch: Waiting[]): Promise<void> => {
     try {
-      const stored = await database.sql.begin((tx) =>
-        Promise.all(batch.map((waiting) => insertInboxEvent(tx, waiting.event, 0, waiting.cause))),
-      );
+      const stored = await insertInboxEvents(database.sql, batch);
       batch.forEach((waiting, index) => waiting.resolve(stored[index]!));
       onCommitted(stored.filter(Boolean).length);
     } catch (error) {

@@ -54,10 +54,12 @@ interface DeliveryContext {
  * and an event never lives only in memory.
  */
 export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
-  const store = async (event: NewInboxEvent | null, log: Probot["log"]) => {
+  // `fields` name the delivery on the debug line; a child logger per delivery would cost every
+  // delivery its bindings' serialisation even with debug off.
+  const store = async (event: NewInboxEvent | null, log: Probot["log"], fields: Record<string, unknown>) => {
     if (!event) return;
     const stored = await deps.intake.record(event);
-    log.debug({ deliveryId: event.deliveryId, eventName: event.eventName, stored }, "webhook stored");
+    log.debug({ ...fields, deliveryId: event.deliveryId, eventName: event.eventName, stored }, "webhook stored");
   };
   // The payload with the fields Foreman reads, or null: a malformed delivery is dropped with the
   // reason logged (a throw would only make GitHub deliver it again).
@@ -92,12 +94,12 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
       const payload = parse(context, parseWebhookPayload(IssuesPayload, context.payload));
       const installationId = payload && allowedInstallation(payload);
       if (!payload || installationId === null) return;
-      const log = context.log.child({
+      const fields = {
         deliveryId: context.id,
         repo: payload.repository.full_name,
         issue: payload.issue.number,
-      });
-      await store(adaptIssuesEvent(context.id, payload, installationId), log);
+      };
+      await store(adaptIssuesEvent(context.id, payload, installationId), context.log, fields);
     }),
   );
 
@@ -108,7 +110,7 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
       const installationId = payload && allowedInstallation(payload);
       if (!payload || installationId === null) return;
       const { repository, pull_request: pr } = payload;
-      const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, pr: pr.number });
+      const fields = { deliveryId: context.id, repo: repository.full_name, pr: pr.number };
       // Foreman's own push is reported with the app's bot as sender, possibly before its job has
       // recorded the commit (the one-write push). If the login cannot be read, the delivery fails and
       // is redelivered (the reconciliation sweep), rather than a push being taken for a human's.
@@ -121,7 +123,8 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
           await findPullRequestLane(repository.id, pr.number, pr.head.ref),
           byForeman,
         ),
-        log,
+        context.log,
+        fields,
       );
     }),
   );
@@ -133,7 +136,7 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
       const installationId = payload && allowedInstallation(payload);
       if (!payload || installationId === null) return;
       const { repository, pull_request: pr } = payload;
-      const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, pr: pr.number });
+      const fields = { deliveryId: context.id, repo: repository.full_name, pr: pr.number };
       await store(
         adaptPullRequestReviewEvent(
           context.id,
@@ -141,7 +144,8 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
           installationId,
           await findPullRequestLane(repository.id, pr.number, pr.head.ref),
         ),
-        log,
+        context.log,
+        fields,
       );
     }),
   );
@@ -153,13 +157,14 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
       const installationId = payload && allowedInstallation(payload);
       if (!payload || installationId === null) return;
       const { repository, check_suite: suite } = payload;
-      const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, suiteId: suite.id });
+      const fields = { deliveryId: context.id, repo: repository.full_name, suiteId: suite.id };
       const taskLane = suite.head_branch
         ? await findLaneForBranch(deps.database.sql, repository.id, suite.head_branch)
         : null;
       await store(
         adaptCheckSuiteEvent(context.id, payload, installationId, taskLane ?? buildRepoCiLane(repository.id)),
-        log,
+        context.log,
+        fields,
       );
     }),
   );
@@ -171,12 +176,12 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
       const installationId = payload && allowedInstallation(payload);
       if (!payload || installationId === null) return;
       const { repository, sha } = payload;
-      const log = context.log.child({
+      const fields = {
         deliveryId: context.id,
         repo: repository.full_name,
         sha,
         status: payload.context,
-      });
+      };
       // The task whose branch holds the commit, if any: its lane keeps the status in order with the rest.
       let target = { headBranch: null as string | null, lane: buildRepoCiLane(repository.id) };
       for (const branch of listStatusBranches(payload)) {
@@ -186,7 +191,7 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
           break;
         }
       }
-      await store(adaptStatusEvent(context.id, payload, installationId, target), log);
+      await store(adaptStatusEvent(context.id, payload, installationId, target), context.log, fields);
     }),
   );
 
@@ -197,14 +202,14 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
       const installationId = payload && allowedInstallation(payload);
       if (!payload || installationId === null) return;
       const { repository, issue } = payload;
-      const log = context.log.child({ deliveryId: context.id, repo: repository.full_name, issue: issue.number });
+      const fields = { deliveryId: context.id, repo: repository.full_name, issue: issue.number };
       const event = adaptIssueCommentEvent(context.id, payload, installationId);
       // Only a command on a PR needs the database: most comments are not commands.
       const taskLane =
         event && issue.pull_request
           ? await findLaneForPullRequest(deps.database.sql, repository.id, issue.number)
           : null;
-      await store(event && taskLane ? { ...event, lane: taskLane } : event, log);
+      await store(event && taskLane ? { ...event, lane: taskLane } : event, context.log, fields);
     }),
   );
 
@@ -213,7 +218,7 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
     traced(async (context) => {
       const payload = parse(context, parseWebhookPayload(InstallationPayload, context.payload));
       if (!payload) return;
-      await store(adaptInstallationEvent(context.id, payload), context.log.child({ deliveryId: context.id }));
+      await store(adaptInstallationEvent(context.id, payload), context.log, { deliveryId: context.id });
     }),
   );
 
@@ -222,10 +227,7 @@ export function registerWebhooks(app: Probot, deps: WebhookDeps): void {
     traced(async (context) => {
       const payload = parse(context, parseWebhookPayload(InstallationRepositoriesPayload, context.payload));
       if (!payload) return;
-      await store(
-        adaptInstallationRepositoriesEvent(context.id, payload),
-        context.log.child({ deliveryId: context.id }),
-      );
+      await store(adaptInstallationRepositoriesEvent(context.id, payload), context.log, { deliveryId: context.id });
     }),
   );
 }

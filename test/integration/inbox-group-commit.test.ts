@@ -79,4 +79,19 @@ describe("createInboxBatcher", () => {
     expect(await readStoredIds()).toEqual(["group-1", "group-3"]);
     expect(commits).toEqual([2, 0, 0]);
   });
+
+  test("one batch keeps the order deliveries arrived in (a lane's order) and stores what PostgreSQL refuses as U+FFFD", async () => {
+    const insert = createInboxBatcher(database, () => {});
+    const lane = "issue:acme/widgets#1";
+    const answers = await Promise.all([
+      insert(buildEvent(3, { lane, event: { text: "nul \u0000 and lone \ud800" } })),
+      insert(buildEvent(1, { lane })),
+      insert(buildEvent(2, { lane })),
+    ]);
+    expect(answers).toEqual([true, true, true]);
+    const rows = await database.sql<{ delivery_id: string; event: { text?: string } }[]>`
+      select delivery_id, event from webhook_deliveries order by id`;
+    expect(rows.map((row) => row.delivery_id)).toEqual(["group-3", "group-1", "group-2"]);
+    expect(rows[0]!.event.text).toBe("nul \ufffd and lone \ufffd");
+  });
 });

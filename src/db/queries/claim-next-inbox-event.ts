@@ -15,13 +15,13 @@ export interface ClaimedInboxEvent {
 }
 
 /**
- * Take the oldest pending event whose lane has nothing older pending, skipping rows another
- * worker holds: events of one issue run in order, different issues run concurrently. It is marked
- * done in the same statement; this must run inside the transaction that processes the event, so
- * a failure rolls the mark back and the event stays pending.
+ * The claim's statement, unrun (postgres.js runs a query when awaited): `claimNextInboxEvent` runs
+ * it; a test explains it, to check that a backlog does not make each claim read every pending row.
+ * It walks pending rows oldest first (`webhook_deliveries_pending_id_idx`) and stops at the first
+ * it may take; the lane check uses `webhook_deliveries_pending_idx`.
  */
-export async function claimNextInboxEvent(sql: SqlClient): Promise<ClaimedInboxEvent | null> {
-  const rows = await sql`
+export function buildClaimStatement(sql: SqlClient) {
+  return sql`
     update webhook_deliveries w
        set status = 'done', processed_at = now()
      where w.id = (
@@ -36,6 +36,16 @@ export async function claimNextInboxEvent(sql: SqlClient): Promise<ClaimedInboxE
               limit 1
                 for update skip locked)
     returning w.id, w.delivery_id, w.source, w.event_name, w.lane, w.event, w.attempts, w.cause_delivery_id, w.traceparent`;
+}
+
+/**
+ * Take the oldest pending event whose lane has nothing older pending, skipping rows another
+ * worker holds: events of one issue run in order, different issues run concurrently. It is marked
+ * done in the same statement; this must run inside the transaction that processes the event, so
+ * a failure rolls the mark back and the event stays pending.
+ */
+export async function claimNextInboxEvent(sql: SqlClient): Promise<ClaimedInboxEvent | null> {
+  const rows = await buildClaimStatement(sql);
   const row = rows[0];
   if (!row) return null;
   return {
