@@ -47,6 +47,8 @@ export class JobRunner {
   #jobs = new Map<string, { done: Promise<void>; controller: AbortController }>();
   #loop: Promise<void> | null = null;
   #wakeUp: (() => void) | null = null;
+  // A wake that came while the loop was busy (claiming, reading the limits): the next wait is skipped.
+  #wokenWhileBusy = false;
   #idleWaiters: Array<() => void> = [];
   #unlisten: (() => Promise<void>) | null = null;
 
@@ -81,6 +83,7 @@ export class JobRunner {
 
   /** There may be a new job. */
   wake(): void {
+    if (this.#wakeUp === null) this.#wokenWhileBusy = true;
     this.#wakeUp?.();
   }
 
@@ -353,14 +356,16 @@ export class JobRunner {
           .catch((error: unknown) => engine.log.error({ err: error }, "agent job recovery failed"));
       }
       let claimed = null;
-      const paused = await this.#isPaused();
+      // A wake from here on (a job queued while this claim runs) means: look again, do not sleep.
+      this.#wokenWhileBusy = false;
+      // Both settings at once: one database round trip before each claim instead of two.
+      const [paused, limits] = await Promise.all([this.#isPaused(), this.#readLimits()]);
       if (paused && this.#jobs.size > 0) {
         // The global pause holds every task as a freeze does: running agents are stopped (their
         // steps are queued again and wait for `foreman resume`).
         engine.log.warn({ jobs: this.#jobs.size }, "Foreman is paused: stopping running agent jobs");
         for (const job of this.#jobs.values()) job.controller.abort();
       }
-      const limits = await this.#readLimits();
       if (this.#jobs.size < limits.maxConcurrent && !paused) {
         try {
           claimed = await claimNextAgentJob(engine.database.sql, engine.replicaId, engine.leaseMs, {
@@ -402,6 +407,7 @@ export class JobRunner {
       if (this.#jobs.size === 0 && this.#idleWaiters.length > 0) {
         for (const resolve of this.#idleWaiters.splice(0)) resolve();
       }
+      if (this.#wokenWhileBusy) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.pollIntervalMs);
         this.#wakeUp = () => {

@@ -55,11 +55,11 @@ export async function claimNextAgentJob(
 ): Promise<ClaimedAgentJob | null> {
   if (limits.paused) return null;
   return (sql as Sql).begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${JOB_CLAIM_LOCK_KEY})`;
-    const [counted] = await tx<{ running: number }[]>`
-      select count(*)::int as running from agent_jobs where status = 'running' and lease_until > now()`;
-    if ((counted?.running ?? 0) >= limits.maxRunning) return null;
-    const rows = await tx`
+    // The lock and the claim are sent together (pipelined on the transaction's connection): the
+    // claim runs once the lock is held, and the count of running jobs is part of it, so a claim is
+    // one round trip after BEGIN instead of three (10 claims in a row while 10 jobs start).
+    const lock = tx`select pg_advisory_xact_lock(${JOB_CLAIM_LOCK_KEY})`.execute();
+    const claim = tx`
       update agent_jobs j
          set status = 'running', replica = ${replica}, started_at = coalesce(j.started_at, now()),
              lease_until = now() + make_interval(secs => ${leaseMs / 1000})
@@ -71,7 +71,9 @@ export async function claimNextAgentJob(
                 limit 1
                   for update of q skip locked)
          and t.id = j.task_id
-      returning j.id, j.role, j.profile, j.base_sha, j.attempt, j.log_token, to_jsonb(t) as task, j.cause_delivery_id, j.traceparent`;
+         and (select count(*) from agent_jobs r where r.status = 'running' and r.lease_until > now()) < ${limits.maxRunning}
+      returning j.id, j.role, j.profile, j.base_sha, j.attempt, j.log_token, to_jsonb(t) as task, j.cause_delivery_id, j.traceparent`.execute();
+    const [, rows] = await Promise.all([lock, claim]);
     const row = rows[0];
     if (!row) return null;
     return {
