@@ -52,7 +52,13 @@ import { buildResultFromOutput, readFileSafely, readResult, type ReadResultOutco
 import { readCliOutput, type CliVerdict } from "./cli-output.js";
 import { describeRefusedEgress } from "../workflow/job-failure.js";
 import type { CapturedLogs, EgressSession, JobHandle, LogFollow, Runner, WaitOutcome } from "./runner.js";
-import { prepareWorkspace, removeWorkspace, type PreparedWorkspace, type WorkspaceLayers } from "./workspace.js";
+import {
+  prepareWorkspace,
+  removeWorkspace,
+  writeJobPrompt,
+  type PreparedWorkspace,
+  type WorkspaceLayers,
+} from "./workspace.js";
 import { checkDiskQuota, DEFAULT_WORKSPACE_MAX_BYTES, WorkspaceQuotaError } from "./workspace-usage.js";
 
 /** Everything one job needs, as data. */
@@ -64,6 +70,7 @@ export interface AgentJobRequest {
   readonly profileSources: ProfileSources;
   /** For the `script` profile (or any profile): run `sh -c <script>` instead of the profile's command. */
   readonly script?: string;
+  /** The prompt and context.json (ignored when `deps.awaitPrompt` is given: it supplies them). */
   readonly prompt: string;
   readonly context: unknown;
   /** Agent API keys by variable name. Never the app's environment, never a GitHub token. */
@@ -102,6 +109,18 @@ export interface AgentJobDeps {
   readonly onStarted?: (handle: JobHandle) => void | Promise<void>;
   /** Each line of the container's output while it runs, redacted as the stored log is (live readers). */
   readonly onLogLine?: (entry: ExecutionLogEntry) => void;
+  /**
+   * The prompt and context.json still being made (rendered from GitHub) while the workspace is
+   * prepared: awaited once it is, before the container starts. Null: they could not be made; the
+   * job ends before its container (AGENT_STOPPED) and the caller reports why.
+   */
+  readonly awaitPrompt?: () => Promise<JobPrompt | null>;
+}
+
+/** A job's prompt and the content of its context.json. */
+export interface JobPrompt {
+  readonly prompt: string;
+  readonly context: unknown;
 }
 
 /** Runs one agent job to completion and describes how it ended. */
@@ -122,9 +141,9 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
     const common = {
       baseDir: request.workspaceBaseDir,
       jobId: request.jobId,
-      prompt: request.prompt,
+      // A prompt still rendering is written once the repository is ready, below.
+      ...(deps.awaitPrompt === undefined ? { prompt: request.prompt, context: request.context } : {}),
       promptFile: profile.promptFile ?? SANDBOX_DEFAULTS.promptFile,
-      context: request.context,
       sandboxUser: parseUser(profile.user ?? SANDBOX_DEFAULTS.user),
       excludes: listAgentArtifactExcludes(profile),
       hostCommandTimeoutMs: request.hostCommandTimeoutMs,
@@ -156,6 +175,16 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
     );
   }
 
+  // The prompt, rendered meanwhile: the container needs it, nothing before did.
+  const written = await writeAwaitedPrompt(deps, workspace).catch((error: unknown) => ({ error }));
+  if (written !== true) {
+    await removeWorkspace(workspace.jobDir).catch(() => undefined);
+    const opened = await opening;
+    if (opened.ok && opened.session !== null) await deps.runner.closeEgress?.(opened.session).catch(() => undefined);
+    if (written !== false) throw written.error;
+    return fail(CODES.AGENT_STOPPED, "The job's prompt could not be made, so its container was not started.");
+  }
+
   const opened = await opening;
   // Host work on the agent's files that an early outcome (stopped, timed out) did not wait for.
   const readers: Promise<unknown>[] = [];
@@ -168,6 +197,15 @@ export async function runAgentJob(request: AgentJobRequest, deps: AgentJobDeps):
   // A failed clean-up must not hide the outcome: sweepWorkspaces removes leftovers later.
   await removeWorkspace(workspace.jobDir, { keepForMs, now: deps.now() }).catch(() => undefined);
   return outcome;
+}
+
+// True once the prompt is in place (or was given with the request); false when it could not be made.
+async function writeAwaitedPrompt(deps: AgentJobDeps, workspace: PreparedWorkspace): Promise<boolean> {
+  if (deps.awaitPrompt === undefined) return true;
+  const made = await deps.awaitPrompt();
+  if (made === null) return false;
+  await writeJobPrompt(workspace, made.prompt, made.context);
+  return true;
 }
 
 async function runInWorkspace(

@@ -6,6 +6,7 @@
  */
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { forEachLimited, WALK_IN_FLIGHT } from "./file-tree.js";
 
 /** WORKSPACE_MAX_MB's default: 4096 MB per job (the repository copy, its git directory and out/). */
 export const DEFAULT_WORKSPACE_MAX_BYTES = 4096 * 1024 * 1024;
@@ -42,22 +43,28 @@ export async function measureDiskUsage(
 ): Promise<DiskUsage> {
   const stopAbove = options.stopAboveBytes ?? Number.POSITIVE_INFINITY;
   const seen = new Set<string>();
-  const pending = [...dirs];
   let bytes = 0;
-  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
-    const stats = await lstat(path);
-    // A hard link is the same blocks again.
-    if (stats.nlink > 1 && !stats.isDirectory()) {
-      const inode = `${stats.dev}:${stats.ino}`;
-      if (seen.has(inode)) continue;
-      seen.add(inode);
-    }
-    // st_blocks counts 512-byte units on Linux whatever the file system's block size.
-    bytes += stats.blocks * 512;
-    if (bytes > stopAbove) return { bytes, complete: false };
-    if (stats.isDirectory()) for (const name of await readdir(path)) pending.push(join(path, name));
+  let over = false;
+  // One level of the trees at a time, its entries measured in parallel (src/agents/file-tree.ts).
+  for (let level = [...dirs]; level.length > 0 && !over;) {
+    const below: string[] = [];
+    await forEachLimited(level, WALK_IN_FLIGHT, async (path) => {
+      if (over) return;
+      const stats = await lstat(path);
+      // A hard link is the same blocks again.
+      if (stats.nlink > 1 && !stats.isDirectory()) {
+        const inode = `${stats.dev}:${stats.ino}`;
+        if (seen.has(inode)) return;
+        seen.add(inode);
+      }
+      // st_blocks counts 512-byte units on Linux whatever the file system's block size.
+      bytes += stats.blocks * 512;
+      if (bytes > stopAbove) over = true;
+      else if (stats.isDirectory()) for (const name of await readdir(path)) below.push(join(path, name));
+    });
+    level = below;
   }
-  return { bytes, complete: true };
+  return { bytes, complete: !over };
 }
 
 /** Refuses a job directory over the limit: throws WorkspaceQuotaError naming its size and WORKSPACE_MAX_MB. */

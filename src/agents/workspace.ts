@@ -20,6 +20,7 @@
 import { chmod, cp, lchown, lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+import { copyTree, forEachLimited, listTree, WALK_IN_FLIGHT } from "./file-tree.js";
 import { runGit } from "./git.js";
 import type { JobPaths } from "./job-spec.js";
 import { mountOverlay, unmountUnder } from "./overlay-mount.js";
@@ -49,9 +50,10 @@ export interface WorkspaceLayers {
 interface PrepareWorkspaceCommon {
   readonly baseDir: string;
   readonly jobId: string;
-  readonly prompt: string;
+  /** The prompt and context.json; without them, the caller writes them later (`writeJobPrompt`), before the container starts. */
+  readonly prompt?: string;
   readonly promptFile?: string;
-  readonly context: unknown;
+  readonly context?: unknown;
   /** The sandbox user that must be able to write the workspace and out (uid:gid). */
   readonly sandboxUser: { readonly uid: number; readonly gid: number };
   /** gitignore-style patterns kept out of the diff (agent tool state). */
@@ -91,13 +93,16 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Pr
   // 0o700: no other host user enters it; the sandbox user needs only the bind mounts (chmod: umask aside).
   await mkdir(input.baseDir, { recursive: true });
   await mkdir(jobDir, { mode: 0o700 });
-  await chmod(jobDir, 0o700);
-  await writeMeta(jobDir, { jobId: input.jobId, createdAt: input.now.toISOString(), keepUntil: null });
-  await mkdir(paths.workspaceDir);
-  await mkdir(paths.outDir);
-  // Readable by the agent's uid through the mount; the 0700 job directory keeps everyone else out.
-  await writeFile(paths.promptPath, input.prompt, { mode: 0o644 });
-  await writeFile(paths.contextPath, `${JSON.stringify(input.context, null, 2)}\n`, { mode: 0o644 });
+  // The job file before anything else in it (a sweep knows the directory by it); the rest at once.
+  await Promise.all([
+    chmod(jobDir, 0o700),
+    writeMeta(jobDir, { jobId: input.jobId, createdAt: input.now.toISOString(), keepUntil: null }),
+  ]);
+  await Promise.all([
+    mkdir(paths.workspaceDir),
+    mkdir(paths.outDir),
+    input.prompt === undefined ? null : writeJobPrompt(paths, input.prompt, input.context),
+  ]);
 
   if (input.snapshot !== undefined) {
     await mountSnapshot(paths, input.snapshot, input.sandboxUser, input.excludes ?? []);
@@ -109,11 +114,24 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Pr
   await writeExcludes(join(paths.workspaceDir, ".git"), input.excludes ?? []);
   // Before the copy: a repository over the limit once unpacked is refused without doubling it.
   await checkDiskQuota("it", [paths.workspaceDir], input.maxBytes ?? DEFAULT_WORKSPACE_MAX_BYTES);
-  await cp(join(paths.workspaceDir, ".git"), paths.gitDir, { recursive: true, verbatimSymlinks: true });
+  await copyTree(join(paths.workspaceDir, ".git"), paths.gitDir);
 
   await grantSandboxWrite(paths.workspaceDir, input.sandboxUser);
   await grantSandboxWrite(paths.outDir, input.sandboxUser);
   return { ...paths, baseCommit, skippedEntries };
+}
+
+/** Writes the job's prompt and context.json into its prepared directory (before its container starts). */
+export async function writeJobPrompt(
+  paths: Pick<JobPaths, "promptPath" | "contextPath">,
+  prompt: string,
+  context: unknown,
+): Promise<void> {
+  // Readable by the agent's uid through the mount; the 0700 job directory keeps everyone else out.
+  await Promise.all([
+    writeFile(paths.promptPath, prompt, { mode: 0o644 }),
+    writeFile(paths.contextPath, `${JSON.stringify(context, null, 2)}\n`, { mode: 0o644 }),
+  ]);
 }
 
 /**
@@ -127,7 +145,8 @@ export async function commitRepository(
 ): Promise<{ baseCommit: string; skippedEntries: SkippedEntry[] }> {
   const skippedEntries = await unpackTarball(tarball, dir);
   const repo = { cwd: dir };
-  await runGit(repo, ["init", "--quiet", "--initial-branch=main"], limit);
+  // No template: git's sample hooks and description are a dozen files more to copy, hand over and measure, for nothing.
+  await runGit(repo, ["init", "--quiet", "--template=", "--initial-branch=main"], limit);
   // --force: files the repository tracks despite its .gitignore are part of the base too.
   await runGit(repo, ["add", "--all", "--force"], limit);
   // No automatic gc: with thousands of loose objects git would repack in the background, into a
@@ -148,8 +167,17 @@ export async function commitRepository(
     ],
     limit,
   );
-  const baseCommit = (await runGit(repo, ["rev-parse", "HEAD"], limit)).toString("utf8").trim();
+  const baseCommit = await readBaseCommit(dir, limit);
   return { baseCommit, skippedEntries };
+}
+
+// The commit just made, from its ref file: a fresh repository's branch is a loose ref (git's "files"
+// format: no global or system config is read). One host process fewer per job: each spawn holds
+// Node's event loop until the child has exec'd, 10–40 ms on a busy host, for every job at once.
+async function readBaseCommit(dir: string, limit: { readonly timeoutMs?: number | undefined }): Promise<string> {
+  const ref = await readFile(join(dir, ".git", "refs", "heads", "main"), "utf8").catch(() => "");
+  if (/^[0-9a-f]{40}([0-9a-f]{24})?\n?$/.test(ref)) return ref.trim();
+  return (await runGit({ cwd: dir }, ["rev-parse", "HEAD"], limit)).toString("utf8").trim();
 }
 
 // The workspace as an overlay of the snapshot's layers (upper and work dirs in the job directory),
@@ -333,13 +361,15 @@ async function writeExcludes(gitDir: string, patterns: readonly string[]): Promi
  */
 async function grantSandboxWrite(dir: string, owner: { uid: number; gid: number }): Promise<void> {
   const asRoot = process.getuid?.() === 0;
-  const visit = async (path: string): Promise<void> => {
+  const entries = await listTree(dir);
+  const paths = [
+    dir,
+    ...entries.filter((entry) => asRoot || entry.kind !== "symlink").map((entry) => join(dir, entry.path)),
+  ];
+  // In parallel (src/agents/file-tree.ts): one call after another, a small tree cost hundreds of ms on a busy host.
+  await forEachLimited(paths, WALK_IN_FLIGHT, async (path) => {
+    if (asRoot) return lchown(path, owner.uid, owner.gid);
     const stats = await lstat(path);
-    if (asRoot) await lchown(path, owner.uid, owner.gid);
-    else if (!stats.isSymbolicLink()) await chmod(path, stats.mode | (stats.isDirectory() ? 0o777 : 0o666));
-    if (stats.isDirectory()) {
-      for (const child of await readdir(path)) await visit(join(path, child));
-    }
-  };
-  await visit(dir);
+    await chmod(path, stats.mode | (stats.isDirectory() ? 0o777 : 0o666));
+  });
 }

@@ -1,5 +1,5 @@
 import type { DockerRunner } from "../agents/docker-runner.js";
-import { claimNextAgentJob } from "../db/queries/claim-next-agent-job.js";
+import { claimNextAgentJobs, type ClaimedAgentJob } from "../db/queries/claim-next-agent-job.js";
 import { findStaleAgentJobs } from "../db/queries/find-stale-agent-jobs.js";
 import { findKnownAgentJobIds } from "../db/queries/find-known-agent-job-ids.js";
 import { findLiveAgentJobIds } from "../db/queries/find-live-agent-job-ids.js";
@@ -18,6 +18,8 @@ import type { JobLimits } from "./runtime-settings.js";
 
 // Recovery (stale jobs, orphan containers, expired workspaces) also runs this often while up.
 const RECOVERY_INTERVAL_MS = 5 * 60_000;
+// At most this many jobs leased in one claim transaction.
+const MAX_CLAIMS_AT_ONCE = 10;
 import type { AgentStepDeps } from "./agent-step/agent-step-deps.js";
 import { canUseSnapshots, runAgentStep } from "./agent-step/run-agent-step.js";
 import { traceWork } from "../telemetry/tracing.js";
@@ -47,6 +49,8 @@ export class JobRunner {
   #jobs = new Map<string, { done: Promise<void>; controller: AbortController }>();
   #loop: Promise<void> | null = null;
   #wakeUp: (() => void) | null = null;
+  // A wake that came while the loop was busy (claiming, reading the limits): the next wait is skipped.
+  #wokenWhileBusy = false;
   #idleWaiters: Array<() => void> = [];
   #unlisten: (() => Promise<void>) | null = null;
 
@@ -81,6 +85,7 @@ export class JobRunner {
 
   /** There may be a new job. */
   wake(): void {
+    if (this.#wakeUp === null) this.#wokenWhileBusy = true;
     this.#wakeUp?.();
   }
 
@@ -337,6 +342,31 @@ export class JobRunner {
     }
   }
 
+  /** Runs a leased job in the background; its slot frees (and the loop wakes) when it ends. */
+  #startJob(job: ClaimedAgentJob): void {
+    const { engine } = this.deps;
+    const controller = new AbortController();
+    const id = job.id;
+    // A span continuing the trace of the transition that queued the job; every log line names the job.
+    const done = traceWork(
+      `job ${job.role}`,
+      {
+        correlation: { jobId: id, taskId: String(job.task.id), deliveryId: job.causeDeliveryId ?? undefined },
+        attributes: { "foreman.role": job.role, "foreman.profile": job.profile, "foreman.attempt": job.attempt },
+        parent: job.traceparent ?? null,
+      },
+      () => runAgentStep(this.deps, job, controller.signal),
+    )
+      .catch((error: unknown) =>
+        engine.log.error({ err: error, jobId: id }, "agent job crashed; its lease will expire and it will run again"),
+      )
+      .finally(() => {
+        this.#jobs.delete(id);
+        this.wake();
+      });
+    this.#jobs.set(id, { done, controller });
+  }
+
   async #run(): Promise<void> {
     const { engine } = this.deps;
     let lastRecovery = Date.now();
@@ -352,56 +382,38 @@ export class JobRunner {
           .then((lost) => (lost > 0 ? this.#removeOrphans(null) : undefined))
           .catch((error: unknown) => engine.log.error({ err: error }, "agent job recovery failed"));
       }
-      let claimed = null;
-      const paused = await this.#isPaused();
+      let claimed: ClaimedAgentJob[] = [];
+      // A wake from here on (a job queued while this claim runs) means: look again, do not sleep.
+      this.#wokenWhileBusy = false;
+      // Both settings at once: one database round trip before each claim instead of two.
+      const [paused, limits] = await Promise.all([this.#isPaused(), this.#readLimits()]);
       if (paused && this.#jobs.size > 0) {
         // The global pause holds every task as a freeze does: running agents are stopped (their
         // steps are queued again and wait for `foreman resume`).
         engine.log.warn({ jobs: this.#jobs.size }, "Foreman is paused: stopping running agent jobs");
         for (const job of this.#jobs.values()) job.controller.abort();
       }
-      const limits = await this.#readLimits();
-      if (this.#jobs.size < limits.maxConcurrent && !paused) {
+      const free = Math.min(limits.maxConcurrent - this.#jobs.size, MAX_CLAIMS_AT_ONCE);
+      if (free > 0 && !paused) {
         try {
-          claimed = await claimNextAgentJob(engine.database.sql, engine.replicaId, engine.leaseMs, {
-            maxRunning: limits.maxConcurrent,
-            maxPerRepo: limits.maxPerRepo,
-            paused,
-          });
+          // As many as this replica has room for, in one transaction: jobs queued together start together.
+          claimed = await claimNextAgentJobs(
+            engine.database.sql,
+            engine.replicaId,
+            engine.leaseMs,
+            { maxRunning: limits.maxConcurrent, maxPerRepo: limits.maxPerRepo, paused },
+            free,
+          );
         } catch (error) {
           engine.log.error({ err: error }, "leasing an agent job failed");
         }
       }
-      if (claimed) {
-        const controller = new AbortController();
-        const id = claimed.id;
-        const job = claimed;
-        // A span continuing the trace of the transition that queued the job; every log line names the job.
-        const done = traceWork(
-          `job ${job.role}`,
-          {
-            correlation: { jobId: id, taskId: String(job.task.id), deliveryId: job.causeDeliveryId ?? undefined },
-            attributes: { "foreman.role": job.role, "foreman.profile": job.profile, "foreman.attempt": job.attempt },
-            parent: job.traceparent ?? null,
-          },
-          () => runAgentStep(this.deps, job, controller.signal),
-        )
-          .catch((error: unknown) =>
-            engine.log.error(
-              { err: error, jobId: id },
-              "agent job crashed; its lease will expire and it will run again",
-            ),
-          )
-          .finally(() => {
-            this.#jobs.delete(id);
-            this.wake();
-          });
-        this.#jobs.set(id, { done, controller });
-        continue;
-      }
+      for (const job of claimed) this.#startJob(job);
+      if (claimed.length > 0) continue;
       if (this.#jobs.size === 0 && this.#idleWaiters.length > 0) {
         for (const resolve of this.#idleWaiters.splice(0)) resolve();
       }
+      if (this.#wokenWhileBusy) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.pollIntervalMs);
         this.#wakeUp = () => {

@@ -29,20 +29,39 @@ export async function loadTemplates(
   overrides: Readonly<Record<string, string>> = {},
   promptsDirectory: string = findPromptsDirectory(),
 ): Promise<LoadTemplatesResult> {
-  const builtins = await loadBuiltinTemplates(promptsDirectory);
+  const builtins = await readBuiltinTemplatesOnce(promptsDirectory);
   return applyTemplateOverrides(builtins, overrides);
+}
+
+// The built-in templates ship with Foreman and change only with a new release (a restart): read once
+// per directory and process, not 20 file reads per job (each a trip through libuv's thread pool,
+// 10–20 ms apiece with 10 jobs starting at once on 2 busy cores). A failed read is tried again next time.
+const builtinReads = new Map<string, Promise<Record<string, string>>>();
+
+function readBuiltinTemplatesOnce(promptsDirectory: string): Promise<Record<string, string>> {
+  let read = builtinReads.get(promptsDirectory);
+  if (read === undefined) {
+    read = loadBuiltinTemplates(promptsDirectory);
+    builtinReads.set(promptsDirectory, read);
+    read.catch(() => builtinReads.delete(promptsDirectory));
+  }
+  return read;
 }
 
 /** Read the built-in templates (`roles/`, `tasks/`, `partials/`) from a prompts directory. */
 export async function loadBuiltinTemplates(promptsDirectory: string): Promise<Record<string, string>> {
-  const sources: Record<string, string> = {};
-  for (const directory of TEMPLATE_DIRECTORIES) {
-    const names = (await readdir(join(promptsDirectory, directory))).filter((name) => name.endsWith(".hbs")).sort();
-    for (const name of names) {
-      sources[`${directory}/${name}`] = await readFile(join(promptsDirectory, directory, name), "utf8");
-    }
-  }
-  return sources;
+  // All at once: the order of the keys is fixed by the sorted names, not by which read ends first.
+  const listed = await Promise.all(
+    TEMPLATE_DIRECTORIES.map(async (directory) =>
+      (await readdir(join(promptsDirectory, directory)))
+        .filter((name) => name.endsWith(".hbs"))
+        .sort()
+        .map((name) => `${directory}/${name}`),
+    ),
+  );
+  const keys = listed.flat();
+  const texts = await Promise.all(keys.map((key) => readFile(join(promptsDirectory, key), "utf8")));
+  return Object.fromEntries(keys.map((key, index) => [key, texts[index] ?? ""]));
 }
 
 /**

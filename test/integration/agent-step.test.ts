@@ -497,7 +497,9 @@ describe("the coder step in a real container", () => {
     expect(comment).toMatch(
       /\.github\/foreman\/prompts\/tasks\/ready\.md\.hbs \(or a partial it includes\) brought the prompt to \d+ characters; the limit is 1000000\./,
     );
-    expect(github.requests.filter((request) => request.path.includes("/tarball/"))).toEqual([]);
+    // The repository may have been fetched meanwhile (it is prepared while the prompt renders), but
+    // no container ran: the job records no image.
+    expect(await database.sql`select image from agent_jobs`).toEqual([{ image: null }]);
   }, 120_000);
 
   test("by default a repository's command on a built-in image is refused on the issue, naming the field and the setting", async () => {

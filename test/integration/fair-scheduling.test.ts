@@ -1,5 +1,9 @@
 import { beforeEach, describe, expect, test } from "vitest";
-import { claimNextAgentJob, type AgentJobClaimLimits } from "../../src/db/queries/claim-next-agent-job.js";
+import {
+  claimNextAgentJob,
+  claimNextAgentJobs,
+  type AgentJobClaimLimits,
+} from "../../src/db/queries/claim-next-agent-job.js";
 import { findQueuePosition } from "../../src/db/queries/find-queue-position.js";
 import { resetTables, useTestDatabase } from "../helpers/test-database.js";
 
@@ -125,6 +129,22 @@ describe("claimNextAgentJob", () => {
     // No repository starts its (k+1)-th job before every repository started its k-th.
     const nth = starts.map((repo, index) => starts.slice(0, index + 1).filter((name) => name === repo).length);
     expect(nth).toEqual([...nth].sort((a, b) => a - b));
+  });
+
+  test("several claims in one transaction lease what as many claims in a row would, under both limits", async () => {
+    const repoOf = await queueFivePerRepo();
+    const predicted = await listByPosition(repoOf.keys());
+    const claimed = await claimNextAgentJobs(
+      database.sql,
+      "test-replica",
+      60_000,
+      { maxRunning: 5, maxPerRepo: 2, paused: false },
+      8,
+    );
+    // Five at most (the global limit), two per repository at most, in the queue's order.
+    expect(claimed.map((job) => job.id)).toEqual(predicted.slice(0, 5));
+    expect(claimed.map((job) => repoOf.get(job.id)).join("")).toBe("ABCAB");
+    expect(await countRunning()).toEqual({ A: 2, B: 2, C: 1 });
   });
 
   test("a priority:high task jumps the queue, even when queued last", async () => {

@@ -53,13 +53,35 @@ export async function claimNextAgentJob(
   leaseMs: number,
   limits: AgentJobClaimLimits,
 ): Promise<ClaimedAgentJob | null> {
-  if (limits.paused) return null;
+  return (await claimNextAgentJobs(sql, replica, leaseMs, limits, 1))[0] ?? null;
+}
+
+/**
+ * Up to `count` claims of `claimNextAgentJob` in one transaction, in the order they would have run
+ * one after another: each statement sees the jobs the ones before it leased. The lock and every
+ * claim are sent together (pipelined on the transaction's connection), and the count of running
+ * jobs is part of each claim, so `count` claims cost one round trip after BEGIN. Ten jobs queued
+ * at once were leased one transaction after another before, the last seconds after the first.
+ */
+export async function claimNextAgentJobs(
+  sql: SqlClient,
+  replica: string,
+  leaseMs: number,
+  limits: AgentJobClaimLimits,
+  count: number,
+): Promise<ClaimedAgentJob[]> {
+  if (limits.paused || count < 1) return [];
   return (sql as Sql).begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${JOB_CLAIM_LOCK_KEY})`;
-    const [counted] = await tx<{ running: number }[]>`
-      select count(*)::int as running from agent_jobs where status = 'running' and lease_until > now()`;
-    if ((counted?.running ?? 0) >= limits.maxRunning) return null;
-    const rows = await tx`
+    const lock = tx`select pg_advisory_xact_lock(${JOB_CLAIM_LOCK_KEY})`.execute();
+    const claims = Array.from({ length: count }, () => claimOne(tx, replica, leaseMs, limits).execute());
+    const [, ...claimed] = await Promise.all([lock, ...claims]);
+    return claimed.flatMap((rows) => rows.map(toClaimedAgentJob));
+  });
+}
+
+// One claim: the first job of the fair queue whose repository has room, if fewer than maxRunning run.
+function claimOne(tx: SqlClient, replica: string, leaseMs: number, limits: AgentJobClaimLimits) {
+  return tx`
       update agent_jobs j
          set status = 'running', replica = ${replica}, started_at = coalesce(j.started_at, now()),
              lease_until = now() + make_interval(secs => ${leaseMs / 1000})
@@ -71,21 +93,22 @@ export async function claimNextAgentJob(
                 limit 1
                   for update of q skip locked)
          and t.id = j.task_id
+         and (select count(*) from agent_jobs r where r.status = 'running' and r.lease_until > now()) < ${limits.maxRunning}
       returning j.id, j.role, j.profile, j.base_sha, j.attempt, j.log_token, to_jsonb(t) as task, j.cause_delivery_id, j.traceparent`;
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      id: String(row.id),
-      role: String(row.role),
-      profile: String(row.profile),
-      baseSha: String(row.base_sha),
-      attempt: Number(row.attempt),
-      logToken: String(row.log_token),
-      task: row.task as TaskRow,
-      causeDeliveryId: row.cause_delivery_id === null ? null : String(row.cause_delivery_id),
-      traceparent: row.traceparent === null ? null : String(row.traceparent),
-    };
-  });
+}
+
+function toClaimedAgentJob(row: Record<string, unknown>): ClaimedAgentJob {
+  return {
+    id: String(row.id),
+    role: String(row.role),
+    profile: String(row.profile),
+    baseSha: String(row.base_sha),
+    attempt: Number(row.attempt),
+    logToken: String(row.log_token),
+    task: row.task as TaskRow,
+    causeDeliveryId: row.cause_delivery_id === null ? null : String(row.cause_delivery_id),
+    traceparent: row.traceparent === null ? null : String(row.traceparent),
+  };
 }
 
 /**

@@ -86,6 +86,43 @@ describe("runAgentJob outcomes", () => {
     expect([fetched, calls]).toEqual([false, []]);
   });
 
+  it("writes a prompt rendered while the workspace was prepared before the container starts", async () => {
+    let written: string[] = [];
+    const { runner, calls } = fakeRunner({
+      act: async (outDir) => {
+        const jobDir = join(outDir, "..");
+        written = [
+          await readFile(join(jobDir, "prompt.md"), "utf8"),
+          await readFile(join(jobDir, "context.json"), "utf8"),
+        ];
+        await writeFile(join(outDir, "result.json"), JSON.stringify({ status: "success", summary: "ok" }));
+      },
+    });
+    const outcome = await runAgentJob(scriptJob(temp.dir, "true"), {
+      runner,
+      now,
+      fetchTarball: async () => tarball,
+      awaitPrompt: async () => ({ prompt: "Rendered meanwhile.", context: { taskId: "t" } }),
+    });
+    expect(outcome.kind).toBe("succeeded");
+    expect(written).toEqual(["Rendered meanwhile.", '{\n  "taskId": "t"\n}\n']);
+    expect(calls).toEqual(["start", "wait:900000", "logs", "remove"]);
+  });
+
+  it("starts no container when the prompt could not be made, and removes the prepared workspace", async () => {
+    const { runner, calls } = fakeRunner({});
+    const request = scriptJob(temp.dir, "true");
+    const outcome = await runAgentJob(request, {
+      runner,
+      now,
+      fetchTarball: async () => tarball,
+      awaitPrompt: async () => null,
+    });
+    expect(outcome).toMatchObject({ kind: "failed", code: "AGENT_STOPPED" });
+    expect(calls).toEqual([]);
+    expect(await readdir(temp.dir)).not.toContain(request.jobId);
+  });
+
   it("maps a wall-clock timeout to AGENT_TIMEOUT with the profile's limit", async () => {
     const { runner, calls } = fakeRunner({
       wait: { exitCode: 137, oomKilled: false, timedOut: true },

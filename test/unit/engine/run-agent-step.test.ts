@@ -404,7 +404,9 @@ describe("runAgentStep", () => {
 
     await runAgentStep(buildDeps(), buildClaimedJob("planner"), new AbortController().signal);
 
-    const request = vi.mocked(runAgentJob).mock.calls[0]![0];
+    // The prompt and context.json reach the job through awaitPrompt: rendered while its workspace is prepared.
+    const written = await vi.mocked(runAgentJob).mock.calls[0]![1].awaitPrompt!();
+    const request = { prompt: written!.prompt, context: written!.context };
     const context = request.context as { issue: { body: string }; comments: Array<{ body: string }> };
     expect(context.issue.body).toBe("It drops it.");
     expect(context.comments.map((comment) => comment.body)).toEqual(["Me too."]);
