@@ -158,15 +158,26 @@ async function fetchInto(gitDir: string, params: RepoMirrorParams): Promise<void
     GIT_CONFIG_KEY_0: "http.extraHeader",
     GIT_CONFIG_VALUE_0: `Authorization: Basic ${basicAuthOf(token)}`,
   };
-  const fetch = (refspecs: readonly string[]): Promise<Buffer> =>
-    runMirrorGit(
-      ["--git-dir", gitDir, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", params.remoteUrl, ...refspecs],
-      { timeoutMs: params.timeoutMs, env, redact },
-    );
-  // The branches (only new objects come over), then the commit itself if no branch holds it.
-  await fetch(["+refs/heads/*:refs/heads/*"]);
-  if (await hasCommit(gitDir, params.commit, params.timeoutMs)) return;
-  await fetch([`+${params.commit}:refs/foreman/${params.commit}`]);
+  // One git fetch, one negotiation: the branches (only new objects come over; their tips are the
+  // next fetch's haves) and the job's commit itself, wanted by id, so that a commit no branch holds
+  // comes too and nothing has to look for it afterwards. No maintenance after it: nothing repacks
+  // the mirror while a snapshot is read from it (gc.auto is 0 in its config already).
+  await runMirrorGit(
+    [
+      "-c",
+      "maintenance.auto=false",
+      "--git-dir",
+      gitDir,
+      "fetch",
+      "--quiet",
+      "--no-tags",
+      "--no-write-fetch-head",
+      params.remoteUrl,
+      "+refs/heads/*:refs/heads/*",
+      params.commit,
+    ],
+    { timeoutMs: params.timeoutMs, env, redact },
+  );
 }
 
 async function hasCommit(gitDir: string, commit: string, timeoutMs: number): Promise<boolean> {
@@ -422,6 +433,6 @@ function runMirrorGit(
 
 function subcommandOf(args: readonly string[]): string {
   let index = 0;
-  while (args[index]?.startsWith("-")) index += args[index] === "--git-dir" ? 2 : 1;
+  while (args[index]?.startsWith("-")) index += args[index] === "--git-dir" || args[index] === "-c" ? 2 : 1;
   return args[index] ?? "";
 }

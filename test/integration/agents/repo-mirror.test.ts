@@ -186,6 +186,23 @@ describe("the repository mirror over real git HTTP", () => {
     expect(await readFile(join(layer.snapshot.layerDirs[0] ?? "", "LAYER.md"), "utf8")).toBe("layer\n");
   });
 
+  it("fetches a commit no branch holds (a pull request's head) in the one fetch with the branches", async () => {
+    git(work, "checkout", "--quiet", "--detach");
+    await writeFile(join(work, "PR.md"), "pr\n");
+    git(work, "add", "PR.md");
+    git(work, "commit", "--quiet", "-m", "pull request");
+    git(work, "push", "--quiet", origin, "HEAD:refs/pull/9/head");
+    const pullHead = git(work, "rev-parse", "HEAD");
+    git(work, "checkout", "--quiet", "main");
+    const before = server.requests.length;
+    const { workspace, report } = await makeWorkspace("job-pr", pullHead);
+    expect(report.fetched).toBe(true);
+    expect(await readFile(join(workspace.workspaceDir, "PR.md"), "utf8")).toBe("pr\n");
+    // One git fetch (one capability request), not a fetch of the branches and then one of the commit.
+    const adverts = server.requests.slice(before).filter((request) => request.path.endsWith("/info/refs"));
+    expect(adverts).toHaveLength(1);
+  });
+
   it("says why a fetch was refused without the token in the message", async () => {
     const next = await commitFile("REFUSED.md", "r\n");
     const refused = openMirrorArchive(params({ commit: next, token: () => Promise.resolve(`${TOKEN}-wrong`) }));
