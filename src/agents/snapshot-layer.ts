@@ -37,13 +37,35 @@ export function parseDiffTree(output: Buffer): TreeChange[] | null {
   return changes;
 }
 
+/**
+ * What changed from the parent's commit to the layer's, with the new blobs, from the mirror; null
+ * when a layer cannot apply it (a change beyond regular files, more than `maxPaths` paths, or a
+ * parent commit the mirror does not hold: a rebuilt mirror) and a base must be built.
+ */
+export async function readLayerChanges(
+  sourceGitDir: string,
+  parentCommit: string,
+  commit: string,
+  maxPaths: number,
+  limit: { timeoutMs: number },
+): Promise<{ changes: TreeChange[]; blobs: Map<string, Buffer> } | null> {
+  const raw = await runGit(
+    { cwd: sourceGitDir },
+    ["diff-tree", "-r", "-z", "--no-renames", "--no-abbrev", parentCommit, commit],
+    limit,
+  ).catch(() => null);
+  const changes = raw === null ? null : parseDiffTree(raw);
+  if (changes === null || changes.length > maxPaths) return null;
+  return { changes, blobs: await readBlobs(sourceGitDir, changes, limit) };
+}
+
 /** What a layer is built from, with the parent's stack mounted at `merged`. */
 export interface ApplyLayerParams {
   /** The overlay mount: the parent's stack below, the new layer as its upper dir. */
   readonly merged: string;
-  /** The mirror's git directory, which holds the changed blobs. */
-  readonly sourceGitDir: string;
   readonly changes: readonly TreeChange[];
+  /** The changed files' contents by blob id (readLayerChanges). */
+  readonly blobs: ReadonlyMap<string, Buffer>;
   /** The tree of the parent's base commit, which the layer's tree is this change of. */
   readonly parentTree: string;
   readonly owner: { readonly uid: number; readonly gid: number };
@@ -53,20 +75,19 @@ export interface ApplyLayerParams {
 
 /**
  * Writes the changed files, stages them and commits the layer's new root "Foreman base" commit on
- * `main`; returns that commit and its tree. Four git processes: the blobs (`cat-file --batch`), the
+ * `main`; returns that commit and its tree. Two git processes (the blobs came with the changes): the
  * index entries of those paths (`update-index`, the one rewrite of the index), and the trees, the
  * commit and the ref in one `fast-import` from the parent's tree: `write-tree` would rewrite the
  * whole index a second time, and `commit-tree` and `update-ref` cost a process each.
  */
 export async function applyLayer(params: ApplyLayerParams): Promise<{ baseCommit: string; baseTree: string }> {
   const limit = { timeoutMs: params.timeoutMs };
-  const blobs = await readBlobs(params.sourceGitDir, params.changes, limit);
   // Deletions first: a directory that becomes a file (`d/x` gone, `d` new) is empty by the time `d` is written.
   const ordered = [
     ...params.changes.filter((change) => change.newMode === "000000"),
     ...params.changes.filter((change) => change.newMode !== "000000"),
   ];
-  for (const change of ordered) await applyChange(params.merged, change, blobs.get(change.newSha), params.owner);
+  for (const change of ordered) await applyChange(params.merged, change, params.blobs.get(change.newSha), params.owner);
   const git = { cwd: params.merged };
   // Plumbing, not `git add`: only the changed paths are hashed (their blobs written), and nothing
   // stats the other 100k files. --replace: an entry whose file became a directory (or back) takes

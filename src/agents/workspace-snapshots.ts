@@ -12,7 +12,8 @@
  * sandbox user, committed once ("Foreman base"). A layer mounts its parent's stack, applies
  * `git diff-tree` from the mirror (regular files only; anything else makes a base), stages only
  * those paths and commits a new root "Foreman base" from its parent's tree (snapshot-layer.ts:
- * O(changed paths), four git processes). Past MAX_DEPTH layers a new base is built. Each is
+ * O(changed paths), four git processes, the mirror's two while the parent's stack is being mounted).
+ * Past MAX_DEPTH layers a new base is built. Each is
  * built under a temporary name and renamed: complete or absent.
  */
 import { execFile } from "node:child_process";
@@ -22,7 +23,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { runGit } from "./git.js";
 import { listMounts, mountOverlay, probeOverlay, unmountUnder } from "./overlay-mount.js";
-import { applyLayer, parseDiffTree } from "./snapshot-layer.js";
+import { applyLayer, readLayerChanges } from "./snapshot-layer.js";
 import type { SkippedEntry } from "./tarball.js";
 import { commitRepository, type WorkspaceLayers } from "./workspace.js";
 import { createKeyedLock } from "../resilience/keyed-lock.js";
@@ -152,34 +153,38 @@ async function buildLayer(
   parent: SnapshotMarker,
 ): Promise<SnapshotMarker> {
   const limit = { timeoutMs: params.timeoutMs };
-  // Fails when the mirror no longer holds the parent's commit (a rebuilt mirror): a base then.
-  const raw = await runGit(
-    { cwd: params.source.gitDir },
-    ["diff-tree", "-r", "-z", "--no-renames", "--no-abbrev", parent.commit, params.commit],
-    limit,
-  ).catch(() => null);
-  const changes = raw === null ? null : parseDiffTree(raw);
-  if (changes === null || changes.length > MAX_LAYER_PATHS) return buildBase(userDir, params);
   const building = await startBuilding(userDir, params.commit);
   const merged = join(building, "merged");
   try {
-    await mkdir(join(building, "tree"));
-    await mkdir(join(building, "work"));
-    await mkdir(merged);
-    await mountOverlay({
-      lowerDirs: toSnapshot(userDir, parent, "reused").layerDirs,
-      upperDir: join(building, "tree"),
-      workDir: join(building, "work"),
-      target: merged,
-      volatile: true,
-    });
+    for (const dir of ["tree", "work", "merged"]) await mkdir(join(building, dir));
+    // Side by side, since neither needs the other: the mirror's side of the layer (what changed,
+    // and its blobs) and the parent's stack mounted under it. allSettled: nothing is removed while
+    // the mount may still be on its way.
+    const [read, mounted] = await Promise.allSettled([
+      readLayerChanges(params.source.gitDir, parent.commit, params.commit, MAX_LAYER_PATHS, limit),
+      mountOverlay({
+        lowerDirs: toSnapshot(userDir, parent, "reused").layerDirs,
+        upperDir: join(building, "tree"),
+        workDir: join(building, "work"),
+        target: merged,
+        volatile: true,
+      }),
+    ]);
+    if (mounted.status === "rejected") throw mounted.reason;
+    if (read.status === "rejected") throw read.reason;
+    if (read.value === null) {
+      await unmountUnder(merged);
+      await discard(building);
+      return await buildBase(userDir, params);
+    }
+    const { changes, blobs } = read.value;
     const parentTree =
       parent.baseTree ??
       (await runGit({ cwd: merged }, ["rev-parse", `${parent.baseCommit}^{tree}`], limit)).toString("utf8").trim();
     const { baseCommit, baseTree } = await applyLayer({
       merged,
-      sourceGitDir: params.source.gitDir,
       changes,
+      blobs,
       parentTree,
       owner: params.sandboxUser,
       now: params.now,

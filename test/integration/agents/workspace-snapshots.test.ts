@@ -228,6 +228,24 @@ describe("workspace snapshots", () => {
     }
   });
 
+  it("builds a base, and leaves no mount, when the mirror no longer holds the parent's commit", async () => {
+    const first = await commit({ "a.txt": "a\n" });
+    expect((await snapshotOf(first)).built).toBe("base");
+    // The mirror rebuilt without the parent: its history rewritten, the old commit pruned.
+    git(work, "checkout", "--quiet", "--orphan", "rewritten");
+    await writeFile(join(work, "b.txt"), "b\n");
+    git(work, "add", "b.txt");
+    git(work, "commit", "--quiet", "-m", "rewritten");
+    git(work, "push", "--quiet", "--force", origin, "HEAD:main");
+    const second = git(work, "rev-parse", "HEAD");
+    git(origin, "reflog", "expire", "--expire=now", "--all");
+    git(origin, "gc", "--quiet", "--prune=now");
+    expect(() => git(origin, "cat-file", "-e", `${first}^{commit}`)).toThrow();
+    const snapshot = await snapshotOf(second);
+    expect({ built: snapshot.built, layers: snapshot.layerDirs.length }).toEqual({ built: "base", layers: 1 });
+    expect(await mountsUnder(root)).toEqual([]);
+  });
+
   it("applies a directory that becomes a file, and a file that becomes a directory, as a layer", async () => {
     const first = await commit({ "d/x.txt": "x\n", f: "f\n" });
     await snapshotOf(first);
