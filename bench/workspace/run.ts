@@ -177,11 +177,23 @@ async function main(): Promise<void> {
     let built = "";
     let workspace: PreparedWorkspace;
     if (source === "snapshot") {
-      const snapshot = await readMirrorCommit(mirrorParams(source, commit), (mirror) =>
-        ensureSnapshot({ snapshotsDir, source: mirror, commit, sandboxUser, timeoutMs: 600_000, now: new Date() }),
-      );
-      built = ` (snapshot ${snapshot.built}, ${snapshot.layerDirs.length} layers)`;
+      // Where the step's start goes: the mirror's fetch, the snapshot (a layer), the job's mount.
+      let fetched = started;
+      const snapshot = await readMirrorCommit(mirrorParams(source, commit), (mirror) => {
+        fetched = performance.now();
+        return ensureSnapshot({
+          snapshotsDir,
+          source: mirror,
+          commit,
+          sandboxUser,
+          timeoutMs: 600_000,
+          now: new Date(),
+        });
+      });
+      const layered = performance.now();
       workspace = await prepareWorkspace({ ...common, snapshot });
+      const phases = [fetched - started, layered - fetched, performance.now() - layered].map((ms) => secs(ms / 1000));
+      built = ` (snapshot ${snapshot.built}, ${snapshot.layerDirs.length} layers; fetch ${phases[0]} s, snapshot ${phases[1]} s, mount ${phases[2]} s)`;
     } else {
       const tarball =
         source === "tarball"

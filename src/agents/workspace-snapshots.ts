@@ -11,16 +11,19 @@
  * A base is `git archive` of the commit unpacked through the tarball's checks, owned by the
  * sandbox user, committed once ("Foreman base"). A layer mounts its parent's stack, applies
  * `git diff-tree` from the mirror (regular files only; anything else makes a base), stages only
- * those paths and amends the base commit. Past MAX_DEPTH layers a new base is built. Each is
+ * those paths and commits a new root "Foreman base" from its parent's tree (snapshot-layer.ts:
+ * O(changed paths), four git processes, the mirror's two while the parent's stack is being mounted).
+ * Past MAX_DEPTH layers a new base is built. Each is
  * built under a temporary name and renamed: complete or absent.
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, lchown, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { lchown, lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { runGit } from "./git.js";
 import { listMounts, mountOverlay, probeOverlay, unmountUnder } from "./overlay-mount.js";
+import { applyLayer, readLayerChanges } from "./snapshot-layer.js";
 import type { SkippedEntry } from "./tarball.js";
 import { commitRepository, type WorkspaceLayers } from "./workspace.js";
 import { createKeyedLock } from "../resilience/keyed-lock.js";
@@ -53,6 +56,8 @@ export interface WorkspaceSnapshot extends WorkspaceLayers {
 interface SnapshotMarker {
   readonly commit: string;
   readonly baseCommit: string;
+  /** The base commit's tree, which the next layer's tree is made from (absent in older markers). */
+  readonly baseTree?: string;
   /** The commits whose layers make this snapshot, itself first, its base last. */
   readonly stack: readonly string[];
   /** When each of them was built: a layer rebuilt under the same commit is another layer. */
@@ -67,7 +72,6 @@ export const MAX_DEPTH = 16;
 const MAX_LAYER_PATHS = 2000;
 const MARKER = "snapshot.json";
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-const PLAIN_MODES = new Set(["000000", "100644", "100755"]);
 // Per user directory: one snapshot build or prune at a time in this process.
 const withLock = createKeyedLock();
 
@@ -81,7 +85,7 @@ export async function ensureSnapshot(params: EnsureSnapshotParams): Promise<Work
     // Unfinished or broken (no marker): never used; removed unless a job still mounts it.
     await removeUnlessMounted(join(userDir, params.commit));
     await mkdir(userDir, { recursive: true, mode: 0o700 });
-    const parent = await findParent(userDir, params);
+    const parent = await findParent(userDir);
     const marker = parent === null ? await buildBase(userDir, params) : await buildLayer(userDir, params, parent);
     return toSnapshot(userDir, marker, marker.stack.length === 1 ? "base" : "layer");
   });
@@ -98,20 +102,14 @@ function toSnapshot(userDir: string, marker: SnapshotMarker, built: WorkspaceSna
 }
 
 // The newest snapshot a layer can go on: complete, not too deep, nothing refused in it (a refused
-// entry would need the whole tree's checks again), its commit in the mirror.
-async function findParent(userDir: string, params: EnsureSnapshotParams): Promise<SnapshotMarker | null> {
+// entry would need the whole tree's checks again). Whether the mirror still holds its commit is
+// the layer's diff-tree to find out: one git process fewer per step.
+async function findParent(userDir: string): Promise<SnapshotMarker | null> {
   const markers = await listMarkers(userDir);
   const newest = markers
     .filter((marker) => marker.stack.length < MAX_DEPTH && marker.skippedEntries.length === 0)
     .sort((a, b) => b.builtAt.localeCompare(a.builtAt))[0];
-  if (newest === undefined) return null;
-  const known = await runGit({ cwd: params.source.gitDir }, ["cat-file", "-e", `${newest.commit}^{commit}`], {
-    timeoutMs: params.timeoutMs,
-  }).then(
-    () => true,
-    () => false,
-  );
-  return known ? newest : null;
+  return newest ?? null;
 }
 
 async function buildBase(userDir: string, params: EnsureSnapshotParams): Promise<SnapshotMarker> {
@@ -129,10 +127,14 @@ async function buildBase(userDir: string, params: EnsureSnapshotParams): Promise
       () => undefined,
     );
     await chownTree(join(tree, ".git"), params.sandboxUser);
+    const baseTree = (await runGit({ cwd: tree }, ["rev-parse", "HEAD^{tree}"], { timeoutMs: params.timeoutMs }))
+      .toString("utf8")
+      .trim();
     const builtAt = stamp(params);
     const marker = {
       commit: params.commit,
       baseCommit,
+      baseTree,
       stack: [params.commit],
       stackBuiltAt: [builtAt],
       skippedEntries,
@@ -145,56 +147,49 @@ async function buildBase(userDir: string, params: EnsureSnapshotParams): Promise
   }
 }
 
-interface TreeChange {
-  readonly newMode: string;
-  readonly newSha: string;
-  readonly path: string;
-}
-
 async function buildLayer(
   userDir: string,
   params: EnsureSnapshotParams,
   parent: SnapshotMarker,
 ): Promise<SnapshotMarker> {
   const limit = { timeoutMs: params.timeoutMs };
-  const raw = await runGit(
-    { cwd: params.source.gitDir },
-    ["diff-tree", "-r", "-z", "--no-renames", "--no-abbrev", parent.commit, params.commit],
-    limit,
-  );
-  const changes = parseDiffTree(raw);
-  if (changes === null || changes.length > MAX_LAYER_PATHS) return buildBase(userDir, params);
   const building = await startBuilding(userDir, params.commit);
   const merged = join(building, "merged");
   try {
-    await mkdir(join(building, "tree"));
-    await mkdir(join(building, "work"));
-    await mkdir(merged);
-    await mountOverlay({
-      lowerDirs: toSnapshot(userDir, parent, "reused").layerDirs,
-      upperDir: join(building, "tree"),
-      workDir: join(building, "work"),
-      target: merged,
-      volatile: true,
+    for (const dir of ["tree", "work", "merged"]) await mkdir(join(building, dir));
+    // Side by side, since neither needs the other: the mirror's side of the layer (what changed,
+    // and its blobs) and the parent's stack mounted under it. allSettled: nothing is removed while
+    // the mount may still be on its way.
+    const [read, mounted] = await Promise.allSettled([
+      readLayerChanges(params.source.gitDir, parent.commit, params.commit, MAX_LAYER_PATHS, limit),
+      mountOverlay({
+        lowerDirs: toSnapshot(userDir, parent, "reused").layerDirs,
+        upperDir: join(building, "tree"),
+        workDir: join(building, "work"),
+        target: merged,
+        volatile: true,
+      }),
+    ]);
+    if (mounted.status === "rejected") throw mounted.reason;
+    if (read.status === "rejected") throw read.reason;
+    if (read.value === null) {
+      await unmountUnder(merged);
+      await discard(building);
+      return await buildBase(userDir, params);
+    }
+    const { changes, blobs } = read.value;
+    const parentTree =
+      parent.baseTree ??
+      (await runGit({ cwd: merged }, ["rev-parse", `${parent.baseCommit}^{tree}`], limit)).toString("utf8").trim();
+    const { baseCommit, baseTree } = await applyLayer({
+      merged,
+      changes,
+      blobs,
+      parentTree,
+      owner: params.sandboxUser,
+      now: params.now,
+      timeoutMs: params.timeoutMs,
     });
-    const blobs = await readBlobs(params.source.gitDir, changes, limit);
-    // Deletions first: a directory that becomes a file (`d/x` gone, `d` new) is empty by the time `d` is written.
-    const ordered = [
-      ...changes.filter((change) => change.newMode === "000000"),
-      ...changes.filter((change) => change.newMode !== "000000"),
-    ];
-    for (const change of ordered) await applyChange(merged, change, blobs.get(change.newSha), params.sandboxUser);
-    // Plumbing, not `git add` and `git commit`: only the changed paths are hashed, and nothing
-    // stats the other 100k files. The base commit is replaced (no parent), as a fresh base would be.
-    const git = { cwd: merged };
-    // --replace: an entry whose file became a directory (or back) takes the old one's place.
-    await runGit(git, ["update-index", "--add", "--remove", "--replace", "-z", "--stdin"], {
-      ...limit,
-      input: ordered.map((change) => `${change.path}\0`).join(""),
-    });
-    const tree = (await runGit(git, ["write-tree"], limit)).toString("utf8").trim();
-    const baseCommit = (await runGit(git, ["commit-tree", tree, "-m", "Foreman base"], limit)).toString("utf8").trim();
-    await runGit(git, ["update-ref", "HEAD", baseCommit], limit);
     await unmountUnder(merged);
     // What git wrote (objects, index) is root's; the agent's git writes there too.
     await chownTree(join(building, "tree", ".git"), params.sandboxUser);
@@ -202,6 +197,7 @@ async function buildLayer(
     const marker = {
       commit: params.commit,
       baseCommit,
+      baseTree,
       stack: [params.commit, ...parent.stack],
       stackBuiltAt: [builtAt, ...parent.stackBuiltAt],
       skippedEntries: [],
@@ -213,95 +209,6 @@ async function buildLayer(
     await discard(building);
     throw error;
   }
-}
-
-// `--raw -z` of diff-tree: ":<old mode> <new mode> <old sha> <new sha> <status>\0<path>\0". Null when a
-// change is more than regular files at plain paths (links, submodules, type changes, a `.git`).
-function parseDiffTree(output: Buffer): TreeChange[] | null {
-  const fields = output.toString("utf8").split("\0");
-  const changes: TreeChange[] = [];
-  for (let index = 0; index + 1 < fields.length; index += 2) {
-    const [oldMode = "", newMode = "", , newSha = "", status = ""] = (fields[index] ?? "").replace(/^:/, "").split(" ");
-    const path = fields[index + 1] ?? "";
-    const parts = path.split("/");
-    if (!PLAIN_MODES.has(oldMode) || !PLAIN_MODES.has(newMode) || !"AMD".includes(status.charAt(0))) return null;
-    if (path === "" || parts.some((part) => part === "" || part === "." || part === ".." || /^\.git$/i.test(part)))
-      return null;
-    changes.push({ newMode, newSha, path });
-  }
-  return changes;
-}
-
-async function applyChange(
-  root: string,
-  change: TreeChange,
-  content: Buffer | undefined,
-  owner: { uid: number; gid: number },
-): Promise<void> {
-  const target = join(root, change.path);
-  if (change.newMode === "000000") {
-    await rm(target, { force: true });
-    // git archive has no empty directories: neither has the layer.
-    for (let dir = dirname(target); dir !== root; dir = dirname(dir)) {
-      if (
-        !(await rmdir(dir).then(
-          () => true,
-          () => false,
-        ))
-      )
-        break;
-    }
-    return;
-  }
-  if (content === undefined) throw new Error(`blob ${change.newSha} of ${change.path} was not read`);
-  await makeParents(root, dirname(change.path), owner);
-  const stats = await lstat(target).catch(() => null);
-  // Deletions came first, and no link is in the change: anything but a file here is an old tree's.
-  if (stats !== null && !stats.isFile()) throw new Error(`${change.path} is not a file in the parent snapshot`);
-  const mode = change.newMode === "100755" ? 0o755 : 0o644;
-  await writeFile(target, content, { mode });
-  await chmod(target, mode);
-  await lchown(target, owner.uid, owner.gid);
-}
-
-// mkdir -p, each new directory the sandbox user's; an existing link on the way is refused.
-async function makeParents(root: string, relative: string, owner: { uid: number; gid: number }): Promise<void> {
-  if (relative === "." || relative === "") return;
-  let dir = root;
-  for (const part of relative.split("/")) {
-    dir = join(dir, part);
-    const stats = await lstat(dir).catch(() => null);
-    if (stats?.isDirectory() === true) continue;
-    if (stats !== null) throw new Error(`${relative} goes through something that is not a directory`);
-    await mkdir(dir, { mode: 0o755 });
-    await lchown(dir, owner.uid, owner.gid);
-  }
-}
-
-// `cat-file --batch`: "<sha> blob <size>\n<content>\n" per object, in the order asked.
-async function readBlobs(
-  gitDir: string,
-  changes: readonly TreeChange[],
-  limit: { timeoutMs: number },
-): Promise<Map<string, Buffer>> {
-  const shas = [...new Set(changes.filter((change) => change.newMode !== "000000").map((change) => change.newSha))];
-  const blobs = new Map<string, Buffer>();
-  if (shas.length === 0) return blobs;
-  const output = await runGit({ cwd: gitDir }, ["cat-file", "--batch"], {
-    ...limit,
-    input: `${shas.join("\n")}\n`,
-    maxBuffer: 1024 * 1024 * 1024,
-  });
-  let offset = 0;
-  for (const sha of shas) {
-    const end = output.indexOf(10, offset);
-    const [name, type, size] = output.subarray(offset, end).toString("utf8").split(" ");
-    if (name !== sha || type !== "blob") throw new Error(`git cat-file did not give blob ${sha}`);
-    const start = end + 1;
-    blobs.set(sha, output.subarray(start, start + Number(size)));
-    offset = start + Number(size) + 1;
-  }
-  return blobs;
 }
 
 async function startBuilding(userDir: string, commit: string): Promise<string> {

@@ -8,7 +8,8 @@
  * (`GIT_CONFIG_COUNT`/`http.extraHeader`): never in the remote URL, never in the mirror's config
  * (the URL is given on the command line, no remote is stored), never in a container, and redacted
  * from every error. A mirror that fails `git fsck` after a failed fetch or archive is removed and
- * fetched again, never trusted. Old and oversized mirrors are evicted (`evictMirrors`,
+ * fetched again, never trusted. A fetch asks for the job's commit alone (`refs/foreman/<commit>`,
+ * the newest FETCHED_REFS_KEPT kept as the next fetches' haves). Old and oversized mirrors are evicted (`evictMirrors`,
  * MIRROR_MAX_GB, MIRROR_MAX_AGE_DAYS); a mirror in use is never.
  */
 import { spawn } from "node:child_process";
@@ -158,15 +159,47 @@ async function fetchInto(gitDir: string, params: RepoMirrorParams): Promise<void
     GIT_CONFIG_KEY_0: "http.extraHeader",
     GIT_CONFIG_VALUE_0: `Authorization: Basic ${basicAuthOf(token)}`,
   };
-  const fetch = (refspecs: readonly string[]): Promise<Buffer> =>
-    runMirrorGit(
-      ["--git-dir", gitDir, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", params.remoteUrl, ...refspecs],
-      { timeoutMs: params.timeoutMs, env, redact },
-    );
-  // The branches (only new objects come over), then the commit itself if no branch holds it.
-  await fetch(["+refs/heads/*:refs/heads/*"]);
-  if (await hasCommit(gitDir, params.commit, params.timeoutMs)) return;
-  await fetch([`+${params.commit}:refs/foreman/${params.commit}`]);
+  // Only the job's commit, wanted by id: git then skips listing the remote's refs (one round trip
+  // fewer), and no other branch's new objects come over. Its ref keeps it, and makes it one of the
+  // next fetch's haves (only what is new since comes over). No maintenance after it: nothing
+  // repacks the mirror while a snapshot is read from it (gc.auto is 0 in its config already).
+  await runMirrorGit(
+    [
+      "-c",
+      "maintenance.auto=false",
+      "--git-dir",
+      gitDir,
+      "fetch",
+      "--quiet",
+      "--no-tags",
+      "--no-write-fetch-head",
+      params.remoteUrl,
+      `+${params.commit}:${FETCHED_REFS}${params.commit}`,
+    ],
+    { timeoutMs: params.timeoutMs, env, redact },
+  );
+  await pruneFetchedRefs(gitDir, params.timeoutMs);
+}
+
+/** Where each fetched commit's ref is: `refs/foreman/<commit>`. */
+const FETCHED_REFS = "refs/foreman/";
+/** Fetched commits' refs kept (the newest): haves enough for any recent branch; more only slow the negotiation. */
+export const FETCHED_REFS_KEPT = 32;
+
+// Once the refs pass twice the number kept (a readdir per fetch; a prune once in FETCHED_REFS_KEPT
+// fetches), all but the newest are deleted. Their objects stay: nothing in a mirror is pruned.
+async function pruneFetchedRefs(gitDir: string, timeoutMs: number): Promise<void> {
+  const names = await readdir(join(gitDir, FETCHED_REFS)).catch(() => []);
+  if (names.length <= 2 * FETCHED_REFS_KEPT) return;
+  const listed = await runMirrorGit(
+    ["--git-dir", gitDir, "for-each-ref", "--sort=-committerdate", "--format=%(refname)", FETCHED_REFS],
+    { timeoutMs },
+  );
+  const old = listed.toString("utf8").split("\n").filter(Boolean).slice(FETCHED_REFS_KEPT);
+  await runMirrorGit(["--git-dir", gitDir, "update-ref", "--stdin"], {
+    timeoutMs,
+    input: old.map((ref) => `delete ${ref}\n`).join(""),
+  });
 }
 
 async function hasCommit(gitDir: string, commit: string, timeoutMs: number): Promise<boolean> {
@@ -386,14 +419,16 @@ const SAFE_CONFIG = [
 
 function runMirrorGit(
   args: readonly string[],
-  options: { timeoutMs: number; env?: Record<string, string>; redact?: (text: string) => string },
+  options: { timeoutMs: number; env?: Record<string, string>; redact?: (text: string) => string; input?: string },
 ): Promise<Buffer> {
   const redact = options.redact ?? ((text: string) => text);
   return new Promise((resolve, reject) => {
     const child = spawn("git", [...SAFE_CONFIG, ...args], {
       env: { ...GIT_ENV, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
     });
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(options.input);
     const out: Buffer[] = [];
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
@@ -422,6 +457,6 @@ function runMirrorGit(
 
 function subcommandOf(args: readonly string[]): string {
   let index = 0;
-  while (args[index]?.startsWith("-")) index += args[index] === "--git-dir" ? 2 : 1;
+  while (args[index]?.startsWith("-")) index += args[index] === "--git-dir" || args[index] === "-c" ? 2 : 1;
   return args[index] ?? "";
 }

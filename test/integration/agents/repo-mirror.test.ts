@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareWorkspace } from "../../../src/agents/workspace.js";
 import { ensureSnapshot, snapshotsPathOf } from "../../../src/agents/workspace-snapshots.js";
 import {
+  FETCHED_REFS_KEPT,
   mirrorPathOf,
   openMirrorArchive,
   readMirrorCommit,
@@ -152,9 +153,15 @@ describe("the repository mirror over real git HTTP", () => {
 
     server.takeBytesSent();
     const next = await commitFile("NEW.md", "new\n");
+    const asked = server.requests.length;
     const { workspace, report } = await makeWorkspace("job-3", next);
     const sent = server.takeBytesSent();
     expect(report.fetched).toBe(true);
+    // The commit wanted by id: the capabilities, then the pack; no listing of the remote's refs.
+    expect(server.requests.slice(asked).map((request) => `${request.method} ${request.path}`)).toEqual([
+      "GET /o/r.git/info/refs",
+      "POST /o/r.git/git-upload-pack",
+    ]);
     expect(await readFile(join(workspace.workspaceDir, "NEW.md"), "utf8")).toBe("new\n");
     // The 200 kB of random text is not sent again: the new pack is a few objects.
     expect(sent).toBeLessThan(200_000 / 10);
@@ -184,6 +191,53 @@ describe("the repository mirror over real git HTTP", () => {
       layers: 2,
     });
     expect(await readFile(join(layer.snapshot.layerDirs[0] ?? "", "LAYER.md"), "utf8")).toBe("layer\n");
+  });
+
+  it("fetches a commit no branch holds (a pull request's head) like any other, in one fetch", async () => {
+    git(work, "checkout", "--quiet", "--detach");
+    await writeFile(join(work, "PR.md"), "pr\n");
+    git(work, "add", "PR.md");
+    git(work, "commit", "--quiet", "-m", "pull request");
+    git(work, "push", "--quiet", origin, "HEAD:refs/pull/9/head");
+    const pullHead = git(work, "rev-parse", "HEAD");
+    git(work, "checkout", "--quiet", "main");
+    const before = server.requests.length;
+    const { workspace, report } = await makeWorkspace("job-pr", pullHead);
+    expect(report.fetched).toBe(true);
+    expect(await readFile(join(workspace.workspaceDir, "PR.md"), "utf8")).toBe("pr\n");
+    // One git fetch (one capability request): no fetch of the branches first.
+    const adverts = server.requests.slice(before).filter((request) => request.path.endsWith("/info/refs"));
+    expect(adverts).toHaveLength(1);
+  });
+
+  it("keeps the newest fetched commits' refs, as the next fetches' haves, and drops the rest", async () => {
+    const mirror = mirrorPathOf(join(root, "mirrors"), 42);
+    // Older commits' refs, as 2 × FETCHED_REFS_KEPT earlier fetches would have left them.
+    const tree = git(mirror, "rev-parse", `${git(work, "rev-parse", "HEAD")}^{tree}`);
+    // Committed in 2001: older than any fetched commit, whatever the clock says now.
+    const older = Array.from({ length: 2 * FETCHED_REFS_KEPT }, (_, index) =>
+      execFileSync("git", ["--git-dir", mirror, "commit-tree", "-m", `old ${index}`, tree], {
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          GIT_CONFIG_GLOBAL: "/dev/null",
+          GIT_COMMITTER_DATE: "2001-01-01T00:00:00Z",
+          GIT_AUTHOR_DATE: "2001-01-01T00:00:00Z",
+          GIT_AUTHOR_NAME: "t",
+          GIT_AUTHOR_EMAIL: "t@t",
+          GIT_COMMITTER_NAME: "t",
+          GIT_COMMITTER_EMAIL: "t@t",
+        },
+      }).trim(),
+    );
+    execFileSync("git", ["--git-dir", mirror, "update-ref", "--stdin"], {
+      input: older.map((commit) => `create refs/foreman/${commit} ${commit}\n`).join(""),
+    });
+    const next = await commitFile("PRUNE.md", "prune\n");
+    await makeWorkspace("job-prune", next);
+    const refs = git(mirror, "for-each-ref", "--format=%(refname)", "refs/foreman/").split("\n");
+    expect(refs).toHaveLength(FETCHED_REFS_KEPT);
+    expect(refs).toContain(`refs/foreman/${next}`);
   });
 
   it("says why a fetch was refused without the token in the message", async () => {

@@ -193,6 +193,59 @@ describe("workspace snapshots", () => {
     await removeWorkspace(ws.jobDir);
   });
 
+  it("layers paths that fast-import must have quoted, on a parent of an older marker too, each the commit's tree and clean", async () => {
+    const first = await commit({ "plain.txt": "p\n" });
+    expect((await snapshotOf(first)).built).toBe("base");
+    const names = [
+      "with space.txt",
+      'quote"d.txt',
+      "back\\slash.txt",
+      "new\nline.txt",
+      "tab\there.txt",
+      "ünï/cödé.txt",
+    ];
+    const second = await commit(Object.fromEntries(names.map((name) => [name, `${name}\n`])));
+    expect((await snapshotOf(second)).built).toBe("layer");
+    // A marker written before `baseTree` was recorded: the layer finds its parent's tree itself.
+    const markerPath = join(root, "snapshots", `${sandboxUser.uid}.${sandboxUser.gid}`, second, "snapshot.json");
+    const { baseTree, ...older } = JSON.parse(await readFile(markerPath, "utf8")) as { baseTree: string };
+    expect(baseTree).toMatch(/^[0-9a-f]{40}$/);
+    await writeFile(markerPath, `${JSON.stringify(older)}\n`);
+    const third = await commit({ [names[1]!]: null, [names[3]!]: "changed\n", "deep/er/x.txt": "x\n" });
+    const layer = await snapshotOf(third);
+    expect({ built: layer.built, layers: layer.layerDirs.length }).toEqual({ built: "layer", layers: 3 });
+    for (const [ref, jobId] of [
+      [second, "job-q2"],
+      [third, "job-q3"],
+    ] as const) {
+      const ws = await prepareFrom(ref, jobId);
+      const agentGit = (...args: string[]) => git(ws.workspaceDir, "-c", "safe.directory=*", ...args);
+      expect(agentGit("rev-parse", "HEAD^{tree}")).toBe(git(origin, "rev-parse", `${ref}^{tree}`));
+      expect(agentGit("log", "--format=%s")).toBe("Foreman base");
+      expect(agentGit("status", "--porcelain")).toBe("");
+      expect((await collectChanges(ws)).changes).toEqual([]);
+      await removeWorkspace(ws.jobDir);
+    }
+  });
+
+  it("builds a base, and leaves no mount, when the mirror no longer holds the parent's commit", async () => {
+    const first = await commit({ "a.txt": "a\n" });
+    expect((await snapshotOf(first)).built).toBe("base");
+    // The mirror rebuilt without the parent: its history rewritten, the old commit pruned.
+    git(work, "checkout", "--quiet", "--orphan", "rewritten");
+    await writeFile(join(work, "b.txt"), "b\n");
+    git(work, "add", "b.txt");
+    git(work, "commit", "--quiet", "-m", "rewritten");
+    git(work, "push", "--quiet", "--force", origin, "HEAD:main");
+    const second = git(work, "rev-parse", "HEAD");
+    git(origin, "reflog", "expire", "--expire=now", "--all");
+    git(origin, "gc", "--quiet", "--prune=now");
+    expect(() => git(origin, "cat-file", "-e", `${first}^{commit}`)).toThrow();
+    const snapshot = await snapshotOf(second);
+    expect({ built: snapshot.built, layers: snapshot.layerDirs.length }).toEqual({ built: "base", layers: 1 });
+    expect(await mountsUnder(root)).toEqual([]);
+  });
+
   it("applies a directory that becomes a file, and a file that becomes a directory, as a layer", async () => {
     const first = await commit({ "d/x.txt": "x\n", f: "f\n" });
     await snapshotOf(first);
