@@ -106,8 +106,12 @@ async function runOwnedEffect(deps: EngineDeps, claimed: ClaimedEffect): Promise
   });
 
   // An older status update is pointless when a newer one is queued: it would render the same task.
+  // Not so for one that ran before (its worker died mid-run): it may have created the comment or the
+  // check run without recording it, and only its own retry looks first; skipped, the newer redraw
+  // would create a second one.
   if (
     (claimed.kind === EffectKind.upsertStatusComment || claimed.kind === EffectKind.upsertCheckRun) &&
+    claimed.attempts === 1 &&
     (await hasNewerStatusEffect(sql, task.id, claimed.id, claimed.kind))
   ) {
     await markEffectDone(sql, claimed.id);

@@ -109,6 +109,32 @@ describe("HTTP retries", () => {
   });
 });
 
+describe("redraws after a crash", () => {
+  test("an older status redraw that ran before (its worker died) is not skipped for a newer one: it looks first and adopts the comment it made; one comment in the end", async () => {
+    // The first redraw's worker posted the comment and died before recording it; a later transition
+    // queued a newer redraw meanwhile.
+    await insertStatusCommentEffect(1);
+    const [{ task_id: taskId }] = (await database.sql`select task_id from effects`) as unknown as [{ task_id: string }];
+    await insertEffects(database.sql, taskId, [{ kind: EffectKind.upsertStatusComment }]);
+    const github = mockGitHub().token();
+    github.scope
+      .get(`${REPO_PATH}/issues/5/comments`)
+      .query({ per_page: "100" })
+      .reply(200, [{ id: 9001, body: `${STATUS_MARKER}\nworking`, user: { type: "Bot" } }]);
+    github.scope.patch(`${REPO_PATH}/issues/comments/9001`).times(2).reply(200, { id: 9001 });
+
+    foreman = await startTestForeman(database);
+    await waitFor(async () => (await database.sql`select 1 from effects where status <> 'done'`).length === 0);
+    await foreman.settle();
+
+    expect(github.writes().map((request) => `${request.method} ${request.path}`)).toEqual([
+      `PATCH ${REPO_PATH}/issues/comments/9001`,
+      `PATCH ${REPO_PATH}/issues/comments/9001`,
+    ]);
+    expect(await database.sql`select status_comment_id::int as id from tasks`).toEqual([{ id: 9001 }]);
+  });
+});
+
 describe("effect leases", () => {
   test("an effect that runs longer than its lease renews it: the lease outlives its first term, nothing releases it, it runs once", async () => {
     await insertStatusCommentEffect(0);
