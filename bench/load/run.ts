@@ -4,7 +4,9 @@
 //               time, to Foreman (./foreman-server.mjs on src/ through tsx: the real app, worker on,
 //               agents off) and to a bare Probot app (./bare-probot.ts: one no-op handler), each a process of its own
 //               started the same way; acknowledgement p50, p99 and throughput, and that Foreman
-//               stored every delivery. Rounds alternate (bare, Foreman, bare, Foreman, …).
+//               stored every delivery. Rounds alternate (bare, Foreman, bare, Foreman, …); after each
+//               Foreman round, the backlog its worker had left at the last acknowledgement and the
+//               seconds until every stored event was applied (the next round waits for it).
 //   rss         Foreman's RSS idle (3 s and BENCH_IDLE_SECONDS after it listened, before any delivery),
 //               of the compiled build as production runs it (src/ compiled afresh by ./build-dist.ts,
 //               `node dist/cli/main.js serve`) against the target, of ./foreman-server.mjs on that
@@ -189,6 +191,29 @@ async function sendBurst(port: number, deliveries: readonly Delivery[]): Promise
   return { acks, seconds };
 }
 
+/**
+ * After a burst's last acknowledgement: how many of its deliveries were still waiting to be applied,
+ * and the seconds until none was (the worker's backlog drained), polled every 20 ms.
+ */
+async function measureDrain(
+  sql: Database["sql"],
+  prefix: string,
+): Promise<{ pendingAtLastAck: number; seconds: number }> {
+  const started = performance.now();
+  const pendingOf = async () => {
+    const [row] = await sql<{ count: number }[]>`
+      select count(*)::int as count from webhook_deliveries where status = 'pending' and delivery_id like ${`${prefix}-%`}`;
+    return row!.count;
+  };
+  const pendingAtLastAck = await pendingOf();
+  const deadline = started + 240_000;
+  for (let pending = pendingAtLastAck; pending > 0; pending = await pendingOf()) {
+    if (performance.now() > deadline) throw new Error(`${pending} ${prefix} deliveries still pending after 240 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { pendingAtLastAck, seconds: (performance.now() - started) / 1000 };
+}
+
 /** A server's RSS (MB) idle: 3 s and IDLE_LATER_SECONDS after it listened. */
 interface IdleFigures {
   idle: number;
@@ -262,13 +287,17 @@ async function runBurstAndTsxRss(): Promise<{ tsx: RssFigures; bare: IdleFigures
       // Warm both up (JIT, connection pools), then alternate rounds so both see the same machine.
       await sendBurst(bare.port, buildDeliveries("warm-bare", 900_000, "bug").slice(0, 100));
       await sendBurst(foreman.port, buildDeliveries("warm-foreman", 900_000, "bug").slice(0, 100));
+      await measureDrain(bench.database.sql, "warm-foreman");
       type Round = { acks: number[]; seconds: number };
       const results: { bare: Round[]; foreman: Round[] } = { bare: [], foreman: [] };
+      const drains: Array<{ pendingAtLastAck: number; seconds: number }> = [];
       for (let round = 0; round < ROUNDS; round += 1) {
         results.bare.push(await sendBurst(bare.port, buildDeliveries(`bare-${round}`, round * 10_000 + 1, "bug")));
         results.foreman.push(
           await sendBurst(foreman.port, buildDeliveries(`load-${round}`, round * 10_000 + 1, "bug")),
         );
+        // Each round's backlog drains before the next bare round, so bare Probot never shares the CPU with it.
+        drains.push(await measureDrain(bench.database.sql, `load-${round}`));
       }
       const [stored] = await bench.database.sql<{ count: number }[]>`
         select count(*)::int as count from webhook_deliveries where delivery_id like 'load-%'`;
@@ -288,6 +317,18 @@ async function runBurstAndTsxRss(): Promise<{ tsx: RssFigures; bare: IdleFigures
       );
       console.log(`  Foreman rounds: ${results.foreman.map((r) => fmt(r.acks.length / r.seconds)).join(", ")} /s`);
       console.log(`  bare Probot rounds: ${results.bare.map((r) => fmt(r.acks.length / r.seconds)).join(", ")} /s`);
+      verdict(
+        "Foreman's backlog at the last ack, per round",
+        drains.map((drain) => `${drain.pendingAtLastAck}`).join(", ") + ` of ${DELIVERIES}`,
+        "(the cost of the priority)",
+        null,
+      );
+      verdict(
+        "last ack → every stored event applied, per round",
+        drains.map((drain) => `${fmt(drain.seconds)} s`).join(", "),
+        "(the cost of the priority)",
+        null,
+      );
       verdict("ack p50 (Foreman | bare Probot)", `${fmt(f.p50)} ms | ${fmt(b.p50)} ms`, "(comparison)", null);
       verdict("ack p99 (Foreman | bare Probot)", `${fmt(f.p99)} ms | ${fmt(b.p99)} ms`, "(comparison)", null);
       const ratio = f.throughput / b.throughput;
