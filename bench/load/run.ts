@@ -6,7 +6,8 @@
 //               started the same way; acknowledgement p50, p99 and throughput, and that Foreman
 //               stored every delivery. Rounds alternate (bare, Foreman, bare, Foreman, …); after each
 //               Foreman round, the backlog its worker had left at the last acknowledgement and the
-//               seconds until every stored event was applied (the next round waits for it).
+//               seconds until every stored event was applied (the next round waits for it); and each
+//               process's CPU (/proc) during its rounds, per delivery and per second of the rounds.
 //   rss         Foreman's RSS idle (3 s and BENCH_IDLE_SECONDS after it listened, before any delivery),
 //               of the compiled build as production runs it (src/ compiled afresh by ./build-dist.ts,
 //               `node dist/cli/main.js serve`) against the target, of ./foreman-server.mjs on that
@@ -126,6 +127,22 @@ async function spawnServer(
 function readRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/** A process's CPU seconds so far, user and system, all its threads (Linux /proc, 100 ticks a second). */
+function readCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A burst to one server, with the CPU seconds its process spent meanwhile. */
+async function sendMeasuredBurst(
+  server: SpawnedServer,
+  deliveries: readonly Delivery[],
+): Promise<{ acks: number[]; seconds: number; cpu: number }> {
+  const before = readCpuSeconds(server.child.pid!);
+  const burst = await sendBurst(server.port, deliveries);
+  return { ...burst, cpu: readCpuSeconds(server.child.pid!) - before };
 }
 
 /** A delivery ready to send: body and headers, signed with the webhook secret. */
@@ -288,13 +305,13 @@ async function runBurstAndTsxRss(): Promise<{ tsx: RssFigures; bare: IdleFigures
       await sendBurst(bare.port, buildDeliveries("warm-bare", 900_000, "bug").slice(0, 100));
       await sendBurst(foreman.port, buildDeliveries("warm-foreman", 900_000, "bug").slice(0, 100));
       await measureDrain(bench.database.sql, "warm-foreman");
-      type Round = { acks: number[]; seconds: number };
+      type Round = { acks: number[]; seconds: number; cpu: number };
       const results: { bare: Round[]; foreman: Round[] } = { bare: [], foreman: [] };
       const drains: Array<{ pendingAtLastAck: number; seconds: number }> = [];
       for (let round = 0; round < ROUNDS; round += 1) {
-        results.bare.push(await sendBurst(bare.port, buildDeliveries(`bare-${round}`, round * 10_000 + 1, "bug")));
+        results.bare.push(await sendMeasuredBurst(bare, buildDeliveries(`bare-${round}`, round * 10_000 + 1, "bug")));
         results.foreman.push(
-          await sendBurst(foreman.port, buildDeliveries(`load-${round}`, round * 10_000 + 1, "bug")),
+          await sendMeasuredBurst(foreman, buildDeliveries(`load-${round}`, round * 10_000 + 1, "bug")),
         );
         // Each round's backlog drains before the next bare round, so bare Probot never shares the CPU with it.
         drains.push(await measureDrain(bench.database.sql, `load-${round}`));
@@ -308,6 +325,9 @@ async function runBurstAndTsxRss(): Promise<{ tsx: RssFigures; bare: IdleFigures
           p50: quantile(acks, 0.5),
           p99: quantile(acks, 0.99),
           throughput: perSecond.reduce((sum, value) => sum + value, 0) / perSecond.length,
+          cpuMsPerDelivery: (side.reduce((sum, round) => sum + round.cpu, 0) * 1000) / acks.length,
+          cpuShare:
+            side.reduce((sum, round) => sum + round.cpu, 0) / side.reduce((sum, round) => sum + round.seconds, 0),
         };
       };
       const f = summary(results.foreman);
@@ -331,6 +351,18 @@ async function runBurstAndTsxRss(): Promise<{ tsx: RssFigures; bare: IdleFigures
       );
       verdict("ack p50 (Foreman | bare Probot)", `${fmt(f.p50)} ms | ${fmt(b.p50)} ms`, "(comparison)", null);
       verdict("ack p99 (Foreman | bare Probot)", `${fmt(f.p99)} ms | ${fmt(b.p99)} ms`, "(comparison)", null);
+      verdict(
+        "process CPU per delivery (Foreman | bare Probot)",
+        `${f.cpuMsPerDelivery.toFixed(2)} ms | ${b.cpuMsPerDelivery.toFixed(2)} ms`,
+        "(comparison)",
+        null,
+      );
+      verdict(
+        "process CPU s per second of rounds (Foreman | bare)",
+        `${f.cpuShare.toFixed(2)} | ${b.cpuShare.toFixed(2)}`,
+        "(1.00: one core busy)",
+        null,
+      );
       const ratio = f.throughput / b.throughput;
       verdict(
         "throughput, mean of rounds (Foreman | bare Probot)",
