@@ -21,7 +21,8 @@ const RECOVERY_INTERVAL_MS = 5 * 60_000;
 // At most this many jobs leased in one claim transaction.
 const MAX_CLAIMS_AT_ONCE = 10;
 import type { AgentStepDeps } from "./agent-step/agent-step-deps.js";
-import { canUseSnapshots, runAgentStep } from "./agent-step/run-agent-step.js";
+import { canUseSnapshots } from "./agent-step/fetch-job-repository.js";
+import { runAgentStep } from "./agent-step/run-agent-step.js";
 import { traceWork } from "../telemetry/tracing.js";
 
 /** Options of the job runner. */
