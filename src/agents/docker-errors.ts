@@ -22,12 +22,16 @@ export async function guard<T>(promise: Promise<T>, action: string): Promise<T> 
   }
 }
 
+/** A failed daemon call's code: no HTTP status means the daemon was not reached. */
+export function runnerErrorCodeOf(error: unknown): RunnerError["code"] {
+  return statusOf(error) === undefined
+    ? RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE
+    : RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED;
+}
+
 export function toRunnerError(error: unknown, action: string): RunnerError {
   if (error instanceof RunnerError) return error;
-  const code =
-    statusOf(error) === undefined
-      ? RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE
-      : RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED;
+  const code = runnerErrorCodeOf(error);
   const hint =
     code === RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE
       ? " (is the Docker daemon running and reachable at DOCKER_HOST?)"
