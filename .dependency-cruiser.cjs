@@ -121,7 +121,7 @@ module.exports = {
         path: [
           "^(node:)?(fs|fs/promises|child_process|net|http|https|dgram|os|dns)$",
           "^node_modules/dockerode/",
-          "^src/agents/(docker-runner|egress/docker-egress[a-z-]*)\\.ts$",
+          "^src/agents/(docker-(runner|reaper)|egress/docker-egress[a-z-]*)\\.ts$",
         ],
       },
     },

@@ -1,6 +1,9 @@
 /**
  * `Runner` on a Docker Engine through dockerode. The daemon address comes in through the
- * constructor (see `buildDockerOptions`); nothing here reads the process environment.
+ * constructor (see `buildDockerOptions`); nothing here reads the process environment. The
+ * container's lifecycle is here (create, start, wait, stop, logs); removing containers (one,
+ * those a restarting daemon kept, orphans) is docker-reaper.ts's, and Docker's errors as runner
+ * errors docker-errors.ts's.
  */
 import Docker from "dockerode";
 import type { Readable } from "node:stream";
@@ -12,6 +15,8 @@ import { buildDockerOptions } from "./docker-connection.js";
 import { isDaemonAbsent, waitForExit, wasKilledThroughEngine } from "./docker-daemon-calls.js";
 import { createLogCollector, createLogLineStream } from "./docker-logs.js";
 import { DockerEgress, type EgressSettings } from "./egress/docker-egress.js";
+import { describe, guard, ignoreStatus, isDockerOutage, statusOf, toRunnerError } from "./docker-errors.js";
+import { DockerReaper } from "./docker-reaper.js";
 import { RUNNER_ERROR_CODES, RunnerError } from "./errors.js";
 import { handBackWorkspace, isHandBackNeeded } from "./hand-back.js";
 import { JOB_LABELS } from "./job-spec.js";
@@ -37,20 +42,14 @@ export const DEFAULT_LOG_MAX_BYTES = 2 * 1024 * 1024;
 /** Longest wait for one daemon call unless `DOCKER_TIMEOUT_MS` says otherwise. */
 export const DEFAULT_DOCKER_TIMEOUT_MS = 60_000;
 
+export { isDockerOutage } from "./docker-errors.js";
+
 /** The timeout and circuit breaker of the daemon calls (not of the container's run). */
 export interface DockerResilience {
   /** Longest wait for one daemon call (`DOCKER_TIMEOUT_MS`). */
   timeoutMs?: number;
   /** The breaker of all calls to this daemon. Default: its own, counting only an unreachable daemon and timeouts. */
   breaker?: CircuitBreaker;
-}
-
-/**
- * What the Docker breaker counts: the daemon not answering (no HTTP status: refused, reset, missing
- * socket) and timeouts. An HTTP error is the daemon answering about one container or image.
- */
-export function isDockerOutage(error: unknown): boolean {
-  return statusOf(error) === undefined;
 }
 
 /**
@@ -79,14 +78,20 @@ export class DockerRunner implements Runner {
   private readonly handBackNeeded: boolean;
   /** Containers this runner stopped itself (forgotten when removed): their kill events are its own. */
   private readonly stopping = new Set<string>();
-  /** Containers whose removal failed (the daemon away or failing, as in a restart): removed once it answers again. */
-  private readonly leftBehind = new Set<string>();
+  /** Removes containers: one, those a restarting daemon kept, orphans. */
+  private readonly reaper: DockerReaper;
 
   constructor(options: Docker.DockerOptions, resilience: DockerResilience = {}, features: DockerRunnerFeatures = {}) {
     this.docker = new Docker(options);
     this.timeoutMs = resilience.timeoutMs ?? DEFAULT_DOCKER_TIMEOUT_MS;
     this.breaker = resilience.breaker ?? new CircuitBreaker({ service: "Docker", isFailure: isDockerOutage });
     this.handBackNeeded = features.handBack ?? isHandBackNeeded();
+    // A removed container's kill events are no longer this runner's to recognise.
+    this.reaper = new DockerReaper(
+      this.docker,
+      (action, fn, extraMs) => this.call(action, fn, extraMs),
+      (id) => this.stopping.delete(id),
+    );
     this.egress =
       features.egress === undefined
         ? null
@@ -131,7 +136,7 @@ export class DockerRunner implements Runner {
   async start(spec: ContainerSpec): Promise<JobHandle> {
     const container = await this.createContainer(spec);
     // The daemon answers again: what it kept of the jobs it lost while restarting goes now.
-    await this.removeLeftBehind();
+    await this.reaper.removeLeftBehind();
     try {
       await this.call("start", (signal) => container.start({ abortSignal: signal }));
     } catch (error) {
@@ -251,9 +256,9 @@ export class DockerRunner implements Runner {
   }
 
   async remove(handle: JobHandle): Promise<void> {
-    await this.removeOne(handle.containerId);
+    await this.reaper.removeOne(handle.containerId);
     // The daemon answered: what it kept of the jobs it lost while restarting goes too.
-    await this.removeLeftBehind();
+    await this.reaper.removeLeftBehind();
   }
 
   async handBack(request: HandBackRequest): Promise<void> {
@@ -261,33 +266,11 @@ export class DockerRunner implements Runner {
   }
 
   async listOrphans(liveJobIds: ReadonlySet<string>, options: { replica?: string } = {}): Promise<OrphanContainer[]> {
-    const labels = [
-      JOB_LABELS.job,
-      ...(options.replica === undefined ? [] : [`${JOB_LABELS.replica}=${options.replica}`]),
-    ];
-    const containers = await guard(
-      this.call("list", (signal) =>
-        this.docker.listContainers({ all: true, filters: { label: labels }, abortSignal: signal }),
-      ),
-      "list",
-    );
-    return containers
-      .map((info) => ({
-        containerId: info.Id,
-        taskId: info.Labels[JOB_LABELS.task] ?? "",
-        jobId: info.Labels[JOB_LABELS.job] ?? "",
-        replica: info.Labels[JOB_LABELS.replica] ?? "",
-        state: info.State,
-      }))
-      .filter((orphan) => !liveJobIds.has(orphan.jobId));
+    return this.reaper.listOrphans(liveJobIds, options);
   }
 
   async removeOrphans(liveJobIds: ReadonlySet<string>, options: { replica?: string } = {}): Promise<OrphanContainer[]> {
-    const orphans = await this.listOrphans(liveJobIds, options);
-    for (const orphan of orphans) {
-      await this.remove({ containerId: orphan.containerId, taskId: orphan.taskId, jobId: orphan.jobId });
-    }
-    return orphans;
+    return this.reaper.removeOrphans(liveJobIds, options);
   }
 
   /** Starts the egress proxy if it is not running with the current image and configuration; idempotent. */
@@ -371,27 +354,6 @@ export class DockerRunner implements Runner {
     return false;
   }
 
-  /** Remove the containers a restarting daemon kept (best effort: what fails stays for the next start or removal, or recovery). */
-  private async removeLeftBehind(): Promise<void> {
-    for (const containerId of [...this.leftBehind]) await this.removeOne(containerId).catch(() => undefined);
-  }
-
-  private async removeOne(containerId: string): Promise<void> {
-    const container = this.docker.getContainer(containerId);
-    try {
-      await this.call("remove", (signal) => container.remove({ force: true, v: true, abortSignal: signal }));
-    } catch (error) {
-      // Not removed: the daemon away (a restart: without live-restore the container is still there,
-      // stopped, once it is back) or failing (a restore under way). Tried again at the next start or
-      // removal, once the daemon answers; recovery is the backstop.
-      const status = statusOf(error);
-      if (status !== 404 && status !== 409) this.leftBehind.add(containerId);
-      ignoreStatus(404, 409)(error);
-    }
-    this.stopping.delete(containerId);
-    this.leftBehind.delete(containerId);
-  }
-
   private async pullImage(image: string): Promise<void> {
     try {
       const progress = (await this.docker.pull(image)) as NodeJS.ReadableStream;
@@ -409,42 +371,4 @@ export class DockerRunner implements Runner {
       );
     }
   }
-}
-
-async function guard<T>(promise: Promise<T>, action: string): Promise<T> {
-  try {
-    return await promise;
-  } catch (error) {
-    throw toRunnerError(error, action);
-  }
-}
-
-function toRunnerError(error: unknown, action: string): RunnerError {
-  if (error instanceof RunnerError) return error;
-  const code =
-    statusOf(error) === undefined
-      ? RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE
-      : RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED;
-  const hint =
-    code === RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE
-      ? " (is the Docker daemon running and reachable at DOCKER_HOST?)"
-      : "";
-  return new RunnerError(code, `Docker could not ${action} a job container${hint}: ${describe(error)}`, {
-    cause: error,
-  });
-}
-
-function ignoreStatus(...statuses: number[]): (error: unknown) => void {
-  return (error) => {
-    if (!statuses.includes(statusOf(error) ?? -1)) throw toRunnerError(error, "change");
-  };
-}
-
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === "number" ? status : undefined;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -10,14 +10,23 @@
  * from every error. A mirror that fails `git fsck` after a failed fetch or archive is removed and
  * fetched again, never trusted. A fetch asks for the job's commit alone (`refs/foreman/<commit>`,
  * the newest FETCHED_REFS_KEPT kept as the next fetches' haves). Old and oversized mirrors are evicted (`evictMirrors`,
- * MIRROR_MAX_GB, MIRROR_MAX_AGE_DAYS); a mirror in use is never.
+ * MIRROR_MAX_GB, MIRROR_MAX_AGE_DAYS; repo-mirror-eviction.ts); a mirror in use is never. The
+ * mirrors' lock, metadata and sizes are repo-mirror-store.ts's; git itself, repo-mirror-git.ts's.
  */
-import { spawn } from "node:child_process";
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough, type Readable } from "node:stream";
+import { type Readable } from "node:stream";
 import { buildRedactor } from "../logging/redact.js";
-import { createKeyedLock } from "../resilience/keyed-lock.js";
+import { exists, markInUse, measurePacks, removeMirror, withLock, writeMeta } from "./repo-mirror-store.js";
+import { basicAuthOf, runMirrorGit, spawnArchive } from "./repo-mirror-git.js";
+
+export {
+  chooseMirrorsToEvict,
+  evictMirrors,
+  listMirrors,
+  type MirrorEntry,
+  type MirrorEvictionLimits,
+} from "./repo-mirror-eviction.js";
 
 /** Where one repository's mirror is and how to fetch into it. */
 export interface RepoMirrorParams {
@@ -49,12 +58,7 @@ export interface MirrorArchive {
   readonly report: MirrorFetchReport;
 }
 
-const META_FILE = "foreman-mirror.json";
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-
-// Per mirror: one fetch at a time in this process, and how many archives are being read.
-const withLock = createKeyedLock();
-const inUse = new Map<string, number>();
 
 /** The mirror directory of a repository. */
 export function mirrorPathOf(mirrorsDir: string, repoId: number): string {
@@ -224,239 +228,4 @@ export async function verifyMirror(mirrorsDir: string, repoId: number, timeoutMs
     await removeMirror(gitDir);
     return false;
   });
-}
-
-// The archive ends only once git exited 0: a truncated tar from a failed git is an error, never a short workspace.
-function spawnArchive(gitDir: string, commit: string, timeoutMs: number, onFailure: () => void): Readable {
-  const child = spawn(
-    "git",
-    [...SAFE_CONFIG, "--git-dir", gitDir, "archive", "--format=tar", "--prefix=repo/", commit],
-    {
-      env: GIT_ENV,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  const archive = new PassThrough();
-  child.stdout.pipe(archive, { end: false });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    if (stderr.length < 4096) stderr += chunk.toString("utf8");
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  child.on("error", (error) => archive.destroy(error));
-  child.on("close", (code, signal) => {
-    clearTimeout(timer);
-    if (code === 0) {
-      archive.end();
-      return;
-    }
-    const why = signal !== null ? `stopped (${signal})` : stderr.trim() || `exit code ${code}`;
-    archive.destroy(new Error(`git archive of the repository mirror failed: ${why}`));
-    if (signal === null) onFailure();
-  });
-  // A reader that gives up stops git.
-  archive.once("close", () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  });
-  return archive;
-}
-
-/** One mirror as eviction sees it. */
-export interface MirrorEntry {
-  readonly name: string;
-  readonly bytes: number;
-  /** When a job last used it (its metadata file), or null when unknown. */
-  readonly lastUsedAt: Date | null;
-  readonly inUse: boolean;
-}
-
-/** Eviction limits: MIRROR_MAX_GB in bytes and MIRROR_MAX_AGE_DAYS in ms. */
-export interface MirrorEvictionLimits {
-  readonly maxBytes: number;
-  readonly maxAgeMs: number;
-  readonly now: Date;
-}
-
-/**
- * Chooses which mirrors to remove: every one unused for longer than `maxAgeMs` (or of unknown
- * age), then the least recently used until the rest fit in `maxBytes`. A mirror in use is kept.
- */
-export function chooseMirrorsToEvict(mirrors: readonly MirrorEntry[], limits: MirrorEvictionLimits): string[] {
-  const evicted = new Set<string>();
-  for (const mirror of mirrors) {
-    if (mirror.inUse) continue;
-    const age = mirror.lastUsedAt === null ? Infinity : limits.now.getTime() - mirror.lastUsedAt.getTime();
-    if (age > limits.maxAgeMs) evicted.add(mirror.name);
-  }
-  let total = mirrors.filter((mirror) => !evicted.has(mirror.name)).reduce((sum, mirror) => sum + mirror.bytes, 0);
-  const oldestFirst = mirrors
-    .filter((mirror) => !mirror.inUse && !evicted.has(mirror.name))
-    .sort((a, b) => (a.lastUsedAt?.getTime() ?? 0) - (b.lastUsedAt?.getTime() ?? 0) || a.name.localeCompare(b.name));
-  for (const mirror of oldestFirst) {
-    if (total <= limits.maxBytes) break;
-    evicted.add(mirror.name);
-    total -= mirror.bytes;
-  }
-  return mirrors.filter((mirror) => evicted.has(mirror.name)).map((mirror) => mirror.name);
-}
-
-/** Lists the mirrors under `mirrorsDir` with their size, last use and whether a job reads one now. */
-export async function listMirrors(mirrorsDir: string): Promise<MirrorEntry[]> {
-  const entries = await readdir(mirrorsDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return [];
-    throw error;
-  });
-  const mirrors: MirrorEntry[] = [];
-  for (const entry of entries) {
-    if (!entry.isDirectory() || !/^\d+\.git$/.test(entry.name)) continue;
-    const gitDir = join(mirrorsDir, entry.name);
-    const meta = await readMeta(gitDir);
-    mirrors.push({
-      name: entry.name,
-      bytes: await measureTree(gitDir),
-      lastUsedAt: meta === null ? null : new Date(meta.lastUsedAt),
-      inUse: (inUse.get(gitDir) ?? 0) > 0 || withLock.isHeld(gitDir),
-    });
-  }
-  return mirrors;
-}
-
-/** Removes the mirrors `chooseMirrorsToEvict` picks; returns their names. */
-export async function evictMirrors(mirrorsDir: string, limits: MirrorEvictionLimits): Promise<string[]> {
-  const chosen = chooseMirrorsToEvict(await listMirrors(mirrorsDir), limits);
-  const removed: string[] = [];
-  for (const name of chosen) {
-    const gitDir = join(mirrorsDir, name);
-    // Looked at again under the lock: a job may have started with it meanwhile.
-    const gone = await withLock(gitDir, async () => {
-      if ((inUse.get(gitDir) ?? 0) > 0) return false;
-      await removeMirror(gitDir);
-      return true;
-    });
-    if (gone) removed.push(name);
-  }
-  return removed;
-}
-
-async function removeMirror(gitDir: string): Promise<void> {
-  // Renamed first: a removal cut short leaves no directory that looks like a mirror.
-  const doomed = `${gitDir}.removing`;
-  await rm(doomed, { recursive: true, force: true });
-  await rename(gitDir, doomed).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== "ENOENT") throw error;
-  });
-  await rm(doomed, { recursive: true, force: true });
-}
-
-interface MirrorMeta {
-  readonly repoId: number;
-  readonly lastUsedAt: string;
-}
-
-async function writeMeta(gitDir: string, meta: MirrorMeta): Promise<void> {
-  await writeFile(join(gitDir, META_FILE), `${JSON.stringify(meta)}\n`, { mode: 0o600 });
-}
-
-async function readMeta(gitDir: string): Promise<MirrorMeta | null> {
-  try {
-    const parsed = JSON.parse(await readFile(join(gitDir, META_FILE), "utf8")) as Partial<MirrorMeta>;
-    return typeof parsed.lastUsedAt === "string" && Number.isFinite(Date.parse(parsed.lastUsedAt))
-      ? { repoId: Number(parsed.repoId), lastUsedAt: parsed.lastUsedAt }
-      : null;
-  } catch {
-    return null;
-  }
-}
-
-async function measurePacks(gitDir: string): Promise<number> {
-  return measureTree(join(gitDir, "objects"));
-}
-
-async function measureTree(path: string): Promise<number> {
-  const stats = await lstat(path).catch(() => null);
-  if (stats === null) return 0;
-  if (!stats.isDirectory()) return stats.size;
-  let total = 0;
-  for (const child of await readdir(path)) total += await measureTree(join(path, child));
-  return total;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-function markInUse(gitDir: string, delta: number): void {
-  const count = (inUse.get(gitDir) ?? 0) + delta;
-  if (count > 0) inUse.set(gitDir, count);
-  else inUse.delete(gitDir);
-}
-
-function basicAuthOf(token: string): string {
-  return Buffer.from(`x-access-token:${token}`).toString("base64");
-}
-
-// Nothing from the host's git config, no prompts, no credential helpers that could store the token.
-const GIT_ENV: Readonly<Record<string, string>> = Object.freeze({
-  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-  HOME: "/nonexistent",
-  LC_ALL: "C",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_TERMINAL_PROMPT: "0",
-});
-
-const SAFE_CONFIG = [
-  "core.hooksPath=/dev/null",
-  "core.fsmonitor=false",
-  "credential.helper=",
-  "protocol.allow=never",
-  "protocol.https.allow=always",
-  "protocol.http.allow=always",
-].flatMap((setting) => ["-c", setting]);
-
-function runMirrorGit(
-  args: readonly string[],
-  options: { timeoutMs: number; env?: Record<string, string>; redact?: (text: string) => string; input?: string },
-): Promise<Buffer> {
-  const redact = options.redact ?? ((text: string) => text);
-  return new Promise((resolve, reject) => {
-    const child = spawn("git", [...SAFE_CONFIG, ...args], {
-      env: { ...GIT_ENV, ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(options.input);
-    const out: Buffer[] = [];
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => {
-      if (stderr.length < 4096) stderr += chunk.toString("utf8");
-    });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, options.timeoutMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(new Error(redact(`git ${subcommandOf(args)} could not start: ${error.message}`)));
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (timedOut)
-        reject(new Error(`git ${subcommandOf(args)} did not finish within ${options.timeoutMs / 1000} seconds`));
-      else if (code !== 0)
-        reject(new Error(redact(`git ${subcommandOf(args)} failed: ${stderr.trim() || `exit code ${code}`}`)));
-      else resolve(Buffer.concat(out));
-    });
-  });
-}
-
-function subcommandOf(args: readonly string[]): string {
-  let index = 0;
-  while (args[index]?.startsWith("-")) index += args[index] === "--git-dir" || args[index] === "-c" ? 2 : 1;
-  return args[index] ?? "";
 }

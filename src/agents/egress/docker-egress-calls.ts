@@ -5,7 +5,8 @@
  * Docker could not do.
  */
 import type Docker from "dockerode";
-import { RUNNER_ERROR_CODES, RunnerError } from "../errors.js";
+import { runnerErrorCodeOf } from "../docker-errors.js";
+import { RunnerError } from "../errors.js";
 import type { DockerEgressDeps } from "./docker-egress-context.js";
 
 /** A container by name or id, or null when the daemon has none. */
@@ -56,10 +57,7 @@ export function ignoreStatus(...statuses: number[]): (error: unknown) => void {
 /** A daemon failure as a runner error: no status means the daemon was not reached. */
 export function toRunnerError(error: unknown, action: string): RunnerError {
   if (error instanceof RunnerError) return error;
-  const code =
-    statusOf(error) === undefined
-      ? RUNNER_ERROR_CODES.INFRA_DOCKER_UNAVAILABLE
-      : RUNNER_ERROR_CODES.INFRA_CONTAINER_FAILED;
+  const code = runnerErrorCodeOf(error);
   return new RunnerError(code, `Docker could not ${action} a job: ${describe(error)}`, { cause: error });
 }
 

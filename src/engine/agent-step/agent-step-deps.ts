@@ -5,6 +5,9 @@ import type { RepoOverridePolicy } from "../../agents/repo-override-policy.js";
 import type { Runner } from "../../agents/runner.js";
 import type { ArtifactStore } from "../../compliance/artifacts.js";
 import type { EngineDeps } from "../deps.js";
+import type { ClaimedAgentJob } from "../../db/queries/claim-next-agent-job.js";
+import type { GitHubClient } from "../../github/octokit.js";
+import type { Task } from "../../workflow/task.js";
 import type { RenderWorkerPool } from "../../prompts/render-worker-pool.js";
 
 /** What the job runner needs beyond the engine. */
@@ -44,4 +47,12 @@ export interface AgentStepDeps {
   maxAttempts: number;
   /** The long-lived prompt render workers (main.ts's, closed on stop); absent: a worker per render. */
   renderPool?: RenderWorkerPool;
+}
+
+/** One leased job and what every stage needs of it. */
+export interface AgentStep {
+  deps: AgentStepDeps;
+  job: ClaimedAgentJob;
+  task: Task;
+  octokit: GitHubClient;
 }

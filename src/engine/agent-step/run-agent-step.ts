@@ -1,4 +1,9 @@
-import type { Readable } from "node:stream";
+/**
+ * One agent job's step, as a numbered pipeline (runAgentStep below): the start announced, the
+ * profile and budget checked, the container run under a heartbeat and the outcome judged here;
+ * the prompt is render-job-prompt.ts's, the repository fetch-job-repository.ts's, and the push
+ * or failed end end-agent-step.ts's.
+ */
 import type { AgentProfileOverride } from "../../agents/agent-profile.js";
 import { traceWork } from "../../telemetry/tracing.js";
 import { DEFAULT_GUARDRAIL_RULES, type GuardrailRules } from "../../agents/guardrails.js";
@@ -9,44 +14,20 @@ import { EXECUTION_LOG_MAX_BYTES } from "../../agents/execution-log.js";
 import { runAgentJob, type JobPrompt } from "../../agents/run-agent-job.js";
 import { buildRedactor } from "../../logging/redact.js";
 import type { ClaimedAgentJob } from "../../db/queries/claim-next-agent-job.js";
-import { findShadowDiffRefs } from "../../db/queries/find-shadow-diff-refs.js";
 import { heartbeatAgentJob } from "../../db/queries/heartbeat-agent-job.js";
 import { toTask } from "../../db/queries/task-row.js";
-import { downloadRepoTarball } from "../../github/download-repo-tarball.js";
-import { openMirrorArchive, readMirrorCommit } from "../../github/repo-mirror.js";
-import {
-  detectSnapshotSupport,
-  ensureSnapshot,
-  snapshotsPathOf,
-  type WorkspaceSnapshot,
-} from "../../agents/workspace-snapshots.js";
-import type { GitHubClient } from "../../github/octokit.js";
-import { pushChanges, type PushOutcome } from "../../github/push-changes.js";
 import { buildContextFile } from "../../prompts/build-context-file.js";
-import { recordJobPush } from "../../db/queries/record-job-push.js";
-import { saveAgentJobTemplate } from "../../db/queries/save-agent-job-template.js";
-import { describePromptTemplate } from "../../prompts/describe-prompt-template.js";
-import { loadTemplates } from "../../prompts/load-templates.js";
-import type { PromptContext } from "../../prompts/prompt-context.js";
-import { renderPromptInWorker } from "../../prompts/render-prompt.js";
-import { classifyError } from "../../resilience/errors.js";
 import { isCodeRole } from "../../workflow/defaults.js";
 import { EventType } from "../../workflow/events.js";
-import { decideJobRetry, findBudgetOverrun, JobFailureCode } from "../../workflow/job-failure.js";
+import { findBudgetOverrun, JobFailureCode } from "../../workflow/job-failure.js";
 import type { Task } from "../../workflow/task.js";
 import { deliverTaskEvent } from "../deliver-task-event.js";
-import type { AgentStepDeps } from "./agent-step-deps.js";
-import { gatherPromptContext } from "./gather-prompt-context.js";
+import type { AgentStep as Step, AgentStepDeps } from "./agent-step-deps.js";
 import { createLiveLogWriter } from "./live-log-writer.js";
-import { fail, readUsage, requeue, succeed, type JobEvidence, type JobFailure } from "./record-job-outcome.js";
-
-/** One leased job and what every stage needs of it. */
-interface Step {
-  deps: AgentStepDeps;
-  job: ClaimedAgentJob;
-  task: Task;
-  octokit: GitHubClient;
-}
+import { endInFailure, pushWork } from "./end-agent-step.js";
+import { canUseSnapshots, fetchRepository, fetchSnapshot, type SandboxUser } from "./fetch-job-repository.js";
+import { renderJobPrompt, type RenderedPrompt } from "./render-job-prompt.js";
+import { fail, readUsage, type JobEvidence, type JobFailure } from "./record-job-outcome.js";
 
 /**
  * Run one leased job end to end, as a numbered pipeline: 1. tell the task it started; 2. check the
@@ -159,56 +140,6 @@ function checkProfileAndBudget({
   return { profileSources, guardrails: buildGuardrails(task, deps.agentSecrets) };
 }
 
-/** A rendered prompt and what it was rendered from. */
-interface RenderedPrompt {
-  text: string;
-  sha256: string;
-  context: PromptContext;
-}
-
-/** 3. The prompt, from what GitHub says at the job's base commit (prompt overrides and guidance files included). */
-async function renderJobPrompt(
-  { deps, job, task, octokit }: Step,
-  guardrails: GuardrailRules,
-): Promise<RenderedPrompt | { failure: JobFailure; transient: boolean }> {
-  try {
-    const gathered = await gatherPromptContext(octokit, {
-      task,
-      role: job.role,
-      attempt: job.attempt,
-      baseSha: job.baseSha,
-      shadowDiff: task.config?.mode === "shadow" ? await readShadowDiff(deps, task.id) : null,
-      constraints: {
-        protectedPaths: [...guardrails.protectedPaths],
-        allowedPaths: guardrails.allowedPaths ? [...guardrails.allowedPaths] : undefined,
-        maxFiles: guardrails.maxFiles,
-        maxChangedLines: guardrails.maxChangedLines,
-        maxDiffBytes: guardrails.maxDiffBytes,
-      },
-    });
-    const templates = await loadTemplates(gathered.overrides);
-    if (!templates.ok) {
-      const message = templates.errors.map((error) => `${error.file}: ${error.message}`).join("; ");
-      const code = templates.errors[0]?.code ?? JobFailureCode.promptTemplateInvalid;
-      return { failure: { code, message }, transient: false };
-    }
-    const rendered = await renderPromptInWorker(templates.templates, gathered.context, {
-      ...(deps.renderPool ? { pool: deps.renderPool } : {}),
-    });
-    if (!("text" in rendered)) {
-      const message = `${rendered.error.file}: ${rendered.error.message}`;
-      return { failure: { code: rendered.error.code, message }, transient: false };
-    }
-    // Which template (and its hash) the job used: the per-template statistics group jobs by it.
-    const template = describePromptTemplate(templates.templates, rendered.templateNames, job.role, task.type);
-    await saveAgentJobTemplate(deps.engine.database.sql, job.id, template);
-    return { text: rendered.text, sha256: rendered.sha256, context: gathered.context };
-  } catch (error) {
-    const failure = classifyError(error);
-    return { failure: { code: JobFailureCode.infraGithub, message: failure.message }, transient: failure.retryable };
-  }
-}
-
 /** 4. The container, under a heartbeat: a freeze or a cancel anywhere stops it within seconds. */
 async function runContainer(
   { deps, job, task, octokit }: Step,
@@ -289,72 +220,6 @@ async function runContainer(
   }
 }
 
-/**
- * The repository at the job's commit as a tar stream: from this host's mirror (WORKSPACE_SOURCE=mirror,
- * only new objects fetched), or GitHub's tarball, streamed to a temporary file under REPO_TARBALL_MAX_MB.
- */
-async function fetchRepository({ deps, job, task, octokit }: Step): Promise<Readable> {
-  if (deps.mirror === undefined) {
-    return downloadRepoTarball(octokit, {
-      owner: task.repo.owner,
-      repo: task.repo.name,
-      ref: job.baseSha,
-      maxBytes: deps.repoTarballMaxBytes,
-      timeoutMs: deps.hostCommandTimeoutMs,
-    });
-  }
-  const { archive, report } = await openMirrorArchive({
-    mirrorsDir: deps.mirror.dir,
-    repoId: task.repo.id,
-    remoteUrl: `${deps.mirror.gitBaseUrl}/${task.repo.owner}/${task.repo.name}.git`,
-    // The installation token, minted (or cached) by the client; only git's environment sees it.
-    token: async () => ((await octokit.auth({ type: "installation" })) as { token: string }).token,
-    commit: job.baseSha,
-    timeoutMs: deps.hostCommandTimeoutMs,
-    now: deps.engine.now(),
-  });
-  deps.engine.log.info({ jobId: job.id, ...report }, "repository mirror ready");
-  return archive;
-}
-
-type SandboxUser = { uid: number; gid: number };
-
-/** WORKSPACE_SOURCE=mirror as root with overlayfs: workspaces are mounted from per-commit snapshots (ADR 0105). */
-export async function canUseSnapshots(deps: AgentStepDeps): Promise<boolean> {
-  return deps.mirror !== undefined && (await detectSnapshotSupport(deps.mirror.dir));
-}
-
-/** The job's commit as a mounted snapshot for the sandbox user, built from this host's mirror (a thin layer when it can). */
-async function fetchSnapshot({ deps, job, task, octokit }: Step, user: SandboxUser): Promise<WorkspaceSnapshot> {
-  const mirror = deps.mirror;
-  if (mirror === undefined) throw new Error("snapshots need WORKSPACE_SOURCE=mirror");
-  const params = {
-    mirrorsDir: mirror.dir,
-    repoId: task.repo.id,
-    remoteUrl: `${mirror.gitBaseUrl}/${task.repo.owner}/${task.repo.name}.git`,
-    token: async () => ((await octokit.auth({ type: "installation" })) as { token: string }).token,
-    commit: job.baseSha,
-    timeoutMs: deps.hostCommandTimeoutMs,
-    now: deps.engine.now(),
-  };
-  const { snapshot, report } = await readMirrorCommit(params, async (reader) => ({
-    report: reader.report,
-    snapshot: await ensureSnapshot({
-      snapshotsDir: snapshotsPathOf(mirror.dir, task.repo.id),
-      source: reader,
-      commit: job.baseSha,
-      sandboxUser: user,
-      timeoutMs: deps.hostCommandTimeoutMs,
-      now: deps.engine.now(),
-    }),
-  }));
-  deps.engine.log.info(
-    { jobId: job.id, ...report, snapshot: snapshot.built, layers: snapshot.layerDirs.length },
-    "repository snapshot ready",
-  );
-  return snapshot;
-}
-
 /** 5. What the agent's run came to: its own failure, the runner's, a freeze that came meanwhile, or work to push. */
 async function judgeOutcome(
   { deps, job }: Step,
@@ -385,68 +250,6 @@ async function judgeOutcome(
   return { succeeded: outcome };
 }
 
-/** 6. The push: review roles only report (their workspace changes are dropped), and shadow mode never pushes. */
-async function pushWork(step: Step, outcome: AgentJobSucceeded, evidence: JobEvidence): Promise<void> {
-  const { deps, job, task, octokit } = step;
-  const usage = readUsage(outcome);
-  if (!isCodeRole(job.role)) return succeed(deps, job, task, outcome, usage, evidence, { kind: "skipped_review_role" });
-  if (task.config?.mode === "shadow")
-    return succeed(deps, job, task, outcome, usage, evidence, { kind: "skipped_shadow" });
-  const spent = { usage, evidence, result: outcome.result };
-  let pushed: PushOutcome;
-  try {
-    pushed = await pushChanges(octokit, {
-      owner: task.repo.owner,
-      repo: task.repo.name,
-      branch: task.branch!,
-      expectedHeadSha: job.baseSha,
-      message: buildCommitMessage(task, job, outcome.result.title, outcome.result.summary),
-      ownTrailer: buildJobTrailer(job),
-      changes: outcome.changes,
-      // Known as Foreman's own push when GitHub reports it (not by the sender being a bot).
-      recordCommit: (commitSha) => recordJobPush(deps.engine.database.sql, job.id, commitSha),
-    });
-  } catch (error) {
-    const failure = classifyError(error);
-    return endInFailure(
-      step,
-      { code: JobFailureCode.pushFailed, message: failure.message, ...spent },
-      failure.retryable,
-    );
-  }
-  if (pushed.kind === "conflict") {
-    // A human pushed meanwhile: their commit is kept and the step runs again on top of it.
-    const failure = { code: JobFailureCode.branchMoved, message: pushed.message, ...spent };
-    return endInFailure(step, failure, false, pushed.actualHeadSha);
-  }
-  if (pushed.kind === "branch_missing") {
-    return fail(deps, job, task, { code: JobFailureCode.branchMissing, message: pushed.message, ...spent });
-  }
-  if (pushed.kind === "pushed") deps.engine.log.info({ jobId: job.id, path: pushed.path }, "agent job pushed");
-  const disposition =
-    pushed.kind === "no_changes"
-      ? { kind: "no_changes" as const }
-      : pushed.kind === "pushed"
-        ? { kind: pushed.kind, commitSha: pushed.commitSha, path: pushed.path }
-        : { kind: pushed.kind, commitSha: pushed.commitSha };
-  return succeed(deps, job, task, outcome, usage, evidence, disposition);
-}
-
-/** A failure: tried again when the workflow says so (`decideJobRetry`), else the job ends and the task is told. */
-async function endInFailure(
-  { deps, job, task }: Step,
-  failure: JobFailure,
-  transient: boolean,
-  newHeadSha: string | null = null,
-): Promise<void> {
-  const decision = decideJobRetry(
-    { code: failure.code, transient, newHeadSha },
-    { attempt: job.attempt, maxAttempts: deps.maxAttempts, baseSha: job.baseSha },
-  );
-  if (decision.retry) return requeue(deps, job, decision.baseSha, failure.message);
-  return fail(deps, job, task, failure);
-}
-
 function buildGuardrails(task: Task, secrets: Record<string, string>): GuardrailRules {
   const repo = (task.config?.guardrails ?? {}) as Partial<
     Pick<
@@ -465,25 +268,4 @@ function buildGuardrails(task: Task, secrets: Record<string, string>): Guardrail
     ...(repo.allowedPaths ? { allowedPaths: repo.allowedPaths } : {}),
     forwardedSecrets: secrets,
   };
-}
-
-function buildCommitMessage(task: Task, job: ClaimedAgentJob, title: string | undefined, summary: string): string {
-  const subject = (title ?? `${job.role}: ${task.issueTitle}`).split("\n")[0]!.slice(0, 72);
-  return `${subject}\n\n${summary.slice(0, 4000)}\n\nForeman-Task: ${task.id}\n${buildJobTrailer(job)}`;
-}
-
-// The commit message's last line: by it a second push of the same job knows the first one's commit.
-function buildJobTrailer(job: ClaimedAgentJob): string {
-  return `Foreman-Job: ${job.id}`;
-}
-
-/** A shadow task's change so far: the diff evidence of its code steps, from the artifact store. */
-async function readShadowDiff(deps: AgentStepDeps, taskId: string): Promise<string | null> {
-  const refs = await findShadowDiffRefs(deps.engine.database.sql, taskId);
-  const parts: string[] = [];
-  for (const ref of refs) {
-    const stored = await deps.artifacts.get(ref.sha256);
-    if (stored) parts.push(`# The ${ref.role} step's change (shadow mode: not pushed)\n${stored.toString("utf8")}`);
-  }
-  return parts.length > 0 ? parts.join("\n\n") : null;
 }
