@@ -45,6 +45,14 @@ const CHECK_RUN_INPUT = {
   output: { title: "Ready for review", summary: "All steps done." },
 };
 
+/** The one request of all three mutations, with the exact document and inputs. */
+function expectAllThree(): nock.Interceptor {
+  return scope.post("/graphql", {
+    query: ALL_THREE,
+    variables: { ready: { pullRequestId: "PR_9" }, comment: COMMENT_INPUT, checkRun: CHECK_RUN_INPUT },
+  });
+}
+
 function readPull(draft: boolean) {
   scope
     .get(`${REPO_PATH}/pulls/9`)
@@ -62,18 +70,13 @@ describe("markReadyAndDraw", () => {
   it("marks the draft PR ready and redraws both surfaces in one request", async () => {
     readPull(true);
     readSurfaces();
-    scope
-      .post("/graphql", {
-        query: ALL_THREE,
-        variables: { ready: { pullRequestId: "PR_9" }, comment: COMMENT_INPUT, checkRun: CHECK_RUN_INPUT },
-      })
-      .reply(200, {
-        data: {
-          ready: { pullRequest: { isDraft: false } },
-          comment: { issueComment: { id: "IC_501" } },
-          checkRun: { checkRun: { status: "COMPLETED", conclusion: "SUCCESS" } },
-        },
-      });
+    expectAllThree().reply(200, {
+      data: {
+        ready: { pullRequest: { isDraft: false } },
+        comment: { issueComment: { id: "IC_501" } },
+        checkRun: { checkRun: { status: "COMPLETED", conclusion: "SUCCESS" } },
+      },
+    });
     expect(await markReadyAndDraw(buildTestOctokit(), PARAMS)).toEqual({
       alreadyReady: false,
       drewStatusComment: true,
@@ -141,25 +144,20 @@ describe("markReadyAndDraw", () => {
   it("keeps what a partly failed batch did: the PR ready, the comment drawn, the vanished run left to its redraw", async () => {
     readPull(true);
     readSurfaces();
-    scope
-      .post("/graphql", {
-        query: ALL_THREE,
-        variables: { ready: { pullRequestId: "PR_9" }, comment: COMMENT_INPUT, checkRun: CHECK_RUN_INPUT },
-      })
-      .reply(200, {
-        data: {
-          ready: { pullRequest: { isDraft: false } },
-          comment: { issueComment: { id: "IC_501" } },
-          checkRun: null,
+    expectAllThree().reply(200, {
+      data: {
+        ready: { pullRequest: { isDraft: false } },
+        comment: { issueComment: { id: "IC_501" } },
+        checkRun: null,
+      },
+      errors: [
+        {
+          type: "NOT_FOUND",
+          path: ["checkRun"],
+          message: "Could not resolve to a node with the global id of 'CR_70'",
         },
-        errors: [
-          {
-            type: "NOT_FOUND",
-            path: ["checkRun"],
-            message: "Could not resolve to a node with the global id of 'CR_70'",
-          },
-        ],
-      });
+      ],
+    });
     expect(await markReadyAndDraw(buildTestOctokit(), PARAMS)).toEqual({
       alreadyReady: false,
       drewStatusComment: true,
@@ -174,12 +172,7 @@ describe("markReadyAndDraw", () => {
   it("marks the PR ready alone when the batch did nothing (refused whole), drawing nothing", async () => {
     readPull(true);
     readSurfaces();
-    scope
-      .post("/graphql", {
-        query: ALL_THREE,
-        variables: { ready: { pullRequestId: "PR_9" }, comment: COMMENT_INPUT, checkRun: CHECK_RUN_INPUT },
-      })
-      .reply(200, { errors: [{ message: "Field 'updateCheckRun' doesn't exist on type 'Mutation'" }] });
+    expectAllThree().reply(200, { errors: [{ message: "Field 'updateCheckRun' doesn't exist on type 'Mutation'" }] });
     // The fallback: the PR read again (still a draft), then the one mutation of before.
     readPull(true);
     scope
